@@ -1,0 +1,210 @@
+"""DTOs of the catalogue: the seed documents as they stand, and what reads return."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import Field
+
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    Money,
+    NonNegativeQuantity,
+    Quantity,
+)
+
+
+class LocationDoc(InputModel):
+    location_seq_id: Id
+    location_type_enum_id: str | None = None
+    area_id: str | None = None
+    aisle_id: str | None = None
+    section_id: str | None = None
+
+
+class ProductFacilityDoc(InputModel):
+    minimum_stock: NonNegativeQuantity | None = None
+    reorder_quantity: NonNegativeQuantity | None = None
+    days_to_ship: int | None = Field(default=None, ge=0, le=3650)
+
+
+class ProductFacilityLocationDoc(InputModel):
+    location_seq_id: Id
+    minimum_stock: NonNegativeQuantity | None = None
+    move_quantity: NonNegativeQuantity | None = None
+
+
+class ProductDoc(InputModel):
+    product_id: Id
+    product_type_id: str | None = None
+    product_name: str | None = Field(default=None, max_length=255)
+    description: str | None = None
+    product_facility: ProductFacilityDoc | None = None
+    product_facility_locations: list[ProductFacilityLocationDoc] = []
+
+
+class FacilityDoc(InputModel):
+    facility_id: Id
+    facility_type_id: str | None = None
+    facility_name: str | None = Field(default=None, max_length=255)
+    costing_method_id: str | None = Field(default=None, pattern="^(FIFO|LIFO|AVERAGE)$")
+    facility_locations: list[LocationDoc] = []
+    products: list[ProductDoc] = []
+
+
+class DetailDoc(InputModel):
+    inventory_item_detail_seq_id: Id | None = None
+    effective_date: datetime | None = None
+    quantity_on_hand_diff: Quantity = Decimal(0)
+    available_to_promise_diff: Quantity = Decimal(0)
+    accounting_quantity_diff: Quantity | None = None
+    reason_enum_id: str | None = None
+    description: str | None = Field(default=None, max_length=1000)
+    order_id: str | None = None
+    order_item_seq_id: str | None = None
+    shipment_id: str | None = None
+    shipment_item_seq_id: str | None = None
+    receipt_id: str | None = None
+    physical_inventory_id: str | None = None
+    return_id: str | None = None
+    item_issuance_id: str | None = None
+    inventory_reset_id: str | None = None
+    change_by_user_login_id: str | None = None
+
+
+class InventoryItemDoc(InputModel):
+    inventory_item_id: Id
+    inventory_item_type_id: str | None = None
+    product_id: Id
+    facility_id: Id
+    status_id: str | None = None
+    datetime_received: datetime | None = None
+    expire_date: datetime | None = None
+    location_seq_id: Id | None = None
+    lot_id: str | None = None
+    quantity_on_hand_total: Quantity | None = None
+    available_to_promise_total: Quantity | None = None
+    accounting_quantity_total: Quantity | None = None
+    unit_cost: Money | None = None
+    currency_uom_id: str | None = Field(default=None, max_length=20)
+    inventory_item_details: list[DetailDoc] = []
+
+
+class VarianceDoc(InputModel):
+    inventory_item_id: Id
+    physical_inventory_id: Id | None = None
+    variance_reason_id: str | None = None
+    available_to_promise_var: Quantity = Decimal(0)
+    quantity_on_hand_var: Quantity = Decimal(0)
+    comments: str | None = Field(default=None, max_length=1000)
+
+
+class PhysicalInventoryDoc(InputModel):
+    physical_inventory_id: Id
+    physical_inventory_date: datetime | None = None
+    party_id: str | None = None
+    general_comments: str | None = Field(default=None, max_length=1000)
+    inventory_item_variances: list[VarianceDoc] = Field(min_length=1)
+
+
+class ImportResult(ApiModel):
+    document_type: str
+    counts: dict[str, int]
+    ledger_rows_written: int
+
+
+# ---- reads ----
+
+
+class LocationOut(ApiModel):
+    location_seq_id: str
+    location_type_enum_id: str | None
+    area_id: str | None
+    aisle_id: str | None
+    section_id: str | None
+
+
+class FacilityOut(ApiModel):
+    facility_id: str
+    facility_type_id: str | None
+    facility_name: str | None
+    costing_method_id: str
+    facility_locations: list[LocationOut]
+
+
+class ProductFacilityOut(ApiModel):
+    facility_id: str
+    minimum_stock: Quantity | None
+    reorder_quantity: Quantity | None
+    days_to_ship: int | None
+    inventory_item_id: str | None
+
+
+class ProductOut(ApiModel):
+    product_id: str
+    product_type_id: str | None
+    product_name: str | None
+    description: str | None
+    product_facilities: list[ProductFacilityOut]
+
+
+class InventoryItemOut(ApiModel):
+    inventory_item_id: str
+    inventory_item_type_id: str
+    product_id: str
+    facility_id: str
+    status_id: str
+    datetime_received: datetime | None
+    expire_date: datetime | None
+    location_seq_id: str | None
+    lot_id: str | None
+    quantity_on_hand_total: Quantity
+    available_to_promise_total: Quantity
+    accounting_quantity_total: Quantity
+    unit_cost: Quantity | None
+    currency_uom_id: str | None
+
+
+class DetailOut(ApiModel):
+    inventory_item_id: str
+    inventory_item_detail_seq_id: str
+    effective_date: datetime
+    quantity_on_hand_diff: Quantity
+    available_to_promise_diff: Quantity
+    accounting_quantity_diff: Quantity
+    reason_enum_id: str | None
+    description: str | None
+    order_id: str | None
+    order_item_seq_id: str | None
+    ship_group_seq_id: str | None
+    shipment_id: str | None
+    shipment_item_seq_id: str | None
+    receipt_id: str | None
+    physical_inventory_id: str | None
+    return_id: str | None
+    return_item_seq_id: str | None
+    item_issuance_id: str | None
+    inventory_reset_id: str | None
+    change_by_user_login_id: str | None
+
+
+class ProductFacilityInventoryItemOut(ApiModel):
+    facility_id: str
+    product_id: str
+    inventory_item_id: str | None
+    minimum_stock: Quantity | None
+    quantity_on_hand_total: Quantity
+    available_to_promise_total: Quantity
+    computed_inventory_count: Quantity
+
+
+class AvailabilityOut(ApiModel):
+    facility_id: str
+    product_id: str
+    quantity_on_hand_total: Quantity
+    available_to_promise_total: Quantity
+    reserved_quantity: Quantity
+    minimum_stock: Quantity
+    computed_inventory_count: Quantity
+    as_of: datetime | None = None

@@ -1,0 +1,62 @@
+"""Reads of the catalogue and the ledger: facilities, products, items, detail rows."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stockledger.catalog.inventory_items import require_facility, require_product
+from stockledger.core.errors import NotFound
+from stockledger.ledger.models import (
+    Facility,
+    FacilityLocation,
+    InventoryItem,
+    InventoryItemDetail,
+    Product,
+    ProductFacility,
+)
+
+
+def get_facility(session: Session, facility_id: str) -> tuple[Facility, list[FacilityLocation]]:
+    facility = require_facility(session, facility_id)
+    locations = session.scalars(
+        select(FacilityLocation)
+        .where(FacilityLocation.facility_id == facility_id)
+        .order_by(FacilityLocation.location_seq_id)
+    ).all()
+    return facility, list(locations)
+
+
+def get_product(session: Session, product_id: str) -> tuple[Product, list[ProductFacility]]:
+    product = require_product(session, product_id)
+    links = session.scalars(
+        select(ProductFacility)
+        .where(ProductFacility.product_id == product_id)
+        .order_by(ProductFacility.facility_id)
+    ).all()
+    return product, list(links)
+
+
+def get_inventory_item(session: Session, inventory_item_id: str) -> InventoryItem:
+    """An item by its id alone (ids are unique across facilities)."""
+    item = session.scalars(
+        select(InventoryItem).where(InventoryItem.inventory_item_id == inventory_item_id).limit(1)
+    ).first()
+    if item is None:
+        raise NotFound(f"Inventory item {inventory_item_id} not found", inventoryItemId=inventory_item_id)
+    return item
+
+
+def list_details(
+    session: Session, item: InventoryItem, after_seq: int | None, limit: int, newest_first: bool = False
+) -> list[InventoryItemDetail]:
+    """An item's ledger rows in the order they were written, `limit` of them after a cursor."""
+    d = InventoryItemDetail
+    order = d.seq_num.desc() if newest_first else d.seq_num
+    stmt = (
+        select(d)
+        .where(d.facility_id == item.facility_id, d.inventory_item_id == item.inventory_item_id)
+        .order_by(order)
+        .limit(limit)
+    )
+    if after_seq is not None:
+        stmt = stmt.where(d.seq_num < after_seq if newest_first else d.seq_num > after_seq)
+    return list(session.scalars(stmt))

@@ -1,0 +1,114 @@
+"""The `stockledger` command line: serve, demo, load, verify, migrate."""
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stockledger.catalog.importer import ImportOutcome
+from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.core import migrate as migrations
+from stockledger.core.config import get_settings
+from stockledger.core.db import Database
+from stockledger.core.errors import AppError
+from stockledger.ledger.verify import find_mismatches
+
+app = typer.Typer(
+    help="stockledger: an append-only inventory ledger (QOH and ATP per facility).", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _database() -> Database:
+    return Database(get_settings().database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    db = _database()
+    migrations.upgrade(db.engine)
+    console.print(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def demo() -> None:
+    """Migrate and load the seed sample documents (safe to run again)."""
+    db = _database()
+    migrations.upgrade(db.engine)
+    _print_outcomes(load_documents(db, seed_documents()))
+
+
+@app.command()
+def load(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Load seed-format JSON documents, each file in a transaction of its own."""
+    db = _database()
+    migrations.upgrade(db.engine)
+    documents = []
+    for path in files:
+        try:
+            documents.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
+        except json.JSONDecodeError as exc:
+            err.print(f"[red]{path}: not valid JSON: {exc}[/red]")
+            raise typer.Exit(2) from exc
+    try:
+        _print_outcomes(load_documents(db, documents))
+    except AppError as exc:
+        err.print(f"[red]{exc.code}: {exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def verify() -> None:
+    """Check totals == sum of detail diffs for every item; exit 1 on any mismatch."""
+    db = _database()
+    with db.reading() as session:
+        mismatches = find_mismatches(session)
+    if not mismatches:
+        console.print("verify: 0 mismatches")
+        return
+    table = Table("facility", "item", "QOH/ATP/acc stored", "QOH/ATP/acc from ledger", title="Mismatches")
+    for m in mismatches:
+        table.add_row(m.facility_id, m.inventory_item_id, _triple(m.totals), _triple(m.ledger))
+    console.print(table)
+    console.print(f"verify: {len(mismatches)} mismatches")
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+) -> None:
+    """Migrate, then serve the HTTP API."""
+    import uvicorn
+
+    db = _database()
+    migrations.upgrade(db.engine)
+    db.dispose()
+    os.environ.setdefault("STOCKLEDGER_DATABASE_URL", get_settings().database_url)
+    uvicorn.run(
+        "stockledger.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+def _print_outcomes(outcomes: list[tuple[str, ImportOutcome]]) -> None:
+    table = Table("document", "type", "records", "ledger rows written")
+    for name, outcome in outcomes:
+        records = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
+        table.add_row(name, outcome.document_type, records, str(outcome.ledger_rows_written))
+    console.print(table)
+
+
+def _triple(values: tuple[object, object, object]) -> str:
+    return " / ".join(str(v) for v in values)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,30 @@
+"""What routes depend on: the database and a session whose transaction the request owns."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from stockledger.core.db import Database
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _write_session(request: Request) -> Iterator[Session]:
+    with get_database(request).transaction() as session:
+        yield session
+
+
+def _read_session(request: Request) -> Iterator[Session]:
+    with get_database(request).reading() as session:
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a failed
+# commit becomes an error response instead of a success that never happened.
+WriteSession = Annotated[Session, Depends(_write_session, scope="function")]
+ReadSession = Annotated[Session, Depends(_read_session, scope="function")]

@@ -1,0 +1,65 @@
+"""One error base class; every error leaves as RFC 9457 application/problem+json."""
+
+from typing import Any
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    """A refusal the client can act on. Subclasses fix the HTTP status and stable code."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        return problem(self.status, self.code, self.title, self.detail, instance, **self.extra)
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://stockledger.dev/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return body
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class ValidationFailed(AppError):
+    status, code, title = 422, "validation_failed", "Validation failed"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InsufficientStock(AppError):
+    status, code, title = 409, "insufficient_stock", "Insufficient stock"
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"

@@ -1,0 +1,46 @@
+"""Cursor pagination: `{"items": [...], "next": cursor or null}`; the cursor is opaque."""
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from stockledger.core.errors import ValidationFailed
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]
+Cursor = Annotated[str | None, Query(description="The `next` value of the previous page")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next: str | None
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    """The key after which the next page starts; a tampered cursor is a 422."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("The cursor is not one this service issued", cursor=cursor) from exc
+    if not isinstance(key, list) or len(key) != arity:
+        raise ValidationFailed("The cursor is not one this service issued", cursor=cursor)
+    return key
+
+
+def page_of(rows: list[T], limit: int, key_of: Any) -> tuple[list[T], str | None]:
+    """Split the `limit + 1` rows a query fetched into a page and the next cursor."""
+    if len(rows) <= limit:
+        return rows, None
+    page = rows[:limit]
+    return page, encode_cursor(list(key_of(page[-1])))

@@ -1,0 +1,123 @@
+"""Exception handlers: every failure leaves as application/problem+json, never a bare 500."""
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
+
+from stockledger.core.errors import PROBLEM_JSON, AppError, problem
+from stockledger.core.schemas import json_number
+
+log = logging.getLogger("stockledger")
+
+HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    content = jsonable_encoder(body, custom_encoder={Decimal: json_number})
+    return JSONResponse(content, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(exc.to_problem(request.url.path))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        body = problem(
+            400,
+            "malformed_json",
+            "Malformed JSON",
+            "The request body is not valid JSON",
+            request.url.path,
+            errors=errors,
+        )
+    else:
+        body = problem(
+            422, "validation_failed", "Validation failed", _summary(errors), request.url.path, errors=errors
+        )
+    return problem_response(body)
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    first = errors[0] if errors else {"loc": [], "msg": "invalid input"}
+    where = ".".join(str(p) for p in first["loc"])
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code, title = HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(
+        problem(exc.status_code, code, title, detail, request.url.path), headers=dict(exc.headers or {})
+    )
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    log.info("integrity error on %s: %s", request.url.path, exc)
+    return problem_response(
+        problem(
+            409,
+            "conflict",
+            "Conflict",
+            "The change conflicts with existing data (a duplicate key or a missing reference)",
+            request.url.path,
+        )
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s: %s", request.url.path, exc)
+    body = problem(
+        503,
+        "database_unavailable",
+        "Service unavailable",
+        "The database cannot be reached; retry shortly",
+        request.url.path,
+    )
+    return problem_response(body, headers={"Retry-After": "2"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s", request.url.path)
+    return problem_response(
+        problem(
+            500,
+            "internal_error",
+            "Internal error",
+            "An unexpected error occurred; nothing was changed",
+            request.url.path,
+        )
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,47 @@
+"""Pydantic building blocks shared by every feature's DTOs (OFBiz camelCase in JSON)."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+MAX_QUANTITY = Decimal(10) ** 12
+
+
+def json_number(value: Decimal) -> int | float:
+    """Quantities leave as JSON numbers: integers when whole, else the shortest float."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+_as_number = PlainSerializer(json_number, return_type=int | float, when_used="json")
+
+# Any signed quantity: finite, at most 6 decimals, within ±10^12.
+Quantity = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=6, ge=-MAX_QUANTITY, le=MAX_QUANTITY),
+    _as_number,
+]
+# A quantity that makes no sense below zero (counts, receipts, reservations).
+NonNegativeQuantity = Annotated[
+    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _as_number
+]
+PositiveQuantity = Annotated[
+    Decimal, Field(allow_inf_nan=False, decimal_places=6, gt=0, le=MAX_QUANTITY), _as_number
+]
+Money = Annotated[Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _as_number]
+Id = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; built from ORM rows or dicts."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class InputModel(ApiModel):
+    """A request body: unknown fields are ignored (OFBiz documents carry many)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", str_strip_whitespace=True
+    )

@@ -1,0 +1,69 @@
+"""Routes that read the ledger: items, their detail rows, the view, availability."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from stockledger.catalog import service
+from stockledger.catalog.schemas import (
+    AvailabilityOut,
+    DetailOut,
+    InventoryItemOut,
+    ProductFacilityInventoryItemOut,
+)
+from stockledger.core.deps import ReadSession
+from stockledger.core.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from stockledger.ledger import views
+
+router = APIRouter(prefix="/v1", tags=["ledger"])
+
+
+@router.get("/inventory-items/{inventory_item_id}", response_model=InventoryItemOut)
+def get_inventory_item(inventory_item_id: str, session: ReadSession) -> InventoryItemOut:
+    return InventoryItemOut.model_validate(service.get_inventory_item(session, inventory_item_id))
+
+
+@router.get("/inventory-items/{inventory_item_id}/details", response_model=Page[DetailOut])
+def list_details(
+    inventory_item_id: str, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+) -> Page[DetailOut]:
+    """The item's ledger rows, oldest first."""
+    item = service.get_inventory_item(session, inventory_item_id)
+    after = decode_cursor(cursor, 1)
+    rows = service.list_details(session, item, int(after[0]) if after else None, limit + 1)
+    page, nxt = page_of(rows, limit, lambda d: (d.seq_num,))
+    return Page[DetailOut](items=[DetailOut.model_validate(d) for d in page], next=nxt)
+
+
+@router.get("/product-facility-inventory", response_model=Page[ProductFacilityInventoryItemOut])
+def product_facility_inventory(
+    session: ReadSession,
+    facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
+    product_id: Annotated[str | None, Query(alias="productId")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[ProductFacilityInventoryItemOut]:
+    """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock)."""
+    after = decode_cursor(cursor, 2)
+    rows = views.product_facility_rows(
+        session, facility_id, product_id, (after[0], after[1]) if after else None, limit + 1
+    )
+    page, nxt = page_of(rows, limit, lambda r: (r["facility_id"], r["product_id"]))
+    return Page[ProductFacilityInventoryItemOut](
+        items=[ProductFacilityInventoryItemOut.model_validate(r) for r in page], next=nxt
+    )
+
+
+@router.get("/availability", response_model=AvailabilityOut)
+def get_availability(
+    session: ReadSession,
+    facility_id: Annotated[str, Query(alias="facilityId", min_length=1)],
+    product_id: Annotated[str, Query(alias="productId", min_length=1)],
+    as_of: Annotated[
+        datetime | None, Query(alias="asOf", description="Replay the ledger to this instant")
+    ] = None,
+) -> AvailabilityOut:
+    """QOH, ATP, reserved and computedInventoryCount of a product, summed over its items."""
+    result = views.availability(session, facility_id, product_id, as_of)
+    return AvailabilityOut.model_validate(result)

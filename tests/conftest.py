@@ -1,0 +1,103 @@
+"""Fixtures: a migrated database per backend (SQLite file, real PostgreSQL), clean per test.
+
+Every test that touches a database ends with the ledger rule checked: totals == sum of
+detail diffs for every item (what `stockledger verify` checks).
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from stockledger.app import create_app
+from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.core import migrate
+from stockledger.core.db import Database
+from stockledger.ledger.verify import find_mismatches
+
+PG_ADMIN_URL = os.environ.get("STOCKLEDGER_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REFERENCE_TABLES = {"alembic_version", "inventory_item_type", "variance_reason"}
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db.engine)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database for this test run on the real server, dropped at the end."""
+    name = f"stockledger_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    db.dispose()
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _truncate_postgres(db: Database) -> None:
+    with db.engine.begin() as conn:
+        tables = (
+            conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars().all()
+        )
+        data_tables = [t for t in tables if t not in REFERENCE_TABLES]
+        conn.execute(text(f"TRUNCATE {', '.join(data_tables)} CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "stockledger.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    database = Database(db_url)
+    if database.engine.dialect.name == "postgresql":
+        _truncate_postgres(database)
+    yield database
+    if "corrupts_ledger" not in request.keywords:
+        with database.reading() as session:
+            assert find_mismatches(session) == [], "ledger rule broken: totals != sum of details"
+    database.dispose()
+
+
+@pytest.fixture
+def seeded(db: Database) -> Database:
+    load_documents(db, seed_documents())
+    return db
+
+
+@pytest.fixture
+def client(db: Database, db_url: str) -> Iterator[TestClient]:
+    app = create_app(db_url)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def seeded_client(seeded: Database, client: TestClient) -> TestClient:
+    return client
