@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import NoReturn, cast
 
 from sqlalchemy import Table, case, insert, select, update
-from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.core.fixed import ZERO
