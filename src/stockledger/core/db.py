@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -64,6 +64,26 @@ def upsert(engine_or_session: Engine | Session, table: Any) -> Any:
     if bind.dialect.name == "postgresql":
         return pg_insert(table)
     return sqlite_insert(table)
+
+
+def next_sequence_value(session: Session, name: str) -> int:
+    """The next value of a named sequence: a real SEQUENCE on PostgreSQL; on SQLite a
+    counter row, safe because SQLite write transactions are serialised (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.execute(text(f"SELECT nextval('{name}')")).scalar_one())
+    row = session.execute(
+        text(
+            "UPDATE sequence_value SET last_value = last_value + 1 "
+            "WHERE sequence_name = :n RETURNING last_value"
+        ),
+        {"n": name},
+    ).scalar_one_or_none()
+    if row is None:
+        session.execute(
+            text("INSERT INTO sequence_value (sequence_name, last_value) VALUES (:n, 1)"), {"n": name}
+        )
+        return 1
+    return int(row)
 
 
 class Database:

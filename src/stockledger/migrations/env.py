@@ -3,7 +3,9 @@
 from alembic import context
 from sqlalchemy import Connection
 
-import stockledger.ledger.models  # noqa: F401  (registers every table on Base.metadata)
+# Importing the app imports every feature, so every table is on Base.metadata.
+import stockledger.app
+import stockledger.events.models  # noqa: F401
 from stockledger.core.model_base import Base
 from stockledger.ledger.views import product_facility_inventory_item
 

@@ -1,0 +1,54 @@
+"""Record business events in the outbox, in the caller's transaction (SPEC §7).
+
+Event types: InventoryChanged, StockReserved, ReservationReleased, ShipmentConfirmed,
+ReturnReceived, InventoryReset. The payload is a JSON object with camelCase keys.
+"""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from stockledger.core.db import next_sequence_value
+from stockledger.core.model_base import utcnow
+from stockledger.core.schemas import json_number
+from stockledger.events.models import OutboxEvent
+
+EVENT_TYPES = frozenset(
+    {
+        "InventoryChanged",
+        "StockReserved",
+        "ReservationReleased",
+        "ShipmentConfirmed",
+        "ReturnReceived",
+        "InventoryReset",
+    }
+)
+OUTBOX_SEQUENCE = "outbox_event_seq"
+
+
+def record_event(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> int:
+    """Append one event to the outbox; returns its sequence number."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type}")
+    seq = next_sequence_value(session, OUTBOX_SEQUENCE)
+    session.execute(
+        insert(OutboxEvent).values(
+            facility_id=facility_id,
+            event_seq=seq,
+            event_type=event_type,
+            payload=json.dumps(payload, default=_json_default, separators=(",", ":")),
+            created_stamp=utcnow(),
+        )
+    )
+    return seq
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return json_number(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
