@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stockledger.auth.cli import token_app
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate as migrations
@@ -20,6 +21,7 @@ from stockledger.ledger.verify import find_mismatches
 app = typer.Typer(
     help="stockledger: an append-only inventory ledger (QOH and ATP per facility).", no_args_is_help=True
 )
+app.add_typer(token_app, name="token")
 console = Console()
 err = Console(stderr=True)
 

@@ -1,0 +1,70 @@
+"""`stockledger token create|list|revoke`."""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stockledger.auth import service
+from stockledger.core import migrate as migrations
+from stockledger.core.config import get_settings
+from stockledger.core.db import Database
+from stockledger.core.errors import AppError
+
+token_app = typer.Typer(help="API tokens (stored hashed; the token is shown once).", no_args_is_help=True)
+console = Console()
+
+
+def _database() -> Database:
+    db = Database(get_settings().database_url)
+    migrations.upgrade(db.engine)
+    return db
+
+
+@token_app.command("create")
+def create(
+    role: Annotated[str, typer.Option(help="admin, oms, store or viewer")],
+    facility: Annotated[list[str] | None, typer.Option(help="A facility it may touch (repeatable)")] = None,
+    description: Annotated[str | None, typer.Option(help="What the token is for")] = None,
+) -> None:
+    """Create a token; prints it as the last line."""
+    try:
+        with _database().transaction() as session:
+            issued = service.create_token(session, role, facility, description)
+    except AppError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    scope = ", ".join(issued.facilities) if issued.facilities else "all facilities"
+    console.print(f"token {issued.token_id}: role {issued.role}, {scope}")
+    print(issued.token)
+
+
+@token_app.command("list")
+def list_() -> None:
+    """List tokens (never their secrets)."""
+    with _database().reading() as session:
+        tokens = service.list_tokens(session)
+    table = Table("id", "role", "facilities", "created", "revoked", "description")
+    for t in tokens:
+        table.add_row(
+            t.token_id,
+            t.role,
+            ", ".join(t.facilities or ["(all)"]),
+            str(t.created_stamp),
+            str(t.revoked_stamp or ""),
+            t.description or "",
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `token list`)")]) -> None:
+    """Revoke a token at once."""
+    try:
+        with _database().transaction() as session:
+            service.revoke_token(session, token_id)
+    except AppError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"token {token_id} revoked")

@@ -1,0 +1,163 @@
+"""Authentication and authorisation of /v1: Bearer token (or the web cookie), role, facility.
+
+Pure ASGI so the request body can be read once for its facility ids and replayed to the
+route. A principal is cached per token for a few seconds: revocation takes effect within
+`cache_seconds`, and a hot path does not pay a database read per request for it.
+"""
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stockledger.auth.rules import Principal, is_open, may_call
+from stockledger.auth.service import authenticate
+from stockledger.core.db import Database
+from stockledger.core.errors import problem
+from stockledger.core.limits import replay_body
+from stockledger.core.problems import problem_response
+
+COOKIE = "stockledger_token"
+FACILITY_KEYS = frozenset({"facilityId", "originFacilityId"})
+JSON_SCAN_LIMIT = 10 * 1024 * 1024
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, database: Callable[[], Database], cache_seconds: float = 5.0) -> None:
+        self.app = app
+        self.database = database
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1") or is_open(path):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        raw = bearer_token(request)
+        principal = await self._principal(raw) if raw else None
+        if principal is None:
+            await _refuse(
+                scope,
+                receive,
+                send,
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "A valid token is required: Authorization: Bearer <token>",
+                {"WWW-Authenticate": "Bearer"},
+            )
+            return
+        if not may_call(principal.role, request.method, path):
+            await _refuse(
+                scope,
+                receive,
+                send,
+                403,
+                "forbidden",
+                "Forbidden",
+                f"Role {principal.role} may not {request.method} {path}",
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        if principal.facilities is not None:
+            replay = await self._check_facilities(scope, receive, send, request, principal)
+            if replay is None:
+                return
+            receive = replay
+        await self.app(scope, receive, send)
+
+    async def _principal(self, raw: str) -> Principal | None:
+        now = time.monotonic()
+        cached = self._cache.get(raw)
+        if cached and now - cached[0] < self.cache_seconds:
+            return cached[1]
+        principal = await run_in_threadpool(self._lookup, raw)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[raw] = (now, principal)
+        return principal
+
+    def _lookup(self, raw: str) -> Principal | None:
+        with self.database().reading() as session:
+            return authenticate(session, raw)
+
+    async def _check_facilities(
+        self, scope: Scope, receive: Receive, send: Send, request: Request, principal: Principal
+    ) -> Receive | None:
+        named = set(path_and_query_facilities(request))
+        replay = receive
+        if request.method not in ("GET", "HEAD") and "json" in request.headers.get("content-type", ""):
+            body = await request.body()
+            if len(body) <= JSON_SCAN_LIMIT:
+                named |= set(body_facilities(body))
+            replay = replay_body(body)
+        refused = sorted(f for f in named if not principal.may_touch(f))
+        if refused:
+            await _refuse(
+                scope,
+                receive,
+                send,
+                403,
+                "forbidden",
+                "Forbidden",
+                f"This token may not act on facility {', '.join(refused)}",
+                None,
+            )
+            return None
+        return replay
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE) or None
+
+
+def path_and_query_facilities(request: Request) -> Iterator[str]:
+    parts = request.url.path.split("/")
+    if len(parts) > 3 and parts[1:3] == ["v1", "facilities"]:
+        yield parts[3]
+    for key in FACILITY_KEYS:
+        yield from request.query_params.getlist(key)
+
+
+def body_facilities(body: bytes) -> Iterator[str]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return  # the route answers malformed JSON itself
+    yield from _walk(document)
+
+
+def _walk(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in FACILITY_KEYS and isinstance(value, str):
+                yield value
+            else:
+                yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+async def _refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    response = problem_response(problem(status, code, title, detail, scope.get("path")), headers=headers)
+    await response(scope, receive, send)

@@ -1,0 +1,95 @@
+"""Create, list, revoke and authenticate API tokens."""
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stockledger.auth.models import ApiToken
+from stockledger.auth.rules import ROLES, Principal
+from stockledger.core.errors import NotFound, ValidationFailed
+from stockledger.core.model_base import utcnow
+
+PREFIX = "sl"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str  # shown once; only its hash is stored
+    token_id: str
+    role: str
+    facilities: list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    token_id: str
+    role: str
+    facilities: list[str] | None
+    description: str | None
+    created_stamp: datetime
+    revoked_stamp: datetime | None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(
+    session: Session, role: str, facilities: list[str] | None = None, description: str | None = None
+) -> IssuedToken:
+    """A new token; the plain text is returned once and never stored."""
+    if role not in ROLES:
+        raise ValidationFailed(f"Unknown role {role}; one of {', '.join(ROLES)}", role=role)
+    token_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            token_id=token_id,
+            token_hash=_hash(secret),
+            role=role,
+            facilities=json.dumps(sorted(set(facilities))) if facilities else None,
+            description=description,
+        )
+    )
+    session.flush()
+    return IssuedToken(f"{PREFIX}_{token_id}_{secret}", token_id, role, sorted(set(facilities or [])) or None)
+
+
+def list_tokens(session: Session) -> list[TokenInfo]:
+    rows = session.scalars(select(ApiToken).order_by(ApiToken.created_stamp, ApiToken.token_id))
+    return [
+        TokenInfo(t.token_id, t.role, _facilities(t), t.description, t.created_stamp, t.revoked_stamp)
+        for t in rows
+    ]
+
+
+def revoke_token(session: Session, token_id: str) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"Token {token_id} not found", tokenId=token_id)
+    if token.revoked_stamp is None:
+        token.revoked_stamp = utcnow()
+
+
+def authenticate(session: Session, raw: str) -> Principal | None:
+    """The principal of a presented token, or None if it is unknown, malformed or revoked."""
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return None
+    token = session.get(ApiToken, parts[1])
+    if token is None or token.revoked_stamp is not None:
+        return None
+    if not hmac.compare_digest(token.token_hash, _hash(parts[2])):
+        return None
+    facilities = _facilities(token)
+    return Principal(token.token_id, token.role, frozenset(facilities) if facilities else None)
+
+
+def _facilities(token: ApiToken) -> list[str] | None:
+    return list(json.loads(token.facilities)) if token.facilities else None
