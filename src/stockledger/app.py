@@ -12,7 +12,20 @@ from stockledger.core import problems
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.deps import ReadSession
+from stockledger.costing.api import router as costing_router
+from stockledger.counts.api import router as counts_router
+from stockledger.events.api import router as events_router
+from stockledger.idempotency.middleware import IdempotencyMiddleware
 from stockledger.ledger.api import router as ledger_router
+from stockledger.receiving.api import router as receiving_router
+from stockledger.rejection.api import router as rejection_router
+from stockledger.reservations.api import router as reservations_router
+from stockledger.resets.api import router as resets_router
+from stockledger.returns.api import router as returns_router
+from stockledger.shipping.api import router as shipping_router
+from stockledger.variances.api import router as variances_router
+from stockledger.web.routes import router as web_router
+from stockledger.web.routes import static_files as web_static_files
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -33,8 +46,21 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     app.state.db = db
     problems.install(app)
+    app.add_middleware(IdempotencyMiddleware)  # inside auth: refused requests claim no key
     app.include_router(catalog_router)
     app.include_router(ledger_router)
+    app.include_router(resets_router)
+    app.include_router(counts_router)
+    app.include_router(variances_router)
+    app.include_router(events_router)
+    app.include_router(shipping_router)
+    app.include_router(costing_router)
+    app.include_router(returns_router)
+    app.include_router(reservations_router)
+    app.include_router(receiving_router)
+    app.include_router(rejection_router)
+    app.include_router(web_router)
+    app.mount("/ui/static", web_static_files, name="ui-static")
 
     @app.get("/healthz", tags=["operations"])
     def healthz(session: ReadSession) -> dict[str, str]:

@@ -16,12 +16,17 @@ from stockledger.core import migrate as migrations
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
+from stockledger.events.cli import events_app, idempotency_app
 from stockledger.ledger.verify import find_mismatches
+from stockledger.resets.cli import reset as reset_command
 
 app = typer.Typer(
     help="stockledger: an append-only inventory ledger (QOH and ATP per facility).", no_args_is_help=True
 )
 app.add_typer(token_app, name="token")
+app.add_typer(events_app, name="events")
+app.add_typer(idempotency_app, name="idempotency")
+app.command(name="reset")(reset_command)
 console = Console()
 err = Console(stderr=True)
 

@@ -15,6 +15,13 @@ def get_database(request: Request) -> Database:
 
 
 def _write_session(request: Request) -> Iterator[Session]:
+    owned: Session | None = getattr(request.state, "write_session", None)
+    if owned is not None:
+        # The idempotency middleware owns this request's transaction (the key's claim and
+        # its stored answer commit with the change); a refused change rolls back alone.
+        with owned.begin_nested():
+            yield owned
+        return
     with get_database(request).transaction() as session:
         yield session
 

@@ -1,4 +1,4 @@
-"""The transactional outbox: one row per business change, written in its transaction."""
+"""Tables of the events capability: the outbox, the publisher's position, inbound messages seen."""
 
 from datetime import datetime
 
@@ -9,6 +9,8 @@ from stockledger.core.model_base import Base, utcnow
 
 
 class OutboxEvent(Base):
+    """One business change, written in its transaction (SPEC §7); see events/feed.py for its order."""
+
     __tablename__ = "outbox_event"
     __table_args__ = (Index("ix_outbox_event_seq", "event_seq"),)
     facility_id: Mapped[str] = mapped_column(primary_key=True)
@@ -24,3 +26,29 @@ class SequenceValue(Base):
     __tablename__ = "sequence_value"
     sequence_name: Mapped[str] = mapped_column(primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PublisherPosition(Base):
+    """The last event sequence a publisher had acknowledged by its broker (one row per stream).
+
+    facility_id is ALL_FACILITIES ('_') for the one global feed; it leads the key so that,
+    on Citus, a publisher per facility could keep its own row.
+    """
+
+    __tablename__ = "publisher_position"
+    facility_id: Mapped[str] = mapped_column(primary_key=True, default="_")
+    publisher_name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    last_event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_stamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedMessage(Base):
+    """An inbound message already applied (or refused), written in the transaction of its effect."""
+
+    __tablename__ = "processed_message"
+    facility_id: Mapped[str] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    message_type: Mapped[str] = mapped_column(String(60))
+    outcome: Mapped[str] = mapped_column(String(30))  # applied | refused
+    detail: Mapped[str | None] = mapped_column(Text)
+    processed_stamp: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,6 +2,9 @@
 
 Event types: InventoryChanged, StockReserved, ReservationReleased, ShipmentConfirmed,
 ReturnReceived, InventoryReset. The payload is a JSON object with camelCase keys.
+
+On PostgreSQL the transaction first raises its fence (events/fence.py), so that the feed
+never serves past a number a running transaction may still commit.
 """
 
 import json
@@ -14,6 +17,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.db import next_sequence_value
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
+from stockledger.events.fence import is_postgres, raise_fence
 from stockledger.events.models import OutboxEvent
 
 EVENT_TYPES = frozenset(
@@ -33,6 +37,8 @@ def record_event(session: Session, facility_id: str, event_type: str, payload: d
     """Append one event to the outbox; returns its sequence number."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
+    if is_postgres(session):
+        raise_fence(session, OUTBOX_SEQUENCE)
     seq = next_sequence_value(session, OUTBOX_SEQUENCE)
     session.execute(
         insert(OutboxEvent).values(

@@ -157,6 +157,7 @@ class InventoryItemDetail(Base):
 
 class ItemIssuance(Base):
     __tablename__ = "item_issuance"
+    __table_args__ = (Index("ix_item_issuance_order_item", "order_id", "order_item_seq_id"),)
     facility_id: Mapped[str] = mapped_column(ForeignKey("facility.facility_id"), primary_key=True)
     item_issuance_id: Mapped[str] = mapped_column(primary_key=True)
     inventory_item_id: Mapped[str]
@@ -211,6 +212,7 @@ class OrderItemInventoryReservation(Base):
             ["inventory_item.facility_id", "inventory_item.inventory_item_id"],
         ),
         Index("ix_reservation_facility_product", "facility_id", "product_id", "status_id"),
+        Index("ix_reservation_order_item", "order_id", "order_item_seq_id"),  # migration 0004
     )
     facility_id: Mapped[str] = mapped_column(primary_key=True)
     order_id: Mapped[str] = mapped_column(primary_key=True)
@@ -312,6 +314,10 @@ class ExternalInventoryReset(Base):
 
 class ReturnHeader(Base):
     __tablename__ = "return_header"
+    __table_args__ = (
+        Index("ix_return_header_id", "return_id"),
+        Index("ix_return_header_order", "order_id"),
+    )
     facility_id: Mapped[str] = mapped_column(ForeignKey("facility.facility_id"), primary_key=True)
     return_id: Mapped[str] = mapped_column(primary_key=True)
     order_id: Mapped[str | None]

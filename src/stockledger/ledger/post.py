@@ -6,19 +6,19 @@ InventoryItemDetail row, in the caller's transaction. Nothing else writes totals
 for every item: totals == sum of its detail diffs.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import NoReturn, cast
+from typing import NoReturn, TypeVar, cast
 
-from sqlalchemy import Table, case, insert, select, update
+from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from stockledger.core.errors import InsufficientStock, NotFound
-from stockledger.core.fixed import ZERO
+from stockledger.core.fixed import ZERO, Fixed6
 from stockledger.core.model_base import utcnow
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 
@@ -166,3 +166,141 @@ def _expire_loaded_item(session: Session, p: Posting) -> None:
     loaded = session.identity_map.get(key)
     if loaded is not None:
         session.expire(loaded, [*TOTALS, "last_detail_seq"])
+
+
+# ---- batches: the same rows as `post` for each posting, written set-based ----
+
+# Bind parameters per statement stay under SQLite's limit (32,766; PostgreSQL allows 65,535).
+MAX_BIND_PARAMS = 30_000
+_T = TypeVar("_T")
+_State = tuple[Decimal, Decimal, Decimal, int]  # QOH, ATP, accounting, last_detail_seq
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    posting: Posting
+    seq_num: int
+    posted: Posted
+
+
+def post_batch(session: Session, postings: Sequence[Posting]) -> list[Posted]:
+    """Apply postings in order, set-based: exactly the rows and totals `post` would write for each.
+
+    The items are read once under row locks (FOR UPDATE, in item id order; SQLite already
+    holds the write lock), the postings are folded in order in Python (so several on one item
+    accumulate, and the ATP guard sees the running total), then one executemany UPDATE
+    moves each item's totals by the sum of its diffs and one executemany INSERT writes
+    the detail rows. Like `post`, a refused posting raises after the postings before it are written.
+    """
+    if not postings:
+        return []
+    state = _lock_items(session, {(p.facility_id, p.inventory_item_id) for p in postings})
+    start = dict(state)
+    planned: list[_Planned] = []
+    refused: Posting | None = None
+    for p in postings:
+        step = _fold(state, p)
+        if step is None:
+            refused = p
+            break
+        planned.append(step)
+    if planned:
+        _write_totals(session, planned, start)
+        _insert_details(session, planned)
+        _expire_loaded_items(session, {(s.posting.facility_id, s.posting.inventory_item_id) for s in planned})
+    if refused is not None:
+        _raise_refusal(session, refused)
+    return [s.posted for s in planned]
+
+
+def _lock_items(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _State]:
+    """Per facility, `inventory_item_id IN (…)`: an index scan (a row-value IN is not, on PostgreSQL)."""
+    found: dict[tuple[str, str], _State] = {}
+    by_facility: dict[str, list[str]] = {}
+    for facility_id, item_id in sorted(keys):
+        by_facility.setdefault(facility_id, []).append(item_id)
+    for facility_id, item_ids in by_facility.items():
+        for chunk in _chunks(item_ids, MAX_BIND_PARAMS):
+            rows = session.execute(
+                select(ITEM.c.inventory_item_id, *(ITEM.c[n] for n in TOTALS), ITEM.c.last_detail_seq)
+                .where(ITEM.c.facility_id == facility_id, ITEM.c.inventory_item_id.in_(chunk))
+                .order_by(ITEM.c.inventory_item_id)
+                .with_for_update()
+            )
+            for item, qoh, atp, acc, seq in rows:
+                found[(facility_id, item)] = (qoh, atp, acc, seq)
+    return found
+
+
+def _fold(state: dict[tuple[str, str], _State], p: Posting) -> _Planned | None:
+    """The posting applied to the running totals, as `post`'s guarded UPDATE would; None if refused."""
+    key = (p.facility_id, p.inventory_item_id)
+    if key not in state:
+        return None
+    qoh, atp, acc, last = state[key]
+    if p.require_atp and p.available_to_promise_diff < 0 and atp + p.available_to_promise_diff < 0:
+        return None
+    given = _numeric_seq(p.detail_seq_id)
+    seq_num = last + 1 if given is None else max(last + 1, given)
+    new = (qoh + p.quantity_on_hand_diff, atp + p.available_to_promise_diff, acc + p.accounting_diff)
+    state[key] = (*new, seq_num)
+    seq_id = p.detail_seq_id or format_seq(seq_num)
+    return _Planned(p, seq_num, Posted(p.facility_id, p.inventory_item_id, seq_id, *new))
+
+
+def _write_totals(session: Session, planned: list[_Planned], start: dict[tuple[str, str], _State]) -> None:
+    """Each item's totals move once, by the sum of its diffs; its detail seq is checked, then set.
+
+    One executemany: SQLAlchemy compiles the statement once and psycopg 3 pipelines the
+    rows (sqlite3 loops in C), measured several times faster here than one UPDATE … FROM
+    (VALUES …) whose thousands of bind parameters cost more to compile than to run.
+    """
+    sums: dict[tuple[str, str], list[Decimal]] = {}
+    last: dict[tuple[str, str], int] = {}
+    for s in planned:
+        key = (s.posting.facility_id, s.posting.inventory_item_id)
+        acc = sums.setdefault(key, [ZERO, ZERO, ZERO])
+        acc[0] += s.posting.quantity_on_hand_diff
+        acc[1] += s.posting.available_to_promise_diff
+        acc[2] += s.posting.accounting_diff
+        last[key] = s.seq_num
+    rows = [
+        {"f": f, "i": i, "qoh": q, "atp": a, "acc": c, "old_seq": start[(f, i)][3], "new_seq": last[(f, i)]}
+        for (f, i), (q, a, c) in sorted(sums.items())
+    ]
+    result = session.execute(_TOTALS_UPDATE, rows)
+    if result.rowcount != len(rows):  # type: ignore[attr-defined]
+        raise RuntimeError("inventory items changed while locked: refusing to post the batch")
+
+
+_TOTALS_UPDATE = (
+    update(ITEM)
+    .where(
+        ITEM.c.facility_id == bindparam("f"),
+        ITEM.c.inventory_item_id == bindparam("i"),
+        ITEM.c.last_detail_seq == bindparam("old_seq"),
+    )
+    .values(
+        quantity_on_hand_total=ITEM.c.quantity_on_hand_total + bindparam("qoh", type_=Fixed6()),
+        available_to_promise_total=ITEM.c.available_to_promise_total + bindparam("atp", type_=Fixed6()),
+        accounting_quantity_total=ITEM.c.accounting_quantity_total + bindparam("acc", type_=Fixed6()),
+        last_detail_seq=bindparam("new_seq"),
+    )
+)
+
+
+def _insert_details(session: Session, planned: list[_Planned]) -> None:
+    rows = [_detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id) for s in planned]
+    session.execute(insert(DETAIL), rows)  # executemany of one compiled INSERT (see _write_totals)
+
+
+def _chunks(rows: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _expire_loaded_items(session: Session, keys: set[tuple[str, str]]) -> None:
+    for key in keys:
+        loaded = session.identity_map.get(identity_key(InventoryItem, key))
+        if loaded is not None:
+            session.expire(loaded, [*TOTALS, "last_detail_seq"])

@@ -1,0 +1,24 @@
+"""Route of the outbox feed: GET /v1/events?after=SEQ."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from stockledger.core.deps import ReadSession
+from stockledger.core.pagination import Limit
+from stockledger.events.feed import read_feed
+from stockledger.events.schemas import EventPage, event_out
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+@router.get("/events", response_model=EventPage, summary="The outbox feed, in sequence order")
+def list_events(
+    session: ReadSession,
+    after: Annotated[int, Query(ge=0, description="Serve events after this eventSeq")] = 0,
+    limit: Limit = 100,
+) -> EventPage:
+    """Events after `after`, oldest first; only as far as no smaller eventSeq can still commit."""
+    events = read_feed(session, after, limit)
+    nxt = events[-1].event_seq if len(events) == limit else None
+    return EventPage(items=[event_out(e) for e in events], next=nxt)

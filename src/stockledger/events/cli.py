@@ -1,0 +1,124 @@
+"""`stockledger events publish|consume|status` and `stockledger idempotency purge`."""
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stockledger.core import migrate as migrations
+from stockledger.core.config import get_settings
+from stockledger.core.db import Database
+from stockledger.core.model_base import utcnow
+from stockledger.events.consumer import ConsumerConfig, consume
+from stockledger.events.publisher import (
+    BrokerUnavailable,
+    PublisherConfig,
+    position,
+    publish_forever,
+    publish_pending,
+)
+from stockledger.idempotency.service import purge_expired
+
+events_app = typer.Typer(help="The outbox and NATS JetStream: publish events, consume OMS messages.")
+idempotency_app = typer.Typer(help="Stored Idempotency-Key answers.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+NatsUrl = Annotated[str | None, typer.Option(help="NATS server (default: STOCKLEDGER_NATS_URL)")]
+
+
+def _database() -> Database:
+    db = Database(get_settings().database_url)
+    migrations.upgrade(db.engine)
+    return db
+
+
+def _nats_url(given: str | None) -> str:
+    url = given or get_settings().nats_url
+    if not url:
+        err.print("[red]no NATS server: set STOCKLEDGER_NATS_URL or pass --nats-url[/red]")
+        raise typer.Exit(2)
+    return url
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@events_app.command("publish")
+def publish(
+    once: Annotated[bool, typer.Option("--once", help="Publish what is pending, then exit")] = False,
+    nats_url: NatsUrl = None,
+    stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER",
+    subject_prefix: Annotated[
+        str, typer.Option(help="Subjects: <prefix>.<facilityId>.<EventType>")
+    ] = "stockledger",
+) -> None:
+    """Deliver the outbox to NATS JetStream at least once (resumes from its stored position)."""
+    db = _database()
+    config = PublisherConfig(_nats_url(nats_url), stream, subject_prefix)
+
+    async def run() -> None:
+        if once:
+            published = await publish_pending(db, config)
+            console.print(f"published {published} events to {config.stream}")
+        else:
+            await publish_forever(db, config, _stop_on_signals())
+
+    try:
+        asyncio.run(run())
+    except BrokerUnavailable as exc:
+        err.print(f"[red]{exc}; the events stay in the outbox[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+
+
+@events_app.command("consume")
+def consume_command(
+    nats_url: NatsUrl = None,
+    stream: Annotated[str, typer.Option(help="JetStream stream of inbound messages")] = "OMS",
+    subject_prefix: Annotated[str, typer.Option(help="Subjects: <prefix>.<facilityId>.<Type>")] = "oms",
+    durable: Annotated[str, typer.Option(help="Durable consumer name")] = "stockledger",
+    until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit when no message is waiting")] = False,
+) -> None:
+    """Apply inbound OrderConfirmed, ShipmentConfirmed and ReturnReceived messages, each once."""
+    db = _database()
+    config = ConsumerConfig(_nats_url(nats_url), stream, subject_prefix, durable)
+
+    async def run() -> int:
+        return await consume(db, config, _stop_on_signals(), idle_exit=until_idle)
+
+    try:
+        handled = asyncio.run(run())
+        console.print(f"handled {handled} messages")
+    except BrokerUnavailable as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+
+
+@events_app.command("status")
+def status(stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER") -> None:
+    """The publisher's position: the last eventSeq the broker acknowledged."""
+    db = _database()
+    with db.reading() as session:
+        console.print(f"{stream}: published up to eventSeq {position(session, stream)}")
+    db.dispose()
+
+
+@idempotency_app.command("purge")
+def purge() -> None:
+    """Delete Idempotency-Key answers past their expiry (24 h after the first request)."""
+    db = _database()
+    with db.transaction() as session:
+        purged = purge_expired(session, utcnow())
+    db.dispose()
+    console.print(f"purged {purged} expired idempotency keys")

@@ -1,0 +1,39 @@
+"""The outbox as a feed: events in sequence order, never skipping one that commits late.
+
+On PostgreSQL the feed serves only up to the number events/fence.py proves final; a
+running transaction that recorded events holds the feed back (never loses from it) until
+it ends. SQLite serialises writers, so every committed number is final there.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stockledger.events.fence import final_up_to, is_postgres
+from stockledger.events.models import OutboxEvent
+from stockledger.events.outbox import OUTBOX_SEQUENCE
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    event_seq: int
+    event_type: str
+    facility_id: str
+    payload: dict[str, Any]
+    created_stamp: datetime
+
+
+def read_feed(session: Session, after: int, limit: int) -> list[FeedEvent]:
+    """Up to `limit` events after sequence `after`, as far as the feed is final."""
+    e = OutboxEvent
+    query = select(e).where(e.event_seq > after).order_by(e.event_seq).limit(limit)
+    if is_postgres(session):
+        query = query.where(e.event_seq <= final_up_to(session, OUTBOX_SEQUENCE))  # before the snapshot
+    return [
+        FeedEvent(r.event_seq, r.event_type, r.facility_id, json.loads(r.payload), r.created_stamp)
+        for r in session.scalars(query)
+    ]

@@ -1,0 +1,52 @@
+"""Commit-order safety of the outbox on PostgreSQL: how far the feed is final.
+
+A sequence number is taken when an event is recorded, but transactions commit in another
+order: without care a reader paging by `after=` could pass number 7 (committed) while 6
+(still running) commits later, and never see 6. So every transaction that records events
+first raises a FENCE: a shared advisory lock (held until it ends, visible at once to
+everyone in pg_locks) whose key is the sequence's last value before it takes any number,
+a lower bound of its numbers. The reader, before its snapshot, reads L = the sequence's last
+value, then M = the lowest fence held, and serves only events with number <= min(L, M).
+
+Why that never skips an event: say e is served and f, with a smaller number, is not
+visible to the reader's snapshot. f's number came before e's, and e's before L was read
+(e <= L), and f's fence came before its number: so f held its fence when M was read
+(f had not committed before the snapshot, which comes after). Then M <= fence(f) < f < e,
+contradicting e <= M. Writers never wait on each other (the locks are shared and nobody
+takes them exclusively). The sequence must not be cached per backend (CACHE 1, the
+default). SQLite serialises writers (BEGIN IMMEDIATE): sequence order is commit order.
+"""
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+FENCE_BASE = 0x53544B4C << 32  # "STKL": keeps our int8 advisory keys apart from others'
+_FENCE_KEY = "fence_raised_in"
+
+_RAISE_FENCE = text("SELECT pg_advisory_xact_lock_shared(:base + coalesce(pg_sequence_last_value(:seq), 0))")
+_LAST_VALUE = text("SELECT coalesce(pg_sequence_last_value(:seq), 0)")
+_LOWEST_FENCE = text(
+    "SELECT min(((classid::bigint << 32) | objid::bigint) - :base) FROM pg_locks "
+    "WHERE locktype = 'advisory' AND objsubid = 1 AND classid::bigint >= :base_high "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def raise_fence(session: Session, sequence: str) -> None:
+    """Before this transaction takes its first number (again after a savepoint changes)."""
+    where = (session.get_transaction(), session.get_nested_transaction())
+    if session.info.get(_FENCE_KEY) == where:
+        return
+    session.execute(_RAISE_FENCE, {"base": FENCE_BASE, "seq": sequence})
+    session.info[_FENCE_KEY] = where  # a savepoint rolled back drops its locks: raise again
+
+
+def final_up_to(session: Session, sequence: str) -> int:
+    """The highest sequence number below which no event can still appear (read BEFORE the snapshot)."""
+    last = int(session.execute(_LAST_VALUE, {"seq": sequence}).scalar_one())
+    lowest = session.execute(_LOWEST_FENCE, {"base": FENCE_BASE, "base_high": FENCE_BASE >> 32}).scalar()
+    return last if lowest is None else min(last, int(lowest))

@@ -1,0 +1,149 @@
+"""Idempotency-Key on every write under /v1 (SPEC §10): the first answer, replayed.
+
+The middleware owns the request's transaction when a key is present: it claims the key
+(INSERT, blocking on a concurrent holder of the same key), lets the route run inside that
+transaction (core.deps.WriteSession joins it as a savepoint, so a refused change rolls
+back alone), stores the answer on the key, and commits claim, change and answer at once,
+before the answer leaves. A crash before that commit leaves nothing (a retry runs the
+request afresh); after it, a retry gets the stored answer. There is no moment where the
+change is committed without its answer.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stockledger.core.db import Database
+from stockledger.core.errors import AppError, problem
+from stockledger.core.limits import replay_body
+from stockledger.core.model_base import utcnow
+from stockledger.idempotency import rules, service
+from stockledger.idempotency.service import KeyClaim, StoredAnswer
+
+HEADER = "idempotency-key"
+REPLAYED = "Idempotent-Replayed"
+WRITE_SESSION = "write_session"  # core.deps.WriteSession joins the session kept under this name
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not rules.applies_to(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        key = Headers(scope=scope).get(HEADER)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if not rules.valid_key(key):
+            detail = f"Idempotency-Key must be 1 to {rules.MAX_KEY_LENGTH} visible ASCII characters"
+            await _send_problem(scope, send, 400, "invalid_idempotency_key", "Bad Idempotency-Key", detail)
+            return
+        body = await _read_body(receive)
+        await self._run_once(scope, send, _claim_of(scope, key, body), body)
+
+    async def _run_once(self, scope: Scope, send: Send, claim: KeyClaim, body: bytes) -> None:
+        database: Database = scope["app"].state.db
+        session = database.sessions()
+        try:
+            stored = await run_in_threadpool(service.claim_key, session, claim, utcnow())
+        except AppError as exc:
+            await run_in_threadpool(session.close)
+            await _send_problem(scope, send, exc.status, exc.code, exc.title, exc.detail)
+            return
+        except BaseException:
+            await run_in_threadpool(session.close)
+            raise
+        if stored is not None:
+            await run_in_threadpool(session.close)
+            await _send_answer(send, stored, replayed=True)
+            return
+        await self._run_claimed(scope, send, claim, body, session)
+
+    async def _run_claimed(
+        self, scope: Scope, send: Send, claim: KeyClaim, body: bytes, session: Session
+    ) -> None:
+        scope.setdefault("state", {})[WRITE_SESSION] = session
+        captured = _Captured()
+        try:
+            await self.app(scope, replay_body(body), captured.send)
+            answer = captured.answer()
+            keep = rules.stores_answer(answer.status)
+            if keep:
+                await run_in_threadpool(_commit_with_answer, session, claim, answer)
+        except DBAPIError:
+            detail = "The database could not commit the change; nothing was changed, retry shortly"
+            await _send_problem(scope, send, 503, "database_unavailable", "Service unavailable", detail)
+            return
+        finally:
+            await run_in_threadpool(session.close)  # rolls back whatever was not committed
+        await captured.forward(send)
+
+
+def _commit_with_answer(session: Session, claim: KeyClaim, answer: StoredAnswer) -> None:
+    service.store_answer(session, claim, answer)
+    session.commit()
+
+
+def _claim_of(scope: Scope, key: str, body: bytes) -> KeyClaim:
+    method, path = scope["method"], scope["path"]
+    fingerprint = rules.request_fingerprint(method, path, scope.get("query_string", b""), body)
+    return KeyClaim(rules.facility_scope(path, body), key, fingerprint, method, path)
+
+
+@dataclass
+class _Captured:
+    """The route's answer, held back until the transaction that produced it has committed."""
+
+    start: Message | None = None
+    chunks: list[bytes] = field(default_factory=list)
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+
+    def answer(self) -> StoredAnswer:
+        assert self.start is not None, "the route sent no answer"
+        content_type = Headers(raw=self.start.get("headers", [])).get("content-type")
+        return StoredAnswer(int(self.start["status"]), content_type, b"".join(self.chunks))
+
+    async def forward(self, send: Send) -> None:
+        assert self.start is not None
+        await send(self.start)
+        await send({"type": "http.response.body", "body": b"".join(self.chunks)})
+
+
+async def _send_answer(send: Send, answer: StoredAnswer, replayed: bool) -> None:
+    headers = [(b"content-length", str(len(answer.body)).encode())]
+    if answer.content_type:
+        headers.append((b"content-type", answer.content_type.encode()))
+    if replayed:
+        headers.append((REPLAYED.lower().encode(), b"true"))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _send_problem(scope: Scope, send: Send, status: int, code: str, title: str, detail: str) -> None:
+    from stockledger.core.problems import problem_response  # the handlers module imports the app's
+
+    response = problem_response(problem(status, code, title, detail, scope.get("path")))
+    await response(scope, replay_body(b""), send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)

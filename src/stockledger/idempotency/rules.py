@@ -1,0 +1,68 @@
+"""Pure rules of Idempotency-Key handling: which requests, their fingerprint, what is stored."""
+
+import hashlib
+import json
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
+
+from stockledger.idempotency.models import UNKNOWN_FACILITY
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+KEY_TTL = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+MAX_FACILITY_LENGTH = 60
+# Answers not kept: the request never really ran (auth refused it, timeout, rate limit) or
+# failed on our side (5xx: its transaction rolls back, claim included, so a retry runs it).
+TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})
+
+
+def applies_to(method: str, path: str) -> bool:
+    return method in WRITE_METHODS and path.startswith("/v1/")
+
+
+def valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and all(33 <= ord(ch) <= 126 for ch in key)
+
+
+def stores_answer(status: int) -> bool:
+    """2xx, 3xx and 4xx answers are final (as Stripe does), except the transient ones."""
+    return status < 500 and status not in TRANSIENT_STATUSES
+
+
+def request_fingerprint(method: str, path: str, query_string: bytes, body: bytes) -> str:
+    """SHA-256 of method, path, query (order-insensitive) and body (JSON canonicalised)."""
+    query = urlencode(sorted(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)))
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query.encode(), _canonical_body(body)):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _canonical_body(body: bytes) -> bytes:
+    """Key order and whitespace of a JSON body do not make it another request."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def facility_scope(path: str, body: bytes) -> str:
+    """The facility a request names (path first, then the top of a JSON body), else '_'."""
+    parts = path.split("/")
+    if len(parts) > 3 and parts[1:3] == ["v1", "facilities"] and parts[3]:
+        return _fits(parts[3])
+    try:
+        document = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        return UNKNOWN_FACILITY
+    if isinstance(document, dict):
+        for key in ("facilityId", "originFacilityId"):
+            if isinstance(document.get(key), str) and document[key]:
+                return _fits(document[key])
+    return UNKNOWN_FACILITY
+
+
+def _fits(facility_id: str) -> str:
+    return facility_id if len(facility_id) <= MAX_FACILITY_LENGTH else UNKNOWN_FACILITY

@@ -1,0 +1,129 @@
+"""Claim an Idempotency-Key in the request's transaction, store its first answer, purge old keys."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from stockledger.core.db import upsert
+from stockledger.core.errors import AppError, Conflict
+from stockledger.idempotency.models import IdempotencyKey
+from stockledger.idempotency.rules import KEY_TTL
+
+# How long a duplicate waits for the first request with its key before it gets a 409.
+CLAIM_WAIT = "10s"
+
+
+class IdempotencyMismatch(AppError):
+    status, code, title = 422, "idempotency_mismatch", "Idempotency-Key reused"
+
+
+class IdempotencyInProgress(Conflict):
+    code, title = "idempotency_in_progress", "Request with this Idempotency-Key in progress"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    facility_id: str
+    key: str
+    request_hash: str
+    method: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    status: int
+    content_type: str | None
+    body: bytes
+
+
+def claim_key(session: Session, claim: KeyClaim, now: datetime) -> StoredAnswer | None:
+    """Claim the key in the session's transaction: None when it is ours, else the first answer.
+
+    A concurrent request holding the same key blocks this INSERT until it commits (then we
+    read its stored answer) or rolls back (then the key is ours). Raises
+    IdempotencyMismatch for another request under the same key.
+    """
+    if _insert_claim(session, claim, now):
+        return None
+    row = session.get(IdempotencyKey, (claim.facility_id, claim.key), populate_existing=True)
+    if row is None or row.expires_at <= now:  # expired (or purged meanwhile): a new key
+        session.execute(delete(IdempotencyKey).where(*_key_is(claim)))
+        if _insert_claim(session, claim, now):
+            return None
+        raise IdempotencyInProgress(f"Idempotency-Key {claim.key} is being used by another request")
+    if row.request_hash != claim.request_hash:
+        raise IdempotencyMismatch(
+            f"Idempotency-Key {claim.key} was used for a different request "
+            f"({row.request_method} {row.request_path})",
+            idempotencyKey=claim.key,
+        )
+    if row.response_status is None:  # cannot be committed so (claim and answer commit together)
+        raise IdempotencyInProgress(f"Idempotency-Key {claim.key} has no stored answer yet")
+    return StoredAnswer(row.response_status, row.response_content_type, row.response_body or b"")
+
+
+def store_answer(session: Session, claim: KeyClaim, answer: StoredAnswer) -> None:
+    """Keep the first answer on the claimed key, in the same transaction as the claim."""
+    session.execute(
+        update(IdempotencyKey)
+        .where(*_key_is(claim))
+        .values(
+            response_status=answer.status,
+            response_content_type=answer.content_type,
+            response_body=answer.body,
+        )
+    )
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete keys past their expiry; returns how many."""
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _insert_claim(session: Session, claim: KeyClaim, now: datetime) -> bool:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT}'"))
+    stmt = (
+        upsert(session, IdempotencyKey)
+        .values(
+            facility_id=claim.facility_id,
+            idempotency_key=claim.key,
+            request_hash=claim.request_hash,
+            request_method=claim.method,
+            request_path=claim.path,
+            created_stamp=now,
+            expires_at=now + KEY_TTL,
+        )
+        .on_conflict_do_nothing(index_elements=["facility_id", "idempotency_key"])
+        .returning(IdempotencyKey.idempotency_key)
+    )
+    try:
+        inserted = session.execute(stmt).scalar_one_or_none()
+    except OperationalError as exc:
+        if "lock timeout" in str(exc.orig):
+            raise IdempotencyInProgress(
+                f"Idempotency-Key {claim.key} is being used by another request"
+            ) from exc
+        raise
+    if postgres:
+        session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    return inserted is not None
+
+
+def _key_is(claim: KeyClaim) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return (IdempotencyKey.facility_id == claim.facility_id, IdempotencyKey.idempotency_key == claim.key)
+
+
+def find_answer(session: Session, facility_id: str, key: str) -> IdempotencyKey | None:
+    """The stored key row (tests and operators)."""
+    return session.execute(
+        select(IdempotencyKey).where(
+            IdempotencyKey.facility_id == facility_id, IdempotencyKey.idempotency_key == key
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,55 @@
+"""DTOs of receivePurchaseShipment."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from stockledger.core.schemas import ApiModel, Id, InputModel, Money, NonNegativeQuantity, Quantity
+
+
+class ReceiptLine(InputModel):
+    shipment_item_seq_id: Id
+    product_id: Id
+    quantity_accepted: NonNegativeQuantity = Decimal(0)
+    quantity_rejected: NonNegativeQuantity = Decimal(0)
+    unit_cost: Money | None = None
+    lot_id: Id | None = None
+    expire_date: datetime | None = None
+    location_seq_id: Id | None = None
+    rejection_reason_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _something_received(self) -> Self:
+        if self.quantity_accepted == 0 and self.quantity_rejected == 0:
+            raise ValueError("a received line needs quantityAccepted or quantityRejected above zero")
+        return self
+
+
+class ReceiptDoc(InputModel):
+    shipment_id: Id
+    facility_id: Id
+    received_by_user_login_id: Id | None = None
+    items: list[ReceiptLine] = Field(min_length=1, max_length=10_000)
+
+
+class ReceivedLine(ApiModel):
+    receipt_id: str
+    shipment_item_seq_id: str
+    product_id: str
+    inventory_item_id: str | None
+    inventory_item_detail_seq_id: str | None
+    quantity_accepted: Quantity
+    quantity_rejected: Quantity
+    unit_cost: Quantity
+    cost_layer_id: str | None
+    quantity_on_hand_total: Quantity | None
+    available_to_promise_total: Quantity | None
+    backorders_filled: Quantity
+
+
+class ReceiptResult(ApiModel):
+    shipment_id: str
+    facility_id: str
+    items: list[ReceivedLine]

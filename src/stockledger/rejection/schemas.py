@@ -1,0 +1,35 @@
+"""DTOs of rejectOrderItem."""
+
+from pydantic import Field
+
+from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, Quantity
+
+
+class RejectRequest(InputModel):
+    rejection_mode: str = Field(min_length=1, max_length=30)
+    quantity: PositiveQuantity | None = None
+    reject_reason_id: Id | None = None
+    facility_id: Id | None = None
+    product_id: Id | None = None  # with facilityId: the item to reject from when nothing was reserved
+    description: str | None = Field(default=None, max_length=255)
+
+
+class RejectedRow(ApiModel):
+    inventory_item_id: str
+    inventory_item_detail_seq_id: str
+    quantity_on_hand_diff: Quantity
+    available_to_promise_diff: Quantity
+    quantity_on_hand_total: Quantity
+    available_to_promise_total: Quantity
+
+
+class RejectResult(ApiModel):
+    order_id: str
+    order_item_seq_id: str
+    facility_id: str
+    rejection_mode: str
+    reject_reason_id: str
+    quantity_released: Quantity
+    quantity_rejected: Quantity
+    released: list[RejectedRow]
+    rejected: list[RejectedRow]

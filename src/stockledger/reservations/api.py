@@ -1,0 +1,107 @@
+"""Routes of reservations: one order item, a whole order, release, and the pick list."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.errors import NotFound
+from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from stockledger.reservations import picking, service
+from stockledger.reservations.release import Released
+from stockledger.reservations.schemas import (
+    OrderItemReservation,
+    PickList,
+    PickSuggestion,
+    ReleasedRowOut,
+    ReleaseResult,
+    ReservationRequest,
+    ReservationRow,
+    ReserveOrderRequest,
+    ReserveOrderResult,
+)
+from stockledger.reservations.service import LineOutcome, ReserveLine, ReserveOutcome
+
+router = APIRouter(prefix="/v1", tags=["reservations"])
+
+
+@router.post("/reservations", response_model=OrderItemReservation, status_code=status.HTTP_201_CREATED)
+def create_reservation(
+    body: ReservationRequest, session: WriteSession, response: Response
+) -> OrderItemReservation:
+    """createOrderItemInventoryReservation: ATP − quantity over the product's items, FEFO."""
+    line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
+    outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
+    if outcome.lines[0].quantity_reserved == 0:
+        response.status_code = status.HTTP_200_OK  # PARTIAL with nothing there: nothing created
+    return _line_out(outcome, outcome.lines[0])
+
+
+@router.delete("/reservations/{order_id}/{order_item_seq_id}", response_model=ReleaseResult)
+def cancel_reservation(
+    order_id: str,
+    order_item_seq_id: str,
+    session: WriteSession,
+    facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
+) -> ReleaseResult:
+    """cancelOrderItemInventoryReservation: every active reservation of the item, ATP + released."""
+    return release_out(service.cancel_reservation(session, facility_id, order_id, order_item_seq_id))
+
+
+@router.post("/orders/{order_id}/reserve", response_model=ReserveOrderResult)
+def reserve_order(order_id: str, body: ReserveOrderRequest, session: WriteSession) -> ReserveOrderResult:
+    """reserveStock: all lines in one transaction (ALL_OR_NOTHING, PARTIAL or BACKORDER)."""
+    lines = [ReserveLine(i.order_item_seq_id, i.product_id, i.quantity, i.lot_id) for i in body.items]
+    outcome = service.reserve_stock(session, order_id, body.facility_id, lines, body.fill)
+    items = [_line_out(outcome, line) for line in outcome.lines]
+    return ReserveOrderResult(
+        order_id=outcome.order_id,
+        facility_id=outcome.facility_id,
+        fill=outcome.fill,
+        quantity_reserved=sum(i.quantity_reserved for i in items),
+        quantity_not_available=sum(i.quantity_not_available for i in items),
+        quantity_unreserved=sum(i.quantity_unreserved for i in items),
+        items=items,
+    )
+
+
+@router.get("/orders/{order_id}/pick-suggestions", response_model=PickList)
+def pick_suggestions(
+    order_id: str, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+) -> PickList:
+    """The order's active reservations to pick, FEFO, with locations; only INV_AVAILABLE stock."""
+    start = int((decode_cursor(cursor, 1) or [0])[0])
+    rows = picking.pick_suggestions(session, order_id)
+    if not rows and start == 0:
+        raise NotFound(f"Order {order_id} has nothing reserved to pick", orderId=order_id)
+    page = rows[start : start + limit]
+    following = encode_cursor([start + limit]) if start + limit < len(rows) else None
+    return PickList(
+        order_id=order_id,
+        items=[PickSuggestion.model_validate(r) for r in page],
+        next=following,
+    )
+
+
+def _line_out(outcome: ReserveOutcome, line: LineOutcome) -> OrderItemReservation:
+    return OrderItemReservation(
+        order_id=outcome.order_id,
+        order_item_seq_id=line.order_item_seq_id,
+        product_id=line.product_id,
+        facility_id=outcome.facility_id,
+        lot_id=line.lot_id,
+        quantity_requested=line.quantity_requested,
+        quantity_reserved=line.quantity_reserved,
+        quantity_not_available=line.quantity_not_available,
+        quantity_unreserved=line.quantity_unreserved,
+        reservations=[ReservationRow.model_validate(r) for r in line.reservations],
+    )
+
+
+def release_out(released: Released) -> ReleaseResult:
+    return ReleaseResult(
+        order_id=released.order_id,
+        order_item_seq_id=released.order_item_seq_id,
+        quantity_released=released.quantity_released,
+        releases=[ReleasedRowOut.model_validate(r) for r in released.rows],
+    )

@@ -1,0 +1,102 @@
+"""DTOs of reservations (OFBiz camelCase): one order item, a whole order, releases, pick lists."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, Quantity
+
+Fill = Literal["ALL_OR_NOTHING", "PARTIAL", "BACKORDER"]
+
+
+class ReservationRequest(InputModel):
+    """createOrderItemInventoryReservation: one order item."""
+
+    order_id: Id
+    order_item_seq_id: Id
+    product_id: Id
+    facility_id: Id
+    quantity: PositiveQuantity
+    lot_id: Id | None = None
+    fill: Fill = "ALL_OR_NOTHING"
+
+
+class OrderLine(InputModel):
+    order_item_seq_id: Id
+    product_id: Id
+    quantity: PositiveQuantity
+    lot_id: Id | None = None
+
+
+class ReserveOrderRequest(InputModel):
+    """reserveStock: every line of an order, in one transaction."""
+
+    facility_id: Id
+    fill: Fill = "ALL_OR_NOTHING"
+    items: list[OrderLine] = Field(min_length=1, max_length=20_000)
+
+
+class ReservationRow(ApiModel):
+    inventory_item_id: str
+    quantity: Quantity
+    quantity_not_available: Quantity
+
+
+class OrderItemReservation(ApiModel):
+    order_id: str
+    order_item_seq_id: str
+    product_id: str
+    facility_id: str
+    lot_id: str | None = None
+    quantity_requested: Quantity
+    quantity_reserved: Quantity
+    quantity_not_available: Quantity
+    quantity_unreserved: Quantity
+    reservations: list[ReservationRow]
+
+
+class ReserveOrderResult(ApiModel):
+    order_id: str
+    facility_id: str
+    fill: str
+    quantity_reserved: Quantity
+    quantity_not_available: Quantity
+    quantity_unreserved: Quantity
+    items: list[OrderItemReservation]
+
+
+class ReleasedRowOut(ApiModel):
+    facility_id: str
+    inventory_item_id: str
+    product_id: str
+    quantity: Quantity
+
+
+class ReleaseResult(ApiModel):
+    order_id: str
+    order_item_seq_id: str
+    status_id: str = "RES_CANCELLED"
+    quantity_released: Quantity
+    releases: list[ReleasedRowOut]
+
+
+class PickSuggestion(ApiModel):
+    facility_id: str
+    order_item_seq_id: str
+    inventory_item_id: str
+    product_id: str
+    product_name: str | None
+    lot_id: str | None
+    quantity_to_pick: Quantity
+    location_seq_id: str | None
+    area_id: str | None
+    aisle_id: str | None
+    section_id: str | None
+    expire_date: datetime | None
+
+
+class PickList(ApiModel):
+    order_id: str
+    items: list[PickSuggestion]
+    next: str | None = None

@@ -1,0 +1,327 @@
+"""reserveStock / createOrderItemInventoryReservation: promise ATP to order items, FEFO.
+
+Lock order (no deadlocks between concurrent orders): every candidate item of the whole order
+is locked first, in (facility, inventoryItemId) order, then the lines are planned on the
+locked ATP, and the postings are written in the same order by `post_batch` (each guarded:
+ATP − n only if ATP ≥ n). Because the plan is made under the locks, a guarded posting cannot
+lose a race; should it be refused anyway, InsufficientStock rolls the whole order back. A
+race therefore never re-plans a line: ALL_OR_NOTHING answers 409 with every short line,
+PARTIAL and BACKORDER see exactly the ATP that the locks froze. Items created after the
+candidate read (a new lot received meanwhile) are simply not used by this order.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, case, select
+from sqlalchemy.orm import Session
+
+from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
+from stockledger.core.db import upsert
+from stockledger.core.errors import InsufficientStock, NotFound, ValidationFailed
+from stockledger.core.fixed import ZERO
+from stockledger.core.model_base import utcnow
+from stockledger.events.outbox import record_event
+from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation, Product
+from stockledger.ledger.post import Links, Posting, post_batch
+from stockledger.reservations.release import Released, cancel_reservation, release_reservation
+from stockledger.reservations.rules import (
+    ALL_OR_NOTHING,
+    BACKORDER,
+    INV_AVAILABLE,
+    RES_ACTIVE,
+    RESERVE_REASON,
+    Allocation,
+    Candidate,
+    add_backorder,
+    allocate,
+    chunks,
+    fefo_key,
+    require_fill,
+)
+
+__all__ = ["Released", "ReserveLine", "ReserveOutcome", "cancel_reservation", "release_reservation"]
+
+RES = cast(Table, OrderItemInventoryReservation.__table__)
+EVENT_LINES = 1_000
+CHUNK = 10_000  # keys per IN (…) list: well under both databases' bind-parameter limits
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveLine:
+    order_item_seq_id: str
+    product_id: str
+    quantity: Decimal
+    lot_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedFrom:
+    inventory_item_id: str
+    quantity: Decimal
+    quantity_not_available: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LineOutcome:
+    order_item_seq_id: str
+    product_id: str
+    lot_id: str | None
+    quantity_requested: Decimal
+    reservations: list[ReservedFrom]
+
+    @property
+    def quantity_reserved(self) -> Decimal:
+        return sum((r.quantity for r in self.reservations), ZERO)
+
+    @property
+    def quantity_not_available(self) -> Decimal:
+        return sum((r.quantity_not_available for r in self.reservations), ZERO)
+
+    @property
+    def quantity_unreserved(self) -> Decimal:
+        """PARTIAL: what could not be promised at all."""
+        return self.quantity_requested - self.quantity_reserved
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveOutcome:
+    order_id: str
+    facility_id: str
+    fill: str
+    lines: list[LineOutcome] = field(default_factory=list)
+
+
+def reserve_stock(
+    session: Session,
+    order_id: str,
+    facility_id: str,
+    lines: Sequence[ReserveLine],
+    fill: str = ALL_OR_NOTHING,
+) -> ReserveOutcome:
+    """Reserve every line of an order in the caller's transaction, per the fill policy."""
+    require_fill(fill)
+    _check_lines(lines)
+    require_facility(session, facility_id)
+    _require_products(session, {line.product_id for line in lines})
+    candidates = _lock_candidates(session, facility_id, {line.product_id for line in lines})
+    plans = _plan(candidates, lines)
+    if fill == ALL_OR_NOTHING:
+        _refuse_short_lines(lines, plans)
+    if fill == BACKORDER:
+        for line, plan in zip(lines, plans, strict=True):
+            if plan.short > 0:
+                add_backorder(plan, _backorder_item(session, facility_id, line, candidates))
+    outcome = ReserveOutcome(order_id, facility_id, fill, _outcomes(lines, plans))
+    _write(session, outcome)
+    return outcome
+
+
+def _check_lines(lines: Sequence[ReserveLine]) -> None:
+    if not lines:
+        raise ValidationFailed("An order to reserve needs at least one line")
+    seen: set[str] = set()
+    for line in lines:
+        if not line.quantity.is_finite() or line.quantity <= 0:
+            raise ValidationFailed(
+                "quantity must be a positive number",
+                orderItemSeqId=line.order_item_seq_id,
+                quantity=str(line.quantity),
+            )
+        if line.order_item_seq_id in seen:
+            raise ValidationFailed(
+                f"orderItemSeqId {line.order_item_seq_id} appears twice in the order",
+                orderItemSeqId=line.order_item_seq_id,
+            )
+        seen.add(line.order_item_seq_id)
+
+
+def _require_products(session: Session, product_ids: set[str]) -> None:
+    found: set[str] = set()
+    for chunk in chunks(sorted(product_ids), CHUNK):
+        found.update(session.scalars(select(Product.product_id).where(Product.product_id.in_(chunk))))
+    missing = sorted(product_ids - found)
+    if missing:
+        raise NotFound(f"Product {missing[0]} not found", productIds=missing[:100])
+
+
+def _lock_candidates(session: Session, facility_id: str, product_ids: set[str]) -> dict[str, list[Candidate]]:
+    """The products' INV_AVAILABLE items, locked in item id order; per product in FEFO order."""
+    i = InventoryItem
+    ids: list[str] = []
+    for chunk in chunks(sorted(product_ids), CHUNK):
+        ids.extend(
+            session.scalars(
+                select(i.inventory_item_id).where(
+                    i.facility_id == facility_id, i.product_id.in_(chunk), i.status_id == INV_AVAILABLE
+                )
+            )
+        )
+    found: dict[str, list[Candidate]] = {}
+    for chunk in chunks(sorted(ids), CHUNK):
+        rows = session.execute(
+            select(i.inventory_item_id, i.product_id, i.lot_id, i.available_to_promise_total)
+            .add_columns(i.expire_date, i.datetime_received, i.status_id)
+            .where(i.facility_id == facility_id, i.inventory_item_id.in_(chunk))
+            .order_by(i.inventory_item_id)
+            .with_for_update()
+        )
+        for item_id, product_id, lot_id, atp, expire, received, status in rows:
+            if status == INV_AVAILABLE:  # re-checked under the lock
+                found.setdefault(product_id, []).append(
+                    Candidate(item_id, product_id, lot_id, atp, expire, received)
+                )
+    for items in found.values():
+        items.sort(key=fefo_key)
+    return found
+
+
+def _plan(candidates: dict[str, list[Candidate]], lines: Sequence[ReserveLine]) -> list[Allocation]:
+    remaining = {c.inventory_item_id: c.available_to_promise for cs in candidates.values() for c in cs}
+    plans = []
+    for line in lines:
+        usable = [c for c in candidates.get(line.product_id, []) if line.lot_id in (None, c.lot_id)]
+        plans.append(allocate(usable, remaining, line.quantity))
+    return plans
+
+
+def _refuse_short_lines(lines: Sequence[ReserveLine], plans: Sequence[Allocation]) -> None:
+    short = [
+        {
+            "orderItemSeqId": line.order_item_seq_id,
+            "productId": line.product_id,
+            "lotId": line.lot_id,
+            "requested": line.quantity,
+            "available": plan.available,
+            "shortfall": plan.short,
+        }
+        for line, plan in zip(lines, plans, strict=True)
+        if plan.short > 0
+    ]
+    if short:
+        first = short[0]
+        raise InsufficientStock(
+            f"{len(short)} line(s) short; order item {first['orderItemSeqId']} ({first['productId']}) "
+            f"asks {first['requested']}, {first['available']} available",
+            lines=short,
+        )
+
+
+def _backorder_item(
+    session: Session, facility_id: str, line: ReserveLine, candidates: dict[str, list[Candidate]]
+) -> str:
+    """The lot's last FEFO item for a lot line; else the facility item (findOrCreate)."""
+    if line.lot_id is not None:
+        lot_items = [c for c in candidates.get(line.product_id, []) if c.lot_id == line.lot_id]
+        if lot_items:
+            return lot_items[-1].inventory_item_id
+    return find_or_create_facility_inventory_item(session, facility_id, line.product_id).inventory_item_id
+
+
+def _outcomes(lines: Sequence[ReserveLine], plans: Sequence[Allocation]) -> list[LineOutcome]:
+    return [
+        LineOutcome(
+            line.order_item_seq_id,
+            line.product_id,
+            line.lot_id,
+            line.quantity,
+            [ReservedFrom(t.inventory_item_id, t.quantity, t.not_available) for t in plan.takes],
+        )
+        for line, plan in zip(lines, plans, strict=True)
+    ]
+
+
+def _write(session: Session, outcome: ReserveOutcome) -> None:
+    """Postings in item id order, then the reservation rows in key order, then the events."""
+    postings = [
+        Posting(
+            outcome.facility_id,
+            r.inventory_item_id,
+            RESERVE_REASON,
+            available_to_promise_diff=-r.quantity,
+            links=Links(order_id=outcome.order_id, order_item_seq_id=line.order_item_seq_id),
+            require_atp=r.quantity_not_available == 0,
+        )
+        for line in outcome.lines
+        for r in line.reservations
+    ]
+    post_batch(session, sorted(postings, key=lambda p: (p.facility_id, p.inventory_item_id)))
+    _upsert_reservations(session, outcome)
+    reserved = [line for line in outcome.lines if line.reservations]
+    for part in chunks(reserved, EVENT_LINES):  # one event per order (per 1,000 lines of it)
+        record_event(session, outcome.facility_id, "StockReserved", _event(outcome, part))
+
+
+def _upsert_reservations(session: Session, outcome: ReserveOutcome) -> None:
+    """One row per (facility, order, item seq, inventory item): an active row grows, an ended
+    one (cancelled or fulfilled) starts again with this reservation."""
+    now = utcnow()
+    rows = sorted(
+        (
+            {
+                "facility_id": outcome.facility_id,
+                "order_id": outcome.order_id,
+                "order_item_seq_id": line.order_item_seq_id,
+                "inventory_item_id": r.inventory_item_id,
+                "product_id": line.product_id,
+                "quantity": r.quantity,
+                "quantity_not_available": r.quantity_not_available,
+                "reserved_datetime": now,
+                "status_id": RES_ACTIVE,
+                "status_datetime": now,
+            }
+            for line in outcome.lines
+            for r in line.reservations
+        ),
+        key=lambda row: (row["order_item_seq_id"], row["inventory_item_id"]),
+    )
+    if rows:
+        stmt = upsert(session, RES)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["facility_id", "order_id", "order_item_seq_id", "inventory_item_id"],
+            set_=_reactivate(stmt.excluded),
+        )
+        session.execute(stmt, rows)  # executemany: batched into multi-row INSERTs by the driver layer
+
+
+def _reactivate(new: Any) -> dict[str, Any]:
+    active = RES.c.status_id == RES_ACTIVE
+    return {
+        "quantity": case((active, RES.c.quantity + new.quantity), else_=new.quantity),
+        "quantity_not_available": case(
+            (active, RES.c.quantity_not_available + new.quantity_not_available),
+            else_=new.quantity_not_available,
+        ),
+        "reserved_datetime": case((active, RES.c.reserved_datetime), else_=new.reserved_datetime),
+        "status_datetime": case((active, RES.c.status_datetime), else_=new.status_datetime),
+        "status_id": RES_ACTIVE,
+    }
+
+
+def _event(outcome: ReserveOutcome, lines: Sequence[LineOutcome]) -> dict[str, Any]:
+    return {
+        "facilityId": outcome.facility_id,
+        "orderId": outcome.order_id,
+        "fill": outcome.fill,
+        "productIds": sorted({line.product_id for line in lines}),
+        "lines": [
+            {
+                "orderItemSeqId": line.order_item_seq_id,
+                "productId": line.product_id,
+                "quantityRequested": line.quantity_requested,
+                "quantityReserved": line.quantity_reserved,
+                "quantityNotAvailable": line.quantity_not_available,
+                "reservations": [
+                    {
+                        "inventoryItemId": r.inventory_item_id,
+                        "quantity": r.quantity,
+                        "quantityNotAvailable": r.quantity_not_available,
+                    }
+                    for r in line.reservations
+                ],
+            }
+            for line in lines
+        ],
+    }

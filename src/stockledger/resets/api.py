@@ -1,0 +1,89 @@
+"""Routes of ERP resets: POST a JSON or CSV reset, GET a run's audit row."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.exceptions import HTTPException
+
+from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.errors import NotFound, ValidationFailed
+from stockledger.ledger.models import ExternalInventoryReset
+from stockledger.resets import service, sources
+from stockledger.resets.rules import RawLine
+from stockledger.resets.schemas import ExternalInventoryResetOut, LineFailureOut, ResetResult
+
+router = APIRouter(prefix="/v1", tags=["resets"])
+
+CSV_TYPES = {"text/csv", "application/csv"}
+BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "example": {
+                    "source": "ERP nightly",
+                    "lines": [
+                        {"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 40},
+                        {"facilityId": "FACILITY_1", "productId": "FG002", "availableToPromise": 25},
+                    ],
+                }
+            },
+            "text/csv": {
+                "example": "facilityId,productId,quantityOnHand,availableToPromise\n"
+                "FACILITY_1,FG001,40,\nFACILITY_1,FG002,,25\n"
+            },
+        },
+    }
+}
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(
+    "/external-inventory-resets",
+    response_model=ResetResult,
+    summary="createExternalInventoryReset (ERP sync), JSON or CSV",
+    openapi_extra=BODY_DOC,
+)
+def create_external_inventory_reset(
+    request: Request,
+    session: WriteSession,
+    body: Annotated[bytes, Depends(_raw_body)],
+    source: Annotated[str | None, Query(max_length=255, description="For CSV bodies")] = None,
+) -> ResetResult:
+    """Each line sets a product's QOH or ATP in a facility; failed lines are listed, the rest applied."""
+    lines, given_source = _lines(request.headers.get("content-type", ""), body)
+    outcome = service.reset_inventory(session, lines, given_source or source)
+    return ResetResult(
+        inventory_reset_id=outcome.inventory_reset_id,
+        source=outcome.source,
+        lines_total=outcome.lines_total,
+        lines_changed=outcome.lines_changed,
+        lines_unchanged=outcome.lines_unchanged,
+        lines_failed=outcome.lines_failed,
+        failures=[LineFailureOut.model_validate(f) for f in outcome.failures],
+    )
+
+
+@router.get("/external-inventory-resets/{inventory_reset_id}", response_model=ExternalInventoryResetOut)
+def get_external_inventory_reset(inventory_reset_id: str, session: ReadSession) -> ExternalInventoryResetOut:
+    run = session.get(ExternalInventoryReset, inventory_reset_id)
+    if run is None:
+        raise NotFound(f"Inventory reset {inventory_reset_id} not found", inventoryResetId=inventory_reset_id)
+    return ExternalInventoryResetOut.model_validate(run)
+
+
+def _lines(content_type: str, body: bytes) -> tuple[list[RawLine], str | None]:
+    media = content_type.split(";")[0].strip().lower()
+    if media in CSV_TYPES:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(f"The CSV is not UTF-8: {exc}") from exc
+        return list(sources.csv_lines(text.splitlines())), None
+    if media in ("", "application/json") or media.endswith("+json"):
+        document = sources.parse_json_document(body)
+        return list(sources.json_lines(document["lines"])), document.get("source")
+    raise HTTPException(415, f"Send application/json or text/csv, not {media}")

@@ -1,0 +1,75 @@
+"""`stockledger reset FILE.csv`: stream an ERP reset file into one transaction, with a progress bar."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import open as progress_open
+from rich.table import Table
+
+from stockledger.core import migrate as migrations
+from stockledger.core.config import get_settings
+from stockledger.core.db import Database
+from stockledger.core.errors import AppError
+from stockledger.resets.service import BATCH_SIZE, ResetOutcome, reset_inventory
+from stockledger.resets.sources import csv_lines
+
+SHOWN_FAILURES = 20
+KEPT_FAILURES = 1_000  # a file of a million bad lines must not fill memory with their reports
+
+console = Console()
+err = Console(stderr=True)
+
+
+def reset(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file")],
+    source: Annotated[str | None, typer.Option(help="Recorded on the audit row (default: file name)")] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=100, max=10_000, help="Lines per set-based batch")
+    ] = BATCH_SIZE,
+) -> None:
+    """Apply an ERP inventory reset CSV (facilityId,productId,quantityOnHand,availableToPromise).
+
+    The whole file is one transaction: interrupted, it leaves nothing applied. Exit 0 when
+    every line applied, 1 when some lines failed (the others are applied), 2 when the file
+    cannot be used at all (nothing applied).
+    """
+    db = Database(get_settings().database_url)
+    migrations.upgrade(db.engine)
+    try:
+        with (
+            db.transaction() as session,
+            progress_open(file, "r", encoding="utf-8-sig", newline="", description="reset") as rows,
+        ):
+            outcome = reset_inventory(
+                session,
+                csv_lines(rows),
+                source or file.name,
+                batch_size=batch_size,
+                keep_failures=KEPT_FAILURES,
+            )
+    except (AppError, UnicodeDecodeError) as exc:
+        detail = f"{exc.code}: {exc.detail}" if isinstance(exc, AppError) else f"not UTF-8: {exc}"
+        err.print(f"[red]{file}: {detail}; nothing applied[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    _print_outcome(outcome)
+    if outcome.lines_failed:
+        raise typer.Exit(1)
+
+
+def _print_outcome(outcome: ResetOutcome) -> None:
+    console.print(
+        f"reset {outcome.inventory_reset_id}: {outcome.lines_total} lines, {outcome.lines_changed} changed, "
+        f"{outcome.lines_unchanged} unchanged, {outcome.lines_failed} failed"
+    )
+    if not outcome.failures:
+        return
+    table = Table("line", "code", "message", title="Failed lines (not applied)")
+    for failure in outcome.failures[:SHOWN_FAILURES]:
+        table.add_row(str(failure.line), failure.code, failure.message)
+    console.print(table)
+    if outcome.lines_failed > SHOWN_FAILURES:
+        console.print(f"… and {outcome.lines_failed - SHOWN_FAILURES} more failed lines")

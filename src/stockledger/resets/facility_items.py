@@ -1,0 +1,126 @@
+"""findOrCreateFacilityInventoryItem for many (facility, product) pairs at once, set-based.
+
+The same protocol as catalog.inventory_items.find_or_create_facility_inventory_item (link
+upserted, then claimed by a conditional UPDATE; the loser of a race re-reads the winner),
+but a few executemany statements per batch instead of a few round trips per line. Facilities and products are
+expected to be known (the caller has checked them).
+"""
+
+from collections.abc import Collection, Iterator, Sequence
+from typing import TypeVar, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from stockledger.core.db import upsert
+from stockledger.core.fixed import ZERO
+from stockledger.core.ids import new_id
+from stockledger.core.model_base import utcnow
+from stockledger.ledger.models import InventoryItem, ProductFacility
+
+PF = cast(Table, ProductFacility.__table__)
+ITEM = cast(Table, InventoryItem.__table__)
+Pair = tuple[str, str]
+CHUNK = 10_000  # products per statement: under SQLite's 32,766 bind parameters
+_T = TypeVar("_T")
+
+
+def find_or_create_facility_items(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
+    """The facility item id of each (facilityId, productId), creating link and zero item when missing."""
+    linked = _linked(session, pairs)
+    missing = sorted(set(pairs) - linked.keys())
+    if missing:
+        candidates = _oldest_items(session, missing)
+        fresh = {pair: new_id("II") for pair in missing if pair not in candidates}
+        _claim_links(session, {**candidates, **fresh})
+        winners = _linked(session, missing)
+        _insert_zero_items(session, {pair: item for pair, item in fresh.items() if winners.get(pair) == item})
+        linked.update(winners)
+    return linked
+
+
+def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
+    found: dict[Pair, str] = {}
+    for facility_id, products in _by_facility(pairs):
+        rows = session.execute(
+            select(PF.c.product_id, PF.c.inventory_item_id).where(
+                PF.c.facility_id == facility_id,
+                PF.c.product_id.in_(products),
+                PF.c.inventory_item_id.is_not(None),
+            )
+        )
+        found.update({(facility_id, p): item for p, item in rows})
+    return found
+
+
+def _oldest_items(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
+    """Items already there without a link (loaded lots): the oldest becomes the facility item."""
+    oldest: dict[Pair, str] = {}
+    for facility_id, products in _by_facility(pairs):
+        rows = session.execute(
+            select(ITEM.c.product_id, ITEM.c.inventory_item_id)
+            .where(ITEM.c.facility_id == facility_id, ITEM.c.product_id.in_(products))
+            .order_by(ITEM.c.created_stamp.desc(), ITEM.c.inventory_item_id.desc())
+        )
+        oldest.update({(facility_id, p): item for p, item in rows})  # the last written (oldest) wins
+    return oldest
+
+
+def _by_facility(pairs: Collection[Pair]) -> Iterator[tuple[str, Sequence[str]]]:
+    """Product ids per facility, in chunks: `facility_id = f AND product_id IN (…)` uses the index."""
+    grouped: dict[str, list[str]] = {}
+    for facility_id, product_id in sorted(pairs):
+        grouped.setdefault(facility_id, []).append(product_id)
+    for facility_id, products in grouped.items():
+        for chunk in _chunks(products, CHUNK):
+            yield facility_id, chunk
+
+
+def _claim_links(session: Session, candidates: dict[Pair, str]) -> None:
+    """Upsert the ProductFacility rows, then link each candidate where no item is linked yet."""
+    rows = [{"f": f, "p": p, "item": item} for (f, p), item in sorted(candidates.items())]
+    session.execute(
+        upsert(session, PF)
+        .values(facility_id=bindparam("f"), product_id=bindparam("p"))
+        .on_conflict_do_nothing(index_elements=["facility_id", "product_id"]),
+        rows,
+    )
+    session.execute(_CLAIM, rows)
+
+
+_CLAIM = (
+    update(PF)
+    .where(
+        PF.c.facility_id == bindparam("f"),
+        PF.c.product_id == bindparam("p"),
+        PF.c.inventory_item_id.is_(None),
+    )
+    .values(inventory_item_id=bindparam("item"))
+)
+
+
+def _insert_zero_items(session: Session, items: dict[Pair, str]) -> None:
+    now = utcnow()
+    rows = [
+        {
+            "facility_id": f,
+            "inventory_item_id": item,
+            "inventory_item_type_id": "NON_SERIAL_INV_ITEM",
+            "product_id": p,
+            "status_id": "INV_AVAILABLE",
+            "datetime_received": now,
+            "quantity_on_hand_total": ZERO,
+            "available_to_promise_total": ZERO,
+            "accounting_quantity_total": ZERO,
+            "last_detail_seq": 0,
+            "created_stamp": now,
+        }
+        for (f, p), item in sorted(items.items())
+    ]
+    if rows:
+        session.execute(insert(ITEM), rows)
+
+
+def _chunks(rows: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]

@@ -1,0 +1,101 @@
+"""Pure rules of an ERP reset line: what was given, is it a usable quantity, and the diff."""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from stockledger.core.schemas import MAX_QUANTITY
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,60}$")  # the Id type of core.schemas
+QOH = "quantityOnHand"
+ATP = "availableToPromise"
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One line as received (JSON values or CSV strings); `line` is its number in the input."""
+
+    line: int
+    facility_id: object
+    product_id: object
+    quantity_on_hand: object = None
+    available_to_promise: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResetLine:
+    """A usable line: set the product's `kind` total (QOH or ATP) in the facility to `quantity`."""
+
+    line: int
+    facility_id: str
+    product_id: str
+    kind: str  # QOH or ATP
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LineFailure:
+    line: int
+    code: str
+    message: str
+    facility_id: str | None = None
+    product_id: str | None = None
+
+
+def check_line(raw: RawLine) -> ResetLine | LineFailure:
+    """The line made usable, or why it is not (ids, exactly one quantity, a sane number)."""
+    ids = _ids(raw)
+    if isinstance(ids, LineFailure):
+        return ids
+    facility_id, product_id = ids
+    given = [
+        (kind, v) for kind, v in ((QOH, raw.quantity_on_hand), (ATP, raw.available_to_promise)) if _given(v)
+    ]
+    if len(given) != 1:
+        code, what = ("both_quantities", "both") if given else ("no_quantity", "neither")
+        message = f"give exactly one of {QOH} or {ATP} ({what} given)"
+        return LineFailure(raw.line, code, message, facility_id, product_id)
+    kind, value = given[0]
+    quantity = parse_quantity(value)
+    if isinstance(quantity, str):
+        code = "negative_quantity" if quantity.startswith("negative") else "invalid_quantity"
+        return LineFailure(raw.line, code, f"{kind} {quantity}", facility_id, product_id)
+    return ResetLine(raw.line, facility_id, product_id, kind, quantity)
+
+
+def parse_quantity(value: object) -> Decimal | str:
+    """A finite, non-negative quantity with at most 6 decimals, or the reason it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return "is not a number"
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        return f"is not a number: {str(value)[:40]!r}"
+    if not number.is_finite():
+        return "is not a finite number"
+    if number < 0:
+        return f"negative ({number}): a reset sets a quantity that cannot be below zero"
+    if number > MAX_QUANTITY:
+        return f"is out of range (at most {MAX_QUANTITY})"
+    if number != number.quantize(Decimal("0.000001")):
+        return "has more than 6 decimals"
+    return number + 0  # drops a negative zero's sign
+
+
+def reset_diff(line: ResetLine, current_qoh: Decimal, current_atp: Decimal) -> Decimal:
+    """given − current, for the kind given; the same diff then moves both QOH and ATP."""
+    return line.quantity - (current_qoh if line.kind == QOH else current_atp)
+
+
+def _given(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and value.strip() == "")
+
+
+def _ids(raw: RawLine) -> tuple[str, str] | LineFailure:
+    values = []
+    for name, value in (("facilityId", raw.facility_id), ("productId", raw.product_id)):
+        text = value.strip() if isinstance(value, str) else value
+        if not isinstance(text, str) or not ID_PATTERN.match(text):
+            return LineFailure(raw.line, "invalid_line", f"{name} is missing or not a valid id")
+        values.append(text)
+    return values[0], values[1]

@@ -1,0 +1,230 @@
+"""createExternalInventoryReset: set products' QOH or ATP to the ERP's numbers, in batches.
+
+Each batch of lines costs a handful of set-based statements (known facilities and
+products, the current totals under row locks, findOrCreate of the facility items, then
+`post_batch`: one UPDATE of totals and one multi-row INSERT of detail rows), so a
+million-line file is a few hundred round trips, not millions.
+
+Events: one InventoryChanged per facility per batch, listing every changed line (a
+million per-line events would double the writes of a full load for no reader's benefit),
+and one InventoryReset per run with its counts.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from stockledger.core.fixed import ZERO
+from stockledger.core.ids import new_id
+from stockledger.core.model_base import utcnow
+from stockledger.events.outbox import record_event
+from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
+from stockledger.ledger.post import Links, Posted, Posting, post_batch
+from stockledger.resets.facility_items import Pair, find_or_create_facility_items
+from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
+
+REASON = "VAR_EXT_RESET"
+BATCH_SIZE = 5_000
+ALL_FACILITIES = "_ALL"  # outbox key of a run's InventoryReset event when it spans facilities
+
+
+@dataclass
+class ResetOutcome:
+    inventory_reset_id: str
+    source: str | None
+    lines_total: int = 0
+    lines_changed: int = 0
+    lines_unchanged: int = 0
+    lines_failed: int = 0
+    failures: list[LineFailure] = field(default_factory=list)  # the first `keep_failures`
+    facilities: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Batch:
+    """What one batch learnt: the changes to post, in line order."""
+
+    postings: list[Posting] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)  # productId of each posting
+
+
+def reset_inventory(
+    session: Session,
+    lines: Iterable[RawLine],
+    source: str | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    keep_failures: int | None = None,
+    user_login_id: str | None = None,
+) -> ResetOutcome:
+    """Apply an ERP reset: per line, diff = given − current to both QOH and ATP of the facility item."""
+    outcome = ResetOutcome(new_id("IR"), source)
+    known_facilities: set[str] = set()
+    for batch in _batches(iter(lines), batch_size):
+        _apply_batch(session, outcome, batch, known_facilities, keep_failures)
+    _record_run(session, outcome, user_login_id)
+    return outcome
+
+
+def _batches(lines: Iterator[RawLine], size: int) -> Iterator[list[RawLine]]:
+    while batch := list(islice(lines, size)):
+        yield batch
+
+
+def _apply_batch(
+    session: Session,
+    outcome: ResetOutcome,
+    raw: list[RawLine],
+    known_facilities: set[str],
+    keep_failures: int | None,
+) -> None:
+    outcome.lines_total += len(raw)
+    checked = [check_line(r) for r in raw]
+    usable = [c for c in checked if isinstance(c, ResetLine)]
+    failures = [c for c in checked if isinstance(c, LineFailure)]
+    usable, unknown = _known_only(session, usable, known_facilities)
+    failures = sorted(failures + unknown, key=lambda f: f.line)
+    outcome.lines_failed += len(failures)
+    if keep_failures is None or len(outcome.failures) < keep_failures:
+        room = None if keep_failures is None else keep_failures - len(outcome.failures)
+        outcome.failures.extend(failures[:room])
+    batch = _plan(session, outcome, usable)
+    posted = post_batch(session, batch.postings)
+    _record_changes(session, outcome, batch, posted)
+
+
+def _known_only(
+    session: Session, lines: list[ResetLine], known_facilities: set[str]
+) -> tuple[list[ResetLine], list[LineFailure]]:
+    """Lines whose facility and product exist; the others as failures."""
+    asked = {line.facility_id for line in lines} - known_facilities
+    if asked:
+        known_facilities |= set(
+            session.scalars(select(Facility.facility_id).where(Facility.facility_id.in_(asked)))
+        )
+    products = {line.product_id for line in lines}
+    known_products = set(session.scalars(select(Product.product_id).where(Product.product_id.in_(products))))
+    kept, failed = [], []
+    for line in lines:
+        if line.facility_id not in known_facilities:
+            failed.append(_unknown(line, "unknown_facility", f"Facility {line.facility_id} not found"))
+        elif line.product_id not in known_products:
+            failed.append(_unknown(line, "unknown_product", f"Product {line.product_id} not found"))
+        else:
+            kept.append(line)
+    return kept, failed
+
+
+def _unknown(line: ResetLine, code: str, message: str) -> LineFailure:
+    return LineFailure(line.line, code, message, line.facility_id, line.product_id)
+
+
+def _plan(session: Session, outcome: ResetOutcome, lines: list[ResetLine]) -> _Batch:
+    """Diffs against the current totals, line by line (a product named twice sees its first line)."""
+    current = _current_totals(session, {(line.facility_id, line.product_id) for line in lines})
+    changes: list[tuple[ResetLine, Decimal]] = []
+    for line in lines:
+        pair = (line.facility_id, line.product_id)
+        qoh, atp = current.get(pair, (ZERO, ZERO))
+        diff = reset_diff(line, qoh, atp)
+        outcome.facilities.add(line.facility_id)
+        if diff == 0:
+            outcome.lines_unchanged += 1
+            continue
+        current[pair] = (qoh + diff, atp + diff)
+        changes.append((line, diff))
+    outcome.lines_changed += len(changes)
+    items = find_or_create_facility_items(session, {(c.facility_id, c.product_id) for c, _ in changes})
+    batch = _Batch()
+    now = utcnow()
+    links = Links(inventory_reset_id=outcome.inventory_reset_id)
+    for line, diff in changes:
+        item_id = items[(line.facility_id, line.product_id)]
+        batch.postings.append(
+            Posting(line.facility_id, item_id, REASON, diff, diff, effective_date=now, links=links)
+        )
+        batch.products.append(line.product_id)
+    return batch
+
+
+def _current_totals(session: Session, pairs: set[Pair]) -> dict[Pair, tuple[Decimal, Decimal]]:
+    """QOH and ATP of each product over all its items in the facility, the items locked (id order)."""
+    totals: dict[Pair, tuple[Decimal, Decimal]] = {}
+    by_facility: dict[str, list[str]] = defaultdict(list)
+    for facility_id, product_id in sorted(pairs):
+        by_facility[facility_id].append(product_id)
+    i = InventoryItem
+    for facility_id, products in by_facility.items():
+        rows = session.execute(
+            select(i.product_id, i.quantity_on_hand_total, i.available_to_promise_total)
+            .where(i.facility_id == facility_id, i.product_id.in_(products))
+            .order_by(i.inventory_item_id)
+            .with_for_update()
+        )
+        for product_id, qoh, atp in rows:
+            before = totals.get((facility_id, product_id), (ZERO, ZERO))
+            totals[(facility_id, product_id)] = (before[0] + qoh, before[1] + atp)
+    return totals
+
+
+def _record_changes(session: Session, outcome: ResetOutcome, batch: _Batch, posted: list[Posted]) -> None:
+    """One InventoryChanged per facility of the batch, listing its changed lines."""
+    changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for posting, product_id, result in zip(batch.postings, batch.products, posted, strict=True):
+        changes[posting.facility_id].append(
+            {
+                "productId": product_id,
+                "inventoryItemId": posting.inventory_item_id,
+                "inventoryItemDetailSeqId": result.inventory_item_detail_seq_id,
+                "quantityOnHandDiff": posting.quantity_on_hand_diff,
+                "availableToPromiseDiff": posting.available_to_promise_diff,
+                "quantityOnHandTotal": result.quantity_on_hand_total,
+                "availableToPromiseTotal": result.available_to_promise_total,
+            }
+        )
+    for facility_id, lines in sorted(changes.items()):
+        payload = {
+            "facilityId": facility_id,
+            "inventoryResetId": outcome.inventory_reset_id,
+            "reasonEnumId": REASON,
+            "changes": lines,
+        }
+        record_event(session, facility_id, "InventoryChanged", payload)
+
+
+def _record_run(session: Session, outcome: ResetOutcome, user_login_id: str | None) -> None:
+    """The audit row and the InventoryReset event of the run."""
+    single = next(iter(outcome.facilities)) if len(outcome.facilities) == 1 else None
+    counts = {
+        "lines_total": outcome.lines_total,
+        "lines_changed": outcome.lines_changed,
+        "lines_unchanged": outcome.lines_unchanged,
+        "lines_failed": outcome.lines_failed,
+    }
+    session.execute(
+        insert(ExternalInventoryReset).values(
+            inventory_reset_id=outcome.inventory_reset_id,
+            facility_id=single,
+            source=outcome.source,
+            created_by_user_login_id=user_login_id,
+            created_stamp=utcnow(),
+            **counts,
+        )
+    )
+    payload = {
+        "inventoryResetId": outcome.inventory_reset_id,
+        "facilityId": single,
+        "facilityIds": sorted(outcome.facilities),
+        "source": outcome.source,
+        "linesTotal": outcome.lines_total,
+        "linesChanged": outcome.lines_changed,
+        "linesUnchanged": outcome.lines_unchanged,
+        "linesFailed": outcome.lines_failed,
+    }
+    record_event(session, single or ALL_FACILITIES, "InventoryReset", payload)

@@ -1,0 +1,70 @@
+"""Reset lines out of a CSV stream or a JSON document, lazily: a file is never read whole."""
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from stockledger.core.errors import AppError, ValidationFailed
+from stockledger.resets.rules import ATP, QOH, RawLine
+
+CSV_COLUMNS = ("facilityId", "productId", QOH, ATP)
+
+
+class MalformedBody(AppError):
+    status, code, title = 400, "malformed_json", "Malformed JSON"
+
+
+def csv_lines(rows: Iterable[str]) -> Iterator[RawLine]:
+    """Lines of a CSV with a header naming facilityId, productId and a quantity column.
+
+    The line number is the physical line in the file (the header is line 1), so an
+    operator can open the file at the reported line.
+    """
+    reader = csv.reader(rows)
+    try:
+        header = next(reader, None)
+        columns = _column_positions(header)
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            yield RawLine(reader.line_num, *(row[i] if 0 <= i < len(row) else None for i in columns))
+    except csv.Error as exc:
+        raise ValidationFailed(f"CSV line {reader.line_num}: {exc}", line=reader.line_num) from exc
+
+
+def _column_positions(header: list[str] | None) -> list[int]:
+    if header is None:
+        raise ValidationFailed("The CSV is empty; expected a header " + ",".join(CSV_COLUMNS))
+    names = [h.strip() for h in header]
+    missing = [c for c in CSV_COLUMNS[:2] if c not in names]
+    if missing or (QOH not in names and ATP not in names):
+        raise ValidationFailed(
+            f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; got {','.join(names)}",
+            header=names,
+        )
+    return [names.index(c) if c in names else -1 for c in CSV_COLUMNS]
+
+
+def parse_json_document(body: bytes) -> dict[str, Any]:
+    """The request body as JSON (numbers kept exact as Decimal; NaN and Infinity kept, to refuse per line)."""
+    try:
+        document = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"The request body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("lines"), list):
+        raise ValidationFailed('Expected a JSON object {"lines": [...], "source"?: "..."}')
+    source = document.get("source")
+    if source is not None and (not isinstance(source, str) or len(source) > 255):
+        raise ValidationFailed("source must be a string of at most 255 characters")
+    return document
+
+
+def json_lines(lines: list[Any]) -> Iterator[RawLine]:
+    """Lines of a JSON document; the line number is the 1-based position in `lines`."""
+    for n, line in enumerate(lines, start=1):
+        if not isinstance(line, dict):
+            yield RawLine(n, None, None)
+            continue
+        yield RawLine(n, line.get("facilityId"), line.get("productId"), line.get(QOH), line.get(ATP))

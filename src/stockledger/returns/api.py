@@ -1,0 +1,49 @@
+"""Routes of returns (processReturn, inspection) and of increasing ATP and QOH."""
+
+from fastapi import APIRouter
+
+from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.returns import increase, service
+from stockledger.returns.schemas import (
+    InspectionIn,
+    InventoryIncreaseIn,
+    InventoryIncreaseOut,
+    ReturnIn,
+    ReturnOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["returns"])
+
+
+@router.post("/returns", response_model=ReturnOut, status_code=201)
+def process_return(body: ReturnIn, session: WriteSession) -> ReturnOut:
+    """processReturn: units come back INV_RETURNED (pending inspection): QOH rises, ATP does not."""
+    return ReturnOut.model_validate(service.process_return(session, body))
+
+
+@router.get("/returns/{return_id}", response_model=ReturnOut)
+def get_return(return_id: str, session: ReadSession) -> ReturnOut:
+    return ReturnOut.model_validate(service.get_return(session, return_id))
+
+
+@router.post("/returns/{return_id}/items/{return_item_seq_id}/inspect", response_model=ReturnOut)
+def inspect_return_item(
+    return_id: str, return_item_seq_id: str, body: InspectionIn, session: WriteSession
+) -> ReturnOut:
+    """AVAILABLE: back to sellable stock (ATP rises) at the return cost; DEFECTIVE: INV_DEFECTIVE."""
+    view = service.inspect_return_item(session, return_id, return_item_seq_id, body.outcome)
+    return ReturnOut.model_validate(view)
+
+
+@router.post("/inventory-increases", response_model=InventoryIncreaseOut, status_code=201)
+def increase_inventory(body: InventoryIncreaseIn, session: WriteSession) -> InventoryIncreaseOut:
+    """Increase ATP and QOH by `quantity` (a correction), linked to what caused it."""
+    item, posted = increase.increase_inventory(session, body)
+    return InventoryIncreaseOut(
+        facility_id=posted.facility_id,
+        inventory_item_id=posted.inventory_item_id,
+        product_id=item.product_id,
+        inventory_item_detail_seq_id=posted.inventory_item_detail_seq_id,
+        quantity_on_hand_total=posted.quantity_on_hand_total,
+        available_to_promise_total=posted.available_to_promise_total,
+    )

@@ -1,0 +1,87 @@
+"""DTOs of returns (processReturn, inspection) and of increasing ATP and QOH."""
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from stockledger.core.schemas import ApiModel, Id, InputModel, Money, PositiveQuantity, Quantity
+
+
+class ReturnItemIn(InputModel):
+    return_item_seq_id: Id
+    order_item_seq_id: Id | None = None
+    product_id: Id
+    return_quantity: PositiveQuantity
+    return_reason_id: Id | None = None
+    received_condition: str | None = Field(default=None, max_length=60)
+
+
+class ReturnIn(InputModel):
+    return_id: Id
+    order_id: Id
+    facility_id: Id
+    items: list[ReturnItemIn] = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> Self:
+        seqs = [i.return_item_seq_id for i in self.items]
+        if len(set(seqs)) != len(seqs):
+            raise ValueError("returnItemSeqId appears twice")
+        return self
+
+
+class InspectionIn(InputModel):
+    outcome: Literal["AVAILABLE", "DEFECTIVE"]
+
+
+class InventoryIncreaseIn(InputModel):
+    facility_id: Id
+    product_id: Id | None = None
+    inventory_item_id: Id | None = None
+    quantity: PositiveQuantity
+    order_id: Id | None = None
+    order_item_seq_id: Id | None = None
+    shipment_id: Id | None = None
+    shipment_item_seq_id: Id | None = None
+    inventory_reset_id: Id | None = None
+    reason_enum_id: Id | None = None
+    description: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _names_an_item(self) -> Self:
+        if self.product_id is None and self.inventory_item_id is None:
+            raise ValueError("give productId or inventoryItemId")
+        return self
+
+
+# ---- answers ----
+
+
+class ReturnItemOut(ApiModel):
+    return_item_seq_id: str
+    order_item_seq_id: str | None
+    product_id: str
+    return_quantity: Quantity
+    return_reason_id: str | None
+    received_condition: str | None
+    inventory_item_id: str | None
+    inventory_item_status_id: str | None
+    status_id: str
+    return_cost: Money | None
+
+
+class ReturnOut(ApiModel):
+    return_id: str
+    order_id: str | None
+    facility_id: str
+    status_id: str
+    items: list[ReturnItemOut]
+
+
+class InventoryIncreaseOut(ApiModel):
+    facility_id: str
+    inventory_item_id: str
+    product_id: str
+    inventory_item_detail_seq_id: str
+    quantity_on_hand_total: Quantity
+    available_to_promise_total: Quantity

@@ -1,0 +1,144 @@
+"""DTOs of shipping: sales shipments, confirming them shipped, POS sales (OFBiz camelCase)."""
+
+from collections.abc import Iterable
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from stockledger.core.schemas import ApiModel, Id, InputModel, Money, PositiveQuantity, Quantity
+
+MAX_LINES = 1000
+
+
+def _unique(values: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value} appears twice")
+        seen.add(value)
+
+
+class ShipGroupIn(InputModel):
+    ship_group_seq_id: Id
+    carrier_party_id: Id | None = None
+    shipment_method_type_id: Id | None = None
+
+
+class RouteSegmentIn(InputModel):
+    shipment_route_segment_id: Id
+    carrier_party_id: Id | None = None
+    shipment_method_type_id: Id | None = None
+
+
+class ShipmentItemIn(InputModel):
+    shipment_item_seq_id: Id
+    order_id: Id | None = None  # default: the shipment's primaryOrderId
+    order_item_seq_id: Id
+    product_id: Id
+    quantity: PositiveQuantity
+
+
+class ShipmentCreate(InputModel):
+    shipment_id: Id | None = None
+    primary_order_id: Id
+    origin_facility_id: Id
+    items: list[ShipmentItemIn] = Field(min_length=1, max_length=MAX_LINES)
+    ship_group: ShipGroupIn | None = None
+    route_segments: list[RouteSegmentIn] = Field(default=[], max_length=100)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        _unique((i.shipment_item_seq_id for i in self.items), "shipmentItemSeqId")
+        _unique((s.shipment_route_segment_id for s in self.route_segments), "shipmentRouteSegmentId")
+        return self
+
+
+class ShipmentPatch(InputModel):
+    status_id: Literal["SHIPMENT_APPROVED", "SHIPMENT_PACKED", "SHIPMENT_CANCELLED"] | None = None
+    carrier_party_id: Id | None = None
+    shipment_method_type_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if self.status_id is None and self.carrier_party_id is None and self.shipment_method_type_id is None:
+            raise ValueError("give statusId, carrierPartyId or shipmentMethodTypeId")
+        return self
+
+
+class ShipLineIn(InputModel):
+    shipment_item_seq_id: Id
+    quantity: PositiveQuantity
+    inventory_item_id: Id | None = None
+    lot_id: Id | None = None
+
+
+class ShipRequest(InputModel):
+    items: list[ShipLineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
+    release_remainder: bool = False
+    allow_unreserved: bool = False
+
+
+class PosItemIn(InputModel):
+    order_item_seq_id: Id
+    product_id: Id
+    quantity: PositiveQuantity
+
+
+class PosSaleIn(InputModel):
+    order_id: Id
+    facility_id: Id
+    items: list[PosItemIn] = Field(min_length=1, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _unique_lines(self) -> Self:
+        _unique((i.order_item_seq_id for i in self.items), "orderItemSeqId")
+        return self
+
+
+# ---- answers ----
+
+
+class ShipmentItemOut(ApiModel):
+    shipment_item_seq_id: str
+    order_id: str | None
+    order_item_seq_id: str | None
+    product_id: str
+    quantity: Quantity
+
+
+class RouteSegmentOut(ApiModel):
+    shipment_route_segment_id: str
+    carrier_party_id: str | None
+    shipment_method_type_id: str | None
+
+
+class ShipmentOut(ApiModel):
+    shipment_id: str
+    shipment_type_id: str
+    status_id: str
+    origin_facility_id: str
+    primary_order_id: str | None
+    primary_ship_group_seq_id: str | None
+    carrier_party_id: str | None
+    shipment_method_type_id: str | None
+    items: list[ShipmentItemOut]
+    route_segments: list[RouteSegmentOut]
+
+
+class IssuanceOut(ApiModel):
+    item_issuance_id: str
+    shipment_item_seq_id: str
+    order_id: str | None
+    order_item_seq_id: str | None
+    product_id: str
+    inventory_item_id: str
+    lot_id: str | None
+    quantity: Quantity
+    cogs: Money
+
+
+class ShippedOut(ApiModel):
+    shipment_id: str
+    status_id: str
+    issuances: list[IssuanceOut]
+    total_cogs: Money

@@ -1,0 +1,15 @@
+"""Route of logged variances."""
+
+from fastapi import APIRouter
+
+from stockledger.core.deps import WriteSession
+from stockledger.variances import service
+from stockledger.variances.schemas import VarianceIn, VarianceOut
+
+router = APIRouter(prefix="/v1", tags=["counts"])
+
+
+@router.post("/variances", response_model=VarianceOut, summary="logVariance: ± quantity on QOH and ATP")
+def log_variance(variance: VarianceIn, session: WriteSession) -> VarianceOut:
+    """The quantity (signed, not zero) moves both QOH and ATP; the reason must be a VarianceReason."""
+    return service.log_variance(session, variance)

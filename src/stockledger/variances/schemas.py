@@ -1,0 +1,39 @@
+"""DTOs of a logged variance."""
+
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from stockledger.core.schemas import ApiModel, Id, InputModel, Quantity
+
+
+class VarianceIn(InputModel):
+    """± quantity on QOH and ATP of an item, named by id or as the facility item of a product."""
+
+    inventory_item_id: Id | None = None
+    facility_id: Id | None = None
+    product_id: Id | None = None
+    quantity: Quantity
+    variance_reason_id: Id
+    comments: str | None = Field(default=None, max_length=1000)
+    change_by_user_login_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_target_and_a_change(self) -> Self:
+        if self.inventory_item_id is None and (self.facility_id is None or self.product_id is None):
+            raise ValueError("give inventoryItemId, or facilityId and productId")
+        if self.quantity == 0:
+            raise ValueError("quantity must not be zero")
+        return self
+
+
+class VarianceOut(ApiModel):
+    facility_id: str
+    product_id: str
+    inventory_item_id: str
+    inventory_item_detail_seq_id: str
+    variance_reason_id: str
+    quantity: Quantity
+    quantity_on_hand_total: Quantity
+    available_to_promise_total: Quantity
+    change_by_user_login_id: str

@@ -1,0 +1,82 @@
+"""logVariance: ± an amount on both QOH and ATP of one item, with a reason and the acting user."""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
+from stockledger.core.errors import NotFound, ValidationFailed
+from stockledger.events.outbox import record_event
+from stockledger.ledger.models import InventoryItem, VarianceReason
+from stockledger.ledger.post import Links, Posting, post
+from stockledger.variances.schemas import VarianceIn, VarianceOut
+
+SYSTEM_USER = "system"  # the acting user until requests carry one (auth)
+
+
+def log_variance(session: Session, variance: VarianceIn, user_login_id: str | None = None) -> VarianceOut:
+    """Post the variance to the item (by id, or the product's facility item) and record its event."""
+    if session.get(VarianceReason, variance.variance_reason_id) is None:
+        raise ValidationFailed(
+            f"Unknown variance reason {variance.variance_reason_id}",
+            varianceReasonId=variance.variance_reason_id,
+        )
+    item = _item(session, variance)
+    user = variance.change_by_user_login_id or user_login_id or SYSTEM_USER
+    posted = post(
+        session,
+        Posting(
+            item.facility_id,
+            item.inventory_item_id,
+            variance.variance_reason_id,
+            quantity_on_hand_diff=variance.quantity,
+            available_to_promise_diff=variance.quantity,
+            links=Links(change_by_user_login_id=user, description=variance.comments),
+        ),
+    )
+    out = VarianceOut(
+        facility_id=item.facility_id,
+        product_id=item.product_id,
+        inventory_item_id=item.inventory_item_id,
+        inventory_item_detail_seq_id=posted.inventory_item_detail_seq_id,
+        variance_reason_id=variance.variance_reason_id,
+        quantity=variance.quantity,
+        quantity_on_hand_total=posted.quantity_on_hand_total,
+        available_to_promise_total=posted.available_to_promise_total,
+        change_by_user_login_id=user,
+    )
+    record_event(session, item.facility_id, "InventoryChanged", _payload(out, variance.quantity))
+    return out
+
+
+def _item(session: Session, variance: VarianceIn) -> InventoryItem:
+    if variance.inventory_item_id is None:
+        if variance.facility_id is None or variance.product_id is None:
+            raise ValidationFailed("Give inventoryItemId, or facilityId and productId")
+        return find_or_create_facility_inventory_item(session, variance.facility_id, variance.product_id)
+    stmt = select(InventoryItem).where(InventoryItem.inventory_item_id == variance.inventory_item_id)
+    if variance.facility_id is not None:
+        stmt = stmt.where(InventoryItem.facility_id == variance.facility_id)
+    item = session.scalars(stmt.limit(1)).first()
+    if item is None:
+        raise NotFound(
+            f"Inventory item {variance.inventory_item_id} not found",
+            inventoryItemId=variance.inventory_item_id,
+        )
+    return item
+
+
+def _payload(out: VarianceOut, quantity: Decimal) -> dict[str, object]:
+    return {
+        "facilityId": out.facility_id,
+        "productId": out.product_id,
+        "inventoryItemId": out.inventory_item_id,
+        "inventoryItemDetailSeqId": out.inventory_item_detail_seq_id,
+        "reasonEnumId": out.variance_reason_id,
+        "changeByUserLoginId": out.change_by_user_login_id,
+        "quantityOnHandDiff": quantity,
+        "availableToPromiseDiff": quantity,
+        "quantityOnHandTotal": out.quantity_on_hand_total,
+        "availableToPromiseTotal": out.available_to_promise_total,
+    }

@@ -1,0 +1,114 @@
+"""The QOH/ATP chart of an item's history: levels rebuilt from ledger rows, drawn as SVG steps.
+
+Pure functions: the levels come from the current totals walked back through the newest rows
+(totals == Σ diffs, so that walk is exact), the drawing is plain coordinates for the template.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+WIDTH, HEIGHT = 640, 220
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 12, 12, 28
+
+
+class DetailLike(Protocol):
+    @property
+    def effective_date(self) -> datetime: ...
+    @property
+    def quantity_on_hand_diff(self) -> Decimal: ...
+    @property
+    def available_to_promise_diff(self) -> Decimal: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    when: datetime
+    qoh: Decimal
+    atp: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    y: float
+    label: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    width: int
+    height: int
+    qoh_path: str
+    atp_path: str
+    ticks: list[Tick]
+    first: datetime
+    last: datetime
+    levels: list[Level]
+    dots: list[tuple[float, float, Level]]  # where each change lands on the QOH line, for its tooltip
+
+
+def levels(qoh_now: Decimal, atp_now: Decimal, newest_first: Sequence[DetailLike]) -> list[Level]:
+    """The totals before the oldest row given, then right after each row; oldest first."""
+    out: list[Level] = []
+    qoh, atp = qoh_now, atp_now
+    for row in newest_first:
+        out.append(Level(row.effective_date, qoh, atp))
+        qoh -= row.quantity_on_hand_diff
+        atp -= row.available_to_promise_diff
+    if newest_first:
+        out.append(Level(newest_first[-1].effective_date, qoh, atp))
+    out.reverse()
+    return out
+
+
+def draw(series: list[Level]) -> Chart | None:
+    """Step lines of QOH and ATP on a shared scale; None when there is nothing to draw."""
+    if not series:
+        return None
+    values = [v for lv in series for v in (lv.qoh, lv.atp)]
+    low, high = min(min(values), Decimal(0)), max(values)
+    if high == low:
+        high = low + 1
+    xs = _x_positions(series)
+
+    def y(value: Decimal) -> float:
+        usable = HEIGHT - PAD_TOP - PAD_BOTTOM
+        return round(PAD_TOP + usable * float((high - value) / (high - low)), 1)
+
+    ticks = [Tick(y(v), v) for v in sorted({low, high, _nice_middle(low, high)})]
+    dots = [(x, y(lv.qoh), lv) for x, lv in zip(xs, series, strict=True)]
+    return Chart(
+        WIDTH,
+        HEIGHT,
+        _steps(xs, [y(lv.qoh) for lv in series]),
+        _steps(xs, [y(lv.atp) for lv in series]),
+        ticks,
+        series[0].when,
+        series[-1].when,
+        series,
+        dots,
+    )
+
+
+def _x_positions(series: list[Level]) -> list[float]:
+    """One even step per change: months of quiet would otherwise squeeze today's changes to a line."""
+    left, right = PAD_LEFT, WIDTH - PAD_RIGHT
+    if len(series) == 1:
+        return [float(left)]
+    step = (right - left) / len(series)  # the last level keeps a step's width to the right edge
+    return [round(left + i * step, 1) for i in range(len(series))]
+
+
+def _steps(xs: list[float], ys: list[float]) -> str:
+    """An SVG path holding each level until the next change, then to the right edge."""
+    parts = [f"M{xs[0]},{ys[0]}"]
+    for i in range(1, len(xs)):
+        parts.append(f"H{xs[i]}V{ys[i]}")
+    parts.append(f"H{WIDTH - PAD_RIGHT}")
+    return " ".join(parts)
+
+
+def _nice_middle(low: Decimal, high: Decimal) -> Decimal:
+    return ((low + high) / 2).quantize(Decimal(1))

@@ -1,0 +1,199 @@
+"""The staff forms of a product in a facility: each validates with the API's DTO and calls its service.
+
+A refused form changes nothing: the service runs in its own transaction, rolled back on any
+refusal, and the page comes back with the message next to the field (422).
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from stockledger.auth.rules import Principal
+from stockledger.core.deps import get_database
+from stockledger.core.errors import AppError, ValidationFailed
+from stockledger.core.ids import new_id
+from stockledger.counts import service as counts
+from stockledger.counts.schemas import CountDoc
+from stockledger.ledger.models import InventoryItem
+from stockledger.receiving import service as receiving
+from stockledger.receiving.schemas import ReceiptDoc
+from stockledger.variances import service as variances
+from stockledger.variances.schemas import VarianceIn
+from stockledger.web.auth import Staff, may, same_origin
+from stockledger.web.formstate import FORM_ERROR, FormState, blank_forms, field_errors, filled, form_values
+from stockledger.web.pages import product_context, refuse
+from stockledger.web.templating import quantity, render
+
+router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", include_in_schema=False)
+Values = Annotated[dict[str, str], Depends(form_values)]
+Action = Callable[[Session], str]
+
+POSTS = [Depends(same_origin)]
+M = TypeVar("M", bound=BaseModel)
+
+
+def user_of(principal: Principal) -> str:
+    """Who the ledger row says did it: the token (people sign in with tokens)."""
+    return f"token:{principal.token_id}"
+
+
+def guard(
+    request: Request, principal: Principal, facility_id: str, method: str, api_path: str
+) -> Response | None:
+    """Refuse a form the role may not use, or a facility the token may not touch."""
+    if not may(principal, method, api_path):
+        return refuse(request, principal, 403, f"Role {principal.role} may not use this form.")
+    if not principal.may_touch(facility_id):
+        return refuse(request, principal, 403, f"Your token may not act on facility {facility_id}.")
+    return None
+
+
+def run_form(
+    request: Request,
+    principal: Principal,
+    facility_id: str,
+    product_id: str,
+    form: FormState,
+    action: Action | None,
+) -> Response:
+    """Run the service in its own transaction unless the form is already refused, then answer."""
+    if action is not None and not form.errors:
+        try:
+            with get_database(request).transaction() as session:
+                form.message = action(session)
+        except AppError as exc:
+            form.errors = errors_of(exc, form.values if form.inline else {})
+    if form.message and not request.headers.get("hx-request"):
+        page = request.url.path.rsplit("/", 1)[0]  # post/redirect/get back to the product page
+        return RedirectResponse(f"{page}?{urlencode({'done': form.message})}", status_code=303)
+    return product_response(request, principal, facility_id, product_id, form)
+
+
+def errors_of(exc: AppError, values: dict[str, str]) -> dict[str, str]:
+    """A service's refusal, next to the field it names when it names one."""
+    named = [key for key in exc.extra if key in values]
+    return {named[0] if named else FORM_ERROR: exc.detail}
+
+
+def product_response(
+    request: Request, principal: Principal, facility_id: str, product_id: str, form: FormState
+) -> HTMLResponse:
+    forms = blank_forms()
+    forms[form.id] = form if form.errors else FormState(form.id, message=form.message)
+    with get_database(request).reading() as session:
+        context = product_context(session, principal, facility_id, product_id)
+    return render(request, "product.html", 422 if form.errors else 200, **context, forms=forms, message=None)
+
+
+def validated(model: type[M], document: Mapping[str, object], form: FormState) -> M | None:
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        form.errors = field_errors(exc)
+        return None
+
+
+@router.post("/count", response_class=HTMLResponse, dependencies=POSTS)
+def record_count(
+    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+) -> Response:
+    """A cycle count of the product (all its items here): QOH := counted."""
+    if (refused := guard(request, principal, facility_id, "POST", "/v1/physical-inventories")) is not None:
+        return refused
+    form = FormState("count", values)
+    line = {"productId": product_id, **filled(values, "quantityCounted", "varianceReasonId", "comments")}
+    doc = validated(
+        CountDoc,
+        {"physicalInventoryId": new_id("PI"), "facilityId": facility_id, "counts": [line]},
+        form,
+    )
+
+    def action(session: Session) -> str:
+        assert doc is not None
+        result = counts.record_count(session, doc)
+        (variance,) = result.variances
+        return (
+            f"Count {result.physical_inventory_id} recorded: {quantity(variance.quantity_counted)} counted, "
+            f"QOH changed by {quantity(variance.quantity_on_hand_var)}."
+        )
+
+    return run_form(request, principal, facility_id, product_id, form, action if doc else None)
+
+
+@router.post("/variance", response_class=HTMLResponse, dependencies=POSTS)
+def log_variance(
+    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+) -> Response:
+    """± a quantity on QOH and ATP of an item, with a reason from the list."""
+    if (refused := guard(request, principal, facility_id, "POST", "/v1/variances")) is not None:
+        return refused
+    form = FormState("variance", values)
+    fields = filled(values, "inventoryItemId", "quantity", "varianceReasonId", "comments")
+    doc = validated(VarianceIn, {"facilityId": facility_id, "productId": product_id, **fields}, form)
+
+    def action(session: Session) -> str:
+        assert doc is not None
+        _same_product(session, doc, product_id)
+        out = variances.log_variance(session, doc, user_of(principal))
+        return (
+            f"Variance of {quantity(out.quantity)} ({out.variance_reason_id}) "
+            f"logged on {out.inventory_item_id}: "
+            f"QOH {quantity(out.quantity_on_hand_total)}, ATP {quantity(out.available_to_promise_total)}."
+        )
+
+    return run_form(request, principal, facility_id, product_id, form, action if doc else None)
+
+
+def _same_product(session: Session, doc: VarianceIn, product_id: str) -> None:
+    """The item picked must be one of this product's items here (the select offers only those)."""
+    if doc.inventory_item_id is None:
+        return
+    item = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id))
+    if item is None or item.product_id != product_id:
+        raise ValidationFailed(
+            f"Item {doc.inventory_item_id} is not an item of {product_id} here",
+            inventoryItemId=doc.inventory_item_id,
+        )
+
+
+@router.post("/receive", response_class=HTMLResponse, dependencies=POSTS)
+def receive_shipment_line(
+    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+) -> Response:
+    """receivePurchaseShipment for one line of this product: accepted units in stock."""
+    if (refused := guard(request, principal, facility_id, "POST", "/v1/receipts")) is not None:
+        return refused
+    form = FormState("receive", values)
+    line_fields = (
+        "shipmentItemSeqId",
+        "quantityAccepted",
+        "quantityRejected",
+        "unitCost",
+        "lotId",
+        "expireDate",
+    )
+    line = {"productId": product_id, **filled(values, *line_fields)}
+    document = {
+        "facilityId": facility_id,
+        "receivedByUserLoginId": user_of(principal),
+        **filled(values, "shipmentId"),
+        "items": [line],
+    }
+    doc = validated(ReceiptDoc, document, form)
+
+    def action(session: Session) -> str:
+        assert doc is not None
+        (received,) = receiving.receive_purchase_shipment(session, doc)
+        accepted, rejected = received.line.quantity_accepted, received.line.quantity_rejected
+        into = f" into {received.item.inventory_item_id}" if received.item else ""
+        return (
+            f"Received {quantity(accepted)}{into} from shipment {doc.shipment_id}"
+            f"{f', {quantity(rejected)} rejected' if rejected else ''}."
+        )
+
+    return run_form(request, principal, facility_id, product_id, form, action if doc else None)

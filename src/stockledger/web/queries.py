@@ -1,0 +1,144 @@
+"""Reads the pages need beyond the API's: facility lists, stock pages with names, an item's levels.
+
+They read the same ProductFacilityInventoryItem view and ledger rows as the API; nothing here
+computes a total of its own.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from stockledger.auth.rules import Principal
+from stockledger.core.fixed import ZERO
+from stockledger.ledger.models import (
+    Facility,
+    InventoryItem,
+    OrderItemInventoryReservation,
+    Product,
+    ProductFacility,
+    VarianceReason,
+)
+from stockledger.ledger.views import ACTIVE, product_facility_inventory_item
+
+MAX_FACILITIES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StockRow:
+    product_id: str
+    product_name: str | None
+    inventory_item_id: str | None
+    quantity_on_hand_total: Decimal
+    available_to_promise_total: Decimal
+    reserved_quantity: Decimal
+    minimum_stock: Decimal | None
+    computed_inventory_count: Decimal
+
+    @property
+    def below_minimum(self) -> bool:
+        return self.minimum_stock is not None and self.computed_inventory_count < 0
+
+
+def facilities_for(session: Session, principal: Principal) -> list[Facility]:
+    """The facilities the token may touch, by id."""
+    stmt = select(Facility).order_by(Facility.facility_id).limit(MAX_FACILITIES)
+    if principal.facilities is not None:
+        stmt = stmt.where(Facility.facility_id.in_(sorted(principal.facilities)))
+    return list(session.scalars(stmt))
+
+
+def stock_page(
+    session: Session, facility_id: str, search: str | None, after: str | None, limit: int
+) -> list[StockRow]:
+    """Up to `limit` view rows after product `after` (keyset), with names and reservations."""
+    v = product_facility_inventory_item
+    product_ids = _page_keys(session, facility_id, search, after, limit)
+    # The view aggregates; naming its keys keeps a page's cost to the page (a range would sum all after it).
+    rows = session.execute(
+        select(v, Product.product_name)
+        .join(Product, Product.product_id == v.c.product_id)
+        .where(v.c.facility_id == facility_id, v.c.product_id.in_(product_ids))
+        .order_by(v.c.product_id)
+    ).all()
+    reserved = _reserved_by_product(session, facility_id, product_ids)
+    return [
+        StockRow(
+            product_id=r.product_id,
+            product_name=r.product_name,
+            inventory_item_id=r.inventory_item_id,
+            quantity_on_hand_total=r.quantity_on_hand_total,
+            available_to_promise_total=r.available_to_promise_total,
+            reserved_quantity=reserved.get(r.product_id, ZERO),
+            minimum_stock=r.minimum_stock,
+            computed_inventory_count=r.computed_inventory_count,
+        )
+        for r in rows
+    ]
+
+
+def _page_keys(
+    session: Session, facility_id: str, search: str | None, after: str | None, limit: int
+) -> list[str]:
+    """The page's product ids: an index range scan of ProductFacility from the cursor, not OFFSET."""
+    pf = ProductFacility
+    stmt = select(pf.product_id).where(pf.facility_id == facility_id).order_by(pf.product_id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(pf.product_id > after)
+    if search:
+        term = search.lower()
+        stmt = stmt.join(Product, Product.product_id == pf.product_id).where(
+            or_(
+                func.lower(pf.product_id).startswith(term, autoescape=True),
+                func.lower(Product.product_name).contains(term, autoescape=True),
+            )
+        )
+    return list(session.scalars(stmt))
+
+
+def _reserved_by_product(session: Session, facility_id: str, product_ids: list[str]) -> dict[str, Decimal]:
+    if not product_ids:
+        return {}
+    r = OrderItemInventoryReservation
+    rows = session.execute(
+        select(r.product_id, func.sum(r.quantity))
+        .where(r.facility_id == facility_id, r.status_id == ACTIVE, r.product_id.in_(product_ids))
+        .group_by(r.product_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def items_of(session: Session, facility_id: str, product_id: str) -> list[InventoryItem]:
+    """A product's items in a facility, FEFO order (earliest expiry, then oldest receipt)."""
+    i = InventoryItem
+    return list(
+        session.scalars(
+            select(i)
+            .where(i.facility_id == facility_id, i.product_id == product_id)
+            .order_by(i.expire_date.is_(None), i.expire_date, i.datetime_received, i.inventory_item_id)
+        )
+    )
+
+
+def active_reservations(
+    session: Session, facility_id: str, product_id: str, limit: int = 50
+) -> list[OrderItemInventoryReservation]:
+    r = OrderItemInventoryReservation
+    return list(
+        session.scalars(
+            select(r)
+            .where(r.facility_id == facility_id, r.product_id == product_id, r.status_id == ACTIVE)
+            .order_by(r.reserved_datetime.desc(), r.order_id, r.order_item_seq_id)
+            .limit(limit)
+        )
+    )
+
+
+def variance_reasons(session: Session) -> list[VarianceReason]:
+    return list(session.scalars(select(VarianceReason).order_by(VarianceReason.variance_reason_id)))
+
+
+def product_name(session: Session, product_id: str) -> str | None:
+    product = session.get(Product, product_id)
+    return product.product_name if product else None

@@ -1,0 +1,57 @@
+"""Reserve units of a product for an order item, and cancel an order item's reservation."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from stockledger.reservations import service as reservations
+from stockledger.reservations.schemas import ReservationRequest
+from stockledger.reservations.service import ReserveLine
+from stockledger.web.auth import Staff
+from stockledger.web.forms import POSTS, Values, guard, run_form, validated
+from stockledger.web.formstate import FORM_ERROR, FormState, filled
+from stockledger.web.templating import quantity
+
+router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", include_in_schema=False)
+
+
+@router.post("/reserve", response_class=HTMLResponse, dependencies=POSTS)
+def reserve(
+    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+) -> Response:
+    """createOrderItemInventoryReservation: ATP − quantity, FEFO over the product's items."""
+    if (refused := guard(request, principal, facility_id, "POST", "/v1/reservations")) is not None:
+        return refused
+    form = FormState("reserve", values)
+    fields = filled(values, "orderId", "orderItemSeqId", "quantity", "fill")
+    doc = validated(ReservationRequest, {"facilityId": facility_id, "productId": product_id, **fields}, form)
+
+    def action(session: Session) -> str:
+        assert doc is not None
+        line = ReserveLine(doc.order_item_seq_id, doc.product_id, doc.quantity, doc.lot_id)
+        (outcome,) = reservations.reserve_stock(session, doc.order_id, facility_id, [line], doc.fill).lines
+        short = outcome.quantity_not_available + outcome.quantity_unreserved
+        return (
+            f"Reserved {quantity(outcome.quantity_reserved - outcome.quantity_not_available)} for order "
+            f"{doc.order_id}/{doc.order_item_seq_id}{f'; {quantity(short)} not available' if short else ''}."
+        )
+
+    return run_form(request, principal, facility_id, product_id, form, action if doc else None)
+
+
+@router.post("/cancel", response_class=HTMLResponse, dependencies=POSTS)
+def cancel(request: Request, facility_id: str, product_id: str, principal: Staff, values: Values) -> Response:
+    """cancelOrderItemInventoryReservation: the order item's reservations here end, ATP comes back."""
+    if (refused := guard(request, principal, facility_id, "DELETE", "/v1/reservations/x/x")) is not None:
+        return refused
+    form = FormState("cancel", values, inline=False)
+    if not values.get("orderId") or not values.get("orderItemSeqId"):
+        form.errors[FORM_ERROR] = "Say which order item's reservation to cancel."
+
+    def action(session: Session) -> str:
+        order_id, seq_id = values["orderId"], values["orderItemSeqId"]
+        released = reservations.cancel_reservation(session, facility_id, order_id, seq_id)
+        back = quantity(released.quantity_released)
+        return f"Reservation of order {order_id}/{seq_id} cancelled: {back} back in ATP."
+
+    return run_form(request, principal, facility_id, product_id, form, action)

@@ -1,0 +1,201 @@
+"""Events through the real NATS JetStream server: publisher, restart, outage, inbound OrderConfirmed.
+
+Each test makes its own stream and subjects (unique names) and deletes only those.
+"""
+
+import asyncio
+import contextlib
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import nats
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from stockledger.core.db import Database
+from stockledger.events.consumer import ConsumerConfig, consume
+from stockledger.events.models import ProcessedMessage, PublisherPosition
+from stockledger.events.publisher import BrokerUnavailable, PublisherConfig, publish_pending
+from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
+
+NATS_URL = "nats://127.0.0.1:4222"
+
+
+def _nats_is_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 4222), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _nats_is_up(), reason="NATS JetStream is not running on 127.0.0.1:4222")
+
+
+@pytest.fixture
+def names() -> Iterator[tuple[str, str]]:
+    tag = uuid.uuid4().hex[:10]
+    stream, prefix = f"SLTEST_{tag}", f"sltest_{tag}"
+    yield stream, prefix
+    asyncio.run(_delete_streams([stream, f"{stream}_IN"]))
+
+
+async def _delete_streams(streams: list[str]) -> None:
+    nc = await nats.connect(NATS_URL)
+    js = nc.jetstream()
+    for name in streams:
+        with contextlib.suppress(Exception):  # never created by this test
+            await js.delete_stream(name)
+    await nc.close()
+
+
+async def _stream_messages(stream: str) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    nc = await nats.connect(NATS_URL)
+    js = nc.jetstream()
+    state = (await js.stream_info(stream)).state
+    found = []
+    for seq in range(state.first_seq, state.last_seq + 1) if state.messages else []:
+        msg = await js.get_msg(stream, seq)
+        found.append((msg.subject or "", dict(msg.headers or {}), json.loads(msg.data or b"{}")))
+    await nc.close()
+    return found
+
+
+def _reserve(client: TestClient, order_id: str, quantity: int = 2) -> None:
+    body = {
+        "facilityId": "FACILITY_1",
+        "items": [{"orderItemSeqId": "00001", "productId": "FG002", "quantity": quantity}],
+    }
+    response = client.post(f"/v1/orders/{order_id}/reserve", json=body)
+    assert response.status_code in (200, 201), response.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_reservation_arrives_on_the_stream_exactly_as_in_the_feed(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str]
+) -> None:
+    stream, prefix = names
+    _reserve(seeded_client, "ORDER-NATS-1")
+    feed = seeded_client.get("/v1/events").json()["items"]
+    reserved = [e for e in feed if e["eventType"] == "StockReserved"]
+    assert reserved
+    assert reserved[0]["payload"]["orderId"] == "ORDER-NATS-1"
+
+    published = asyncio.run(publish_pending(seeded, PublisherConfig(NATS_URL, stream, prefix)))
+    assert published == len(feed)
+    messages = asyncio.run(_stream_messages(stream))
+    assert [body for _, _, body in messages] == feed  # same JSON, same order
+    for (subject, headers, body), event in zip(messages, feed, strict=True):
+        assert subject == f"{prefix}.{event['facilityId']}.{event['eventType']}"
+        assert headers["Nats-Msg-Id"] == str(event["eventSeq"])
+        assert body["eventSeq"] == event["eventSeq"]
+
+
+def test_a_restarted_publisher_sends_no_duplicate(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str]
+) -> None:
+    stream, prefix = names
+    config = PublisherConfig(NATS_URL, stream, prefix)
+    _reserve(seeded_client, "ORDER-NATS-2")
+    first = asyncio.run(publish_pending(seeded, config))
+    assert first > 0
+    assert asyncio.run(publish_pending(seeded, config)) == 0  # restart: resumes from its position
+
+    # A crash after the broker's ack but before the position was saved: the position is lost.
+    with seeded.transaction() as session:
+        session.execute(update(PublisherPosition).values(last_event_seq=0))
+    assert asyncio.run(publish_pending(seeded, config)) == 0
+    _reserve(seeded_client, "ORDER-NATS-3")
+    assert asyncio.run(publish_pending(seeded, config)) == 1
+    messages = asyncio.run(_stream_messages(stream))
+    ids = [headers["Nats-Msg-Id"] for _, headers, _ in messages]
+    assert len(ids) == len(set(ids)) == first + 1  # every event exactly once on the stream
+
+
+def test_nats_down_writes_succeed_and_publish_later(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str]
+) -> None:
+    stream, prefix = names
+    down = PublisherConfig(f"nats://127.0.0.1:{_closed_port()}", stream, prefix, connect_timeout=0.5)
+    _reserve(seeded_client, "ORDER-NATS-4")
+    with pytest.raises(BrokerUnavailable):
+        asyncio.run(publish_pending(seeded, down))
+    _reserve(seeded_client, "ORDER-NATS-5")  # writes go on while NATS is down
+    with seeded.reading() as session:
+        assert session.get(PublisherPosition, ("_", stream)) is None
+    published = asyncio.run(publish_pending(seeded, PublisherConfig(NATS_URL, stream, prefix)))
+    orders = [body["payload"].get("orderId") for _, _, body in asyncio.run(_stream_messages(stream))]
+    assert published == len(orders)
+    assert orders.count("ORDER-NATS-4") == 1
+    assert orders.count("ORDER-NATS-5") == 1
+
+
+async def _send_inbound(stream: str, prefix: str, messages: list[tuple[str, str, dict[str, Any]]]) -> None:
+    nc = await nats.connect(NATS_URL)
+    js = nc.jetstream()
+    try:
+        await js.stream_info(stream)
+    except Exception:
+        await js.add_stream(name=stream, subjects=[f"{prefix}.>"])
+    for subject, msg_id, body in messages:
+        await js.publish(subject, json.dumps(body).encode(), headers={"Nats-Msg-Id": msg_id})
+    await nc.close()
+
+
+def _atp(db: Database, item_id: str) -> Decimal:
+    with db.reading() as session:
+        item = session.get(InventoryItem, ("FACILITY_1", item_id))
+        assert item is not None
+        return item.available_to_promise_total
+
+
+def test_an_inbound_order_confirmed_reserves_stock_once(seeded: Database, names: tuple[str, str]) -> None:
+    stream, prefix = names
+    inbound_stream, inbound_prefix = f"{stream}_IN", f"{prefix}_in"
+    before = _atp(seeded, "FG003-INV-001") + _atp(seeded, "FG003-INV-002")
+    order = {
+        "orderId": "OMS-ORDER-1",
+        "facilityId": "FACILITY_1",
+        "items": [{"orderItemSeqId": "00001", "productId": "FG003", "quantity": 5}],
+    }
+    too_much = {**order, "orderId": "OMS-ORDER-2"}
+    too_much["items"] = [{"orderItemSeqId": "00001", "productId": "FG003", "quantity": 10_000}]
+    subject = f"{inbound_prefix}.FACILITY_1.OrderConfirmed"
+    asyncio.run(
+        _send_inbound(
+            inbound_stream, inbound_prefix, [(subject, "oms-1", order), (subject, "oms-2", too_much)]
+        )
+    )
+    config = ConsumerConfig(NATS_URL, inbound_stream, inbound_prefix, durable=f"d{uuid.uuid4().hex[:8]}")
+    handled = asyncio.run(consume(seeded, config, asyncio.Event(), idle_exit=True))
+    assert handled == 2
+    after = _atp(seeded, "FG003-INV-001") + _atp(seeded, "FG003-INV-002")
+    assert after == before - 5
+    with seeded.reading() as session:
+        reservations = session.scalars(
+            select(OrderItemInventoryReservation).where(
+                OrderItemInventoryReservation.order_id == "OMS-ORDER-1"
+            )
+        ).all()
+        outcomes = dict(session.execute(select(ProcessedMessage.message_id, ProcessedMessage.outcome)).all())
+        refused = session.get(ProcessedMessage, ("FACILITY_1", "oms-2"))
+    assert sum(r.quantity for r in reservations) == 5
+    assert outcomes == {"oms-1": "applied", "oms-2": "refused"}
+    assert refused is not None
+    assert (refused.detail or "").startswith("insufficient_stock")
+
+    # The OMS sends oms-1 again after JetStream's duplicate window: a new stream message, same id.
+    again = asyncio.run(consume(seeded, config, asyncio.Event(), idle_exit=True))
+    assert again == 0
+    with seeded.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 2

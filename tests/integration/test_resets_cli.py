@@ -1,0 +1,123 @@
+"""`stockledger reset FILE.csv`: one transaction (a kill -9 midway applies nothing), exit codes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select, text
+from typer.testing import CliRunner
+
+from stockledger.cli import app
+from stockledger.core.db import Database
+from stockledger.ledger.models import ExternalInventoryReset, InventoryItemDetail, Product
+from stockledger.ledger.views import availability
+
+runner = CliRunner()
+HEADER = "facilityId,productId,quantityOnHand,availableToPromise\n"
+STOCKLEDGER = Path(sys.executable).parent / "stockledger"
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("STOCKLEDGER_DATABASE_URL", db_url)
+    return db_url
+
+
+def _qoh(db: Database, product: str) -> Decimal:
+    with db.reading() as session:
+        return availability(session, "FACILITY_1", product).quantity_on_hand_total
+
+
+def _reset_rows(db: Database) -> int:
+    with db.reading() as session:
+        d = InventoryItemDetail
+        return session.scalar(select(func.count()).where(d.reason_enum_id == "VAR_EXT_RESET")) or 0
+
+
+def test_reset_applies_a_csv_and_reports_failed_lines(env: str, seeded: Database, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "FACILITY_1,FG001,50,\nFACILITY_1,FG002,,30\n")
+    result = runner.invoke(app, ["reset", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "2 lines, 2 changed, 0 unchanged, 0 failed" in result.output
+    assert (_qoh(seeded, "FG001"), _qoh(seeded, "FG002")) == (Decimal(50), Decimal(30))
+    with seeded.reading() as session:
+        (source,) = session.scalars(select(ExternalInventoryReset.source)).all()
+    assert source == "good.csv"
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(HEADER + "FACILITY_1,FG001,55,\nFACILITY_1,GHOST,1,\n")
+    result = runner.invoke(app, ["reset", str(mixed), "--source", "ERP"])
+    assert result.exit_code == 1
+    assert "unknown_product" in result.output
+    assert _qoh(seeded, "FG001") == Decimal(55)
+
+
+def test_reset_refuses_a_file_it_cannot_read_and_applies_nothing(
+    env: str, seeded: Database, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku;qty\nFG001;3\n")
+    result = runner.invoke(app, ["reset", str(bad)])
+    assert result.exit_code == 2
+    assert "nothing applied" in result.output
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(HEADER.encode() + b"FACILITY_1,FG001,1,\n\xff\xfe\x00\n")
+    assert runner.invoke(app, ["reset", str(binary)]).exit_code == 2
+    assert _reset_rows(seeded) == 0
+    assert _qoh(seeded, "FG001") == Decimal(31)
+
+
+def _wal_size(db_url: str) -> int:
+    wal = Path(db_url.removeprefix("sqlite:///") + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def _in_transaction(db: Database, db_url: str, wal_before: int) -> bool:
+    """The CLI has written inside its (uncommitted) transaction."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            query = (
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+            )
+            return bool(conn.execute(text(query)).scalar())
+    return _wal_size(db_url) > wal_before + 2_000_000  # pages spilled from the open transaction
+
+
+def test_a_kill_9_midway_leaves_nothing_applied(db: Database, db_url: str, tmp_path: Path) -> None:
+    products = 30_000
+    with db.transaction() as session:
+        session.execute(
+            text(
+                "INSERT INTO facility (facility_id, costing_method_id, created_stamp) "
+                "VALUES ('F', 'FIFO', '2026-01-01')"
+            )
+        )
+        session.execute(insert(Product), [{"product_id": f"P{n:06d}"} for n in range(products)])
+    big = tmp_path / "big.csv"
+    with big.open("w") as f:
+        f.write(HEADER)
+        f.writelines(f"F,P{n:06d},{n % 97 + 1},\n" for n in range(products))
+    wal_before = _wal_size(db_url)
+    child = subprocess.Popen(
+        [str(STOCKLEDGER), "reset", str(big), "--batch-size", "200"],
+        env={**os.environ, "STOCKLEDGER_DATABASE_URL": db_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not _in_transaction(db, db_url, wal_before):
+        assert child.poll() is None, "the reset finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(InventoryItemDetail)) == 0
+        assert session.scalar(select(func.count()).select_from(ExternalInventoryReset)) == 0
+        assert session.scalar(text("SELECT count(*) FROM inventory_item")) == 0

@@ -1,0 +1,72 @@
+"""Test helpers for receiving, reservations and rejection: reservation rows and receipts."""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from stockledger.core.db import Database
+from stockledger.ledger.models import OrderItemInventoryReservation, ShipmentReceipt
+from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
+from stockledger.receiving.service import receive_purchase_shipment
+
+FACILITY = "FACILITY_1"
+
+
+def reservations(db: Database, order_id: str) -> list[tuple[str, str, Decimal, Decimal, str]]:
+    """(orderItemSeqId, inventoryItemId, quantity, quantityNotAvailable, statusId) of an order."""
+    with db.reading() as session:
+        r = OrderItemInventoryReservation
+        rows = session.execute(
+            select(
+                r.order_item_seq_id, r.inventory_item_id, r.quantity, r.quantity_not_available, r.status_id
+            )
+            .where(r.order_id == order_id)
+            .order_by(r.order_item_seq_id, r.inventory_item_id)
+        ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def receipts(db: Database, shipment_id: str) -> list[ShipmentReceipt]:
+    with db.reading() as session:
+        return list(
+            session.scalars(select(ShipmentReceipt).where(ShipmentReceipt.shipment_id == shipment_id))
+        )
+
+
+def receive(db: Database, shipment_id: str, *lines: dict[str, object]) -> list[str]:
+    """Receive lines (camelCase dicts) through the service; the items they went to."""
+    doc = ReceiptDoc(
+        shipment_id=shipment_id,
+        facility_id=FACILITY,
+        items=[ReceiptLine.model_validate(line) for line in lines],
+    )
+    with db.transaction() as session:
+        done = receive_purchase_shipment(session, doc)
+        return [r.item.inventory_item_id if r.item else "" for r in done]
+
+
+def two_lots_of_fg003(db: Database) -> tuple[str, str]:
+    """FG003 gets a late lot (5, location 0002) and an early lot (4, location 0004): (early, late)."""
+    late, early = receive(
+        db,
+        "PO-LOTS",
+        {
+            "shipmentItemSeqId": "1",
+            "productId": "FG003",
+            "quantityAccepted": 5,
+            "lotId": "L-LATE",
+            "expireDate": "2027-06-01T00:00:00",
+            "locationSeqId": "0010",
+            "unitCost": 7,
+        },
+        {
+            "shipmentItemSeqId": "2",
+            "productId": "FG003",
+            "quantityAccepted": 4,
+            "lotId": "L-EARLY",
+            "expireDate": "2027-01-01T00:00:00",
+            "locationSeqId": "0004",
+            "unitCost": 8,
+        },
+    )
+    return early, late

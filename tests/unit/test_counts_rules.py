@@ -1,0 +1,18 @@
+"""Rules of a cycle count, without a database."""
+
+from decimal import Decimal
+
+from stockledger.counts.rules import FOUND, LOST, count_variances, variance_reason
+
+
+def test_qoh_goes_to_counted_and_atp_to_counted_minus_reserved() -> None:
+    qoh_var, atp_var = count_variances(Decimal(20), Decimal(22), Decimal(17), Decimal(5))
+    assert (Decimal(22) + qoh_var, Decimal(17) + atp_var) == (Decimal(20), Decimal(15))
+
+
+def test_the_reason_is_the_given_one_else_found_or_lost_by_sign() -> None:
+    assert variance_reason(Decimal(2), Decimal(2), None) == FOUND
+    assert variance_reason(Decimal(-2), Decimal(5), None) == LOST
+    assert variance_reason(Decimal(0), Decimal(-1), None) == LOST  # QOH right, ATP was off
+    assert variance_reason(Decimal(0), Decimal(0), None) is None
+    assert variance_reason(Decimal(-1), Decimal(-1), "VAR_DAMAGED") == "VAR_DAMAGED"

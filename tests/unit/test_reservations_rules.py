@@ -1,0 +1,66 @@
+"""Reservation and rejection rules without a database: FEFO, spreading, backorders, modes."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from stockledger.core.errors import ValidationFailed
+from stockledger.rejection.rules import rejected_quantity, require_mode, spread
+from stockledger.reservations.rules import Candidate, add_backorder, allocate, fefo_key, require_fill
+
+D = Decimal
+
+
+def _c(item: str, atp: int, expire: str | None = None, received: str = "2024-01-01") -> Candidate:
+    exp = datetime.fromisoformat(expire) if expire else None
+    return Candidate(item, "P", None, D(atp), exp, datetime.fromisoformat(received))
+
+
+def test_fefo_puts_earliest_expiry_first_no_expiry_last_then_oldest_receipt() -> None:
+    items = [
+        _c("A", 1),
+        _c("B", 1, "2025-06-01"),
+        _c("C", 1, "2025-01-01"),
+        _c("D", 1, None, "2023-01-01"),
+    ]
+    assert [c.inventory_item_id for c in sorted(items, key=fefo_key)] == ["C", "B", "D", "A"]
+
+
+def test_allocate_spreads_in_order_and_shares_remaining_atp_between_lines() -> None:
+    items = [_c("A", 3), _c("B", 5)]
+    remaining = {"A": D(3), "B": D(5)}
+    first = allocate(items, remaining, D(4))
+    assert [(t.inventory_item_id, t.quantity) for t in first.takes] == [("A", D(3)), ("B", D(1))]
+    assert (first.available, first.short) == (D(8), D(0))
+    second = allocate(items, remaining, D(6))
+    assert [(t.inventory_item_id, t.quantity) for t in second.takes] == [("B", D(4))]
+    assert (second.available, second.short) == (D(4), D(2))
+
+
+def test_backorder_adds_the_short_part_as_not_available() -> None:
+    plan = allocate([_c("A", 2)], {"A": D(2)}, D(5))
+    add_backorder(plan, "A")
+    assert [(t.inventory_item_id, t.quantity, t.not_available) for t in plan.takes] == [("A", D(5), D(3))]
+    other = allocate([_c("A", 0)], {"A": D(0)}, D(2))
+    add_backorder(other, "F")
+    assert [(t.inventory_item_id, t.quantity, t.not_available) for t in other.takes] == [("F", D(2), D(2))]
+
+
+def test_unknown_fill_and_mode_are_refused() -> None:
+    with pytest.raises(ValidationFailed):
+        require_fill("SOME")
+    with pytest.raises(ValidationFailed):
+        require_mode("ATP_HALF")
+
+
+def test_rejection_quantities_and_spread() -> None:
+    assert rejected_quantity("RELEASE", None, D(5)) == 0
+    assert rejected_quantity("ATP_ONE", D(4), D(5)) == 1
+    assert rejected_quantity("ATP_ALL", None, D(5)) == 5
+    assert rejected_quantity("ATP_QOH_ALL", D(2), D(5)) == 2
+    with pytest.raises(ValidationFailed):
+        rejected_quantity("ATP_ALL", None, D(0))
+    takes = spread("ATP_QOH_ALL", D(6), [("A", D(2)), ("B", D(3))])
+    assert [(t.inventory_item_id, t.quantity, t.qoh) for t in takes] == [("A", D(2), True), ("B", D(4), True)]
+    assert spread("RELEASE", D(6), [("A", D(2))]) == []

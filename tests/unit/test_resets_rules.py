@@ -1,0 +1,91 @@
+"""Rules of an ERP reset line, without a database."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stockledger.resets.rules import (
+    ATP,
+    QOH,
+    LineFailure,
+    RawLine,
+    ResetLine,
+    check_line,
+    parse_quantity,
+    reset_diff,
+)
+from stockledger.resets.sources import csv_lines
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12", Decimal(12)),
+        (" 0.5 ", Decimal("0.5")),
+        (3, Decimal(3)),
+        (Decimal("1.000000"), Decimal(1)),
+        ("-0", Decimal(0)),
+    ],
+)
+def test_usable_quantities(value: object, expected: Decimal) -> None:
+    assert parse_quantity(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("-1", "negative"),
+        ("NaN", "finite"),
+        ("inf", "finite"),
+        (float("nan"), "finite"),
+        ("1e13", "range"),
+        ("0.0000001", "6 decimals"),
+        ("twelve", "not a number"),
+        (True, "not a number"),
+        ([1], "not a number"),
+    ],
+)
+def test_unusable_quantities_say_why(value: object, reason: str) -> None:
+    result = parse_quantity(value)
+    assert isinstance(result, str)
+    assert reason in result
+
+
+def test_a_line_gives_exactly_one_quantity() -> None:
+    assert check_line(RawLine(7, "F", "P", "3", "")) == ResetLine(7, "F", "P", QOH, Decimal(3))
+    assert check_line(RawLine(7, "F", "P", None, 4)) == ResetLine(7, "F", "P", ATP, Decimal(4))
+    both = check_line(RawLine(7, "F", "P", "3", "4"))
+    assert isinstance(both, LineFailure)
+    assert (both.line, both.code) == (7, "both_quantities")
+    neither = check_line(RawLine(8, "F", "P", " ", None))
+    assert isinstance(neither, LineFailure)
+    assert neither.code == "no_quantity"
+    bad_id = check_line(RawLine(9, "F F", "P", "1"))
+    assert isinstance(bad_id, LineFailure)
+    assert bad_id.code == "invalid_line"
+
+
+@given(
+    given_qty=st.decimals(min_value=0, max_value=10**6, places=6),
+    qoh=st.decimals(min_value=-(10**6), max_value=10**6, places=6),
+    atp=st.decimals(min_value=-(10**6), max_value=10**6, places=6),
+    kind=st.sampled_from([QOH, ATP]),
+)
+def test_after_the_diff_the_given_total_is_exact(
+    given_qty: Decimal, qoh: Decimal, atp: Decimal, kind: str
+) -> None:
+    diff = reset_diff(ResetLine(1, "F", "P", kind, given_qty), qoh, atp)
+    assert (qoh + diff if kind == QOH else atp + diff) == given_qty
+    assert (qoh + diff) - (atp + diff) == qoh - atp  # the same diff to both keeps their gap
+
+
+def test_a_csv_header_may_order_and_omit_columns() -> None:
+    rows = list(csv_lines(["productId,availableToPromise,facilityId,note", "P1,5,F1,x", "P2,,F1"]))
+    assert [
+        (r.line, r.facility_id, r.product_id, r.quantity_on_hand, r.available_to_promise) for r in rows
+    ] == [
+        (2, "F1", "P1", None, "5"),
+        (3, "F1", "P2", None, ""),
+    ]

@@ -1,0 +1,71 @@
+"""The item chart's levels and drawing, and form errors in people's words; no database."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from stockledger.counts.schemas import CountDoc
+from stockledger.web import chart
+from stockledger.web.formstate import field_errors
+from stockledger.web.templating import quantity, signed
+
+T0 = datetime(2026, 1, 1, 9, 0)
+
+
+@dataclass
+class Row:
+    effective_date: datetime
+    quantity_on_hand_diff: Decimal
+    available_to_promise_diff: Decimal
+
+
+def test_levels_walk_back_from_the_current_totals() -> None:
+    newest_first = [
+        Row(T0 + timedelta(days=2), Decimal(0), Decimal(-4)),  # a reservation
+        Row(T0 + timedelta(days=1), Decimal(5), Decimal(5)),  # a receipt
+        Row(T0, Decimal(22), Decimal(22)),  # the initial load
+    ]
+    levels = chart.levels(Decimal(27), Decimal(23), newest_first)
+    assert [(lv.qoh, lv.atp) for lv in levels] == [(0, 0), (22, 22), (27, 27), (27, 23)]
+    assert [lv.when for lv in levels] == [T0, T0, T0 + timedelta(days=1), T0 + timedelta(days=2)]
+    assert chart.levels(Decimal(3), Decimal(3), []) == []
+
+
+def test_the_drawing_is_steps_on_one_scale_with_zero_in_view() -> None:
+    levels = chart.levels(Decimal(10), Decimal(-2), [Row(T0, Decimal(10), Decimal(-2))])
+    drawn = chart.draw(levels)
+    assert drawn is not None
+    assert drawn.qoh_path.startswith("M56.0,")
+    assert drawn.qoh_path.endswith(f"H{chart.WIDTH - chart.PAD_RIGHT}")
+    assert [t.label for t in drawn.ticks] == [Decimal(-2), Decimal(4), Decimal(10)]
+    top, bottom = drawn.ticks[-1].y, drawn.ticks[0].y
+    assert (top, bottom) == (chart.PAD_TOP, chart.HEIGHT - chart.PAD_BOTTOM)
+    assert chart.draw([]) is None
+
+
+def test_form_errors_name_the_field_in_plain_words() -> None:
+    negative = {
+        "physicalInventoryId": "PI",
+        "facilityId": "F",
+        "counts": [{"productId": "P", "quantityCounted": -1}],
+    }
+    with pytest.raises(ValidationError) as refused:
+        CountDoc.model_validate(negative)
+    assert field_errors(refused.value) == {
+        "quantityCounted": "Must be zero or more; a negative number makes no sense here."
+    }
+    with pytest.raises(ValidationError) as missing:
+        CountDoc.model_validate(
+            {"physicalInventoryId": "PI", "facilityId": "F", "counts": [{"productId": "P"}]}
+        )
+    assert field_errors(missing.value) == {"quantityCounted": "Required."}
+
+
+def test_quantities_read_as_people_write_them() -> None:
+    assert quantity(Decimal("1234.500000")) == "1,234.5"
+    assert quantity(Decimal(10)) == "10"
+    assert quantity(None) == "–"
+    assert (signed(Decimal(-2)), signed(Decimal("0.5")), signed(Decimal(0))) == ("−2", "+0.5", "0")
