@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from stockledger.app import create_app
+from stockledger.auth.service import create_token
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate
 from stockledger.core.db import Database
@@ -92,9 +93,17 @@ def seeded(db: Database) -> Database:
 
 
 @pytest.fixture
-def client(db: Database, db_url: str) -> Iterator[TestClient]:
+def admin_token(db: Database) -> str:
+    with db.transaction() as session:
+        return create_token(session, "admin", description="tests").token
+
+
+@pytest.fixture
+def client(db: Database, db_url: str, admin_token: str) -> Iterator[TestClient]:
+    """An HTTP client that acts as an admin (tests of refusals send their own headers)."""
     app = create_app(db_url)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client
 
 

@@ -7,11 +7,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from stockledger import __version__
+from stockledger.auth.middleware import AuthMiddleware
 from stockledger.catalog.api import router as catalog_router
 from stockledger.core import problems
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.deps import ReadSession
+from stockledger.core.limits import BodyLimitMiddleware
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
@@ -20,6 +22,7 @@ from stockledger.ledger.api import router as ledger_router
 from stockledger.receiving.api import router as receiving_router
 from stockledger.rejection.api import router as rejection_router
 from stockledger.reservations.api import router as reservations_router
+from stockledger.resets.api import RESET_PATH
 from stockledger.resets.api import router as resets_router
 from stockledger.returns.api import router as returns_router
 from stockledger.shipping.api import router as shipping_router
@@ -46,7 +49,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     app.state.db = db
     problems.install(app)
-    app.add_middleware(IdempotencyMiddleware)  # inside auth: refused requests claim no key
+    # Added last = outermost: body limit, then auth, then idempotency (refused requests claim no key).
+    app.add_middleware(IdempotencyMiddleware)
+    app.state.auth_cache = {}
+    app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
+    app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
     app.include_router(catalog_router)
     app.include_router(ledger_router)
     app.include_router(resets_router)

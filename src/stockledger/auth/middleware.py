@@ -27,11 +27,17 @@ JSON_SCAN_LIMIT = 10 * 1024 * 1024
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, database: Callable[[], Database], cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        database: Callable[[], Database],
+        cache: dict[str, tuple[float, Principal | None]],
+        cache_seconds: float = 5.0,
+    ) -> None:
         self.app = app
         self.database = database
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._cache = cache  # shared with app.state, so an operator action can clear it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

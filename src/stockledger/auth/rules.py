@@ -20,8 +20,9 @@ WRITE_RULES: tuple[tuple[str, frozenset[str]], ...] = (
     ("/v1/pos-sales", frozenset({"store"})),
     ("/v1/inventory-increases", frozenset({"store"})),
 )
-# findOrCreateFacilityInventoryItem is a write both integrations need.
-FIND_OR_CREATE_SUFFIX = "/inventory-item"
+# Writes both integrations need: findOrCreateFacilityInventoryItem, and rejecting an order
+# item (the OMS rejects, and so does a store that cannot fulfil it).
+SHARED_WRITES = (("/v1/facilities/", "/inventory-item"), ("/v1/orders/", "/reject"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def may_call(role: str, method: str, path: str) -> bool:
     """Whether `role` may call `method path` (facility scope is checked separately)."""
     if role == "admin" or method.upper() in READ_METHODS:
         return role in ROLES
-    if path.startswith("/v1/facilities/") and path.endswith(FIND_OR_CREATE_SUFFIX):
+    if any(path.startswith(head) and path.endswith(tail) for head, tail in SHARED_WRITES):
         return role in ("oms", "store")
     for prefix, roles in WRITE_RULES:
         if path.startswith(prefix):

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import Database
+from stockledger.core.scope import bind_principal
 
 
 def get_database(request: Request) -> Database:
@@ -19,10 +20,12 @@ def _write_session(request: Request) -> Iterator[Session]:
     if owned is not None:
         # The idempotency middleware owns this request's transaction (the key's claim and
         # its stored answer commit with the change); a refused change rolls back alone.
+        bind_principal(owned, getattr(request.state, "principal", None))
         with owned.begin_nested():
             yield owned
         return
     with get_database(request).transaction() as session:
+        bind_principal(session, getattr(request.state, "principal", None))
         yield session
 
 

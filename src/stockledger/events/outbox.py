@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.db import next_sequence_value
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
+from stockledger.core.scope import check_facility
 from stockledger.events.fence import is_postgres, raise_fence
 from stockledger.events.models import OutboxEvent
 
@@ -37,6 +38,8 @@ def record_event(session: Session, facility_id: str, event_type: str, payload: d
     """Append one event to the outbox; returns its sequence number."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
+    if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
+        check_facility(session, facility_id)
     if is_postgres(session):
         raise_fence(session, OUTBOX_SEQUENCE)
     seq = next_sequence_value(session, OUTBOX_SEQUENCE)

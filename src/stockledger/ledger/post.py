@@ -20,6 +20,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.core.fixed import ZERO, Fixed6
 from stockledger.core.model_base import utcnow
+from stockledger.core.scope import check_facility
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 
 ITEM = cast(Table, InventoryItem.__table__)
@@ -86,6 +87,7 @@ def format_seq(number: int) -> str:
 
 def post(session: Session, posting: Posting) -> Posted:
     """Apply one posting: new totals and their detail row, in the session's transaction."""
+    check_facility(session, posting.facility_id)
     row = session.execute(_guarded_update(posting)).one_or_none()
     if row is None:
         _raise_refusal(session, posting)
@@ -194,6 +196,8 @@ def post_batch(session: Session, postings: Sequence[Posting]) -> list[Posted]:
     """
     if not postings:
         return []
+    for facility_id in {p.facility_id for p in postings}:
+        check_facility(session, facility_id)
     state = _lock_items(session, {(p.facility_id, p.inventory_item_id) for p in postings})
     start = dict(state)
     planned: list[_Planned] = []

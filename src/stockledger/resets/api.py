@@ -13,6 +13,7 @@ from stockledger.resets.rules import RawLine
 from stockledger.resets.schemas import ExternalInventoryResetOut, LineFailureOut, ResetResult
 
 router = APIRouter(prefix="/v1", tags=["resets"])
+RESET_PATH = "/v1/external-inventory-resets"  # exempt from the 10 MB body limit: ERP files are large
 
 CSV_TYPES = {"text/csv", "application/csv"}
 BODY_DOC: dict[str, Any] = {

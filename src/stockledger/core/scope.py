@@ -1,0 +1,41 @@
+"""Facility scope, enforced where rows are written, not only where requests arrive.
+
+The auth middleware refuses a request that names a facility its token may not touch. A
+request can also reach a facility without naming it (a shipment id, an inventory item id):
+so the ledger write path, the outbox and every ORM flush check the session's principal too,
+and a write to another facility rolls the whole transaction back with a 403.
+"""
+
+from typing import Any, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from stockledger.core.errors import Forbidden
+
+PRINCIPAL = "principal"
+
+
+class FacilityScoped(Protocol):
+    def may_touch(self, facility_id: str) -> bool: ...
+
+
+def bind_principal(session: Session, principal: FacilityScoped | None) -> None:
+    session.info[PRINCIPAL] = principal
+
+
+def check_facility(session: Session, facility_id: str) -> None:
+    """Raise Forbidden if the session acts for a caller who may not touch `facility_id`."""
+    principal: FacilityScoped | None = session.info.get(PRINCIPAL)
+    if principal is not None and not principal.may_touch(facility_id):
+        raise Forbidden(f"This token may not act on facility {facility_id}", facilityId=facility_id)
+
+
+@event.listens_for(Session, "before_flush")
+def _check_flushed_rows(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(PRINCIPAL) is None:
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        facility_id = getattr(obj, "facility_id", None)
+        if isinstance(facility_id, str):
+            check_facility(session, facility_id)

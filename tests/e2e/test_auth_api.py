@@ -1,0 +1,134 @@
+"""Tokens on every write endpoint: 401 without or with a wrong token, 403 for a viewer and for
+a token scoped to another facility; problem+json each time, and nothing written.
+
+The endpoints come from the live OpenAPI document, so a new write endpoint cannot slip
+through unprotected.
+"""
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from stockledger.app import create_app
+from stockledger.auth import service
+from stockledger.core.db import Database
+from stockledger.events.models import OutboxEvent
+from stockledger.ledger.models import InventoryItemDetail, Shipment
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+PATH_VALUES = {"facility_id": "FACILITY_1", "product_id": "FG001", "inventory_item_id": "FG001-INV-001"}
+
+
+def _write_operations() -> list[tuple[str, str]]:
+    spec = create_app("sqlite:///:memory:").openapi()
+    return sorted(
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in WRITE_METHODS and path.startswith("/v1/")
+    )
+
+
+WRITES = _write_operations()
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES.get(m.group(1), "X1"), path)
+
+
+def _token(db: Database, role: str, facilities: list[str] | None = None) -> str:
+    with db.transaction() as session:
+        return service.create_token(session, role, facilities).token
+
+
+def _written(db: Database) -> tuple[int, int, int]:
+    with db.reading() as session:
+        return tuple(  # type: ignore[return-value]
+            int(session.scalar(select(func.count()).select_from(m)) or 0)
+            for m in (InventoryItemDetail, OutboxEvent, Shipment)
+        )
+
+
+@pytest.fixture
+def anonymous(seeded: Database, db_url: str) -> Any:
+    with TestClient(create_app(db_url), raise_server_exceptions=False) as client:
+        yield client
+
+
+def _assert_problem(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == code
+
+
+def test_every_write_endpoint_is_listed() -> None:
+    paths = {path for _, path in WRITES}
+    assert {"/v1/reservations", "/v1/receipts", "/v1/import", "/v1/external-inventory-resets"} <= paths
+    assert len(WRITES) >= 19
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_writes_need_a_valid_token(anonymous: TestClient, seeded: Database, method: str, path: str) -> None:
+    before = _written(seeded)
+    body = {"facilityId": "FACILITY_1"}
+    _assert_problem(anonymous.request(method, _concrete(path), json=body), 401, "unauthorized")
+    wrong = {"Authorization": "Bearer sl_nope_nope"}
+    _assert_problem(anonymous.request(method, _concrete(path), json=body, headers=wrong), 401, "unauthorized")
+    assert _written(seeded) == before
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_a_viewer_may_not_write(anonymous: TestClient, seeded: Database, method: str, path: str) -> None:
+    before = _written(seeded)
+    headers = {"Authorization": f"Bearer {_token(seeded, 'viewer')}"}
+    response = anonymous.request(method, _concrete(path), json={"facilityId": "FACILITY_1"}, headers=headers)
+    _assert_problem(response, 403, "forbidden")
+    assert _written(seeded) == before
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_a_store_token_of_another_facility_may_not_write(
+    anonymous: TestClient, seeded: Database, method: str, path: str
+) -> None:
+    before = _written(seeded)
+    headers = {"Authorization": f"Bearer {_token(seeded, 'store', ['FACILITY_2'])}"}
+    response = anonymous.request(method, _concrete(path), json={"facilityId": "FACILITY_1"}, headers=headers)
+    _assert_problem(response, 403, "forbidden")
+    assert _written(seeded) == before
+
+
+def test_reads_need_a_token_but_any_role(anonymous: TestClient, seeded: Database) -> None:
+    url = "/v1/availability?facilityId=FACILITY_1&productId=FG001"
+    _assert_problem(anonymous.get(url), 401, "unauthorized")
+    viewer = {"Authorization": f"Bearer {_token(seeded, 'viewer')}"}
+    assert anonymous.get(url, headers=viewer).json()["quantityOnHandTotal"] == 31
+    for open_path in ("/healthz", "/openapi.json", "/docs"):
+        assert anonymous.get(open_path).status_code == 200
+
+
+def test_a_scoped_token_cannot_reach_another_facility_through_an_item_id(
+    anonymous: TestClient, seeded: Database
+) -> None:
+    """The body names no facility, only an item of FACILITY_1: the write path refuses it."""
+    before = _written(seeded)
+    headers = {"Authorization": f"Bearer {_token(seeded, 'store', ['FACILITY_2'])}"}
+    body = {"inventoryItemId": "FG001-INV-001", "quantity": -1, "varianceReasonId": "VAR_LOST"}
+    _assert_problem(anonymous.post("/v1/variances", json=body, headers=headers), 403, "forbidden")
+    assert _written(seeded) == before
+    own = {"Authorization": f"Bearer {_token(seeded, 'store', ['FACILITY_1'])}"}
+    assert anonymous.post("/v1/variances", json=body, headers=own).status_code in (200, 201)
+
+
+def test_a_revoked_token_stops_working(anonymous: TestClient, seeded: Database) -> None:
+    with seeded.transaction() as session:
+        issued = service.create_token(session, "admin")
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    url = "/v1/availability?facilityId=FACILITY_1&productId=FG001"
+    assert anonymous.get(url, headers=headers).status_code == 200
+    with seeded.transaction() as session:
+        service.revoke_token(session, issued.token_id)
+    anonymous.app.state.auth_cache.clear()  # type: ignore[attr-defined]
+    _assert_problem(anonymous.get(url, headers=headers), 401, "unauthorized")
