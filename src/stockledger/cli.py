@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stockledger.auth.cli import token_app
+from stockledger.auth.service import create_token
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate as migrations
@@ -45,10 +46,17 @@ def migrate() -> None:
 
 @app.command()
 def demo() -> None:
-    """Migrate and load the seed sample documents (safe to run again)."""
+    """Migrate, load the seed sample documents (safe to run again), print a demo admin token."""
     db = _database()
     migrations.upgrade(db.engine)
     _print_outcomes(load_documents(db, seed_documents()))
+    with db.transaction() as session:
+        issued = create_token(session, "admin", description="demo (stockledger demo)")
+    console.print(
+        "Demo admin token: send it as [bold]Authorization: Bearer <token>[/bold], "
+        "or sign in at http://127.0.0.1:8000/ui/login"
+    )
+    print(issued.token)
 
 
 @app.command()

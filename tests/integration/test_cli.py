@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from stockledger.auth.service import authenticate
 from stockledger.cli import app
 from stockledger.core.db import Database
 from tests.seeds import seed_json_documents
@@ -23,6 +24,11 @@ def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_demo_then_verify_is_clean(env: str, db: Database) -> None:
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    with db.reading() as session:
+        principal = authenticate(session, token)
+    assert principal is not None
+    assert principal.role == "admin"
     again = runner.invoke(app, ["demo"])
     assert again.exit_code == 0
     verified = runner.invoke(app, ["verify"])
