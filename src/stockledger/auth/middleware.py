@@ -60,15 +60,7 @@ class AuthMiddleware:
             )
             return
         if not may_call(principal.role, request.method, path):
-            await _refuse(
-                scope,
-                receive,
-                send,
-                403,
-                "forbidden",
-                "Forbidden",
-                f"Role {principal.role} may not {request.method} {path}",
-            )
+            await _forbid(scope, receive, send, f"Role {principal.role} may not {request.method} {path}")
             return
         scope.setdefault("state", {})["principal"] = principal
         if principal.facilities is not None:
@@ -105,16 +97,7 @@ class AuthMiddleware:
             replay = replay_body(body)
         refused = sorted(f for f in named if not principal.may_touch(f))
         if refused:
-            await _refuse(
-                scope,
-                receive,
-                send,
-                403,
-                "forbidden",
-                "Forbidden",
-                f"This token may not act on facility {', '.join(refused)}",
-                None,
-            )
+            await _forbid(scope, receive, send, f"This token may not act on facility {', '.join(refused)}")
             return None
         return replay
 
@@ -153,6 +136,10 @@ def _walk(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for value in node:
             yield from _walk(value)
+
+
+async def _forbid(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
+    await _refuse(scope, receive, send, 403, "forbidden", "Forbidden", detail)
 
 
 async def _refuse(
