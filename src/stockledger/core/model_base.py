@@ -19,12 +19,13 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    """Now, as a naive UTC datetime: every timestamp in the database is naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, in UTC (timezone-aware). The database stores naive UTC; see UtcDateTime."""
+    return datetime.now(UTC)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Naive-UTC storage; aware values are converted to UTC on the way in."""
+    """Stored as naive UTC on both databases; read back timezone-aware (UTC), so the API
+    writes RFC 3339 timestamps with an offset. Naive values coming in are taken as UTC."""
 
     impl = DateTime
     cache_ok = True
@@ -33,6 +34,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         return value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
