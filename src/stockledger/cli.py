@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,9 @@ from stockledger.core import migrate as migrations
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
+from stockledger.events.background import BackgroundPublisher
 from stockledger.events.cli import events_app, idempotency_app
+from stockledger.events.publisher import PublisherConfig
 from stockledger.ledger.verify import find_mismatches
 from stockledger.resets.cli import reset as reset_command
 
@@ -100,17 +103,60 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    publish: Annotated[
+        bool | None,
+        typer.Option(
+            "--publish/--no-publish",
+            help="Publish the outbox to NATS in this process (default: when STOCKLEDGER_NATS_URL is set)",
+        ),
+    ] = None,
+    stream: Annotated[str, typer.Option(help="JetStream stream to publish to")] = "STOCKLEDGER",
+    subject_prefix: Annotated[
+        str, typer.Option(help="Subjects: <prefix>.<facilityId>.<EventType>")
+    ] = "stockledger",
 ) -> None:
-    """Migrate, then serve the HTTP API."""
+    """Migrate, then serve the HTTP API (and publish the outbox to NATS, one publisher per serve)."""
     import uvicorn
 
+    settings = get_settings()
+    publisher = _publisher(publish, settings.nats_url, settings.database_url, stream, subject_prefix)
     db = _database()
     migrations.upgrade(db.engine)
     db.dispose()
-    os.environ.setdefault("STOCKLEDGER_DATABASE_URL", get_settings().database_url)
-    uvicorn.run(
-        "stockledger.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+    os.environ.setdefault("STOCKLEDGER_DATABASE_URL", settings.database_url)
+    if publisher is not None:
+        # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally so the publisher stops too
+        signal.signal(signal.SIGTERM, _exit_quietly)
+        publisher.start()
+    try:
+        uvicorn.run(
+            "stockledger.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+    finally:
+        if publisher is not None:
+            publisher.stop()
+
+
+def _publisher(
+    publish: bool | None, nats_url: str | None, database_url: str, stream: str, prefix: str
+) -> BackgroundPublisher | None:
+    if publish is None:
+        publish = bool(nats_url)
+    if not publish:
+        return None
+    if not nats_url:
+        err.print("[red]--publish needs a NATS server: set STOCKLEDGER_NATS_URL[/red]")
+        raise typer.Exit(2)
+    return BackgroundPublisher(database_url, PublisherConfig(nats_url, stream, prefix))
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _print_outcomes(outcomes: list[tuple[str, ImportOutcome]]) -> None:

@@ -101,6 +101,12 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Errors raised in a middleware (auth's token lookup, the idempotency claim) skip the
+    # handlers above and land here: a database that is down is still a 503, not a 500.
+    if isinstance(exc, IntegrityError):
+        return await _integrity_error(request, exc)
+    if isinstance(exc, DBAPIError):
+        return await _database_unavailable(request, exc)
     log.exception("unexpected error on %s", request.url.path)
     return problem_response(
         problem(

@@ -10,12 +10,13 @@ from stockledger.events.feed import read_feed
 from stockledger.events.schemas import EventPage, event_out
 
 router = APIRouter(prefix="/v1", tags=["events"])
+MAX_SEQ = 2**63 - 1  # eventSeq is a BIGINT: a larger `after` is bad input, not a database error
 
 
 @router.get("/events", response_model=EventPage, summary="The outbox feed, in sequence order")
 def list_events(
     session: ReadSession,
-    after: Annotated[int, Query(ge=0, description="Serve events after this eventSeq")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Serve events after this eventSeq")] = 0,
     limit: Limit = 100,
 ) -> EventPage:
     """Events after `after`, oldest first; only as far as no smaller eventSeq can still commit."""

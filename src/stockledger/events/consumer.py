@@ -46,7 +46,7 @@ async def consume(db: Database, config: ConsumerConfig, stop: asyncio.Event, idl
         while not stop.is_set():
             try:
                 messages = await sub.fetch(config.batch_size, timeout=1.0)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # fetch raises either, depending on where it timed out
                 if idle_exit:
                     return handled
                 continue

@@ -26,7 +26,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import CostLayer, FacilityLocation, InventoryItem, ShipmentReceipt
 from stockledger.ledger.post import Links, Posted, Posting, post
-from stockledger.receiving.backorders import Filled, fill_backorders, total
+from stockledger.receiving.backorders import Filled, Receipt, fill_backorders, lock_items_for_receipt, total
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.reservations.rules import INV_AVAILABLE
 
@@ -52,20 +52,37 @@ def receive_purchase_shipment(session: Session, doc: ReceiptDoc) -> list[Receive
         Received(line, new_id("RCPT"), _target_item(session, doc.facility_id, line, now))
         for line in doc.items
     ]
-    for rec in sorted(lines, key=lambda x: x.item.inventory_item_id if x.item else ""):
-        if rec.item is not None:
-            _stock(session, doc, rec, now)
+    stocked = [rec for rec in lines if rec.item is not None]
+    lock_items_for_receipt(
+        session,
+        doc.facility_id,
+        {rec.line.product_id for rec in stocked},
+        {rec.item.inventory_item_id for rec in stocked if rec.item is not None},
+    )
+    for rec in sorted(stocked, key=lambda x: x.item.inventory_item_id if x.item else ""):
+        _stock(session, doc, rec, now)
     for rec in lines:
         _record_receipt(session, doc, rec, now)
     session.flush()
     for rec in sorted(lines, key=lambda x: x.line.product_id):
         if rec.item is not None:
-            rec.filled = fill_backorders(
-                session, doc.facility_id, rec.line.product_id, rec.line.quantity_accepted
-            )
+            rec.filled = fill_backorders(session, _receipt(doc, rec))
     for rec in lines:
         record_event(session, doc.facility_id, "InventoryChanged", _event(doc, rec))
     return lines
+
+
+def _receipt(doc: ReceiptDoc, rec: Received) -> Receipt:
+    assert rec.item is not None
+    return Receipt(
+        doc.facility_id,
+        rec.line.product_id,
+        rec.item.inventory_item_id,
+        rec.line.quantity_accepted,
+        rec.receipt_id,
+        doc.shipment_id,
+        rec.line.shipment_item_seq_id,
+    )
 
 
 def _check(session: Session, doc: ReceiptDoc) -> None:
@@ -210,7 +227,13 @@ def _event(doc: ReceiptDoc, rec: Received) -> dict[str, object]:
         "quantityOnHandTotal": rec.posted.quantity_on_hand_total if rec.posted else None,
         "availableToPromiseTotal": rec.posted.available_to_promise_total if rec.posted else None,
         "backordersFilled": [
-            {"orderId": f.order_id, "orderItemSeqId": f.order_item_seq_id, "quantity": f.quantity}
+            {
+                "orderId": f.order_id,
+                "orderItemSeqId": f.order_item_seq_id,
+                "quantity": f.quantity,
+                "backorderedInventoryItemId": f.inventory_item_id,
+                "movedToInventoryItemId": f.moved_to,
+            }
             for f in rec.filled
         ],
         "quantityBackorderFilled": total(rec.filled),

@@ -1,0 +1,202 @@
+"""Benchmark: single-unit reservations through the service layer, against pgbench in the same run.
+
+    .venv/bin/python bench/reserve_service.py [--workers 8] [--items 10000] [--seconds 20]
+
+Creates the database stockledger_bench_reserve (1 facility, `--items` products with one item
+each holding plenty of ATP, loaded through the ledger so `verify` holds), then:
+  * ours: `--workers` processes, each in a loop: one transaction running
+    reservations.service.reserve_stock for 1 unit of a random product (what
+    POST /v1/reservations does, without HTTP);
+  * baseline: pgbench with `--workers` clients running the 5-round-trip script of issue 9
+    (BEGIN; guarded UPDATE of the item's ATP; INSERT a detail row; INSERT a reservation row;
+    COMMIT) on the same items.
+Prints `RATIO reserve_service <ours/pgbench>`, runs verify, appends to bench/RESULTS.md.
+"""
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import re
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from stockledger.core import migrate
+from stockledger.core.db import Database
+from stockledger.ledger.verify import find_mismatches
+from stockledger.reservations.service import ReserveLine, reserve_stock
+
+ADMIN = os.environ.get("STOCKLEDGER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+NAME = "stockledger_bench_reserve"
+ROOT = Path(__file__).resolve().parents[1]
+STOCK = 1_000_000  # units per item: no reservation is ever refused during the run
+MICROS = 1_000_000
+
+PGBENCH_SCRIPT = """\\set pid random(0, {last})
+BEGIN;
+UPDATE bench_item SET available_to_promise_total = available_to_promise_total - 1000000,
+  last_detail_seq = last_detail_seq + 1
+  WHERE facility_id = 'F1' AND inventory_item_id = 'I' || lpad(:pid::text, 6, '0')
+  AND available_to_promise_total >= 1000000;
+INSERT INTO bench_detail (facility_id, inventory_item_id, atp_diff, reason, effective_date)
+  VALUES ('F1', 'I' || lpad(:pid::text, 6, '0'), -1000000, 'RESERVATION', now());
+INSERT INTO bench_reservation (facility_id, order_id, inventory_item_id, quantity, reserved_datetime)
+  VALUES ('F1', 'PGB' || :client_id, 'I' || lpad(:pid::text, 6, '0'), 1000000, now());
+COMMIT;
+"""
+
+
+def url(name: str) -> str:
+    return ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def create_database(items: int) -> None:
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {NAME}")
+    db = Database(url(NAME))
+    migrate.upgrade(db.engine)
+    db.dispose()
+    with psycopg.connect(url(NAME)) as conn:
+        conn.execute(
+            "INSERT INTO facility (facility_id, costing_method_id, created_stamp) "
+            "VALUES ('F1', 'FIFO', now())"
+        )
+        conn.execute(
+            "INSERT INTO product (product_id, created_stamp) "
+            "SELECT 'P' || lpad(n::text, 6, '0'), now() FROM generate_series(0, %s) n",
+            (items - 1,),
+        )
+        conn.execute(
+            "INSERT INTO inventory_item (facility_id, inventory_item_id, inventory_item_type_id, product_id,"
+            " status_id, datetime_received, quantity_on_hand_total, available_to_promise_total,"
+            " accounting_quantity_total, last_detail_seq, created_stamp) "
+            "SELECT 'F1', 'I' || lpad(n::text, 6, '0'), 'NON_SERIAL_INV_ITEM', 'P' || lpad(n::text, 6, '0'),"
+            " 'INV_AVAILABLE', now(), %s, %s, %s, 1, now() FROM generate_series(0, %s) n",
+            (STOCK * MICROS, STOCK * MICROS, STOCK * MICROS, items - 1),
+        )
+        conn.execute(
+            "INSERT INTO inventory_item_detail (facility_id, inventory_item_id, inventory_item_detail_seq_id,"
+            " seq_num, effective_date, quantity_on_hand_diff, available_to_promise_diff,"
+            " accounting_quantity_diff, reason_enum_id, created_stamp) "
+            "SELECT facility_id, inventory_item_id, '00001', 1, now(), quantity_on_hand_total,"
+            " available_to_promise_total, accounting_quantity_total, 'INV_RECEIPT', now() FROM inventory_item"
+        )
+        conn.execute(
+            "INSERT INTO product_facility (facility_id, product_id, inventory_item_id) "
+            "SELECT facility_id, product_id, inventory_item_id FROM inventory_item"
+        )
+        # The baseline works on a copy of the items: it writes no ledger rows of ours.
+        conn.execute("CREATE TABLE bench_item (LIKE inventory_item INCLUDING ALL)")
+        conn.execute("INSERT INTO bench_item SELECT * FROM inventory_item")
+        conn.execute(
+            "CREATE TABLE bench_detail (id bigserial PRIMARY KEY, facility_id text, inventory_item_id text,"
+            " atp_diff bigint, reason text, effective_date timestamp)"
+        )
+        conn.execute(
+            "CREATE TABLE bench_reservation (id bigserial PRIMARY KEY, facility_id text, order_id text,"
+            " inventory_item_id text, quantity bigint, reserved_datetime timestamp)"
+        )
+        conn.execute("ANALYZE")
+
+
+def _worker(worker: int, items: int, seconds: float, start: float, counts: "mp.Queue[int]") -> None:
+    db = Database(url(NAME), pool_size=1)
+    rng = random.Random(worker)
+    done = 0
+    while time.time() < start:
+        time.sleep(0.001)
+    deadline = start + seconds
+    while time.time() < deadline:
+        product = f"P{rng.randrange(items):06d}"
+        with db.transaction() as session:
+            reserve_stock(session, f"W{worker}-{done}", "F1", [ReserveLine("00001", product, Decimal(1))])
+        done += 1
+    counts.put(done)
+    db.dispose()
+
+
+def run_ours(workers: int, items: int, seconds: float) -> float:
+    ctx = mp.get_context("spawn")
+    counts: mp.Queue[int] = ctx.Queue()
+    start = time.time() + 3  # every process connected and imported before the clock starts
+    procs = [ctx.Process(target=_worker, args=(w, items, seconds, start, counts)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    total = sum(counts.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def run_pgbench(workers: int, items: int, seconds: float) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(PGBENCH_SCRIPT.format(last=items - 1))
+    out = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-c",
+            str(workers),
+            "-j",
+            "2",
+            "-T",
+            str(int(seconds)),
+            "-f",
+            script.name,
+            NAME,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"tps = ([\d.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    create_database(args.items)
+    baseline = run_pgbench(args.workers, args.items, args.seconds)
+    ours = run_ours(args.workers, args.items, args.seconds)
+    db = Database(url(NAME))
+    with db.reading() as session:
+        mismatches = len(find_mismatches(session))
+    db.dispose()
+    ratio = ours / baseline
+    print(f"pgbench (5 round trips, {args.workers} clients): {baseline:.0f} tps")
+    print(f"reserve_stock via the service layer ({args.workers} processes): {ours:.0f} tps")
+    print(f"verify: {mismatches} mismatches")
+    print(f"RATIO reserve_service {ratio:.3f}")
+    with (ROOT / "bench" / "RESULTS.md").open("a") as results:
+        results.write(
+            f"\n## reserve_service — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
+            f"`.venv/bin/python bench/reserve_service.py --workers {args.workers} --items {args.items}"
+            f" --seconds {args.seconds:g}` (PostgreSQL 15, same machine)\n\n"
+            f"| run | tps |\n|---|---|\n"
+            f"| pgbench: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.workers} clients "
+            f"| {baseline:.0f} |\n"
+            f"| reserve_stock through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
+            f"RATIO reserve_service {ratio:.3f} (target ≥ 0.50); verify: {mismatches} mismatches\n"
+        )
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()

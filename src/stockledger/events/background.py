@@ -1,0 +1,64 @@
+"""The outbox publisher inside `stockledger serve`: one thread of the serving process.
+
+It runs in the parent process, started before uvicorn and stopped after it returns. With
+`--workers N` uvicorn spawns fresh worker processes (the spawn start method copies no
+threads), so N workers still mean exactly one publisher per `serve`. The loop is the one of
+`stockledger events publish`: NATS outages are waited out, the position never moves back.
+"""
+
+import asyncio
+import contextlib
+import logging
+import threading
+
+from stockledger.core.db import Database
+from stockledger.events.publisher import PublisherConfig, publish_forever
+
+log = logging.getLogger("stockledger.events")
+RETRY_SECONDS = 5.0
+
+
+class BackgroundPublisher:
+    """Publish the outbox in a daemon thread until `stop()`."""
+
+    def __init__(self, database_url: str, config: PublisherConfig) -> None:
+        self.database_url = database_url
+        self.config = config
+        self._thread = threading.Thread(target=self._run, name="stockledger-publisher", daemon=True)
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(timeout=10)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the loop to end after its current batch and wait for the thread."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        db = Database(self.database_url)
+        try:
+            asyncio.run(self._main(db))
+        finally:
+            db.dispose()
+
+    async def _main(self, db: Database) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        log.info("publishing the outbox to %s (stream %s)", self.config.nats_url, self.config.stream)
+        while not self._stop.is_set():
+            try:
+                await publish_forever(db, self.config, self._stop)
+            except Exception:  # a database hiccup must not end publishing for the server's lifetime
+                log.exception("the publisher failed; retrying in %.0f s", RETRY_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=RETRY_SECONDS)
+        log.info("publisher stopped")

@@ -1,0 +1,35 @@
+"""SECURITY.md's table of writes by role is the one the code enforces, for every write in OpenAPI."""
+
+import re
+from pathlib import Path
+
+from stockledger.app import create_app
+from stockledger.auth.rules import ROLES, may_call
+
+SECURITY = Path(__file__).resolve().parents[2] / "SECURITY.md"
+ROW = re.compile(r"^\| `(POST|PUT|PATCH|DELETE) (/v1/[^`]*)` \|(.*)\|$")
+
+
+def _documented() -> dict[tuple[str, str], set[str]]:
+    table = {}
+    for line in SECURITY.read_text().splitlines():
+        match = ROW.match(line.strip())
+        if match:
+            marks = [cell.strip() for cell in match.group(3).split("|")]
+            table[(match.group(1), match.group(2))] = {r for r, m in zip(ROLES, marks, strict=True) if m}
+    return table
+
+
+def _enforced(tmp_path: Path) -> dict[tuple[str, str], set[str]]:
+    schema = create_app(f"sqlite:///{tmp_path / 'unused.db'}").openapi()
+    table = {}
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+                concrete = re.sub(r"\{[^}]+\}", "X", path)
+                table[(method.upper(), path)] = {r for r in ROLES if may_call(r, method.upper(), concrete)}
+    return table
+
+
+def test_the_documented_roles_match_the_write_policy(tmp_path: Path) -> None:
+    assert _documented() == _enforced(tmp_path)

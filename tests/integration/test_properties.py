@@ -1,0 +1,265 @@
+"""Random sequences of stock movements over HTTP keep the ledger rule and never oversell.
+
+After every sequence: totals == sum of details for every item, no 5xx answered, and ATP >= 0 on
+every INV_AVAILABLE item unless something that may legitimately take ATP below zero happened
+(a BACKORDER short, a rejection, a loss beyond ATP, a count below what is reserved).
+"""
+
+import itertools
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text
+
+from stockledger.app import create_app
+from stockledger.auth.service import create_token
+from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.core.db import Database
+from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
+from stockledger.ledger.verify import find_mismatches
+
+FAC = "FACILITY_1"
+PRODUCTS = ["FG001", "FG002", "FG003"]
+ITEMS = ["FG001-INV-001", "FG001-INV-002", "FG002-INV-001", "FG002-INV-002", "FG003-INV-001", "FG003-INV-002"]
+KEPT_TABLES = {"alembic_version", "inventory_item_type", "variance_reason"}
+PROBLEM_CODES = {"insufficient_stock", "conflict", "not_found", "validation_failed"}
+
+amounts = st.integers(1, 40)
+product = st.sampled_from(PRODUCTS)
+pick = st.integers(0, 1000)  # which earlier reservation / sale an operation refers to
+operations = st.one_of(
+    st.tuples(st.just("receive"), product, amounts, st.integers(0, 3)),
+    st.tuples(st.just("reserve"), product, amounts, st.sampled_from(["ALL_OR_NOTHING", "BACKORDER"])),
+    st.tuples(st.just("cancel"), pick),
+    st.tuples(st.just("variance"), st.sampled_from(ITEMS), st.integers(-15, 15).filter(bool)),
+    st.tuples(st.just("count"), st.sampled_from(ITEMS), st.integers(0, 60)),
+    st.tuples(st.just("ship"), pick, st.booleans()),
+    st.tuples(st.just("pos_sale"), product, amounts),
+    st.tuples(st.just("return"), pick, st.integers(1, 5)),
+    st.tuples(st.just("reject"), pick, st.sampled_from(["RELEASE", "ATP_QOH_ALL", "ATP_ONE"])),
+)
+
+
+@dataclass
+class Run:
+    """What a sequence has done so far, and whether ATP may legitimately be below zero."""
+
+    client: TestClient
+    db: Database
+    ids: Iterator[int] = field(default_factory=itertools.count)
+    reserved: list[tuple[str, str, int]] = field(default_factory=list)  # (orderId, productId, qty)
+    sold: list[tuple[str, str, int]] = field(default_factory=list)  # POS (orderId, productId, qty)
+    atp_may_go_negative: bool = False
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self.ids)}"
+
+    def call(self, method: str, path: str, body: Any = None) -> Response:
+        response: Response = self.client.request(method, path, json=body)
+        assert response.status_code < 500, f"{method} {path}: {response.text}"
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.json()["code"] in PROBLEM_CODES, response.text
+        return response
+
+    def atp(self, item_id: str) -> Decimal:
+        with self.db.reading() as session:
+            item = session.get(InventoryItem, (FAC, item_id))
+            assert item is not None
+            return item.available_to_promise_total
+
+    def reserved_on(self, item_id: str) -> Decimal:
+        with self.db.reading() as session:
+            r = OrderItemInventoryReservation
+            total = session.scalar(
+                select(func.coalesce(func.sum(r.quantity), 0)).where(
+                    r.facility_id == FAC, r.inventory_item_id == item_id, r.status_id == "RES_ACTIVE"
+                )
+            )
+            return Decimal(total or 0)
+
+
+def _receive(run: Run, product_id: str, qty: int, rejected: int) -> None:
+    line = {"shipmentItemSeqId": "1", "productId": product_id, "quantityAccepted": qty}
+    body = {
+        "shipmentId": run.next_id("PO"),
+        "facilityId": FAC,
+        "items": [line | {"quantityRejected": rejected}],
+    }
+    assert run.call("POST", "/v1/receipts", body).status_code == 201
+
+
+def _reserve(run: Run, product_id: str, qty: int, fill: str) -> None:
+    order = run.next_id("O")
+    body = {"orderId": order, "orderItemSeqId": "1", "productId": product_id, "facilityId": FAC}
+    response = run.call("POST", "/v1/reservations", body | {"quantity": qty, "fill": fill})
+    if fill == "ALL_OR_NOTHING":
+        assert response.status_code in (201, 409)
+    else:
+        assert response.status_code == 201
+    if response.status_code == 201:
+        run.reserved.append((order, product_id, qty))
+        run.atp_may_go_negative |= response.json()["quantityNotAvailable"] > 0
+
+
+def _cancel(run: Run, which: int) -> None:
+    if not run.reserved:
+        assert run.call("DELETE", "/v1/reservations/NO-ORDER/1").status_code == 404
+        return
+    order, _, _ = run.reserved.pop(which % len(run.reserved))
+    assert run.call("DELETE", f"/v1/reservations/{order}/1").status_code in (200, 404)
+
+
+def _variance(run: Run, item_id: str, qty: int) -> None:
+    run.atp_may_go_negative |= qty < 0 and -qty > run.atp(item_id)
+    body = {
+        "inventoryItemId": item_id,
+        "quantity": qty,
+        "varianceReasonId": "VAR_FOUND" if qty > 0 else "VAR_LOST",
+    }
+    assert run.call("POST", "/v1/variances", body).status_code == 200
+
+
+def _count(run: Run, item_id: str, counted: int) -> None:
+    # By item: a count by product puts the whole difference on the facility item (SPEC), which may
+    # legitimately take that one item below zero while the product as a whole is not.
+    run.atp_may_go_negative |= counted < run.reserved_on(item_id)
+    line = {"inventoryItemId": item_id, "quantityCounted": counted}
+    body = {"physicalInventoryId": run.next_id("PI"), "facilityId": FAC, "counts": [line]}
+    assert run.call("POST", "/v1/physical-inventories", body).status_code == 200
+
+
+def _ship(run: Run, which: int, whole: bool) -> None:
+    if not run.reserved:
+        return
+    order, product_id, qty = run.reserved[which % len(run.reserved)]
+    shipment_id = run.next_id("SH")
+    line = {"shipmentItemSeqId": "1", "orderItemSeqId": "1", "productId": product_id}
+    body = {"shipmentId": shipment_id, "primaryOrderId": order, "originFacilityId": FAC}
+    created = run.call("POST", "/v1/shipments", body | {"items": [line | {"quantity": qty if whole else 1}]})
+    assert created.status_code == 201
+    assert run.call("POST", f"/v1/shipments/{shipment_id}/ship").status_code in (200, 409)
+
+
+def _pos_sale(run: Run, product_id: str, qty: int) -> None:
+    order = run.next_id("P")
+    line = {"orderItemSeqId": "1", "productId": product_id, "quantity": qty}
+    response = run.call("POST", "/v1/pos-sales", {"orderId": order, "facilityId": FAC, "items": [line]})
+    assert response.status_code in (201, 409)
+    if response.status_code == 201:
+        run.sold.append((order, product_id, qty))
+
+
+def _return(run: Run, which: int, qty: int) -> None:
+    if not run.sold:
+        _pos_sale(run, "FG002", 5)  # something to return
+    if not run.sold:
+        return
+    order, product_id, sold = run.sold[which % len(run.sold)]
+    return_id = run.next_id("R")
+    line = {
+        "returnItemSeqId": "1",
+        "orderItemSeqId": "1",
+        "productId": product_id,
+        "returnQuantity": min(qty, sold),
+    }
+    body = {"returnId": return_id, "orderId": order, "facilityId": FAC, "items": [line]}
+    created = run.call("POST", "/v1/returns", body)
+    assert created.status_code in (201, 409, 422)
+    if created.status_code == 201:
+        inspect = {"outcome": "AVAILABLE"}
+        assert run.call("POST", f"/v1/returns/{return_id}/items/1/inspect", inspect).status_code == 200
+
+
+def _reject(run: Run, which: int, mode: str) -> None:
+    if not run.reserved:
+        return
+    order, _, _ = run.reserved.pop(which % len(run.reserved))
+    body = {"rejectionMode": mode, "rejectReasonId": "REJ_DAMAGED"}
+    response = run.call("POST", f"/v1/orders/{order}/items/1/reject", body)
+    assert response.status_code in (200, 404, 409)
+    # RELEASE only gives ATP back; the other modes also take stock away.
+    run.atp_may_go_negative |= response.status_code == 200 and mode != "RELEASE"
+
+
+STEPS: dict[str, Callable[..., None]] = {
+    "receive": _receive,
+    "reserve": _reserve,
+    "cancel": _cancel,
+    "variance": _variance,
+    "count": _count,
+    "ship": _ship,
+    "pos_sale": _pos_sale,
+    "return": _return,
+    "reject": _reject,
+}
+
+
+def _empty(db: Database) -> None:
+    """Delete every row but the reference data (PostgreSQL: the run's shared test database)."""
+    with db.engine.begin() as conn:
+        tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(t for t in tables if t not in KEPT_TABLES)} CASCADE"))
+
+
+@contextmanager
+def _fresh_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path / f"example-{next(_examples)}.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        path.unlink()
+        return
+    url = str(request.getfixturevalue("postgres_url"))
+    db = Database(url)
+    _empty(db)
+    db.dispose()
+    yield url
+
+
+_examples = itertools.count()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(operations, min_size=1, max_size=12))
+def test_any_sequence_keeps_the_ledger_rule_and_atp(
+    steps: list[tuple[Any, ...]], backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with _fresh_database(request, backend, tmp_path) as url:
+        db = Database(url)
+        load_documents(db, seed_documents())
+        with db.transaction() as session:
+            token = create_token(session, "admin", description="property test").token
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            with TestClient(create_app(url), raise_server_exceptions=False, headers=headers) as client:
+                run = Run(client, db)
+                for name, *args in steps:
+                    STEPS[name](run, *args)
+            with db.reading() as session:
+                assert find_mismatches(session) == []
+                negative = session.scalars(
+                    select(InventoryItem.inventory_item_id).where(
+                        InventoryItem.status_id == "INV_AVAILABLE",
+                        InventoryItem.available_to_promise_total < 0,
+                    )
+                ).all()
+            if not run.atp_may_go_negative:
+                assert negative == [], f"ATP below zero after {steps}"
+        finally:
+            db.dispose()
