@@ -132,3 +132,22 @@ def test_a_revoked_token_stops_working(anonymous: TestClient, seeded: Database) 
         service.revoke_token(session, issued.token_id)
     anonymous.app.state.auth_cache.clear()  # type: ignore[attr-defined]
     _assert_problem(anonymous.get(url, headers=headers), 401, "unauthorized")
+
+
+def test_a_scoped_token_cannot_read_another_facility_by_id(anonymous: TestClient, seeded: Database) -> None:
+    other = {"Authorization": f"Bearer {_token(seeded, 'viewer', ['FACILITY_2'])}"}
+    own = {"Authorization": f"Bearer {_token(seeded, 'viewer', ['FACILITY_1'])}"}
+    for path in ("/v1/inventory-items/FG001-INV-001", "/v1/inventory-items/FG001-INV-001/details"):
+        _assert_problem(anonymous.get(path, headers=other), 403, "forbidden")
+        assert anonymous.get(path, headers=own).status_code == 200
+    oms = {"Authorization": f"Bearer {_token(seeded, 'oms')}"}
+    body = {
+        "orderId": "O9",
+        "orderItemSeqId": "00001",
+        "productId": "FG001",
+        "facilityId": "FACILITY_1",
+        "quantity": 1,
+    }
+    assert anonymous.post("/v1/reservations", json=body, headers=oms).status_code == 201
+    assert anonymous.get("/v1/orders/O9/pick-suggestions", headers=own).status_code == 200
+    assert anonymous.get("/v1/orders/O9/pick-suggestions", headers=other).status_code == 404  # none visible

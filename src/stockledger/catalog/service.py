@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility, require_product
 from stockledger.core.errors import NotFound
+from stockledger.core.scope import check_facility
 from stockledger.ledger.models import (
     Facility,
     FacilityLocation,
@@ -42,6 +43,7 @@ def get_inventory_item(session: Session, inventory_item_id: str) -> InventoryIte
     ).first()
     if item is None:
         raise NotFound(f"Inventory item {inventory_item_id} not found", inventoryItemId=inventory_item_id)
+    check_facility(session, item.facility_id)
     return item
 
 

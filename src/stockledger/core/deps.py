@@ -31,6 +31,7 @@ def _write_session(request: Request) -> Iterator[Session]:
 
 def _read_session(request: Request) -> Iterator[Session]:
     with get_database(request).reading() as session:
+        bind_principal(session, getattr(request.state, "principal", None))
         yield session
 
 

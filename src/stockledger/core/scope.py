@@ -1,4 +1,4 @@
-"""Facility scope, enforced where rows are written, not only where requests arrive.
+"""Facility scope, enforced where rows are written and read, not only where requests arrive.
 
 The auth middleware refuses a request that names a facility its token may not touch. A
 request can also reach a facility without naming it (a shipment id, an inventory item id):
@@ -24,10 +24,15 @@ def bind_principal(session: Session, principal: FacilityScoped | None) -> None:
     session.info[PRINCIPAL] = principal
 
 
+def may_see(session: Session, facility_id: str) -> bool:
+    """Whether the session's caller (if any) may read or write `facility_id`."""
+    principal: FacilityScoped | None = session.info.get(PRINCIPAL)
+    return principal is None or principal.may_touch(facility_id)
+
+
 def check_facility(session: Session, facility_id: str) -> None:
     """Raise Forbidden if the session acts for a caller who may not touch `facility_id`."""
-    principal: FacilityScoped | None = session.info.get(PRINCIPAL)
-    if principal is not None and not principal.may_touch(facility_id):
+    if not may_see(session, facility_id):
         raise Forbidden(f"This token may not act on facility {facility_id}", facilityId=facility_id)
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from stockledger.core.scope import may_see
 from stockledger.ledger.models import FacilityLocation, InventoryItem, OrderItemInventoryReservation, Product
 from stockledger.reservations.rules import INV_AVAILABLE, RES_ACTIVE
 
@@ -63,5 +64,5 @@ def pick_suggestions(session: Session, order_id: str) -> list[PickSuggestion]:
     return [
         PickSuggestion(fac, seq, item, prod, name, lot, qty - qna, *rest)
         for fac, seq, item, prod, name, lot, qty, qna, *rest in rows
-        if qty - qna > 0
+        if qty - qna > 0 and may_see(session, fac)  # a scoped token sees its facilities' lines only
     ]

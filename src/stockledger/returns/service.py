@@ -25,6 +25,7 @@ from stockledger.catalog.inventory_items import (
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
+from stockledger.core.scope import check_facility
 from stockledger.costing.rules import average_unit_cost
 from stockledger.costing.service import add_layer
 from stockledger.events.outbox import record_event
@@ -334,4 +335,5 @@ def _require_header(session: Session, return_id: str) -> ReturnHeader:
     header = _find_header(session, return_id)
     if header is None:
         raise NotFound(f"Return {return_id} not found", returnId=return_id)
+    check_facility(session, header.facility_id)
     return header

@@ -10,6 +10,7 @@ from stockledger.catalog.inventory_items import require_facility, require_produc
 from stockledger.core.db import upsert
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
+from stockledger.core.scope import check_facility
 from stockledger.ledger.models import OrderItemShipGroup, Shipment, ShipmentItem, ShipmentRouteSegment
 from stockledger.shipping.rules import INPUT, OPEN_STATUSES, require_open
 from stockledger.shipping.schemas import ShipGroupIn, ShipmentCreate
@@ -156,6 +157,7 @@ def require_shipment(session: Session, shipment_id: str) -> Shipment:
     shipment = find_shipment(session, shipment_id)
     if shipment is None:
         raise NotFound(f"Shipment {shipment_id} not found", shipmentId=shipment_id)
+    check_facility(session, shipment.facility_id)
     return shipment
 
 
