@@ -19,6 +19,9 @@ from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
 from stockledger.idempotency.middleware import IdempotencyMiddleware
 from stockledger.ledger.api import router as ledger_router
+from stockledger.metrics.api import router as metrics_router
+from stockledger.metrics.ledger_rows import count_ledger_rows
+from stockledger.metrics.middleware import MetricsMiddleware
 from stockledger.receiving.api import router as receiving_router
 from stockledger.rejection.api import router as rejection_router
 from stockledger.reservations.api import router as reservations_router
@@ -54,6 +57,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.auth_cache = {}
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
+    app.add_middleware(MetricsMiddleware)  # outermost: times and counts refused requests too
+    count_ledger_rows(db.engine)
     app.include_router(catalog_router)
     app.include_router(ledger_router)
     app.include_router(resets_router)
@@ -67,6 +72,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(receiving_router)
     app.include_router(rejection_router)
     app.include_router(web_router)
+    app.include_router(metrics_router)
     app.mount("/ui/static", web_static_files, name="ui-static")
 
     @app.get("/healthz", tags=["operations"])

@@ -1,0 +1,1 @@
+"""Prometheus metrics: request latency, reservations, ledger rows posted."""

@@ -1,0 +1,28 @@
+"""The outcome of a reservation request, read from its answer; route templates without a route."""
+
+import json
+
+from stockledger.metrics.middleware import ANSWER_SCAN_LIMIT, reservation_outcome, route_template
+
+
+def _answer(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def test_outcomes_of_answers() -> None:
+    assert reservation_outcome(201, _answer(quantityNotAvailable=0, quantityUnreserved=0)) == "reserved"
+    assert reservation_outcome(201, _answer(quantityNotAvailable=0, quantityUnreserved=9)) == "partial"
+    assert reservation_outcome(200, _answer(quantityNotAvailable=5, quantityUnreserved=0)) == "backorder"
+    assert reservation_outcome(409, _answer(code="insufficient_stock")) == "insufficient"
+    assert reservation_outcome(409, _answer(code="conflict")) == "refused"
+    assert reservation_outcome(401, _answer(code="unauthorized")) == "refused"
+    assert reservation_outcome(422, b"not json") == "refused"
+
+
+def test_an_answer_too_big_to_read_counts_as_reserved() -> None:
+    assert reservation_outcome(200, b" " * (ANSWER_SCAN_LIMIT + 1)) == "reserved"
+    assert reservation_outcome(200, b"[1, 2]") == "reserved"
+
+
+def test_an_unrouted_request_is_unmatched() -> None:
+    assert route_template({"type": "http", "path": "/nowhere", "method": "GET"}) == "unmatched"
