@@ -20,6 +20,11 @@ run: install  ## migrate, load the seed demo data, serve on 127.0.0.1:8000 (SQLi
 test: install  ## the whole suite, on SQLite and the PostgreSQL server at 127.0.0.1:5432
 	.venv/bin/pytest
 
+bench: install  ## every benchmark on PostgreSQL (slow: the 1M-line reset alone takes ~15 min); appends to bench/RESULTS.md
+	.venv/bin/python bench/reserve_service.py
+	.venv/bin/python bench/availability_p99.py
+	.venv/bin/python bench/reset_1m.py
+
 lint: install
 	.venv/bin/ruff check src tests
 	.venv/bin/ruff format --check src tests
