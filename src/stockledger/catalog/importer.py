@@ -23,6 +23,7 @@ from stockledger.catalog.schemas import (
     PhysicalInventoryDoc,
     ProductDoc,
 )
+from stockledger.catalog.service import find_inventory_item
 from stockledger.core.db import upsert
 from stockledger.core.errors import Conflict, ValidationFailed
 from stockledger.core.fixed import ZERO
@@ -330,9 +331,7 @@ def _import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> I
 
 
 def _item_anywhere(session: Session, inventory_item_id: str) -> InventoryItem:
-    item = session.scalars(
-        select(InventoryItem).where(InventoryItem.inventory_item_id == inventory_item_id).limit(1)
-    ).first()
+    item = find_inventory_item(session, inventory_item_id)
     if item is None:
         raise ValidationFailed(
             f"Variance names unknown inventory item {inventory_item_id}",

@@ -36,11 +36,19 @@ def get_product(session: Session, product_id: str) -> tuple[Product, list[Produc
     return product, list(links)
 
 
+def find_inventory_item(
+    session: Session, inventory_item_id: str, facility_id: str | None = None
+) -> InventoryItem | None:
+    """An item by its id (ids are unique across facilities), optionally within one facility."""
+    stmt = select(InventoryItem).where(InventoryItem.inventory_item_id == inventory_item_id)
+    if facility_id is not None:
+        stmt = stmt.where(InventoryItem.facility_id == facility_id)
+    return session.scalars(stmt.limit(1)).first()
+
+
 def get_inventory_item(session: Session, inventory_item_id: str) -> InventoryItem:
-    """An item by its id alone (ids are unique across facilities)."""
-    item = session.scalars(
-        select(InventoryItem).where(InventoryItem.inventory_item_id == inventory_item_id).limit(1)
-    ).first()
+    """An item by its id alone, or 404; 403 if the caller may not see its facility."""
+    item = find_inventory_item(session, inventory_item_id)
     if item is None:
         raise NotFound(f"Inventory item {inventory_item_id} not found", inventoryItemId=inventory_item_id)
     check_facility(session, item.facility_id)

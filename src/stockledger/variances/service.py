@@ -2,10 +2,10 @@
 
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
+from stockledger.catalog.service import find_inventory_item
 from stockledger.core.errors import NotFound, ValidationFailed
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, VarianceReason
@@ -55,10 +55,7 @@ def _item(session: Session, variance: VarianceIn) -> InventoryItem:
         if variance.facility_id is None or variance.product_id is None:
             raise ValidationFailed("Give inventoryItemId, or facilityId and productId")
         return find_or_create_facility_inventory_item(session, variance.facility_id, variance.product_id)
-    stmt = select(InventoryItem).where(InventoryItem.inventory_item_id == variance.inventory_item_id)
-    if variance.facility_id is not None:
-        stmt = stmt.where(InventoryItem.facility_id == variance.facility_id)
-    item = session.scalars(stmt.limit(1)).first()
+    item = find_inventory_item(session, variance.inventory_item_id, variance.facility_id)
     if item is None:
         raise NotFound(
             f"Inventory item {variance.inventory_item_id} not found",
