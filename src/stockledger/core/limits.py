@@ -27,26 +27,11 @@ class BodyLimitMiddleware:
         if declared is not None and declared > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
-        body, complete = await self._read(receive)
-        if not complete:
+        body = await read_body(receive, self.max_bytes)
+        if body is None:
             await self._too_large(scope, receive, send)
             return
         await self.app(scope, replay_body(body), send)
-
-    async def _read(self, receive: Receive) -> tuple[bytes, bool]:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return b"".join(chunks), True
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                return b"", False
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks), True
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         from stockledger.core.problems import problem_response  # avoid an import cycle at start-up
@@ -64,6 +49,23 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+async def read_body(receive: Receive, max_bytes: int | None = None) -> bytes | None:
+    """The whole request body, or None once it grows past `max_bytes`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: what came is all
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def replay_body(body: bytes) -> Receive:

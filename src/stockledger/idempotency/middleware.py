@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError, problem
-from stockledger.core.limits import replay_body
+from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
 from stockledger.idempotency import rules, service
 from stockledger.idempotency.service import KeyClaim, StoredAnswer
@@ -45,7 +45,7 @@ class IdempotencyMiddleware:
             detail = f"Idempotency-Key must be 1 to {rules.MAX_KEY_LENGTH} visible ASCII characters"
             await _send_problem(scope, send, 400, "invalid_idempotency_key", "Bad Idempotency-Key", detail)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive) or b""
         await self._run_once(scope, send, _claim_of(scope, key, body), body)
 
     async def _run_once(self, scope: Scope, send: Send, claim: KeyClaim, body: bytes) -> None:
@@ -136,14 +136,3 @@ async def _send_problem(scope: Scope, send: Send, status: int, code: str, title:
 
     response = problem_response(problem(status, code, title, detail, scope.get("path")))
     await response(scope, replay_body(b""), send)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks)
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
