@@ -5,14 +5,17 @@ start with BEGIN IMMEDIATE so two writers queue instead of failing on lock upgra
 PostgreSQL: psycopg 3, READ COMMITTED, a pre-pinged pool.
 """
 
-from collections.abc import Iterator
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Column, Engine, Select, Table, create_engine, event, exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 READ_ONLY = "stockledger_read_only"
@@ -34,7 +37,35 @@ def make_engine(url: str, pool_size: int = 10, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, but only for a connection idle for a while.
+
+    `pool_pre_ping` costs a round trip on every checkout (≈ 80 µs of CPU and a wait on each
+    reservation); a connection used a moment ago is alive or, if the server went away since,
+    its error invalidates the whole pool (SQLAlchemy does that on any disconnect error).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_conn.execute("SELECT 1")
+            dbapi_conn.rollback()  # leave it idle, not INTRANS: read_connection switches to autocommit
+        except Exception as error:  # the pool retries with a new connection
+            raise exc.DisconnectionError(str(error)) from error
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
@@ -69,21 +100,177 @@ def upsert(engine_or_session: Engine | Session, table: Any) -> Any:
 def next_sequence_value(session: Session, name: str) -> int:
     """The next value of a named sequence: a real SEQUENCE on PostgreSQL; on SQLite a
     counter row, safe because SQLite write transactions are serialised (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return int(session.execute(text(f"SELECT nextval('{name}')")).scalar_one())
-    row = session.execute(
-        text(
-            "UPDATE sequence_value SET last_value = last_value + 1 "
-            "WHERE sequence_name = :n RETURNING last_value"
-        ),
-        {"n": name},
-    ).scalar_one_or_none()
-    if row is None:
-        session.execute(
-            text("INSERT INTO sequence_value (sequence_name, last_value) VALUES (:n, 1)"), {"n": name}
+    expression, params = next_value_expression(session, name)
+    if not params:
+        return int(run(session, Statement(f"SELECT {expression}", {}))[0][0])
+    return int(params["next_value"])
+
+
+def next_value_expression(session: Session, name: str) -> tuple[str, dict[str, int]]:
+    """SQL for the next value of sequence `name`, to put inside a statement: `nextval` on
+    PostgreSQL; on SQLite the counter row is moved now and the value is a parameter."""
+    if is_postgres(session):
+        return f"nextval('{name}')", {}
+    rows = run(session, Statement(_SQLITE_NEXT, {"n": name}))
+    if not rows:
+        run(
+            session,
+            Statement("INSERT INTO sequence_value (sequence_name, last_value) VALUES (:n, 1)", {"n": name}),
         )
-        return 1
-    return int(row)
+        return ":next_value", {"next_value": 1}
+    return ":next_value", {"next_value": int(rows[0][0])}
+
+
+_SQLITE_NEXT = (
+    "UPDATE sequence_value SET last_value = last_value + 1 WHERE sequence_name = :n RETURNING last_value"
+)
+
+
+# ---- lean statements: the hot paths' SQL, on the driver, without SQLAlchemy's statement layer ----
+
+
+_LEAN_SELECTS: dict[tuple[str, int], tuple[str, tuple[Callable[[Any], Any] | None, ...]]] = {}
+
+
+def _lean_select(
+    dialect: Dialect, statement: Select[Any]
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """`statement` compiled once per dialect with named parameters (`%(name)s` for psycopg,
+    `:name` for sqlite3), and the result processor of each selected column."""
+    key = (dialect.name, id(statement))
+    lean = _LEAN_SELECTS.get(key)
+    if lean is None:
+        if dialect.name == "sqlite":
+            dialect = type(dialect)(paramstyle="named")  # type: ignore[call-arg]
+        sql = str(statement.compile(dialect=dialect))
+        processors = tuple(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns
+        )
+        lean = _LEAN_SELECTS[key] = (sql, processors)
+    return lean
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement with `:name` parameters whose values are in the driver's form (`bound`)."""
+
+    sql: str
+    params: Mapping[str, Any]
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_PYFORMAT: dict[str, str] = {}
+_BINDERS: dict[tuple[str, str], dict[str, Callable[[Any], Any] | None]] = {}
+_FETCHERS: dict[tuple[str, int], Callable[[Any], Any] | None] = {}
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def bound(session: Session, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` (column name → Python value) as the driver wants them: the columns' own bind
+    processors (Fixed6 → micro-units, UtcDateTime → naive UTC, SQLite's date strings)."""
+    dialect = session.get_bind().dialect
+    binders = _BINDERS.get((dialect.name, table.name))
+    if binders is None:
+        binders = _BINDERS[(dialect.name, table.name)] = {
+            c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
+        }
+    return {k: (v if (f := binders[k]) is None or v is None else f(v)) for k, v in values.items()}
+
+
+def fetched(dialect: Dialect, columns: Sequence[Column[Any]], row: Sequence[Any]) -> tuple[Any, ...]:
+    """A driver row read by a lean statement, as SQLAlchemy would have returned it."""
+    out = []
+    for column, value in zip(columns, row, strict=True):
+        key = (dialect.name, id(column))
+        if key not in _FETCHERS:
+            _FETCHERS[key] = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        f = _FETCHERS[key]
+        out.append(value if f is None or value is None else f(value))
+    return tuple(out)
+
+
+def locking(session: Session, select_sql: str) -> str:
+    """`select_sql` taking row locks: FOR UPDATE on PostgreSQL; on SQLite the write
+    transaction (BEGIN IMMEDIATE) holds the database lock already."""
+    return f"{select_sql} FOR UPDATE" if is_postgres(session) else select_sql
+
+
+def _driver_sql(session: Session, sql: str) -> str:
+    if not is_postgres(session):
+        return sql  # sqlite3 takes :name as it is
+    converted = _PYFORMAT.get(sql)
+    if converted is None:
+        converted = _PYFORMAT[sql] = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return converted
+
+
+def run(session: Session, statement: Statement) -> list[tuple[Any, ...]]:
+    """Execute one lean statement in the session's transaction; its rows as driver values.
+
+    Straight on the driver's cursor: SQLAlchemy's result set-up cost more than the statement
+    (≈ 0.1 ms each); its cursor events still fire and driver errors still arrive as
+    SQLAlchemy's (a lost connection invalidated), so error handling and metrics see no difference.
+    """
+    if session.autoflush:
+        session.flush()  # as session.execute would: pending ORM changes go first
+    conn = session.connection()
+    sql = _driver_sql(session, statement.sql)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    conn.dispatch.before_cursor_execute(conn, cursor, sql, statement.params, None, False)
+    try:
+        cursor.execute(sql, statement.params)
+        rows = [tuple(row) for row in cursor.fetchall()] if _returns_rows(sql) else []
+    except conn.dialect.loaded_dbapi.Error as error:
+        lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)
+        if lost:
+            conn.invalidate()
+        raise exc.DBAPIError.instance(
+            sql, statement.params, error, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost
+        ) from error
+    conn.dispatch.after_cursor_execute(conn, cursor, sql, statement.params, None, False)
+    return rows
+
+
+def _returns_rows(sql: str) -> bool:
+    returns = _RETURNS.get(sql)
+    if returns is None:
+        returns = _RETURNS[sql] = sql.startswith(("SELECT", "WITH")) or " RETURNING " in sql
+    return returns
+
+
+_RETURNS: dict[str, bool] = {}
+
+
+def run_together(session: Session, statements: Sequence[Statement]) -> list[tuple[Any, ...]]:
+    """Execute writes as one unit; returns the rows of the first (which has a RETURNING clause).
+
+    PostgreSQL: ONE statement and one round trip, each write a data-modifying CTE (they share one
+    snapshot and must not depend on each other's rows: the caller supplies every value). SQLite:
+    the statements in order (no network to save). A caller that finds the first statement's rows
+    wanting raises, and the transaction (hence all of it) is rolled back.
+    """
+    if not is_postgres(session):
+        first = run(session, statements[0])
+        for statement in statements[1:]:
+            run(session, statement)
+        return first
+    texts = tuple(statement.sql for statement in statements)
+    combined = _COMBINED.get(texts)
+    if combined is None:
+        parts = (f"s{n} AS ({_prefixed(sql, f's{n}_')})" for n, sql in enumerate(texts))
+        combined = _COMBINED[texts] = f"WITH {', '.join(parts)} SELECT * FROM s0"
+    params = {f"s{n}_{k}": v for n, statement in enumerate(statements) for k, v in statement.params.items()}
+    return run(session, Statement(combined, params))
+
+
+_COMBINED: dict[tuple[str, ...], str] = {}
+
+
+def _prefixed(sql: str, prefix: str) -> str:
+    return _NAMED.sub(lambda name: f":{prefix}{name.group(1)}", sql)
 
 
 class Database:
@@ -105,6 +292,41 @@ class Database:
         with self.sessions() as session:
             session.connection(execution_options={READ_ONLY: True})
             yield session  # closing rolls back without expiring what was read
+
+    def fetch_one(self, statement: Select[Any], params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a read-only Core SELECT, for a hot read path (GET /v1/availability).
+
+        Straight on a pooled driver connection: PostgreSQL in autocommit (the statement is its own
+        snapshot: one round trip, no BEGIN or ROLLBACK); SQLite's connections are in autocommit
+        already. Values come back as SQLAlchemy would return them (the columns' result
+        processors); driver errors as SQLAlchemy's DBAPIError (a lost connection invalidated), so
+        an outage is still a 503. Skips the Connection/Result layers: ≈ 0.15 ms less per call.
+        """
+        dialect = self.engine.dialect
+        sql, processors = _lean_select(dialect, statement)
+        postgres = dialect.name == "postgresql"
+        fairy = self.engine.raw_connection()
+        driver = fairy.dbapi_connection
+        try:
+            if postgres:
+                driver.autocommit = True  # type: ignore[union-attr]
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if postgres:
+                driver.autocommit = False  # type: ignore[union-attr]
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, driver, None)
+            if lost:
+                fairy.invalidate(error)
+            raise exc.DBAPIError.instance(
+                sql, params, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+            ) from error
+        finally:
+            fairy.close()  # back to the pool; an aborted autocommit switch is reset there (rollback)
+        if row is None:
+            return None
+        return tuple(v if f is None or v is None else f(v) for f, v in zip(processors, row, strict=True))
 
     def dispose(self) -> None:
         self.engine.dispose()

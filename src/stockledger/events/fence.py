@@ -2,10 +2,12 @@
 
 A sequence number is taken when an event is recorded, but transactions commit in another
 order: without care a reader paging by `after=` could pass number 7 (committed) while 6
-(still running) commits later, and never see 6. So every transaction that records events
-first raises a FENCE: a shared advisory lock (held until it ends, visible at once to
-everyone in pg_locks) whose key is the sequence's last value before it takes any number,
-a lower bound of its numbers. The reader, before its snapshot, reads L = the sequence's last
+(still running) commits later, and never see 6. So every number is taken by
+`stockledger_fenced_nextval` (migration 0008), which first raises a FENCE: a shared advisory
+lock (held until the transaction ends, visible at once to everyone in pg_locks) whose key is
+the sequence's last value before the number is taken, a lower bound of that number; the
+transaction's first fence is a lower bound of all its numbers. Being one function call,
+fence and number cost no extra round trip. The reader, before its snapshot, reads L = the sequence's last
 value, then M = the lowest fence held, and serves only events with number <= min(L, M).
 
 Why that never skips an event: say e is served and f, with a smaller number, is not
@@ -20,10 +22,11 @@ default). SQLite serialises writers (BEGIN IMMEDIATE): sequence order is commit 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-FENCE_BASE = 0x53544B4C << 32  # "STKL": keeps our int8 advisory keys apart from others'
-_FENCE_KEY = "fence_raised_in"
+from stockledger.core.db import is_postgres, next_value_expression
 
-_RAISE_FENCE = text("SELECT pg_advisory_xact_lock_shared(:base + coalesce(pg_sequence_last_value(:seq), 0))")
+__all__ = ["fenced_next_value", "final_up_to", "is_postgres"]
+
+FENCE_BASE = 0x53544B4C << 32  # "STKL": keeps our int8 advisory keys apart from others'
 _LAST_VALUE = text("SELECT coalesce(pg_sequence_last_value(:seq), 0)")
 _LOWEST_FENCE = text(
     "SELECT min(((classid::bigint << 32) | objid::bigint) - :base) FROM pg_locks "
@@ -32,17 +35,12 @@ _LOWEST_FENCE = text(
 )
 
 
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def raise_fence(session: Session, sequence: str) -> None:
-    """Before this transaction takes its first number (again after a savepoint changes)."""
-    where = (session.get_transaction(), session.get_nested_transaction())
-    if session.info.get(_FENCE_KEY) == where:
-        return
-    session.execute(_RAISE_FENCE, {"base": FENCE_BASE, "seq": sequence})
-    session.info[_FENCE_KEY] = where  # a savepoint rolled back drops its locks: raise again
+def fenced_next_value(session: Session, sequence: str) -> tuple[str, dict[str, int]]:
+    """SQL for the next number of `sequence`, its fence raised first (see above), to put inside
+    a statement; on SQLite the plain counter (core.db.next_value_expression)."""
+    if is_postgres(session):
+        return f"stockledger_fenced_nextval('{sequence}')", {}
+    return next_value_expression(session, sequence)
 
 
 def final_up_to(session: Session, sequence: str) -> int:

@@ -3,22 +3,22 @@
 Event types: InventoryChanged, StockReserved, ReservationReleased, ShipmentConfirmed,
 ReturnReceived, InventoryReset. The payload is a JSON object with camelCase keys.
 
-On PostgreSQL the transaction first raises its fence (events/fence.py), so that the feed
-never serves past a number a running transaction may still commit.
+On PostgreSQL each number is taken with its fence raised first (events/fence.py), so that
+the feed never serves past a number a running transaction may still commit.
 """
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import next_sequence_value
+from stockledger.core.db import Statement, bound, run
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
 from stockledger.core.scope import check_facility
-from stockledger.events.fence import is_postgres, raise_fence
+from stockledger.events.fence import fenced_next_value
 from stockledger.events.models import OutboxEvent
 
 EVENT_TYPES = frozenset(
@@ -32,27 +32,58 @@ EVENT_TYPES = frozenset(
     }
 )
 OUTBOX_SEQUENCE = "outbox_event_seq"
+OUTBOX = cast(Table, OutboxEvent.__table__)
 
 
 def record_event(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> int:
     """Append one event to the outbox; returns its sequence number."""
+    return int(run(session, event_insert(session, facility_id, event_type, payload))[0][0])
+
+
+def event_insert(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> Statement:
+    """The INSERT of one event (… RETURNING event_seq), to run now or with other writes
+    (core.db.run_together). The INSERT takes its number itself, fenced (events/fence.py)."""
+    values = {
+        k.removeprefix("e_"): v for k, v in event_params(session, facility_id, event_type, payload).items()
+    }
+    next_seq, seq_params = fenced_next_value(session, OUTBOX_SEQUENCE)
+    return Statement(_INSERT.format(next_seq=next_seq), {**values, **seq_params})
+
+
+def event_params(
+    session: Session, facility_id: str, event_type: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """One event's values (checked: its type, the caller's facility scope) as `e_`-named driver
+    parameters, for `event_insert` or a caller's own statement (`event_insert_from`)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
     if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
         check_facility(session, facility_id)
-    if is_postgres(session):
-        raise_fence(session, OUTBOX_SEQUENCE)
-    seq = next_sequence_value(session, OUTBOX_SEQUENCE)
-    session.execute(
-        insert(OutboxEvent).values(
-            facility_id=facility_id,
-            event_seq=seq,
-            event_type=event_type,
-            payload=json.dumps(payload, default=_json_default, separators=(",", ":")),
-            created_stamp=utcnow(),
-        )
+    values = {
+        "facility_id": facility_id,
+        "event_type": event_type,
+        "payload": json.dumps(payload, default=_json_default, separators=(",", ":")),
+        "created_stamp": utcnow(),
+    }
+    return {f"e_{k}": v for k, v in bound(session, OUTBOX, values).items()}
+
+
+def event_insert_from(source: str, payload_sql: str = ":e_payload") -> str:
+    """PostgreSQL: an INSERT of the event (`event_params`) for each row of the CTE `source`, to
+    put in a caller's single statement; its number fenced (events/fence.py). `payload_sql` may
+    compute the payload from :e_payload and the row."""
+    return (
+        f"INSERT INTO outbox_event ({_COLUMNS}) SELECT :e_facility_id, "
+        f"stockledger_fenced_nextval('{OUTBOX_SEQUENCE}'), :e_event_type, {payload_sql}, :e_created_stamp "
+        f"FROM {source}"
     )
-    return seq
+
+
+_COLUMNS = "facility_id, event_seq, event_type, payload, created_stamp"
+_INSERT = (
+    f"INSERT INTO outbox_event ({_COLUMNS}) "
+    "VALUES (:facility_id, {next_seq}, :event_type, :payload, :created_stamp) RETURNING event_seq"
+)
 
 
 def _json_default(value: object) -> object:

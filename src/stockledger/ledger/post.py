@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from stockledger.core.db import Statement, bound, fetched, run_together
 from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.core.fixed import ZERO, Fixed6
 from stockledger.core.model_base import utcnow
@@ -96,6 +97,138 @@ def post(session: Session, posting: Posting) -> Posted:
     session.execute(insert(DETAIL).values(_detail_values(posting, seq_num, seq_id)))
     _expire_loaded_item(session, posting)
     return Posted(posting.facility_id, posting.inventory_item_id, seq_id, qoh, atp, acc)
+
+
+def post_locked(session: Session, posting: Posting, last_detail_seq: int, *also: Statement) -> Posted:
+    """`post` for an item this transaction has locked and read (`last_detail_seq` as read under
+    the lock): the same rows, written in one round trip together with the caller's other writes
+    (`also`, core.db.run_together). Refused → the caller's transaction must roll back, since on
+    PostgreSQL `also` ran in the same statement."""
+    check_facility(session, posting.facility_id)
+    given = _numeric_seq(posting.detail_seq_id)
+    seq_num = last_detail_seq + 1 if given is None else max(last_detail_seq + 1, given)
+    seq_id = posting.detail_seq_id or format_seq(seq_num)
+    change = bound(
+        session,
+        ITEM,
+        {
+            "facility_id": posting.facility_id,
+            "inventory_item_id": posting.inventory_item_id,
+            "quantity_on_hand_total": posting.quantity_on_hand_diff,
+            "available_to_promise_total": posting.available_to_promise_diff,
+            "accounting_quantity_total": posting.accounting_diff,
+            "last_detail_seq": seq_num,
+        },
+    )
+    guarded = posting.require_atp and posting.available_to_promise_diff < 0
+    update = Statement(
+        _LOCKED_UPDATE_GUARDED if guarded else _LOCKED_UPDATE, {**change, "last": last_detail_seq}
+    )
+    detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, _detail_values(posting, seq_num, seq_id)))
+    rows = run_together(session, [update, detail, *also])
+    if not rows:
+        _raise_refusal(session, posting)
+    qoh, atp, acc = fetched(session.get_bind().dialect, _TOTAL_COLUMNS, rows[0])
+    _expire_loaded_item(session, posting)
+    return Posted(posting.facility_id, posting.inventory_item_id, seq_id, qoh, atp, acc)
+
+
+_TOTAL_COLUMNS = tuple(ITEM.c[name] for name in TOTALS)
+_LOCKED_SET = (
+    "UPDATE inventory_item SET "
+    "quantity_on_hand_total = quantity_on_hand_total + :quantity_on_hand_total, "
+    "available_to_promise_total = available_to_promise_total + :available_to_promise_total, "
+    "accounting_quantity_total = accounting_quantity_total + :accounting_quantity_total, "
+    "last_detail_seq = :last_detail_seq "
+    "WHERE facility_id = :facility_id AND inventory_item_id = :inventory_item_id AND last_detail_seq = :last"
+)
+_RETURNING = f" RETURNING {', '.join(TOTALS)}"
+_LOCKED_UPDATE = _LOCKED_SET + _RETURNING
+_LOCKED_UPDATE_GUARDED = (
+    f"{_LOCKED_SET} AND available_to_promise_total + :available_to_promise_total >= 0{_RETURNING}"
+)
+_DETAIL_COLUMNS = (
+    "facility_id",
+    "inventory_item_id",
+    "inventory_item_detail_seq_id",
+    "seq_num",
+    "effective_date",
+    "quantity_on_hand_diff",
+    "available_to_promise_diff",
+    "accounting_quantity_diff",
+    "reason_enum_id",
+    "created_stamp",
+    *(f.name for f in fields(Links)),
+)
+_DETAIL_INSERT = (
+    f"INSERT INTO inventory_item_detail ({', '.join(_DETAIL_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _DETAIL_COLUMNS)})"
+)
+
+
+# ---- sole item: find the product's item and post to it in the same statement (PostgreSQL) ----
+
+
+@dataclass(frozen=True, slots=True)
+class SoleItem:
+    """Take `quantity` of ATP from a product's item in a facility, if it is the product's only
+    INV_AVAILABLE item there and has that much (of the lot, if given).
+
+    Only the sole item: a guarded UPDATE that waited for another transaction and then found
+    too little ATP still holds its row lock, and a caller falling back to locking all the
+    product's items in id order must not hold one of them out of that order (deadlock)."""
+
+    facility_id: str
+    product_id: str
+    lot_id: str | None
+    quantity: Decimal
+    reason_enum_id: str
+    links: Links = field(default_factory=Links)
+
+
+def sole_item_ctes(fit: SoleItem) -> str:
+    """Three CTEs for a caller's single statement: `posted` (the guarded UPDATE … RETURNING
+    inventory_item_id, last_detail_seq and the totals; no row if the first item lacks the ATP)
+    and the INSERT of its detail row: the same two rows as `post`. The caller's other CTEs
+    read `posted`; parameters come from `sole_item_params`."""
+    return _SOLE_ITEM_LOT if fit.lot_id is not None else _SOLE_ITEM
+
+
+def sole_item_params(session: Session, fit: SoleItem) -> dict[str, object]:
+    posting = Posting(
+        fit.facility_id, "", fit.reason_enum_id, available_to_promise_diff=-fit.quantity, links=fit.links
+    )
+    values = bound(session, DETAIL, _detail_values(posting, 0, ""))
+    del values["inventory_item_id"], values["inventory_item_detail_seq_id"], values["seq_num"]
+    return {**values, "product_id": fit.product_id, "lot_id": fit.lot_id}
+
+
+_SOLE_ITEM_DETAIL = [
+    c for c in _DETAIL_COLUMNS if c not in ("inventory_item_id", "inventory_item_detail_seq_id", "seq_num")
+]
+_SOLE_ITEM = (
+    "picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
+    "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
+    "AND one.status_id = 'INV_AVAILABLE'{lot} AND one.available_to_promise_total > 0 "
+    "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
+    "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
+    "AND other.inventory_item_id <> one.inventory_item_id)), "
+    "posted AS (UPDATE inventory_item AS i SET "
+    "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
+    "last_detail_seq = i.last_detail_seq + 1 FROM picked "
+    "WHERE i.facility_id = :facility_id AND i.inventory_item_id = picked.inventory_item_id "
+    "AND i.status_id = 'INV_AVAILABLE' AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
+    "RETURNING i.inventory_item_id, i.last_detail_seq, "
+    f"{', '.join('i.' + t for t in TOTALS)}), "
+    "posted_detail AS (INSERT INTO inventory_item_detail "
+    "(inventory_item_id, inventory_item_detail_seq_id, seq_num, "
+    f"{', '.join(_SOLE_ITEM_DETAIL)}) SELECT inventory_item_id, "
+    "CASE WHEN last_detail_seq < 100000 THEN lpad(last_detail_seq::text, 5, '0') "  # format_seq
+    "ELSE last_detail_seq::text END, last_detail_seq, "
+    f"{', '.join(':' + c for c in _SOLE_ITEM_DETAIL)} FROM posted)"
+)
+_SOLE_ITEM_LOT = _SOLE_ITEM.format(lot=" AND one.lot_id = :lot_id")
+_SOLE_ITEM = _SOLE_ITEM.format(lot="")
 
 
 def post_many(session: Session, postings: Iterable[Posting]) -> list[Posted]:

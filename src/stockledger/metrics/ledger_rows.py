@@ -8,6 +8,7 @@ from stockledger.metrics.registry import LEDGER_ROWS
 
 _KEY = "stockledger_pending_ledger_rows"
 _PREFIX = "INSERT INTO INVENTORY_ITEM_DETAIL"
+_IN_CTE = "INSERT INTO inventory_item_detail"
 
 
 def count_ledger_rows(engine: Engine) -> None:
@@ -22,9 +23,15 @@ def count_ledger_rows(engine: Engine) -> None:
 def _after_execute(
     conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
-    if statement.lstrip()[: len(_PREFIX)].upper() != _PREFIX:
+    head = statement.lstrip()[: len(_PREFIX)].upper()
+    if head == _PREFIX:
+        rows = len(parameters) if executemany else max(cursor.rowcount, 1)
+    elif head.startswith("WITH ") and _IN_CTE in statement:
+        # A single-statement write (core.db.run_together, the sole-item reservation): one detail
+        # row per detail INSERT when its first CTE (the posting) returned a row.
+        rows = statement.count(_IN_CTE) if cursor.rowcount > 0 else 0
+    else:
         return
-    rows = len(parameters) if executemany else max(cursor.rowcount, 1)
     conn.info[_KEY] = conn.info.get(_KEY, 0) + rows
 
 

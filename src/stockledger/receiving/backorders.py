@@ -50,11 +50,14 @@ class Receipt:
 
 def lock_items_for_receipt(
     session: Session, facility_id: str, product_ids: set[str], received_items: set[str]
-) -> None:
-    """Lock the received items and the items holding the products' backorders, in item id order.
+) -> set[str]:
+    """Lock the received items and the items holding the products' backorders, in item id order;
+    returns the locked item ids.
 
     Reserving and releasing lock items before reservation rows, in item id order; a receipt
-    that moves promises does the same up front, so it cannot deadlock with them.
+    that moves promises does the same up front, so it cannot deadlock with them. A backorder
+    placed on another item after this read is left to the next receipt (fill_backorders only
+    fills backorders on these items): locking that item later would break the order.
     """
     r, i = OrderItemInventoryReservation, InventoryItem
     backordered = session.scalars(
@@ -63,20 +66,24 @@ def lock_items_for_receipt(
         .where(r.status_id == RES_ACTIVE, r.quantity_not_available > 0)
         .distinct()
     ).all()
-    for item_id in sorted(received_items | set(backordered)):
+    locked = received_items | set(backordered)
+    for item_id in sorted(locked):
         session.execute(
             select(i.inventory_item_id)
             .where(i.facility_id == facility_id, i.inventory_item_id == item_id)
             .with_for_update()
         )
+    return locked
 
 
-def fill_backorders(session: Session, receipt: Receipt) -> list[Filled]:
-    """Cover up to the received units of backorders (quantityNotAvailable), oldest first."""
+def fill_backorders(session: Session, receipt: Receipt, locked: set[str]) -> list[Filled]:
+    """Cover up to the received units of backorders (quantityNotAvailable) on the `locked` items
+    (lock_items_for_receipt), oldest first."""
     r = OrderItemInventoryReservation
     waiting = session.scalars(
         select(r)
         .where(r.facility_id == receipt.facility_id, r.product_id == receipt.product_id)
+        .where(r.inventory_item_id.in_(sorted(locked)))
         .where(r.status_id == RES_ACTIVE, r.quantity_not_available > 0)
         .order_by(r.reserved_datetime, r.order_id, r.order_item_seq_id, r.inventory_item_id)
         .with_for_update()

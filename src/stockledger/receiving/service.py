@@ -53,7 +53,7 @@ def receive_purchase_shipment(session: Session, doc: ReceiptDoc) -> list[Receive
         for line in doc.items
     ]
     stocked = [rec for rec in lines if rec.item is not None]
-    lock_items_for_receipt(
+    locked = lock_items_for_receipt(
         session,
         doc.facility_id,
         {rec.line.product_id for rec in stocked},
@@ -66,7 +66,7 @@ def receive_purchase_shipment(session: Session, doc: ReceiptDoc) -> list[Receive
     session.flush()
     for rec in sorted(lines, key=lambda x: x.line.product_id):
         if rec.item is not None:
-            rec.filled = fill_backorders(session, _receipt(doc, rec))
+            rec.filled = fill_backorders(session, _receipt(doc, rec), locked)
     for rec in lines:
         record_event(session, doc.facility_id, "InventoryChanged", _event(doc, rec))
     return lines

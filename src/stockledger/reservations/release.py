@@ -104,17 +104,36 @@ def release_reservation(
 
 
 def _lock_reserved_items(session: Session, facility_id: str | None, order_id: str, seq_id: str) -> None:
-    """Items before reservation rows, in item id order: the order reserve_stock locks them in."""
-    keys = sorted(
+    """Items before reservation rows, in item id order: the order reserve_stock locks them in.
+
+    Which items is read from the rows before they are locked, and a receipt may move a row to
+    another item meanwhile (it holds the old item while it does). So after the locks the rows
+    are read again: an item not locked means a move committed in between; the locks are then
+    given back (savepoint) and taken again, in order, with the new item. Once the items are
+    held no row can move off them.
+    """
+    keys = _item_keys(session, facility_id, order_id, seq_id)
+    while True:
+        savepoint = session.begin_nested()
+        i = InventoryItem
+        for facility, item_id in sorted(keys):
+            session.execute(
+                select(i.inventory_item_id)
+                .where(i.facility_id == facility, i.inventory_item_id == item_id)
+                .with_for_update()
+            )
+        now = _item_keys(session, facility_id, order_id, seq_id)
+        if now <= keys:
+            savepoint.commit()  # RELEASE SAVEPOINT: the locks stay with the transaction
+            return
+        savepoint.rollback()
+        keys |= now
+
+
+def _item_keys(session: Session, facility_id: str | None, order_id: str, seq_id: str) -> set[tuple[str, str]]:
+    return {
         (r.facility_id, r.inventory_item_id) for r in _active_rows(session, facility_id, order_id, seq_id)
-    )
-    i = InventoryItem
-    for facility, item_id in keys:
-        session.execute(
-            select(i.inventory_item_id)
-            .where(i.facility_id == facility, i.inventory_item_id == item_id)
-            .with_for_update()
-        )
+    }
 
 
 def _active_rows(

@@ -15,17 +15,27 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, case, select, text
+from sqlalchemy import Row, Table, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
-from stockledger.core.db import upsert
+from stockledger.core.db import Statement, bound, fetched, is_postgres, locking, run, upsert
 from stockledger.core.errors import InsufficientStock, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
-from stockledger.events.outbox import record_event
+from stockledger.core.scope import check_facility
+from stockledger.events.outbox import event_insert, event_insert_from, event_params, record_event
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation, Product
-from stockledger.ledger.post import Links, Posting, post, post_batch
+from stockledger.ledger.post import (
+    Links,
+    Posting,
+    SoleItem,
+    post,
+    post_batch,
+    post_locked,
+    sole_item_ctes,
+    sole_item_params,
+)
 from stockledger.reservations.release import Released, cancel_reservation, release_reservation
 from stockledger.reservations.rules import (
     ALL_OR_NOTHING,
@@ -104,8 +114,12 @@ def reserve_stock(
     """Reserve every line of an order in the caller's transaction, per the fill policy."""
     require_fill(fill)
     _check_lines(lines)
+    if len(lines) == 1 and is_postgres(session):
+        outcome = _reserve_from_sole_item(session, order_id, facility_id, lines[0], fill)
+        if outcome is not None:
+            return outcome
     product_ids = {line.product_id for line in lines}
-    candidates = _lock_candidates(session, facility_id, product_ids)
+    candidates, locked = _lock_candidates(session, facility_id, product_ids)
     if len(candidates) < len(product_ids):  # a locked item proves its facility and product exist
         require_facility(session, facility_id)
         _require_products(session, product_ids - candidates.keys())
@@ -117,8 +131,72 @@ def reserve_stock(
             if plan.short > 0:
                 add_backorder(plan, _backorder_item(session, facility_id, line, candidates))
     outcome = ReserveOutcome(order_id, facility_id, fill, _outcomes(lines, plans))
-    _write(session, outcome)
+    _write(session, outcome, locked)
     return outcome
+
+
+def _reserve_from_sole_item(
+    session: Session, order_id: str, facility_id: str, line: ReserveLine, fill: str
+) -> ReserveOutcome | None:
+    """One line of a product with one item in the facility, which covers it (the usual order
+    line): posted, reserved and its event recorded in ONE statement (PostgreSQL), as every
+    fill policy would. None: not so (short, several items, unknown ids): the general path
+    decides, nothing having been written."""
+    check_facility(session, facility_id)
+    fit = SoleItem(
+        facility_id,
+        line.product_id,
+        line.lot_id,
+        line.quantity,
+        RESERVE_REASON,
+        Links(order_id=order_id, order_item_seq_id=line.order_item_seq_id),
+    )
+    outcome = ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, _ITEM_MARK)])
+    (reservation,) = _rows(outcome)
+    del reservation["inventory_item_id"]
+    params = {
+        **sole_item_params(session, fit),
+        **{f"r_{k}": v for k, v in bound(session, RES, reservation).items()},
+        **event_params(session, facility_id, "StockReserved", _event(outcome, outcome.lines)),
+        "item_mark": _ITEM_MARK_JSON,
+    }
+    rows = run(session, Statement(_sole_item_sql(fit), params))
+    if not rows:
+        return None
+    return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
+
+
+def _whole_line(line: ReserveLine, item_id: str) -> LineOutcome:
+    reserved = [ReservedFrom(item_id, line.quantity, ZERO)]
+    return LineOutcome(line.order_item_seq_id, line.product_id, line.lot_id, line.quantity, reserved)
+
+
+# The event payload is built before the item is known: a mark stands for its id, and the
+# statement puts the id in. The mark's JSON ("\u0000", escaped by json.dumps) right after the
+# key cannot come from data: a key is ours, and a NUL never reaches the database as text.
+_ITEM_MARK = "\x00"
+_ITEM_MARK_JSON = '"inventoryItemId":"\\u0000"'
+_SOLE_ITEM_SQL: dict[str, str] = {}
+
+
+def _sole_item_sql(fit: SoleItem) -> str:
+    ctes = sole_item_ctes(fit)
+    sql = _SOLE_ITEM_SQL.get(ctes)
+    if sql is None:
+        reserve_columns = [c for c in _UPSERT_COLUMNS if c != "inventory_item_id"]
+        event = event_insert_from(
+            "posted",
+            "replace(:e_payload, :item_mark, '\"inventoryItemId\":' || to_json(inventory_item_id)::text)",
+        )
+        sql = _SOLE_ITEM_SQL[ctes] = (
+            f"WITH {ctes}, "
+            "reserved AS (INSERT INTO order_item_inventory_reservation (inventory_item_id, "
+            f"{', '.join(reserve_columns)}) SELECT inventory_item_id, "
+            f"{', '.join(':r_' + c for c in reserve_columns)} FROM posted {_ON_CONFLICT}), "
+            f"event AS ({event}) "
+            "SELECT inventory_item_id FROM posted"
+        )
+    return sql
 
 
 def _check_lines(lines: Sequence[ReserveLine]) -> None:
@@ -149,8 +227,19 @@ def _require_products(session: Session, product_ids: set[str]) -> None:
         raise NotFound(f"Product {missing[0]} not found", productIds=missing[:100])
 
 
-def _lock_candidates(session: Session, facility_id: str, product_ids: set[str]) -> dict[str, list[Candidate]]:
+Locked = dict[str, int]  # inventory item id → its last_detail_seq, read under the lock
+
+
+def _lock_candidates(
+    session: Session, facility_id: str, product_ids: set[str]
+) -> tuple[dict[str, list[Candidate]], Locked]:
     """The products' INV_AVAILABLE items, locked in item id order; per product in FEFO order."""
+    if len(product_ids) == 1:  # the usual single line: a lean statement
+        lock = Statement(
+            locking(session, _LOCK_ONE_PRODUCT), {"f": facility_id, "p": next(iter(product_ids))}
+        )
+        dialect = session.get_bind().dialect
+        return _candidates(fetched(dialect, _LEAN_COLUMNS, row) for row in run(session, lock))
     if len(product_ids) <= CHUNK:  # one statement: PostgreSQL locks the rows after the sort, in id order
         rows = session.execute(_LOCK_BY_PRODUCT, {"f": facility_id, "p": sorted(product_ids)})
         return _candidates(rows)
@@ -177,16 +266,18 @@ def _lock_candidates(session: Session, facility_id: str, product_ids: set[str]) 
     return _candidates(locked)
 
 
-def _candidates(rows: Iterable[Row[Any]]) -> dict[str, list[Candidate]]:
+def _candidates(rows: Iterable[Row[Any] | tuple[Any, ...]]) -> tuple[dict[str, list[Candidate]], Locked]:
     found: dict[str, list[Candidate]] = {}
-    for item_id, product_id, lot_id, atp, expire, received, status in rows:
+    locked: Locked = {}
+    for item_id, product_id, lot_id, atp, expire, received, status, last_seq in rows:
         if status == INV_AVAILABLE:  # re-checked under the lock
             found.setdefault(product_id, []).append(
                 Candidate(item_id, product_id, lot_id, atp, expire, received)
             )
+            locked[item_id] = last_seq
     for items in found.values():
         items.sort(key=fefo_key)
-    return found
+    return found, locked
 
 
 _CANDIDATE_COLUMNS = (
@@ -197,6 +288,13 @@ _CANDIDATE_COLUMNS = (
     InventoryItem.expire_date,
     InventoryItem.datetime_received,
     InventoryItem.status_id,
+    InventoryItem.last_detail_seq,
+)
+_LEAN_COLUMNS = tuple(cast(Table, InventoryItem.__table__).c[c.key] for c in _CANDIDATE_COLUMNS)
+_LOCK_ONE_PRODUCT = (
+    f"SELECT {', '.join(c.name for c in _CANDIDATE_COLUMNS)} FROM inventory_item "
+    f"WHERE facility_id = :f AND product_id = :p AND status_id = '{INV_AVAILABLE}' "
+    "ORDER BY inventory_item_id"
 )
 # Built once: the same statement object every call, so SQLAlchemy's compiled cache always hits.
 _LOCK_BY_PRODUCT = (
@@ -266,7 +364,7 @@ def _outcomes(lines: Sequence[ReserveLine], plans: Sequence[Allocation]) -> list
     ]
 
 
-def _write(session: Session, outcome: ReserveOutcome) -> None:
+def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
     """Postings in item id order, then the reservation rows in key order, then the events."""
     postings = [
         Posting(
@@ -280,6 +378,19 @@ def _write(session: Session, outcome: ReserveOutcome) -> None:
         for line in outcome.lines
         for r in line.reservations
     ]
+    if len(postings) == 1 and postings[0].inventory_item_id in locked:
+        # The usual case, one take from a locked item: posting, reservation and event in one
+        # round trip (PostgreSQL: one statement).
+        line = next(line for line in outcome.lines if line.reservations)
+        event = event_insert(session, outcome.facility_id, "StockReserved", _event(outcome, [line]))
+        post_locked(
+            session,
+            postings[0],
+            locked[postings[0].inventory_item_id],
+            *_reservation_rows(session, outcome),
+            event,
+        )
+        return
     if len(postings) == 1:  # one guarded UPDATE … RETURNING: the item is locked already, no re-read
         post(session, postings[0])
     else:
@@ -293,8 +404,20 @@ def _write(session: Session, outcome: ReserveOutcome) -> None:
 def _upsert_reservations(session: Session, outcome: ReserveOutcome) -> None:
     """One row per (facility, order, item seq, inventory item): an active row grows, an ended
     one (cancelled or fulfilled) starts again with this reservation."""
+    rows = _rows(outcome)
+    if len(rows) == 1:
+        run(session, _reservation_rows(session, outcome)[0])
+    elif rows:
+        session.execute(_reservation_upsert(session), rows)  # executemany: multi-row INSERTs
+
+
+def _reservation_rows(session: Session, outcome: ReserveOutcome) -> list[Statement]:
+    return [Statement(_UPSERT_ONE, bound(session, RES, row)) for row in _rows(outcome)]
+
+
+def _rows(outcome: ReserveOutcome) -> list[dict[str, Any]]:
     now = utcnow()
-    rows = sorted(
+    return sorted(
         (
             {
                 "facility_id": outcome.facility_id,
@@ -313,10 +436,6 @@ def _upsert_reservations(session: Session, outcome: ReserveOutcome) -> None:
         ),
         key=lambda row: (row["order_item_seq_id"], row["inventory_item_id"]),
     )
-    if len(rows) == 1:
-        session.execute(_UPSERT_ONE, rows[0])
-    elif rows:
-        session.execute(_reservation_upsert(session), rows)  # executemany: multi-row INSERTs
 
 
 def _reservation_upsert(session: Session) -> Any:
@@ -333,8 +452,7 @@ def _reservation_upsert(session: Session) -> Any:
 
 
 _UPSERTS: dict[str, Any] = {}
-# The same upsert for one row as SQL text: the dialects' ON CONFLICT constructs have no cache
-# key, so SQLAlchemy compiled them on every call; text is compiled once (the same SQL on both).
+# The same upsert for one row as a lean statement (the same SQL on both databases).
 _UPSERT_COLUMNS = (
     "facility_id",
     "order_id",
@@ -348,9 +466,7 @@ _UPSERT_COLUMNS = (
     "status_datetime",
 )
 _ACTIVE = f"order_item_inventory_reservation.status_id = '{RES_ACTIVE}'"
-_UPSERT_ONE = text(
-    f"INSERT INTO order_item_inventory_reservation ({', '.join(_UPSERT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) "
+_ON_CONFLICT = (
     "ON CONFLICT (facility_id, order_id, order_item_seq_id, inventory_item_id) DO UPDATE SET "
     f"quantity = CASE WHEN {_ACTIVE} THEN order_item_inventory_reservation.quantity + excluded.quantity "
     "ELSE excluded.quantity END, "
@@ -362,7 +478,11 @@ _UPSERT_ONE = text(
     f"status_datetime = CASE WHEN {_ACTIVE} THEN order_item_inventory_reservation.status_datetime "
     "ELSE excluded.status_datetime END, "
     f"status_id = '{RES_ACTIVE}'"
-).bindparams(*(bindparam(c, type_=RES.c[c].type) for c in _UPSERT_COLUMNS))
+)
+_UPSERT_ONE = (
+    f"INSERT INTO order_item_inventory_reservation ({', '.join(_UPSERT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) {_ON_CONFLICT}"
+)
 
 
 def _reactivate(new: Any) -> dict[str, Any]:
