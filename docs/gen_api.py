@@ -1,0 +1,868 @@
+"""Write docs/api.md from real requests: one per endpoint of /openapi.json, on a fresh SQLite database.
+
+    .venv/bin/python docs/gen_api.py           # rewrite docs/api.md
+    .venv/bin/python docs/gen_api.py --check   # exit 1 when docs/api.md differs (volatile values aside)
+
+The app runs in-process (TestClient) on a new SQLite file loaded with the seed demo data; each
+example below is sent in order and its real answer is written down. Text between
+`<!-- prose:NAME -->` and `<!-- /prose:NAME -->` in docs/api.md is hand-written and kept as is.
+tests/e2e/test_docs_api.py regenerates the page and compares it with the committed one.
+"""
+
+import json
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from stockledger.app import create_app
+from stockledger.auth.rules import ROLES, is_open, may_call
+from stockledger.auth.service import create_token
+from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.core import migrate
+from stockledger.core.db import Database
+
+API_MD = Path(__file__).resolve().parent / "api.md"
+PROSE = re.compile(r"<!-- prose:(?P<name>[\w-]+) -->\n(?P<text>.*?)<!-- /prose:(?P=name) -->", re.DOTALL)
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+# What each endpoint does (one paragraph) and the error codes it may answer besides the
+# ones every /v1 call may get (401 unauthorized, 403 forbidden, 503 database_unavailable).
+ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("GET", "/healthz"): (
+        "Liveness and database check for load balancers. No token. 503 `database_unavailable` "
+        "when the database cannot be reached.",
+        ("database_unavailable",),
+    ),
+    ("GET", "/metrics"): (
+        "Prometheus text format: request latency by route, reservations by outcome, ledger rows "
+        "posted (see [operations.md](operations.md#metrics)). No token. Below, an excerpt: the "
+        "stockledger counters only (sample values vary from run to run).",
+        (),
+    ),
+    ("POST", "/v1/import"): (
+        "Load one seed-format document (upsert): a facility with `facilityLocations` or "
+        "`products`, a list of InventoryItems with `inventoryItemDetails`, or a PhysicalInventory "
+        "with `inventoryItemVariances`. Loading the same document again writes nothing.",
+        ("validation_failed", "malformed_json", "not_found", "conflict"),
+    ),
+    ("GET", "/v1/facilities/{facility_id}"): (
+        "A facility, its costing method and its locations.",
+        ("not_found",),
+    ),
+    ("PATCH", "/v1/facilities/{facility_id}"): (
+        "Set the facility's `costingMethodId` (`FIFO`, `LIFO` or `AVERAGE`): how shipments from it "
+        "are priced from now on.",
+        ("not_found", "validation_failed"),
+    ),
+    ("GET", "/v1/products/{product_id}"): (
+        "A product and its ProductFacility rows (minimum stock, reorder quantity, the facility item).",
+        ("not_found",),
+    ),
+    ("POST", "/v1/facilities/{facility_id}/products/{product_id}/inventory-item"): (
+        "findOrCreateFacilityInventoryItem: the product's facility inventory item, created with zero "
+        "stock the first time. Every stock movement without a lot or location goes to it.",
+        ("not_found",),
+    ),
+    ("GET", "/v1/inventory-items/{inventory_item_id}"): (
+        "An inventory item with its totals (QOH, ATP, accounting quantity), lot, expiry and location.",
+        ("not_found",),
+    ),
+    ("GET", "/v1/inventory-items/{inventory_item_id}/details"): (
+        "The item's ledger rows (InventoryItemDetail), oldest first, with the ids of what caused "
+        "each one. Paginated.",
+        ("not_found", "validation_failed"),
+    ),
+    ("GET", "/v1/product-facility-inventory"): (
+        "Rows of the ProductFacilityInventoryItem view: totals per facility and product, "
+        "`computedInventoryCount` = ATP − minimum stock. Optional `facilityId` and `productId` "
+        "filters; paginated.",
+        ("validation_failed",),
+    ),
+    ("GET", "/v1/availability"): (
+        "QOH, ATP, reserved quantity and `computedInventoryCount` of a product at a facility, summed "
+        "over its items. `asOf` replays the ledger to an instant (time travel).",
+        ("validation_failed",),
+    ),
+    ("POST", "/v1/external-inventory-resets"): (
+        "ERP sync (createExternalInventoryReset): each line sets a product's `quantityOnHand` "
+        "and/or `availableToPromise`; the difference is posted to its facility item. JSON (`lines`) "
+        "or `text/csv` (streamed; the 10 MB limit does not apply). Lines that cannot be applied are "
+        "listed in `failures` with a line code (`unknown_product`, `no_quantity`, …), the others are "
+        "applied.",
+        ("validation_failed", "malformed_json", "unsupported_media_type"),
+    ),
+    ("GET", "/v1/external-inventory-resets/{inventory_reset_id}"): (
+        "One ERP reset run: source, counts, when.",
+        ("not_found",),
+    ),
+    ("POST", "/v1/physical-inventories"): (
+        "createPhysicalInventory: a cycle count (QOH set to the counted quantity, ATP to counted − "
+        "reserved) or a seed document with variances. The same `physicalInventoryId` again records "
+        "nothing (`alreadyRecorded: true`).",
+        ("not_found", "validation_failed", "conflict"),
+    ),
+    ("POST", "/v1/variances"): (
+        "logVariance: QOH and ATP ± quantity on an item (or a product's facility item), with a reason.",
+        ("not_found", "validation_failed"),
+    ),
+    ("GET", "/v1/events"): (
+        "The outbox feed, oldest first: every business change as an event with a global "
+        "`eventSeq`. Poll with `after=<last eventSeq seen>`; `next` is null when nothing more is "
+        "final (see [events.md](events.md)).",
+        ("validation_failed",),
+    ),
+    ("POST", "/v1/shipments"): (
+        "Create a sales shipment for reserved order items, with its ship group and route segments.",
+        ("not_found", "validation_failed", "conflict"),
+    ),
+    ("GET", "/v1/shipments/{shipment_id}"): ("A shipment, its items and route segments.", ("not_found",)),
+    ("PATCH", "/v1/shipments/{shipment_id}"): (
+        "Change a shipment's status, carrier or shipment method.",
+        ("not_found", "validation_failed", "conflict"),
+    ),
+    ("POST", "/v1/shipments/{shipment_id}/reset"): (
+        "Put a packed shipment back to `SHIPMENT_INPUT` with its ship group's carrier and method. "
+        "Stock is not touched.",
+        ("not_found", "conflict"),
+    ),
+    ("POST", "/v1/shipments/{shipment_id}/ship"): (
+        "Confirm the shipment shipped: each line is issued (ItemIssuance) from the reserved items, "
+        "QOH − quantity, COGS by the facility's costing method. An empty body ships every line as "
+        "planned.",
+        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+    ),
+    ("POST", "/v1/pos-sales"): (
+        "A till sale: a shipment created and shipped at once (QOH and ATP − quantity).",
+        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+    ),
+    ("POST", "/v1/returns"): (
+        "Receive a customer return into `INV_RETURNED` items (QOH + quantity, ATP unchanged until "
+        "inspection), at the original cost.",
+        ("not_found", "validation_failed", "conflict"),
+    ),
+    ("GET", "/v1/returns/{return_id}"): (
+        "A return, its items, their status and the items they went to.",
+        ("not_found",),
+    ),
+    ("POST", "/v1/returns/{return_id}/items/{return_item_seq_id}/inspect"): (
+        "Inspect a returned item: `AVAILABLE` makes it sellable (ATP + quantity), `DEFECTIVE` keeps it "
+        "out of ATP.",
+        ("not_found", "validation_failed", "conflict"),
+    ),
+    ("POST", "/v1/inventory-increases"): (
+        "Increase ATP and QOH of a product's facility item, linked to what caused it.",
+        ("not_found", "validation_failed"),
+    ),
+    ("POST", "/v1/reservations"): (
+        "createOrderItemInventoryReservation: ATP − quantity for one order item, first-expiring "
+        "items first. `fill`: `ALL_OR_NOTHING` (default: 409 when short), `PARTIAL`, `BACKORDER`.",
+        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+    ),
+    ("DELETE", "/v1/reservations/{order_id}/{order_item_seq_id}"): (
+        "cancelOrderItemInventoryReservation: release what the order item holds (ATP + reserved).",
+        ("not_found",),
+    ),
+    ("POST", "/v1/orders/{order_id}/reserve"): (
+        "reserveStock: every line of an order in one transaction (`ALL_OR_NOTHING`, `PARTIAL` or "
+        "`BACKORDER`).",
+        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+    ),
+    ("GET", "/v1/orders/{order_id}/pick-suggestions"): (
+        "What to pick for an order's reservations, first-expiring first, with locations. Paginated.",
+        ("validation_failed",),
+    ),
+    ("POST", "/v1/receipts"): (
+        "receivePurchaseShipment: accepted units are added to QOH and ATP (to the facility item, or "
+        "to an item of the given lot and location), rejected ones are only recorded; `unitCost` "
+        "opens a cost layer. Fills backorders of the product, oldest first.",
+        ("not_found", "validation_failed", "conflict"),
+    ),
+    ("POST", "/v1/orders/{order_id}/items/{order_item_seq_id}/reject"): (
+        "rejectOrderItem: release the reservation, then `rejectionMode` says what else happens "
+        "(`RELEASE`, `ATP_ONE`, `ATP_QOH_ONE`, `ATP_ALL`, `ATP_QOH_ALL`).",
+        ("not_found", "validation_failed"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One documented request: sent as `role`, written down with its real answer."""
+
+    method: str
+    path: str
+    body: Any = None
+    role: str = "admin"
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None  # a non-JSON body, sent as written
+
+
+@dataclass
+class Exchange:
+    call: Call
+    status: int
+    content_type: str
+    text: str
+    headers: dict[str, str]
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+CUSTOMER_RETURN: dict[str, Any] = {
+    "returnId": "R-1",
+    "orderId": "O1",
+    "facilityId": "FACILITY_1",
+    "items": [
+        {
+            "returnItemSeqId": "00001",
+            "orderItemSeqId": "00001",
+            "productId": "FG002",
+            "returnQuantity": 1,
+            "returnReasonId": "RTN_NOT_WANT",
+            "receivedCondition": "unopened",
+        }
+    ],
+}
+SHIPMENT: dict[str, Any] = {
+    "shipmentId": "SH-1",
+    "primaryOrderId": "O1",
+    "originFacilityId": "FACILITY_1",
+    "items": [{"shipmentItemSeqId": "00001", "orderItemSeqId": "00001", "productId": "FG002", "quantity": 2}],
+    "shipGroup": {"shipGroupSeqId": "00001", "carrierPartyId": "UPS", "shipmentMethodTypeId": "GROUND"},
+    "routeSegments": [{"shipmentRouteSegmentId": "00001"}],
+}
+
+# The examples, in the order they are sent: later ones use what earlier ones created.
+EXAMPLES: tuple[Call, ...] = (
+    Call("GET", "/healthz", role=""),
+    Call("GET", "/v1/facilities/FACILITY_1"),
+    Call("PATCH", "/v1/facilities/FACILITY_1", {"costingMethodId": "FIFO"}),
+    Call("GET", "/v1/products/FG002"),
+    Call(
+        "POST",
+        "/v1/import",
+        {
+            "facilityId": "FACILITY_1",
+            "products": [
+                {
+                    "productId": "FG004",
+                    "productTypeId": "FINISHED_GOOD",
+                    "productName": "Product 4",
+                    "productFacility": {"minimumStock": 5, "reorderQuantity": 20, "daysToShip": 2},
+                }
+            ],
+        },
+    ),
+    Call("POST", "/v1/facilities/FACILITY_1/products/FG004/inventory-item", role="oms"),
+    Call(
+        "POST",
+        "/v1/external-inventory-resets",
+        {
+            "source": "Opening stock FG004",
+            "lines": [
+                {"facilityId": "FACILITY_1", "productId": "FG004", "quantityOnHand": 20},
+                {"facilityId": "FACILITY_1", "productId": "NO_SUCH", "quantityOnHand": 1},
+            ],
+        },
+    ),
+    Call("GET", "/v1/external-inventory-resets/{inventoryResetId}", role="viewer"),
+    Call(
+        "POST",
+        "/v1/receipts",
+        {
+            "shipmentId": "PO-1",
+            "facilityId": "FACILITY_1",
+            "receivedByUserLoginId": "store.clerk",
+            "items": [
+                {
+                    "shipmentItemSeqId": "00001",
+                    "productId": "FG002",
+                    "quantityAccepted": 10,
+                    "quantityRejected": 2,
+                    "unitCost": 12.5,
+                    "rejectionReasonId": "SRJ_DAMAGED",
+                }
+            ],
+        },
+        role="store",
+    ),
+    Call(
+        "POST",
+        "/v1/reservations",
+        {
+            "orderId": "O1",
+            "orderItemSeqId": "00001",
+            "productId": "FG002",
+            "facilityId": "FACILITY_1",
+            "quantity": 3,
+        },
+        role="oms",
+    ),
+    Call(
+        "POST",
+        "/v1/orders/O2/reserve",
+        {
+            "facilityId": "FACILITY_1",
+            "fill": "BACKORDER",
+            "items": [
+                {"orderItemSeqId": "00001", "productId": "FG003", "quantity": 2},
+                {"orderItemSeqId": "00002", "productId": "FG004", "quantity": 25},
+            ],
+        },
+        role="oms",
+    ),
+    Call("GET", "/v1/orders/O2/pick-suggestions", role="store"),
+    Call("DELETE", "/v1/reservations/O2/00002", role="oms"),
+    Call(
+        "POST",
+        "/v1/orders/O2/items/00001/reject",
+        {"rejectionMode": "ATP_QOH_ONE", "rejectReasonId": "NOT_IN_STOCK", "description": "one unit missing"},
+        role="store",
+    ),
+    Call(
+        "POST",
+        "/v1/physical-inventories",
+        {
+            "physicalInventoryId": "PI-1",
+            "facilityId": "FACILITY_1",
+            "partyId": "store.clerk",
+            "counts": [{"productId": "FG001", "quantityCounted": 29, "varianceReasonId": "VAR_LOST"}],
+        },
+        role="store",
+    ),
+    Call(
+        "POST",
+        "/v1/variances",
+        {
+            "facilityId": "FACILITY_1",
+            "productId": "FG001",
+            "quantity": -1,
+            "varianceReasonId": "VAR_DAMAGED",
+            "comments": "dropped",
+            "changeByUserLoginId": "store.clerk",
+        },
+        role="store",
+    ),
+    Call("POST", "/v1/shipments", SHIPMENT, role="oms"),
+    Call(
+        "PATCH", "/v1/shipments/SH-1", {"carrierPartyId": "FEDEX", "statusId": "SHIPMENT_PACKED"}, role="oms"
+    ),
+    Call("POST", "/v1/shipments/SH-1/reset", role="oms"),
+    Call("POST", "/v1/shipments/SH-1/ship", {}, role="oms"),
+    Call("GET", "/v1/shipments/SH-1", role="viewer"),
+    Call(
+        "POST",
+        "/v1/pos-sales",
+        {
+            "orderId": "POS-1",
+            "facilityId": "FACILITY_1",
+            "items": [{"orderItemSeqId": "00001", "productId": "FG003", "quantity": 2}],
+        },
+        role="store",
+    ),
+    Call("POST", "/v1/returns", CUSTOMER_RETURN, role="oms"),
+    Call("POST", "/v1/returns/R-1/items/00001/inspect", {"outcome": "AVAILABLE"}, role="oms"),
+    Call("GET", "/v1/returns/R-1", role="viewer"),
+    Call(
+        "POST",
+        "/v1/inventory-increases",
+        {
+            "facilityId": "FACILITY_1",
+            "productId": "FG001",
+            "quantity": 2,
+            "shipmentId": "SH-1",
+            "shipmentItemSeqId": "00001",
+            "reasonEnumId": "VAR_FOUND",
+            "description": "found behind the packing table",
+        },
+        role="store",
+    ),
+    Call("GET", "/v1/inventory-items/{fg002Item}", role="viewer"),
+    Call("GET", "/v1/inventory-items/{fg002Item}/details?limit=2", role="viewer"),
+    Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=2", role="viewer"),
+    Call("GET", "/v1/availability?facilityId=FACILITY_1&productId=FG002", role="viewer"),
+    Call("GET", "/v1/events?after=0&limit=2", role="oms"),
+    Call("GET", "/metrics", role=""),
+)
+
+# One refusal per endpoint (where one can be provoked), sent after the examples.
+REFUSALS: tuple[Call, ...] = (
+    Call("GET", "/v1/facilities/NO_SUCH_FACILITY"),
+    Call("PATCH", "/v1/facilities/FACILITY_1", {"costingMethodId": "NEWEST"}),
+    Call("GET", "/v1/products/NO_SUCH_PRODUCT"),
+    Call("POST", "/v1/import", {"orderId": "O1"}),
+    Call("POST", "/v1/facilities/FACILITY_1/products/NO_SUCH_PRODUCT/inventory-item", role="oms"),
+    Call(
+        "POST",
+        "/v1/external-inventory-resets",
+        raw="facilityId,productId\nFACILITY_1,FG001\n",
+        headers={"Content-Type": "text/plain"},
+    ),
+    Call("GET", "/v1/external-inventory-resets/NO_SUCH_RESET"),
+    Call(
+        "POST", "/v1/receipts", {"shipmentId": "PO-2", "facilityId": "FACILITY_1", "items": []}, role="store"
+    ),
+    Call(
+        "POST",
+        "/v1/reservations",
+        {
+            "orderId": "O9",
+            "orderItemSeqId": "00001",
+            "productId": "FG001",
+            "facilityId": "FACILITY_1",
+            "quantity": 1000,
+        },
+        role="oms",
+    ),
+    Call(
+        "POST",
+        "/v1/orders/O9/reserve",
+        {
+            "facilityId": "FACILITY_1",
+            "items": [{"orderItemSeqId": "00001", "productId": "FG003", "quantity": 999}],
+        },
+        role="oms",
+    ),
+    Call("GET", "/v1/orders/O2/pick-suggestions?limit=5000", role="store"),
+    Call("DELETE", "/v1/reservations/NO_SUCH_ORDER/00001", role="oms"),
+    Call("POST", "/v1/orders/O1/items/00001/reject", {"rejectionMode": "ATP_SOME"}, role="oms"),
+    Call(
+        "POST",
+        "/v1/physical-inventories",
+        {
+            "physicalInventoryId": "PI-2",
+            "facilityId": "FACILITY_1",
+            "counts": [{"productId": "NO_SUCH", "quantityCounted": 1}],
+        },
+        role="store",
+    ),
+    Call("POST", "/v1/variances", {"inventoryItemId": "NO_SUCH_ITEM", "quantity": 1.0000001}, role="store"),
+    Call("POST", "/v1/shipments", SHIPMENT, role="oms"),
+    Call("PATCH", "/v1/shipments/NO_SUCH_SHIPMENT", {"statusId": "SHIPMENT_PACKED"}, role="oms"),
+    Call("POST", "/v1/shipments/SH-1/reset", role="oms"),
+    Call("POST", "/v1/shipments/SH-1/ship", {}, role="oms"),
+    Call("GET", "/v1/shipments/NO_SUCH_SHIPMENT"),
+    Call(
+        "POST",
+        "/v1/pos-sales",
+        {
+            "orderId": "POS-2",
+            "facilityId": "FACILITY_1",
+            "items": [{"orderItemSeqId": "00001", "productId": "FG003", "quantity": 500}],
+        },
+        role="store",
+    ),
+    Call(
+        "POST",
+        "/v1/returns",
+        CUSTOMER_RETURN
+        | {"returnId": "R-2", "items": [CUSTOMER_RETURN["items"][0] | {"productId": "NO_SUCH"}]},
+        role="oms",
+    ),
+    Call("POST", "/v1/returns/R-1/items/00001/inspect", {"outcome": "AVAILABLE"}, role="oms"),
+    Call("GET", "/v1/returns/NO_SUCH_RETURN"),
+    Call(
+        "POST",
+        "/v1/inventory-increases",
+        {"facilityId": "FACILITY_1", "productId": "FG001", "quantity": 0},
+        role="store",
+    ),
+    Call("GET", "/v1/inventory-items/NO_SUCH_ITEM"),
+    Call("GET", "/v1/inventory-items/{fg002Item}/details?cursor=bm90LWEtY3Vyc29y", role="viewer"),
+    Call("GET", "/v1/product-facility-inventory?limit=0", role="viewer"),
+    Call("GET", "/v1/availability?facilityId=FACILITY_1", role="viewer"),
+    Call("GET", "/v1/events?after=-1", role="oms"),
+)
+
+# The general sections' examples.
+AUTH_CALLS: tuple[Call, ...] = (
+    Call("GET", "/v1/products/FG001", role=""),
+    Call(
+        "GET",
+        "/v1/products/FG001",
+        headers={"Authorization": "Bearer sl_000000000000_not-a-real-secret"},
+        role="",
+    ),
+    Call(
+        "POST",
+        "/v1/reservations",
+        {
+            "orderId": "O5",
+            "orderItemSeqId": "00001",
+            "productId": "FG001",
+            "facilityId": "FACILITY_1",
+            "quantity": 1,
+        },
+        role="viewer",
+    ),
+    Call(
+        "POST",
+        "/v1/variances",
+        {"facilityId": "FACILITY_2", "productId": "FG001", "quantity": 1, "varianceReasonId": "VAR_FOUND"},
+        role="store",
+    ),
+)
+IDEMPOTENT_VARIANCE: dict[str, Any] = {
+    "facilityId": "FACILITY_1",
+    "productId": "FG003",
+    "quantity": 1,
+    "varianceReasonId": "VAR_FOUND",
+}
+IDEMPOTENCY_CALLS: tuple[Call, ...] = (
+    Call(
+        "POST",
+        "/v1/variances",
+        IDEMPOTENT_VARIANCE,
+        role="store",
+        headers={"Idempotency-Key": "var-2026-11-25-0001"},
+    ),
+    Call(
+        "POST",
+        "/v1/variances",
+        IDEMPOTENT_VARIANCE,
+        role="store",
+        headers={"Idempotency-Key": "var-2026-11-25-0001"},
+    ),
+    Call(
+        "POST",
+        "/v1/variances",
+        IDEMPOTENT_VARIANCE | {"quantity": 2},
+        role="store",
+        headers={"Idempotency-Key": "var-2026-11-25-0001"},
+    ),
+    Call(
+        "POST", "/v1/variances", IDEMPOTENT_VARIANCE, role="store", headers={"Idempotency-Key": "has spaces"}
+    ),
+)
+PAGINATION_CALLS: tuple[Call, ...] = (
+    Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=1", role="viewer"),
+    Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=1&cursor={next}", role="viewer"),
+)
+ERROR_CALLS: tuple[Call, ...] = (
+    Call(
+        "POST",
+        "/v1/reservations",
+        raw='{"orderId": "O6",',
+        headers={"Content-Type": "application/json"},
+        role="oms",
+    ),
+    Call(
+        "POST", "/v1/reservations", {"orderId": "O6", "orderItemSeqId": "00001", "quantity": -1}, role="oms"
+    ),
+    Call("PUT", "/v1/reservations", {}, role="oms"),
+)
+
+
+class Session:
+    """The app on a migrated database: seed data, one token per role, values carried forward."""
+
+    def __init__(self, database_url: str) -> None:
+        db = Database(database_url)
+        load_documents(db, seed_documents())
+        with db.transaction() as session:
+            self.tokens = {
+                role: create_token(session, role, description=f"docs {role}").token for role in ROLES
+            }
+            scoped = create_token(session, "store", ["FACILITY_1"], description="docs store FACILITY_1")
+            self.tokens["store"] = scoped.token
+        db.dispose()
+        self.app = create_app(database_url)
+        self.values: dict[str, str] = {}
+
+    def send(self, client: TestClient, call: Call) -> Exchange:
+        path = call.path.format(**self.values) if "{" in call.path else call.path
+        headers = dict(call.headers)
+        if call.role:
+            headers["Authorization"] = f"Bearer {self.tokens[call.role]}"
+        content: bytes | None = None
+        if call.raw is not None:
+            content = call.raw.encode()
+        elif call.body is not None:
+            content = json.dumps(call.body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        answer = client.request(call.method, path, content=content, headers=headers)
+        exchange = Exchange(
+            Call(call.method, path, call.body, call.role, call.headers, call.raw),
+            answer.status_code,
+            answer.headers.get("content-type", ""),
+            answer.text,
+            dict(answer.headers),
+        )
+        self._remember(exchange)
+        return exchange
+
+    def _remember(self, exchange: Exchange) -> None:
+        if "json" not in exchange.content_type:
+            return
+        body = exchange.json
+        if isinstance(body, dict):
+            if "inventoryResetId" in body:
+                self.values["inventoryResetId"] = body["inventoryResetId"]
+            if body.get("next") and isinstance(body["next"], str):
+                self.values["next"] = body["next"]
+            if exchange.call.path == "/v1/products/FG002":
+                self.values["fg002Item"] = body["productFacilities"][0]["inventoryItemId"]
+
+
+@dataclass
+class Run:
+    examples: list[Exchange]
+    refusals: list[Exchange]
+    auth: list[Exchange]
+    idempotency: list[Exchange]
+    pagination: list[Exchange]
+    errors: list[Exchange]
+
+
+def run_examples(database_url: str) -> Run:
+    """Send every documented request, in order, to the app on `database_url` (migrated, empty)."""
+    session = Session(database_url)
+    with TestClient(session.app, raise_server_exceptions=True) as client:
+
+        def sent(calls: tuple[Call, ...]) -> list[Exchange]:
+            return [session.send(client, c) for c in calls]
+
+        return Run(
+            sent(EXAMPLES),
+            sent(REFUSALS),
+            sent(AUTH_CALLS),
+            sent(IDEMPOTENCY_CALLS),
+            sent(PAGINATION_CALLS),
+            sent(ERROR_CALLS),
+        )
+
+
+def endpoint_of(method: str, path: str, templates: list[tuple[str, str]]) -> tuple[str, str] | None:
+    bare = path.split("?", 1)[0]
+    for m, template in templates:
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if m == method and re.match(pattern, bare):
+            return (m, template)
+    return None
+
+
+def openapi_endpoints(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(m.upper(), p) for p, ops in schema["paths"].items() for m in ops]
+
+
+def roles_line(method: str, template: str) -> str:
+    concrete = re.sub(r"\{[^}]+\}", "X", template)
+    if is_open(concrete) or not concrete.startswith("/v1"):
+        return "none (no token)"
+    allowed = [r for r in ROLES if may_call(r, method, concrete)]
+    return ", ".join(f"`{r}`" for r in allowed) + (" (every role may read)" if method == "GET" else "")
+
+
+def render_request(call: Call) -> str:
+    lines = [f"{call.method} {call.path}"]
+    headers = dict(call.headers)
+    if call.raw is not None or call.body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    lines += [f"{k}: {v}" for k, v in headers.items() if k != "Authorization" or "not-a-real" in v]
+    if call.raw is not None:
+        lines += ["", call.raw.rstrip("\n")]
+    elif call.body is not None:
+        lines += ["", json.dumps(call.body, indent=2, ensure_ascii=False)]
+    return "```http\n" + "\n".join(lines) + "\n```"
+
+
+SHOWN_HEADERS = ("idempotent-replayed", "www-authenticate", "retry-after")
+
+
+def render_response(exchange: Exchange, metrics: bool = False) -> str:
+    reason = HTTPStatus(exchange.status).phrase
+    lines = [f"HTTP/1.1 {exchange.status} {reason}", f"Content-Type: {exchange.content_type}"]
+    lines += [f"{h.title()}: {exchange.headers[h]}" for h in SHOWN_HEADERS if h in exchange.headers]
+    if metrics:
+        body = "\n".join(_metrics_excerpt(exchange.text))
+    elif "json" in exchange.content_type:
+        body = json.dumps(exchange.json, indent=2, ensure_ascii=False)
+    else:
+        body = exchange.text
+    return "```http\n" + "\n".join(lines) + "\n\n" + body + "\n```"
+
+
+METRICS_SHOWN = (
+    "stockledger_request_duration_seconds",
+    "stockledger_reservations_total",
+    "stockledger_ledger_rows_posted_total",
+    'stockledger_request_duration_seconds_count{method="GET",route="/healthz",status="200"}',
+    'stockledger_reservations_total{outcome="reserved"}',
+)
+
+
+def _metrics_excerpt(text: str) -> Iterator[str]:
+    """HELP and TYPE of our metrics and a few samples: other series depend on what ran before."""
+    for line in text.splitlines():
+        name = line.split(" ")[2] if line.startswith("# ") else line.split(" ")[0]
+        if name in METRICS_SHOWN:
+            yield line
+
+
+def _prose(existing: str) -> dict[str, str]:
+    return {m["name"]: m["text"] for m in PROSE.finditer(existing)}
+
+
+def _sent_with(role: str) -> str:
+    if not role:
+        return "without a token"
+    article = "an" if role[0] in "aeiou" else "a"
+    scope = " scoped to `FACILITY_1`" if role == "store" else ""
+    return f"with {article} `{role}` token{scope}"
+
+
+class Writer:
+    def __init__(self, existing: str) -> None:
+        self.prose = _prose(existing)
+        self.parts: list[str] = []
+
+    def add(self, *texts: str) -> None:
+        self.parts.extend(texts)
+
+    def prose_block(self, name: str) -> None:
+        text = self.prose.get(name, "_(to be written)_\n")
+        self.parts.append(f"<!-- prose:{name} -->\n{text}<!-- /prose:{name} -->")
+
+    def exchange(self, exchange: Exchange, lead: str = "", metrics: bool = False) -> None:
+        self.add(f"{lead}{_sent_with(exchange.call.role)}:", render_request(exchange.call))
+        self.add(render_response(exchange, metrics))
+
+    def text(self) -> str:
+        return "\n\n".join(p.strip("\n") for p in self.parts) + "\n"
+
+
+def render(run: Run, schema: dict[str, Any], existing: str) -> str:
+    """The whole page from the answers of one run."""
+    templates = openapi_endpoints(schema)
+    missing = [e for e in templates if e not in ENDPOINTS]
+    assert not missing, f"docs/gen_api.py: describe {missing} in ENDPOINTS"
+    w = Writer(existing)
+    w.add(
+        "# API reference",
+        "<!-- Generated by docs/gen_api.py from real requests; edit only between the prose markers, "
+        "then run `.venv/bin/python docs/gen_api.py`. -->",
+    )
+    w.prose_block("intro")
+    w.add("| endpoint | roles that may call it | what it does |", "|---|---|---|")
+    for method, template in templates:
+        anchor = _anchor(method, template)
+        summary = ENDPOINTS[(method, template)][0].split(". ")[0].split(": ")[0].rstrip(".")
+        w.add(f"| [`{method} {template}`](#{anchor}) | {roles_line(method, template)} | {summary} |")
+    _join_table(w)
+    w.add("## Authentication")
+    w.prose_block("authentication")
+    for exchange in run.auth:
+        w.exchange(exchange, "Sent ")
+    w.add("## Errors")
+    w.prose_block("errors")
+    for exchange in run.errors:
+        w.exchange(exchange, "Sent ")
+    w.add("## Idempotency")
+    w.prose_block("idempotency")
+    for exchange in run.idempotency:
+        w.exchange(exchange, "Sent ")
+    w.add("## Pagination")
+    w.prose_block("pagination")
+    for exchange in run.pagination:
+        w.exchange(exchange, "Sent ")
+    w.add("## Endpoints")
+    w.prose_block("endpoints")
+    examples = _by_endpoint(run.examples, templates)
+    refusals = _by_endpoint(run.refusals, templates)
+    for method, template in templates:
+        what, codes = ENDPOINTS[(method, template)]
+        w.add(f"### `{method} {template}`", what, f"**Roles:** {roles_line(method, template)}.")
+        common = (
+            ""
+            if not template.startswith("/v1")
+            else "; and `401 unauthorized`, `403 forbidden`, `503 database_unavailable` as every `/v1` call"
+        )
+        shown = ", ".join(f"`{c}`" for c in codes) or "none of its own"
+        w.add(f"**Errors:** {shown}{common}.")
+        example = examples.get((method, template))
+        assert example is not None, f"docs/gen_api.py: no example request for {method} {template}"
+        w.exchange(example, "Example, ", metrics=template == "/metrics")
+        refusal = refusals.get((method, template))
+        if refusal is not None:
+            w.exchange(refusal, "Refused, ")
+    return w.text()
+
+
+def _join_table(w: Writer) -> None:
+    """The table rows were added one part each; make them one block."""
+    start = next(i for i, p in enumerate(w.parts) if p.startswith("| endpoint |"))
+    w.parts[start:] = ["\n".join(w.parts[start:])]
+
+
+def _anchor(method: str, template: str) -> str:
+    heading = f"{method} {template}".lower()
+    return re.sub(r"[^a-z0-9 _-]", "", heading).replace(" ", "-")
+
+
+def _by_endpoint(
+    exchanges: list[Exchange], templates: list[tuple[str, str]]
+) -> dict[tuple[str, str], Exchange]:
+    found: dict[tuple[str, str], Exchange] = {}
+    for exchange in exchanges:
+        endpoint = endpoint_of(exchange.call.method, exchange.call.path, templates)
+        assert endpoint is not None, f"not an endpoint of /openapi.json: {exchange.call}"
+        found.setdefault(endpoint, exchange)
+    return found
+
+
+def generate(database_url: str, existing: str) -> str:
+    """docs/api.md as the app on `database_url` (migrated, empty) answers today."""
+    run = run_examples(database_url)
+    schema = create_app(database_url).openapi()
+    return render(run, schema, existing)
+
+
+def fresh_sqlite(folder: Path) -> str:
+    url = f"sqlite:///{folder / 'api-docs.db'}"
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    db.dispose()
+    return url
+
+
+VOLATILE = (
+    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<timestamp>"),
+    (re.compile(r"sl_[0-9a-f]{12}_[A-Za-z0-9_-]+"), "<token>"),
+    (re.compile(r"\b[A-Z]{0,6}\d{13}[0-9A-F]{10}\b"), "<generated id>"),  # core.ids.new_id
+    (re.compile(r"^(stockledger_\w+(?:\{[^}]*\})?) \S+$", re.MULTILINE), r"\1 <value>"),
+)
+
+
+def without_volatile(text: str) -> str:
+    """The page with what changes from run to run (timestamps, tokens, counter values) masked."""
+    for pattern, replacement in VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    existing = API_MD.read_text() if API_MD.exists() else ""
+    with tempfile.TemporaryDirectory() as folder:
+        page = generate(fresh_sqlite(Path(folder)), existing)
+    if "--check" in argv:
+        if without_volatile(page) != without_volatile(existing):
+            print("docs/api.md is out of date: run .venv/bin/python docs/gen_api.py", file=sys.stderr)
+            return 1
+        print("docs/api.md is up to date")
+        return 0
+    API_MD.write_text(page)
+    print(f"wrote {API_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
