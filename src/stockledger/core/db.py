@@ -192,10 +192,11 @@ def fetched(dialect: Dialect, columns: Sequence[Column[Any]], row: Sequence[Any]
     return tuple(out)
 
 
-def locking(session: Session, select_sql: str) -> str:
-    """`select_sql` taking row locks: FOR UPDATE on PostgreSQL; on SQLite the write
-    transaction (BEGIN IMMEDIATE) holds the database lock already."""
-    return f"{select_sql} FOR UPDATE" if is_postgres(session) else select_sql
+def locking(session: Session, select_sql: str, order_by: str) -> str:
+    """`select_sql` taking row locks in `order_by` order: ORDER BY … FOR UPDATE on PostgreSQL.
+    SQLite: as it is, since the write transaction (BEGIN IMMEDIATE) holds the database lock
+    already (and an ORDER BY on the primary key there made the planner scan the whole table)."""
+    return f"{select_sql} ORDER BY {order_by} FOR UPDATE" if is_postgres(session) else select_sql
 
 
 def _driver_sql(session: Session, sql: str) -> str:
@@ -305,7 +306,10 @@ class Database:
         dialect = self.engine.dialect
         sql, processors = _lean_select(dialect, statement)
         postgres = dialect.name == "postgresql"
-        fairy = self.engine.raw_connection()
+        try:
+            fairy = self.engine.raw_connection()
+        except dialect.loaded_dbapi.Error as error:  # the server is down: a 503, as elsewhere
+            raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
         driver = fairy.dbapi_connection
         try:
             if postgres:

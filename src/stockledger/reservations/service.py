@@ -236,12 +236,14 @@ def _lock_candidates(
     """The products' INV_AVAILABLE items, locked in item id order; per product in FEFO order."""
     if len(product_ids) == 1:  # the usual single line: a lean statement
         lock = Statement(
-            locking(session, _LOCK_ONE_PRODUCT), {"f": facility_id, "p": next(iter(product_ids))}
+            locking(session, _LOCK_ONE_PRODUCT, "inventory_item_id"),
+            {"f": facility_id, "p": next(iter(product_ids))},
         )
         dialect = session.get_bind().dialect
         return _candidates(fetched(dialect, _LEAN_COLUMNS, row) for row in run(session, lock))
     if len(product_ids) <= CHUNK:  # one statement: PostgreSQL locks the rows after the sort, in id order
-        rows = session.execute(_LOCK_BY_PRODUCT, {"f": facility_id, "p": sorted(product_ids)})
+        lock_by_product = _LOCK_BY_PRODUCT if is_postgres(session) else _SELECT_BY_PRODUCT
+        rows = session.execute(lock_by_product, {"f": facility_id, "p": sorted(product_ids)})
         return _candidates(rows)
     i = InventoryItem
     ids: list[str] = []
@@ -293,20 +295,16 @@ _CANDIDATE_COLUMNS = (
 _LEAN_COLUMNS = tuple(cast(Table, InventoryItem.__table__).c[c.key] for c in _CANDIDATE_COLUMNS)
 _LOCK_ONE_PRODUCT = (
     f"SELECT {', '.join(c.name for c in _CANDIDATE_COLUMNS)} FROM inventory_item "
-    f"WHERE facility_id = :f AND product_id = :p AND status_id = '{INV_AVAILABLE}' "
-    "ORDER BY inventory_item_id"
+    f"WHERE facility_id = :f AND product_id = :p AND status_id = '{INV_AVAILABLE}'"
 )
-# Built once: the same statement object every call, so SQLAlchemy's compiled cache always hits.
-_LOCK_BY_PRODUCT = (
-    select(*_CANDIDATE_COLUMNS)
-    .where(
-        InventoryItem.facility_id == bindparam("f"),
-        InventoryItem.product_id.in_(bindparam("p", expanding=True)),
-        InventoryItem.status_id == INV_AVAILABLE,
-    )
-    .order_by(InventoryItem.inventory_item_id)
-    .with_for_update()
+# Built once: the same statement objects every call, so SQLAlchemy's compiled cache always hits.
+# SQLite needs no lock order (and ordering by the key made its planner scan the facility).
+_SELECT_BY_PRODUCT = select(*_CANDIDATE_COLUMNS).where(
+    InventoryItem.facility_id == bindparam("f"),
+    InventoryItem.product_id.in_(bindparam("p", expanding=True)),
+    InventoryItem.status_id == INV_AVAILABLE,
 )
+_LOCK_BY_PRODUCT = _SELECT_BY_PRODUCT.order_by(InventoryItem.inventory_item_id).with_for_update()
 
 
 def _plan(candidates: dict[str, list[Candidate]], lines: Sequence[ReserveLine]) -> list[Allocation]:
