@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench stress clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -20,15 +20,25 @@ run: install  ## migrate, load the seed demo data, serve on 127.0.0.1:8000 (SQLi
 test: install  ## the whole suite, on SQLite and the PostgreSQL server at 127.0.0.1:5432
 	.venv/bin/pytest
 
-bench: install  ## every benchmark on PostgreSQL (slow: the 1M-line reset alone takes ~15 min); appends to bench/RESULTS.md
+bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO lines on stdout, appended to bench/RESULTS.md (slow: the 1M-line reset alone takes ~15 min)
+	command -v wrk >/dev/null || apt-get install -y wrk  # the HTTP benchmarks' load generator
 	.venv/bin/python bench/reserve_service.py
+	.venv/bin/python bench/reserve_order_10k.py
+	.venv/bin/python bench/reserve_http.py
+	.venv/bin/python bench/hot_items.py
 	.venv/bin/python bench/availability_p99.py
+	.venv/bin/python bench/reserve_sqlite.py
+	.venv/bin/python bench/reserve_ledger_10m.py
 	.venv/bin/python bench/reset_1m.py
 
+stress: install  ## tests/stress at full size on PostgreSQL: 100,000 reservation attempts over HTTP, kill -9 in a 1,000,000-line reset (~40 min)
+	STOCKLEDGER_STRESS_ATTEMPTS=100000 STOCKLEDGER_STRESS_RESET_LINES=1000000 .venv/bin/pytest tests/stress -m stress -s
+
 lint: install
-	.venv/bin/ruff check src tests
-	.venv/bin/ruff format --check src tests
+	.venv/bin/ruff check src tests bench docs
+	.venv/bin/ruff format --check src tests bench docs
 	.venv/bin/mypy
+	.venv/bin/mypy --strict bench/*.py docs/gen_api.py
 
 clean:
 	rm -rf .venv .tools stockledger.db stockledger.db-wal stockledger.db-shm

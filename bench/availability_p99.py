@@ -1,135 +1,98 @@
 """Benchmark: GET /v1/availability latency through the real HTTP server, 8 concurrent clients.
 
-    .venv/bin/python bench/availability_p99.py [--clients 8] [--seconds 10] [--port 8765]
+    .venv/bin/python bench/availability_p99.py [--clients 8] [--seconds 10] [--workers 2] [--port 8765]
 
 Creates the database stockledger_bench_availability, loads the demo seed (`stockledger demo`),
-creates a viewer token (`stockledger token create`), starts `stockledger serve` as a subprocess
-and runs `--clients` threads, each with its own keep-alive httpx client, asking the availability
-of the seed products in turn. Prints p50/p99 (target: p99 < 5 ms), appends to bench/RESULTS.md.
+creates a viewer token (`stockledger token create`), starts `stockledger serve --workers N`
+and drives it with wrk (`--clients` keep-alive connections, each asking the availability of
+the seed products in turn, Authorization header set by the Lua script). Prints
+`P99 availability_ms <p99>` (target: p99 < 5 ms) and appends to bench/RESULTS.md.
 """
 
 import argparse
 import os
-import statistics
-import subprocess
-import threading
-import time
-from datetime import UTC, datetime
-from pathlib import Path
 
-import httpx
 import psycopg
+from httpbench import (
+    append_results,
+    create_token,
+    load_average,
+    run_wrk,
+    server_errors,
+    serving,
+    stockledger,
+    warm_up,
+)
 
 ADMIN = os.environ.get("STOCKLEDGER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 NAME = "stockledger_bench_availability"
-ROOT = Path(__file__).resolve().parents[1]
-CLI = str(ROOT / ".venv" / "bin" / "stockledger")
 PRODUCTS = ("FG001", "FG002", "FG003")
+FACILITY = "FACILITY_1"
+
+LUA = """
+wrk.headers["Authorization"] = "Bearer {token}"
+local products = {{{products}}}
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format("GET", "/v1/availability?facilityId={facility}&productId=" .. products[n % #products + 1])
+end
+"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="stockledger serve --workers")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--access-log", action="store_true", help="keep uvicorn's line per request")
     args = parser.parse_args()
+    serve_flags = () if args.access_log else ("--no-access-log",)
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {NAME}")
     env = {**os.environ, "STOCKLEDGER_DATABASE_URL": ADMIN.rsplit("/", 1)[0] + f"/{NAME}"}
     env.pop("STOCKLEDGER_NATS_URL", None)
-    subprocess.run([CLI, "demo"], env=env, check=True, capture_output=True)
-    created = subprocess.run(
-        [CLI, "token", "create", "--role", "viewer", "--description", "availability benchmark"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    token = created.stdout.strip().splitlines()[-1].strip()
-    server = subprocess.Popen(
-        [CLI, "serve", "--port", str(args.port), "--no-publish"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     try:
-        latencies, errors = _measure(args.port, token, args.clients, args.seconds)
+        stockledger(env, "demo")
+        token = create_token(env, "viewer", "availability benchmark")
+        lua = LUA.format(token=token, products=",".join(f'"{p}"' for p in PRODUCTS), facility=FACILITY)
+        with serving(env, args.port, args.workers, *serve_flags) as base:
+            headers = {"Authorization": f"Bearer {token}"}
+            warm_up(base, f"/v1/availability?facilityId={FACILITY}&productId={PRODUCTS[0]}", headers)
+            result = run_wrk(f"{base}/v1/availability", lua, args.clients, args.seconds)
+        if set(result.statuses) != {200}:
+            print(f"server log (tail):\n{server_errors()}")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    _report(args, latencies, errors)
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+    bad = sum(n for status, n in result.statuses.items() if status != 200) + result.errors
+    load = load_average()
+    print(f"GET /v1/availability, {args.clients} connections, serve --workers {args.workers}:")
+    print(f"  {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, p90 {result.p90_ms:.2f} ms,")
+    print(f"  p99 {result.p99_ms:.2f} ms, max {result.max_ms:.2f} ms, non-200/errors {bad}, load {load}")
+    print(f"  statuses {result.statuses}, socket errors {result.errors}, timeouts {result.timeouts}")
+    print(f"P99 availability_ms {result.p99_ms:.2f}")
+    append_results(
+        f"\n## availability_p99 — {_now()} UTC\n\n"
+        f"`.venv/bin/python bench/availability_p99.py --clients {args.clients} --seconds {args.seconds:g}"
+        f" --workers {args.workers}{' --access-log' if args.access_log else ''}` (`stockledger serve"
+        f" --workers {args.workers} {' '.join(serve_flags)}`, demo seed, PostgreSQL 15"
+        f" on the same 2-CPU machine; load `{result.command}`; load average at the end: {load})\n\n"
+        "| connections | req/s | p50 ms | p90 ms | p99 ms | max ms | non-200 |\n"
+        "|---|---|---|---|---|---|---|\n"
+        f"| {args.clients} | {result.rps:.0f} | {result.p50_ms:.2f} | {result.p90_ms:.2f}"
+        f" | {result.p99_ms:.2f} | {result.max_ms:.2f} | {bad} |\n\n"
+        f"P99 availability_ms {result.p99_ms:.2f} (target < 5 ms)\n"
+    )
 
 
-def _measure(port: int, token: str, clients: int, seconds: float) -> tuple[list[float], int]:
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {token}"}
-    _wait_until_up(base, headers)
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    start = threading.Barrier(clients)
+def _now() -> str:
+    from datetime import UTC, datetime
 
-    def client(n: int) -> None:
-        mine: list[float] = []
-        bad = 0
-        with httpx.Client(base_url=base, headers=headers) as http:
-            for product in PRODUCTS:  # warm-up: connection and the server's first calls
-                http.get("/v1/availability", params={"facilityId": "FACILITY_1", "productId": product})
-            start.wait()
-            deadline = time.perf_counter() + seconds
-            k = n
-            while time.perf_counter() < deadline:
-                params = {"facilityId": "FACILITY_1", "productId": PRODUCTS[k % len(PRODUCTS)]}
-                began = time.perf_counter()
-                response = http.get("/v1/availability", params=params)
-                mine.append(time.perf_counter() - began)
-                bad += response.status_code != 200
-                k += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, errors[0]
-
-
-def _wait_until_up(base: str, headers: dict[str, str]) -> None:
-    for _ in range(300):
-        try:
-            params = {"facilityId": "FACILITY_1", "productId": PRODUCTS[0]}
-            if httpx.get(f"{base}/v1/availability", params=params, headers=headers).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("stockledger serve did not answer within 30 s")
-
-
-def _report(args: argparse.Namespace, latencies: list[float], errors: int) -> None:
-    cuts = statistics.quantiles(latencies, n=100)
-    p50, p99 = cuts[49] * 1000, cuts[98] * 1000
-    rps = len(latencies) / args.seconds
-    print(f"GET /v1/availability, {args.clients} clients: {rps:.0f} req/s, {errors} non-200")
-    print(f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  (target p99 < 5 ms)")
-    print(f"P99 availability_ms {p99:.2f}")
-    load = os.getloadavg()[0]
-    with (ROOT / "bench" / "RESULTS.md").open("a") as results:
-        results.write(
-            f"\n## availability_p99 — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
-            f"`.venv/bin/python bench/availability_p99.py --clients {args.clients}"
-            f" --seconds {args.seconds:g}`"
-            f" (`stockledger serve`, 1 worker, PostgreSQL 15, same machine, load average {load:.1f})\n\n"
-            f"| clients | req/s | p50 ms | p99 ms | non-200 |\n|---|---|---|---|---|\n"
-            f"| {args.clients} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} |\n\n"
-            f"P99 availability_ms {p99:.2f} (target < 5 ms)\n"
-        )
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Prints `RATIO reserve_service <ours/pgbench>`, runs verify, appends to bench/RES
 import argparse
 import multiprocessing as mp
 import os
+import queue
 import random
 import re
 import subprocess
@@ -58,14 +59,21 @@ def url(name: str) -> str:
     return ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def create_database(items: int) -> None:
+def drop_database(name: str | None = None) -> None:
     with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {NAME}")
-    db = Database(url(NAME))
+        conn.execute(f"DROP DATABASE IF EXISTS {name or NAME} WITH (FORCE)")
+
+
+def create_database(items: int, name: str | None = None) -> None:
+    """The benchmark database `name` (default NAME): migrated, `items` products and items loaded."""
+    name = name or NAME
+    drop_database(name)
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    db = Database(url(name))
     migrate.upgrade(db.engine)
     db.dispose()
-    with psycopg.connect(url(NAME)) as conn:
+    with psycopg.connect(url(name)) as conn:
         conn.execute(
             "INSERT INTO facility (facility_id, costing_method_id, created_stamp) "
             "VALUES ('F1', 'FIFO', now())"
@@ -108,8 +116,19 @@ def create_database(items: int) -> None:
         conn.execute("ANALYZE")
 
 
-def _worker(worker: int, items: int, seconds: float, ready: Any, counts: "mp.Queue[int]") -> None:
-    db = Database(url(NAME), pool_size=1)
+def count_mismatches(name: str | None = None) -> int:
+    """verify: items whose totals differ from the sum of their ledger rows."""
+    db = Database(url(name or NAME))
+    with db.reading() as session:
+        mismatches = len(find_mismatches(session))
+    db.dispose()
+    return mismatches
+
+
+def _worker(
+    worker: int, items: int, seconds: float, ready: Any, counts: "mp.Queue[int]", name: str = NAME
+) -> None:
+    db = Database(url(name), pool_size=1)
     with db.transaction() as session:  # connected before the clock starts
         session.execute(text("SELECT 1"))
     rng = random.Random(worker)
@@ -127,20 +146,33 @@ def _worker(worker: int, items: int, seconds: float, ready: Any, counts: "mp.Que
     db.dispose()
 
 
-def run_ours(workers: int, items: int, seconds: float) -> float:
+def run_ours(workers: int, items: int, seconds: float, name: str | None = None) -> float:
+    """reserve_stock tps of `workers` processes on database `name` (default NAME)."""
     ctx = mp.get_context("spawn")
     counts: mp.Queue[int] = ctx.Queue()
     ready = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_worker, args=(w, items, seconds, ready, counts)) for w in range(workers)]
+    args = [(w, items, seconds, ready, counts, name or NAME) for w in range(workers)]
+    procs = [ctx.Process(target=_worker, args=a) for a in args]
     for p in procs:
         p.start()
-    total = sum(counts.get() for _ in procs)
+    done: list[int] = []
+    while len(done) < workers:  # a worker that died (an error in reserve_stock) fails the run
+        try:
+            done.append(counts.get(timeout=1))
+        except queue.Empty:
+            failed = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if failed:
+                for p in procs:
+                    p.terminate()
+                raise RuntimeError(
+                    f"{len(failed)} worker(s) failed (exit codes {failed}): see their tracebacks"
+                ) from None
     for p in procs:
         p.join()
-    return total / seconds
+    return sum(done) / seconds
 
 
-def run_pgbench(workers: int, items: int, seconds: float) -> float:
+def run_pgbench(workers: int, items: int, seconds: float, name: str | None = None) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT.format(last=items - 1))
     out = subprocess.run(
@@ -159,7 +191,7 @@ def run_pgbench(workers: int, items: int, seconds: float) -> float:
             str(int(seconds)),
             "-f",
             script.name,
-            NAME,
+            name or NAME,
         ],
         check=True,
         capture_output=True,
@@ -179,10 +211,7 @@ def main() -> None:
     create_database(args.items)
     baseline = run_pgbench(args.workers, args.items, args.seconds)
     ours = run_ours(args.workers, args.items, args.seconds)
-    db = Database(url(NAME))
-    with db.reading() as session:
-        mismatches = len(find_mismatches(session))
-    db.dispose()
+    mismatches = count_mismatches()
     ratio = ours / baseline
     print(f"pgbench (5 round trips, {args.workers} clients): {baseline:.0f} tps")
     print(f"reserve_stock via the service layer ({args.workers} processes): {ours:.0f} tps")
@@ -199,8 +228,7 @@ def main() -> None:
             f"| reserve_stock through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
             f"RATIO reserve_service {ratio:.3f} (target ≥ 0.50); verify: {mismatches} mismatches\n"
         )
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+    drop_database()
 
 
 if __name__ == "__main__":

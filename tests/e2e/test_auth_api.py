@@ -1,5 +1,6 @@
 """Tokens on every write endpoint: 401 without or with a wrong token, 403 for a viewer and for
-a token scoped to another facility; problem+json each time, and nothing written.
+a token scoped to another facility; problem+json each time, and nothing written. List reads
+that name no facility show a scoped token only its facilities' rows and events.
 
 The endpoints come from the live OpenAPI document, so a new write endpoint cannot slip
 through unprotected.
@@ -10,13 +11,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from stockledger.app import create_app
 from stockledger.auth import service
 from stockledger.core.db import Database
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItemDetail, Shipment
+from stockledger.resets.rules import RawLine
+from stockledger.resets.service import reset_inventory
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
 PATH_VALUES = {"facility_id": "FACILITY_1", "product_id": "FG001", "inventory_item_id": "FG001-INV-001"}
@@ -151,3 +154,71 @@ def test_a_scoped_token_cannot_read_another_facility_by_id(anonymous: TestClient
     assert anonymous.post("/v1/reservations", json=body, headers=oms).status_code == 201
     assert anonymous.get("/v1/orders/O9/pick-suggestions", headers=own).status_code == 200
     assert anonymous.get("/v1/orders/O9/pick-suggestions", headers=other).status_code == 404  # none visible
+
+
+def _second_facility_with_stock(db: Database) -> None:
+    """FACILITY_2 with FG001 and FG002 on hand, FG003 changed in FACILITY_1: events of F1, F2 and _ALL."""
+    with db.transaction() as session:
+        session.execute(
+            text(
+                "INSERT INTO facility (facility_id, costing_method_id, created_stamp) "
+                "VALUES ('FACILITY_2', 'FIFO', '2026-01-01')"
+            )
+        )
+    lines = [
+        RawLine(2, "FACILITY_2", "FG001", "7"),
+        RawLine(3, "FACILITY_2", "FG002", "3"),
+        RawLine(4, "FACILITY_1", "FG003", "12"),
+    ]
+    with db.transaction() as session:
+        reset_inventory(session, lines, "scope test")
+
+
+def _all_pages(client: TestClient, path: str, headers: dict[str, str], limit: int) -> list[dict[str, Any]]:
+    """Every item of a keyset-paged list (`cursor` for the view, `after` for the event feed)."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": limit}
+    while True:
+        response = client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        if page["next"] is None:
+            return items
+        params = {"limit": limit, "after" if path == "/v1/events" else "cursor": page["next"]}
+
+
+def test_list_reads_that_name_no_facility_show_a_scoped_token_only_its_facilities(
+    anonymous: TestClient, seeded: Database
+) -> None:
+    _second_facility_with_stock(seeded)
+    admin = {"Authorization": f"Bearer {_token(seeded, 'admin')}"}
+    first = {"Authorization": f"Bearer {_token(seeded, 'viewer', ['FACILITY_1'])}"}
+    second = {"Authorization": f"Bearer {_token(seeded, 'oms', ['FACILITY_2'])}"}
+    both = {"Authorization": f"Bearer {_token(seeded, 'store', ['FACILITY_1', 'FACILITY_2'])}"}
+    path = "/v1/product-facility-inventory"
+    everything = _all_pages(anonymous, path, admin, 100)
+    by_facility = {f: [r for r in everything if r["facilityId"] == f] for f in ("FACILITY_1", "FACILITY_2")}
+    assert len(by_facility["FACILITY_1"]) >= 3
+    assert len(by_facility["FACILITY_2"]) == 2
+    assert len(everything) == len(by_facility["FACILITY_1"]) + 2
+    for limit in (1, 2, 100):  # the keyset cursor pages within the scope
+        assert _all_pages(anonymous, path, first, limit) == by_facility["FACILITY_1"]
+        assert _all_pages(anonymous, path, second, limit) == by_facility["FACILITY_2"]
+        assert _all_pages(anonymous, path, both, limit) == everything
+    only_fg001 = anonymous.get(path, params={"productId": "FG001"}, headers=second).json()["items"]
+    assert [(r["facilityId"], r["quantityOnHandTotal"]) for r in only_fg001] == [("FACILITY_2", 7)]
+    # naming another facility is refused outright; naming its own is served
+    _assert_problem(anonymous.get(path, params={"facilityId": "FACILITY_2"}, headers=first), 403, "forbidden")
+    named = anonymous.get(path, params={"facilityId": "FACILITY_2"}, headers=second)
+    assert named.json()["items"] == by_facility["FACILITY_2"]
+
+    events = _all_pages(anonymous, "/v1/events", admin, 100)
+    assert {"FACILITY_1", "FACILITY_2", "_ALL"} <= {e["facilityId"] for e in events}
+    for headers, facilities in ((first, {"FACILITY_1"}), (second, {"FACILITY_2"}), (both, None)):
+        wanted = [e for e in events if facilities is None or e["facilityId"] in facilities]
+        if facilities is None:  # a run spanning facilities is keyed _ALL: for unscoped callers only
+            wanted = [e for e in events if e["facilityId"] in ("FACILITY_1", "FACILITY_2")]
+        for limit in (1, 100):
+            assert _all_pages(anonymous, "/v1/events", headers, limit) == wanted
+        assert wanted

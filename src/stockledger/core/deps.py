@@ -1,6 +1,7 @@
 """What routes depend on: the database and a session whose transaction the request owns."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,7 +16,14 @@ def get_database(request: Request) -> Database:
     return db
 
 
-def _write_session(request: Request) -> Iterator[Session]:
+@contextmanager
+def write_session(request: Request) -> Iterator[Session]:
+    """The request's write transaction: committed when the block ends, rolled back on an error.
+
+    WriteSession's body, for a route that runs its whole work (session, change, commit, answer)
+    in one worker-thread hop instead of FastAPI's four (sync dependency in and out, sync route,
+    answer validation).
+    """
     owned: Session | None = getattr(request.state, "write_session", None)
     if owned is not None:
         # The idempotency middleware owns this request's transaction (the key's claim and
@@ -26,6 +34,11 @@ def _write_session(request: Request) -> Iterator[Session]:
         return
     with get_database(request).transaction() as session:
         bind_principal(session, getattr(request.state, "principal", None))
+        yield session
+
+
+def _write_session(request: Request) -> Iterator[Session]:
+    with write_session(request) as session:
         yield session
 
 

@@ -30,6 +30,16 @@ def may_see(session: Session, facility_id: str) -> bool:
     return principal is None or principal.may_touch(facility_id)
 
 
+def facilities_in_scope(session: Session) -> frozenset[str] | None:
+    """The facilities the session's caller may see, or None for all (no principal, or an unscoped token).
+
+    For list reads that name no facility: they filter by this instead of checking one id.
+    """
+    principal: FacilityScoped | None = session.info.get(PRINCIPAL)
+    facilities = getattr(principal, "facilities", None)
+    return None if facilities is None else frozenset(facilities)
+
+
 def check_facility(session: Session, facility_id: str) -> None:
     """Raise Forbidden if the session acts for a caller who may not touch `facility_id`."""
     if not may_see(session, facility_id):

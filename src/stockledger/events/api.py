@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from stockledger.core.deps import ReadSession
 from stockledger.core.pagination import Limit
+from stockledger.core.scope import facilities_in_scope
 from stockledger.events.feed import read_feed
 from stockledger.events.schemas import EventPage, event_out
 
@@ -19,7 +20,9 @@ def list_events(
     after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Serve events after this eventSeq")] = 0,
     limit: Limit = 100,
 ) -> EventPage:
-    """Events after `after`, oldest first; only as far as no smaller eventSeq can still commit."""
-    events = read_feed(session, after, limit)
+    """Events after `after`, oldest first; only as far as no smaller eventSeq can still commit.
+
+    A token scoped to facilities sees only the events of its facilities."""
+    events = read_feed(session, after, limit, within=facilities_in_scope(session))
     nxt = events[-1].event_seq if len(events) == limit else None
     return EventPage(items=[event_out(e) for e in events], next=nxt)

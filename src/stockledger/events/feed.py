@@ -6,6 +6,7 @@ it ends. SQLite serialises writers, so every committed number is final there.
 """
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,10 +28,16 @@ class FeedEvent:
     created_stamp: datetime
 
 
-def read_feed(session: Session, after: int, limit: int) -> list[FeedEvent]:
-    """Up to `limit` events after sequence `after`, as far as the feed is final."""
+def read_feed(
+    session: Session, after: int, limit: int, within: Collection[str] | None = None
+) -> list[FeedEvent]:
+    """Up to `limit` events after sequence `after`, as far as the feed is final; `within`: only the
+    events of these facilities (a scoped caller's; a run spanning facilities is keyed `_ALL`, not
+    theirs), None for all."""
     e = OutboxEvent
     query = select(e).where(e.event_seq > after).order_by(e.event_seq).limit(limit)
+    if within is not None:
+        query = query.where(e.facility_id.in_(sorted(within)))
     if is_postgres(session):
         query = query.where(e.event_seq <= final_up_to(session, OUTBOX_SEQUENCE))  # before the snapshot
     return [

@@ -3,7 +3,8 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from stockledger.catalog import service
 from stockledger.catalog.schemas import (
@@ -12,8 +13,10 @@ from stockledger.catalog.schemas import (
     InventoryItemOut,
     ProductFacilityInventoryItemOut,
 )
-from stockledger.core.deps import ReadSession
+from stockledger.core.db import Database
+from stockledger.core.deps import ReadSession, get_database
 from stockledger.core.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger import views
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
@@ -44,10 +47,17 @@ def product_facility_inventory(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[ProductFacilityInventoryItemOut]:
-    """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock)."""
+    """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock).
+
+    Without `facilityId`, a token scoped to facilities sees only theirs (naming another is a 403)."""
     after = decode_cursor(cursor, 2)
     rows = views.product_facility_rows(
-        session, facility_id, product_id, (after[0], after[1]) if after else None, limit + 1
+        session,
+        facility_id,
+        product_id,
+        (after[0], after[1]) if after else None,
+        limit + 1,
+        within=facilities_in_scope(session),
     )
     page, nxt = page_of(rows, limit, lambda r: (r["facility_id"], r["product_id"]))
     return Page[ProductFacilityInventoryItemOut](
@@ -56,14 +66,22 @@ def product_facility_inventory(
 
 
 @router.get("/availability", response_model=AvailabilityOut)
-def get_availability(
-    session: ReadSession,
+async def get_availability(
+    request: Request,
     facility_id: Annotated[str, Query(alias="facilityId", min_length=1)],
     product_id: Annotated[str, Query(alias="productId", min_length=1)],
     as_of: Annotated[
         datetime | None, Query(alias="asOf", description="Replay the ledger to this instant")
     ] = None,
-) -> AvailabilityOut:
+) -> Response:
     """QOH, ATP, reserved and computedInventoryCount of a product, summed over its items."""
-    result = views.availability(session, facility_id, product_id, as_of)
-    return AvailabilityOut.model_validate(result)
+    # A hot read: one statement on a pooled driver connection, the JSON encoded in the same
+    # worker-thread hop, and a Response returned, so FastAPI neither validates nor encodes the
+    # answer a second time (response_model still documents it). bench/RESULTS.md: availability_p99.
+    body = await run_in_threadpool(_availability_json, get_database(request), facility_id, product_id, as_of)
+    return Response(content=body, media_type="application/json")
+
+
+def _availability_json(db: Database, facility_id: str, product_id: str, as_of: datetime | None) -> bytes:
+    result = views.availability(db, facility_id, product_id, as_of)
+    return AvailabilityOut.model_validate(result).model_dump_json(by_alias=True).encode()

@@ -4,6 +4,10 @@ Each posting is one guarded UPDATE … RETURNING on the item (totals and the det
 sequence move together, atomically, in the database) followed by the INSERT of its
 InventoryItemDetail row, in the caller's transaction. Nothing else writes totals, so
 for every item: totals == sum of its detail diffs.
+
+Four ways in, the same two rows each: `post` (one posting), `post_batch` (set-based),
+`post_locked` (an item the caller locked: one round trip with the caller's other writes) and
+`sole_item_ctes` (item chosen and posted inside the caller's single statement, PostgreSQL).
 """
 
 from collections.abc import Iterable, Iterator, Sequence

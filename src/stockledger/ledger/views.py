@@ -1,12 +1,28 @@
 """Read models: the ProductFacilityInventoryItem view, availability, and as-of replay."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Column, String, Table, func, or_, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
+from stockledger.core.db import Database
 from stockledger.core.errors import NotFound
 from stockledger.core.fixed import ZERO, Fixed6
 from stockledger.core.model_base import Base
@@ -49,71 +65,95 @@ class Availability:
 
 
 def availability(
-    session: Session, facility_id: str, product_id: str, as_of: datetime | None = None
+    source: Session | Database, facility_id: str, product_id: str, as_of: datetime | None = None
 ) -> Availability:
-    """QOH, ATP and reservations of a product in a facility, summed over its items."""
-    _require_known(session, facility_id, product_id)
-    minimum = (
-        session.scalar(
-            select(ProductFacility.minimum_stock).where(
-                ProductFacility.facility_id == facility_id, ProductFacility.product_id == product_id
-            )
-        )
-        or ZERO
-    )
-    qoh, atp = (
-        _ledger_totals(session, facility_id, product_id, as_of)
-        if as_of
-        else _current_totals(session, facility_id, product_id)
-    )
-    reserved = _reserved(session, facility_id, product_id, as_of)
+    """QOH, ATP and reservations of a product in a facility, summed over its items.
+
+    One statement (AVAILABILITY, or AVAILABILITY_AS_OF for a replay), built once with Core: no
+    ORM loads. Given the Database (the HTTP route), the current figures are read on a pooled
+    driver connection (Database.fetch_one: one round trip); given a Session, in its transaction.
+    404 when the facility or the product is unknown.
+    """
+    params: dict[str, object] = {"facility_id": facility_id, "product_id": product_id}
+    if as_of is not None:
+        params["as_of"] = as_of
+    statement = AVAILABILITY if as_of is None else AVAILABILITY_AS_OF
+    if isinstance(source, Session):
+        row: tuple[Any, ...] | None = tuple(source.execute(statement, params).one())
+    elif as_of is None:
+        row = source.fetch_one(statement, params)
+    else:  # a replay: not a hot path, and its timestamp needs the column's bind processing
+        with source.reading() as session:
+            row = tuple(session.execute(statement, params).one())
+    assert row is not None  # aggregates: always one row
+    facility_known, product_known, minimum, qoh, atp, reserved = row
+    if not facility_known:
+        raise NotFound(f"Facility {facility_id} not found", facilityId=facility_id)
+    if not product_known:
+        raise NotFound(f"Product {product_id} not found", productId=product_id)
+    minimum = minimum or ZERO
     return Availability(facility_id, product_id, qoh, atp, reserved, minimum, atp - minimum, as_of)
 
 
-def _require_known(session: Session, facility_id: str, product_id: str) -> None:
-    if session.get(Facility, facility_id) is None:
-        raise NotFound(f"Facility {facility_id} not found", facilityId=facility_id)
-    if session.get(Product, product_id) is None:
-        raise NotFound(f"Product {product_id} not found", productId=product_id)
+# Constants written into the SQL, so the only parameters are the ids (and :as_of).
+ZERO_SQL: ColumnElement[Any] = literal_column("0")
+ACTIVE_SQL: ColumnElement[Any] = literal_column(f"'{ACTIVE}'")
 
 
-def _current_totals(session: Session, facility_id: str, product_id: str) -> tuple[Decimal, Decimal]:
-    i = InventoryItem
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(i.quantity_on_hand_total), ZERO),
-            func.coalesce(func.sum(i.available_to_promise_total), ZERO),
-        ).where(i.facility_id == facility_id, i.product_id == product_id)
-    ).one()
-    return row[0], row[1]
+def _availability_statement(replay: bool) -> Select[Any]:
+    """Existence of facility and product, minimum stock, Σ item totals, Σ active reservations.
 
-
-def _ledger_totals(
-    session: Session, facility_id: str, product_id: str, as_of: datetime
-) -> tuple[Decimal, Decimal]:
-    """Replay: the sum of every detail row effective at or before `as_of`."""
-    d, i = InventoryItemDetail, InventoryItem
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(d.quantity_on_hand_diff), ZERO),
-            func.coalesce(func.sum(d.available_to_promise_diff), ZERO),
+    With `replay`, the totals are Σ of the detail rows effective at or before :as_of and the
+    reservations those active at that instant.
+    """
+    fac, prod = bindparam("facility_id", type_=String), bindparam("product_id", type_=String)
+    f, p, pf = Facility.__table__, Product.__table__, ProductFacility.__table__
+    i, d, r = InventoryItem.__table__, InventoryItemDetail.__table__, OrderItemInventoryReservation.__table__
+    mine = (i.c.facility_id == fac) & (i.c.product_id == prod)
+    if replay:
+        as_of = bindparam("as_of", type_=d.c.effective_date.type)
+        totals = (
+            select(
+                func.coalesce(func.sum(d.c.quantity_on_hand_diff), ZERO_SQL).label("qoh"),
+                func.coalesce(func.sum(d.c.available_to_promise_diff), ZERO_SQL).label("atp"),
+            )
+            .select_from(
+                i.join(
+                    d, (i.c.facility_id == d.c.facility_id) & (i.c.inventory_item_id == d.c.inventory_item_id)
+                )
+            )
+            .where(mine, d.c.effective_date <= as_of)
         )
-        .join(i, (i.facility_id == d.facility_id) & (i.inventory_item_id == d.inventory_item_id))
-        .where(i.facility_id == facility_id, i.product_id == product_id, d.effective_date <= as_of)
-    ).one()
-    return row[0], row[1]
-
-
-def _reserved(session: Session, facility_id: str, product_id: str, as_of: datetime | None) -> Decimal:
-    r = OrderItemInventoryReservation
-    stmt = select(func.coalesce(func.sum(r.quantity), ZERO)).where(
-        r.facility_id == facility_id, r.product_id == product_id
-    )
-    if as_of is None:
-        stmt = stmt.where(r.status_id == ACTIVE)
+        active: ColumnElement[bool] = (r.c.reserved_datetime <= as_of) & or_(
+            r.c.status_id == ACTIVE_SQL, r.c.status_datetime > as_of
+        )
     else:
-        stmt = stmt.where(r.reserved_datetime <= as_of, or_(r.status_id == ACTIVE, r.status_datetime > as_of))
-    return session.scalar(stmt) or ZERO
+        totals = select(
+            func.coalesce(func.sum(i.c.quantity_on_hand_total), ZERO_SQL).label("qoh"),
+            func.coalesce(func.sum(i.c.available_to_promise_total), ZERO_SQL).label("atp"),
+        ).where(mine)
+        active = r.c.status_id == ACTIVE_SQL
+    sums = totals.subquery("totals")
+    reserved = (
+        select(func.coalesce(func.sum(r.c.quantity), ZERO_SQL).label("reserved"))
+        .where(r.c.facility_id == fac, r.c.product_id == prod, active)
+        .subquery("reserved")
+    )
+    return select(
+        exists().where(f.c.facility_id == fac).label("facility_known"),
+        exists().where(p.c.product_id == prod).label("product_known"),
+        select(pf.c.minimum_stock)
+        .where(pf.c.facility_id == fac, pf.c.product_id == prod)
+        .scalar_subquery()
+        .label("minimum_stock"),
+        sums.c.qoh.label("quantity_on_hand_total"),
+        sums.c.atp.label("available_to_promise_total"),
+        reserved.c.reserved,
+    ).select_from(sums.join(reserved, true()))
+
+
+AVAILABILITY = _availability_statement(replay=False)
+AVAILABILITY_AS_OF = _availability_statement(replay=True)
 
 
 def product_facility_rows(
@@ -122,12 +162,16 @@ def product_facility_rows(
     product_id: str | None,
     after: tuple[str, str] | None,
     limit: int,
+    within: Collection[str] | None = None,
 ) -> list[dict[str, object]]:
-    """Rows of the ProductFacilityInventoryItem view, keyed (facilityId, productId)."""
+    """Rows of the ProductFacilityInventoryItem view, keyed (facilityId, productId); `within`: only
+    these facilities (a scoped caller's), None for all."""
     v = product_facility_inventory_item
     stmt = select(v).order_by(v.c.facility_id, v.c.product_id).limit(limit)
     if facility_id:
         stmt = stmt.where(v.c.facility_id == facility_id)
+    if within is not None:
+        stmt = stmt.where(v.c.facility_id.in_(sorted(within)))
     if product_id:
         stmt = stmt.where(v.c.product_id == product_id)
     if after:

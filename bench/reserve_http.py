@@ -1,0 +1,150 @@
+"""Benchmark: single-unit reservations over HTTP, against pgbench in the same run.
+
+    .venv/bin/python bench/reserve_http.py [--workers 2] [--clients 8] [--items 10000] [--seconds 20]
+
+Creates the database stockledger_bench_reserve_http (bench/reserve_service.py's create_database:
+1 facility, `--items` products with one item each holding plenty of ATP), then:
+  * baseline: pgbench with `--clients` clients running the 5-round-trip script of issue 9
+    (reserve_service.PGBENCH_SCRIPT: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT);
+  * ours: `stockledger serve --workers N` on that database, driven by wrk with `--clients`
+    keep-alive connections: POST /v1/reservations of 1 unit of a random product, a unique
+    orderId per request (thread id + counter), with an `oms` token.
+Prints `RATIO reserve_http <ours/pgbench>` (target ≥ 0.25), then checks the ledger: verify clean,
+one reservation row per 201 answer, ATP consumed == units reserved. Appends to bench/RESULTS.md.
+"""
+
+import argparse
+import os
+from datetime import UTC, datetime
+
+import psycopg
+from httpbench import WrkResult, append_results, create_token, load_average, run_wrk, serving
+from reserve_service import MICROS, count_mismatches, create_database, drop_database, run_pgbench, url
+
+NAME = "stockledger_bench_reserve_http"
+
+# `id` is set per wrk thread by httpbench's setup hook; orderIds are unique across threads and runs.
+LUA = """
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+function init(args)
+  math.randomseed(os.time() * 100 + id)
+end
+function request()
+  n = n + 1
+  local body = string.format(
+    '{{"orderId":"{prefix}%d-%d","orderItemSeqId":"00001","productId":"P%06d","facilityId":"F1","quantity":1}}',
+    id, n, math.random({first}, {last}))
+  return wrk.format(nil, "/v1/reservations", nil, body)
+end
+"""
+
+
+def reserve_lua(token: str, items: int, prefix: str = "H", first: int = 0) -> str:
+    """wrk's script: 1 unit of a random one of products P{first}…P{first + items - 1} per request."""
+    return LUA.format(token=token, first=first, last=first + items - 1, prefix=prefix)
+
+
+def ledger_check(name: str) -> dict[str, int]:
+    """What the runs left: reservation rows and their units, ATP consumed by ledger rows other than
+    the initial receipts, items below zero ATP, and verify's mismatches."""
+    with psycopg.connect(url(name)) as conn:
+        rows, units = conn.execute(
+            "SELECT count(*), coalesce(sum(quantity), 0) FROM order_item_inventory_reservation"
+        ).fetchone() or (0, 0)
+        consumed, negative = conn.execute(
+            "SELECT coalesce(sum(d.atp), 0), count(*) FILTER (WHERE i.available_to_promise_total < 0)"
+            " FROM inventory_item i JOIN LATERAL (SELECT -sum(available_to_promise_diff) AS atp"
+            "  FROM inventory_item_detail x WHERE x.facility_id = i.facility_id"
+            "  AND x.inventory_item_id = i.inventory_item_id AND x.reason_enum_id <> 'INV_RECEIPT') d ON true"
+        ).fetchone() or (0, 0)
+    return {
+        "rows": int(rows),
+        "units": int(units) // MICROS,
+        "atp_consumed": int(consumed) // MICROS,
+        "negative_items": int(negative),
+        "mismatches": count_mismatches(name),
+    }
+
+
+def server_env(name: str) -> dict[str, str]:
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": url(name)}
+    env.pop("STOCKLEDGER_NATS_URL", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, default=2, help="stockledger serve --workers")
+    parser.add_argument("--clients", type=int, default=8, help="wrk connections and pgbench clients")
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    create_database(args.items, NAME)
+    try:
+        baseline = run_pgbench(args.clients, args.items, args.seconds, NAME)
+        env = server_env(NAME)
+        token = create_token(env, "oms", "reserve_http benchmark")
+        with serving(env, args.port, args.workers, "--no-access-log") as base:
+            # Warm-up: every worker compiles its statements before the clock starts.
+            warm = run_wrk(base, reserve_lua(token, args.items, "WARM"), args.clients, 3)
+            result = run_wrk(base, reserve_lua(token, args.items), args.clients, args.seconds)
+        check = ledger_check(NAME)
+    finally:
+        drop_database(NAME)
+    report(args, baseline, warm, result, check)
+
+
+def report(
+    args: argparse.Namespace, baseline: float, warm: WrkResult, result: WrkResult, check: dict[str, int]
+) -> None:
+    created = result.statuses.get(201, 0)
+    answered = created + warm.statuses.get(201, 0)  # the ledger holds the warm-up's too
+    others = {s: n for s, n in result.statuses.items() if s != 201}
+    ours = created / result.seconds
+    ratio = ours / baseline
+    load = load_average()
+    # wrk stops its clock with requests in flight: the server still commits them (≤ 1 per
+    # connection per wrk run), so the ledger may hold a few more than the 201 answers counted.
+    in_flight = check["rows"] - answered
+    consistent = (
+        check["rows"] == check["units"] == check["atp_consumed"] and 0 <= in_flight <= 2 * args.clients
+    )
+    print(f"pgbench (5 round trips, {args.clients} clients): {baseline:.0f} tps")
+    print(
+        f"POST /v1/reservations, serve --workers {args.workers}, wrk {args.clients} connections:"
+        f" {ours:.0f} reservations/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms,"
+        f" other statuses {others or 'none'}, socket errors {result.errors - sum(others.values())}"
+    )
+    print(
+        f"ledger: {check['rows']} reservation rows, {check['units']} units, ATP consumed"
+        f" {check['atp_consumed']}, 201 answers {answered} (warm-up included; {in_flight} in flight at the"
+        " end),"
+        f" verify {check['mismatches']} mismatches, items below 0: {check['negative_items']}; load {load}"
+    )
+    print(f"ledger check: {'ok' if consistent and check['mismatches'] == 0 else 'FAILED'}")
+    print(f"RATIO reserve_http {ratio:.3f}")
+    append_results(
+        f"\n## reserve_http — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
+        f"`.venv/bin/python bench/reserve_http.py --workers {args.workers} --clients {args.clients}"
+        f" --items {args.items} --seconds {args.seconds:g}` (PostgreSQL 15 and the load generator on the"
+        f" same 2-CPU machine; `{result.command}`; load average at the end {load})\n\n"
+        "| run | tps | p50 ms | p99 ms |\n|---|---|---|---|\n"
+        f"| pgbench: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.clients} clients"
+        f" | {baseline:.0f} | | |\n"
+        f"| POST /v1/reservations, `serve --workers {args.workers} --no-access-log`,"
+        f" wrk {args.clients} connections"
+        f" | {ours:.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} |\n\n"
+        f"RATIO reserve_http {ratio:.3f} (target ≥ 0.25); other statuses {others or 'none'};"
+        f" {check['rows']} reservation rows for {answered} answers 201 (warm-up included, {in_flight} in"
+        " flight when wrk stopped), ATP consumed == units reserved:"
+        f" {'yes' if consistent else 'NO'}; verify: {check['mismatches']} mismatches\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
