@@ -7,6 +7,7 @@ PostgreSQL: psycopg 3, READ COMMITTED, a pre-pinged pool.
 
 import re
 import select
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -88,8 +89,11 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        begin = "BEGIN" if conn.get_execution_options().get(READ_ONLY, False) else "BEGIN IMMEDIATE"
+        try:  # on the driver: SQLAlchemy's statement machinery cost more than the BEGIN
+            conn.connection.dbapi_connection.execute(begin)
+        except sqlite3.OperationalError as error:  # "database is locked" past the busy timeout: a 503
+            raise exc.OperationalError(begin, None, error) from error
 
     return engine
 
