@@ -4,13 +4,10 @@ Every test that touches a database ends with the ledger rule checked: totals == 
 detail diffs for every item (what `stockledger verify` checks).
 """
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -21,8 +18,8 @@ from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate
 from stockledger.core.db import Database
 from stockledger.ledger.verify import find_mismatches
+from tests.databases import fresh_postgres
 
-PG_ADMIN_URL = os.environ.get("STOCKLEDGER_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REFERENCE_TABLES = {"alembic_version", "inventory_item_type", "variance_reason"}
 BACKENDS = ["sqlite", "postgres"]
 
@@ -39,16 +36,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database for this test run on the real server, dropped at the end."""
-    name = f"stockledger_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    db = Database(url)
-    migrate.upgrade(db.engine)
-    db.dispose()
-    yield url
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres("stockledger_test") as url:
+        yield url
 
 
 def _truncate_postgres(db: Database) -> None:

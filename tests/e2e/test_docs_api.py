@@ -10,19 +10,16 @@ import difflib
 import importlib.util
 import re
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import psycopg
 import pytest
 
 from stockledger.app import create_app
-from stockledger.core import migrate
 from stockledger.core.db import Database
 from stockledger.ledger.verify import find_mismatches
-from tests.conftest import PG_ADMIN_URL
+from tests.databases import fresh_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 API_MD = ROOT / "docs" / "api.md"
@@ -111,24 +108,16 @@ def test_the_page_is_what_the_app_answers(db: Database, db_url: str) -> None:
 
 
 @pytest.fixture
-def fresh_postgres() -> Iterator[str]:
+def fresh_pg_url() -> Iterator[str]:
     """A new database (the shared test database is truncated, but its sequences go on)."""
-    name = f"stockledger_apidoc_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    db = Database(url)
-    try:
-        migrate.upgrade(db.engine)
+    with fresh_postgres("stockledger_apidoc") as url:
         yield url
+        db = Database(url)
         with db.reading() as session:
             assert find_mismatches(session) == [], "ledger rule broken: totals != sum of details"
-    finally:
         db.dispose()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.postgres
-def test_postgresql_answers_the_same(fresh_postgres: str) -> None:
-    _assert_same_page(_gen_api(), fresh_postgres, "postgresql")
+def test_postgresql_answers_the_same(fresh_pg_url: str) -> None:
+    _assert_same_page(_gen_api(), fresh_pg_url, "postgresql")

@@ -12,20 +12,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import psycopg
 from sqlalchemy import insert, text
 
-from stockledger.core import migrate
 from stockledger.core.db import Database
 from stockledger.ledger.models import Product
+from tests.databases import fresh_postgres
 
-PG_ADMIN_URL = os.environ.get("STOCKLEDGER_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 STOCKLEDGER = Path(sys.executable).parent / "stockledger"
 
 
@@ -37,18 +34,8 @@ def env_int(name: str, default: int) -> int:
 @contextmanager
 def fresh_database() -> Iterator[str]:
     """A new, migrated PostgreSQL database for one test; dropped (FORCE) at the end."""
-    name = f"stockledger_stress_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        db = Database(url)
-        migrate.upgrade(db.engine)
-        db.dispose()
+    with fresh_postgres("stockledger_stress") as url:
         yield url
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def add_facility_and_products(db: Database, facility_id: str, product_ids: list[str]) -> None:
