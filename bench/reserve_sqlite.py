@@ -248,7 +248,7 @@ WATCH = {
     "post",
     "record_event",
     "_upsert_reservations",
-    "next_sequence_value",
+    "next_value_expression",
     "<method 'commit' of 'sqlite3.Connection' objects>",
     "<method 'execute' of 'sqlite3.Cursor' objects>",
     "dumps",

@@ -106,15 +106,6 @@ def upsert(engine_or_session: Engine | Session, table: Any) -> Any:
     return sqlite_insert(table)
 
 
-def next_sequence_value(session: Session, name: str) -> int:
-    """The next value of a named sequence: a real SEQUENCE on PostgreSQL; on SQLite a
-    counter row, safe because SQLite write transactions are serialised (BEGIN IMMEDIATE)."""
-    expression, params = next_value_expression(session, name)
-    if not params:
-        return int(run(session, Statement(f"SELECT {expression}", {}))[0][0])
-    return int(params["next_value"])
-
-
 def next_value_expression(session: Session, name: str) -> tuple[str, dict[str, int]]:
     """SQL for the next value of sequence `name`, to put inside a statement: `nextval` on
     PostgreSQL; on SQLite the counter row is moved now and the value is a parameter."""
@@ -236,12 +227,8 @@ def run(session: Session, statement: Statement) -> list[tuple[Any, ...]]:
         cursor.execute(sql, statement.params)
         rows = [tuple(row) for row in cursor.fetchall()] if _returns_rows(sql) else []
     except conn.dialect.loaded_dbapi.Error as error:
-        lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)
-        if lost:
-            conn.invalidate()
-        raise exc.DBAPIError.instance(
-            sql, statement.params, error, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost
-        ) from error
+        driver = conn.connection.dbapi_connection
+        raise _wrapped(error, conn.dialect, sql, statement.params, driver, cursor, conn.invalidate) from error
     if events.after_cursor_execute:
         events.after_cursor_execute(conn, cursor, sql, statement.params, None, False)
     return rows
@@ -259,6 +246,27 @@ def _connection(session: Session) -> Connection:
     conn = session.connection()
     session.info[_CONNECTION] = (session.get_transaction(), conn)
     return conn
+
+
+def _wrapped(
+    error: Any,
+    dialect: Dialect,
+    sql: str,
+    params: Mapping[str, Any],
+    driver: Any,
+    cursor: Any,
+    invalidate: Callable[[], object],
+) -> exc.StatementError:
+    """A driver error as SQLAlchemy raises it (IntegrityError, OperationalError…); a lost
+    connection is invalidated first, as SQLAlchemy does."""
+    lost = dialect.is_disconnect(error, driver, cursor)
+    if lost:
+        invalidate()
+    base: type[Exception] = dialect.loaded_dbapi.Error
+    wrapped: exc.StatementError = exc.DBAPIError.instance(
+        sql, params, error, base, connection_invalidated=lost
+    )
+    return wrapped
 
 
 def _returns_rows(sql: str) -> bool:
@@ -346,12 +354,7 @@ class Database:
             if postgres:
                 driver.autocommit = False  # type: ignore[union-attr]
         except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, driver, None)
-            if lost:
-                fairy.invalidate(error)
-            raise exc.DBAPIError.instance(
-                sql, params, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
-            ) from error
+            raise _wrapped(error, dialect, sql, params, driver, None, fairy.invalidate) from error
         finally:
             fairy.close()  # back to the pool; an aborted autocommit switch is reset there (rollback)
         if row is None:
