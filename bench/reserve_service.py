@@ -4,9 +4,9 @@
 
 Creates the database stockledger_bench_reserve (1 facility, `--items` products with one item
 each holding plenty of ATP, loaded through the ledger so `verify` holds), then:
-  * ours: `--workers` processes, each in a loop: one transaction running
-    reservations.service.reserve_stock for 1 unit of a random product (what
-    POST /v1/reservations does, without HTTP);
+  * ours: `--workers` processes, each in a loop: reservations.service.reserve_line (a
+    transaction of its own) for 1 unit of a random product (what POST /v1/reservations
+    without an Idempotency-Key does, without HTTP);
   * baseline: pgbench with `--workers` clients running the 5-round-trip script of issue 9
     (BEGIN; guarded UPDATE of the item's ATP; INSERT a detail row; INSERT a reservation row;
     COMMIT) on the same items.
@@ -33,7 +33,7 @@ from sqlalchemy import text
 from stockledger.core import migrate
 from stockledger.core.db import Database
 from stockledger.ledger.verify import find_mismatches
-from stockledger.reservations.service import ReserveLine, reserve_stock
+from stockledger.reservations.service import ReserveLine, reserve_line
 
 ADMIN = os.environ.get("STOCKLEDGER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 NAME = "stockledger_bench_reserve"
@@ -139,8 +139,7 @@ def _worker(
     deadline = time.time() + seconds
     while time.time() < deadline:
         product = f"P{rng.randrange(items):06d}"
-        with db.transaction() as session:
-            reserve_stock(session, f"W{worker}-{done}", "F1", [ReserveLine("00001", product, Decimal(1))])
+        reserve_line(db, f"W{worker}-{done}", "F1", ReserveLine("00001", product, Decimal(1)))
         done += 1
     counts.put(done)
     db.dispose()
@@ -214,7 +213,7 @@ def main() -> None:
     mismatches = count_mismatches()
     ratio = ours / baseline
     print(f"pgbench (5 round trips, {args.workers} clients): {baseline:.0f} tps")
-    print(f"reserve_stock via the service layer ({args.workers} processes): {ours:.0f} tps")
+    print(f"reserve_line via the service layer ({args.workers} processes): {ours:.0f} tps")
     print(f"verify: {mismatches} mismatches")
     print(f"RATIO reserve_service {ratio:.3f}")
     with (ROOT / "bench" / "RESULTS.md").open("a") as results:
@@ -225,7 +224,7 @@ def main() -> None:
             f"| run | tps |\n|---|---|\n"
             f"| pgbench: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.workers} clients "
             f"| {baseline:.0f} |\n"
-            f"| reserve_stock through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
+            f"| reserve_line through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
             f"RATIO reserve_service {ratio:.3f} (target ≥ 0.50); verify: {mismatches} mismatches\n"
         )
     drop_database()

@@ -58,7 +58,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
     app.add_middleware(MetricsMiddleware)  # outermost: times and counts refused requests too
-    count_ledger_rows(db.engine)
+    count_ledger_rows(db)
     # The hot routes first: Starlette tries routes in order (≈ 90 µs for a route matched last).
     app.include_router(reservations_router)
     app.include_router(ledger_router)

@@ -1,22 +1,30 @@
 """A line whose product has one INV_AVAILABLE item: on PostgreSQL one statement does it all.
 
 The same rows and event as the general path (SQLite runs the general path on the same
-scenario, with the same expected values), and it falls back without writing anything.
+scenario, with the same expected values), and it falls back without writing anything. Through
+`reserve_line` (POST /v1/reservations without an Idempotency-Key) that statement is its own
+transaction, committed in autocommit.
 """
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
-from stockledger.core.db import Database
-from stockledger.core.errors import InsufficientStock
+from stockledger.core.db import Database, Statement
+from stockledger.core.errors import Forbidden, InsufficientStock
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, Product
 from stockledger.ledger.post import Posting, post
-from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_stock
+from stockledger.ledger.verify import find_mismatches
+from stockledger.metrics.ledger_rows import count_ledger_rows
+from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_line, reserve_stock
 from tests.shipping_support import FACILITY, details, events, totals
 from tests.stock_support import reservations
 
@@ -167,3 +175,111 @@ def test_detail_numbers_past_99999_are_written_in_full(seeded: Database, solo: s
         )
     assert tuple(newest) == ("100000", 100_000)
     assert count == 2
+
+
+# ---- reserve_line: the one-item route's transaction of its own (PostgreSQL: one statement) ----
+
+
+@dataclass(frozen=True)
+class _Scope:
+    facilities: frozenset[str]
+
+    def may_touch(self, facility_id: str) -> bool:
+        return facility_id in self.facilities
+
+
+@pytest.fixture
+def alone(seeded: Database) -> Iterator[list[tuple[str, int]]]:
+    """The statements committed alone (Database.run_alone) and the rows each returned."""
+    seen: list[tuple[str, int]] = []
+
+    def _record(sql: str, returned: int) -> None:
+        seen.append((sql, returned))
+
+    seeded.after_alone.append(_record)
+    yield seen
+    seeded.after_alone.remove(_record)
+
+
+def test_reserve_line_is_one_statement_committed_alone_with_the_same_rows(
+    seeded: Database, solo: str, statements: list[str], alone: list[tuple[str, int]]
+) -> None:
+    statements.clear()
+    outcome = reserve_line(seeded, "SL1", FACILITY, ReserveLine("1", SOLO, D(3)))
+    if seeded.is_postgres:
+        assert statements == []  # no Session, no BEGIN or COMMIT of its own
+        assert [(sql.startswith("WITH picked AS"), returned) for sql, returned in alone] == [(True, 1)]
+    else:
+        assert alone == []  # SQLite: reserve_stock in a transaction
+        assert len(statements) > 1
+    assert [(r.inventory_item_id, r.quantity) for r in outcome.lines[0].reservations] == [(solo, D(3))]
+    assert totals(seeded, solo) == (D(10), D(7))
+    [_, reserved] = details(seeded, solo)
+    assert (reserved.seq_num, reserved.available_to_promise_diff, reserved.order_id) == (2, D(-3), "SL1")
+    assert reservations(seeded, "SL1") == [("1", solo, D(3), D(0), "RES_ACTIVE")]
+    [event] = [e for e in events(seeded, "StockReserved") if e["orderId"] == "SL1"]
+    assert event["lines"][0]["reservations"] == [
+        {"inventoryItemId": solo, "quantity": 3, "quantityNotAvailable": 0}
+    ]
+
+
+def test_reserve_line_falls_back_to_a_transaction_when_the_sole_item_is_short(
+    seeded: Database, solo: str, alone: list[tuple[str, int]]
+) -> None:
+    with pytest.raises(InsufficientStock):
+        reserve_line(seeded, "SL2", FACILITY, ReserveLine("1", SOLO, D(11)))
+    assert totals(seeded, solo) == (D(10), D(10))
+    assert reservations(seeded, "SL2") == []
+    assert [e for e in events(seeded, "StockReserved") if e["orderId"] == "SL2"] == []
+    partial = reserve_line(seeded, "SL3", FACILITY, ReserveLine("1", SOLO, D(11)), "PARTIAL")
+    assert partial.lines[0].quantity_reserved == 10
+    assert totals(seeded, solo) == (D(10), D(0))
+    if seeded.is_postgres:  # both tried the statement first; it returned nothing and wrote nothing
+        assert [returned for _, returned in alone] == [0, 0]
+
+
+def test_reserve_line_refuses_a_facility_outside_the_callers_scope(seeded: Database, solo: str) -> None:
+    with pytest.raises(Forbidden):
+        reserve_line(seeded, "SL4", FACILITY, ReserveLine("1", SOLO, D(1)), principal=_Scope(frozenset()))
+    assert totals(seeded, solo) == (D(10), D(10))
+    assert reservations(seeded, "SL4") == []
+    mine = _Scope(frozenset({FACILITY}))
+    assert reserve_line(seeded, "SL5", FACILITY, ReserveLine("1", SOLO, D(1)), principal=mine).lines
+    assert totals(seeded, solo) == (D(10), D(9))
+
+
+def test_reserve_line_counts_its_ledger_row_when_committed(seeded: Database, solo: str) -> None:
+    count_ledger_rows(seeded)
+    before = REGISTRY.get_sample_value("stockledger_ledger_rows_posted_total") or 0.0
+    reserve_line(seeded, "SL6", FACILITY, ReserveLine("1", SOLO, D(2)))
+    with pytest.raises(InsufficientStock):
+        reserve_line(seeded, "SL7", FACILITY, ReserveLine("1", SOLO, D(50)))
+    after = REGISTRY.get_sample_value("stockledger_ledger_rows_posted_total") or 0.0
+    assert after - before == 1
+
+
+def test_reserve_line_from_many_threads_never_oversells(seeded: Database, solo: str) -> None:
+    """40 one-unit lines from 8 threads on 10 available: exactly 10 succeed, ATP ends at 0."""
+
+    def attempt(n: int) -> bool:
+        try:
+            reserve_line(seeded, f"SLT{n}", FACILITY, ReserveLine("1", SOLO, D(1)))
+        except InsufficientStock:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(40)))
+    assert outcomes.count(True) == 10
+    assert totals(seeded, solo) == (D(10), D(0))
+    assert len(details(seeded, solo)) == 11
+    with seeded.reading() as session:
+        assert find_mismatches(session) == []
+
+
+def test_run_alone_on_an_unreachable_server_is_sqlalchemys_operational_error(db: Database) -> None:
+    """What the problem handlers turn into a 503 (a raw driver error would be a 500)."""
+    down = Database("postgresql://postgres@127.0.0.1:1/nothing")
+    with pytest.raises(OperationalError):
+        down.run_alone(Statement("WITH x AS (SELECT 1) SELECT * FROM x", {}))
+    down.dispose()

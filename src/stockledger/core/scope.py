@@ -42,7 +42,13 @@ def facilities_in_scope(session: Session) -> frozenset[str] | None:
 
 def check_facility(session: Session, facility_id: str) -> None:
     """Raise Forbidden if the session acts for a caller who may not touch `facility_id`."""
-    if not may_see(session, facility_id):
+    check_scope(session.info.get(PRINCIPAL), facility_id)
+
+
+def check_scope(principal: FacilityScoped | None, facility_id: str) -> None:
+    """Raise Forbidden if `principal` (None: no caller, the CLI) may not touch `facility_id`:
+    check_facility for work done without a Session (Database.run_alone)."""
+    if principal is not None and not principal.may_touch(facility_id):
         raise Forbidden(f"This token may not act on facility {facility_id}", facilityId=facility_id)
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import Statement, bound, run
@@ -55,17 +56,24 @@ def event_params(
 ) -> dict[str, Any]:
     """One event's values (checked: its type, the caller's facility scope) as `e_`-named driver
     parameters, for `event_insert` or a caller's own statement (`event_insert_from`)."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type}")
     if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
         check_facility(session, facility_id)
+    return event_values(session.get_bind().dialect, facility_id, event_type, payload)
+
+
+def event_values(
+    dialect: Dialect, facility_id: str, event_type: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """`event_params` for a caller that has checked the facility scope itself (no Session)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type}")
     values = {
         "facility_id": facility_id,
         "event_type": event_type,
         "payload": json.dumps(payload, default=_json_default, separators=(",", ":")),
         "created_stamp": utcnow(),
     }
-    return {f"e_{k}": v for k, v in bound(session, OUTBOX, values).items()}
+    return {f"e_{k}": v for k, v in bound(dialect, OUTBOX, values).items()}
 
 
 def event_insert_from(source: str, payload_sql: str = ":e_payload") -> str:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import NoReturn, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, case, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -198,11 +199,12 @@ def sole_item_ctes(fit: SoleItem) -> str:
     return _SOLE_ITEM_LOT if fit.lot_id is not None else _SOLE_ITEM
 
 
-def sole_item_params(session: Session, fit: SoleItem) -> dict[str, object]:
+def sole_item_params(dialect: Dialect, fit: SoleItem) -> dict[str, object]:
+    """The parameters of `sole_item_ctes` in the driver's form (the caller checks the facility scope)."""
     posting = Posting(
         fit.facility_id, "", fit.reason_enum_id, available_to_promise_diff=-fit.quantity, links=fit.links
     )
-    values = bound(session, DETAIL, _detail_values(posting, 0, ""))
+    values = bound(dialect, DETAIL, _detail_values(posting, 0, ""))
     del values["inventory_item_id"], values["inventory_item_detail_seq_id"], values["seq_num"]
     return {**values, "product_id": fit.product_id, "lot_id": fit.lot_id}
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from stockledger.core.deps import ReadSession, WriteSession, write_session
+from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
 from stockledger.core.errors import NotFound
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from stockledger.reservations import picking, service
@@ -37,9 +37,16 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
 
 def _create_reservation(request: Request, body: ReservationRequest) -> Response:
     line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
-    with write_session(request) as session:
-        outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
+    if getattr(request.state, "write_session", None) is None:
+        # No Idempotency-Key: a transaction of its own (on PostgreSQL usually one statement).
+        principal = getattr(request.state, "principal", None)
+        db = get_database(request)
+        outcome = service.reserve_line(db, body.order_id, body.facility_id, line, body.fill, principal)
         answer = _line_out(outcome, outcome.lines[0])
+    else:  # the key's claim and stored answer commit with the change: its transaction
+        with write_session(request) as session:
+            outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
+            answer = _line_out(outcome, outcome.lines[0])
     # PARTIAL with nothing there: nothing created
     code = status.HTTP_200_OK if answer.quantity_reserved == 0 else status.HTTP_201_CREATED
     return Response(answer.model_dump_json(by_alias=True), code, media_type="application/json")

@@ -16,15 +16,16 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, case, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
-from stockledger.core.db import Statement, bound, fetched, is_postgres, locking, run, upsert
+from stockledger.core.db import Database, Statement, bound, fetched, is_postgres, locking, run, upsert
 from stockledger.core.errors import InsufficientStock, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
-from stockledger.core.scope import check_facility
-from stockledger.events.outbox import event_insert, event_insert_from, event_params, record_event
+from stockledger.core.scope import FacilityScoped, bind_principal, check_facility, check_scope
+from stockledger.events.outbox import event_insert, event_insert_from, event_values, record_event
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation, Product
 from stockledger.ledger.post import (
     Links,
@@ -52,7 +53,15 @@ from stockledger.reservations.rules import (
     require_fill,
 )
 
-__all__ = ["Released", "ReserveLine", "ReserveOutcome", "cancel_reservation", "release_reservation"]
+__all__ = [
+    "Released",
+    "ReserveLine",
+    "ReserveOutcome",
+    "cancel_reservation",
+    "release_reservation",
+    "reserve_line",
+    "reserve_stock",
+]
 
 RES = cast(Table, OrderItemInventoryReservation.__table__)
 EVENT_LINES = 1_000
@@ -112,9 +121,48 @@ def reserve_stock(
     fill: str = ALL_OR_NOTHING,
 ) -> ReserveOutcome:
     """Reserve every line of an order in the caller's transaction, per the fill policy."""
+    return _reserve(session, order_id, facility_id, lines, fill, try_sole_item=True)
+
+
+def reserve_line(
+    db: Database,
+    order_id: str,
+    facility_id: str,
+    line: ReserveLine,
+    fill: str = ALL_OR_NOTHING,
+    principal: FacilityScoped | None = None,
+) -> ReserveOutcome:
+    """One order item (POST /v1/reservations) in a transaction of its own, for `principal`.
+
+    PostgreSQL, when the product's sole item covers the line (the usual order line): ONE
+    statement sent in autocommit (Database.run_alone), so item, detail row, reservation and
+    event commit together in a single round trip and the item's row lock is held only while
+    the server runs it. Otherwise (short, several items, unknown ids; or SQLite):
+    `reserve_stock` in a transaction, which decides, nothing having been written.
+    """
+    require_fill(fill)
+    _check_lines([line])
+    if db.is_postgres:
+        check_scope(principal, facility_id)
+        rows = db.run_alone(_sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill))
+        if rows:
+            return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
+    with db.transaction() as session:
+        bind_principal(session, principal)
+        return _reserve(session, order_id, facility_id, [line], fill, try_sole_item=False)
+
+
+def _reserve(
+    session: Session,
+    order_id: str,
+    facility_id: str,
+    lines: Sequence[ReserveLine],
+    fill: str,
+    try_sole_item: bool,
+) -> ReserveOutcome:
     require_fill(fill)
     _check_lines(lines)
-    if len(lines) == 1 and is_postgres(session):
+    if try_sole_item and len(lines) == 1 and is_postgres(session):
         outcome = _reserve_from_sole_item(session, order_id, facility_id, lines[0], fill)
         if outcome is not None:
             return outcome
@@ -138,11 +186,22 @@ def reserve_stock(
 def _reserve_from_sole_item(
     session: Session, order_id: str, facility_id: str, line: ReserveLine, fill: str
 ) -> ReserveOutcome | None:
-    """One line of a product with one item in the facility, which covers it (the usual order
-    line): posted, reserved and its event recorded in ONE statement (PostgreSQL), as every
-    fill policy would. None: not so (short, several items, unknown ids): the general path
-    decides, nothing having been written."""
+    """One line of a product with one item in the facility, which covers it: posted, reserved
+    and its event recorded in ONE statement in the session's transaction (PostgreSQL), as every
+    fill policy would. None: not so: the general path decides, nothing having been written."""
     check_facility(session, facility_id)
+    dialect = session.get_bind().dialect
+    rows = run(session, _sole_item_statement(dialect, order_id, facility_id, line, fill))
+    if not rows:
+        return None
+    return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
+
+
+def _sole_item_statement(
+    dialect: Dialect, order_id: str, facility_id: str, line: ReserveLine, fill: str
+) -> Statement:
+    """The sole-item statement (PostgreSQL): returns the item's id, or no row having written
+    nothing. The caller has checked the facility scope."""
     fit = SoleItem(
         facility_id,
         line.product_id,
@@ -155,15 +214,12 @@ def _reserve_from_sole_item(
     (reservation,) = _rows(outcome)
     del reservation["inventory_item_id"]
     params = {
-        **sole_item_params(session, fit),
-        **{f"r_{k}": v for k, v in bound(session, RES, reservation).items()},
-        **event_params(session, facility_id, "StockReserved", _event(outcome, outcome.lines)),
+        **sole_item_params(dialect, fit),
+        **{f"r_{k}": v for k, v in bound(dialect, RES, reservation).items()},
+        **event_values(dialect, facility_id, "StockReserved", _event(outcome, outcome.lines)),
         "item_mark": _ITEM_MARK_JSON,
     }
-    rows = run(session, Statement(_sole_item_sql(fit), params))
-    if not rows:
-        return None
-    return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
+    return Statement(_sole_item_sql(fit), params)
 
 
 def _whole_line(line: ReserveLine, item_id: str) -> LineOutcome:
