@@ -41,7 +41,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await db.open_async()  # PostgreSQL: the hot routes' pool on this worker's event loop
         yield
+        await db.close_async()
         db.dispose()
 
     app = FastAPI(

@@ -86,6 +86,20 @@ def availability(
         with source.reading() as session:
             row = tuple(session.execute(statement, params).one())
     assert row is not None  # aggregates: always one row
+    return _availability_of(facility_id, product_id, row, as_of)
+
+
+async def availability_now(db: Database, facility_id: str, product_id: str) -> Availability:
+    """`availability` on the event loop (Database.fetch_one_async; the async pool must be open)."""
+    params = {"facility_id": facility_id, "product_id": product_id}
+    row = await db.fetch_one_async(AVAILABILITY, params)
+    assert row is not None  # aggregates: always one row
+    return _availability_of(facility_id, product_id, row, None)
+
+
+def _availability_of(
+    facility_id: str, product_id: str, row: tuple[Any, ...], as_of: datetime | None
+) -> Availability:
     facility_known, product_known, minimum, qoh, atp, reserved = row
     if not facility_known:
         raise NotFound(f"Facility {facility_id} not found", facilityId=facility_id)

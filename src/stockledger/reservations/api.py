@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from stockledger.core.db import AsyncPoolUnavailable
 from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
 from stockledger.core.errors import NotFound
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor
@@ -29,24 +30,49 @@ router = APIRouter(prefix="/v1", tags=["reservations"])
 @router.post("/reservations", response_model=OrderItemReservation, status_code=status.HTTP_201_CREATED)
 async def create_reservation(body: ReservationRequest, request: Request) -> Response:
     """createOrderItemInventoryReservation: ATP − quantity over the product's items, FEFO."""
-    # The hot write: transaction, reservation, commit and JSON in ONE worker-thread hop (a sync
-    # route with a sync dependency costs four: dependency in and out, route, answer validation),
-    # and a Response, so FastAPI does not validate and encode the answer again.
-    return await run_in_threadpool(_create_reservation, request, body)
+    # The hot write. PostgreSQL, no Idempotency-Key, the product's sole item covers the line:
+    # one statement on the event loop (async pool, no thread hop). Otherwise: transaction,
+    # reservation, commit and JSON in ONE worker-thread hop (a sync route with a sync
+    # dependency costs four). A Response either way, so FastAPI does not validate and encode
+    # the answer again.
+    db = get_database(request)
+    if db.async_pool is not None and getattr(request.state, "write_session", None) is None:
+        line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
+        principal = getattr(request.state, "principal", None)
+        try:
+            outcome = await service.reserve_line_async(
+                db, body.order_id, body.facility_id, line, body.fill, principal
+            )
+        except AsyncPoolUnavailable:  # nothing sent: the thread path does it all
+            return await run_in_threadpool(_create_reservation, request, body, False)
+        if outcome is not None:
+            return _created(outcome)
+        return await run_in_threadpool(_create_reservation, request, body, True)  # tried: no row
+    return await run_in_threadpool(_create_reservation, request, body, False)
 
 
-def _create_reservation(request: Request, body: ReservationRequest) -> Response:
+def _create_reservation(request: Request, body: ReservationRequest, sole_item_tried: bool) -> Response:
     line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
     if getattr(request.state, "write_session", None) is None:
         # No Idempotency-Key: a transaction of its own (on PostgreSQL usually one statement).
         principal = getattr(request.state, "principal", None)
         db = get_database(request)
-        outcome = service.reserve_line(db, body.order_id, body.facility_id, line, body.fill, principal)
+        outcome = service.reserve_line(
+            db, body.order_id, body.facility_id, line, body.fill, principal, sole_item_tried
+        )
+        return _created(outcome)
+    # The key's claim and stored answer commit with the change: its transaction.
+    with write_session(request) as session:
+        outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
         answer = _line_out(outcome, outcome.lines[0])
-    else:  # the key's claim and stored answer commit with the change: its transaction
-        with write_session(request) as session:
-            outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
-            answer = _line_out(outcome, outcome.lines[0])
+    return _answer(answer)
+
+
+def _created(outcome: ReserveOutcome) -> Response:
+    return _answer(_line_out(outcome, outcome.lines[0]))
+
+
+def _answer(answer: OrderItemReservation) -> Response:
     # PARTIAL with nothing there: nothing created
     code = status.HTTP_200_OK if answer.quantity_reserved == 0 else status.HTTP_201_CREATED
     return Response(answer.model_dump_json(by_alias=True), code, media_type="application/json")

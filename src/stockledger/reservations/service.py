@@ -60,6 +60,7 @@ __all__ = [
     "cancel_reservation",
     "release_reservation",
     "reserve_line",
+    "reserve_line_async",
     "reserve_stock",
 ]
 
@@ -131,6 +132,7 @@ def reserve_line(
     line: ReserveLine,
     fill: str = ALL_OR_NOTHING,
     principal: FacilityScoped | None = None,
+    sole_item_tried: bool = False,
 ) -> ReserveOutcome:
     """One order item (POST /v1/reservations) in a transaction of its own, for `principal`.
 
@@ -139,10 +141,11 @@ def reserve_line(
     event commit together in a single round trip and the item's row lock is held only while
     the server runs it. Otherwise (short, several items, unknown ids; or SQLite):
     `reserve_stock` in a transaction, which decides, nothing having been written.
+    `sole_item_tried`: reserve_line_async tried that statement already (it returned no row).
     """
     require_fill(fill)
     _check_lines([line])
-    if db.is_postgres:
+    if db.is_postgres and not sole_item_tried:
         check_scope(principal, facility_id)
         rows = db.run_alone(_sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill))
         if rows:
@@ -150,6 +153,27 @@ def reserve_line(
     with db.transaction() as session:
         bind_principal(session, principal)
         return _reserve(session, order_id, facility_id, [line], fill, try_sole_item=False)
+
+
+async def reserve_line_async(
+    db: Database,
+    order_id: str,
+    facility_id: str,
+    line: ReserveLine,
+    fill: str = ALL_OR_NOTHING,
+    principal: FacilityScoped | None = None,
+) -> ReserveOutcome | None:
+    """`reserve_line`'s one statement on the event loop (PostgreSQL, the async pool open). None:
+    not a sole item that covers the line, nothing written: the caller runs
+    `reserve_line(…, sole_item_tried=True)` in a worker thread."""
+    require_fill(fill)
+    _check_lines([line])
+    check_scope(principal, facility_id)
+    statement = _sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill)
+    rows = await db.run_alone_async(statement)
+    if not rows:
+        return None
+    return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
 
 
 def _reserve(

@@ -1,0 +1,145 @@
+"""The hot routes on PostgreSQL's async pool (no worker-thread hop), and their thread-path fallbacks.
+
+POST /v1/reservations without an Idempotency-Key: the sole-item statement on the event loop;
+any other line, and any request when the pool has no connection at hand, in a worker thread.
+GET /v1/availability: the same. Either way the same answers and the same ledger rows.
+"""
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
+from stockledger.core.db import Database
+from stockledger.ledger import views
+from stockledger.ledger.models import Product
+from stockledger.ledger.post import Posting, post
+from stockledger.ledger.verify import find_mismatches
+from tests.shipping_support import FACILITY, details, totals
+from tests.stock_support import reservations
+
+D = Decimal
+SOLO = "HOT-SOLO"
+
+
+@pytest.fixture
+def postgres_client(backend: str, seeded: Database, client: TestClient) -> TestClient:
+    if backend != "postgres":
+        pytest.skip("the async pool is PostgreSQL's; SQLite takes the thread path (other tests)")
+    return client
+
+
+@pytest.fixture
+def solo(seeded: Database) -> str:
+    with seeded.transaction() as session:
+        session.add(Product(product_id=SOLO, product_name="Sole item"))
+        session.flush()
+        item = find_or_create_facility_inventory_item(session, FACILITY, SOLO).inventory_item_id
+        post(
+            session,
+            Posting(
+                FACILITY, item, "INV_RECEIPT", quantity_on_hand_diff=D(5), available_to_promise_diff=D(5)
+            ),
+        )
+    return item
+
+
+@pytest.fixture
+def alone(postgres_client: TestClient) -> Iterator[list[tuple[str, int]]]:
+    """The statements the app's Database committed alone, with the rows each returned."""
+    db: Database = postgres_client.app.state.db  # type: ignore[attr-defined]
+    seen: list[tuple[str, int]] = []
+
+    def _record(sql: str, returned: int) -> None:
+        seen.append((sql, returned))
+
+    db.after_alone.append(_record)
+    yield seen
+    db.after_alone.remove(_record)
+
+
+def _reserve(client: TestClient, order_id: str, product_id: str, quantity: int, **extra: Any) -> Any:
+    body = {
+        "orderId": order_id,
+        "orderItemSeqId": "00001",
+        "productId": product_id,
+        "facilityId": FACILITY,
+        "quantity": quantity,
+        **extra,
+    }
+    return client.post("/v1/reservations", json=body)
+
+
+def test_the_async_pool_is_open_while_the_app_runs(postgres_client: TestClient) -> None:
+    db: Database = postgres_client.app.state.db  # type: ignore[attr-defined]
+    assert db.async_pool is not None
+
+
+def test_a_sole_item_line_is_one_statement_on_the_event_loop(
+    postgres_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
+) -> None:
+    answer = _reserve(postgres_client, "HOT1", SOLO, 2)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["reservations"] == [
+        {"inventoryItemId": solo, "quantity": 2, "quantityNotAvailable": 0}
+    ]
+    assert [(sql.startswith("WITH picked AS"), returned) for sql, returned in alone] == [(True, 1)]
+    assert totals(seeded, solo) == (D(5), D(3))
+    assert [d.available_to_promise_diff for d in details(seeded, solo)] == [D(5), D(-2)]
+    assert reservations(seeded, "HOT1") == [("00001", solo, D(2), D(0), "RES_ACTIVE")]
+
+
+def test_short_or_several_items_go_to_the_thread_path_once(
+    postgres_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
+) -> None:
+    short = _reserve(postgres_client, "HOT2", SOLO, 6)
+    assert short.status_code == 409, short.text
+    assert short.headers["content-type"].startswith("application/problem+json")
+    assert totals(seeded, solo) == (D(5), D(5))
+    partial = _reserve(postgres_client, "HOT3", SOLO, 6, fill="PARTIAL")
+    assert (partial.status_code, partial.json()["quantityReserved"]) == (201, 5)
+    two_items = _reserve(postgres_client, "HOT4", "FG001", 13)  # FEFO over FG001's two items
+    assert two_items.status_code == 201, two_items.text
+    assert sum(r["quantity"] for r in two_items.json()["reservations"]) == 13
+    # Each tried the statement once on the loop (no row, nothing written), never again in the thread.
+    assert [returned for _, returned in alone] == [0, 0, 0]
+    with seeded.reading() as session:
+        assert find_mismatches(session) == []
+
+
+def test_with_every_async_connection_taken_the_routes_answer_from_the_thread_path(
+    postgres_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
+) -> None:
+    db: Database = postgres_client.app.state.db  # type: ignore[attr-defined]
+    pool = db.async_pool
+    assert pool is not None
+    portal = postgres_client.portal
+    assert portal is not None
+    held = [portal.call(pool.getconn) for _ in range(db.pool_size)]  # the pool is exhausted
+    try:
+        answer = _reserve(postgres_client, "HOT5", SOLO, 1)
+        assert answer.status_code == 201, answer.text
+        read = postgres_client.get(f"/v1/availability?facilityId={FACILITY}&productId={SOLO}")
+        assert (read.status_code, read.json()["availableToPromiseTotal"]) == (200, 4)
+    finally:
+        for conn in held:
+            portal.call(pool.putconn, conn)
+    assert [returned for _, returned in alone] == [1]  # Database.run_alone, in the worker thread
+    assert reservations(seeded, "HOT5") == [("00001", solo, D(1), D(0), "RES_ACTIVE")]
+
+
+def test_availability_on_the_loop_matches_the_session_read(
+    postgres_client: TestClient, seeded: Database
+) -> None:
+    for product in ("FG001", "FG002", "FG003"):
+        read = postgres_client.get(f"/v1/availability?facilityId={FACILITY}&productId={product}")
+        assert read.status_code == 200, read.text
+        with seeded.reading() as session:
+            expected = views.availability(session, FACILITY, product)
+        assert D(str(read.json()["availableToPromiseTotal"])) == expected.available_to_promise_total
+        assert D(str(read.json()["quantityOnHandTotal"])) == expected.quantity_on_hand_total
+    missing = postgres_client.get(f"/v1/availability?facilityId={FACILITY}&productId=NOPE")
+    assert missing.status_code == 404
