@@ -14,7 +14,7 @@ so the item totals stay; `last_detail_seq` moves to the item's last row. It also
 sequence moved past them). Both databases are VACUUM ANALYZEd and CHECKPOINTed.
 
 Then `--workers` processes, started once, run reserve_service's worker loop (one transaction of
-reserve_stock for 1 unit of a random product, in a loop) for `--rounds` rounds of `--seconds` on
+reserve_line for 1 unit of a random product, in a loop) for `--rounds` rounds of `--seconds` on
 each database, switching databases together at a barrier in ABBA order (empty, big, big, empty,
 …): no start-up between rounds, and drift of the shared machine's load hits both alike. Prints
 each round, the medians and `RATIO reserve_ledger_10m <big/empty>` (target ≥ 0.90), runs verify
@@ -40,7 +40,7 @@ from sqlalchemy import text
 
 from stockledger.core import migrate
 from stockledger.core.db import Database
-from stockledger.reservations.service import ReserveLine, reserve_stock
+from stockledger.reservations.service import ReserveLine, reserve_line
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reserve_service as bench
@@ -162,10 +162,7 @@ def _paired_worker(
         deadline = time.time() + seconds
         while time.time() < deadline:
             product = f"P{rng.randrange(items):06d}"
-            with db.transaction() as session:
-                reserve_stock(
-                    session, f"W{worker}-{slot}-{done}", "F1", [ReserveLine("00001", product, Decimal(1))]
-                )
+            reserve_line(db, f"W{worker}-{slot}-{done}", "F1", ReserveLine("00001", product, Decimal(1)))
             done += 1
         counts.put((slot, done))
     for db in dbs.values():
@@ -173,7 +170,7 @@ def _paired_worker(
 
 
 def run_paired(workers: int, items: int, seconds: float, schedule: list[str]) -> list[tuple[float, str]]:
-    """reserve_stock tps per slot of `schedule`: the same `workers` processes, started once,
+    """reserve_line tps per slot of `schedule`: the same `workers` processes, started once,
     switch databases every `seconds` (no start-up between rounds; drift of the machine's load
     hits both databases alike), with the load average when each slot ended."""
     ctx = mp.get_context("spawn")
@@ -281,7 +278,7 @@ def main() -> None:
         for n in range(0, len(rounds) - 3, 4)
     ]
     block_text = ", ".join(f"{b:.2f}" for b in blocks)
-    print(f"median reserve_stock tps, empty ledger: {empty:.0f}; {built[BIG][0]:,}-row ledger: {big:.0f}")
+    print(f"median reserve_line tps, empty ledger: {empty:.0f}; {built[BIG][0]:,}-row ledger: {big:.0f}")
     print(f"big/empty per ABBA block: {block_text}")
     print(f"verify: empty {mismatches[EMPTY]} mismatches, big {mismatches[BIG]} mismatches")
     print(f"RATIO reserve_ledger_10m {ratio:.3f}")
@@ -305,7 +302,7 @@ def main() -> None:
         + f". Ledger rows / database size: empty {built[EMPTY][0]:,} / {built[EMPTY][1]},"
         f" big {built[BIG][0]:,} / {built[BIG][1]}.\n",
         f"{args.workers} processes started once, switching database every {args.seconds:g} s (ABBA order):\n",
-        "| round | ledger | reserve_stock tps | load avg (1/5/15 min) |",
+        "| round | ledger | reserve_line tps | load avg (1/5/15 min) |",
         "|---|---|---|---|",
         *(
             f"| {n} | {'big' if name == BIG else 'empty'} | {value:.0f} | {avg} |"
