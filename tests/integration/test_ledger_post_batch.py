@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import Database
+from stockledger.core.db import Database, Statement, from_arrays, run
 from stockledger.core.errors import AppError, InsufficientStock, NotFound
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
-from stockledger.ledger.post import Links, Posted, Posting, post, post_batch
+from stockledger.ledger.post import Links, Posted, Posting, post, post_batch, post_locked_batch
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5)
 ITEMS = ["FG001-INV-001", "FG001-INV-002", "FG002-INV-001", "FG003-INV-002"]
@@ -136,3 +136,92 @@ def test_a_refused_posting_raises_like_post_and_the_transaction_rolls_back(seede
 def test_an_empty_batch_writes_nothing(seeded: Database) -> None:
     with seeded.transaction() as session:
         assert post_batch(session, []) == []
+
+
+# ---- post_locked_batch: items locked by the caller, written from arrays (PostgreSQL) ----
+
+
+def _locked(session: Session, batch: list[Posting]) -> dict[str, int]:
+    """What a caller holds: the batch's items locked, with last_detail_seq read under the lock."""
+    ids = sorted({p.inventory_item_id for p in batch})
+    rows = session.execute(
+        select(InventoryItem.inventory_item_id, InventoryItem.last_detail_seq)
+        .where(InventoryItem.facility_id == "FACILITY_1", InventoryItem.inventory_item_id.in_(ids))
+        .order_by(InventoryItem.inventory_item_id)
+        .with_for_update()
+    )
+    return dict(rows.tuples().all())
+
+
+def _outcome_kind(outcome: Any) -> Any:
+    """A refusal's type (the two report ATP at different moments); else the whole outcome."""
+    return outcome[0] if isinstance(outcome, tuple) else "posted"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=postings())
+def test_post_locked_batch_is_post_batch(seeded: Database, batch: list[Posting]) -> None:
+    """Same rows and totals when post_batch succeeds; refused (nothing written) when it refuses,
+    whatever mix of guarded and unguarded, positive and negative postings an item gets."""
+    batch = sorted(
+        (p for p in batch if p.inventory_item_id != "NO-SUCH-ITEM"), key=lambda p: p.inventory_item_id
+    )
+    if not batch:
+        return
+    expected_outcome, expected_state = _run(seeded, lambda session: post_batch(session, batch))
+
+    def locked_batch(session: Session) -> None:
+        post_locked_batch(session, batch, _locked(session, batch))
+
+    actual_outcome, actual_state = _run(seeded, locked_batch)
+    assert _outcome_kind(actual_outcome) == _outcome_kind(expected_outcome)
+    if _outcome_kind(expected_outcome) == "posted":
+        assert actual_state == expected_state
+
+
+def test_post_locked_batch_refuses_an_item_that_moved_since_it_was_read(seeded: Database) -> None:
+    if not seeded.is_postgres:
+        pytest.skip("SQLite: post_batch, under the database's write lock (nothing can move)")
+    batch = [Posting("FACILITY_1", "FG001-INV-001", "R", Decimal(1), Decimal(1))]
+    with seeded.reading() as session:
+        before = _snapshot(session)
+        read = _locked(session, batch)["FG001-INV-001"]
+    with pytest.raises(RuntimeError, match="changed while locked"), seeded.transaction() as session:
+        post_locked_batch(session, batch, {"FG001-INV-001": read - 1})  # a stale read
+    with seeded.reading() as session:
+        assert _snapshot(session) == before
+
+
+def test_from_arrays_gives_back_the_rows_it_was_given(db: Database) -> None:
+    """Constant columns travel as one parameter, the others as arrays; the query returns the rows."""
+    if not db.is_postgres:
+        pytest.skip("unnest arrays are PostgreSQL's")
+    table = InventoryItemDetail.__table__
+    rows = [
+        {
+            "inventory_item_id": f"I{n}",
+            "seq_num": n,
+            "quantity_on_hand_diff": Decimal("1.5"),
+            "order_id": None,
+        }
+        for n in range(3)
+    ]
+    same = [
+        {"inventory_item_id": "X", "seq_num": 7, "quantity_on_hand_diff": Decimal(2), "order_id": "O"}
+    ] * 2
+    with db.reading() as session:
+        query, params = from_arrays(session, table, rows)  # type: ignore[arg-type]
+        assert set(params) == {"a_inventory_item_id", "a_seq_num", "k_quantity_on_hand_diff", "k_order_id"}
+        assert run(session, Statement(query, params)) == [(f"I{n}", n, 1_500_000, None) for n in range(3)]
+        query, params = from_arrays(session, table, same)  # type: ignore[arg-type]
+        assert run(session, Statement(query, params)) == [("X", 7, 2_000_000, "O")] * 2
+
+
+def test_post_locked_batch_of_nothing_writes_nothing(seeded: Database) -> None:
+    """A PARTIAL order with nothing available has no posting at all."""
+    with seeded.reading() as session:
+        before = _snapshot(session)
+    with seeded.transaction() as session:
+        post_locked_batch(session, [], {"FG001-INV-001": 1})
+    with seeded.reading() as session:
+        assert _snapshot(session) == before

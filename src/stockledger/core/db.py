@@ -178,24 +178,74 @@ def bound(on: Session | Dialect, table: Table, values: Mapping[str, Any]) -> dic
     given) dialect: the columns' own bind processors (Fixed6 → micro-units, UtcDateTime → naive
     UTC, SQLite's date strings)."""
     dialect = on.get_bind().dialect if isinstance(on, Session) else on
+    binders = _binders(dialect, table)
+    return {k: (v if (f := binders[k]) is None or v is None else f(v)) for k, v in values.items()}
+
+
+def _binders(dialect: Dialect, table: Table) -> dict[str, Callable[[Any], Any] | None]:
     binders = _BINDERS.get((dialect.name, table.name))
     if binders is None:
         binders = _BINDERS[(dialect.name, table.name)] = {
             c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
         }
-    return {k: (v if (f := binders[k]) is None or v is None else f(v)) for k, v in values.items()}
+    return binders
 
 
 def fetched(dialect: Dialect, columns: Sequence[Column[Any]], row: Sequence[Any]) -> tuple[Any, ...]:
     """A driver row read by a lean statement, as SQLAlchemy would have returned it."""
-    out = []
-    for column, value in zip(columns, row, strict=True):
+    return fetched_rows(dialect, columns, [row])[0]
+
+
+def fetched_rows(
+    dialect: Dialect, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """`fetched` for many rows: each column's result processor looked up once."""
+    processors = []
+    for column in columns:
         key = (dialect.name, id(column))
         if key not in _FETCHERS:
             _FETCHERS[key] = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        f = _FETCHERS[key]
-        out.append(value if f is None or value is None else f(value))
-    return tuple(out)
+        processors.append(_FETCHERS[key])
+    return [
+        tuple(v if f is None or v is None else f(v) for f, v in zip(processors, row, strict=True))
+        for row in rows
+    ]
+
+
+def from_arrays(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL: `rows` (all with the same keys, Python values) as ONE query, to follow
+    `INSERT INTO table (keys…)`: `SELECT a.col, :k_col::type, … FROM unnest(:a_col::type[], …)`,
+    one array per column whose values differ between rows and one parameter per column whose
+    value is the same in all (the columns' bind processors applied). A handful of parameters
+    however many rows: the statement compiles and plans once, where executemany sends a
+    statement per row (and each array costs psycopg ≈ 2.5 µs a value to send).
+    """
+    dialect = session.get_bind().dialect
+    binders = _binders(dialect, table)
+    selected: list[str] = []
+    arrays: list[str] = []
+    params: dict[str, Any] = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        f = binders[name]
+        first = values[0]
+        if all(v == first for v in values):
+            sql_type = table.c[name].type.compile(dialect)
+            selected.append(f":k_{name}::{sql_type}")
+            params[f"k_{name}"] = first if f is None or first is None else f(first)
+        else:
+            selected.append(f"a.{name}")
+            arrays.append(name)
+            params[f"a_{name}"] = values if f is None else [v if v is None else f(v) for v in values]
+    types = {name: table.c[name].type.compile(dialect) for name in arrays}
+    if not arrays:  # one distinct row, as many times as given
+        source = f"generate_series(1, {len(rows)}) AS a (n)"
+    else:
+        casts = ", ".join(f":a_{name}::{types[name]}[]" for name in arrays)
+        source = f"unnest({casts}) AS a ({', '.join(arrays)})"
+    return f"SELECT {', '.join(selected)} FROM {source}", params
 
 
 def locking(session: Session, select_sql: str, order_by: str) -> str:

@@ -20,7 +20,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
-from stockledger.core.db import Database, Statement, bound, fetched, is_postgres, locking, run, upsert
+from stockledger.core.db import (
+    Database,
+    Statement,
+    bound,
+    fetched_rows,
+    from_arrays,
+    is_postgres,
+    locking,
+    run,
+    upsert,
+)
 from stockledger.core.errors import InsufficientStock, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
@@ -34,6 +44,7 @@ from stockledger.ledger.post import (
     post,
     post_batch,
     post_locked,
+    post_locked_batch,
     sole_item_ctes,
     sole_item_params,
 )
@@ -143,13 +154,11 @@ def reserve_line(
     `reserve_stock` in a transaction, which decides, nothing having been written.
     `sole_item_tried`: reserve_line_async tried that statement already (it returned no row).
     """
-    require_fill(fill)
-    _check_lines([line])
     if db.is_postgres and not sole_item_tried:
-        check_scope(principal, facility_id)
-        rows = db.run_alone(_sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill))
-        if rows:
-            return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
+        statement = _checked_sole_item_statement(db, order_id, facility_id, line, fill, principal)
+        outcome = _sole_item_outcome(order_id, facility_id, fill, line, db.run_alone(statement))
+        if outcome is not None:
+            return outcome
     with db.transaction() as session:
         bind_principal(session, principal)
         return _reserve(session, order_id, facility_id, [line], fill, try_sole_item=False)
@@ -166,11 +175,31 @@ async def reserve_line_async(
     """`reserve_line`'s one statement on the event loop (PostgreSQL, the async pool open). None:
     not a sole item that covers the line, nothing written: the caller runs
     `reserve_line(…, sole_item_tried=True)` in a worker thread."""
+    statement = _checked_sole_item_statement(db, order_id, facility_id, line, fill, principal)
+    return _sole_item_outcome(order_id, facility_id, fill, line, await db.run_alone_async(statement))
+
+
+def _checked_sole_item_statement(
+    db: Database,
+    order_id: str,
+    facility_id: str,
+    line: ReserveLine,
+    fill: str,
+    principal: FacilityScoped | None,
+) -> Statement:
+    """The sole-item statement to run alone, once the fill, the line and the caller's facility
+    scope are checked (a Session's path checks them as it goes)."""
     require_fill(fill)
     _check_lines([line])
     check_scope(principal, facility_id)
-    statement = _sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill)
-    rows = await db.run_alone_async(statement)
+    return _sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill)
+
+
+def _sole_item_outcome(
+    order_id: str, facility_id: str, fill: str, line: ReserveLine, rows: Sequence[tuple[Any, ...]]
+) -> ReserveOutcome | None:
+    """What the sole-item statement did: the line reserved whole from the item it returns, or
+    None (no row: nothing written)."""
     if not rows:
         return None
     return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
@@ -216,9 +245,7 @@ def _reserve_from_sole_item(
     check_facility(session, facility_id)
     dialect = session.get_bind().dialect
     rows = run(session, _sole_item_statement(dialect, order_id, facility_id, line, fill))
-    if not rows:
-        return None
-    return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
+    return _sole_item_outcome(order_id, facility_id, fill, line, rows)
 
 
 def _sole_item_statement(
@@ -320,11 +347,13 @@ def _lock_candidates(
             {"f": facility_id, "p": next(iter(product_ids))},
         )
         dialect = session.get_bind().dialect
-        return _candidates(fetched(dialect, _LEAN_COLUMNS, row) for row in run(session, lock))
-    if len(product_ids) <= CHUNK:  # one statement: PostgreSQL locks the rows after the sort, in id order
-        lock_by_product = _LOCK_BY_PRODUCT if is_postgres(session) else _SELECT_BY_PRODUCT
-        rows = session.execute(lock_by_product, {"f": facility_id, "p": sorted(product_ids)})
-        return _candidates(rows)
+        return _candidates(fetched_rows(dialect, _LEAN_COLUMNS, run(session, lock)))
+    if is_postgres(session):  # one lean statement, the ids as one array: PostgreSQL locks in id order
+        lock = Statement(_LOCK_PRODUCTS, {"f": facility_id, "p": sorted(product_ids)})
+        dialect = session.get_bind().dialect
+        return _candidates(fetched_rows(dialect, _LEAN_COLUMNS, run(session, lock)))
+    if len(product_ids) <= CHUNK:  # SQLite: one statement (the write lock is held already)
+        return _candidates(session.execute(_SELECT_BY_PRODUCT, {"f": facility_id, "p": sorted(product_ids)}))
     i = InventoryItem
     ids: list[str] = []
     for chunk in chunks(sorted(product_ids), CHUNK):
@@ -384,7 +413,11 @@ _SELECT_BY_PRODUCT = select(*_CANDIDATE_COLUMNS).where(
     InventoryItem.product_id.in_(bindparam("p", expanding=True)),
     InventoryItem.status_id == INV_AVAILABLE,
 )
-_LOCK_BY_PRODUCT = _SELECT_BY_PRODUCT.order_by(InventoryItem.inventory_item_id).with_for_update()
+_LOCK_PRODUCTS = (  # PostgreSQL
+    f"SELECT {', '.join(c.name for c in _CANDIDATE_COLUMNS)} FROM inventory_item "
+    f"WHERE facility_id = :f AND product_id = ANY(:p::text[]) AND status_id = '{INV_AVAILABLE}' "
+    "ORDER BY inventory_item_id FOR UPDATE"
+)
 
 
 def _plan(candidates: dict[str, list[Candidate]], lines: Sequence[ReserveLine]) -> list[Allocation]:
@@ -471,7 +504,9 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
         return
     if len(postings) == 1:  # one guarded UPDATE … RETURNING: the item is locked already, no re-read
         post(session, postings[0])
-    else:
+    elif all(p.inventory_item_id in locked for p in postings):  # every take from a locked item
+        post_locked_batch(session, sorted(postings, key=lambda p: p.inventory_item_id), locked)
+    else:  # a backorder on an item created or found after the lock: post_batch locks it too
         post_batch(session, sorted(postings, key=lambda p: (p.facility_id, p.inventory_item_id)))
     _upsert_reservations(session, outcome)
     reserved = [line for line in outcome.lines if line.reservations]
@@ -485,6 +520,11 @@ def _upsert_reservations(session: Session, outcome: ReserveOutcome) -> None:
     rows = _rows(outcome)
     if len(rows) == 1:
         run(session, _reservation_rows(session, outcome)[0])
+    elif rows and is_postgres(session):  # one statement from arrays, however many rows
+        select_rows, params = from_arrays(session, RES, rows)
+        columns = ", ".join(rows[0])
+        upsert_rows = f"INSERT INTO order_item_inventory_reservation ({columns}) {select_rows} {_ON_CONFLICT}"
+        run(session, Statement(upsert_rows, params))
     elif rows:
         session.execute(_reservation_upsert(session), rows)  # executemany: multi-row INSERTs
 
