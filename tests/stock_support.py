@@ -1,11 +1,15 @@
 """Test helpers for receiving, reservations and rejection: reservation rows and receipts."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.core.db import Database
-from stockledger.ledger.models import OrderItemInventoryReservation, ShipmentReceipt
+from stockledger.ledger.models import OrderItemInventoryReservation, Product, ShipmentReceipt
+from stockledger.ledger.post import Posting, post
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.receiving.service import receive_purchase_shipment
 
@@ -70,3 +74,33 @@ def two_lots_of_fg003(db: Database) -> tuple[str, str]:
         },
     )
     return early, late
+
+
+def add_sole_item(db: Database, product_id: str, quantity: int) -> str:
+    """A new product with exactly one item in FACILITY, `quantity` on hand and available; its id."""
+    with db.transaction() as session:
+        session.add(Product(product_id=product_id, product_name="Sole item"))
+        session.flush()
+        item = find_or_create_facility_inventory_item(session, FACILITY, product_id).inventory_item_id
+        q = Decimal(quantity)
+        post(
+            session,
+            Posting(FACILITY, item, "INV_RECEIPT", quantity_on_hand_diff=q, available_to_promise_diff=q),
+        )
+    return item
+
+
+@contextmanager
+def committed_alone(db: Database) -> Iterator[list[tuple[str, int]]]:
+    """The statements `db` commits alone (Database.run_alone and run_alone_async) during the
+    block, each with the number of rows it returned."""
+    seen: list[tuple[str, int]] = []
+
+    def _record(sql: str, returned: int) -> None:
+        seen.append((sql, returned))
+
+    db.after_alone.append(_record)
+    try:
+        yield seen
+    finally:
+        db.after_alone.remove(_record)

@@ -13,14 +13,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.core.db import Database
 from stockledger.ledger import views
-from stockledger.ledger.models import Product
-from stockledger.ledger.post import Posting, post
 from stockledger.ledger.verify import find_mismatches
 from tests.shipping_support import FACILITY, details, totals
-from tests.stock_support import reservations
+from tests.stock_support import add_sole_item, committed_alone, reservations
 
 D = Decimal
 SOLO = "HOT-SOLO"
@@ -35,31 +32,14 @@ def postgres_client(backend: str, seeded: Database, client: TestClient) -> TestC
 
 @pytest.fixture
 def solo(seeded: Database) -> str:
-    with seeded.transaction() as session:
-        session.add(Product(product_id=SOLO, product_name="Sole item"))
-        session.flush()
-        item = find_or_create_facility_inventory_item(session, FACILITY, SOLO).inventory_item_id
-        post(
-            session,
-            Posting(
-                FACILITY, item, "INV_RECEIPT", quantity_on_hand_diff=D(5), available_to_promise_diff=D(5)
-            ),
-        )
-    return item
+    return add_sole_item(seeded, SOLO, 5)
 
 
 @pytest.fixture
 def alone(postgres_client: TestClient) -> Iterator[list[tuple[str, int]]]:
     """The statements the app's Database committed alone, with the rows each returned."""
-    db: Database = postgres_client.app.state.db  # type: ignore[attr-defined]
-    seen: list[tuple[str, int]] = []
-
-    def _record(sql: str, returned: int) -> None:
-        seen.append((sql, returned))
-
-    db.after_alone.append(_record)
-    yield seen
-    db.after_alone.remove(_record)
+    with committed_alone(postgres_client.app.state.db) as seen:  # type: ignore[attr-defined]
+        yield seen
 
 
 def _reserve(client: TestClient, order_id: str, product_id: str, quantity: int, **extra: Any) -> Any:

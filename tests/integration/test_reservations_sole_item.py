@@ -17,16 +17,14 @@ from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.core.db import Database, Statement
 from stockledger.core.errors import Forbidden, InsufficientStock
-from stockledger.ledger.models import InventoryItem, InventoryItemDetail, Product
-from stockledger.ledger.post import Posting, post
+from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.verify import find_mismatches
 from stockledger.metrics.ledger_rows import count_ledger_rows
 from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_line, reserve_stock
 from tests.shipping_support import FACILITY, details, events, totals
-from tests.stock_support import reservations
+from tests.stock_support import add_sole_item, committed_alone, reservations
 
 D = Decimal
 SOLO = "SOLO-1"
@@ -35,17 +33,7 @@ SOLO = "SOLO-1"
 @pytest.fixture
 def solo(seeded: Database) -> str:
     """A product with exactly one item in the facility, 10 on hand and available."""
-    with seeded.transaction() as session:
-        session.add(Product(product_id=SOLO, product_name="Sole item"))
-        session.flush()
-        item = find_or_create_facility_inventory_item(session, FACILITY, SOLO).inventory_item_id
-        post(
-            session,
-            Posting(
-                FACILITY, item, "INV_RECEIPT", quantity_on_hand_diff=D(10), available_to_promise_diff=D(10)
-            ),
-        )
-    return item
+    return add_sole_item(seeded, SOLO, 10)
 
 
 @pytest.fixture
@@ -190,15 +178,8 @@ class _Scope:
 
 @pytest.fixture
 def alone(seeded: Database) -> Iterator[list[tuple[str, int]]]:
-    """The statements committed alone (Database.run_alone) and the rows each returned."""
-    seen: list[tuple[str, int]] = []
-
-    def _record(sql: str, returned: int) -> None:
-        seen.append((sql, returned))
-
-    seeded.after_alone.append(_record)
-    yield seen
-    seeded.after_alone.remove(_record)
+    with committed_alone(seeded) as seen:
+        yield seen
 
 
 def test_reserve_line_is_one_statement_committed_alone_with_the_same_rows(

@@ -32,36 +32,36 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
     """createOrderItemInventoryReservation: ATP − quantity over the product's items, FEFO."""
     # The hot write. PostgreSQL, no Idempotency-Key, the product's sole item covers the line:
     # one statement on the event loop (async pool, no thread hop). Otherwise: transaction,
-    # reservation, commit and JSON in ONE worker-thread hop (a sync route with a sync
-    # dependency costs four). A Response either way, so FastAPI does not validate and encode
-    # the answer again.
+    # reservation and commit in ONE worker-thread hop (a sync route with a sync dependency
+    # costs four). A Response either way, so FastAPI does not validate and encode the answer
+    # again.
     db = get_database(request)
-    if db.async_pool is not None and getattr(request.state, "write_session", None) is None:
-        line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
-        principal = getattr(request.state, "principal", None)
+    line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
+    principal = getattr(request.state, "principal", None)
+    keyed = getattr(request.state, "write_session", None) is not None
+    tried = False  # the one statement, on the loop: no row means nothing written
+    if db.async_pool is not None and not keyed:
         try:
             outcome = await service.reserve_line_async(
                 db, body.order_id, body.facility_id, line, body.fill, principal
             )
         except AsyncPoolUnavailable:  # nothing sent: the thread path does it all
-            return await run_in_threadpool(_create_reservation, request, body, False)
+            outcome = None
+        else:
+            tried = True
         if outcome is not None:
             return _created(outcome)
-        return await run_in_threadpool(_create_reservation, request, body, True)  # tried: no row
-    return await run_in_threadpool(_create_reservation, request, body, False)
+    if keyed:
+        return await run_in_threadpool(_reserve_keyed, request, body, line)
+    outcome = await run_in_threadpool(
+        service.reserve_line, db, body.order_id, body.facility_id, line, body.fill, principal, tried
+    )
+    return _created(outcome)
 
 
-def _create_reservation(request: Request, body: ReservationRequest, sole_item_tried: bool) -> Response:
-    line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
-    if getattr(request.state, "write_session", None) is None:
-        # No Idempotency-Key: a transaction of its own (on PostgreSQL usually one statement).
-        principal = getattr(request.state, "principal", None)
-        db = get_database(request)
-        outcome = service.reserve_line(
-            db, body.order_id, body.facility_id, line, body.fill, principal, sole_item_tried
-        )
-        return _created(outcome)
-    # The key's claim and stored answer commit with the change: its transaction.
+def _reserve_keyed(request: Request, body: ReservationRequest, line: ReserveLine) -> Response:
+    """With an Idempotency-Key: the key's claim and stored answer commit with the change, in the
+    transaction the idempotency middleware owns."""
     with write_session(request) as session:
         outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
         answer = _line_out(outcome, outcome.lines[0])
