@@ -6,9 +6,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import text
+from starlette.types import Receive, Scope, Send
 
 from stockledger import __version__
-from stockledger.auth.middleware import AuthMiddleware
+from stockledger.auth.middleware import AuthMiddleware, PrincipalCache
 from stockledger.catalog.api import router as catalog_router
 from stockledger.core import problems
 from stockledger.core.config import get_settings
@@ -20,6 +21,7 @@ from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
 from stockledger.idempotency.middleware import IdempotencyMiddleware
 from stockledger.ledger.api import router as ledger_router
+from stockledger.ledger.fast_availability import AvailabilityFastPath
 from stockledger.metrics.api import router as metrics_router
 from stockledger.metrics.ledger_rows import count_ledger_rows
 from stockledger.metrics.middleware import MetricsMiddleware
@@ -35,7 +37,20 @@ from stockledger.web.routes import router as web_router
 from stockledger.web.routes import static_files as web_static_files
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
+class StockledgerApp(FastAPI):
+    """FastAPI, with the hottest read answered before the middleware stack when it can be
+    (ledger.fast_availability; it declines everything it does not serve exactly as the route)."""
+
+    availability_fast_path: AvailabilityFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.availability_fast_path
+        if fast is not None and fast.accepts(scope) and await fast.serve(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(database_url: str | None = None) -> StockledgerApp:
     """Build the app on `database_url` (default: STOCKLEDGER_DATABASE_URL). Does not migrate."""
     settings = get_settings()
     db = Database(database_url or settings.database_url, pool_size=settings.db_pool_size)
@@ -51,7 +66,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         await db.close_async()
         db.dispose()
 
-    app = FastAPI(
+    app = StockledgerApp(
         title="stockledger",
         version=__version__,
         summary="Inventory ledger: QOH and ATP per facility and product, every change a ledger row.",
@@ -61,8 +76,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     problems.install(app)
     # Added last = outermost: body limit, then auth, then idempotency (refused requests claim no key).
     app.add_middleware(IdempotencyMiddleware)
-    app.state.auth_cache = {}
+    app.state.auth_cache = PrincipalCache()
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
+    app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
     app.add_middleware(MetricsMiddleware)  # outermost: times and counts refused requests too
     count_ledger_rows(db)

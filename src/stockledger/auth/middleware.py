@@ -2,7 +2,7 @@
 
 Pure ASGI so the request body can be read once for its facility ids and replayed to the
 route. A principal is cached per token for a few seconds: revocation takes effect within
-`cache_seconds`, and a hot path does not pay a database read per request for it.
+`PrincipalCache.seconds`, and a hot path does not pay a database read per request for it.
 """
 
 import json
@@ -26,17 +26,36 @@ FACILITY_KEYS = frozenset({"facilityId", "originFacilityId"})
 JSON_SCAN_LIMIT = 10 * 1024 * 1024
 
 
+class PrincipalCache:
+    """Principals by raw token, each trusted for `seconds` after its database read (None too: an
+    unknown token is not looked up again on every request). Shared by AuthMiddleware and the
+    hot paths (app.StockledgerApp), so both see the same revocation delay."""
+
+    def __init__(self, seconds: float = 5.0, max_entries: int = 10_000) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def fresh(self, raw: str) -> tuple[bool, Principal | None]:
+        """(True, principal) when `raw` was read less than `seconds` ago, else (False, None)."""
+        cached = self._entries.get(raw)
+        if cached is not None and time.monotonic() - cached[0] < self.seconds:
+            return True, cached[1]
+        return False, None
+
+    def put(self, raw: str, principal: Principal | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[raw] = (time.monotonic(), principal)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class AuthMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        database: Callable[[], Database],
-        cache: dict[str, tuple[float, Principal | None]],
-        cache_seconds: float = 5.0,
-    ) -> None:
+    def __init__(self, app: ASGIApp, database: Callable[[], Database], cache: PrincipalCache) -> None:
         self.app = app
         self.database = database
-        self.cache_seconds = cache_seconds
         self._cache = cache  # shared with app.state, so an operator action can clear it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,14 +90,11 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     async def _principal(self, raw: str) -> Principal | None:
-        now = time.monotonic()
-        cached = self._cache.get(raw)
-        if cached and now - cached[0] < self.cache_seconds:
-            return cached[1]
+        known, principal = self._cache.fresh(raw)
+        if known:
+            return principal
         principal = await run_in_threadpool(self._lookup, raw)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[raw] = (now, principal)
+        self._cache.put(raw, principal)
         return principal
 
     def _lookup(self, raw: str) -> Principal | None:
@@ -103,11 +119,15 @@ class AuthMiddleware:
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    return bearer_of(request.headers.get("authorization", "")) or request.cookies.get(COOKIE) or None
+
+
+def bearer_of(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, else None."""
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(COOKIE) or None
+    return None
 
 
 def path_and_query_facilities(request: Request) -> Iterator[str]:

@@ -84,7 +84,7 @@ async def get_availability(
     if db.async_pool is not None and as_of is None:
         try:
             found = await views.availability_now(db, facility_id, product_id)
-            return Response(content=_json(found), media_type="application/json")
+            return Response(content=availability_json(found), media_type="application/json")
         except AsyncPoolUnavailable:
             pass
     body = await run_in_threadpool(_availability_json, db, facility_id, product_id, as_of)
@@ -92,8 +92,8 @@ async def get_availability(
 
 
 def _availability_json(db: Database, facility_id: str, product_id: str, as_of: datetime | None) -> bytes:
-    return _json(views.availability(db, facility_id, product_id, as_of))
+    return availability_json(views.availability(db, facility_id, product_id, as_of))
 
 
-def _json(found: views.Availability) -> bytes:
+def availability_json(found: views.Availability) -> bytes:
     return AvailabilityOut.model_validate(found).model_dump_json(by_alias=True).encode()
