@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import Database, Statement, from_arrays, run
+from stockledger.core.db import Database, Statement, array_literal, from_arrays, run
 from stockledger.core.errors import AppError, InsufficientStock, NotFound
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import Links, Posted, Posting, post, post_batch, post_locked_batch
@@ -225,3 +225,28 @@ def test_post_locked_batch_of_nothing_writes_nothing(seeded: Database) -> None:
         post_locked_batch(session, [], {"FG001-INV-001": 1})
     with seeded.reading() as session:
         assert _snapshot(session) == before
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(TEXT, max_size=8),
+    mixed=st.lists(st.one_of(st.none(), TEXT), max_size=8),
+    ints=st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=8),
+    stamps=st.lists(st.datetimes(min_value=datetime(1900, 1, 1)), max_size=4),
+)
+def test_array_literal_is_read_back_as_the_values(
+    db: Database, texts: list[str], mixed: list[str | None], ints: list[int | None], stamps: list[datetime]
+) -> None:
+    """Quotes, backslashes, braces, commas, blanks, 'NULL', unicode, empty lists: what was sent comes back."""
+    if not db.is_postgres:
+        pytest.skip("PostgreSQL array literals")
+    with db.reading() as session:
+        sent = {"t": texts, "m": [*mixed, "NULL", " a b ", "{x,y}"], "i": ints, "s": stamps}
+        query = Statement(
+            "SELECT :t::text[], :m::text[], :i::bigint[], :s::timestamp[]",
+            {k: array_literal(v) for k, v in sent.items()},
+        )
+        assert run(session, query) == [(texts, sent["m"], ints, stamps)]

@@ -23,7 +23,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from stockledger.core.db import Statement, bound, fetched, from_arrays, is_postgres, run, run_together
+from stockledger.core.db import (
+    Statement,
+    array_literal,
+    bound,
+    fetched,
+    from_arrays,
+    is_postgres,
+    one_of,
+    run,
+    run_together,
+)
 from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
@@ -271,19 +281,20 @@ def _numeric_seq(seq_id: str | None) -> int | None:
 _LINK_NAMES = tuple(f.name for f in fields(Links))  # dataclasses.fields() per call cost ≈ 5 µs
 
 
-def _detail_values(p: Posting, seq_num: int, seq_id: str) -> dict[str, object]:
+def _detail_values(p: Posting, seq_num: int, seq_id: str, now: datetime | None = None) -> dict[str, object]:
+    now = now or utcnow()
     links = {name: getattr(p.links, name) for name in _LINK_NAMES}
     return {
         "facility_id": p.facility_id,
         "inventory_item_id": p.inventory_item_id,
         "inventory_item_detail_seq_id": seq_id,
         "seq_num": seq_num,
-        "effective_date": p.effective_date or utcnow(),
+        "effective_date": p.effective_date or now,
         "quantity_on_hand_diff": p.quantity_on_hand_diff,
         "available_to_promise_diff": p.available_to_promise_diff,
         "accounting_quantity_diff": p.accounting_diff,
         "reason_enum_id": p.reason_enum_id,
-        "created_stamp": utcnow(),
+        "created_stamp": now,
         **links,
     }
 
@@ -318,7 +329,8 @@ def _expire_loaded_item(session: Session, p: Posting) -> None:
 # Bind parameters per statement stay under SQLite's limit (32,766; PostgreSQL allows 65,535).
 MAX_BIND_PARAMS = 30_000
 _T = TypeVar("_T")
-_State = tuple[Decimal, Decimal, Decimal, int]  # QOH, ATP, accounting, last_detail_seq
+# An item as read under its row lock: QOH, ATP, accounting quantity, last_detail_seq
+LockedItem = tuple[Decimal, Decimal, Decimal, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,11 +340,16 @@ class _Planned:
     posted: Posted
 
 
-def post_batch(session: Session, postings: Sequence[Posting]) -> list[Posted]:
+def post_batch(
+    session: Session,
+    postings: Sequence[Posting],
+    locked: Mapping[tuple[str, str], LockedItem] | None = None,
+) -> list[Posted]:
     """Apply postings in order, set-based: exactly the rows and totals `post` would write for each.
 
     The items are read once under row locks (FOR UPDATE, in item id order; SQLite already
-    holds the write lock), the postings are folded in order in Python (so several on one item
+    holds the write lock), except those the caller has locked and read in this transaction
+    (`locked`, keyed (facility, item)), the postings are folded in order in Python (so several on one item
     accumulate, and the ATP guard sees the running total), then one executemany UPDATE
     moves each item's totals by the sum of its diffs and one executemany INSERT writes
     the detail rows. Like `post`, a refused posting raises after the postings before it are written.
@@ -341,7 +358,11 @@ def post_batch(session: Session, postings: Sequence[Posting]) -> list[Posted]:
         return []
     for facility_id in {p.facility_id for p in postings}:
         check_facility(session, facility_id)
-    state = _lock_items(session, {(p.facility_id, p.inventory_item_id) for p in postings})
+    keys = {(p.facility_id, p.inventory_item_id) for p in postings}
+    known = locked or {}
+    state = {k: known[k] for k in keys if k in known}
+    if len(state) < len(keys):
+        state.update(_lock_items(session, keys - state.keys()))
     start = dict(state)
     planned: list[_Planned] = []
     refused: Posting | None = None
@@ -353,7 +374,11 @@ def post_batch(session: Session, postings: Sequence[Posting]) -> list[Posted]:
         planned.append(step)
     if planned:
         _write_totals(session, planned, start)
-        _insert_details(session, planned)
+        now = utcnow()  # one instant for the batch's rows: one parameter, not an array
+        details = [
+            _detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id, now) for s in planned
+        ]
+        _insert_details(session, details)
         _expire_loaded_items(session, {(s.posting.facility_id, s.posting.inventory_item_id) for s in planned})
     if refused is not None:
         _raise_refusal(session, refused)
@@ -389,11 +414,8 @@ def post_locked_batch(session: Session, postings: Sequence[Posting], locked: Map
         given = _numeric_seq(p.detail_seq_id)
         seq_num = last[item] + 1 if given is None else max(last[item] + 1, given)
         last[item] = seq_num
-        detail = _detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num))
-        detail["created_stamp"] = now  # one instant for the batch: one parameter, not an array
-        if p.effective_date is None:
-            detail["effective_date"] = now
-        details.append(detail)
+        # one instant for the batch: one parameter, not an array (core.db.from_arrays)
+        details.append(_detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num), now))
         acc = sums.setdefault(item, [ZERO, ZERO, ZERO])
         acc[0] += p.quantity_on_hand_diff
         acc[1] += p.available_to_promise_diff
@@ -401,16 +423,13 @@ def post_locked_batch(session: Session, postings: Sequence[Posting], locked: Map
         if p.require_atp and p.available_to_promise_diff < 0:  # post's guard: ATP + running sum >= 0
             need[item] = max(need[item], -acc[1]) if item in need else -acc[1]
     items = sorted(sums)  # lock order, as everywhere
-    update = Statement(
-        _ARRAY_UPDATE,
-        {
-            "f": facility_id,
-            "ids": items,
-            **{f"d_{t}": [to_micros(sums[i][n]) for i in items] for n, t in enumerate(TOTALS)},
-            "old": [locked[i] for i in items],
-            "new": [last[i] for i in items],
-            "need": [None if i not in need else to_micros(need[i]) for i in items],
-        },
+    update = _array_update(
+        facility_id,
+        items,
+        [sums[i] for i in items],
+        [locked[i] for i in items],
+        [last[i] for i in items],
+        [None if i not in need else to_micros(need[i]) for i in items],
     )
     updated = {row[0] for row in run(session, update)}
     if len(updated) != len(items):
@@ -418,9 +437,31 @@ def post_locked_batch(session: Session, postings: Sequence[Posting], locked: Map
         if refused:
             _raise_refusal(session, refused[0])
         raise RuntimeError("inventory items changed while locked: refusing to post the batch")
-    rows, params = from_arrays(session, DETAIL, details)
-    run(session, Statement(f"INSERT INTO inventory_item_detail ({', '.join(details[0])}) {rows}", params))
+    _insert_details(session, details)
     _expire_loaded_items(session, {(facility_id, i) for i in items})
+
+
+def _array_update(
+    facility_id: str,
+    items: list[str],
+    sums: list[list[Decimal]],
+    old: list[int],
+    new: list[int],
+    need: list[int | None],
+) -> Statement:
+    """The totals of `items` (one facility, id order) moved by `sums`, each checked against its
+    `old` detail sequence and given its `new` one; `need`: the ATP an item must hold (micro-units),
+    None for no guard. Returns the ids updated."""
+    params: dict[str, object] = {
+        "f": facility_id,
+        "ids": array_literal(items),
+        "old": array_literal(old),
+        "new": array_literal(new),
+        "need": array_literal(need),
+    }
+    for n, total in enumerate(TOTALS):
+        params[f"d_{total}"] = array_literal([to_micros(acc[n]) for acc in sums])
+    return Statement(_ARRAY_UPDATE, params)
 
 
 _ARRAY_UPDATE = (
@@ -437,9 +478,9 @@ _ARRAY_UPDATE = (
 )
 
 
-def _lock_items(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _State]:
+def _lock_items(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], LockedItem]:
     """Per facility, `inventory_item_id IN (…)`: an index scan (a row-value IN is not, on PostgreSQL)."""
-    found: dict[tuple[str, str], _State] = {}
+    found: dict[tuple[str, str], LockedItem] = {}
     by_facility: dict[str, list[str]] = {}
     for facility_id, item_id in sorted(keys):
         by_facility.setdefault(facility_id, []).append(item_id)
@@ -447,7 +488,7 @@ def _lock_items(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str,
         for chunk in _chunks(item_ids, MAX_BIND_PARAMS):
             rows = session.execute(
                 select(ITEM.c.inventory_item_id, *(ITEM.c[n] for n in TOTALS), ITEM.c.last_detail_seq)
-                .where(ITEM.c.facility_id == facility_id, ITEM.c.inventory_item_id.in_(chunk))
+                .where(ITEM.c.facility_id == facility_id, one_of(session, ITEM.c.inventory_item_id, chunk))
                 .order_by(ITEM.c.inventory_item_id)
                 .with_for_update()
             )
@@ -456,7 +497,7 @@ def _lock_items(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str,
     return found
 
 
-def _fold(state: dict[tuple[str, str], _State], p: Posting) -> _Planned | None:
+def _fold(state: dict[tuple[str, str], LockedItem], p: Posting) -> _Planned | None:
     """The posting applied to the running totals, as `post`'s guarded UPDATE would; None if refused."""
     key = (p.facility_id, p.inventory_item_id)
     if key not in state:
@@ -472,12 +513,13 @@ def _fold(state: dict[tuple[str, str], _State], p: Posting) -> _Planned | None:
     return _Planned(p, seq_num, Posted(p.facility_id, p.inventory_item_id, seq_id, *new))
 
 
-def _write_totals(session: Session, planned: list[_Planned], start: dict[tuple[str, str], _State]) -> None:
+def _write_totals(
+    session: Session, planned: list[_Planned], start: Mapping[tuple[str, str], LockedItem]
+) -> None:
     """Each item's totals move once, by the sum of its diffs; its detail seq is checked, then set.
 
-    One executemany: SQLAlchemy compiles the statement once and psycopg 3 pipelines the
-    rows (sqlite3 loops in C), measured several times faster here than one UPDATE … FROM
-    (VALUES …) whose thousands of bind parameters cost more to compile than to run.
+    PostgreSQL: one UPDATE from arrays per facility (_array_update; a few parameters however
+    many items). SQLite: one executemany, which sqlite3 loops in C.
     """
     sums: dict[tuple[str, str], list[Decimal]] = {}
     last: dict[tuple[str, str], int] = {}
@@ -488,6 +530,9 @@ def _write_totals(session: Session, planned: list[_Planned], start: dict[tuple[s
         acc[1] += s.posting.available_to_promise_diff
         acc[2] += s.posting.accounting_diff
         last[key] = s.seq_num
+    if is_postgres(session):
+        _write_totals_from_arrays(session, sums, start, last)
+        return
     rows = [
         {"f": f, "i": i, "qoh": q, "atp": a, "acc": c, "old_seq": start[(f, i)][3], "new_seq": last[(f, i)]}
         for (f, i), (q, a, c) in sorted(sums.items())
@@ -495,6 +540,29 @@ def _write_totals(session: Session, planned: list[_Planned], start: dict[tuple[s
     result = session.execute(_TOTALS_UPDATE, rows)
     if result.rowcount != len(rows):  # type: ignore[attr-defined]
         raise RuntimeError("inventory items changed while locked: refusing to post the batch")
+
+
+def _write_totals_from_arrays(
+    session: Session,
+    sums: dict[tuple[str, str], list[Decimal]],
+    start: Mapping[tuple[str, str], LockedItem],
+    last: dict[tuple[str, str], int],
+) -> None:
+    by_facility: dict[str, list[str]] = {}
+    for facility_id, item in sorted(sums):
+        by_facility.setdefault(facility_id, []).append(item)
+    for facility_id, items in by_facility.items():
+        keys = [(facility_id, i) for i in items]
+        statement = _array_update(
+            facility_id,
+            items,
+            [sums[k] for k in keys],
+            [start[k][3] for k in keys],
+            [last[k] for k in keys],
+            [None] * len(items),
+        )
+        if len(run(session, statement)) != len(items):
+            raise RuntimeError("inventory items changed while locked: refusing to post the batch")
 
 
 _TOTALS_UPDATE = (
@@ -513,9 +581,14 @@ _TOTALS_UPDATE = (
 )
 
 
-def _insert_details(session: Session, planned: list[_Planned]) -> None:
-    rows = [_detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id) for s in planned]
-    session.execute(insert(DETAIL), rows)  # executemany of one compiled INSERT (see _write_totals)
+def _insert_details(session: Session, details: list[dict[str, object]]) -> None:
+    """The detail rows (all with the same keys): on PostgreSQL one INSERT from arrays
+    (core.db.from_arrays), on SQLite one executemany."""
+    if is_postgres(session):
+        rows, params = from_arrays(session, DETAIL, details)
+        run(session, Statement(f"INSERT INTO inventory_item_detail ({', '.join(details[0])}) {rows}", params))
+    else:
+        session.execute(insert(DETAIL), details)
 
 
 def _chunks(rows: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
@@ -524,6 +597,8 @@ def _chunks(rows: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
 
 
 def _expire_loaded_items(session: Session, keys: set[tuple[str, str]]) -> None:
+    if not session.identity_map:  # a bulk caller loads no item: skip building 10,000 identity keys
+        return
     for key in keys:
         loaded = session.identity_map.get(identity_key(InventoryItem, key))
         if loaded is not None:

@@ -23,6 +23,7 @@ from stockledger.catalog.inventory_items import find_or_create_facility_inventor
 from stockledger.core.db import (
     Database,
     Statement,
+    array_literal,
     bound,
     fetched_rows,
     from_arrays,
@@ -349,7 +350,7 @@ def _lock_candidates(
         dialect = session.get_bind().dialect
         return _candidates(fetched_rows(dialect, _LEAN_COLUMNS, run(session, lock)))
     if is_postgres(session):  # one lean statement, the ids as one array: PostgreSQL locks in id order
-        lock = Statement(_LOCK_PRODUCTS, {"f": facility_id, "p": sorted(product_ids)})
+        lock = Statement(_LOCK_PRODUCTS, {"f": facility_id, "p": array_literal(sorted(product_ids))})
         dialect = session.get_bind().dialect
         return _candidates(fetched_rows(dialect, _LEAN_COLUMNS, run(session, lock)))
     if len(product_ids) <= CHUNK:  # SQLite: one statement (the write lock is held already)

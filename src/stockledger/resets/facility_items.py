@@ -12,7 +12,7 @@ from typing import TypeVar, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import upsert
+from stockledger.core.db import one_of, upsert
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
@@ -45,7 +45,7 @@ def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
         rows = session.execute(
             select(PF.c.product_id, PF.c.inventory_item_id).where(
                 PF.c.facility_id == facility_id,
-                PF.c.product_id.in_(products),
+                one_of(session, PF.c.product_id, products),
                 PF.c.inventory_item_id.is_not(None),
             )
         )
@@ -59,7 +59,7 @@ def _oldest_items(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
     for facility_id, products in _by_facility(pairs):
         rows = session.execute(
             select(ITEM.c.product_id, ITEM.c.inventory_item_id)
-            .where(ITEM.c.facility_id == facility_id, ITEM.c.product_id.in_(products))
+            .where(ITEM.c.facility_id == facility_id, one_of(session, ITEM.c.product_id, products))
             .order_by(ITEM.c.created_stamp.desc(), ITEM.c.inventory_item_id.desc())
         )
         oldest.update({(facility_id, p): item for p, item in rows})  # the last written (oldest) wins

@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from stockledger.core.db import one_of, plan_each_statement
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
-from stockledger.ledger.post import Links, Posted, Posting, post_batch
+from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
 from stockledger.resets.facility_items import Pair, find_or_create_facility_items
 from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
 
@@ -52,6 +53,7 @@ class _Batch:
 
     postings: list[Posting] = field(default_factory=list)
     products: list[str] = field(default_factory=list)  # productId of each posting
+    locked: dict[tuple[str, str], LockedItem] = field(default_factory=dict)  # items read under lock
 
 
 def reset_inventory(
@@ -65,6 +67,7 @@ def reset_inventory(
 ) -> ResetOutcome:
     """Apply an ERP reset: per line, diff = given − current to both QOH and ATP of the facility item."""
     outcome = ResetOutcome(new_id("IR"), source)
+    plan_each_statement(session)  # an initial load fills the tables it reads as it goes
     known_facilities: set[str] = set()
     for batch in _batches(iter(lines), batch_size):
         _apply_batch(session, outcome, batch, known_facilities, keep_failures)
@@ -95,7 +98,7 @@ def _apply_batch(
         room = None if keep_failures is None else keep_failures - len(outcome.failures)
         outcome.failures.extend(failures[:room])
     batch = _plan(session, outcome, usable)
-    posted = post_batch(session, batch.postings)
+    posted = post_batch(session, batch.postings, batch.locked)
     _record_changes(session, outcome, batch, posted)
 
 
@@ -105,11 +108,11 @@ def _known_only(
     """Lines whose facility and product exist; the others as failures."""
     asked = {line.facility_id for line in lines} - known_facilities
     if asked:
-        known_facilities |= set(
-            session.scalars(select(Facility.facility_id).where(Facility.facility_id.in_(asked)))
-        )
+        found = select(Facility.facility_id).where(one_of(session, Facility.facility_id, sorted(asked)))
+        known_facilities |= set(session.scalars(found))
     products = {line.product_id for line in lines}
-    known_products = set(session.scalars(select(Product.product_id).where(Product.product_id.in_(products))))
+    known = select(Product.product_id).where(one_of(session, Product.product_id, sorted(products)))
+    known_products = set(session.scalars(known))
     kept, failed = [], []
     for line in lines:
         if line.facility_id not in known_facilities:
@@ -127,7 +130,8 @@ def _unknown(line: ResetLine, code: str, message: str) -> LineFailure:
 
 def _plan(session: Session, outcome: ResetOutcome, lines: list[ResetLine]) -> _Batch:
     """Diffs against the current totals, line by line (a product named twice sees its first line)."""
-    current = _current_totals(session, {(line.facility_id, line.product_id) for line in lines})
+    batch = _Batch()
+    current = _current_totals(session, {(line.facility_id, line.product_id) for line in lines}, batch.locked)
     changes: list[tuple[ResetLine, Decimal]] = []
     for line in lines:
         pair = (line.facility_id, line.product_id)
@@ -141,7 +145,6 @@ def _plan(session: Session, outcome: ResetOutcome, lines: list[ResetLine]) -> _B
         changes.append((line, diff))
     outcome.lines_changed += len(changes)
     items = find_or_create_facility_items(session, {(c.facility_id, c.product_id) for c, _ in changes})
-    batch = _Batch()
     now = utcnow()
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     for line, diff in changes:
@@ -153,8 +156,11 @@ def _plan(session: Session, outcome: ResetOutcome, lines: list[ResetLine]) -> _B
     return batch
 
 
-def _current_totals(session: Session, pairs: set[Pair]) -> dict[Pair, tuple[Decimal, Decimal]]:
-    """QOH and ATP of each product over all its items in the facility, the items locked (id order)."""
+def _current_totals(
+    session: Session, pairs: set[Pair], locked: dict[tuple[str, str], LockedItem]
+) -> dict[Pair, tuple[Decimal, Decimal]]:
+    """QOH and ATP of each product over all its items in the facility, the items locked (id order)
+    and each kept in `locked` as read, so that post_batch does not read them again."""
     totals: dict[Pair, tuple[Decimal, Decimal]] = {}
     by_facility: dict[str, list[str]] = defaultdict(list)
     for facility_id, product_id in sorted(pairs):
@@ -162,12 +168,20 @@ def _current_totals(session: Session, pairs: set[Pair]) -> dict[Pair, tuple[Deci
     i = InventoryItem
     for facility_id, products in by_facility.items():
         rows = session.execute(
-            select(i.product_id, i.quantity_on_hand_total, i.available_to_promise_total)
-            .where(i.facility_id == facility_id, i.product_id.in_(products))
+            select(
+                i.inventory_item_id,
+                i.product_id,
+                i.quantity_on_hand_total,
+                i.available_to_promise_total,
+                i.accounting_quantity_total,
+                i.last_detail_seq,
+            )
+            .where(i.facility_id == facility_id, one_of(session, i.product_id, products))
             .order_by(i.inventory_item_id)
             .with_for_update()
         )
-        for product_id, qoh, atp in rows:
+        for item_id, product_id, qoh, atp, accounting, last_seq in rows:
+            locked[(facility_id, item_id)] = (qoh, atp, accounting, last_seq)
             before = totals.get((facility_id, product_id), (ZERO, ZERO))
             totals[(facility_id, product_id)] = (before[0] + qoh, before[1] + atp)
     return totals
