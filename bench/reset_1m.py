@@ -89,7 +89,7 @@ def run_cli(csv: Path) -> tuple[float, int]:
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"stockledger reset failed:\n{output}")
-    print(output.strip().splitlines()[-1])
+    print(" ".join(output.split()))  # the outcome line, which Rich wraps at 80 columns in a pipe
     return wall, usage.ru_maxrss
 
 
