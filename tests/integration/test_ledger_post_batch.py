@@ -1,19 +1,27 @@
 """post_batch writes exactly what `post` would for each posting in turn (rows, seq ids, totals)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import Database, Statement, array_literal, from_arrays, run
+from stockledger.core.db import (
+    Database,
+    Statement,
+    array_literal,
+    from_arrays,
+    one_of,
+    plan_each_statement,
+    run,
+)
 from stockledger.core.errors import AppError, InsufficientStock, NotFound
-from stockledger.ledger.models import InventoryItem, InventoryItemDetail
-from stockledger.ledger.post import Links, Posted, Posting, post, post_batch, post_locked_batch
+from stockledger.ledger.models import InventoryItem, InventoryItemDetail, Product
+from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post, post_batch, post_locked_batch
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5)
 ITEMS = ["FG001-INV-001", "FG001-INV-002", "FG002-INV-001", "FG003-INV-002"]
@@ -250,3 +258,80 @@ def test_array_literal_is_read_back_as_the_values(
             {k: array_literal(v) for k, v in sent.items()},
         )
         assert run(session, query) == [(texts, sent["m"], ints, stamps)]
+
+
+# ---- post_batch given the items its caller read under lock (the ERP reset does) ----
+
+
+def _read_locked(session: Session, ids: list[str]) -> dict[tuple[str, str], LockedItem]:
+    i = InventoryItem
+    rows = session.execute(
+        select(
+            i.inventory_item_id,
+            i.quantity_on_hand_total,
+            i.available_to_promise_total,
+            i.accounting_quantity_total,
+            i.last_detail_seq,
+        )
+        .where(i.facility_id == "FACILITY_1", one_of(session, i.inventory_item_id, ids))
+        .order_by(i.inventory_item_id)
+        .with_for_update()
+    )
+    return {("FACILITY_1", item): (qoh, atp, acc, seq) for item, qoh, atp, acc, seq in rows}
+
+
+def _two_postings() -> list[Posting]:
+    at = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)  # both runs must write the same rows
+    return [
+        Posting("FACILITY_1", "FG001-INV-001", "R", Decimal(2), Decimal(2), effective_date=at),
+        Posting(
+            "FACILITY_1", "FG002-INV-001", "R", Decimal(-1), Decimal(-1), require_atp=True, effective_date=at
+        ),
+        Posting("FACILITY_1", "FG001-INV-001", "R", Decimal(1), Decimal(0), effective_date=at),
+    ]
+
+
+def test_post_batch_on_items_read_by_its_caller_writes_what_it_writes_alone(seeded: Database) -> None:
+    db = seeded
+    with db.transaction() as session:
+        alone = post_batch(session, _two_postings())
+        expected = _snapshot(session)
+        session.rollback()
+    with db.transaction() as session:
+        locked = _read_locked(session, ["FG001-INV-001", "FG002-INV-001"])
+        assert len(locked) == 2
+        assert post_batch(session, _two_postings(), locked) == alone
+    with db.reading() as session:
+        assert _snapshot(session) == expected
+
+
+def test_post_batch_refuses_a_stale_read_of_its_caller(seeded: Database) -> None:
+    db = seeded
+    with db.reading() as session:
+        before = _snapshot(session)
+    with pytest.raises(RuntimeError, match="changed while locked"), db.transaction() as session:
+        locked = _read_locked(session, ["FG001-INV-001", "FG002-INV-001"])
+        qoh, atp, acc, seq = locked[("FACILITY_1", "FG001-INV-001")]
+        locked[("FACILITY_1", "FG001-INV-001")] = (qoh, atp, acc, seq - 1)
+        post_batch(session, _two_postings(), locked)
+    with db.reading() as session:
+        assert _snapshot(session) == before
+
+
+def test_one_of_selects_what_in_selects(seeded: Database) -> None:
+    db = seeded
+    wanted = ["FG001", "FG003", "NOPE", 'it\'s "quoted"']
+    with db.reading() as session:
+        p = Product.__table__.c.product_id
+        found = set(session.scalars(select(p).where(one_of(session, p, wanted))))
+        assert found == set(session.scalars(select(p).where(p.in_(wanted)))) == {"FG001", "FG003"}
+
+
+def test_plan_each_statement_holds_for_the_transaction_only(db: Database) -> None:
+    if not db.is_postgres:
+        pytest.skip("plan_cache_mode is PostgreSQL's")
+    with db.transaction() as session:
+        plan_each_statement(session)
+        assert session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+    with db.reading() as session:
+        assert session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"

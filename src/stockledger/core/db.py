@@ -25,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    String,
     Table,
     any_,
     bindparam,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     exc,
     text,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -133,7 +135,8 @@ def one_of(
     placeholders is parsed afresh each time) and the planner still uses the index. SQLite: IN
     (the caller keeps `values` under its bind-parameter limit)."""
     if is_postgres(session):
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        literal = bindparam(None, array_literal(values), type_=String)
+        return column == any_(sql_cast(literal, ARRAY(column.type)))
     return column.in_(values)
 
 

@@ -24,6 +24,7 @@ from stockledger.core.db import one_of, plan_each_statement
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
+from stockledger.core.schemas import json_number
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
@@ -196,10 +197,11 @@ def _record_changes(session: Session, outcome: ResetOutcome, batch: _Batch, post
                 "productId": product_id,
                 "inventoryItemId": posting.inventory_item_id,
                 "inventoryItemDetailSeqId": result.inventory_item_detail_seq_id,
-                "quantityOnHandDiff": posting.quantity_on_hand_diff,
-                "availableToPromiseDiff": posting.available_to_promise_diff,
-                "quantityOnHandTotal": result.quantity_on_hand_total,
-                "availableToPromiseTotal": result.available_to_promise_total,
+                # JSON numbers now: json.dumps calling back for 4 Decimals a line cost more
+                "quantityOnHandDiff": json_number(posting.quantity_on_hand_diff),
+                "availableToPromiseDiff": json_number(posting.available_to_promise_diff),
+                "quantityOnHandTotal": json_number(result.quantity_on_hand_total),
+                "availableToPromiseTotal": json_number(result.available_to_promise_total),
             }
         )
     for facility_id, lines in sorted(changes.items()):
