@@ -25,7 +25,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
-    String,
     Table,
     any_,
     bindparam,
@@ -34,7 +33,6 @@ from sqlalchemy import (
     exc,
     text,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -135,8 +133,9 @@ def one_of(
     placeholders is parsed afresh each time) and the planner still uses the index. SQLite: IN
     (the caller keeps `values` under its bind-parameter limit)."""
     if is_postgres(session):
-        literal = bindparam(None, array_literal(values), type_=String)
-        return column == any_(sql_cast(literal, ARRAY(column.type)))
+        # a list, not array_literal: SQLAlchemy types that parameter VARCHAR, and a cast of it to
+        # an array is evaluated per row (a 1,000,000-line reset stalled in such a scan)
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
 
 
