@@ -349,10 +349,11 @@ def post_batch(
 
     The items are read once under row locks (FOR UPDATE, in item id order; SQLite already
     holds the write lock), except those the caller has locked and read in this transaction
-    (`locked`, keyed (facility, item)), the postings are folded in order in Python (so several on one item
-    accumulate, and the ATP guard sees the running total), then one executemany UPDATE
-    moves each item's totals by the sum of its diffs and one executemany INSERT writes
-    the detail rows. Like `post`, a refused posting raises after the postings before it are written.
+    (`locked`, keyed (facility, item)), the postings are folded in order in Python (so several
+    on one item accumulate, and the ATP guard sees the running total), then each item's totals
+    move once by the sum of its diffs and the detail rows are inserted: on PostgreSQL one
+    statement each from arrays (per facility for the totals), on SQLite two executemany.
+    Like `post`, a refused posting raises after the postings before it are written.
     """
     if not postings:
         return []
