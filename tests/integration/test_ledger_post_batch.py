@@ -60,17 +60,19 @@ def postings(draw: st.DrawFn) -> list[Posting]:
     return result
 
 
+# An item's id and what post_batch moves: totals and detail sequence
+ITEM_STATE = (
+    InventoryItem.inventory_item_id,
+    InventoryItem.quantity_on_hand_total,
+    InventoryItem.available_to_promise_total,
+    InventoryItem.accounting_quantity_total,
+    InventoryItem.last_detail_seq,
+)
+
+
 def _snapshot(session: Session) -> tuple[list[Any], list[Any]]:
     i, d = InventoryItem, InventoryItemDetail
-    items = session.execute(
-        select(
-            i.inventory_item_id,
-            i.quantity_on_hand_total,
-            i.available_to_promise_total,
-            i.accounting_quantity_total,
-            i.last_detail_seq,
-        ).order_by(i.facility_id, i.inventory_item_id)
-    ).all()
+    items = session.execute(select(*ITEM_STATE).order_by(i.facility_id, i.inventory_item_id)).all()
     columns = [c for c in d.__table__.columns if c.name != "created_stamp"]
     details = session.execute(select(*columns).order_by(d.facility_id, d.inventory_item_id, d.seq_num)).all()
     return [tuple(r) for r in items], [tuple(r) for r in details]
@@ -266,13 +268,7 @@ def test_array_literal_is_read_back_as_the_values(
 def _read_locked(session: Session, ids: list[str]) -> dict[tuple[str, str], LockedItem]:
     i = InventoryItem
     rows = session.execute(
-        select(
-            i.inventory_item_id,
-            i.quantity_on_hand_total,
-            i.available_to_promise_total,
-            i.accounting_quantity_total,
-            i.last_detail_seq,
-        )
+        select(*ITEM_STATE)
         .where(i.facility_id == "FACILITY_1", one_of(session, i.inventory_item_id, ids))
         .order_by(i.inventory_item_id)
         .with_for_update()
