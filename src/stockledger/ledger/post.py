@@ -24,7 +24,9 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from stockledger.core.db import (
+    RowsCheck,
     Statement,
+    WriteBehind,
     array_literal,
     bound,
     fetched,
@@ -344,6 +346,7 @@ def post_batch(
     session: Session,
     postings: Sequence[Posting],
     locked: Mapping[tuple[str, str], LockedItem] | None = None,
+    writes: WriteBehind | None = None,
 ) -> list[Posted]:
     """Apply postings in order, set-based: exactly the rows and totals `post` would write for each.
 
@@ -354,6 +357,9 @@ def post_batch(
     move once by the sum of its diffs and the detail rows are inserted: on PostgreSQL one
     statement each from arrays (per facility for the totals), on SQLite two executemany.
     Like `post`, a refused posting raises after the postings before it are written.
+
+    With `writes` (PostgreSQL), the two statements are sent and not waited for: the caller
+    settles them before it reads again or commits (core.db.WriteBehind).
     """
     if not postings:
         return []
@@ -374,12 +380,12 @@ def post_batch(
             break
         planned.append(step)
     if planned:
-        _write_totals(session, planned, start)
+        _write_totals(session, planned, start, writes)
         now = utcnow()  # one instant for the batch's rows: one parameter, not an array
         details = [
             _detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id, now) for s in planned
         ]
-        _insert_details(session, details)
+        _insert_details(session, details, writes)
         _expire_loaded_items(session, {(s.posting.facility_id, s.posting.inventory_item_id) for s in planned})
     if refused is not None:
         _raise_refusal(session, refused)
@@ -515,7 +521,10 @@ def _fold(state: dict[tuple[str, str], LockedItem], p: Posting) -> _Planned | No
 
 
 def _write_totals(
-    session: Session, planned: list[_Planned], start: Mapping[tuple[str, str], LockedItem]
+    session: Session,
+    planned: list[_Planned],
+    start: Mapping[tuple[str, str], LockedItem],
+    writes: WriteBehind | None,
 ) -> None:
     """Each item's totals move once, by the sum of its diffs; its detail seq is checked, then set.
 
@@ -532,7 +541,7 @@ def _write_totals(
         acc[2] += s.posting.accounting_diff
         last[key] = s.seq_num
     if is_postgres(session):
-        _write_totals_from_arrays(session, sums, start, last)
+        _write_totals_from_arrays(session, sums, start, last, writes)
         return
     rows = [
         {"f": f, "i": i, "qoh": q, "atp": a, "acc": c, "old_seq": start[(f, i)][3], "new_seq": last[(f, i)]}
@@ -548,6 +557,7 @@ def _write_totals_from_arrays(
     sums: dict[tuple[str, str], list[Decimal]],
     start: Mapping[tuple[str, str], LockedItem],
     last: dict[tuple[str, str], int],
+    writes: WriteBehind | None,
 ) -> None:
     by_facility: dict[str, list[str]] = {}
     for facility_id, item in sorted(sums):
@@ -562,8 +572,18 @@ def _write_totals_from_arrays(
             [last[k] for k in keys],
             [None] * len(items),
         )
-        if len(run(session, statement)) != len(items):
+        if writes is None:
+            _all_updated(len(items))(run(session, statement))
+        else:
+            writes.send(statement, _all_updated(len(items)))
+
+
+def _all_updated(expected: int) -> RowsCheck:
+    def check(rows: list[tuple[object, ...]]) -> None:
+        if len(rows) != expected:
             raise RuntimeError("inventory items changed while locked: refusing to post the batch")
+
+    return check
 
 
 _TOTALS_UPDATE = (
@@ -582,12 +602,18 @@ _TOTALS_UPDATE = (
 )
 
 
-def _insert_details(session: Session, details: list[dict[str, object]]) -> None:
+def _insert_details(
+    session: Session, details: list[dict[str, object]], writes: WriteBehind | None = None
+) -> None:
     """The detail rows (all with the same keys): on PostgreSQL one INSERT from arrays
-    (core.db.from_arrays), on SQLite one executemany."""
+    (core.db.from_arrays), sent through `writes` when given; on SQLite one executemany."""
     if is_postgres(session):
         rows, params = from_arrays(session, DETAIL, details)
-        run(session, Statement(f"INSERT INTO inventory_item_detail ({', '.join(details[0])}) {rows}", params))
+        insert_rows = Statement(f"INSERT INTO inventory_item_detail ({', '.join(details[0])}) {rows}", params)
+        if writes is None:
+            run(session, insert_rows)
+        else:
+            writes.send(insert_rows)
     else:
         session.execute(insert(DETAIL), details)
 

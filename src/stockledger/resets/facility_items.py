@@ -42,7 +42,7 @@ def find_or_create_facility_items(session: Session, pairs: Collection[Pair]) -> 
 def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
     found: dict[Pair, str] = {}
     for facility_id, products in _by_facility(pairs):
-        rows = session.execute(
+        rows = session.connection().execute(
             select(PF.c.product_id, PF.c.inventory_item_id).where(
                 PF.c.facility_id == facility_id,
                 one_of(session, PF.c.product_id, products),
@@ -57,7 +57,7 @@ def _oldest_items(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
     """Items already there without a link (loaded lots): the oldest becomes the facility item."""
     oldest: dict[Pair, str] = {}
     for facility_id, products in _by_facility(pairs):
-        rows = session.execute(
+        rows = session.connection().execute(
             select(ITEM.c.product_id, ITEM.c.inventory_item_id)
             .where(ITEM.c.facility_id == facility_id, one_of(session, ITEM.c.product_id, products))
             .order_by(ITEM.c.created_stamp.desc(), ITEM.c.inventory_item_id.desc())

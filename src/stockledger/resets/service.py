@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import one_of, plan_each_statement
+from stockledger.core.db import WriteBehind, one_of, plan_each_statement
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
-from stockledger.events.outbox import record_event
+from stockledger.events.outbox import event_insert, record_event
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
 from stockledger.resets.facility_items import Pair, find_or_create_facility_items
@@ -70,8 +70,9 @@ def reset_inventory(
     outcome = ResetOutcome(new_id("IR"), source)
     plan_each_statement(session)  # an initial load fills the tables it reads as it goes
     known_facilities: set[str] = set()
-    for batch in _batches(iter(lines), batch_size):
-        _apply_batch(session, outcome, batch, known_facilities, keep_failures)
+    with WriteBehind(session) as writes:
+        for batch in _batches(iter(lines), batch_size):
+            _apply_batch(session, outcome, batch, known_facilities, keep_failures, writes)
     _record_run(session, outcome, user_login_id)
     return outcome
 
@@ -87,11 +88,15 @@ def _apply_batch(
     raw: list[RawLine],
     known_facilities: set[str],
     keep_failures: int | None,
+    writes: WriteBehind,
 ) -> None:
+    """The batch's lines checked while the server still writes the previous batch (`writes`,
+    settled before this batch reads); this batch's writes sent in turn, not waited for."""
     outcome.lines_total += len(raw)
     checked = [check_line(r) for r in raw]
     usable = [c for c in checked if isinstance(c, ResetLine)]
     failures = [c for c in checked if isinstance(c, LineFailure)]
+    writes.settle()
     usable, unknown = _known_only(session, usable, known_facilities)
     failures = sorted(failures + unknown, key=lambda f: f.line)
     outcome.lines_failed += len(failures)
@@ -99,8 +104,8 @@ def _apply_batch(
         room = None if keep_failures is None else keep_failures - len(outcome.failures)
         outcome.failures.extend(failures[:room])
     batch = _plan(session, outcome, usable)
-    posted = post_batch(session, batch.postings, batch.locked)
-    _record_changes(session, outcome, batch, posted)
+    posted = post_batch(session, batch.postings, batch.locked, writes)
+    _record_changes(session, outcome, batch, posted, writes)
 
 
 def _known_only(
@@ -110,10 +115,10 @@ def _known_only(
     asked = {line.facility_id for line in lines} - known_facilities
     if asked:
         found = select(Facility.facility_id).where(one_of(session, Facility.facility_id, sorted(asked)))
-        known_facilities |= set(session.scalars(found))
+        known_facilities |= set(session.connection().scalars(found))
     products = {line.product_id for line in lines}
     known = select(Product.product_id).where(one_of(session, Product.product_id, sorted(products)))
-    known_products = set(session.scalars(known))
+    known_products = set(session.connection().scalars(known))
     kept, failed = [], []
     for line in lines:
         if line.facility_id not in known_facilities:
@@ -168,7 +173,8 @@ def _current_totals(
         by_facility[facility_id].append(product_id)
     i = InventoryItem
     for facility_id, products in by_facility.items():
-        rows = session.execute(
+        # Core rows, not ORM loading (with the other reads of a reset: 0.8 s of a 200,000-line sync)
+        rows = session.connection().execute(
             select(
                 i.inventory_item_id,
                 i.product_id,
@@ -188,7 +194,9 @@ def _current_totals(
     return totals
 
 
-def _record_changes(session: Session, outcome: ResetOutcome, batch: _Batch, posted: list[Posted]) -> None:
+def _record_changes(
+    session: Session, outcome: ResetOutcome, batch: _Batch, posted: list[Posted], writes: WriteBehind
+) -> None:
     """One InventoryChanged per facility of the batch, listing its changed lines."""
     changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for posting, product_id, result in zip(batch.postings, batch.products, posted, strict=True):
@@ -211,7 +219,7 @@ def _record_changes(session: Session, outcome: ResetOutcome, batch: _Batch, post
             "reasonEnumId": REASON,
             "changes": lines,
         }
-        record_event(session, facility_id, "InventoryChanged", payload)
+        writes.send(event_insert(session, facility_id, "InventoryChanged", payload))
 
 
 def _record_run(session: Session, outcome: ResetOutcome, user_login_id: str | None) -> None:
