@@ -27,6 +27,7 @@ bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO line
 	.venv/bin/python bench/reserve_http.py
 	.venv/bin/python bench/hot_items.py
 	.venv/bin/python bench/availability_p99.py
+	.venv/bin/python bench/availability_p99.py --workers 2  # for comparison: the connections split unevenly
 	.venv/bin/python bench/reserve_sqlite.py
 	.venv/bin/python bench/reserve_ledger_10m.py
 	.venv/bin/python bench/reset_1m.py
