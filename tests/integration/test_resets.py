@@ -13,6 +13,7 @@ from stockledger.core.db import Database
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import (
     ExternalInventoryReset,
+    Facility,
     InventoryItem,
     InventoryItemDetail,
     ProductFacility,
@@ -260,3 +261,14 @@ def test_an_unlinked_product_takes_its_oldest_item_as_the_facility_item(seeded: 
         assert link is not None
         assert link.inventory_item_id == "LOTS-A"
         assert _item(session, "LOTS-A") == (Decimal(5), Decimal(5))
+
+
+def test_a_reset_sees_what_its_own_session_added_before_it(seeded: Database) -> None:
+    """The reset reads through Core statements (no autoflush): what the session holds is flushed first."""
+    with seeded.transaction() as session:
+        session.add(Facility(facility_id="FACILITY_9", facility_name="Opened today"))
+        outcome = reset_inventory(session, _raw(("FACILITY_9", "FG001", "5", None)))
+    assert (outcome.lines_changed, outcome.lines_failed) == (1, 0)
+    with seeded.reading() as session:
+        found = availability(session, "FACILITY_9", "FG001")
+        assert (found.quantity_on_hand_total, found.available_to_promise_total) == (Decimal(5), Decimal(5))

@@ -69,6 +69,7 @@ def reset_inventory(
     """Apply an ERP reset: per line, diff = given − current to both QOH and ATP of the facility item."""
     outcome = ResetOutcome(new_id("IR"), source)
     plan_each_statement(session)  # an initial load fills the tables it reads as it goes
+    session.flush()  # the reads below are Core statements on the connection: no autoflush
     known_facilities: set[str] = set()
     with WriteBehind(session) as writes:
         for batch in _batches(iter(lines), batch_size):
