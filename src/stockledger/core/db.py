@@ -342,19 +342,25 @@ def run(session: Session, statement: Statement) -> list[tuple[Any, ...]]:
         session.flush()  # as session.execute would: pending ORM changes go first
     conn = _connection(session)
     sql = _driver_sql(session, statement.sql)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    events = conn.dispatch
-    if events.before_cursor_execute:
-        events.before_cursor_execute(conn, cursor, sql, statement.params, None, False)
-    try:
-        cursor.execute(sql, statement.params)
-        rows = [tuple(row) for row in cursor.fetchall()] if _returns_rows(sql) else []
-    except conn.dialect.loaded_dbapi.Error as error:
-        driver = conn.connection.dbapi_connection
-        raise _wrapped(error, conn.dialect, sql, statement.params, driver, cursor, conn.invalidate) from error
-    if events.after_cursor_execute:
-        events.after_cursor_execute(conn, cursor, sql, statement.params, None, False)
+    cursor = _execute(conn, sql, statement.params)
+    rows = _rows(cursor, sql)  # the answer is in already: fetching it cannot fail on the server
+    if conn.dispatch.after_cursor_execute:
+        conn.dispatch.after_cursor_execute(conn, cursor, sql, statement.params, None, False)
     return rows
+
+
+def _execute(conn: Connection, sql: str, params: Mapping[str, Any]) -> Any:
+    """`sql` on a new driver cursor of `conn`, after its before_cursor_execute event; a driver
+    error raised as SQLAlchemy's (`run`, and `WriteBehind.send` in pipeline mode)."""
+    driver = conn.connection.dbapi_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    if conn.dispatch.before_cursor_execute:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+    try:
+        cursor.execute(sql, params)
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise _wrapped(error, conn.dialect, sql, params, driver, cursor, conn.invalidate) from error
+    return cursor
 
 
 RowsCheck = Callable[[list[tuple[Any, ...]]], None]
@@ -403,21 +409,12 @@ class WriteBehind:
             self.settle()  # pending ORM changes are flushed outside pipeline mode, first
             session.flush()
         conn = _connection(session)
-        driver = conn.connection.dbapi_connection
         if self._pipeline is None:
             pipeline = ExitStack()
-            pipeline.enter_context(driver.pipeline())  # type: ignore[union-attr]
+            pipeline.enter_context(conn.connection.dbapi_connection.pipeline())  # type: ignore[union-attr]
             self._pipeline = pipeline
         sql = _driver_sql(session, statement.sql)
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        if conn.dispatch.before_cursor_execute:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, statement.params, None, False)
-        self._sent.append((cursor, sql, statement.params, check))
-        try:
-            cursor.execute(sql, statement.params)
-        except conn.dialect.loaded_dbapi.Error as error:
-            params = statement.params
-            raise _wrapped(error, conn.dialect, sql, params, driver, cursor, conn.invalidate) from error
+        self._sent.append((_execute(conn, sql, statement.params), sql, statement.params, check))
 
     def settle(self) -> None:
         """Wait for every answer sent; driver errors raised as SQLAlchemy's, then the checks.
