@@ -98,25 +98,41 @@ def test_a_refused_request_is_stored_and_replayed_without_changes(
     seeded_client: TestClient, seeded: Database
 ) -> None:
     """4xx answers are final, as Stripe keeps them: the retry gets the same refusal."""
-    path = "/v1/facilities/NO_SUCH_FACILITY/products/FG001/inventory-item"
+    doc = [{"inventoryItemId": "NEWP-INV-1", "productId": "NEWP", "facilityId": "FACILITY_1"}]
     headers = {"Idempotency-Key": "refused-once"}
-    first = seeded_client.post(path, headers=headers)
-    assert first.status_code == 404
+    first = seeded_client.post("/v1/import", json=doc, headers=headers)
+    assert first.status_code == 422, first.text
     before = _state(seeded)
-    seeded_client.post("/v1/import", json={"facilityId": "NO_SUCH_FACILITY", "facilityTypeId": "WAREHOUSE"})
-    again = seeded_client.post(path, headers=headers)
-    assert again.status_code == 404  # even though the facility exists now
+    assert seeded_client.post("/v1/import", json={"productId": "NEWP"}).status_code == 200
+    again = seeded_client.post("/v1/import", json=doc, headers=headers)
+    assert again.status_code == 422  # even though the product exists now
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
-    assert _state(seeded)[0] == before[0]
+    assert _state(seeded) == before
+
+
+def test_a_not_found_is_not_stored(seeded_client: TestClient, seeded: Database) -> None:
+    """A key sent before what it names exists must not refuse the real request for 24 hours."""
+    path = "/v1/facilities/NO_SUCH_FACILITY/products/FG001/inventory-item"
+    headers = {"Idempotency-Key": "too-early"}
+    assert seeded_client.post(path, headers=headers).status_code == 404
+    assert _state(seeded)[2] == 0
+    seeded_client.post("/v1/import", json={"facilityId": "NO_SUCH_FACILITY", "facilityTypeId": "WAREHOUSE"})
+    again = seeded_client.post(path, headers=headers)
+    assert again.status_code == 200, again.text
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["facilityId"] == "NO_SUCH_FACILITY"
 
 
 def test_a_refused_change_rolls_back_but_its_key_is_kept(seeded_client: TestClient, seeded: Database) -> None:
     """A route that fails half-way: its writes roll back (savepoint), the refusal is stored."""
     before = _state(seeded)
-    bad = [*_extra_detail("0095", 3), {"inventoryItemId": "X-1", "productId": "NOPE", "facilityId": "NOPE"}]
+    bad = [
+        *_extra_detail("0095", 3),
+        {"inventoryItemId": "X-1", "productId": "NOPE", "facilityId": "FACILITY_1"},
+    ]
     first = seeded_client.post("/v1/import", json=bad, headers={"Idempotency-Key": "half-way"})
-    assert 400 <= first.status_code < 500, first.text
+    assert first.status_code == 422, first.text
     assert _state(seeded) == (before[0], before[1], before[2] + 1)
 
 

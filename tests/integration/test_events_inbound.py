@@ -73,6 +73,7 @@ def test_expired_idempotency_keys_are_purged(db: Database) -> None:
             session.add(
                 IdempotencyKey(
                     facility_id="_",
+                    token_id="t1",
                     idempotency_key=key,
                     request_hash="h",
                     request_method="POST",

@@ -25,9 +25,10 @@ from stockledger.catalog.schemas import (
 )
 from stockledger.catalog.service import find_inventory_item
 from stockledger.core.db import upsert
-from stockledger.core.errors import Conflict, ValidationFailed
+from stockledger.core.errors import Conflict, Forbidden, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
+from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger.models import (
     Facility,
     FacilityLocation,
@@ -124,7 +125,10 @@ def _upsert_product(
     session: Session, doc: ProductDoc, outcome: ImportOutcome, facility_id: str | None = None
 ) -> None:
     values = _fields(doc, "product_facility", "product_facility_locations")
-    _merge(session, Product, values, ["product_id"])
+    if facilities_in_scope(session) is None:
+        _merge(session, Product, values, ["product_id"])
+    else:
+        _require_product_as_is(session, values)
     outcome.counts["products"] += 1
     if facility_id is None:
         return
@@ -145,6 +149,19 @@ def _upsert_product(
             ["facility_id", "product_id", "location_seq_id"],
         )
         outcome.counts["productFacilityLocations"] += 1
+
+
+def _require_product_as_is(session: Session, values: dict[str, Any]) -> None:
+    """Products are shared by every facility: a token scoped to some may name one as it is
+    (reloading its facility's document), but only an unscoped token may create or change it."""
+    product_id = values["product_id"]
+    product = session.get(Product, product_id)
+    if product is None or any(getattr(product, name) != value for name, value in values.items()):
+        raise Forbidden(
+            f"Product {product_id} is shared by every facility: only a token of every facility "
+            "may create or change it",
+            productId=product_id,
+        )
 
 
 def _require_location(session: Session, facility_id: str, location_seq_id: str) -> None:

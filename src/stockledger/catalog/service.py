@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility, require_product
 from stockledger.core.errors import NotFound
-from stockledger.core.scope import check_facility
+from stockledger.core.scope import check_owner, facilities_in_scope
 from stockledger.ledger.models import (
     Facility,
     FacilityLocation,
@@ -27,13 +27,13 @@ def get_facility(session: Session, facility_id: str) -> tuple[Facility, list[Fac
 
 
 def get_product(session: Session, product_id: str) -> tuple[Product, list[ProductFacility]]:
+    """The product (shared by every facility) with its ProductFacility rows of the caller's facilities."""
     product = require_product(session, product_id)
-    links = session.scalars(
-        select(ProductFacility)
-        .where(ProductFacility.product_id == product_id)
-        .order_by(ProductFacility.facility_id)
-    ).all()
-    return product, list(links)
+    stmt = select(ProductFacility).where(ProductFacility.product_id == product_id)
+    scope = facilities_in_scope(session)
+    if scope is not None:
+        stmt = stmt.where(ProductFacility.facility_id.in_(sorted(scope)))
+    return product, list(session.scalars(stmt.order_by(ProductFacility.facility_id)))
 
 
 def find_inventory_item(
@@ -51,7 +51,8 @@ def get_inventory_item(session: Session, inventory_item_id: str) -> InventoryIte
     item = find_inventory_item(session, inventory_item_id)
     if item is None:
         raise NotFound(f"Inventory item {inventory_item_id} not found", inventoryItemId=inventory_item_id)
-    check_facility(session, item.facility_id)
+    what = f"inventory item {inventory_item_id}"
+    check_owner(session, item.facility_id, what, inventoryItemId=inventory_item_id)
     return item
 
 

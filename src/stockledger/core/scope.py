@@ -52,6 +52,13 @@ def check_scope(principal: FacilityScoped | None, facility_id: str) -> None:
         raise Forbidden(f"This token may not act on facility {facility_id}", facilityId=facility_id)
 
 
+def check_owner(session: Session, facility_id: str, what: str, **ids: str) -> None:
+    """Raise Forbidden if the session's caller may not touch a row of `facility_id`, naming only
+    `what` the caller asked for: never the row's facility or anything else it holds."""
+    if not may_see(session, facility_id):
+        raise Forbidden(f"This token may not act on {what}", **ids)
+
+
 @event.listens_for(Session, "before_flush")
 def _check_flushed_rows(session: Session, _context: Any, _instances: Any) -> None:
     if session.info.get(PRINCIPAL) is None:

@@ -22,6 +22,7 @@ from stockledger.core.errors import AppError, problem
 from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
 from stockledger.idempotency import rules, service
+from stockledger.idempotency.models import NO_TOKEN
 from stockledger.idempotency.service import KeyClaim, StoredAnswer
 
 HEADER = "idempotency-key"
@@ -94,7 +95,15 @@ def _commit_with_answer(session: Session, claim: KeyClaim, answer: StoredAnswer)
 def _claim_of(scope: Scope, key: str, body: bytes) -> KeyClaim:
     method, path = scope["method"], scope["path"]
     fingerprint = rules.request_fingerprint(method, path, scope.get("query_string", b""), body)
-    return KeyClaim(rules.facility_scope(path, body), key, fingerprint, method, path)
+    return KeyClaim(rules.facility_scope(path, body), _token_of(scope), key, fingerprint, method, path)
+
+
+def _token_of(scope: Scope) -> str:
+    """The key's owner: the token the auth middleware (outside this one) let through. So a
+    replay has passed the same authentication, role and facility checks as a fresh request."""
+    principal = scope.get("state", {}).get("principal")
+    token_id = getattr(principal, "token_id", None)
+    return token_id if isinstance(token_id, str) else NO_TOKEN
 
 
 @dataclass

@@ -11,9 +11,11 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 MAX_FACILITY_LENGTH = 60
-# Answers not kept: the request never really ran (auth refused it, timeout, rate limit) or
-# failed on our side (5xx: its transaction rolls back, claim included, so a retry runs it).
-TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})
+# Answers not kept: the request never really ran (auth refused it, timeout, rate limit), named
+# what does not exist yet (404: kept, a key sent before its order, shipment or facility existed
+# would refuse the real request for 24 hours), or failed on our side (5xx: its transaction
+# rolls back, claim included). A retry with the key runs afresh.
+TRANSIENT_STATUSES = frozenset({401, 403, 404, 408, 429})
 
 
 def applies_to(method: str, path: str) -> bool:
@@ -25,7 +27,7 @@ def valid_key(key: str) -> bool:
 
 
 def stores_answer(status: int) -> bool:
-    """2xx, 3xx and 4xx answers are final (as Stripe does), except the transient ones."""
+    """2xx, 3xx and 4xx answers are final (as Stripe does), except 401, 403, 404, 408 and 429."""
     return status < 500 and status not in TRANSIENT_STATUSES
 
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, select, text, update
+from sqlalchemy import ColumnElement, delete, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ class IdempotencyInProgress(Conflict):
 @dataclass(frozen=True, slots=True)
 class KeyClaim:
     facility_id: str
+    token_id: str  # the key's owner: the token that sent it
     key: str
     request_hash: str
     method: str
@@ -43,13 +44,14 @@ class StoredAnswer:
 def claim_key(session: Session, claim: KeyClaim, now: datetime) -> StoredAnswer | None:
     """Claim the key in the session's transaction: None when it is ours, else the first answer.
 
+    The key is the sending token's (claim.token_id): another token's row is never read here.
     A concurrent request holding the same key blocks this INSERT until it commits (then we
     read its stored answer) or rolls back (then the key is ours). Raises
     IdempotencyMismatch for another request under the same key.
     """
     if _insert_claim(session, claim, now):
         return None
-    row = session.get(IdempotencyKey, (claim.facility_id, claim.key), populate_existing=True)
+    row = session.get(IdempotencyKey, (claim.facility_id, claim.token_id, claim.key), populate_existing=True)
     if row is None or row.expires_at <= now:  # expired (or purged meanwhile): a new key
         session.execute(delete(IdempotencyKey).where(*_key_is(claim)))
         if _insert_claim(session, claim, now):
@@ -93,6 +95,7 @@ def _insert_claim(session: Session, claim: KeyClaim, now: datetime) -> bool:
         upsert(session, IdempotencyKey)
         .values(
             facility_id=claim.facility_id,
+            token_id=claim.token_id,
             idempotency_key=claim.key,
             request_hash=claim.request_hash,
             request_method=claim.method,
@@ -100,7 +103,7 @@ def _insert_claim(session: Session, claim: KeyClaim, now: datetime) -> bool:
             created_stamp=now,
             expires_at=now + KEY_TTL,
         )
-        .on_conflict_do_nothing(index_elements=["facility_id", "idempotency_key"])
+        .on_conflict_do_nothing(index_elements=["facility_id", "token_id", "idempotency_key"])
         .returning(IdempotencyKey.idempotency_key)
     )
     try:
@@ -116,14 +119,14 @@ def _insert_claim(session: Session, claim: KeyClaim, now: datetime) -> bool:
     return inserted is not None
 
 
-def _key_is(claim: KeyClaim) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return (IdempotencyKey.facility_id == claim.facility_id, IdempotencyKey.idempotency_key == claim.key)
+def _key_is(claim: KeyClaim) -> tuple[ColumnElement[bool], ...]:
+    return (
+        IdempotencyKey.facility_id == claim.facility_id,
+        IdempotencyKey.token_id == claim.token_id,
+        IdempotencyKey.idempotency_key == claim.key,
+    )
 
 
-def find_answer(session: Session, facility_id: str, key: str) -> IdempotencyKey | None:
+def find_answer(session: Session, facility_id: str, token_id: str, key: str) -> IdempotencyKey | None:
     """The stored key row (tests and operators)."""
-    return session.execute(
-        select(IdempotencyKey).where(
-            IdempotencyKey.facility_id == facility_id, IdempotencyKey.idempotency_key == key
-        )
-    ).scalar_one_or_none()
+    return session.get(IdempotencyKey, (facility_id, token_id, key))

@@ -21,10 +21,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import WriteBehind, one_of, plan_each_statement
+from stockledger.core.errors import Forbidden, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
+from stockledger.core.scope import check_owner, facilities_in_scope
 from stockledger.events.outbox import event_insert, record_event
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
@@ -78,6 +80,18 @@ def reset_inventory(
     return outcome
 
 
+def get_reset_run(session: Session, inventory_reset_id: str) -> ExternalInventoryReset:
+    """The run's audit row, or 404; 403 when the caller is scoped and the run is not of one
+    facility of its scope."""
+    run = session.get(ExternalInventoryReset, inventory_reset_id)
+    if run is None:
+        raise NotFound(f"Inventory reset {inventory_reset_id} not found", inventoryResetId=inventory_reset_id)
+    if facilities_in_scope(session) is not None:
+        what = f"inventory reset {inventory_reset_id}"
+        check_owner(session, run.facility_id or ALL_FACILITIES, what, inventoryResetId=inventory_reset_id)
+    return run
+
+
 def _batches(lines: Iterator[RawLine], size: int) -> Iterator[list[RawLine]]:
     while batch := list(islice(lines, size)):
         yield batch
@@ -94,6 +108,7 @@ def _apply_batch(
     """The batch's lines checked while the server still writes the previous batch (`writes`,
     settled before this batch reads); this batch's writes sent in turn, not waited for."""
     outcome.lines_total += len(raw)
+    _refuse_other_facilities(session, raw)
     checked = [check_line(r) for r in raw]
     usable = [c for c in checked if isinstance(c, ResetLine)]
     failures = [c for c in checked if isinstance(c, LineFailure)]
@@ -107,6 +122,22 @@ def _apply_batch(
     batch = _plan(session, outcome, usable)
     posted = post_batch(session, batch.postings, batch.locked, writes)
     _record_changes(session, outcome, batch, posted, writes)
+
+
+def _refuse_other_facilities(session: Session, raw: list[RawLine]) -> None:
+    """A scoped caller's run naming another facility is refused whole (403), whatever the line
+    holds: refusing only the lines that change stock would tell it the other facility's totals."""
+    scope = facilities_in_scope(session)
+    if scope is None:
+        return
+    for line in raw:
+        facility_id = line.facility_id.strip() if isinstance(line.facility_id, str) else ""
+        if facility_id and facility_id not in scope:
+            raise Forbidden(
+                f"Line {line.line}: this token may not act on facility {facility_id}",
+                line=line.line,
+                facilityId=facility_id,
+            )
 
 
 def _known_only(

@@ -25,7 +25,7 @@ from stockledger.catalog.inventory_items import (
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
-from stockledger.core.scope import check_facility
+from stockledger.core.scope import check_owner
 from stockledger.costing.rules import average_unit_cost
 from stockledger.costing.service import add_layer
 from stockledger.events.outbox import record_event
@@ -69,7 +69,9 @@ def process_return(session: Session, ret: ReturnIn) -> ReturnView:
     require_facility(session, ret.facility_id)
     for product_id in sorted({i.product_id for i in ret.items}):
         require_product(session, product_id)
-    if _find_header(session, ret.return_id) is not None:
+    existing = _find_header(session, ret.return_id)
+    if existing is not None:
+        check_owner(session, existing.facility_id, f"return {ret.return_id}", returnId=ret.return_id)
         raise Conflict(f"Return {ret.return_id} already exists", returnId=ret.return_id)
     session.add(ReturnHeader(facility_id=ret.facility_id, return_id=ret.return_id, order_id=ret.order_id))
     session.flush()
@@ -335,5 +337,5 @@ def _require_header(session: Session, return_id: str) -> ReturnHeader:
     header = _find_header(session, return_id)
     if header is None:
         raise NotFound(f"Return {return_id} not found", returnId=return_id)
-    check_facility(session, header.facility_id)
+    check_owner(session, header.facility_id, f"return {return_id}", returnId=return_id)
     return header

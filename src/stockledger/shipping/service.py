@@ -10,7 +10,7 @@ from stockledger.catalog.inventory_items import require_facility, require_produc
 from stockledger.core.db import upsert
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
-from stockledger.core.scope import check_facility
+from stockledger.core.scope import check_owner
 from stockledger.ledger.models import OrderItemShipGroup, Shipment, ShipmentItem, ShipmentRouteSegment
 from stockledger.shipping.rules import INPUT, OPEN_STATUSES, require_open
 from stockledger.shipping.schemas import ShipGroupIn, ShipmentCreate
@@ -43,7 +43,9 @@ def create_shipment(session: Session, new: ShipmentCreate) -> ShipmentView:
     for product_id in sorted({i.product_id for i in new.items}):
         require_product(session, product_id)
     shipment_id = new.shipment_id or new_id("SH")
-    if find_shipment(session, shipment_id) is not None:
+    existing = find_shipment(session, shipment_id)
+    if existing is not None:
+        check_owner(session, existing.facility_id, f"shipment {shipment_id}", shipmentId=shipment_id)
         raise Conflict(f"Shipment {shipment_id} already exists", shipmentId=shipment_id)
     group = _save_ship_group(session, facility_id, new.primary_order_id, new.ship_group)
     carrier = group.carrier_party_id if group else None
@@ -157,7 +159,7 @@ def require_shipment(session: Session, shipment_id: str) -> Shipment:
     shipment = find_shipment(session, shipment_id)
     if shipment is None:
         raise NotFound(f"Shipment {shipment_id} not found", shipmentId=shipment_id)
-    check_facility(session, shipment.facility_id)
+    check_owner(session, shipment.facility_id, f"shipment {shipment_id}", shipmentId=shipment_id)
     return shipment
 
 
