@@ -33,6 +33,7 @@ from stockledger.resets.api import router as resets_router
 from stockledger.returns.api import router as returns_router
 from stockledger.shipping.api import router as shipping_router
 from stockledger.variances.api import router as variances_router
+from stockledger.web.api_docs import router as api_docs_router
 from stockledger.web.routes import router as web_router
 from stockledger.web.routes import static_files as web_static_files
 
@@ -71,6 +72,8 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
         version=__version__,
         summary="Inventory ledger: QOH and ATP per facility and product, every change a ledger row.",
         lifespan=lifespan,
+        docs_url=None,  # served by web.api_docs from vendored files, not a CDN
+        redoc_url=None,
     )
     app.state.db = db
     problems.install(app)
@@ -97,6 +100,7 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.include_router(rejection_router)
     app.include_router(web_router)
     app.include_router(metrics_router)
+    app.include_router(api_docs_router)
     app.mount("/ui/static", web_static_files, name="ui-static")
 
     @app.get("/healthz", tags=["operations"])
