@@ -1,6 +1,6 @@
 """Read models: the ProductFacilityInventoryItem view, availability, and as-of replay."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -259,8 +259,14 @@ VIEW_KIND_COLUMNS = {
 }
 
 
+def not_promisable_of(row: Mapping[Any, Any]) -> NotPromisable:
+    """The by-kind columns of a view row, gathered."""
+    return NotPromisable(**{kind: row[column] or ZERO for kind, column in VIEW_KIND_COLUMNS.items()})
+
+
 def _with_not_promisable(row: dict[str, object]) -> dict[str, object]:
     """A view row with its by-kind columns gathered as `not_promisable`."""
-    kinds = {kind: row.pop(column) or ZERO for kind, column in VIEW_KIND_COLUMNS.items()}
-    row["not_promisable"] = NotPromisable(**kinds)  # type: ignore[arg-type]
+    row["not_promisable"] = not_promisable_of(row)
+    for column in VIEW_KIND_COLUMNS.values():
+        del row[column]
     return row
