@@ -21,8 +21,10 @@ def add_item(
     status_id: str = "INV_AVAILABLE",
     expire_date: datetime | None = None,
     received: datetime | None = None,
+    atp: int | None = None,
 ) -> str:
-    """A new item of `product_id` (created if unknown) in FACILITY, `quantity` on hand and ATP,
+    """A new item of `product_id` (created if unknown) in FACILITY, `quantity` on hand and ATP
+    (or `atp`),
     posted through the ledger (effective at `received`, else now); its id. A new product's
     first item becomes its facility item."""
     with db.transaction() as session:
@@ -47,7 +49,7 @@ def add_item(
             item_id,
             "INV_RECEIPT",
             quantity_on_hand_diff=q,
-            available_to_promise_diff=q,
+            available_to_promise_diff=q if atp is None else Decimal(atp),
             effective_date=received,
         )
         post(session, posting)

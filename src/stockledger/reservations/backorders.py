@@ -5,9 +5,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
-from stockledger.core.ids import new_id
-from stockledger.ledger.models import InventoryItem
+from stockledger.catalog.inventory_items import create_available_item, find_or_create_facility_inventory_item
 from stockledger.reservations.rules import Candidate, promisable, usable
 
 
@@ -33,14 +31,4 @@ def backorder_item(
         return item.inventory_item_id
     if fit:
         return fit[-1].inventory_item_id
-    return _new_available_item(session, facility_id, product_id, now)
-
-
-def _new_available_item(session: Session, facility_id: str, product_id: str, now: datetime) -> str:
-    """The product has no item a reservation may take: a zero one, INV_AVAILABLE, no lot."""
-    item = InventoryItem(
-        facility_id=facility_id, inventory_item_id=new_id("II"), product_id=product_id, datetime_received=now
-    )
-    session.add(item)
-    session.flush()
-    return item.inventory_item_id
+    return create_available_item(session, facility_id, product_id).inventory_item_id
