@@ -140,6 +140,12 @@ def test_a_sole_expired_or_held_item_is_not_reserved(seeded_client: TestClient, 
         }
         refused = seeded_client.post("/v1/reservations", json={**body, "quantity": 1})
         assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock"), product
+    order = {
+        "facilityId": FACILITY,
+        "items": [{"orderItemSeqId": "1", "productId": "SOLE-OLD", "quantity": 1}],
+    }
+    refused = seeded_client.post("/v1/orders/O-SOLE/reserve", json=order)
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock")
     body = {"orderId": "O-OK", "orderItemSeqId": "1", "productId": "SOLE-OLD", "facilityId": FACILITY}
     taken = seeded_client.post("/v1/reservations", json={**body, "quantity": 2, "allowExpired": True})
     assert taken.status_code == 201, taken.text
@@ -172,6 +178,24 @@ def test_a_backorder_never_lands_on_a_held_item_and_held_receipts_fill_nothing(
     assert received.json()["items"][0]["backordersFilled"] == 0
     again = seeded_client.get("/v1/availability?facilityId=FACILITY_1&productId=HELD").json()
     assert (again["availableToPromiseTotal"], again["notPromisable"]["onHold"]) == (-2, 8)
+
+
+def test_a_backorder_goes_on_the_promisable_item_when_the_facility_item_is_held(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    add_item(seeded, "HELD2", "HELD2-1", 5, status_id="INV_ON_HOLD")  # the facility item
+    add_item(seeded, "HELD2", "HELD2-2", 1)
+    body = {
+        "facilityId": FACILITY,
+        "fill": "BACKORDER",
+        "items": [{"orderItemSeqId": "1", "productId": "HELD2", "quantity": 3}],
+    }
+    answer = seeded_client.post("/v1/orders/O-BO2/reserve", json=body)
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["items"][0]["reservations"]
+    assert [(r["inventoryItemId"], r["quantity"], r["quantityNotAvailable"]) for r in rows] == [
+        ("HELD2-2", 3, 2)
+    ]
 
 
 def test_as_of_judges_expiry_at_that_instant(seeded_client: TestClient, seeded: Database) -> None:

@@ -191,7 +191,8 @@ _DETAIL_INSERT = (
 @dataclass(frozen=True, slots=True)
 class SoleItem:
     """Take `quantity` of ATP from a product's item in a facility, if it is the product's only
-    INV_AVAILABLE item there and has that much (of the lot, if given).
+    INV_AVAILABLE item there, has that much (of the lot, if given) and, unless `allow_expired`,
+    its lot has not expired (SPEC §11: only promisable stock is reserved).
 
     Only the sole item: a guarded UPDATE that waited for another transaction and then found
     too little ATP still holds its row lock, and a caller falling back to locking all the
