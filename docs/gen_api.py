@@ -81,13 +81,20 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("GET", "/v1/product-facility-inventory"): (
         "Rows of the ProductFacilityInventoryItem view: totals per facility and product, "
-        "`computedInventoryCount` = ATP − minimum stock. Optional `facilityId` and `productId` "
-        "filters; paginated.",
+        "`computedInventoryCount` = ATP − minimum stock. `availableToPromiseTotal` is promisable "
+        "ATP only (items in `INV_AVAILABLE` whose lot has not expired); `notPromisable` gives the "
+        "quantity on hand that a new reservation cannot take, by kind (`onHold`, `returned`, "
+        "`defective`, `expired`, `other`). Optional `facilityId` and `productId` filters; paginated.",
         ("validation_failed",),
     ),
     ("GET", "/v1/availability"): (
         "QOH, ATP, reserved quantity and `computedInventoryCount` of a product at a facility, summed "
-        "over its items. `asOf` replays the ledger to an instant (time travel).",
+        "over its items. `availableToPromiseTotal` is exactly what a new reservation can take now: "
+        "the ATP of items in `INV_AVAILABLE` whose lot has not expired (`expireDate` absent or later "
+        "than now). QOH sums every item; `notPromisable` is the quantity on hand of the others, by "
+        "kind (`onHold`, `returned`, `defective`, `expired`, `other`), so QOH = Σ QOH of promisable "
+        "items + Σ `notPromisable`. `asOf` replays the ledger to an instant (time travel); expiry is "
+        "judged at that instant, status as it is now.",
         ("validation_failed",),
     ),
     ("POST", "/v1/external-inventory-resets"): (
@@ -103,9 +110,14 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found",),
     ),
     ("POST", "/v1/physical-inventories"): (
-        "createPhysicalInventory: a cycle count (QOH set to the counted quantity, ATP to counted − "
-        "reserved) or a seed document with variances. The same `physicalInventoryId` again records "
-        "nothing (`alreadyRecorded: true`).",
+        "createPhysicalInventory: a cycle count or a seed document with variances. A line by "
+        "`productId` sets the product's sellable (`INV_AVAILABLE`) items: their QOH sums to the "
+        "counted quantity (the difference goes to the facility item, or the oldest sellable item); "
+        "items on hold, returned or defective are counted by `inventoryItemId` (a sellable item of a "
+        "product counted whole: 422). After a count every counted item's ATP = its QOH − the units "
+        "reserved on it; a sellable item whose ATP only is corrected is listed with "
+        "`quantityCounted: null`. The same `physicalInventoryId` again records nothing "
+        "(`alreadyRecorded: true`).",
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/variances"): (
@@ -162,7 +174,10 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/reservations"): (
         "createOrderItemInventoryReservation: ATP − quantity for one order item, first-expiring "
-        "items first. `fill`: `ALL_OR_NOTHING` (default: 409 when short), `PARTIAL`, `BACKORDER`.",
+        "items first, only from items in `INV_AVAILABLE` whose lot has not expired "
+        "(`allowExpired: true` lets it take expired lots, earliest first). `fill`: `ALL_OR_NOTHING` "
+        "(default: 409 when short), `PARTIAL`, `BACKORDER` (the uncovered part goes on a promisable "
+        "item, never on one on hold, returned, defective or expired).",
         ("not_found", "validation_failed", "conflict", "insufficient_stock"),
     ),
     ("DELETE", "/v1/reservations/{order_id}/{order_item_seq_id}"): (
@@ -171,17 +186,19 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/orders/{order_id}/reserve"): (
         "reserveStock: every line of an order in one transaction (`ALL_OR_NOTHING`, `PARTIAL` or "
-        "`BACKORDER`).",
+        "`BACKORDER`), FEFO over promisable items; `allowExpired: true` lets it take expired lots.",
         ("not_found", "validation_failed", "conflict", "insufficient_stock"),
     ),
     ("GET", "/v1/orders/{order_id}/pick-suggestions"): (
-        "What to pick for an order's reservations, first-expiring first, with locations. Paginated.",
+        "What to pick for an order's reservations, first-expiring first, with locations; only "
+        "`INV_AVAILABLE` stock, and no expired lot unless `allowExpired=true`. Paginated.",
         ("validation_failed",),
     ),
     ("POST", "/v1/receipts"): (
         "receivePurchaseShipment: accepted units are added to QOH and ATP (to the facility item, or "
         "to an item of the given lot and location), rejected ones are only recorded; `unitCost` "
-        "opens a cost layer. Fills backorders of the product, oldest first.",
+        "opens a cost layer. Fills backorders of the product, oldest first, when the receiving item "
+        "is promisable (not on hold, returned, defective or expired).",
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/orders/{order_id}/items/{order_item_seq_id}/reject"): (

@@ -98,6 +98,7 @@ def test_product_facility_inventory_view(seeded_client: TestClient) -> None:
         "quantityOnHandTotal": 31,
         "availableToPromiseTotal": 31,
         "computedInventoryCount": 16,
+        "notPromisable": {"onHold": 0, "returned": 0, "defective": 0, "expired": 0, "other": 0},
     }
     first = seeded_client.get("/v1/product-facility-inventory", params={"limit": 2}).json()
     rest = seeded_client.get("/v1/product-facility-inventory", params={"cursor": first["next"]}).json()

@@ -52,7 +52,7 @@ def test_a_new_lot_or_location_gets_its_own_item_and_is_found_again(seeded: Data
         "productId": "FG002",
         "quantityAccepted": 3,
         "lotId": "LOT9",
-        "expireDate": "2027-03-01T00:00:00",
+        "expireDate": "2097-03-01T00:00:00",
         "locationSeqId": "0008",
         "unitCost": 11,
     }

@@ -2,7 +2,14 @@
 
 from decimal import Decimal
 
-from stockledger.counts.rules import FOUND, LOST, count_variances, variance_reason
+from stockledger.counts.rules import (
+    FOUND,
+    LOST,
+    ItemLevel,
+    count_variances,
+    product_count_variances,
+    variance_reason,
+)
 
 
 def test_qoh_goes_to_counted_and_atp_to_counted_minus_reserved() -> None:
@@ -16,3 +23,19 @@ def test_the_reason_is_the_given_one_else_found_or_lost_by_sign() -> None:
     assert variance_reason(Decimal(0), Decimal(-1), None) == LOST  # QOH right, ATP was off
     assert variance_reason(Decimal(0), Decimal(0), None) is None
     assert variance_reason(Decimal(-1), Decimal(-1), "VAR_DAMAGED") == "VAR_DAMAGED"
+
+
+def test_a_product_count_moves_qoh_into_one_item_and_sets_every_atp_to_qoh_less_reserved() -> None:
+    levels = [
+        ItemLevel("A", Decimal(20), Decimal(18), Decimal(2)),  # consistent
+        ItemLevel("B", Decimal(10), Decimal(7), Decimal(0)),  # ATP lowered without a reservation
+    ]
+    assert product_count_variances(Decimal(25), levels, "A") == {
+        "A": (Decimal(-5), Decimal(-5)),
+        "B": (Decimal(0), Decimal(3)),
+    }
+    assert product_count_variances(Decimal(31), levels, "NEW") == {
+        "A": (Decimal(0), Decimal(0)),
+        "B": (Decimal(0), Decimal(3)),
+        "NEW": (Decimal(1), Decimal(1)),
+    }

@@ -7,7 +7,14 @@ import pytest
 
 from stockledger.core.errors import ValidationFailed
 from stockledger.rejection.rules import rejected_quantity, require_mode, spread
-from stockledger.reservations.rules import Candidate, add_backorder, allocate, fefo_key, require_fill
+from stockledger.reservations.rules import (
+    Candidate,
+    add_backorder,
+    allocate,
+    fefo_key,
+    promisable,
+    require_fill,
+)
 
 D = Decimal
 
@@ -64,3 +71,14 @@ def test_rejection_quantities_and_spread() -> None:
     takes = spread("ATP_QOH_ALL", D(6), [("A", D(2)), ("B", D(3))])
     assert [(t.inventory_item_id, t.quantity, t.qoh) for t in takes] == [("A", D(2), True), ("B", D(4), True)]
     assert spread("RELEASE", D(6), [("A", D(2))]) == []
+
+
+def test_promisable_means_available_and_not_expired_unless_expired_lots_are_allowed() -> None:
+    now = datetime(2026, 6, 1, 12, 0)
+    assert promisable("INV_AVAILABLE", None, now)
+    assert promisable("INV_AVAILABLE", datetime(2026, 6, 1, 12, 1), now)
+    assert not promisable("INV_AVAILABLE", now, now)  # expires at this instant: gone
+    assert not promisable("INV_AVAILABLE", datetime(2020, 1, 1), now)
+    assert promisable("INV_AVAILABLE", datetime(2020, 1, 1), now, allow_expired=True)
+    for status in ("INV_ON_HOLD", "INV_RETURNED", "INV_DEFECTIVE"):
+        assert not promisable(status, None, now, allow_expired=True)

@@ -48,6 +48,20 @@ def find_or_create_facility_inventory_item(
     return item
 
 
+def create_available_item(session: Session, facility_id: str, product_id: str) -> InventoryItem:
+    """A new, empty INV_AVAILABLE item (no lot, no location) of a product whose items are all
+    non-promisable, for stock that must be promisable (a backorder, a count of sellable stock)."""
+    item = InventoryItem(
+        facility_id=facility_id,
+        inventory_item_id=new_id("II"),
+        product_id=product_id,
+        datetime_received=utcnow(),
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
 def link_product_facility(session: Session, facility_id: str, product_id: str, item_id: str) -> bool:
     """Make `item_id` the facility item unless one is linked already; True if it became it."""
     session.execute(

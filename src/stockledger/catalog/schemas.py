@@ -189,14 +189,25 @@ class DetailOut(ApiModel):
     change_by_user_login_id: str | None
 
 
+class NotPromisableOut(ApiModel):
+    """Quantity on hand that a new reservation cannot take, by kind (not in availableToPromiseTotal)."""
+
+    on_hold: Quantity = Field(description="items in INV_ON_HOLD")
+    returned: Quantity = Field(description="items in INV_RETURNED (pending inspection)")
+    defective: Quantity = Field(description="items in INV_DEFECTIVE")
+    expired: Quantity = Field(description="INV_AVAILABLE items whose expireDate has passed")
+    other: Quantity = Field(description="items in any other status")
+
+
 class ProductFacilityInventoryItemOut(ApiModel):
     facility_id: str
     product_id: str
     inventory_item_id: str | None
     minimum_stock: Quantity | None
     quantity_on_hand_total: Quantity
-    available_to_promise_total: Quantity
+    available_to_promise_total: Quantity = Field(description="ATP of INV_AVAILABLE items not expired")
     computed_inventory_count: Quantity
+    not_promisable: NotPromisableOut
 
 
 class AvailabilityOut(ApiModel):
@@ -207,4 +218,5 @@ class AvailabilityOut(ApiModel):
     reserved_quantity: Quantity
     minimum_stock: Quantity
     computed_inventory_count: Quantity
+    not_promisable: NotPromisableOut
     as_of: datetime | None = None

@@ -1,10 +1,13 @@
-"""createPhysicalInventory from a count: QOH := counted, ATP := counted − active reservations.
+"""createPhysicalInventory from a count: QOH := counted; each counted item's ATP := its QOH −
+the units actively reserved on it (SPEC §11: reserved units never vanish).
 
-A line by inventoryItemId works on that item alone. A line by productId compares with the
-product's totals over all its items in the facility and writes the difference to the
-facility item (findOrCreateFacilityInventoryItem). Each line leaves an InventoryItemVariance
-row (with quantityCounted) and, when something moved, one ledger row linked to the count.
-A count id sent again changes nothing: the same counts answer what was recorded, others 409.
+A line by inventoryItemId works on that item alone (how items on hold, returned or defective
+are counted). A line by productId sets the product's sellable (INV_AVAILABLE) items
+(counts/sellable.py): their Σ QOH becomes the counted quantity. Each line leaves an
+InventoryItemVariance row (with quantityCounted) and, when something moved, one ledger row
+linked to the count; a sellable item whose ATP only is corrected gets a row without
+quantityCounted. A count id sent again changes nothing: the same counts answer what was
+recorded, others 409.
 """
 
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.counts.rules import count_variances, variance_reason
 from stockledger.counts.schemas import CountDoc, CountedVariance, CountLine, CountResult
+from stockledger.counts.sellable import INV_AVAILABLE, product_variances
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
     InventoryItem,
@@ -59,7 +63,7 @@ def record_count(session: Session, doc: CountDoc) -> CountResult:
         )
     )
     session.flush()
-    variances = [_count_one(session, doc, t) for t in targets]
+    variances = [v for t in targets for v in _count_one(session, doc, t)]
     return CountResult(
         physical_inventory_id=doc.physical_inventory_id,
         facility_id=doc.facility_id,
@@ -84,13 +88,18 @@ def _target(session: Session, facility_id: str, line: CountLine) -> _Target:
 
 
 def _check_lines(session: Session, targets: list[_Target]) -> None:
-    """One line per item, and a product counted as a whole is not also counted item by item."""
+    """One line per item, and a product counted as a whole has only its non-sellable items
+    counted item by item (its sellable ones are part of the whole)."""
     whole = [t.item.product_id for t in targets if t.by_product]
-    items = [t.item.inventory_item_id for t in targets]
+    items = [t.item.inventory_item_id for t in targets if not t.by_product]
     if len(set(whole)) != len(whole) or len(set(items)) != len(items):
         raise ValidationFailed("Each product or item may be counted once per physical inventory")
-    if any(not t.by_product and t.item.product_id in whole for t in targets):
-        raise ValidationFailed("A product counted by productId cannot also be counted by inventoryItemId")
+    for t in targets:
+        if not t.by_product and t.item.product_id in whole and t.item.status_id == INV_AVAILABLE:
+            raise ValidationFailed(
+                "A sellable item of a product counted by productId cannot also be counted by inventoryItemId",
+                inventoryItemId=t.item.inventory_item_id,
+            )
     for reason in {t.line.variance_reason_id for t in targets} - {None}:
         if session.get(VarianceReason, reason) is None:
             raise ValidationFailed(f"Unknown variance reason {reason}", varianceReasonId=reason)
@@ -107,29 +116,62 @@ def _lock_items(session: Session, facility_id: str, product_ids: set[str]) -> No
     ).all()
 
 
-def _count_one(session: Session, doc: CountDoc, target: _Target) -> CountedVariance:
+def _count_one(session: Session, doc: CountDoc, target: _Target) -> list[CountedVariance]:
     item, line = target.item, target.line
-    qoh, atp = _current(session, item, target.by_product)
-    reserved = _reserved(session, item, target.by_product)
-    qoh_var, atp_var = count_variances(line.quantity_counted, qoh, atp, reserved)
+    if target.by_product:
+        return _count_product(session, doc, target)
+    session.refresh(item, ["quantity_on_hand_total", "available_to_promise_total"])
+    reserved = _reserved(session, item)
+    qoh_var, atp_var = count_variances(
+        line.quantity_counted, item.quantity_on_hand_total, item.available_to_promise_total, reserved
+    )
+    return [_record(session, doc, item.inventory_item_id, item.product_id, line, True, (qoh_var, atp_var))]
+
+
+def _count_product(session: Session, doc: CountDoc, target: _Target) -> list[CountedVariance]:
+    """The counted line on the item that takes the difference; an ATP correction on any other
+    sellable item whose ATP was not its QOH − its reservations."""
+    into, variances = product_variances(session, target.item, target.line.quantity_counted)
+    product_id = target.item.product_id
+    done = [_record(session, doc, into, product_id, target.line, True, variances.pop(into))]
+    for item_id, moves in sorted(variances.items()):
+        if any(moves):
+            done.append(_record(session, doc, item_id, product_id, target.line, False, moves))
+    return done
+
+
+def _record(
+    session: Session,
+    doc: CountDoc,
+    item_id: str,
+    product_id: str,
+    line: CountLine,
+    counted_here: bool,
+    moves: tuple[Decimal, Decimal],
+) -> CountedVariance:
+    """The variance row of one item and, when something moved, its ledger row and event."""
+    qoh_var, atp_var = moves
+    counted = line.quantity_counted if counted_here else None
     reason = variance_reason(qoh_var, atp_var, line.variance_reason_id)
     session.add(
         InventoryItemVariance(
-            facility_id=item.facility_id,
-            inventory_item_id=item.inventory_item_id,
+            facility_id=doc.facility_id,
+            inventory_item_id=item_id,
             physical_inventory_id=doc.physical_inventory_id,
             variance_reason_id=reason,
             quantity_on_hand_var=qoh_var,
             available_to_promise_var=atp_var,
-            quantity_counted=line.quantity_counted,
+            quantity_counted=counted,
             comments=line.comments,
         )
     )
-    seq_id = _post_variance(session, doc, target, qoh_var, atp_var, reason) if qoh_var or atp_var else None
+    seq_id = None
+    if qoh_var or atp_var:
+        seq_id = _post_variance(session, doc, item_id, product_id, line, counted, moves, reason)
     return CountedVariance(
-        inventory_item_id=item.inventory_item_id,
-        product_id=item.product_id,
-        quantity_counted=line.quantity_counted,
+        inventory_item_id=item_id,
+        product_id=product_id,
+        quantity_counted=counted,
         quantity_on_hand_var=qoh_var,
         available_to_promise_var=atp_var,
         variance_reason_id=reason,
@@ -138,36 +180,43 @@ def _count_one(session: Session, doc: CountDoc, target: _Target) -> CountedVaria
 
 
 def _post_variance(
-    session: Session, doc: CountDoc, target: _Target, qoh_var: Decimal, atp_var: Decimal, reason: str | None
+    session: Session,
+    doc: CountDoc,
+    item_id: str,
+    product_id: str,
+    line: CountLine,
+    counted: Decimal | None,
+    moves: tuple[Decimal, Decimal],
+    reason: str | None,
 ) -> str:
-    item = target.item
+    qoh_var, atp_var = moves
     posted = post(
         session,
         Posting(
-            item.facility_id,
-            item.inventory_item_id,
+            doc.facility_id,
+            item_id,
             reason or "VAR_INTEGR",
             quantity_on_hand_diff=qoh_var,
             available_to_promise_diff=atp_var,
             links=Links(
                 physical_inventory_id=doc.physical_inventory_id,
                 change_by_user_login_id=doc.party_id,
-                description=target.line.comments,
+                description=line.comments,
             ),
         ),
     )
     record_event(
         session,
-        item.facility_id,
+        doc.facility_id,
         "InventoryChanged",
         {
-            "facilityId": item.facility_id,
-            "productId": item.product_id,
-            "inventoryItemId": item.inventory_item_id,
+            "facilityId": doc.facility_id,
+            "productId": product_id,
+            "inventoryItemId": item_id,
             "inventoryItemDetailSeqId": posted.inventory_item_detail_seq_id,
             "physicalInventoryId": doc.physical_inventory_id,
             "reasonEnumId": reason,
-            "quantityCounted": target.line.quantity_counted,
+            "quantityCounted": counted,
             "quantityOnHandDiff": qoh_var,
             "availableToPromiseDiff": atp_var,
             "quantityOnHandTotal": posted.quantity_on_hand_total,
@@ -177,50 +226,46 @@ def _post_variance(
     return posted.inventory_item_detail_seq_id
 
 
-def _current(session: Session, item: InventoryItem, by_product: bool) -> tuple[Decimal, Decimal]:
-    if not by_product:
-        session.refresh(item, ["quantity_on_hand_total", "available_to_promise_total"])
-        return item.quantity_on_hand_total, item.available_to_promise_total
-    i = InventoryItem
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(i.quantity_on_hand_total), ZERO),
-            func.coalesce(func.sum(i.available_to_promise_total), ZERO),
-        ).where(i.facility_id == item.facility_id, i.product_id == item.product_id)
-    ).one()
-    return row[0], row[1]
-
-
-def _reserved(session: Session, item: InventoryItem, by_product: bool) -> Decimal:
-    """Active reservations on the item, or on the product in the facility."""
+def _reserved(session: Session, item: InventoryItem) -> Decimal:
+    """Active reservations on the item."""
     r = OrderItemInventoryReservation
     stmt = select(func.coalesce(func.sum(r.quantity), ZERO)).where(
-        r.facility_id == item.facility_id, r.status_id == ACTIVE
+        r.facility_id == item.facility_id,
+        r.status_id == ACTIVE,
+        r.inventory_item_id == item.inventory_item_id,
     )
-    if by_product:
-        stmt = stmt.where(r.product_id == item.product_id)
-    else:
-        stmt = stmt.where(r.inventory_item_id == item.inventory_item_id)
     return session.scalar(stmt) or ZERO
 
 
 def _already_recorded(
     session: Session, doc: CountDoc, existing: PhysicalInventory, targets: list[_Target]
 ) -> CountResult:
-    """The same count again: answer what was recorded. Different counts under that id: 409."""
-    v = InventoryItemVariance
-    stored = session.scalars(
-        select(v).where(
-            v.facility_id == doc.facility_id, v.physical_inventory_id == doc.physical_inventory_id
-        )
+    """The same count again: answer what was recorded. Different counts under that id: 409.
+
+    A line by product is matched by (product, counted) since the item it was written to is
+    chosen when counting; a line by item by (item, counted)."""
+    v, i = InventoryItemVariance, InventoryItem
+    stored = session.execute(
+        select(v, i.product_id)
+        .join(i, (i.facility_id == v.facility_id) & (i.inventory_item_id == v.inventory_item_id))
+        .where(v.facility_id == doc.facility_id, v.physical_inventory_id == doc.physical_inventory_id)
+        .order_by(v.inventory_item_id)
     ).all()
-    asked = {(t.item.inventory_item_id, t.line.quantity_counted) for t in targets}
-    if {(s.inventory_item_id, s.quantity_counted) for s in stored} != asked:
+    by_item = {t.item.inventory_item_id for t in targets if not t.by_product}
+    asked = {
+        (t.item.product_id if t.by_product else t.item.inventory_item_id, t.line.quantity_counted)
+        for t in targets
+    }
+    recorded = {
+        (s.inventory_item_id if s.inventory_item_id in by_item else product, s.quantity_counted)
+        for s, product in stored
+        if s.quantity_counted is not None
+    }
+    if recorded != asked:
         raise Conflict(
             f"Physical inventory {doc.physical_inventory_id} was already recorded with other counts",
             physicalInventoryId=doc.physical_inventory_id,
         )
-    products = {t.item.inventory_item_id: t.item.product_id for t in targets}
     return CountResult(
         physical_inventory_id=existing.physical_inventory_id,
         facility_id=existing.facility_id,
@@ -229,12 +274,12 @@ def _already_recorded(
         variances=[
             CountedVariance(
                 inventory_item_id=s.inventory_item_id,
-                product_id=products[s.inventory_item_id],
+                product_id=product,
                 quantity_counted=s.quantity_counted,
                 quantity_on_hand_var=s.quantity_on_hand_var,
                 available_to_promise_var=s.available_to_promise_var,
                 variance_reason_id=s.variance_reason_id,
             )
-            for s in stored
+            for s, product in stored
         ],
     )

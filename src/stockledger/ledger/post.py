@@ -40,6 +40,7 @@ from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
+from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 
 ITEM = cast(Table, InventoryItem.__table__)
@@ -190,7 +191,8 @@ _DETAIL_INSERT = (
 @dataclass(frozen=True, slots=True)
 class SoleItem:
     """Take `quantity` of ATP from a product's item in a facility, if it is the product's only
-    INV_AVAILABLE item there and has that much (of the lot, if given).
+    INV_AVAILABLE item there, has that much (of the lot, if given) and, unless `allow_expired`,
+    its lot has not expired (SPEC §11: only promisable stock is reserved).
 
     Only the sole item: a guarded UPDATE that waited for another transaction and then found
     too little ATP still holds its row lock, and a caller falling back to locking all the
@@ -202,6 +204,7 @@ class SoleItem:
     quantity: Decimal
     reason_enum_id: str
     links: Links = field(default_factory=Links)
+    allow_expired: bool = False  # else the item must not be expired (SPEC §11: promisable)
 
 
 def sole_item_ctes(fit: SoleItem) -> str:
@@ -209,7 +212,7 @@ def sole_item_ctes(fit: SoleItem) -> str:
     inventory_item_id, last_detail_seq and the totals; no row if the first item lacks the ATP)
     and the INSERT of its detail row: the same two rows as `post`. The caller's other CTEs
     read `posted`; parameters come from `sole_item_params`."""
-    return _SOLE_ITEM_LOT if fit.lot_id is not None else _SOLE_ITEM
+    return _SOLE_ITEM_SQL[fit.lot_id is not None, fit.allow_expired]
 
 
 def sole_item_params(dialect: Dialect, fit: SoleItem) -> dict[str, object]:
@@ -228,7 +231,7 @@ _SOLE_ITEM_DETAIL = [
 _SOLE_ITEM = (
     "picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
     "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
-    "AND one.status_id = 'INV_AVAILABLE'{lot} AND one.available_to_promise_total > 0 "
+    "AND one.status_id = 'INV_AVAILABLE'{lot}{live} AND one.available_to_promise_total > 0 "
     "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
     "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
     "AND other.inventory_item_id <> one.inventory_item_id)), "
@@ -236,7 +239,8 @@ _SOLE_ITEM = (
     "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
     "last_detail_seq = i.last_detail_seq + 1 FROM picked "
     "WHERE i.facility_id = :facility_id AND i.inventory_item_id = picked.inventory_item_id "
-    "AND i.status_id = 'INV_AVAILABLE' AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
+    "AND i.status_id = 'INV_AVAILABLE'{live_i} "
+    "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
     "RETURNING i.inventory_item_id, i.last_detail_seq, "
     f"{', '.join('i.' + t for t in TOTALS)}), "
     "posted_detail AS (INSERT INTO inventory_item_detail "
@@ -246,8 +250,18 @@ _SOLE_ITEM = (
     "ELSE last_detail_seq::text END, last_detail_seq, "
     f"{', '.join(':' + c for c in _SOLE_ITEM_DETAIL)} FROM posted)"
 )
-_SOLE_ITEM_LOT = _SOLE_ITEM.format(lot=" AND one.lot_id = :lot_id")
-_SOLE_ITEM = _SOLE_ITEM.format(lot="")
+# Not expired: by the database's clock; NOT EXISTS still looks at every INV_AVAILABLE item,
+# expired or not, since the general path locks them all (see SoleItem).
+_LIVE = " AND ({a}.expire_date IS NULL OR {a}.expire_date > " + UTC_NOW_SQL["postgresql"] + ")"
+_SOLE_ITEM_SQL = {
+    (lot, allow_expired): _SOLE_ITEM.format(
+        lot=" AND one.lot_id = :lot_id" if lot else "",
+        live="" if allow_expired else _LIVE.format(a="one"),
+        live_i="" if allow_expired else _LIVE.format(a="i"),
+    )
+    for lot in (False, True)
+    for allow_expired in (False, True)
+}
 
 
 def post_many(session: Session, postings: Iterable[Posting]) -> list[Posted]:

@@ -1,6 +1,6 @@
 """Read models: the ProductFacilityInventoryItem view, availability, and as-of replay."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,13 +9,16 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    FromClause,
     Select,
     String,
     Table,
     bindparam,
+    case,
     exists,
     func,
     literal_column,
+    not_,
     or_,
     select,
     true,
@@ -26,6 +29,7 @@ from stockledger.core.db import Database
 from stockledger.core.errors import NotFound
 from stockledger.core.fixed import ZERO, Fixed6
 from stockledger.core.model_base import Base
+from stockledger.core.sqlclock import utc_now
 from stockledger.ledger.models import (
     Facility,
     InventoryItem,
@@ -48,8 +52,24 @@ product_facility_inventory_item = Table(
     Column("quantity_on_hand_total", Fixed6()),
     Column("available_to_promise_total", Fixed6()),
     Column("computed_inventory_count", Fixed6()),
+    Column("on_hold_quantity", Fixed6()),
+    Column("returned_quantity", Fixed6()),
+    Column("defective_quantity", Fixed6()),
+    Column("expired_quantity", Fixed6()),
+    Column("other_not_promisable_quantity", Fixed6()),
     info={"is_view": True},
 )
+
+
+@dataclass(frozen=True, slots=True)
+class NotPromisable:
+    """Quantity on hand of the items a new reservation cannot take, by kind (SPEC §11)."""
+
+    on_hold: Decimal = ZERO
+    returned: Decimal = ZERO
+    defective: Decimal = ZERO
+    expired: Decimal = ZERO
+    other: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +82,16 @@ class Availability:
     minimum_stock: Decimal
     computed_inventory_count: Decimal
     as_of: datetime | None = None
+    not_promisable: NotPromisable = NotPromisable()
 
 
 def availability(
     source: Session | Database, facility_id: str, product_id: str, as_of: datetime | None = None
 ) -> Availability:
-    """QOH, ATP and reservations of a product in a facility, summed over its items.
+    """QOH, promisable ATP and reservations of a product in a facility, summed over its items.
+
+    ATP counts only the items a new reservation can take (INV_AVAILABLE, not expired at now or
+    at `as_of`); the quantity on hand of the others is reported by kind (`NotPromisable`).
 
     One statement (AVAILABILITY, or AVAILABILITY_AS_OF for a replay), built once with Core: no
     ORM loads. Given the Database (the HTTP route), the current figures are read on a pooled
@@ -100,18 +124,51 @@ async def availability_now(db: Database, facility_id: str, product_id: str) -> A
 def _availability_of(
     facility_id: str, product_id: str, row: tuple[Any, ...], as_of: datetime | None
 ) -> Availability:
-    facility_known, product_known, minimum, qoh, atp, reserved = row
+    facility_known, product_known, minimum, qoh, atp, reserved, *kinds = row
     if not facility_known:
         raise NotFound(f"Facility {facility_id} not found", facilityId=facility_id)
     if not product_known:
         raise NotFound(f"Product {product_id} not found", productId=product_id)
     minimum = minimum or ZERO
-    return Availability(facility_id, product_id, qoh, atp, reserved, minimum, atp - minimum, as_of)
+    held = NotPromisable(*kinds)
+    return Availability(facility_id, product_id, qoh, atp, reserved, minimum, atp - minimum, as_of, held)
 
 
 # Constants written into the SQL, so the only parameters are the ids (and :as_of).
 ZERO_SQL: ColumnElement[Any] = literal_column("0")
 ACTIVE_SQL: ColumnElement[Any] = literal_column(f"'{ACTIVE}'")
+INV_AVAILABLE, INV_ON_HOLD = "INV_AVAILABLE", "INV_ON_HOLD"
+INV_RETURNED, INV_DEFECTIVE = "INV_RETURNED", "INV_DEFECTIVE"
+_KINDS = (INV_AVAILABLE, INV_ON_HOLD, INV_RETURNED, INV_DEFECTIVE)
+NOT_PROMISABLE_KINDS = ("on_hold", "returned", "defective", "expired", "other")
+
+
+def _status(status_id: str) -> ColumnElement[Any]:
+    return literal_column(f"'{status_id}'")
+
+
+def _summed(condition: ColumnElement[bool], value: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, value), else_=ZERO_SQL)), ZERO_SQL).label(name)
+
+
+def _promisable_sums(
+    i: FromClause, qoh: ColumnElement[Any], atp: ColumnElement[Any], now: ColumnElement[Any]
+) -> list[ColumnElement[Any]]:
+    """Σ QOH, Σ ATP of the promisable items, Σ QOH of the others by kind (NOT_PROMISABLE_KINDS).
+
+    `qoh` and `atp` are the item totals (now) or detail diffs (a replay); `now` is the instant
+    an expiry is judged against. One pass over the product's rows: set-based, no item loop."""
+    available = i.c.status_id == _status(INV_AVAILABLE)
+    live = or_(i.c.expire_date.is_(None), i.c.expire_date > now)
+    return [
+        func.coalesce(func.sum(qoh), ZERO_SQL).label("qoh"),
+        _summed(available & live, atp, "atp"),
+        _summed(i.c.status_id == _status(INV_ON_HOLD), qoh, "on_hold"),
+        _summed(i.c.status_id == _status(INV_RETURNED), qoh, "returned"),
+        _summed(i.c.status_id == _status(INV_DEFECTIVE), qoh, "defective"),
+        _summed(available & not_(live), qoh, "expired"),
+        _summed(i.c.status_id.not_in([_status(k) for k in _KINDS]), qoh, "other"),
+    ]
 
 
 def _availability_statement(replay: bool) -> Select[Any]:
@@ -127,10 +184,7 @@ def _availability_statement(replay: bool) -> Select[Any]:
     if replay:
         as_of = bindparam("as_of", type_=d.c.effective_date.type)
         totals = (
-            select(
-                func.coalesce(func.sum(d.c.quantity_on_hand_diff), ZERO_SQL).label("qoh"),
-                func.coalesce(func.sum(d.c.available_to_promise_diff), ZERO_SQL).label("atp"),
-            )
+            select(*_promisable_sums(i, d.c.quantity_on_hand_diff, d.c.available_to_promise_diff, as_of))
             .select_from(
                 i.join(
                     d, (i.c.facility_id == d.c.facility_id) & (i.c.inventory_item_id == d.c.inventory_item_id)
@@ -142,9 +196,9 @@ def _availability_statement(replay: bool) -> Select[Any]:
             r.c.status_id == ACTIVE_SQL, r.c.status_datetime > as_of
         )
     else:
+        now = utc_now()
         totals = select(
-            func.coalesce(func.sum(i.c.quantity_on_hand_total), ZERO_SQL).label("qoh"),
-            func.coalesce(func.sum(i.c.available_to_promise_total), ZERO_SQL).label("atp"),
+            *_promisable_sums(i, i.c.quantity_on_hand_total, i.c.available_to_promise_total, now)
         ).where(mine)
         active = r.c.status_id == ACTIVE_SQL
     sums = totals.subquery("totals")
@@ -163,6 +217,7 @@ def _availability_statement(replay: bool) -> Select[Any]:
         sums.c.qoh.label("quantity_on_hand_total"),
         sums.c.atp.label("available_to_promise_total"),
         reserved.c.reserved,
+        *(sums.c[kind] for kind in NOT_PROMISABLE_KINDS),
     ).select_from(sums.join(reserved, true()))
 
 
@@ -192,4 +247,26 @@ def product_facility_rows(
         stmt = stmt.where(
             or_(v.c.facility_id > after[0], (v.c.facility_id == after[0]) & (v.c.product_id > after[1]))
         )
-    return [dict(row._mapping) for row in session.execute(stmt)]
+    return [_with_not_promisable(dict(row._mapping)) for row in session.execute(stmt)]
+
+
+VIEW_KIND_COLUMNS = {
+    "on_hold": "on_hold_quantity",
+    "returned": "returned_quantity",
+    "defective": "defective_quantity",
+    "expired": "expired_quantity",
+    "other": "other_not_promisable_quantity",
+}
+
+
+def not_promisable_of(row: Mapping[Any, Any]) -> NotPromisable:
+    """The by-kind columns of a view row, gathered."""
+    return NotPromisable(**{kind: row[column] or ZERO for kind, column in VIEW_KIND_COLUMNS.items()})
+
+
+def _with_not_promisable(row: dict[str, object]) -> dict[str, object]:
+    """A view row with its by-kind columns gathered as `not_promisable`."""
+    row["not_promisable"] = not_promisable_of(row)
+    for column in VIEW_KIND_COLUMNS.values():
+        del row[column]
+    return row

@@ -21,7 +21,7 @@ from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.ledger.post import Links, Posting, post_batch
-from stockledger.reservations.rules import RES_ACTIVE, RES_CANCELLED
+from stockledger.reservations.rules import RES_ACTIVE, RES_CANCELLED, promisable
 
 MOVED_REASON = "RESERVATION_MOVED"
 
@@ -78,7 +78,10 @@ def lock_items_for_receipt(
 
 def fill_backorders(session: Session, receipt: Receipt, locked: set[str]) -> list[Filled]:
     """Cover up to the received units of backorders (quantityNotAvailable) on the `locked` items
-    (lock_items_for_receipt), oldest first."""
+    (lock_items_for_receipt), oldest first. Stock received on an item a new reservation could
+    not take (not INV_AVAILABLE, or an expired lot) fills nothing: the backorders wait."""
+    if not _promisable_item(session, receipt):
+        return []
     r = OrderItemInventoryReservation
     waiting = session.scalars(
         select(r)
@@ -104,6 +107,12 @@ def fill_backorders(session: Session, receipt: Receipt, locked: set[str]) -> lis
     if moved:
         _move_promises(session, receipt, moved)
     return filled
+
+
+def _promisable_item(session: Session, receipt: Receipt) -> bool:
+    item = session.get(InventoryItem, (receipt.facility_id, receipt.inventory_item_id))
+    assert item is not None  # locked by lock_items_for_receipt
+    return promisable(item.status_id, item.expire_date, utcnow())
 
 
 def _move_promises(session: Session, receipt: Receipt, moved: list[Filled]) -> None:

@@ -36,7 +36,9 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
     # costs four). A Response either way, so FastAPI does not validate and encode the answer
     # again.
     db = get_database(request)
-    line = ReserveLine(body.order_item_seq_id, body.product_id, body.quantity, body.lot_id)
+    line = ReserveLine(
+        body.order_item_seq_id, body.product_id, body.quantity, body.lot_id, body.allow_expired
+    )
     principal = getattr(request.state, "principal", None)
     keyed = getattr(request.state, "write_session", None) is not None
     tried = False  # the one statement, on the loop: no row means nothing written
@@ -92,7 +94,10 @@ def cancel_reservation(
 @router.post("/orders/{order_id}/reserve", response_model=ReserveOrderResult)
 def reserve_order(order_id: str, body: ReserveOrderRequest, session: WriteSession) -> ReserveOrderResult:
     """reserveStock: all lines in one transaction (ALL_OR_NOTHING, PARTIAL or BACKORDER)."""
-    lines = [ReserveLine(i.order_item_seq_id, i.product_id, i.quantity, i.lot_id) for i in body.items]
+    lines = [
+        ReserveLine(i.order_item_seq_id, i.product_id, i.quantity, i.lot_id, body.allow_expired)
+        for i in body.items
+    ]
     outcome = service.reserve_stock(session, order_id, body.facility_id, lines, body.fill)
     items = [_line_out(outcome, line) for line in outcome.lines]
     return ReserveOrderResult(
@@ -108,11 +113,18 @@ def reserve_order(order_id: str, body: ReserveOrderRequest, session: WriteSessio
 
 @router.get("/orders/{order_id}/pick-suggestions", response_model=PickList)
 def pick_suggestions(
-    order_id: str, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+    order_id: str,
+    session: ReadSession,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    allow_expired: Annotated[
+        bool, Query(alias="allowExpired", description="Also list reservations on expired lots")
+    ] = False,
 ) -> PickList:
-    """The order's active reservations to pick, FEFO, with locations; only INV_AVAILABLE stock."""
+    """The order's active reservations to pick, FEFO, with locations; only INV_AVAILABLE stock,
+    and no expired lot unless `allowExpired=true`."""
     start = int((decode_cursor(cursor, 1) or [0])[0])
-    rows = picking.pick_suggestions(session, order_id)
+    rows = picking.pick_suggestions(session, order_id, allow_expired)
     if not rows and start == 0:
         raise NotFound(f"Order {order_id} has nothing reserved to pick", orderId=order_id)
     page = rows[start : start + limit]

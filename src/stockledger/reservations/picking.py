@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from stockledger.core.scope import may_see
+from stockledger.core.sqlclock import utc_now
 from stockledger.ledger.models import FacilityLocation, InventoryItem, OrderItemInventoryReservation, Product
 from stockledger.reservations.rules import INV_AVAILABLE, RES_ACTIVE
 
@@ -28,9 +29,11 @@ class PickSuggestion:
     expire_date: datetime | None
 
 
-def pick_suggestions(session: Session, order_id: str) -> list[PickSuggestion]:
-    """What to pick for the order: reserved units physically there (not backordered), FEFO."""
+def pick_suggestions(session: Session, order_id: str, allow_expired: bool = False) -> list[PickSuggestion]:
+    """What to pick for the order: reserved units physically there (not backordered), FEFO;
+    units on an expired lot only when `allow_expired`."""
     r, i, p, loc = OrderItemInventoryReservation, InventoryItem, Product, FacilityLocation
+    live = true() if allow_expired else or_(i.expire_date.is_(None), i.expire_date > utc_now())
     rows = session.execute(
         select(
             r.facility_id,
@@ -50,7 +53,7 @@ def pick_suggestions(session: Session, order_id: str) -> list[PickSuggestion]:
         .join(i, and_(i.facility_id == r.facility_id, i.inventory_item_id == r.inventory_item_id))
         .join(p, p.product_id == r.product_id)
         .outerjoin(loc, and_(loc.facility_id == i.facility_id, loc.location_seq_id == i.location_seq_id))
-        .where(r.order_id == order_id, r.status_id == RES_ACTIVE, i.status_id == INV_AVAILABLE)
+        .where(r.order_id == order_id, r.status_id == RES_ACTIVE, i.status_id == INV_AVAILABLE, live)
         .order_by(
             r.facility_id,
             i.expire_date.is_(None),

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -57,6 +57,26 @@ def fefo_key(c: Candidate) -> tuple[bool, datetime, bool, datetime, str]:
         c.datetime_received or _LATEST,
         c.inventory_item_id,
     )
+
+
+def promisable(
+    status_id: str, expire_date: datetime | None, now: datetime, allow_expired: bool = False
+) -> bool:
+    """Can a new reservation take this item's ATP now (SPEC §11)? INV_AVAILABLE and not expired
+    (no expireDate, or one later than `now`); an expired lot only when the request allows it."""
+    if status_id != INV_AVAILABLE:
+        return False
+    return allow_expired or expire_date is None or _utc(expire_date) > _utc(now)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive values are UTC (as stored; some lean reads return them so)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def usable(c: Candidate, now: datetime, allow_expired: bool) -> bool:
+    """A locked candidate (INV_AVAILABLE already) a line may take from."""
+    return promisable(INV_AVAILABLE, c.expire_date, now, allow_expired)
 
 
 def require_fill(fill: str) -> str:

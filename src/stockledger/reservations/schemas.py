@@ -20,6 +20,9 @@ class ReservationRequest(InputModel):
     quantity: PositiveQuantity
     lot_id: Id | None = None
     fill: Fill = "ALL_OR_NOTHING"
+    allow_expired: bool = Field(
+        default=False, description="FEFO may take lots whose expireDate has passed (default: skip them)"
+    )
 
 
 class OrderLine(InputModel):
@@ -35,6 +38,9 @@ class ReserveOrderRequest(InputModel):
     facility_id: Id
     fill: Fill = "ALL_OR_NOTHING"
     items: list[OrderLine] = Field(min_length=1, max_length=20_000)
+    allow_expired: bool = Field(
+        default=False, description="FEFO may take lots whose expireDate has passed (default: skip them)"
+    )
 
 
 class ReservationRow(ApiModel):

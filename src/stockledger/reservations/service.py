@@ -12,6 +12,7 @@ created after the candidate read (a new lot received meanwhile) are simply not u
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -19,7 +20,7 @@ from sqlalchemy import Row, Table, bindparam, case, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
+from stockledger.catalog.inventory_items import require_facility
 from stockledger.core.db import (
     Database,
     Statement,
@@ -49,6 +50,7 @@ from stockledger.ledger.post import (
     sole_item_ctes,
     sole_item_params,
 )
+from stockledger.reservations.backorders import backorder_item
 from stockledger.reservations.release import Released, cancel_reservation, release_reservation
 from stockledger.reservations.rules import (
     ALL_OR_NOTHING,
@@ -63,6 +65,7 @@ from stockledger.reservations.rules import (
     chunks,
     fefo_key,
     require_fill,
+    usable,
 )
 
 __all__ = [
@@ -87,6 +90,7 @@ class ReserveLine:
     product_id: str
     quantity: Decimal
     lot_id: str | None = None
+    allow_expired: bool = False  # FEFO may take an expired lot (SPEC §11: only when asked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,13 +229,14 @@ def _reserve(
     if len(candidates) < len(product_ids):  # a locked item proves its facility and product exist
         require_facility(session, facility_id)
         _require_products(session, product_ids - candidates.keys())
-    plans = _plan(candidates, lines)
+    now = utcnow()
+    plans = _plan(candidates, lines, now)
     if fill == ALL_OR_NOTHING:
         _refuse_short_lines(lines, plans)
     if fill == BACKORDER:
         for line, plan in zip(lines, plans, strict=True):
             if plan.short > 0:
-                add_backorder(plan, _backorder_item(session, facility_id, line, candidates))
+                add_backorder(plan, _backorder_item(session, facility_id, line, candidates, now))
     outcome = ReserveOutcome(order_id, facility_id, fill, _outcomes(lines, plans))
     _write(session, outcome, locked)
     return outcome
@@ -261,6 +266,7 @@ def _sole_item_statement(
         line.quantity,
         RESERVE_REASON,
         Links(order_id=order_id, order_item_seq_id=line.order_item_seq_id),
+        line.allow_expired,
     )
     outcome = ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, _ITEM_MARK)])
     (reservation,) = _rows(outcome)
@@ -421,12 +427,19 @@ _LOCK_PRODUCTS = (  # PostgreSQL
 )
 
 
-def _plan(candidates: dict[str, list[Candidate]], lines: Sequence[ReserveLine]) -> list[Allocation]:
+def _plan(
+    candidates: dict[str, list[Candidate]], lines: Sequence[ReserveLine], now: datetime
+) -> list[Allocation]:
+    """FEFO over each line's candidates: its lot if given, expired lots only when allowed."""
     remaining = {c.inventory_item_id: c.available_to_promise for cs in candidates.values() for c in cs}
     plans = []
     for line in lines:
-        usable = [c for c in candidates.get(line.product_id, []) if line.lot_id in (None, c.lot_id)]
-        plans.append(allocate(usable, remaining, line.quantity))
+        fit = [
+            c
+            for c in candidates.get(line.product_id, [])
+            if line.lot_id in (None, c.lot_id) and usable(c, now, line.allow_expired)
+        ]
+        plans.append(allocate(fit, remaining, line.quantity))
     return plans
 
 
@@ -453,14 +466,14 @@ def _refuse_short_lines(lines: Sequence[ReserveLine], plans: Sequence[Allocation
 
 
 def _backorder_item(
-    session: Session, facility_id: str, line: ReserveLine, candidates: dict[str, list[Candidate]]
+    session: Session,
+    facility_id: str,
+    line: ReserveLine,
+    candidates: dict[str, list[Candidate]],
+    now: datetime,
 ) -> str:
-    """The lot's last FEFO item for a lot line; else the facility item (findOrCreate)."""
-    if line.lot_id is not None:
-        lot_items = [c for c in candidates.get(line.product_id, []) if c.lot_id == line.lot_id]
-        if lot_items:
-            return lot_items[-1].inventory_item_id
-    return find_or_create_facility_inventory_item(session, facility_id, line.product_id).inventory_item_id
+    mine = candidates.get(line.product_id, [])
+    return backorder_item(session, facility_id, line.product_id, line.lot_id, mine, now, line.allow_expired)
 
 
 def _outcomes(lines: Sequence[ReserveLine], plans: Sequence[Allocation]) -> list[LineOutcome]:

@@ -20,7 +20,12 @@ from stockledger.ledger.models import (
     ProductFacility,
     VarianceReason,
 )
-from stockledger.ledger.views import ACTIVE, product_facility_inventory_item
+from stockledger.ledger.views import (
+    ACTIVE,
+    NotPromisable,
+    not_promisable_of,
+    product_facility_inventory_item,
+)
 
 MAX_FACILITIES = 500
 
@@ -35,6 +40,7 @@ class StockRow:
     reserved_quantity: Decimal
     minimum_stock: Decimal | None
     computed_inventory_count: Decimal
+    not_promisable: NotPromisable  # on hand, not in ATP, by kind
 
     @property
     def below_minimum(self) -> bool:
@@ -73,6 +79,7 @@ def stock_page(
             reserved_quantity=reserved.get(r.product_id, ZERO),
             minimum_stock=r.minimum_stock,
             computed_inventory_count=r.computed_inventory_count,
+            not_promisable=not_promisable_of(r._mapping),
         )
         for r in rows
     ]
