@@ -1,7 +1,7 @@
 """promisable view: ProductFacilityInventoryItem's ATP counts only promisable items (SPEC §11)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04 22:00:00
 
 availableToPromiseTotal (and so computedInventoryCount) sums the ATP of the items a new
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
