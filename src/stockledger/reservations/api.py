@@ -111,7 +111,7 @@ def pick_suggestions(
     order_id: str, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
 ) -> PickList:
     """The order's active reservations to pick, FEFO, with locations; only INV_AVAILABLE stock."""
-    start = int((decode_cursor(cursor, 1) or [0])[0])
+    start = int((decode_cursor(cursor, int) or [0])[0])
     rows = picking.pick_suggestions(session, order_id)
     if not rows and start == 0:
         raise NotFound(f"Order {order_id} has nothing reserved to pick", orderId=order_id)

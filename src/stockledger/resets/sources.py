@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from stockledger.core.errors import AppError, ValidationFailed
+from stockledger.core.guards import NUL_DETAIL
 from stockledger.resets.rules import ATP, QOH, RawLine
 
 CSV_COLUMNS = ("facilityId", "productId", QOH, ATP)
@@ -53,11 +54,15 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
         document = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"The request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedBody("The request body nests arrays or objects too deeply") from exc
     if not isinstance(document, dict) or not isinstance(document.get("lines"), list):
         raise ValidationFailed('Expected a JSON object {"lines": [...], "source"?: "..."}')
     source = document.get("source")
     if source is not None and (not isinstance(source, str) or len(source) > 255):
         raise ValidationFailed("source must be a string of at most 255 characters")
+    if isinstance(source, str) and "\x00" in source:
+        raise ValidationFailed(f"source: {NUL_DETAIL}")
     return document
 
 
