@@ -6,7 +6,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
-MAX_QUANTITY = Decimal(10) ** 12
+# The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
+# (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
+MAX_QUANTITY = Decimal(10) ** 9
 
 
 def json_number(value: Decimal) -> int | float:
@@ -16,7 +18,9 @@ def json_number(value: Decimal) -> int | float:
 
 _as_number = PlainSerializer(json_number, return_type=int | float, when_used="json")
 
-# Any signed quantity: finite, at most 6 decimals, within ±10^12.
+# What a read reports: whatever the ledger holds (rows written before the bound may be larger).
+QuantityOut = Annotated[Decimal, _as_number]
+# Any signed quantity: finite, at most 6 decimals, within ±10^9.
 Quantity = Annotated[
     Decimal,
     Field(allow_inf_nan=False, decimal_places=6, ge=-MAX_QUANTITY, le=MAX_QUANTITY),
