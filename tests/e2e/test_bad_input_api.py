@@ -168,3 +168,19 @@ def test_json_sent_as_another_media_type_is_a_415(seeded_client: TestClient, see
     assert snapshot(seeded) == before
     charset = {"content-type": "application/json; charset=utf-8"}
     assert seeded_client.post("/v1/variances", content=body, headers=charset).status_code == 200
+
+
+@pytest.mark.parametrize("quantity", ["1", "", "1e3"])
+def test_a_quantity_sent_as_a_string_is_a_422(
+    seeded_client: TestClient, seeded: Database, quantity: str
+) -> None:
+    before = snapshot(seeded)
+    response = seeded_client.post("/v1/variances", json={**VARIANCE, "quantity": quantity})
+    body = _problem(response, 422, "validation_failed")
+    assert body["errors"][0]["loc"] == ["body", "quantity"]
+    assert "JSON number" in body["errors"][0]["msg"]
+    order = {"orderId": "O9", "orderItemSeqId": "1", "productId": "FG001", "facilityId": "FACILITY_1"}
+    _problem(
+        seeded_client.post("/v1/reservations", json={**order, "quantity": quantity}), 422, "validation_failed"
+    )
+    assert snapshot(seeded) == before
