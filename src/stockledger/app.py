@@ -15,6 +15,7 @@ from stockledger.core import problems
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.deps import ReadSession
+from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import BodyLimitMiddleware
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
@@ -46,7 +47,12 @@ class StockledgerApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         fast = self.availability_fast_path
-        if fast is not None and fast.accepts(scope) and await fast.serve(scope, send):
+        if (
+            fast is not None
+            and fast.accepts(scope)
+            and not nul_in_target(scope)  # PostgreSQL text holds no NUL: the full stack refuses it
+            and await fast.serve(scope, send)
+        ):
             return
         await super().__call__(scope, receive, send)
 

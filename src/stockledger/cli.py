@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -15,7 +16,7 @@ from stockledger.auth.service import create_token
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate as migrations
-from stockledger.core.config import get_settings
+from stockledger.core.config import get_settings, settings_problem
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
 from stockledger.events.background import BackgroundPublisher
@@ -33,6 +34,16 @@ app.add_typer(idempotency_app, name="idempotency")
 app.command(name="reset")(reset_command)
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Refuse unusable settings in one line, before any command runs."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        typer.echo(f"stockledger: {settings_problem(exc)}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _database() -> Database:

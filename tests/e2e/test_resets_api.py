@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 CSV = "text/csv"
@@ -123,3 +124,41 @@ def test_an_empty_reset_is_an_audited_run_of_nothing(seeded_client: TestClient) 
     response = seeded_client.post("/v1/external-inventory-resets", json={"lines": []})
     assert response.status_code == 200
     assert response.json()["linesTotal"] == 0
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"])
+def test_a_csv_line_splits_only_at_newlines_as_the_cli_reads_it(
+    seeded_client: TestClient, separator: str
+) -> None:
+    """str.splitlines() would split at these; the CLI and the page do not, and nor does the API."""
+    text = f"facilityId,productId,quantityOnHand\nFACILITY_1,FG001,7{separator}FACILITY_1,FG002,5\n"
+    response = seeded_client.post(
+        "/v1/external-inventory-resets", content=text.encode(), headers={"content-type": CSV}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["linesTotal"], body["linesFailed"], body["linesChanged"]) == (1, 1, 0)
+    assert body["failures"][0]["line"] == 2
+    assert _availability(seeded_client, "FG002") != (5, 5)
+
+
+def test_a_large_csv_over_http_is_read_as_it_streams(seeded_client: TestClient) -> None:
+    rows = "".join(f"FACILITY_1,FG001,{n % 50}\r\n" for n in range(60_000))  # > 1 MB: spooled to disk
+    text = "\ufefffacilityId,productId,quantityOnHand\r\n" + rows + "FACILITY_1,FG001,20\r\n"
+    response = seeded_client.post(
+        "/v1/external-inventory-resets", content=text.encode(), headers={"content-type": CSV}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["linesTotal"] == 60_001
+    assert _availability(seeded_client, "FG001") == (20, 20)
+
+
+def test_a_quantity_sent_as_a_json_string_fails_its_line(seeded_client: TestClient) -> None:
+    lines = [
+        {"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": "1"},
+        {"facilityId": "FACILITY_1", "productId": "FG002", "availableToPromise": "2.5"},
+    ]
+    body = seeded_client.post("/v1/external-inventory-resets", json={"lines": lines}).json()
+    assert body["linesFailed"] == 2
+    assert {f["code"] for f in body["failures"]} == {"invalid_quantity"}
+    assert "not a JSON number" in body["failures"][0]["message"]

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from stockledger.app import create_app
-from stockledger.auth.rules import ROLES, may_call
+from stockledger.auth.rules import OPEN_PATHS, ROLES, may_call
 
 SECURITY = Path(__file__).resolve().parents[2] / "SECURITY.md"
 ROW = re.compile(r"^\| `(POST|PUT|PATCH|DELETE) (/v1/[^`]*)` \|(.*)\|$")
@@ -33,3 +33,8 @@ def _enforced(tmp_path: Path) -> dict[tuple[str, str], set[str]]:
 
 def test_the_documented_roles_match_the_write_policy(tmp_path: Path) -> None:
     assert _documented() == _enforced(tmp_path)
+
+
+def test_every_open_path_is_listed() -> None:
+    text = SECURITY.read_text()
+    assert [p for p in OPEN_PATHS if f"`{p}`" not in text] == []

@@ -141,21 +141,24 @@ def path_and_query_facilities(request: Request) -> Iterator[str]:
 def body_facilities(body: bytes) -> Iterator[str]:
     try:
         document = json.loads(body)
-    except ValueError:
-        return  # the route answers malformed JSON itself
+    except (ValueError, RecursionError):
+        return  # the route answers malformed (or too deeply nested) JSON itself
     yield from _walk(document)
 
 
-def _walk(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in FACILITY_KEYS and isinstance(value, str):
-                yield value
-            else:
-                yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
+def _walk(document: Any) -> Iterator[str]:
+    """Facility ids at any depth; iterative, so nesting depth cannot exhaust the stack."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in FACILITY_KEYS and isinstance(value, str):
+                    yield value
+                elif isinstance(value, (dict, list)):
+                    pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
 
 
 async def _forbid(scope: Scope, receive: Receive, send: Send, detail: str) -> None:

@@ -25,7 +25,7 @@ from stockledger.catalog.schemas import (
 )
 from stockledger.catalog.service import find_inventory_item
 from stockledger.core.db import upsert
-from stockledger.core.errors import Conflict, Forbidden, ValidationFailed
+from stockledger.core.errors import Conflict, Forbidden, ValidationFailed, listed_errors
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
@@ -43,6 +43,7 @@ from stockledger.ledger.models import (
 )
 from stockledger.ledger.post import Links, Posting, post
 
+MAX_IMPORT_RECORDS = 50_000
 IMPORT_ADJUST = "INV_IMPORT_ADJ"  # reconciles stated totals that their details do not explain
 
 
@@ -55,6 +56,7 @@ class ImportOutcome:
 
 def import_document(session: Session, document: Any) -> ImportOutcome:
     """Load one seed document (any of the four kinds); raises ValidationFailed if unknown."""
+    _require_at_most_records(document)
     if isinstance(document, list):
         items = _parse(TypeAdapter(list[InventoryItemDoc]), document)
         return _import_items(session, items)
@@ -79,11 +81,31 @@ def _parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
             return model.validate_python(data)
         return model.model_validate(data)
     except PydanticValidationError as exc:
-        raise ValidationFailed("The document does not match its schema", errors=clean_errors(exc)) from exc
+        raise ValidationFailed("The document does not match its schema", **clean_errors(exc)) from exc
 
 
-def clean_errors(exc: PydanticValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
+    """`errors` (the first few) and `errorCount`, for a ValidationFailed."""
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    return listed_errors(errors, exc.error_count())
+
+
+def _require_at_most_records(document: Any) -> None:
+    """Refuse a document of more than MAX_IMPORT_RECORDS objects before validating any of them:
+    validating millions of them would take minutes (and list millions of errors)."""
+    pending, records = [document], 0
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            records += 1
+            pending.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            pending.extend(v for v in node if isinstance(v, (dict, list)))
+        if records > MAX_IMPORT_RECORDS:
+            raise ValidationFailed(
+                f"An import document holds at most {MAX_IMPORT_RECORDS} records (JSON objects); split it",
+                maxRecords=MAX_IMPORT_RECORDS,
+            )
 
 
 def _merge(session: Session, model: type[Any], values: dict[str, Any], keys: list[str]) -> None:

@@ -12,6 +12,7 @@ from stockledger.core.schemas import (
     Money,
     NonNegativeQuantity,
     Quantity,
+    QuantityOut,
 )
 
 
@@ -135,8 +136,8 @@ class FacilityOut(ApiModel):
 
 class ProductFacilityOut(ApiModel):
     facility_id: str
-    minimum_stock: Quantity | None
-    reorder_quantity: Quantity | None
+    minimum_stock: QuantityOut | None
+    reorder_quantity: QuantityOut | None
     days_to_ship: int | None
     inventory_item_id: str | None
 
@@ -159,10 +160,10 @@ class InventoryItemOut(ApiModel):
     expire_date: datetime | None
     location_seq_id: str | None
     lot_id: str | None
-    quantity_on_hand_total: Quantity
-    available_to_promise_total: Quantity
-    accounting_quantity_total: Quantity
-    unit_cost: Quantity | None
+    quantity_on_hand_total: QuantityOut
+    available_to_promise_total: QuantityOut
+    accounting_quantity_total: QuantityOut
+    unit_cost: QuantityOut | None
     currency_uom_id: str | None
 
 
@@ -170,9 +171,9 @@ class DetailOut(ApiModel):
     inventory_item_id: str
     inventory_item_detail_seq_id: str
     effective_date: datetime
-    quantity_on_hand_diff: Quantity
-    available_to_promise_diff: Quantity
-    accounting_quantity_diff: Quantity
+    quantity_on_hand_diff: QuantityOut
+    available_to_promise_diff: QuantityOut
+    accounting_quantity_diff: QuantityOut
     reason_enum_id: str | None
     description: str | None
     order_id: str | None
@@ -192,31 +193,31 @@ class DetailOut(ApiModel):
 class NotPromisableOut(ApiModel):
     """Quantity on hand that a new reservation cannot take, by kind (not in availableToPromiseTotal)."""
 
-    on_hold: Quantity = Field(description="items in INV_ON_HOLD")
-    returned: Quantity = Field(description="items in INV_RETURNED (pending inspection)")
-    defective: Quantity = Field(description="items in INV_DEFECTIVE")
-    expired: Quantity = Field(description="INV_AVAILABLE items whose expireDate has passed")
-    other: Quantity = Field(description="items in any other status")
+    on_hold: QuantityOut = Field(description="items in INV_ON_HOLD")
+    returned: QuantityOut = Field(description="items in INV_RETURNED (pending inspection)")
+    defective: QuantityOut = Field(description="items in INV_DEFECTIVE")
+    expired: QuantityOut = Field(description="INV_AVAILABLE items whose expireDate has passed")
+    other: QuantityOut = Field(description="items in any other status")
 
 
 class ProductFacilityInventoryItemOut(ApiModel):
     facility_id: str
     product_id: str
     inventory_item_id: str | None
-    minimum_stock: Quantity | None
-    quantity_on_hand_total: Quantity
-    available_to_promise_total: Quantity = Field(description="ATP of INV_AVAILABLE items not expired")
-    computed_inventory_count: Quantity
+    minimum_stock: QuantityOut | None
+    quantity_on_hand_total: QuantityOut
+    available_to_promise_total: QuantityOut = Field(description="ATP of INV_AVAILABLE items not expired")
+    computed_inventory_count: QuantityOut
     not_promisable: NotPromisableOut
 
 
 class AvailabilityOut(ApiModel):
     facility_id: str
     product_id: str
-    quantity_on_hand_total: Quantity
-    available_to_promise_total: Quantity
-    reserved_quantity: Quantity
-    minimum_stock: Quantity
-    computed_inventory_count: Quantity
+    quantity_on_hand_total: QuantityOut
+    available_to_promise_total: QuantityOut
+    reserved_quantity: QuantityOut
+    minimum_stock: QuantityOut
+    computed_inventory_count: QuantityOut
     not_promisable: NotPromisableOut
     as_of: datetime | None = None

@@ -1,8 +1,15 @@
 """Settings, read from the environment (prefix STOCKLEDGER_)."""
 
+import re
 from pathlib import Path
 
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "postgres")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 class Settings(BaseSettings):
@@ -11,6 +18,49 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{Path.cwd() / 'stockledger.db'}"
     nats_url: str | None = None
     db_pool_size: int = 10
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return database_url(value)
+
+
+def database_url(value: str) -> str:
+    """A SQLAlchemy URL for `value`: a sqlite:/// or postgresql:// URL, or a bare SQLite file path.
+
+    Raises ValueError with a one-line reason when the value cannot be used."""
+    value = value.strip()
+    if not value:
+        raise ValueError("is empty; give a file path, a sqlite:/// URL or a postgresql:// URL")
+    if not _SCHEME.match(value):
+        return f"sqlite:///{_sqlite_file(Path(value).expanduser().resolve())}"
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError) as exc:
+        raise ValueError(f"cannot be parsed as a database URL ({exc})") from exc
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ValueError(
+            f"names the unsupported database {url.drivername!r}; use sqlite:/// or postgresql://"
+        )
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        _sqlite_file(Path(url.database).expanduser())
+    return value
+
+
+def _sqlite_file(path: Path) -> Path:
+    if path.is_dir():
+        raise ValueError(f"names the directory {path}, not a SQLite file")
+    if not path.parent.is_dir():
+        raise ValueError(f"names a SQLite file in {path.parent}, a directory that does not exist")
+    return path
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line saying which setting is wrong and why."""
+    first = exc.errors()[0]
+    name = "STOCKLEDGER_" + str(first["loc"][0]).upper() if first["loc"] else "a STOCKLEDGER_ setting"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name} {reason}"
 
 
 def get_settings() -> Settings:

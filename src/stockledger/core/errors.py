@@ -1,8 +1,10 @@
 """One error base class; every error leaves as RFC 9457 application/problem+json."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
+MAX_LISTED_ERRORS = 50  # a refusal stays small however broken the input: the first errors, and a count
 
 
 class AppError(Exception):
@@ -35,6 +37,15 @@ def problem(
         body["instance"] = instance
     body.update(extra)
     return body
+
+
+def listed_errors(errors: Sequence[Mapping[str, Any]], count: int | None = None) -> dict[str, Any]:
+    """`errors`: the first MAX_LISTED_ERRORS (loc, msg, type); `errorCount`: how many in all."""
+    shown = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in errors[:MAX_LISTED_ERRORS]
+    ]
+    return {"errors": shown, "errorCount": len(errors) if count is None else count}
 
 
 class NotFound(AppError):

@@ -1,11 +1,21 @@
-"""Request body limit: over 10 MB is a 413 problem+json before any route runs.
+"""Request limits, before any route runs: a body over 10 MB is a 413, a /v1 body that is not JSON a
+415, a NUL character in the path, query or body a 422 (core.guards); all problem+json.
 
-Streaming routes (the ERP reset CSV) are exempt and read their body incrementally.
+Streaming routes (the ERP reset CSV) are exempt from the size and type checks and read their body
+incrementally; they check their own content.
 """
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.errors import problem
+from stockledger.core.guards import (
+    NUL_DETAIL,
+    content_type_of,
+    is_json,
+    media_type,
+    nul_in_body,
+    nul_in_target,
+)
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -17,28 +27,43 @@ class BodyLimitMiddleware:
         self.streaming = streaming
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope.get("path") in self.streaming:
+        if nul_in_target(scope):
+            await _refuse(scope, receive, send, 422, "validation_failed", NUL_DETAIL)
+            return
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS") or scope.get("path") in self.streaming:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        body = await read_body(receive, self.max_bytes)
+        fits = declared is None or declared <= self.max_bytes
+        body = await read_body(receive, self.max_bytes) if fits else None
         if body is None:
-            await self._too_large(scope, receive, send)
+            detail = f"The request body is larger than {self.max_bytes // (1024 * 1024)} MB"
+            await _refuse(scope, receive, send, 413, "payload_too_large", detail)
+            return
+        if (refusal := _refusal(scope, body)) is not None:
+            await _refuse(scope, receive, send, *refusal)
             return
         await self.app(scope, replay_body(body), send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from stockledger.core.problems import problem_response  # avoid an import cycle at start-up
 
-        detail = f"The request body is larger than {self.max_bytes // (1024 * 1024)} MB"
-        body = problem(413, "payload_too_large", "Payload too large", detail, scope.get("path"))
-        await problem_response(body)(scope, receive, send)
+def _refusal(scope: Scope, body: bytes) -> tuple[int, str, str] | None:
+    """(status, code, detail) when the body is not one any route takes."""
+    content_type = content_type_of(scope)
+    if body and scope.get("path", "").startswith("/v1/") and not is_json(content_type):
+        return 415, "unsupported_media_type", f"Send application/json, not {media_type(content_type)}"
+    if nul_in_body(content_type, body):
+        return 422, "validation_failed", NUL_DETAIL
+    return None
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str, detail: str) -> None:
+    from stockledger.core.problems import HTTP_CODES, problem_response  # avoid an import cycle at start-up
+
+    title = HTTP_CODES.get(status, (code, "Validation failed"))[1]
+    await problem_response(problem(status, code, title, detail, scope.get("path")))(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:

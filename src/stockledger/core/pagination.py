@@ -12,7 +12,9 @@ from stockledger.core.errors import ValidationFailed
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]
-Cursor = Annotated[str | None, Query(description="The `next` value of the previous page")]
+Cursor = Annotated[str | None, Query(max_length=500, description="The `next` value of the previous page")]
+MAX_KEY_INT = 2**63 - 1  # a BIGINT
+MAX_KEY_TEXT = 255
 
 
 class Page(BaseModel, Generic[T]):
@@ -24,18 +26,25 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    """The key after which the next page starts; a tampered cursor is a 422."""
+def decode_cursor(cursor: str | None, *kinds: type[int] | type[str]) -> list[Any] | None:
+    """The key after which the next page starts, one value of each of `kinds` (an int is a
+    BIGINT >= 0; a str is short text without NUL); a tampered cursor is a 422."""
     if cursor is None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationFailed("The cursor is not one this service issued", cursor=cursor) from exc
-    if not isinstance(key, list) or len(key) != arity:
+    if not isinstance(key, list) or len(key) != len(kinds) or not all(map(_fits, key, kinds)):
         raise ValidationFailed("The cursor is not one this service issued", cursor=cursor)
     return key
+
+
+def _fits(value: Any, kind: type[int] | type[str]) -> bool:
+    if kind is int:
+        return type(value) is int and 0 <= value <= MAX_KEY_INT
+    return type(value) is str and len(value) <= MAX_KEY_TEXT and "\x00" not in value
 
 
 def page_of(rows: list[T], limit: int, key_of: Any) -> tuple[list[T], str | None]:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
-from stockledger.core.errors import PROBLEM_JSON, AppError, problem
+from stockledger.core.errors import PROBLEM_JSON, AppError, listed_errors, problem
 from stockledger.core.schemas import json_number
 
 log = logging.getLogger("stockledger")
@@ -24,6 +24,7 @@ HTTP_CODES = {
     405: ("method_not_allowed", "Method not allowed"),
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_failed", "Validation failed"),
 }
 
 
@@ -39,30 +40,20 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-        for e in exc.errors()
-    ]
-    if any(e["type"] == "json_invalid" for e in errors):
-        body = problem(
-            400,
-            "malformed_json",
-            "Malformed JSON",
-            "The request body is not valid JSON",
-            request.url.path,
-            errors=errors,
-        )
+    listed = listed_errors(exc.errors())
+    if any(e["type"] == "json_invalid" for e in listed["errors"]):
+        detail = "The request body is not valid JSON"
+        body = problem(400, "malformed_json", "Malformed JSON", detail, request.url.path, **listed)
     else:
-        body = problem(
-            422, "validation_failed", "Validation failed", _summary(errors), request.url.path, errors=errors
-        )
+        detail = _summary(listed["errors"], listed["errorCount"])
+        body = problem(422, "validation_failed", "Validation failed", detail, request.url.path, **listed)
     return problem_response(body)
 
 
-def _summary(errors: list[dict[str, Any]]) -> str:
+def _summary(errors: list[dict[str, Any]], count: int) -> str:
     first = errors[0] if errors else {"loc": [], "msg": "invalid input"}
     where = ".".join(str(p) for p in first["loc"])
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    more = f" (and {count - 1} more)" if count > 1 else ""
     return f"{where}: {first['msg']}{more}"
 
 

@@ -3,10 +3,12 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo
 from pydantic.alias_generators import to_camel
 
-MAX_QUANTITY = Decimal(10) ** 12
+# The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
+# (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
+MAX_QUANTITY = Decimal(10) ** 9
 
 
 def json_number(value: Decimal) -> int | float:
@@ -15,21 +17,37 @@ def json_number(value: Decimal) -> int | float:
 
 
 _as_number = PlainSerializer(json_number, return_type=int | float, when_used="json")
+TEXT_QUANTITIES = "text_quantities"  # validation context of the staff forms, whose fields are all text
 
-# Any signed quantity: finite, at most 6 decimals, within ±10^12.
+
+def _no_text(value: object, info: ValidationInfo) -> object:
+    """SPEC §10: quantities are JSON numbers; "1" is refused, not read as 1 (forms excepted)."""
+    if isinstance(value, str) and not (info.context or {}).get(TEXT_QUANTITIES):
+        raise ValueError("a quantity is a JSON number, not a string")
+    return value
+
+
+_number = BeforeValidator(_no_text)
+
+# What a read reports: whatever the ledger holds (rows written before the bound may be larger).
+QuantityOut = Annotated[Decimal, _as_number]
+# Any signed quantity: finite, at most 6 decimals, within ±10^9.
 Quantity = Annotated[
     Decimal,
     Field(allow_inf_nan=False, decimal_places=6, ge=-MAX_QUANTITY, le=MAX_QUANTITY),
+    _number,
     _as_number,
 ]
 # A quantity that makes no sense below zero (counts, receipts, reservations).
 NonNegativeQuantity = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _as_number
+    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _number, _as_number
 ]
 PositiveQuantity = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, gt=0, le=MAX_QUANTITY), _as_number
+    Decimal, Field(allow_inf_nan=False, decimal_places=6, gt=0, le=MAX_QUANTITY), _number, _as_number
 ]
-Money = Annotated[Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _as_number]
+Money = Annotated[
+    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _number, _as_number
+]
 Id = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 

@@ -45,7 +45,5 @@ def create_physical_inventory(
     try:
         count = CountDoc.model_validate(document)
     except PydanticValidationError as exc:
-        raise ValidationFailed(
-            "The count does not match its schema", errors=importer.clean_errors(exc)
-        ) from exc
+        raise ValidationFailed("The count does not match its schema", **importer.clean_errors(exc)) from exc
     return service.record_count(session, count)

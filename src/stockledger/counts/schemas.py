@@ -5,7 +5,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, NonNegativeQuantity, Quantity
+from stockledger.core.schemas import ApiModel, Id, InputModel, NonNegativeQuantity, QuantityOut
 
 
 class CountLine(InputModel):
@@ -36,9 +36,9 @@ class CountDoc(InputModel):
 class CountedVariance(ApiModel):
     inventory_item_id: str
     product_id: str
-    quantity_counted: Quantity | None
-    quantity_on_hand_var: Quantity
-    available_to_promise_var: Quantity
+    quantity_counted: QuantityOut | None
+    quantity_on_hand_var: QuantityOut
+    available_to_promise_var: QuantityOut
     variance_reason_id: str | None
     inventory_item_detail_seq_id: str | None = None  # the ledger row, when this request wrote one
 

@@ -44,10 +44,9 @@ def request_fingerprint(method: str, path: str, query_string: bytes, body: bytes
 def _canonical_body(body: bytes) -> bytes:
     """Key order and whitespace of a JSON body do not make it another request."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deep: as sent
         return body
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
 def facility_scope(path: str, body: bytes) -> str:
@@ -57,7 +56,7 @@ def facility_scope(path: str, body: bytes) -> str:
         return _fits(parts[3])
     try:
         document = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return UNKNOWN_FACILITY
     if isinstance(document, dict):
         for key in ("facilityId", "originFacilityId"):

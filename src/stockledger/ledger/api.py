@@ -33,7 +33,7 @@ def list_details(
 ) -> Page[DetailOut]:
     """The item's ledger rows, oldest first."""
     item = service.get_inventory_item(session, inventory_item_id)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, int)
     rows = service.list_details(session, item, int(after[0]) if after else None, limit + 1)
     page, nxt = page_of(rows, limit, lambda d: (d.seq_num,))
     return Page[DetailOut](items=[DetailOut.model_validate(d) for d in page], next=nxt)
@@ -50,7 +50,7 @@ def product_facility_inventory(
     """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock).
 
     Without `facilityId`, a token scoped to facilities sees only theirs (naming another is a 403)."""
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, str, str)
     rows = views.product_facility_rows(
         session,
         facility_id,

@@ -6,7 +6,14 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, Money, NonNegativeQuantity, Quantity
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    Money,
+    NonNegativeQuantity,
+    QuantityOut,
+)
 
 
 class ReceiptLine(InputModel):
@@ -40,13 +47,13 @@ class ReceivedLine(ApiModel):
     product_id: str
     inventory_item_id: str | None
     inventory_item_detail_seq_id: str | None
-    quantity_accepted: Quantity
-    quantity_rejected: Quantity
-    unit_cost: Quantity
+    quantity_accepted: QuantityOut
+    quantity_rejected: QuantityOut
+    unit_cost: QuantityOut
     cost_layer_id: str | None
-    quantity_on_hand_total: Quantity | None
-    available_to_promise_total: Quantity | None
-    backorders_filled: Quantity
+    quantity_on_hand_total: QuantityOut | None
+    available_to_promise_total: QuantityOut | None
+    backorders_filled: QuantityOut
 
 
 class ReceiptResult(ApiModel):

@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, Quantity
+from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
 
 
 class RejectRequest(InputModel):
@@ -17,10 +17,10 @@ class RejectRequest(InputModel):
 class RejectedRow(ApiModel):
     inventory_item_id: str
     inventory_item_detail_seq_id: str
-    quantity_on_hand_diff: Quantity
-    available_to_promise_diff: Quantity
-    quantity_on_hand_total: Quantity
-    available_to_promise_total: Quantity
+    quantity_on_hand_diff: QuantityOut
+    available_to_promise_diff: QuantityOut
+    quantity_on_hand_total: QuantityOut
+    available_to_promise_total: QuantityOut
 
 
 class RejectResult(ApiModel):
@@ -29,7 +29,7 @@ class RejectResult(ApiModel):
     facility_id: str
     rejection_mode: str
     reject_reason_id: str
-    quantity_released: Quantity
-    quantity_rejected: Quantity
+    quantity_released: QuantityOut
+    quantity_rejected: QuantityOut
     released: list[RejectedRow]
     rejected: list[RejectedRow]

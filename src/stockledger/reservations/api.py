@@ -123,7 +123,7 @@ def pick_suggestions(
 ) -> PickList:
     """The order's active reservations to pick, FEFO, with locations; only INV_AVAILABLE stock,
     and no expired lot unless `allowExpired=true`."""
-    start = int((decode_cursor(cursor, 1) or [0])[0])
+    start = int((decode_cursor(cursor, int) or [0])[0])
     rows = picking.pick_suggestions(session, order_id, allow_expired)
     if not rows and start == 0:
         raise NotFound(f"Order {order_id} has nothing reserved to pick", orderId=order_id)

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, Quantity
+from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
 
 Fill = Literal["ALL_OR_NOTHING", "PARTIAL", "BACKORDER"]
 
@@ -45,8 +45,8 @@ class ReserveOrderRequest(InputModel):
 
 class ReservationRow(ApiModel):
     inventory_item_id: str
-    quantity: Quantity
-    quantity_not_available: Quantity
+    quantity: QuantityOut
+    quantity_not_available: QuantityOut
 
 
 class OrderItemReservation(ApiModel):
@@ -55,10 +55,10 @@ class OrderItemReservation(ApiModel):
     product_id: str
     facility_id: str
     lot_id: str | None = None
-    quantity_requested: Quantity
-    quantity_reserved: Quantity
-    quantity_not_available: Quantity
-    quantity_unreserved: Quantity
+    quantity_requested: QuantityOut
+    quantity_reserved: QuantityOut
+    quantity_not_available: QuantityOut
+    quantity_unreserved: QuantityOut
     reservations: list[ReservationRow]
 
 
@@ -66,9 +66,9 @@ class ReserveOrderResult(ApiModel):
     order_id: str
     facility_id: str
     fill: str
-    quantity_reserved: Quantity
-    quantity_not_available: Quantity
-    quantity_unreserved: Quantity
+    quantity_reserved: QuantityOut
+    quantity_not_available: QuantityOut
+    quantity_unreserved: QuantityOut
     items: list[OrderItemReservation]
 
 
@@ -76,14 +76,14 @@ class ReleasedRowOut(ApiModel):
     facility_id: str
     inventory_item_id: str
     product_id: str
-    quantity: Quantity
+    quantity: QuantityOut
 
 
 class ReleaseResult(ApiModel):
     order_id: str
     order_item_seq_id: str
     status_id: str = "RES_CANCELLED"
-    quantity_released: Quantity
+    quantity_released: QuantityOut
     releases: list[ReleasedRowOut]
 
 
@@ -94,7 +94,7 @@ class PickSuggestion(ApiModel):
     product_id: str
     product_name: str | None
     lot_id: str | None
-    quantity_to_pick: Quantity
+    quantity_to_pick: QuantityOut
     location_seq_id: str | None
     area_id: str | None
     aisle_id: str | None

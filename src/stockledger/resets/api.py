@@ -1,12 +1,14 @@
 """Routes of ERP resets: POST a JSON or CSV reset, GET a run's audit row."""
 
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Iterator
+from tempfile import SpooledTemporaryFile
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.exceptions import HTTPException
 
 from stockledger.core.deps import ReadSession, WriteSession
-from stockledger.core.errors import ValidationFailed
+from stockledger.core.guards import is_json, media_type
 from stockledger.resets import service, sources
 from stockledger.resets.rules import RawLine
 from stockledger.resets.schemas import ExternalInventoryResetOut, LineFailureOut, ResetResult
@@ -37,8 +39,16 @@ BODY_DOC: dict[str, Any] = {
 }
 
 
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()
+SPOOL_BYTES = 1024 * 1024  # a larger body goes to a temporary file as it arrives, not into memory
+
+
+async def _spooled_body(request: Request) -> AsyncIterator[IO[bytes]]:
+    """The body, streamed into a file that stays in memory up to SPOOL_BYTES."""
+    with SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool
 
 
 @router.post(
@@ -50,7 +60,7 @@ async def _raw_body(request: Request) -> bytes:
 def create_external_inventory_reset(
     request: Request,
     session: WriteSession,
-    body: Annotated[bytes, Depends(_raw_body)],
+    body: Annotated[IO[bytes], Depends(_spooled_body)],
     source: Annotated[str | None, Query(max_length=255, description="For CSV bodies")] = None,
 ) -> ResetResult:
     """Each line sets a product's QOH or ATP in a facility; failed lines are listed, the rest applied."""
@@ -74,15 +84,12 @@ def get_external_inventory_reset(inventory_reset_id: str, session: ReadSession) 
     return ExternalInventoryResetOut.model_validate(service.get_reset_run(session, inventory_reset_id))
 
 
-def _lines(content_type: str, body: bytes) -> tuple[list[RawLine], str | None]:
-    media = content_type.split(";")[0].strip().lower()
+def _lines(content_type: str, body: IO[bytes]) -> tuple[Iterator[RawLine], str | None]:
+    """The lines, read lazily from the body (a CSV line by line, as the CLI and the page do)."""
+    media = media_type(content_type)
     if media in CSV_TYPES:
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationFailed(f"The CSV is not UTF-8: {exc}") from exc
-        return list(sources.csv_lines(text.splitlines())), None
-    if media in ("", "application/json") or media.endswith("+json"):
-        document = sources.parse_json_document(body)
-        return list(sources.json_lines(document["lines"])), document.get("source")
+        return sources.csv_lines(sources.csv_text(body)), None
+    if is_json(content_type):
+        document = sources.parse_json_document(body.read())
+        return sources.json_lines(document["lines"]), document.get("source")
     raise HTTPException(415, f"Send application/json or text/csv, not {media}")

@@ -11,6 +11,10 @@ QOH = "quantityOnHand"
 ATP = "availableToPromise"
 
 
+class JsonText(str):
+    """A quantity sent as a JSON string: refused (SPEC §10: quantities are JSON numbers)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawLine:
     """One line as received (JSON values or CSV strings); `line` is its number in the input."""
@@ -67,6 +71,8 @@ def parse_quantity(value: object) -> Decimal | str:
     """A finite, non-negative quantity with at most 6 decimals, or the reason it is not one."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return "is not a number"
+    if isinstance(value, JsonText):
+        return f"is a string ({str(value)[:40]!r}), not a JSON number"
     try:
         number = Decimal(value.strip() if isinstance(value, str) else str(value))
     except InvalidOperation:

@@ -1,19 +1,27 @@
 """Reset lines out of a CSV stream or a JSON document, lazily: a file is never read whole."""
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from stockledger.core.errors import AppError, ValidationFailed
-from stockledger.resets.rules import ATP, QOH, RawLine
+from stockledger.core.guards import NUL_DETAIL
+from stockledger.resets.rules import ATP, QOH, JsonText, RawLine
 
 CSV_COLUMNS = ("facilityId", "productId", QOH, ATP)
 
 
 class MalformedBody(AppError):
     status, code, title = 400, "malformed_json", "Malformed JSON"
+
+
+def csv_text(binary: IO[bytes]) -> io.TextIOWrapper:
+    """A CSV as the API, the page and the CLI read it: UTF-8 (a BOM dropped), split into lines only
+    at \n, \r\n or \r (str.splitlines would also split at U+2028, NEL, \x0b to \x1e)."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
 
 
 def csv_lines(rows: Iterable[str]) -> Iterator[RawLine]:
@@ -32,6 +40,8 @@ def csv_lines(rows: Iterable[str]) -> Iterator[RawLine]:
             yield RawLine(reader.line_num, *(row[i] if 0 <= i < len(row) else None for i in columns))
     except csv.Error as exc:
         raise ValidationFailed(f"CSV line {reader.line_num}: {exc}", line=reader.line_num) from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"The CSV is not UTF-8 (after line {reader.line_num}): {exc.reason}") from exc
 
 
 def _column_positions(header: list[str] | None) -> list[int]:
@@ -53,11 +63,15 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
         document = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"The request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedBody("The request body nests arrays or objects too deeply") from exc
     if not isinstance(document, dict) or not isinstance(document.get("lines"), list):
         raise ValidationFailed('Expected a JSON object {"lines": [...], "source"?: "..."}')
     source = document.get("source")
     if source is not None and (not isinstance(source, str) or len(source) > 255):
         raise ValidationFailed("source must be a string of at most 255 characters")
+    if isinstance(source, str) and "\x00" in source:
+        raise ValidationFailed(f"source: {NUL_DETAIL}")
     return document
 
 
@@ -67,4 +81,9 @@ def json_lines(lines: list[Any]) -> Iterator[RawLine]:
         if not isinstance(line, dict):
             yield RawLine(n, None, None)
             continue
-        yield RawLine(n, line.get("facilityId"), line.get("productId"), line.get(QOH), line.get(ATP))
+        quantities = (_number_or_text(line.get(QOH)), _number_or_text(line.get(ATP)))
+        yield RawLine(n, line.get("facilityId"), line.get("productId"), *quantities)
+
+
+def _number_or_text(value: Any) -> Any:
+    return JsonText(value) if isinstance(value, str) else value

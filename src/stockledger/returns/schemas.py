@@ -4,7 +4,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, Money, PositiveQuantity, Quantity
+from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
 
 
 class ReturnItemIn(InputModel):
@@ -61,13 +61,13 @@ class ReturnItemOut(ApiModel):
     return_item_seq_id: str
     order_item_seq_id: str | None
     product_id: str
-    return_quantity: Quantity
+    return_quantity: QuantityOut
     return_reason_id: str | None
     received_condition: str | None
     inventory_item_id: str | None
     inventory_item_status_id: str | None
     status_id: str
-    return_cost: Money | None
+    return_cost: QuantityOut | None
 
 
 class ReturnOut(ApiModel):
@@ -83,5 +83,5 @@ class InventoryIncreaseOut(ApiModel):
     inventory_item_id: str
     product_id: str
     inventory_item_detail_seq_id: str
-    quantity_on_hand_total: Quantity
-    available_to_promise_total: Quantity
+    quantity_on_hand_total: QuantityOut
+    available_to_promise_total: QuantityOut

@@ -5,7 +5,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, Money, PositiveQuantity, Quantity
+from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
 
 MAX_LINES = 1000
 
@@ -103,7 +103,7 @@ class ShipmentItemOut(ApiModel):
     order_id: str | None
     order_item_seq_id: str | None
     product_id: str
-    quantity: Quantity
+    quantity: QuantityOut
 
 
 class RouteSegmentOut(ApiModel):
@@ -133,12 +133,12 @@ class IssuanceOut(ApiModel):
     product_id: str
     inventory_item_id: str
     lot_id: str | None
-    quantity: Quantity
-    cogs: Money
+    quantity: QuantityOut
+    cogs: QuantityOut
 
 
 class ShippedOut(ApiModel):
     shipment_id: str
     status_id: str
     issuances: list[IssuanceOut]
-    total_cogs: Money
+    total_cogs: QuantityOut

@@ -4,7 +4,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, Quantity
+from stockledger.core.schemas import ApiModel, Id, InputModel, Quantity, QuantityOut
 
 
 class VarianceIn(InputModel):
@@ -33,7 +33,7 @@ class VarianceOut(ApiModel):
     inventory_item_id: str
     inventory_item_detail_seq_id: str
     variance_reason_id: str
-    quantity: Quantity
-    quantity_on_hand_total: Quantity
-    available_to_promise_total: Quantity
+    quantity: QuantityOut
+    quantity_on_hand_total: QuantityOut
+    available_to_promise_total: QuantityOut
     change_by_user_login_id: str

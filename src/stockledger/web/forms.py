@@ -17,6 +17,7 @@ from stockledger.auth.rules import Principal
 from stockledger.core.deps import get_database
 from stockledger.core.errors import AppError, ValidationFailed
 from stockledger.core.ids import new_id
+from stockledger.core.schemas import TEXT_QUANTITIES
 from stockledger.counts import service as counts
 from stockledger.counts.schemas import CountDoc
 from stockledger.ledger.models import InventoryItem
@@ -92,7 +93,7 @@ def product_response(
 
 def validated(model: type[M], document: Mapping[str, object], form: FormState) -> M | None:
     try:
-        return model.model_validate(document)
+        return model.model_validate(document, context={TEXT_QUANTITIES: True})
     except ValidationError as exc:
         form.errors = field_errors(exc)
         return None

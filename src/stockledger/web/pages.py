@@ -69,7 +69,7 @@ def facility_stock(
         return refused
     try:
         facility, _ = catalog.get_facility(session, facility_id)
-        key = decode_cursor(after, 1)
+        key = decode_cursor(after, str)
     except AppError as exc:
         return refuse(request, principal, exc.status, exc.detail)
     search = (q or "").strip() or None
@@ -151,7 +151,7 @@ def item_history(
 ) -> Response:
     try:
         item = catalog.get_inventory_item(session, inventory_item_id)
-        key = decode_cursor(after, 1)
+        key = decode_cursor(after, int)
     except AppError as exc:
         return refuse(request, principal, exc.status, exc.detail)
     if (refused := refused_facility(request, principal, item.facility_id)) is not None:

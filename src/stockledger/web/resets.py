@@ -1,6 +1,5 @@
 """The ERP reset upload: a CSV sent with an upload progress bar, applied whole or not at all."""
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ from stockledger.core.deps import get_database
 from stockledger.core.errors import AppError, Forbidden
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import ResetOutcome, reset_inventory
-from stockledger.resets.sources import csv_lines
+from stockledger.resets.sources import csv_lines, csv_text
 from stockledger.web.auth import Staff, may, same_origin
 from stockledger.web.formstate import FormState
 from stockledger.web.pages import refuse
@@ -66,7 +65,7 @@ def _apply(
     database: Database, principal: Principal, upload: UploadFile, source: str | None
 ) -> tuple[ResetOutcome | None, str | None]:
     """The outcome, or (the failed run, why nothing was applied)."""
-    rows = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
+    rows = csv_text(upload.file)
     try:
         with database.transaction() as session:
             outcome = reset_inventory(
