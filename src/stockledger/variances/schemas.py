@@ -36,4 +36,4 @@ class VarianceOut(ApiModel):
     quantity: Quantity
     quantity_on_hand_total: Quantity
     available_to_promise_total: Quantity
-    change_by_user_login_id: str
+    change_by_user_login_id: str | None
