@@ -49,7 +49,11 @@ def list_() -> None:
     """List tokens (never their secrets)."""
     with _database().reading() as session:
         tokens = service.list_tokens(session)
-    table = Table("id", "role", "user", "facilities", "created", "revoked", "description")
+    table = Table()
+    for name in ("id", "role", "user"):
+        table.add_column(name, no_wrap=True)  # ids and users are copied from here whole
+    for name in ("facilities", "created", "revoked", "description"):
+        table.add_column(name)
     for t in tokens:
         table.add_row(
             t.token_id,
