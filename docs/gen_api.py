@@ -587,9 +587,12 @@ class Session:
         load_documents(db, seed_documents())
         with db.transaction() as session:
             self.tokens = {
-                role: create_token(session, role, description=f"docs {role}").token for role in ROLES
+                role: create_token(session, role, description=f"docs {role}", user=f"docs.{role}").token
+                for role in ROLES
             }
-            scoped = create_token(session, "store", ["FACILITY_1"], description="docs store FACILITY_1")
+            scoped = create_token(
+                session, "store", ["FACILITY_1"], description="docs store FACILITY_1", user="till.1"
+            )
             self.tokens["store"] = scoped.token
         db.dispose()
         self.app = create_app(database_url)

@@ -16,6 +16,7 @@ from stockledger.auth.service import create_token
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate as migrations
+from stockledger.core.actor import cli_user
 from stockledger.core.config import get_settings, settings_problem
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
@@ -34,6 +35,9 @@ app.add_typer(idempotency_app, name="idempotency")
 app.command(name="reset")(reset_command)
 console = Console()
 err = Console(stderr=True)
+User = Annotated[
+    str | None, typer.Option(help="Who to record on the rows written (default: cli:<your OS user>)")
+]
 
 
 @app.callback()
@@ -46,8 +50,9 @@ def _check_settings() -> None:
         raise typer.Exit(2) from None
 
 
-def _database() -> Database:
-    return Database(get_settings().database_url)
+def _database(user: str | None = None) -> Database:
+    """The database; its write transactions record `user` (core.actor.cli_user)."""
+    return Database(get_settings().database_url, user=cli_user(user))
 
 
 @app.command()
@@ -59,9 +64,9 @@ def migrate() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(user: User = None) -> None:
     """Migrate, load the seed sample documents (safe to run again), print a demo admin token."""
-    db = _database()
+    db = _database(user)
     migrations.upgrade(db.engine)
     _print_outcomes(load_documents(db, seed_documents()))
     with db.transaction() as session:
@@ -74,9 +79,12 @@ def demo() -> None:
 
 
 @app.command()
-def load(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+def load(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    user: User = None,
+) -> None:
     """Load seed-format JSON documents, each file in a transaction of its own."""
-    db = _database()
+    db = _database(user)
     migrations.upgrade(db.engine)
     documents = []
     for path in files:

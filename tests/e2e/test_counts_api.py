@@ -97,16 +97,17 @@ def test_a_variance_over_http(seeded_client: TestClient) -> None:
     )
     assert response.status_code == 200, response.text
     body = response.json()
+    token_id = seeded_client.headers["Authorization"].split("_")[1]  # the token's user: by default its id
     assert (body["inventoryItemId"], body["quantityOnHandTotal"], body["changeByUserLoginId"]) == (
         "FG002-INV-001",
         21,
-        "system",
+        token_id,
     )
     last = seeded_client.get("/v1/inventory-items/FG002-INV-001/details").json()["items"][-1]
     assert (last["reasonEnumId"], last["description"], last["changeByUserLoginId"]) == (
         "VAR_STOLEN",
         "gone",
-        "system",
+        token_id,
     )
 
 

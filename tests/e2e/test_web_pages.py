@@ -15,14 +15,30 @@ HX = {"HX-Request": "true"}
 PRODUCT = "/ui/facilities/FACILITY_1/products"
 
 
-def _token(db: Database, role: str, facilities: list[str] | None = None) -> str:
+def _token(db: Database, role: str, facilities: list[str] | None = None, user: str | None = None) -> str:
     with db.transaction() as session:
-        return create_token(session, role, facilities).token
+        return create_token(session, role, facilities, user=user).token
 
 
-def _as(client: TestClient, db: Database, role: str, facilities: list[str] | None = None) -> TestClient:
-    client.cookies.set("stockledger_token", _token(db, role, facilities))
+def _as(
+    client: TestClient, db: Database, role: str, facilities: list[str] | None = None, user: str | None = None
+) -> TestClient:
+    """Signed in as a new token, sending the CSRF token its pages carry (as htmx does)."""
+    client.cookies.set("stockledger_token", _token(db, role, facilities, user))
+    client.headers["X-CSRF-Token"] = page_csrf(client)
     return client
+
+
+def page_csrf(client: TestClient) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/ui").text)
+    assert found is not None
+    return found.group(1)
+
+
+def login_csrf(client: TestClient) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/ui/login").text)
+    assert found is not None
+    return found.group(1)
 
 
 def _rows(db: Database) -> tuple[int, int]:
@@ -53,11 +69,12 @@ def test_pages_ask_for_a_token_and_the_cookie_is_httponly(seeded: Database, clie
     client.cookies.set("stockledger_token", "sl_unknown_secret")
     assert client.get("/ui", follow_redirects=False).status_code == 303
 
-    refused = client.post("/ui/login", data={"token": "sl_abc_def"})
+    form = login_csrf(client)
+    refused = client.post("/ui/login", data={"token": "sl_abc_def", "csrf_token": form})
     assert refused.status_code == 422
     assert "not valid or has been revoked" in refused.text
     token = _token(seeded, "viewer")
-    signed = client.post("/ui/login", data={"token": token}, follow_redirects=False)
+    signed = client.post("/ui/login", data={"token": token, "csrf_token": form}, follow_redirects=False)
     assert (signed.status_code, signed.headers["location"]) == (303, "/ui")
     cookie = signed.headers["set-cookie"]
     assert cookie.startswith(f"stockledger_token={token};")
@@ -66,7 +83,7 @@ def test_pages_ask_for_a_token_and_the_cookie_is_httponly(seeded: Database, clie
     assert "Secure" not in cookie
     client.cookies.set("stockledger_token", token)
     assert "<title>Choose a facility · stockledger</title>" in client.get("/ui").text
-    out = client.post("/ui/logout", follow_redirects=False)
+    out = client.post("/ui/logout", data={"csrf_token": page_csrf(client)}, follow_redirects=False)
     assert out.headers["location"] == "/ui/login"
     assert 'stockledger_token=""' in out.headers["set-cookie"]
 
@@ -186,7 +203,7 @@ def test_a_count_sets_qoh_and_a_bad_one_changes_nothing(seeded: Database, client
 
 
 def test_a_variance_takes_a_reason_from_the_list(seeded: Database, client: TestClient) -> None:
-    _as(client, seeded, "store")
+    _as(client, seeded, "store", user="ann")
     page = client.get(f"{PRODUCT}/FG001").text
     assert '<option value="VAR_DAMAGED"' in page
     before = _rows(seeded)
@@ -220,7 +237,7 @@ def test_a_variance_takes_a_reason_from_the_list(seeded: Database, client: TestC
     assert "VAR_DAMAGED" in newest
     assert "−2" in newest
     assert "dropped" in newest
-    assert "by token:" in newest
+    assert "by ann" in newest  # the signed-in token's user
 
 
 def test_receive_then_reserve_and_cancel(seeded: Database, client: TestClient) -> None:

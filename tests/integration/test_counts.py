@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from stockledger.core.actor import bind_user
 from stockledger.core.db import Database
 from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.core.model_base import utcnow
@@ -243,6 +244,7 @@ def test_a_negative_or_unusable_count_is_refused_by_the_schema() -> None:
 
 def test_a_logged_variance_moves_qoh_and_atp_with_its_reason_and_user(seeded: Database) -> None:
     with seeded.transaction() as session:
+        bind_user(session, "bob")  # who the session acts for wins over changeByUserLoginId in the body
         by_item = log_variance(
             session,
             VarianceIn.model_validate(
@@ -266,7 +268,7 @@ def test_a_logged_variance_moves_qoh_and_atp_with_its_reason_and_user(seeded: Da
                 }
             ),
         )
-    assert (by_item.quantity_on_hand_total, by_item.change_by_user_login_id) == (Decimal(24), "system")
+    assert (by_item.quantity_on_hand_total, by_item.change_by_user_login_id) == (Decimal(24), "bob")
     assert (by_product.inventory_item_id, by_product.available_to_promise_total) == (
         "FG001-INV-001",
         Decimal("15.5"),
@@ -276,12 +278,12 @@ def test_a_logged_variance_moves_qoh_and_atp_with_its_reason_and_user(seeded: Da
         row = _rows(session, inventory_item_id="FG003-INV-002")[-1]
         assert (row.reason_enum_id, row.change_by_user_login_id, row.description) == (
             "VAR_DAMAGED",
-            "system",
+            "bob",
             "forklift",
         )
         assert (row.quantity_on_hand_diff, row.available_to_promise_diff) == (Decimal(-3), Decimal(-3))
         row = _rows(session, inventory_item_id="FG001-INV-001")[-1]
-        assert (row.reason_enum_id, row.change_by_user_login_id) == ("VAR_FOUND", "ann")
+        assert (row.reason_enum_id, row.change_by_user_login_id) == ("VAR_FOUND", "bob")
         assert [(e["inventoryItemId"], e["quantityOnHandDiff"]) for e in _events(session)] == [
             ("FG003-INV-002", -3),
             ("FG001-INV-001", 2.5),

@@ -171,6 +171,7 @@ def test_detail_numbers_past_99999_are_written_in_full(seeded: Database, solo: s
 @dataclass(frozen=True)
 class _Scope:
     facilities: frozenset[str]
+    login_id: str = "scoped.caller"
 
     def may_touch(self, facility_id: str) -> bool:
         return facility_id in self.facilities
@@ -227,6 +228,7 @@ def test_reserve_line_refuses_a_facility_outside_the_callers_scope(seeded: Datab
     mine = _Scope(frozenset({FACILITY}))
     assert reserve_line(seeded, "SL5", FACILITY, ReserveLine("1", SOLO, D(1)), principal=mine).lines
     assert totals(seeded, solo) == (D(10), D(9))
+    assert [d.change_by_user_login_id for d in details(seeded, solo)][-1] == "scoped.caller"
 
 
 def test_reserve_line_counts_its_ledger_row_when_committed(seeded: Database, solo: str) -> None:

@@ -27,16 +27,20 @@ def create(
     role: Annotated[str, typer.Option(help="admin, oms, store or viewer")],
     facility: Annotated[list[str] | None, typer.Option(help="A facility it may touch (repeatable)")] = None,
     description: Annotated[str | None, typer.Option(help="What the token is for")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Whom it acts for: recorded on every row it writes (default: its id)")
+    ] = None,
 ) -> None:
     """Create a token; prints it as the last line."""
     try:
         with _database().transaction() as session:
-            issued = service.create_token(session, role, facility, description)
+            service.require_facilities(session, facility)
+            issued = service.create_token(session, role, facility, description, user)
     except AppError as exc:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from exc
     scope = ", ".join(issued.facilities) if issued.facilities else "all facilities"
-    console.print(f"token {issued.token_id}: role {issued.role}, {scope}")
+    console.print(f"token {issued.token_id}: role {issued.role}, {scope}, user {issued.user_login_id}")
     print(issued.token)
 
 
@@ -45,11 +49,16 @@ def list_() -> None:
     """List tokens (never their secrets)."""
     with _database().reading() as session:
         tokens = service.list_tokens(session)
-    table = Table("id", "role", "facilities", "created", "revoked", "description")
+    table = Table()
+    for name in ("id", "role", "user"):
+        table.add_column(name, no_wrap=True)  # ids and users are copied from here whole
+    for name in ("facilities", "created", "revoked", "description"):
+        table.add_column(name)
     for t in tokens:
         table.add_row(
             t.token_id,
             t.role,
+            t.user_login_id,
             ", ".join(t.facilities or ["(all)"]),
             str(t.created_stamp),
             str(t.revoked_stamp or ""),

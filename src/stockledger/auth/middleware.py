@@ -1,4 +1,4 @@
-"""Authentication and authorisation of /v1: Bearer token (or the web cookie), role, facility.
+"""Authentication and authorisation of /v1: Bearer token (the web cookie for reads), role, facility.
 
 Pure ASGI so the request body can be read once for its facility ids and replayed to the
 route. A principal is cached per token for a few seconds: revocation takes effect within
@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from stockledger.auth.rules import Principal, is_open, may_call
+from stockledger.auth.rules import READ_METHODS, Principal, is_open, may_call
 from stockledger.auth.service import authenticate
 from stockledger.core.db import Database
 from stockledger.core.errors import problem
@@ -22,6 +22,7 @@ from stockledger.core.limits import replay_body
 from stockledger.core.problems import problem_response
 
 COOKIE = "stockledger_token"
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 FACILITY_KEYS = frozenset({"facilityId", "originFacilityId"})
 JSON_SCAN_LIMIT = 10 * 1024 * 1024
 
@@ -66,6 +67,11 @@ class AuthMiddleware:
         request = Request(scope, receive)
         raw = bearer_token(request)
         principal = await self._principal(raw) if raw else None
+        if principal is not None and _cookie_write(request):
+            # Another site can make a browser send the cookie, not the header (SECURITY.md).
+            detail = "A write needs Authorization: Bearer <token>; the sign-in cookie is for reads only"
+            await _refuse(scope, receive, send, 401, "unauthorized", "Unauthorized", detail, _CHALLENGE)
+            return
         if principal is None:
             await _refuse(
                 scope,
@@ -75,7 +81,7 @@ class AuthMiddleware:
                 "unauthorized",
                 "Unauthorized",
                 "A valid token is required: Authorization: Bearer <token>",
-                {"WWW-Authenticate": "Bearer"},
+                _CHALLENGE,
             )
             return
         if not may_call(principal.role, request.method, path):
@@ -120,6 +126,11 @@ class AuthMiddleware:
 
 def bearer_token(request: Request) -> str | None:
     return bearer_of(request.headers.get("authorization", "")) or request.cookies.get(COOKIE) or None
+
+
+def _cookie_write(request: Request) -> bool:
+    """A write authenticated by the sign-in cookie alone (no Authorization header)."""
+    return request.method not in READ_METHODS and bearer_of(request.headers.get("authorization", "")) is None
 
 
 def bearer_of(authorization: str) -> str | None:

@@ -27,11 +27,17 @@ SHARED_WRITES = (("/v1/facilities/", "/inventory-item"), ("/v1/orders/", "/rejec
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller: a token's id, role, and the facilities it may touch (None: all)."""
+    """The caller: a token's id, role, the facilities it may touch (None: all) and its user."""
 
     token_id: str
     role: str
     facilities: frozenset[str] | None = None
+    user_login_id: str | None = None
+
+    @property
+    def login_id(self) -> str:
+        """Who the rows it writes name (changeByUserLoginId): the token's user, by default its id."""
+        return self.user_login_id or self.token_id
 
     def may_touch(self, facility_id: str) -> bool:
         return self.facilities is None or facility_id in self.facilities

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from stockledger.auth.models import ApiToken
 from stockledger.auth.rules import ROLES, Principal
+from stockledger.core.actor import MAX_USER
 from stockledger.core.errors import NotFound, ValidationFailed
 from stockledger.core.model_base import utcnow
+from stockledger.ledger.models import Facility
 
 PREFIX = "sl"
 
@@ -24,6 +26,7 @@ class IssuedToken:
     token_id: str
     role: str
     facilities: list[str] | None
+    user_login_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class TokenInfo:
     description: str | None
     created_stamp: datetime
     revoked_stamp: datetime | None
+    user_login_id: str
 
 
 def _hash(secret: str) -> str:
@@ -41,11 +45,17 @@ def _hash(secret: str) -> str:
 
 
 def create_token(
-    session: Session, role: str, facilities: list[str] | None = None, description: str | None = None
+    session: Session,
+    role: str,
+    facilities: list[str] | None = None,
+    description: str | None = None,
+    user: str | None = None,
 ) -> IssuedToken:
-    """A new token; the plain text is returned once and never stored."""
+    """A new token acting for `user` (None: its own id); the plain text is returned once, never stored."""
     if role not in ROLES:
         raise ValidationFailed(f"Unknown role {role}; one of {', '.join(ROLES)}", role=role)
+    if user is not None:
+        _check_user(user)
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     session.add(
@@ -55,16 +65,41 @@ def create_token(
             role=role,
             facilities=json.dumps(sorted(set(facilities))) if facilities else None,
             description=description,
+            user_login_id=user or token_id,
         )
     )
     session.flush()
-    return IssuedToken(f"{PREFIX}_{token_id}_{secret}", token_id, role, sorted(set(facilities or [])) or None)
+    scope = sorted(set(facilities or [])) or None
+    return IssuedToken(f"{PREFIX}_{token_id}_{secret}", token_id, role, scope, user or token_id)
+
+
+def require_facilities(session: Session, facilities: list[str] | None) -> None:
+    """Refuse a scope naming a facility that does not exist (a typo would lock the token out)."""
+    unknown = sorted({f for f in facilities or [] if session.get(Facility, f) is None})
+    if unknown:
+        raise ValidationFailed(f"Unknown facility {', '.join(unknown)}", facilityIds=unknown)
+
+
+def _check_user(user: str) -> None:
+    """A user is a login id people recognise: not blank, not the anonymous "system", at most 60."""
+    if not user.strip() or user != user.strip() or len(user) > MAX_USER or user.lower() == "system":
+        raise ValidationFailed(
+            f"A token's user is 1 to {MAX_USER} characters, no surrounding blanks, not 'system'", user=user
+        )
 
 
 def list_tokens(session: Session) -> list[TokenInfo]:
     rows = session.scalars(select(ApiToken).order_by(ApiToken.created_stamp, ApiToken.token_id))
     return [
-        TokenInfo(t.token_id, t.role, _facilities(t), t.description, t.created_stamp, t.revoked_stamp)
+        TokenInfo(
+            t.token_id,
+            t.role,
+            _facilities(t),
+            t.description,
+            t.created_stamp,
+            t.revoked_stamp,
+            t.user_login_id or t.token_id,
+        )
         for t in rows
     ]
 
@@ -88,7 +123,8 @@ def authenticate(session: Session, raw: str) -> Principal | None:
     if not hmac.compare_digest(token.token_hash, _hash(parts[2])):
         return None
     facilities = _facilities(token)
-    return Principal(token.token_id, token.role, frozenset(facilities) if facilities else None)
+    scope = frozenset(facilities) if facilities else None
+    return Principal(token.token_id, token.role, scope, token.user_login_id or token.token_id)
 
 
 def _facilities(token: ApiToken) -> list[str] | None:

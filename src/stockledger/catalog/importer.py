@@ -24,6 +24,7 @@ from stockledger.catalog.schemas import (
     ProductDoc,
 )
 from stockledger.catalog.service import find_inventory_item
+from stockledger.core.actor import acting_user
 from stockledger.core.db import upsert
 from stockledger.core.errors import Conflict, Forbidden, ValidationFailed, listed_errors
 from stockledger.core.fixed import ZERO
@@ -359,7 +360,7 @@ def _import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> I
                 effective_date=when,
                 links=Links(
                     physical_inventory_id=doc.physical_inventory_id,
-                    change_by_user_login_id=doc.party_id,
+                    change_by_user_login_id=acting_user(session) or doc.party_id,
                     description=variance.comments,
                 ),
             ),

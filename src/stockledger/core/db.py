@@ -39,6 +39,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from stockledger.core.actor import bind_user
+
 READ_ONLY = "stockledger_read_only"
 
 
@@ -530,8 +532,9 @@ def _prefixed(sql: str, prefix: str) -> str:
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str, pool_size: int = 10, **kwargs: Any) -> None:
+    def __init__(self, url: str, pool_size: int = 10, user: str | None = None, **kwargs: Any) -> None:
         self.engine = make_engine(url, pool_size=pool_size, **kwargs)
+        self.user = user  # who its write transactions act for (the CLI: core.actor.cli_user)
         self.pool_size = pool_size
         self.async_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -542,6 +545,8 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session in one write transaction: commit on success, roll back on error."""
         with self.sessions() as session, session.begin():
+            if self.user is not None:
+                bind_user(session, self.user)
             yield session
 
     @contextmanager

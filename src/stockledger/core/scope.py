@@ -11,17 +11,24 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from stockledger.core.actor import bind_user
 from stockledger.core.errors import Forbidden
 
 PRINCIPAL = "principal"
 
 
 class FacilityScoped(Protocol):
+    @property
+    def login_id(self) -> str: ...
+
     def may_touch(self, facility_id: str) -> bool: ...
 
 
 def bind_principal(session: Session, principal: FacilityScoped | None) -> None:
+    """The caller the session acts for: its facility scope, and its user on every row written."""
     session.info[PRINCIPAL] = principal
+    if principal is not None:
+        bind_user(session, principal.login_id)
 
 
 def may_see(session: Session, facility_id: str) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
+from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
@@ -200,7 +201,7 @@ def _post_variance(
             available_to_promise_diff=atp_var,
             links=Links(
                 physical_inventory_id=doc.physical_inventory_id,
-                change_by_user_login_id=doc.party_id,
+                change_by_user_login_id=acting_user(session) or doc.party_id,
                 description=line.comments,
             ),
         ),

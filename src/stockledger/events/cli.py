@@ -87,10 +87,13 @@ def consume_command(
     subject_prefix: Annotated[str, typer.Option(help="Subjects: <prefix>.<facilityId>.<Type>")] = "oms",
     durable: Annotated[str, typer.Option(help="Durable consumer name")] = "stockledger",
     until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit when no message is waiting")] = False,
+    user: Annotated[
+        str | None, typer.Option(help="Who to record on the rows written (default: nats:<durable>)")
+    ] = None,
 ) -> None:
     """Apply inbound OrderConfirmed, ShipmentConfirmed and ReturnReceived messages, each once."""
     db = _database()
-    config = ConsumerConfig(_nats_url(nats_url), stream, subject_prefix, durable)
+    config = ConsumerConfig(_nats_url(nats_url), stream, subject_prefix, durable, user=user)
 
     async def run() -> int:
         return await consume(db, config, _stop_on_signals(), idle_exit=until_idle)

@@ -23,6 +23,11 @@ class ConsumerConfig:
     durable: str = "stockledger"
     batch_size: int = 50
     connect_timeout: float = 2.0
+    user: str | None = None  # recorded on the rows its messages write; None: nats:<durable>
+
+    @property
+    def acting_user(self) -> str:
+        return self.user or f"nats:{self.durable}"
 
 
 def message_id(msg: Msg) -> str:
@@ -51,17 +56,17 @@ async def consume(db: Database, config: ConsumerConfig, stop: asyncio.Event, idl
                     return handled
                 continue
             for msg in messages:
-                await _handle(db, msg)
+                await _handle(db, msg, config.acting_user)
                 handled += 1
         return handled
     finally:
         await nc.close()
 
 
-async def _handle(db: Database, msg: Msg) -> None:
+async def _handle(db: Database, msg: Msg, user: str) -> None:
     try:
         outcome = await asyncio.to_thread(
-            apply_message, db, inbound_type(msg.subject), message_id(msg), msg.data
+            apply_message, db, inbound_type(msg.subject), message_id(msg), msg.data, user
         )
     except Exception:  # the database, not the message: let JetStream deliver it again
         log.exception("inbound %s not applied; redelivery in 5 s", msg.subject)

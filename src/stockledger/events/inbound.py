@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from stockledger.core.actor import bind_user
 from stockledger.core.db import Database, upsert
 from stockledger.core.errors import AppError
 from stockledger.core.schemas import Id
@@ -30,6 +31,7 @@ from stockledger.shipping.confirm import ShipLine, confirm_shipment
 from stockledger.shipping.schemas import ShipRequest
 
 APPLIED, REFUSED, DUPLICATE = "applied", "refused", "duplicate"
+INBOUND_USER = "nats:stockledger"  # the default consumer's (events/consumer.py: nats:<durable>)
 
 
 class OrderConfirmed(ReserveOrderRequest):
@@ -67,11 +69,14 @@ HANDLERS: dict[str, Callable[[Session, Any], None]] = {
 }
 
 
-def apply_message(db: Database, message_type: str, message_id: str, body: bytes) -> str:
-    """Apply one inbound message at most once; returns applied, refused or duplicate."""
+def apply_message(
+    db: Database, message_type: str, message_id: str, body: bytes, user: str = INBOUND_USER
+) -> str:
+    """Apply one inbound message at most once, for `user`; returns applied, refused or duplicate."""
     document, problem = _parse(message_type, body)
     facility_id = _facility_of(document)
     with db.transaction() as session:
+        bind_user(session, user)
         if not _claim(session, facility_id, message_id, message_type):
             return DUPLICATE
         if problem is None:

@@ -1,7 +1,8 @@
 """Record business events in the outbox, in the caller's transaction (SPEC §7).
 
 Event types: InventoryChanged, StockReserved, ReservationReleased, ShipmentConfirmed,
-ReturnReceived, InventoryReset. The payload is a JSON object with camelCase keys.
+ReturnReceived, InventoryReset. The payload is a JSON object with camelCase keys, and
+`changeByUserLoginId`: the user the change was made for (core.actor).
 
 On PostgreSQL each number is taken with its fence raised first (events/fence.py), so that
 the feed never serves past a number a running transaction may still commit.
@@ -15,6 +16,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from stockledger.core.actor import acting_user
 from stockledger.core.db import Statement, bound, run
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
@@ -58,15 +60,18 @@ def event_params(
     parameters, for `event_insert` or a caller's own statement (`event_insert_from`)."""
     if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
         check_facility(session, facility_id)
-    return event_values(session.get_bind().dialect, facility_id, event_type, payload)
+    return event_values(session.get_bind().dialect, facility_id, event_type, payload, acting_user(session))
 
 
 def event_values(
-    dialect: Dialect, facility_id: str, event_type: str, payload: dict[str, Any]
+    dialect: Dialect, facility_id: str, event_type: str, payload: dict[str, Any], user: str | None
 ) -> dict[str, Any]:
-    """`event_params` for a caller that has checked the facility scope itself (no Session)."""
+    """`event_params` for a caller that has checked the facility scope and found the user itself
+    (no Session). The payload gets `changeByUserLoginId: user` when a user is known."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
+    if user is not None:
+        payload = {**payload, "changeByUserLoginId": user}
     values = {
         "facility_id": facility_id,
         "event_type": event_type,

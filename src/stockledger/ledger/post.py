@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from stockledger.core.actor import acting_user
 from stockledger.core.db import (
     RowsCheck,
     Statement,
@@ -113,7 +114,8 @@ def post(session: Session, posting: Posting) -> Posted:
         _raise_refusal(session, posting)
     seq_num, qoh, atp, acc = row
     seq_id = posting.detail_seq_id or format_seq(seq_num)
-    session.execute(insert(DETAIL).values(_detail_values(posting, seq_num, seq_id)))
+    values = _detail_values(posting, seq_num, seq_id, user=acting_user(session))
+    session.execute(insert(DETAIL).values(values))
     _expire_loaded_item(session, posting)
     return Posted(posting.facility_id, posting.inventory_item_id, seq_id, qoh, atp, acc)
 
@@ -143,7 +145,8 @@ def post_locked(session: Session, posting: Posting, last_detail_seq: int, *also:
     update = Statement(
         _LOCKED_UPDATE_GUARDED if guarded else _LOCKED_UPDATE, {**change, "last": last_detail_seq}
     )
-    detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, _detail_values(posting, seq_num, seq_id)))
+    values = _detail_values(posting, seq_num, seq_id, user=acting_user(session))
+    detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, values))
     rows = run_together(session, [update, detail, *also])
     if not rows:
         _raise_refusal(session, posting)
@@ -297,9 +300,14 @@ def _numeric_seq(seq_id: str | None) -> int | None:
 _LINK_NAMES = tuple(f.name for f in fields(Links))  # dataclasses.fields() per call cost ≈ 5 µs
 
 
-def _detail_values(p: Posting, seq_num: int, seq_id: str, now: datetime | None = None) -> dict[str, object]:
+def _detail_values(
+    p: Posting, seq_num: int, seq_id: str, now: datetime | None = None, user: str | None = None
+) -> dict[str, object]:
+    """The detail row of a posting; `user` (the session's, core.actor) unless its links name one."""
     now = now or utcnow()
     links = {name: getattr(p.links, name) for name in _LINK_NAMES}
+    if links["change_by_user_login_id"] is None:
+        links["change_by_user_login_id"] = user
     return {
         "facility_id": p.facility_id,
         "inventory_item_id": p.inventory_item_id,
@@ -395,9 +403,10 @@ def post_batch(
         planned.append(step)
     if planned:
         _write_totals(session, planned, start, writes)
-        now = utcnow()  # one instant for the batch's rows: one parameter, not an array
+        now, user = utcnow(), acting_user(session)  # one instant, one user: a parameter each, not arrays
         details = [
-            _detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id, now) for s in planned
+            _detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id, now, user)
+            for s in planned
         ]
         _insert_details(session, details, writes)
         _expire_loaded_items(session, {(s.posting.facility_id, s.posting.inventory_item_id) for s in planned})
@@ -429,14 +438,14 @@ def post_locked_batch(session: Session, postings: Sequence[Posting], locked: Map
     sums: dict[str, list[Decimal]] = {}
     need: dict[str, Decimal] = {}  # ATP an item must hold for every guarded posting to pass
     details = []
-    now = utcnow()
+    now, user = utcnow(), acting_user(session)
     for p in postings:
         item = p.inventory_item_id
         given = _numeric_seq(p.detail_seq_id)
         seq_num = last[item] + 1 if given is None else max(last[item] + 1, given)
         last[item] = seq_num
         # one instant for the batch: one parameter, not an array (core.db.from_arrays)
-        details.append(_detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num), now))
+        details.append(_detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num), now, user))
         acc = sums.setdefault(item, [ZERO, ZERO, ZERO])
         acc[0] += p.quantity_on_hand_diff
         acc[1] += p.available_to_promise_diff

@@ -19,6 +19,7 @@ from stockledger.catalog.inventory_items import (
     require_facility,
     require_product,
 )
+from stockledger.core.actor import acting_user
 from stockledger.core.errors import NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
@@ -208,7 +209,7 @@ def _record_receipt(session: Session, doc: ReceiptDoc, rec: Received, now: datet
             quantity_rejected=rec.line.quantity_rejected,
             rejection_reason_id=rec.line.rejection_reason_id,
             datetime_received=now,
-            received_by_user_login_id=doc.received_by_user_login_id,
+            received_by_user_login_id=acting_user(session) or doc.received_by_user_login_id,
         )
     )
 

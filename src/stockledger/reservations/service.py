@@ -21,6 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility
+from stockledger.core.actor import acting_user
 from stockledger.core.db import (
     Database,
     Statement,
@@ -197,7 +198,8 @@ def _checked_sole_item_statement(
     require_fill(fill)
     _check_lines([line])
     check_scope(principal, facility_id)
-    return _sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill)
+    user = principal.login_id if principal is not None else db.user
+    return _sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill, user)
 
 
 def _sole_item_outcome(
@@ -250,22 +252,23 @@ def _reserve_from_sole_item(
     fill policy would. None: not so: the general path decides, nothing having been written."""
     check_facility(session, facility_id)
     dialect = session.get_bind().dialect
-    rows = run(session, _sole_item_statement(dialect, order_id, facility_id, line, fill))
+    statement = _sole_item_statement(dialect, order_id, facility_id, line, fill, acting_user(session))
+    rows = run(session, statement)
     return _sole_item_outcome(order_id, facility_id, fill, line, rows)
 
 
 def _sole_item_statement(
-    dialect: Dialect, order_id: str, facility_id: str, line: ReserveLine, fill: str
+    dialect: Dialect, order_id: str, facility_id: str, line: ReserveLine, fill: str, user: str | None
 ) -> Statement:
     """The sole-item statement (PostgreSQL): returns the item's id, or no row having written
-    nothing. The caller has checked the facility scope."""
+    nothing. The caller has checked the facility scope; `user` did it (core.actor)."""
     fit = SoleItem(
         facility_id,
         line.product_id,
         line.lot_id,
         line.quantity,
         RESERVE_REASON,
-        Links(order_id=order_id, order_item_seq_id=line.order_item_seq_id),
+        Links(order_id=order_id, order_item_seq_id=line.order_item_seq_id, change_by_user_login_id=user),
         line.allow_expired,
     )
     outcome = ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, _ITEM_MARK)])
@@ -274,7 +277,7 @@ def _sole_item_statement(
     params = {
         **sole_item_params(dialect, fit),
         **{f"r_{k}": v for k, v in bound(dialect, RES, reservation).items()},
-        **event_values(dialect, facility_id, "StockReserved", _event(outcome, outcome.lines)),
+        **event_values(dialect, facility_id, "StockReserved", _event(outcome, outcome.lines), user),
         "item_mark": _ITEM_MARK_JSON,
     }
     return Statement(_sole_item_sql(fit), params)

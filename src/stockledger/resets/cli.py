@@ -10,6 +10,7 @@ from rich.progress import open as progress_open
 from rich.table import Table
 
 from stockledger.core import migrate as migrations
+from stockledger.core.actor import cli_user
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
@@ -29,6 +30,9 @@ def reset(
     batch_size: Annotated[
         int, typer.Option(min=100, max=10_000, help="Lines per set-based batch")
     ] = BATCH_SIZE,
+    user: Annotated[
+        str | None, typer.Option(help="Who to record on the rows written (default: cli:<your OS user>)")
+    ] = None,
 ) -> None:
     """Apply an ERP inventory reset CSV (facilityId,productId,quantityOnHand,availableToPromise).
 
@@ -36,7 +40,7 @@ def reset(
     every line applied, 1 when some lines failed (the others are applied), 2 when the file
     cannot be used at all (nothing applied).
     """
-    db = Database(get_settings().database_url)
+    db = Database(get_settings().database_url, user=cli_user(user))
     migrations.upgrade(db.engine)
     # What start-up built lives as long as the command: out of the collector's way, so the full
     # collections a million-line run triggers walk only its own objects (bench/reset_1m.py:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from stockledger.core.actor import acting_user
 from stockledger.core.db import WriteBehind, one_of, plan_each_statement
 from stockledger.core.errors import Forbidden, NotFound
 from stockledger.core.fixed import ZERO
@@ -66,7 +67,6 @@ def reset_inventory(
     *,
     batch_size: int = BATCH_SIZE,
     keep_failures: int | None = None,
-    user_login_id: str | None = None,
 ) -> ResetOutcome:
     """Apply an ERP reset: per line, diff = given − current to both QOH and ATP of the facility item."""
     outcome = ResetOutcome(new_id("IR"), source)
@@ -76,7 +76,7 @@ def reset_inventory(
     with WriteBehind(session) as writes:
         for batch in _batches(iter(lines), batch_size):
             _apply_batch(session, outcome, batch, known_facilities, keep_failures, writes)
-    _record_run(session, outcome, user_login_id)
+    _record_run(session, outcome)
     return outcome
 
 
@@ -254,8 +254,8 @@ def _record_changes(
         writes.send(event_insert(session, facility_id, "InventoryChanged", payload))
 
 
-def _record_run(session: Session, outcome: ResetOutcome, user_login_id: str | None) -> None:
-    """The audit row and the InventoryReset event of the run."""
+def _record_run(session: Session, outcome: ResetOutcome) -> None:
+    """The audit row (with who ran it, core.actor) and the InventoryReset event of the run."""
     single = next(iter(outcome.facilities)) if len(outcome.facilities) == 1 else None
     counts = {
         "lines_total": outcome.lines_total,
@@ -268,7 +268,7 @@ def _record_run(session: Session, outcome: ResetOutcome, user_login_id: str | No
             inventory_reset_id=outcome.inventory_reset_id,
             facility_id=single,
             source=outcome.source,
-            created_by_user_login_id=user_login_id,
+            created_by_user_login_id=acting_user(session),
             created_stamp=utcnow(),
             **counts,
         )

@@ -22,6 +22,7 @@ from stockledger.catalog.inventory_items import (
     require_facility,
     require_product,
 )
+from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
@@ -251,7 +252,7 @@ def _claim_inspection(session: Session, line: ReturnItem) -> None:
             RETURN_ITEM.c.return_item_seq_id == line.return_item_seq_id,
             RETURN_ITEM.c.status_id == RECEIVED,
         )
-        .values(status_id=COMPLETED)
+        .values(status_id=COMPLETED, change_by_user_login_id=acting_user(session))
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         raise Conflict(

@@ -36,4 +36,4 @@ class VarianceOut(ApiModel):
     quantity: QuantityOut
     quantity_on_hand_total: QuantityOut
     available_to_promise_total: QuantityOut
-    change_by_user_login_id: str
+    change_by_user_login_id: str | None

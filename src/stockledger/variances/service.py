@@ -6,24 +6,26 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.catalog.service import find_inventory_item
+from stockledger.core.actor import acting_user
 from stockledger.core.errors import NotFound, ValidationFailed
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, VarianceReason
 from stockledger.ledger.post import Links, Posting, post
 from stockledger.variances.schemas import VarianceIn, VarianceOut
 
-SYSTEM_USER = "system"  # the acting user until requests carry one (auth)
 
+def log_variance(session: Session, variance: VarianceIn) -> VarianceOut:
+    """Post the variance to the item (by id, or the product's facility item) and record its event.
 
-def log_variance(session: Session, variance: VarianceIn, user_login_id: str | None = None) -> VarianceOut:
-    """Post the variance to the item (by id, or the product's facility item) and record its event."""
+    Who logged it is the session's user (core.actor); `changeByUserLoginId` in the body only
+    for a session that acts for nobody."""
     if session.get(VarianceReason, variance.variance_reason_id) is None:
         raise ValidationFailed(
             f"Unknown variance reason {variance.variance_reason_id}",
             varianceReasonId=variance.variance_reason_id,
         )
     item = _item(session, variance)
-    user = variance.change_by_user_login_id or user_login_id or SYSTEM_USER
+    user = acting_user(session) or variance.change_by_user_login_id
     posted = post(
         session,
         Posting(

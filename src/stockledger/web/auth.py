@@ -1,7 +1,6 @@
 """Sign-in for the pages: a token in an HttpOnly cookie, checked on every page like the API's Bearer."""
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -10,6 +9,7 @@ from stockledger.auth.middleware import COOKIE
 from stockledger.auth.rules import Principal, may_call
 from stockledger.auth.service import authenticate
 from stockledger.core.deps import get_database
+from stockledger.web.csrf import csrf_protected, login_protected, with_login_token
 from stockledger.web.templating import render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -28,17 +28,11 @@ def signed_in(request: Request) -> Principal:
     """The principal of the cookie; otherwise off to the sign-in page (htmx: a full-page redirect)."""
     principal = principal_of(request, request.cookies.get(COOKIE))
     if principal is not None:
+        request.state.principal = principal  # core.deps.write_session binds it to the page's writes
         return principal
     if request.headers.get("hx-request"):
         raise HTTPException(401, "Sign in first", headers={"HX-Redirect": LOGIN})
     raise HTTPException(303, "Sign in first", headers={"Location": LOGIN})
-
-
-def same_origin(request: Request) -> None:
-    """Refuse a form posted from another site (the cookie is SameSite=Lax; this is the second lock)."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise HTTPException(403, "This form was posted from another site")
 
 
 Staff = Annotated[Principal, Depends(signed_in)]
@@ -49,18 +43,26 @@ def may(principal: Principal, method: str, api_path: str) -> bool:
     return may_call(principal.role, method, api_path)
 
 
+def _login_page(request: Request, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+    def page(login_csrf: str) -> Response:
+        context = {"title": "Sign in", "errors": errors or {}, "principal": None, "login_csrf": login_csrf}
+        return render(request, "login.html", status, **context)
+
+    return with_login_token(request, page)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
-    return render(request, "login.html", title="Sign in", errors={}, principal=None)
+    return _login_page(request)
 
 
-@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(same_origin)])
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(login_protected)])
 def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
     raw = token.strip()
     principal = principal_of(request, raw) if raw else None
     if principal is None:
         message = "This token is not valid or has been revoked." if raw else "Enter your token."
-        return render(request, "login.html", 422, title="Sign in", errors={"token": message}, principal=None)
+        return _login_page(request, 422, {"token": message})
     response = RedirectResponse("/ui", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -74,7 +76,7 @@ def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
     return response
 
 
-@router.post("/logout", dependencies=[Depends(same_origin)])
+@router.post("/logout", dependencies=[Depends(csrf_protected)])
 def logout() -> Response:
     response = RedirectResponse(LOGIN, status_code=303)
     response.delete_cookie(COOKIE, path="/")

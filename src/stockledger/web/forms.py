@@ -1,7 +1,9 @@
 """The staff forms of a product in a facility: each validates with the API's DTO and calls its service.
 
-A refused form changes nothing: the service runs in its own transaction, rolled back on any
-refusal, and the page comes back with the message next to the field (422).
+A refused form changes nothing: the service runs in the request's write session, the API's
+(core.deps.write_session), with the signed-in principal bound, so the write path checks its
+facility scope and records its user; any refusal rolls it back and the page comes back with the
+message next to the field (422), or as a 403 page when the token may not touch the facility.
 """
 
 from collections.abc import Callable, Mapping
@@ -14,18 +16,20 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from stockledger.auth.rules import Principal
-from stockledger.core.deps import get_database
-from stockledger.core.errors import AppError, ValidationFailed
+from stockledger.catalog.service import find_inventory_item
+from stockledger.core.deps import get_database, write_session
+from stockledger.core.errors import AppError, Forbidden, ValidationFailed
 from stockledger.core.ids import new_id
 from stockledger.core.schemas import TEXT_QUANTITIES
+from stockledger.core.scope import check_facility
 from stockledger.counts import service as counts
 from stockledger.counts.schemas import CountDoc
-from stockledger.ledger.models import InventoryItem
 from stockledger.receiving import service as receiving
 from stockledger.receiving.schemas import ReceiptDoc
 from stockledger.variances import service as variances
 from stockledger.variances.schemas import VarianceIn
-from stockledger.web.auth import Staff, may, same_origin
+from stockledger.web.auth import Staff, may
+from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FORM_ERROR, FormState, blank_forms, field_errors, filled, form_values
 from stockledger.web.pages import product_context, refuse
 from stockledger.web.templating import quantity, render
@@ -34,13 +38,8 @@ router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", 
 Values = Annotated[dict[str, str], Depends(form_values)]
 Action = Callable[[Session], str]
 
-POSTS = [Depends(same_origin)]
+POSTS = [Depends(csrf_protected)]
 M = TypeVar("M", bound=BaseModel)
-
-
-def user_of(principal: Principal) -> str:
-    """Who the ledger row says did it: the token (people sign in with tokens)."""
-    return f"token:{principal.token_id}"
 
 
 def guard(
@@ -65,8 +64,10 @@ def run_form(
     """Run the service in its own transaction unless the form is already refused, then answer."""
     if action is not None and not form.errors:
         try:
-            with get_database(request).transaction() as session:
+            with write_session(request) as session:
                 form.message = action(session)
+        except Forbidden as exc:
+            return refuse(request, principal, 403, exc.detail)
         except AppError as exc:
             form.errors = errors_of(exc, form.values if form.inline else {})
     if form.message and not request.headers.get("hx-request"):
@@ -140,7 +141,7 @@ def log_variance(
     def action(session: Session) -> str:
         assert doc is not None
         _same_product(session, doc, product_id)
-        out = variances.log_variance(session, doc, user_of(principal))
+        out = variances.log_variance(session, doc)
         return (
             f"Variance of {quantity(out.quantity)} ({out.variance_reason_id}) "
             f"logged on {out.inventory_item_id}: "
@@ -151,11 +152,16 @@ def log_variance(
 
 
 def _same_product(session: Session, doc: VarianceIn, product_id: str) -> None:
-    """The item picked must be one of this product's items here (the select offers only those)."""
+    """The item picked must be one of this product's items here (the select offers only those).
+
+    Looked up by its id alone, as the API does: an item of a facility the token may not touch
+    is refused by the session's scope (403), whatever the page's address says."""
     if doc.inventory_item_id is None:
         return
-    item = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id))
-    if item is None or item.product_id != product_id:
+    item = find_inventory_item(session, doc.inventory_item_id)
+    if item is not None:
+        check_facility(session, item.facility_id)
+    if item is None or item.facility_id != doc.facility_id or item.product_id != product_id:
         raise ValidationFailed(
             f"Item {doc.inventory_item_id} is not an item of {product_id} here",
             inventoryItemId=doc.inventory_item_id,
@@ -181,7 +187,6 @@ def receive_shipment_line(
     line = {"productId": product_id, **filled(values, *line_fields)}
     document = {
         "facilityId": facility_id,
-        "receivedByUserLoginId": user_of(principal),
         **filled(values, "shipmentId"),
         "items": [line],
     }

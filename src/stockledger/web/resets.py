@@ -12,10 +12,12 @@ from stockledger.auth.rules import Principal
 from stockledger.core.db import Database
 from stockledger.core.deps import get_database
 from stockledger.core.errors import AppError, Forbidden
+from stockledger.core.scope import bind_principal
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import ResetOutcome, reset_inventory
 from stockledger.resets.sources import csv_lines, csv_text
-from stockledger.web.auth import Staff, may, same_origin
+from stockledger.web.auth import Staff, may
+from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FormState
 from stockledger.web.pages import refuse
 from stockledger.web.templating import render
@@ -40,7 +42,7 @@ def reset_page(request: Request, principal: Staff) -> Response:
     return _page(request, principal, FormState("reset"))
 
 
-@router.post("", response_class=HTMLResponse, dependencies=[Depends(same_origin)])
+@router.post("", response_class=HTMLResponse, dependencies=[Depends(csrf_protected)])
 async def upload_reset(request: Request, principal: Staff) -> Response:
     if not may(principal, "POST", API_PATH):
         return refuse(request, principal, 403, f"Role {principal.role} may not upload ERP resets.")
@@ -68,12 +70,9 @@ def _apply(
     rows = csv_text(upload.file)
     try:
         with database.transaction() as session:
+            bind_principal(session, principal)  # its scope and user, as core.deps.write_session binds them
             outcome = reset_inventory(
-                session,
-                _in_scope(csv_lines(rows), principal),
-                source,
-                keep_failures=SHOWN_FAILURES,
-                user_login_id=f"token:{principal.token_id}",
+                session, _in_scope(csv_lines(rows), principal), source, keep_failures=SHOWN_FAILURES
             )
             if outcome.lines_failed:
                 raise LinesFailed(outcome)

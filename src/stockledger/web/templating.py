@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from stockledger.auth.rules import may_call
+from stockledger.web.csrf import page_token
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -41,6 +42,7 @@ templates.env.filters["qty"] = quantity
 templates.env.filters["when"] = when
 templates.env.filters["signed"] = signed
 templates.env.globals["may"] = lambda principal, method, path: may_call(principal.role, method, path)
+templates.env.globals["csrf"] = page_token
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
