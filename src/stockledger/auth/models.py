@@ -15,6 +15,6 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(20))
     facilities: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL = every facility
     description: Mapped[str | None] = mapped_column(String(255))
-    user_login_id: Mapped[str | None]  # whom it acts for (migration 0009); None: its id
+    user_login_id: Mapped[str | None]  # whom it acts for (migration 0011); None: its id
     created_stamp: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_stamp: Mapped[datetime | None]

@@ -180,7 +180,7 @@ class PhysicalInventory(Base):
     physical_inventory_date: Mapped[datetime]
     party_id: Mapped[str | None]
     general_comments: Mapped[str | None] = mapped_column(String(1000))
-    change_by_user_login_id: Mapped[str | None]  # who recorded the count (migration 0009)
+    change_by_user_login_id: Mapped[str | None]  # who recorded the count (migration 0011)
 
 
 class InventoryItemVariance(Base):
@@ -203,7 +203,7 @@ class InventoryItemVariance(Base):
     quantity_on_hand_var: Mapped[Decimal] = mapped_column(default=ZERO)
     quantity_counted: Mapped[Decimal | None]
     comments: Mapped[str | None] = mapped_column(String(1000))
-    change_by_user_login_id: Mapped[str | None]  # migration 0009
+    change_by_user_login_id: Mapped[str | None]  # migration 0011
 
 
 class OrderItemInventoryReservation(Base):
@@ -345,7 +345,7 @@ class ReturnItem(Base):
     inventory_item_id: Mapped[str | None]
     status_id: Mapped[str] = mapped_column(default="RETURN_RECEIVED")
     return_cost: Mapped[Decimal | None]
-    change_by_user_login_id: Mapped[str | None]  # who received it, then who inspected it (0009)
+    change_by_user_login_id: Mapped[str | None]  # who received it, then who inspected it (0011)
 
 
 class CostLayer(Base):
