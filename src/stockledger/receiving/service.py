@@ -129,7 +129,7 @@ def _refuse_received_again(session: Session, doc: ReceiptDoc) -> None:
         seq, accepted, rejected = found[0]
         raise AlreadyReceived(
             f"Shipment {doc.shipment_id} line {seq} was received already ({accepted} accepted, "
-            f"{rejected} rejected); send additional: true to receive more of it",
+            f"{rejected} rejected)",
             shipmentId=doc.shipment_id,
             shipmentItemSeqIds=[row[0] for row in found],
             quantityAccepted=accepted,

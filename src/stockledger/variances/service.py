@@ -42,12 +42,8 @@ def log_variance(session: Session, variance: VarianceIn, user_login_id: str | No
     )
     try:
         posted = post(session, posting)
-    except NegativeStock as refused:
-        raise NegativeStock(
-            f"{refused.detail}; send allowNegative: true to log it anyway",
-            **refused.extra,
-            retryWith="allowNegative",
-        ) from refused
+    except NegativeStock as refused:  # the flag that would have let it through
+        raise NegativeStock(refused.detail, **refused.extra, retryWith="allowNegative") from refused
     out = VarianceOut(
         facility_id=item.facility_id,
         product_id=item.product_id,
