@@ -121,8 +121,10 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/variances"): (
-        "logVariance: QOH and ATP ± quantity on an item (or a product's facility item), with a reason.",
-        ("not_found", "validation_failed"),
+        "logVariance: QOH and ATP ± quantity on an item (or a product's facility item), with a reason. "
+        "A variance that would take the item's QOH below zero needs `allowNegative: true`; without it "
+        "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes.",
+        ("not_found", "validation_failed", "negative_stock"),
     ),
     ("GET", "/v1/events"): (
         "The outbox feed, oldest first: every business change as an event with a global "
@@ -155,17 +157,21 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed", "conflict", "insufficient_stock"),
     ),
     ("POST", "/v1/returns"): (
-        "Receive a customer return into `INV_RETURNED` items (QOH + quantity, ATP unchanged until "
-        "inspection), at the original cost.",
-        ("not_found", "validation_failed", "conflict"),
+        "Receive a customer return into items of its own (QOH + quantity, ATP unchanged), at the "
+        "original cost: `INV_RETURNED` pending inspection, or `INV_DEFECTIVE` (and the line "
+        "`RETURN_COMPLETED` at once) when `receivedCondition` is `DAMAGED` or `DEFECTIVE`. Only what "
+        "the order shipped can come back, less earlier returns of the order item (or, without "
+        "`orderItemSeqId`, of the product in the order): else 409 `not_shipped` or `return_exceeds_shipped`.",
+        ("not_found", "validation_failed", "conflict", "not_shipped", "return_exceeds_shipped"),
     ),
     ("GET", "/v1/returns/{return_id}"): (
         "A return, its items, their status and the items they went to.",
         ("not_found",),
     ),
     ("POST", "/v1/returns/{return_id}/items/{return_item_seq_id}/inspect"): (
-        "Inspect a returned item: `AVAILABLE` makes it sellable (ATP + quantity), `DEFECTIVE` keeps it "
-        "out of ATP.",
+        "Inspect a returned item: `AVAILABLE` makes it sellable (ATP + quantity; the return item then "
+        "names the sellable item its units moved to), `DEFECTIVE` keeps it out of ATP. The return is "
+        "`RETURN_COMPLETED` once none of its items waits for inspection.",
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/inventory-increases"): (
@@ -198,8 +204,10 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "receivePurchaseShipment: accepted units are added to QOH and ATP (to the facility item, or "
         "to an item of the given lot and location), rejected ones are only recorded; `unitCost` "
         "opens a cost layer. Fills backorders of the product, oldest first, when the receiving item "
-        "is promisable (not on hold, returned, defective or expired).",
-        ("not_found", "validation_failed", "conflict"),
+        "is promisable (not on hold, returned, defective or expired). A shipment line received "
+        "before needs `additional: true`; without it 409 `already_received` (with "
+        "`retryWith: additional`) and nothing changes.",
+        ("not_found", "validation_failed", "conflict", "already_received"),
     ),
     ("POST", "/v1/orders/{order_id}/items/{order_item_seq_id}/reject"): (
         "rejectOrderItem: release the reservation, then `rejectionMode` says what else happens "
@@ -234,6 +242,21 @@ class Exchange:
         return json.loads(self.text)
 
 
+RECEIPT: dict[str, Any] = {
+    "shipmentId": "PO-1",
+    "facilityId": "FACILITY_1",
+    "receivedByUserLoginId": "store.clerk",
+    "items": [
+        {
+            "shipmentItemSeqId": "00001",
+            "productId": "FG002",
+            "quantityAccepted": 10,
+            "quantityRejected": 2,
+            "unitCost": 12.5,
+            "rejectionReasonId": "SRJ_DAMAGED",
+        }
+    ],
+}
 CUSTOMER_RETURN: dict[str, Any] = {
     "returnId": "R-1",
     "orderId": "O1",
@@ -292,26 +315,7 @@ EXAMPLES: tuple[Call, ...] = (
         },
     ),
     Call("GET", "/v1/external-inventory-resets/{inventoryResetId}", role="viewer"),
-    Call(
-        "POST",
-        "/v1/receipts",
-        {
-            "shipmentId": "PO-1",
-            "facilityId": "FACILITY_1",
-            "receivedByUserLoginId": "store.clerk",
-            "items": [
-                {
-                    "shipmentItemSeqId": "00001",
-                    "productId": "FG002",
-                    "quantityAccepted": 10,
-                    "quantityRejected": 2,
-                    "unitCost": 12.5,
-                    "rejectionReasonId": "SRJ_DAMAGED",
-                }
-            ],
-        },
-        role="store",
-    ),
+    Call("POST", "/v1/receipts", RECEIPT, role="store"),
     Call(
         "POST",
         "/v1/reservations",
@@ -425,9 +429,7 @@ REFUSALS: tuple[Call, ...] = (
         headers={"Content-Type": "text/plain"},
     ),
     Call("GET", "/v1/external-inventory-resets/NO_SUCH_RESET"),
-    Call(
-        "POST", "/v1/receipts", {"shipmentId": "PO-2", "facilityId": "FACILITY_1", "items": []}, role="store"
-    ),
+    Call("POST", "/v1/receipts", RECEIPT, role="store"),
     Call(
         "POST",
         "/v1/reservations",
@@ -462,7 +464,12 @@ REFUSALS: tuple[Call, ...] = (
         },
         role="store",
     ),
-    Call("POST", "/v1/variances", {"inventoryItemId": "NO_SUCH_ITEM", "quantity": 1.0000001}, role="store"),
+    Call(
+        "POST",
+        "/v1/variances",
+        {"facilityId": "FACILITY_1", "productId": "FG001", "quantity": -500, "varianceReasonId": "VAR_LOST"},
+        role="store",
+    ),
     Call("POST", "/v1/shipments", SHIPMENT, role="oms"),
     Call("PATCH", "/v1/shipments/NO_SUCH_SHIPMENT", {"statusId": "SHIPMENT_PACKED"}, role="oms"),
     Call("POST", "/v1/shipments/SH-1/reset", role="oms"),
@@ -481,8 +488,7 @@ REFUSALS: tuple[Call, ...] = (
     Call(
         "POST",
         "/v1/returns",
-        CUSTOMER_RETURN
-        | {"returnId": "R-2", "items": [CUSTOMER_RETURN["items"][0] | {"productId": "NO_SUCH"}]},
+        CUSTOMER_RETURN | {"returnId": "R-2", "items": [CUSTOMER_RETURN["items"][0] | {"returnQuantity": 2}]},
         role="oms",
     ),
     Call("POST", "/v1/returns/R-1/items/00001/inspect", {"outcome": "AVAILABLE"}, role="oms"),

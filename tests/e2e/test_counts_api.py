@@ -124,3 +124,16 @@ def test_bad_variances_are_refused_and_change_nothing(seeded_client: TestClient)
     for body, status, code in bad:
         _refused(seeded_client.post("/v1/variances", json=body), status, code)
     assert _item(seeded_client, "FG002-INV-001") == before
+
+
+def test_a_variance_below_zero_needs_allow_negative(seeded_client: TestClient) -> None:
+    before = _item(seeded_client, "FG002-INV-001")
+    body = {"inventoryItemId": "FG002-INV-001", "quantity": -500, "varianceReasonId": "VAR_LOST"}
+    refused = seeded_client.post("/v1/variances", json=body)
+    _refused(refused, 409, "negative_stock")
+    assert (refused.json()["retryWith"], refused.json()["quantityOnHandTotal"]) == ("allowNegative", 22)
+    assert _item(seeded_client, "FG002-INV-001") == before
+    allowed = seeded_client.post("/v1/variances", json={**body, "allowNegative": True})
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["quantityOnHandTotal"] == -478
+    assert _item(seeded_client, "FG002-INV-001") == (-478, -478, before[2] + 1)

@@ -23,7 +23,11 @@ from stockledger.core.db import Database
 from stockledger.events.consumer import ConsumerConfig, consume
 from stockledger.events.models import ProcessedMessage
 from stockledger.ledger.models import ItemIssuance, ReturnItem, Shipment
+from stockledger.shipping.pos import record_pos_sale
+from stockledger.shipping.schemas import PosSaleIn
 from tests.shipping_support import events, product_totals, snapshot
+
+SOLD_LINE = {"orderItemSeqId": "00001", "productId": "FG001"}
 
 NATS_URL = "nats://127.0.0.1:4222"
 WINDOW = 1.0  # seconds: JetStream's duplicate window of the test stream
@@ -131,14 +135,17 @@ def test_a_shipment_confirmed_message_ships_once(
 def test_a_return_received_message_processes_the_return_once(
     seeded: Database, inbound: ConsumerConfig
 ) -> None:
+    sale = {"orderId": "POS-9", "facilityId": "FACILITY_1", "items": [{**SOLD_LINE, "quantity": 4}]}
+    with seeded.transaction() as session:  # only what shipped can come back
+        record_pos_sale(session, PosSaleIn.model_validate(sale))
     body = {
         "returnId": "OMS-RET-1",
-        "orderId": "EXTERNAL-9",
+        "orderId": "POS-9",
         "facilityId": "FACILITY_1",
         "items": [
             {
                 "returnItemSeqId": "1",
-                "productId": "FG001",
+                **SOLD_LINE,
                 "returnQuantity": 4,
                 "returnReasonId": "RTN_DEFECTIVE_ITEM",
                 "receivedCondition": "OPENED",

@@ -15,13 +15,15 @@ def a_return(return_id: str = "RET1", **item: Any) -> dict[str, Any]:
     return {"returnId": return_id, "orderId": "P1", "facilityId": "FACILITY_1", "items": [line]}
 
 
+SALE = {
+    "orderId": "P1",
+    "facilityId": "FACILITY_1",
+    "items": [{"orderItemSeqId": "1", "productId": "FG002", "quantity": 3}],
+}
+
+
 def test_return_then_inspect_over_http(seeded_client: TestClient, seeded: Database) -> None:
-    sale = {
-        "orderId": "P1",
-        "facilityId": "FACILITY_1",
-        "items": [{"orderItemSeqId": "1", "productId": "FG002", "quantity": 3}],
-    }
-    assert seeded_client.post("/v1/pos-sales", json=sale).status_code == 201
+    assert seeded_client.post("/v1/pos-sales", json=SALE).status_code == 201
     before = product_totals(seeded, "FG002")
     created = seeded_client.post("/v1/returns", json=a_return(receivedCondition="SEALED"))
     assert created.status_code == 201, created.text
@@ -43,6 +45,8 @@ def test_return_then_inspect_over_http(seeded_client: TestClient, seeded: Databa
     assert inspected.json()["items"][0]["statusId"] == "RETURN_COMPLETED"
     assert product_totals(seeded, "FG002") == (before[0] + 2, before[1] + 2)
     assert seeded_client.get("/v1/returns/RET1").json() == inspected.json()
+    assert inspected.json()["statusId"] == "RETURN_COMPLETED"
+    assert inspected.json()["items"][0]["inventoryItemStatusId"] == "INV_AVAILABLE"
     again = snapshot(seeded)
     problem(
         seeded_client.post("/v1/returns/RET1/items/1/inspect", json={"outcome": "DEFECTIVE"}), 409, "conflict"
@@ -61,6 +65,11 @@ def test_return_then_inspect_over_http(seeded_client: TestClient, seeded: Databa
         ("/v1/returns", {**a_return(), "items": a_return()["items"] * 2}, 422, "validation_failed"),
         ("/v1/returns", a_return(productId="NOPE"), 404, "not_found"),
         ("/v1/returns", a_return("RET0"), 409, "conflict"),
+        ("/v1/returns", a_return("RET2"), 409, "return_exceeds_shipped"),  # 3 sold, 2 back already
+        ("/v1/returns", a_return("RET2", orderItemSeqId=None), 409, "return_exceeds_shipped"),
+        ("/v1/returns", a_return("RET2", productId="FG001"), 409, "not_shipped"),
+        ("/v1/returns", a_return("RET2", orderItemSeqId="2"), 409, "not_shipped"),
+        ("/v1/returns", {**a_return("RET2"), "orderId": "NEVER_SHIPPED"}, 409, "not_shipped"),
         ("/v1/returns/RET0/items/1/inspect", {"outcome": "MAYBE"}, 422, "validation_failed"),
         ("/v1/returns/RET0/items/9/inspect", {"outcome": "AVAILABLE"}, 404, "not_found"),
         ("/v1/returns/NOPE/items/1/inspect", {"outcome": "AVAILABLE"}, 404, "not_found"),
@@ -99,6 +108,7 @@ def test_return_then_inspect_over_http(seeded_client: TestClient, seeded: Databa
 def test_bad_input_is_a_problem_and_changes_nothing(
     seeded_client: TestClient, seeded: Database, path: str, payload: Any, status: int, code: str
 ) -> None:
+    assert seeded_client.post("/v1/pos-sales", json=SALE).status_code == 201
     assert seeded_client.post("/v1/returns", json=a_return("RET0")).status_code == 201
     before = snapshot(seeded)
     problem(seeded_client.post(path, json=payload), status, code)

@@ -59,6 +59,20 @@ def test_backorder_over_http_then_a_receipt_fills_it(seeded_client: TestClient) 
     assert _availability(seeded_client, "FG001") == (34, 1)
 
 
+def test_a_shipment_line_received_again_needs_additional(seeded_client: TestClient) -> None:
+    line = {"shipmentItemSeqId": "1", "productId": "FG001", "quantityAccepted": 3}
+    receipt = {"shipmentId": "PO-9", "facilityId": FAC, "items": [line]}
+    assert seeded_client.post("/v1/receipts", json=receipt).status_code == 201
+    before = _availability(seeded_client, "FG001")
+    again = seeded_client.post("/v1/receipts", json=receipt)
+    assert (again.status_code, again.headers["content-type"]) == (409, "application/problem+json")
+    assert (again.json()["code"], again.json()["retryWith"]) == ("already_received", "additional")
+    assert _availability(seeded_client, "FG001") == before
+    more = seeded_client.post("/v1/receipts", json={**receipt, "additional": True})
+    assert more.status_code == 201, more.text
+    assert _availability(seeded_client, "FG001") == (before[0] + 3, before[1] + 3)
+
+
 def test_reserve_an_order_then_pick_then_reject(seeded_client: TestClient) -> None:
     order = {
         "facilityId": FAC,

@@ -246,6 +246,29 @@ def test_an_erp_reset_upload_applies_the_file(page: Any, site: Site, tmp_path: P
     assert stock_row(page, "FG001")["qoh"] == "40"
 
 
+def test_a_variance_below_zero_is_refused_then_confirmed(page: Any, site: Site) -> None:
+    sign_in(page, site, "store")
+    page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG003")
+    before = numbers(page)
+    details_before = _detail_count(site)
+    form = page.locator("form[action$='/variance']")
+    form.get_by_label("Quantity (negative to remove)").fill("-500")
+    form.get_by_label("Reason").select_option("VAR_LOST")
+    form.get_by_role("button", name="Log variance").click()
+    confirm = page.get_by_role("button", name="Log anyway, below zero")
+    confirm.wait_for()
+    assert "would take it below zero" in form.locator(".error-summary").inner_text()
+    assert numbers(page) == before
+    assert _detail_count(site) == details_before
+    check_page(page, "11-variance-confirm")
+    confirm.click()
+    page.wait_for_selector("#product-main .notice")
+    assert "Variance of -500" in page.locator("#product-main .notice").first.inner_text()
+    assert numbers(page)["qoh"] == str(int(before["qoh"]) - 500)
+    assert _detail_count(site) == details_before + 1
+    assert page.get_by_role("button", name="Log anyway, below zero").count() == 0
+
+
 def test_pages_fit_a_phone_and_are_keyboard_reachable(browser: Any, site: Site) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = context.new_page()

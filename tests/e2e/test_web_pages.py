@@ -286,6 +286,50 @@ def test_receive_then_reserve_and_cancel(seeded: Database, client: TestClient) -
     assert "no active reservation" in again.text
 
 
+def _confirm_button(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<button type="submit" name="(\w+)" value="(\w+)"[^>]*>([^<]*)</button>', html)
+
+
+def test_a_variance_below_zero_asks_for_confirmation(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "store")
+    form = {"inventoryItemId": "FG003-INV-002", "quantity": "-500", "varianceReasonId": "VAR_LOST"}
+    assert _confirm_button(client.get(f"{PRODUCT}/FG003").text) == []
+    before = _rows(seeded)
+    refused = client.post(f"{PRODUCT}/FG003/variance", data=form, headers=HX)
+    assert refused.status_code == 422
+    assert "has 27 on hand; -500 would take it below zero" in refused.text
+    assert _confirm_button(refused.text) == [("allowNegative", "true", "Log anyway, below zero")]
+    assert 'value="-500"' in refused.text  # the confirm button resends what was typed
+    assert _rows(seeded) == before
+    assert _numbers(refused.text)["qoh"] == "62"
+    confirmed = client.post(f"{PRODUCT}/FG003/variance", data={**form, "allowNegative": "true"}, headers=HX)
+    assert confirmed.status_code == 200
+    assert "Variance of -500 (VAR_LOST) logged on FG003-INV-002: QOH -473" in confirmed.text
+    assert _numbers(confirmed.text)["qoh"] == "-438"
+    assert _confirm_button(confirmed.text) == []
+
+
+def test_a_shipment_line_received_again_asks_for_confirmation(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "store")
+    form = {"shipmentId": "SH_TWICE", "shipmentItemSeqId": "00001", "quantityAccepted": "5"}
+    assert client.post(f"{PRODUCT}/FG002/receive", data=form, headers=HX).status_code == 200
+    before = _rows(seeded)
+    refused = client.post(f"{PRODUCT}/FG002/receive", data=form, headers=HX)
+    assert refused.status_code == 422
+    assert "Shipment SH_TWICE line 00001 was received already (5 accepted, 0 rejected)" in refused.text
+    assert _confirm_button(refused.text) == [("additional", "true", "Receive again, additional")]
+    assert _rows(seeded) == before
+    confirmed = client.post(f"{PRODUCT}/FG002/receive", data={**form, "additional": "true"}, headers=HX)
+    assert confirmed.status_code == 200
+    assert "Received 5" in confirmed.text
+    assert _numbers(confirmed.text).items() >= {"qoh": "41", "atp": "41"}.items()
+    # a variance refused for another reason offers no override
+    bad = client.post(
+        f"{PRODUCT}/FG002/variance", data={"quantity": "-1", "varianceReasonId": "X"}, headers=HX
+    )
+    assert (bad.status_code, _confirm_button(bad.text)) == (422, [])
+
+
 def _upload(client: TestClient, body: str) -> Any:
     return client.post("/ui/resets", files={"file": ("erp.csv", body.encode(), "text/csv")}, headers=HX)
 

@@ -11,7 +11,12 @@ from stockledger.events.inbound import APPLIED, DUPLICATE, REFUSED, apply_messag
 from stockledger.events.models import OutboxEvent, ProcessedMessage
 from stockledger.idempotency.models import IdempotencyKey
 from stockledger.idempotency.service import purge_expired
-from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
+from stockledger.ledger.models import (
+    InventoryItem,
+    InventoryItemDetail,
+    OrderItemInventoryReservation,
+    ReturnHeader,
+)
 
 
 def _order(order_id: str, quantity: int) -> bytes:
@@ -64,6 +69,25 @@ def test_refused_messages_change_nothing_and_are_not_retried(seeded: Database) -
     assert str(details["m-2"]).startswith("insufficient_stock")
     assert str(details["m-3"]).startswith("malformed_json")
     assert str(details["m-4"]).startswith("validation_failed")
+
+
+def test_a_return_of_what_never_shipped_is_refused_with_its_code(seeded: Database) -> None:
+    body = {
+        "returnId": "OMS-RET-X",
+        "orderId": "NEVER-SHIPPED",
+        "facilityId": "FACILITY_1",
+        "items": [
+            {"returnItemSeqId": "1", "orderItemSeqId": "00001", "productId": "FG001", "returnQuantity": 1}
+        ],
+    }
+    details = _count(seeded, InventoryItemDetail)
+    assert apply_message(seeded, "ReturnReceived", "r-1", json.dumps(body).encode()) == REFUSED
+    assert (_count(seeded, InventoryItemDetail), _count(seeded, ReturnHeader)) == (details, 0)
+    with seeded.reading() as session:
+        message = session.get(ProcessedMessage, ("FACILITY_1", "r-1"))
+        assert message is not None
+        assert message.detail is not None
+        assert (message.outcome, message.detail.split(":")[0]) == (REFUSED, "not_shipped")
 
 
 def test_expired_idempotency_keys_are_purged(db: Database) -> None:

@@ -11,6 +11,8 @@ from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.returns.increase import increase_inventory
 from stockledger.returns.schemas import InventoryIncreaseIn, ReturnIn
 from stockledger.returns.service import process_return
+from stockledger.shipping.pos import record_pos_sale
+from stockledger.shipping.schemas import PosSaleIn
 from tests.shipping_support import details, events, snapshot, totals
 
 D = Decimal
@@ -96,6 +98,10 @@ def test_returned_stock_cannot_gain_atp_by_an_increase(seeded: Database) -> None
         "facilityId": "FACILITY_1",
         "items": [{"returnItemSeqId": "1", "productId": "FG001", "returnQuantity": 1}],
     }
+    line = {"orderItemSeqId": "1", "productId": "FG001", "quantity": 1}
+    sale = {"orderId": "O1", "facilityId": "FACILITY_1", "items": [line]}  # only what shipped comes back
+    with seeded.transaction() as session:
+        record_pos_sale(session, PosSaleIn.model_validate(sale))
     with seeded.transaction() as session:
         returned_id = process_return(session, ReturnIn.model_validate(doc)).items[0].inventory_item_id
     before = snapshot(seeded)

@@ -32,7 +32,14 @@ FAC = "FACILITY_1"
 PRODUCTS = ["FG001", "FG002", "FG003"]
 ITEMS = ["FG001-INV-001", "FG001-INV-002", "FG002-INV-001", "FG002-INV-002", "FG003-INV-001", "FG003-INV-002"]
 KEPT_TABLES = {"alembic_version", "inventory_item_type", "variance_reason"}
-PROBLEM_CODES = {"insufficient_stock", "conflict", "not_found", "validation_failed"}
+PROBLEM_CODES = {
+    "insufficient_stock",
+    "conflict",
+    "not_found",
+    "validation_failed",
+    "negative_stock",
+    "return_exceeds_shipped",
+}
 
 amounts = st.integers(1, 40)
 product = st.sampled_from(PRODUCTS)
@@ -41,7 +48,7 @@ operations = st.one_of(
     st.tuples(st.just("receive"), product, amounts, st.integers(0, 3)),
     st.tuples(st.just("reserve"), product, amounts, st.sampled_from(["ALL_OR_NOTHING", "BACKORDER"])),
     st.tuples(st.just("cancel"), pick),
-    st.tuples(st.just("variance"), st.sampled_from(ITEMS), st.integers(-15, 15).filter(bool)),
+    st.tuples(st.just("variance"), st.sampled_from(ITEMS), st.integers(-15, 15).filter(bool), st.booleans()),
     st.tuples(st.just("count"), st.sampled_from(ITEMS), st.integers(0, 60)),
     st.tuples(st.just("ship"), pick, st.booleans()),
     st.tuples(st.just("pos_sale"), product, amounts),
@@ -77,6 +84,12 @@ class Run:
             item = session.get(InventoryItem, (FAC, item_id))
             assert item is not None
             return item.available_to_promise_total
+
+    def qoh(self, item_id: str) -> Decimal:
+        with self.db.reading() as session:
+            item = session.get(InventoryItem, (FAC, item_id))
+            assert item is not None
+            return item.quantity_on_hand_total
 
     def reserved_on(self, item_id: str) -> Decimal:
         with self.db.reading() as session:
@@ -120,14 +133,17 @@ def _cancel(run: Run, which: int) -> None:
     assert run.call("DELETE", f"/v1/reservations/{order}/1").status_code in (200, 404)
 
 
-def _variance(run: Run, item_id: str, qty: int) -> None:
-    run.atp_may_go_negative |= qty < 0 and -qty > run.atp(item_id)
+def _variance(run: Run, item_id: str, qty: int, allow_negative: bool) -> None:
+    refused = qty < 0 and -qty > run.qoh(item_id) and not allow_negative  # QOH below zero: 409
+    run.atp_may_go_negative |= qty < 0 and -qty > run.atp(item_id) and not refused
     body = {
         "inventoryItemId": item_id,
         "quantity": qty,
         "varianceReasonId": "VAR_FOUND" if qty > 0 else "VAR_LOST",
+        "allowNegative": allow_negative,
     }
-    assert run.call("POST", "/v1/variances", body).status_code == 200
+    response = run.call("POST", "/v1/variances", body)
+    assert response.status_code == (409 if refused else 200), response.text
 
 
 def _count(run: Run, item_id: str, counted: int) -> None:

@@ -7,7 +7,7 @@ import pytest
 from stockledger.core.db import Database
 from stockledger.core.errors import NotFound, ValidationFailed
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
-from stockledger.receiving.service import receive_purchase_shipment
+from stockledger.receiving.service import AlreadyReceived, receive_purchase_shipment
 from tests.shipping_support import FACILITY, details, events, layers, snapshot, totals
 from tests.stock_support import receipts, receive
 
@@ -100,3 +100,32 @@ def test_an_unknown_facility_and_a_repeated_line_are_refused(seeded: Database) -
             session, ReceiptDoc(shipment_id="P", facility_id=FACILITY, items=[line, line])
         )
     assert receipts(seeded, "P") == []
+
+
+def test_a_line_received_before_needs_additional(seeded: Database) -> None:
+    first = {"shipmentItemSeqId": "1", "productId": "FG001", "quantityAccepted": 5, "quantityRejected": 1}
+    receive(seeded, "PO-R", first)
+    before = snapshot(seeded)
+    other = {"shipmentItemSeqId": "2", "productId": "FG002", "quantityAccepted": 1}
+    for lines in ([first], [other, first], [{**first, "quantityAccepted": 0}]):
+        with pytest.raises(AlreadyReceived, match="received already") as refused:
+            receive(seeded, "PO-R", *lines)
+        assert (refused.value.status, refused.value.code) == (409, "already_received")
+        assert refused.value.extra == {
+            "shipmentId": "PO-R",
+            "shipmentItemSeqIds": ["1"],
+            "quantityAccepted": 5,
+            "quantityRejected": 1,
+            "retryWith": "additional",
+        }
+    assert snapshot(seeded) == before  # not even the new line 2 of the refused document
+    receive(seeded, "PO-R", other)  # another line of the shipment needs nothing
+    doc = ReceiptDoc.model_validate(
+        {"shipmentId": "PO-R", "facilityId": FACILITY, "additional": True, "items": [first]}
+    )
+    qoh, atp = totals(seeded, "FG001-INV-001")
+    with seeded.transaction() as session:
+        receive_purchase_shipment(session, doc)
+    assert totals(seeded, "FG001-INV-001") == (qoh + 5, atp + 5)
+    assert [r.quantity_accepted for r in receipts(seeded, "PO-R") if r.shipment_item_seq_id == "1"] == [5, 5]
+    receive(seeded, "PO-R2", first)  # the same line number of another shipment is another line

@@ -8,8 +8,9 @@ import pytest
 from stockledger.core.db import Database
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.costing.service import add_layer
-from stockledger.ledger.models import InventoryItem, ReturnItem
-from stockledger.returns import service
+from stockledger.ledger.models import InventoryItem, ReturnHeader, ReturnItem
+from stockledger.returns import inspection, service
+from stockledger.returns.rules import NotShipped, ReturnExceedsShipped
 from stockledger.returns.schemas import ReturnIn
 from stockledger.shipping.pos import record_pos_sale
 from stockledger.shipping.schemas import PosSaleIn
@@ -35,7 +36,11 @@ def _return(db: Database, return_id: str, order_id: str, *lines: dict[str, Any])
 
 
 def _line(
-    seq: str = "1", product_id: str = "FG003", quantity: int = 1, order_item: str | None = "00001"
+    seq: str = "1",
+    product_id: str = "FG003",
+    quantity: int = 1,
+    order_item: str | None = "00001",
+    condition: str = "OPENED",
 ) -> dict[str, Any]:
     return {
         "returnItemSeqId": seq,
@@ -43,13 +48,20 @@ def _line(
         "productId": product_id,
         "returnQuantity": quantity,
         "returnReasonId": "RTN_DEFECTIVE_ITEM",
-        "receivedCondition": "OPENED",
+        "receivedCondition": condition,
     }
+
+
+def _header_status(db: Database, return_id: str) -> str:
+    with db.reading() as session:
+        header = session.get(ReturnHeader, ("FACILITY_1", return_id))
+        assert header is not None
+        return header.status_id
 
 
 def _inspect(db: Database, return_id: str, seq: str, outcome: str) -> service.ReturnView:
     with db.transaction() as session:
-        return service.inspect_return_item(session, return_id, seq, outcome)
+        return inspection.inspect_return_item(session, return_id, seq, outcome)
 
 
 @pytest.fixture
@@ -104,6 +116,12 @@ def test_inspection_available_moves_units_to_sellable_stock_at_the_return_cost(s
     before = product_totals(sold, "FG003")
     view = _inspect(sold, "RET1", "1", "AVAILABLE")
     assert view.items[0].status_id == "RETURN_COMPLETED"
+    # the return item names the item its units are in now: the sellable facility item
+    assert (view.items[0].inventory_item_id, view.items[0].inventory_item_status_id) == (
+        "FG003-INV-001",
+        "INV_AVAILABLE",
+    )
+    assert (view.status_id, _header_status(sold, "RET1")) == ("RETURN_COMPLETED", "RETURN_COMPLETED")
     assert totals(sold, returned_id) == (0, 0)
     assert totals(sold, "FG003-INV-001") == (facility_item_before[0] + 3, facility_item_before[1] + 3)
     assert product_totals(sold, "FG003") == (before[0], before[1] + 3)  # ATP rises, QOH only moved
@@ -130,6 +148,7 @@ def test_inspection_defective_keeps_units_on_hand_and_never_available(sold: Data
     before = (product_totals(sold, "FG003"), layers(sold, "FG003"), len(details(sold, returned_id)))
     view = _inspect(sold, "RET1", "1", "DEFECTIVE")
     assert view.items[0].inventory_item_status_id == "INV_DEFECTIVE"
+    assert (view.items[0].status_id, view.status_id) == ("RETURN_COMPLETED", "RETURN_COMPLETED")
     assert totals(sold, returned_id) == (2, 0)
     assert (product_totals(sold, "FG003"), layers(sold, "FG003"), len(details(sold, returned_id))) == before
 
@@ -147,24 +166,88 @@ def test_inspecting_twice_is_a_conflict_and_changes_nothing(sold: Database, firs
 def test_more_than_was_shipped_cannot_come_back(sold: Database) -> None:
     _return(sold, "RET1", "R1", _line(quantity=3))
     before = snapshot(sold)
-    with pytest.raises(Conflict, match="cannot be returned"):
+    with pytest.raises(ReturnExceedsShipped, match="cannot be returned") as refused:
         _return(sold, "RET2", "R1", _line(quantity=2))  # 4 shipped, 3 back already
-    with pytest.raises(Conflict, match="cannot be returned"):
+    assert (refused.value.code, refused.value.status) == ("return_exceeds_shipped", 409)
+    assert (refused.value.extra["quantityReturned"], refused.value.extra["returnable"]) == (3, 1)
+    with pytest.raises(ReturnExceedsShipped, match="cannot be returned"):
         _return(sold, "RET3", "R1", _line("1", quantity=1), _line("2", quantity=1))  # 2 lines of one item
+    with pytest.raises(ReturnExceedsShipped):  # without its order item: capped by the order's product
+        _return(sold, "RET4", "R1", _line(quantity=2, order_item=None))
+    assert snapshot(sold) == before
+    _return(sold, "RET5", "R1", _line(quantity=1, order_item=None))  # the last unit may come back
+    with pytest.raises(ReturnExceedsShipped):  # and then none, even named by its order item
+        _return(sold, "RET6", "R1", _line(quantity=1))
+
+
+def test_what_was_never_shipped_cannot_come_back(sold: Database) -> None:
+    before = snapshot(sold)
+    refusals = [
+        ("EXTERNAL-7", _line(product_id="FG001", quantity=5)),  # an order this ledger never shipped
+        ("R1", _line(product_id="FG001")),  # a product the order never shipped
+        ("R1", _line(order_item="00002")),  # an order item that never shipped
+        ("R1", _line(product_id="FG001", order_item=None)),
+    ]
+    for order_id, line in refusals:
+        with pytest.raises(NotShipped, match="never shipped") as refused:
+            _return(sold, "RET9", order_id, line)
+        assert (refused.value.code, refused.value.status) == ("not_shipped", 409)
     assert snapshot(sold) == before
 
 
-def test_a_return_of_an_order_this_ledger_never_shipped_has_no_cost(seeded: Database) -> None:
-    view = _return(
-        seeded, "RET9", "EXTERNAL-7", _line(product_id="FG001", quantity=5), _line("2", "FG002", 1, None)
+def test_a_damaged_return_is_defective_at_once_and_needs_no_inspection(sold: Database) -> None:
+    before = product_totals(sold, "FG003")
+    view = _return(sold, "RET1", "R1", _line(quantity=2, condition="Returned-Damaged"))
+    [item] = view.items
+    assert (item.inventory_item_status_id, item.status_id, view.status_id) == (
+        "INV_DEFECTIVE",
+        "RETURN_COMPLETED",
+        "RETURN_COMPLETED",
     )
-    assert [(i.product_id, i.return_cost, i.inventory_item_status_id) for i in view.items] == [
-        ("FG001", None, "INV_RETURNED"),
-        ("FG002", None, "INV_RETURNED"),
+    assert item.inventory_item_id is not None
+    assert totals(sold, item.inventory_item_id) == (2, 0)
+    assert product_totals(sold, "FG003") == (before[0] + 2, before[1])
+    [event] = events(sold, "ReturnReceived")
+    assert event["items"][0]["statusId"] == "INV_DEFECTIVE"
+    snap = snapshot(sold)
+    with pytest.raises(Conflict, match="inspected already"):
+        _inspect(sold, "RET1", "1", "AVAILABLE")
+    assert snapshot(sold) == snap
+
+
+@pytest.mark.parametrize(
+    ("condition", "status"),
+    [(None, "INV_RETURNED"), ("OPENED", "INV_RETURNED"), ("damaged", "INV_DEFECTIVE")],
+)
+def test_received_condition_sets_the_returned_status(
+    sold: Database, condition: str | None, status: str
+) -> None:
+    line = {**_line(), "receivedCondition": condition}
+    [item] = _return(sold, "RET1", "R1", line).items
+    with sold.reading() as session:
+        stored = session.get(InventoryItem, ("FACILITY_1", item.inventory_item_id))
+        assert stored is not None
+        assert stored.status_id == status
+
+
+def test_the_return_completes_when_its_last_item_is_inspected(sold: Database) -> None:
+    view = _return(sold, "RET1", "R1", _line("1", quantity=1), _line("2", quantity=1), _line("3", quantity=1))
+    assert view.status_id == "RETURN_RECEIVED"
+    assert _inspect(sold, "RET1", "1", "AVAILABLE").status_id == "RETURN_RECEIVED"
+    view = _inspect(sold, "RET1", "2", "DEFECTIVE")
+    assert (view.status_id, [i.status_id for i in view.items]) == (
+        "RETURN_RECEIVED",
+        ["RETURN_COMPLETED", "RETURN_COMPLETED", "RETURN_RECEIVED"],
+    )
+    assert [i.inventory_item_status_id for i in view.items] == [
+        "INV_AVAILABLE",
+        "INV_DEFECTIVE",
+        "INV_RETURNED",
     ]
-    _inspect(seeded, "RET9", "1", "AVAILABLE")
-    assert layers(seeded, "FG001") == []  # no known cost: no layer (COGS falls back to unitCost)
-    assert totals(seeded, "FG001-INV-001") == (18, 18)  # 13 + 5
+    view = _inspect(sold, "RET1", "3", "AVAILABLE")
+    assert (view.status_id, _header_status(sold, "RET1")) == ("RETURN_COMPLETED", "RETURN_COMPLETED")
+    with sold.reading() as session:
+        assert service.get_return(session, "RET1") == view
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,50 @@
-"""Return rules without a database: no more may come back than was shipped."""
+"""Return rules without a database: only what was shipped may come back, in a status by its condition."""
 
 from decimal import Decimal
 
 import pytest
 
-from stockledger.core.errors import Conflict
-from stockledger.returns.rules import ShippedLine, check_returnable
+from stockledger.returns.rules import (
+    NotShipped,
+    ReturnExceedsShipped,
+    ShippedLine,
+    check_returnable,
+    received_status,
+)
 
 D = Decimal
 
 
 def test_up_to_what_was_shipped_less_what_came_back_may_return() -> None:
     shipped = ShippedLine(D(4), D(1), D(5))
-    check_returnable("O1", "1", shipped, D(3))
-    with pytest.raises(Conflict) as refused:
-        check_returnable("O1", "1", shipped, D("3.5"))
+    check_returnable("O1", "1", "P1", shipped, D(3))
+    with pytest.raises(ReturnExceedsShipped) as refused:
+        check_returnable("O1", "1", "P1", shipped, D("3.5"))
+    assert (refused.value.status, refused.value.code) == (409, "return_exceeds_shipped")
     assert refused.value.extra["returnable"] == 3
 
 
-def test_unknown_shipments_are_not_capped() -> None:
-    check_returnable("O1", None, None, D(1000))
+@pytest.mark.parametrize("order_item", ["1", None])
+def test_what_never_shipped_cannot_come_back(order_item: str | None) -> None:
+    with pytest.raises(NotShipped) as refused:
+        check_returnable("O1", order_item, "P1", ShippedLine(D(0), D(0), None), D(1))
+    assert (refused.value.status, refused.value.code) == (409, "not_shipped")
+
+
+@pytest.mark.parametrize(
+    ("condition", "status"),
+    [
+        (None, "INV_RETURNED"),
+        ("OPENED", "INV_RETURNED"),
+        ("SEALED", "INV_RETURNED"),
+        ("UNDAMAGED", "INV_RETURNED"),
+        ("DAMAGED", "INV_DEFECTIVE"),
+        ("damaged", "INV_DEFECTIVE"),
+        ("Returned-Damaged", "INV_DEFECTIVE"),
+        (" defective ", "INV_DEFECTIVE"),
+    ],
+)
+def test_a_damaged_condition_means_defective_anything_else_pending_inspection(
+    condition: str | None, status: str
+) -> None:
+    assert received_status(condition) == status

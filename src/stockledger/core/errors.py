@@ -64,6 +64,12 @@ class InsufficientStock(AppError):
     status, code, title = 409, "insufficient_stock", "Insufficient stock"
 
 
+class NegativeStock(AppError):
+    """A change that would take an item's quantity on hand below zero, not explicitly allowed."""
+
+    status, code, title = 409, "negative_stock", "Quantity on hand would go below zero"
+
+
 class Unauthorized(AppError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 

@@ -37,7 +37,7 @@ from stockledger.core.db import (
     run,
     run_together,
 )
-from stockledger.core.errors import InsufficientStock, NotFound
+from stockledger.core.errors import InsufficientStock, NegativeStock, NotFound
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
@@ -70,7 +70,8 @@ class Links:
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """One change of one item. `require_atp` refuses it if ATP would go below zero."""
+    """One change of one item. `require_atp` refuses it if ATP would go below zero, `require_qoh`
+    (post and post_batch) if QOH would: checked in the same guarded UPDATE, not read before it."""
 
     facility_id: str
     inventory_item_id: str
@@ -82,6 +83,7 @@ class Posting:
     links: Links = field(default_factory=Links)
     require_atp: bool = False
     detail_seq_id: str | None = None  # given by an imported document; else generated
+    require_qoh: bool = False
 
     @property
     def accounting_diff(self) -> Decimal:
@@ -290,6 +292,8 @@ def _guarded_update(p: Posting) -> ReturningUpdate[tuple[int, Decimal, Decimal, 
     )
     if p.require_atp and p.available_to_promise_diff < 0:
         stmt = stmt.where(ITEM.c.available_to_promise_total + p.available_to_promise_diff >= 0)
+    if p.require_qoh and p.quantity_on_hand_diff < 0:
+        stmt = stmt.where(ITEM.c.quantity_on_hand_total + p.quantity_on_hand_diff >= 0)
     return stmt
 
 
@@ -324,13 +328,22 @@ def _detail_values(
 
 
 def _raise_refusal(session: Session, p: Posting) -> NoReturn:
-    atp = session.execute(
-        select(ITEM.c.available_to_promise_total).where(
+    found = session.execute(
+        select(ITEM.c.available_to_promise_total, ITEM.c.quantity_on_hand_total).where(
             ITEM.c.facility_id == p.facility_id, ITEM.c.inventory_item_id == p.inventory_item_id
         )
-    ).scalar_one_or_none()
-    if atp is None:
+    ).one_or_none()
+    if found is None:
         raise NotFound(f"Inventory item {p.inventory_item_id} not found in facility {p.facility_id}")
+    atp, qoh = found
+    if p.require_qoh and qoh + p.quantity_on_hand_diff < 0:
+        raise NegativeStock(
+            f"Inventory item {p.inventory_item_id} has {qoh} on hand; {p.quantity_on_hand_diff} "
+            "would take it below zero",
+            inventoryItemId=p.inventory_item_id,
+            quantityOnHandTotal=qoh,
+            quantityOnHandDiff=p.quantity_on_hand_diff,
+        )
     raise InsufficientStock(
         f"Inventory item {p.inventory_item_id} has {atp} available to promise; "
         f"{-p.available_to_promise_diff} requested",
@@ -534,6 +547,8 @@ def _fold(state: dict[tuple[str, str], LockedItem], p: Posting) -> _Planned | No
         return None
     qoh, atp, acc, last = state[key]
     if p.require_atp and p.available_to_promise_diff < 0 and atp + p.available_to_promise_diff < 0:
+        return None
+    if p.require_qoh and p.quantity_on_hand_diff < 0 and qoh + p.quantity_on_hand_diff < 0:
         return None
     given = _numeric_seq(p.detail_seq_id)
     seq_num = last + 1 if given is None else max(last + 1, given)

@@ -12,7 +12,8 @@ router = APIRouter(prefix="/v1", tags=["receiving"])
 
 @router.post("/receipts", response_model=ReceiptResult, status_code=status.HTTP_201_CREATED)
 def receive_purchase_shipment(body: ReceiptDoc, session: WriteSession) -> ReceiptResult:
-    """Accepted: QOH and ATP + accepted (and a cost layer); rejected: recorded, not stocked."""
+    """Accepted: QOH and ATP + accepted (and a cost layer); rejected: recorded, not stocked.
+    A line received before needs `additional: true`, else 409 `already_received`, nothing changes."""
     received = service.receive_purchase_shipment(session, body)
     return ReceiptResult(
         shipment_id=body.shipment_id,

@@ -35,9 +35,12 @@ class ReceiptLine(InputModel):
 
 
 class ReceiptDoc(InputModel):
+    """`additional`: receive lines of the shipment that were received before (else 409)."""
+
     shipment_id: Id
     facility_id: Id
     received_by_user_login_id: Id | None = None
+    additional: bool = False
     items: list[ReceiptLine] = Field(min_length=1, max_length=10_000)
 
 

@@ -5,13 +5,16 @@ Accepted units go to the facility item (findOrCreate) unless the line names a lo
 other than its own; then to the item of that product, lot and location (INV_AVAILABLE), created
 when missing. Postings are written in item id order (the lock order of reservations), each
 with a cost layer for FIFO/LIFO, then the product's backorders are filled oldest first.
+A shipment line that was received before (in this facility) is refused, 409 `already_received`,
+unless the receipt says `additional: true`; the check runs after the received items are locked,
+so a concurrent receipt of the same line into the same item waits and then sees the first.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import (
@@ -20,7 +23,7 @@ from stockledger.catalog.inventory_items import (
     require_product,
 )
 from stockledger.core.actor import acting_user
-from stockledger.core.errors import NotFound, ValidationFailed
+from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
@@ -32,6 +35,10 @@ from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.reservations.rules import INV_AVAILABLE
 
 RECEIPT_REASON = "RECEIPT"
+
+
+class AlreadyReceived(Conflict):
+    code, title = "already_received", "Shipment line already received"
 
 
 @dataclass(slots=True)
@@ -60,6 +67,8 @@ def receive_purchase_shipment(session: Session, doc: ReceiptDoc) -> list[Receive
         {rec.line.product_id for rec in stocked},
         {rec.item.inventory_item_id for rec in stocked if rec.item is not None},
     )
+    if not doc.additional:
+        _refuse_received_again(session, doc)
     for rec in sorted(stocked, key=lambda x: x.item.inventory_item_id if x.item else ""):
         _stock(session, doc, rec, now)
     for rec in lines:
@@ -104,6 +113,30 @@ def _check(session: Session, doc: ReceiptDoc) -> None:
                 facilityId=doc.facility_id,
                 locationSeqId=location,
             )
+
+
+def _refuse_received_again(session: Session, doc: ReceiptDoc) -> None:
+    """409 when a line of the document was received before, with what was received then."""
+    r = ShipmentReceipt
+    seqs = sorted({line.shipment_item_seq_id for line in doc.items})
+    found = session.execute(
+        select(r.shipment_item_seq_id, func.sum(r.quantity_accepted), func.sum(r.quantity_rejected))
+        .where(r.facility_id == doc.facility_id, r.shipment_id == doc.shipment_id)
+        .where(r.shipment_item_seq_id.in_(seqs))
+        .group_by(r.shipment_item_seq_id)
+        .order_by(r.shipment_item_seq_id)
+    ).all()
+    if found:
+        seq, accepted, rejected = found[0]
+        raise AlreadyReceived(
+            f"Shipment {doc.shipment_id} line {seq} was received already ({accepted} accepted, "
+            f"{rejected} rejected)",
+            shipmentId=doc.shipment_id,
+            shipmentItemSeqIds=[row[0] for row in found],
+            quantityAccepted=accepted,
+            quantityRejected=rejected,
+            retryWith="additional",
+        )
 
 
 def _target_item(

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import ReadSession, WriteSession
-from stockledger.returns import increase, service
+from stockledger.returns import increase, inspection, service
 from stockledger.returns.schemas import (
     InspectionIn,
     InventoryIncreaseIn,
@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1", tags=["returns"])
 
 @router.post("/returns", response_model=ReturnOut, status_code=201)
 def process_return(body: ReturnIn, session: WriteSession) -> ReturnOut:
-    """processReturn: units come back INV_RETURNED (pending inspection): QOH rises, ATP does not."""
+    """processReturn: units come back INV_RETURNED (pending inspection), or INV_DEFECTIVE when
+    `receivedCondition` is DAMAGED: QOH rises, ATP does not. Only what the order shipped, less
+    earlier returns, can come back: 409 `not_shipped` or `return_exceeds_shipped`."""
     return ReturnOut.model_validate(service.process_return(session, body))
 
 
@@ -30,8 +32,9 @@ def get_return(return_id: str, session: ReadSession) -> ReturnOut:
 def inspect_return_item(
     return_id: str, return_item_seq_id: str, body: InspectionIn, session: WriteSession
 ) -> ReturnOut:
-    """AVAILABLE: back to sellable stock (ATP rises) at the return cost; DEFECTIVE: INV_DEFECTIVE."""
-    view = service.inspect_return_item(session, return_id, return_item_seq_id, body.outcome)
+    """AVAILABLE: back to sellable stock (ATP rises) at the return cost; DEFECTIVE: INV_DEFECTIVE.
+    The return becomes RETURN_COMPLETED when none of its items waits for inspection."""
+    view = inspection.inspect_return_item(session, return_id, return_item_seq_id, body.outcome)
     return ReturnOut.model_validate(view)
 
 

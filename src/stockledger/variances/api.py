@@ -11,5 +11,6 @@ router = APIRouter(prefix="/v1", tags=["counts"])
 
 @router.post("/variances", response_model=VarianceOut, summary="logVariance: ± quantity on QOH and ATP")
 def log_variance(variance: VarianceIn, session: WriteSession) -> VarianceOut:
-    """The quantity (signed, not zero) moves both QOH and ATP; the reason must be a VarianceReason."""
+    """The quantity (signed, not zero) moves both QOH and ATP; the reason must be a VarianceReason.
+    Taking QOH below zero needs `allowNegative: true`, else 409 `negative_stock` and nothing changes."""
     return service.log_variance(session, variance)

@@ -8,7 +8,8 @@ from stockledger.core.schemas import ApiModel, Id, InputModel, Quantity, Quantit
 
 
 class VarianceIn(InputModel):
-    """± quantity on QOH and ATP of an item, named by id or as the facility item of a product."""
+    """± quantity on QOH and ATP of an item, named by id or as the facility item of a product.
+    `allowNegative`: a variance that takes QOH below zero is logged only when this is true."""
 
     inventory_item_id: Id | None = None
     facility_id: Id | None = None
@@ -17,6 +18,7 @@ class VarianceIn(InputModel):
     variance_reason_id: Id
     comments: str | None = Field(default=None, max_length=1000)
     change_by_user_login_id: Id | None = None
+    allow_negative: bool = False
 
     @model_validator(mode="after")
     def _one_target_and_a_change(self) -> Self:

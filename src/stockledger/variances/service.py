@@ -1,4 +1,11 @@
-"""logVariance: ± an amount on both QOH and ATP of one item, with a reason and the acting user."""
+"""logVariance: ± an amount on both QOH and ATP of one item, with a reason and the acting user.
+
+A variance that would take the item's QOH below zero is refused (409 `negative_stock`, nothing
+written) unless it says `allowNegative: true`. The check is part of the ledger's guarded UPDATE
+(`Posting.require_qoh`), so two concurrent variances cannot both pass it on a stale read.
+Cycle counts (counts/) and imported PhysicalInventory documents post their variances without
+this guard: a count sets QOH to what was counted, and a document records what already happened.
+"""
 
 from decimal import Decimal
 
@@ -7,7 +14,7 @@ from sqlalchemy.orm import Session
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.catalog.service import find_inventory_item
 from stockledger.core.actor import acting_user
-from stockledger.core.errors import NotFound, ValidationFailed
+from stockledger.core.errors import NegativeStock, NotFound, ValidationFailed
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, VarianceReason
 from stockledger.ledger.post import Links, Posting, post
@@ -26,17 +33,19 @@ def log_variance(session: Session, variance: VarianceIn) -> VarianceOut:
         )
     item = _item(session, variance)
     user = acting_user(session) or variance.change_by_user_login_id
-    posted = post(
-        session,
-        Posting(
-            item.facility_id,
-            item.inventory_item_id,
-            variance.variance_reason_id,
-            quantity_on_hand_diff=variance.quantity,
-            available_to_promise_diff=variance.quantity,
-            links=Links(change_by_user_login_id=user, description=variance.comments),
-        ),
+    posting = Posting(
+        item.facility_id,
+        item.inventory_item_id,
+        variance.variance_reason_id,
+        quantity_on_hand_diff=variance.quantity,
+        available_to_promise_diff=variance.quantity,
+        links=Links(change_by_user_login_id=user, description=variance.comments),
+        require_qoh=not variance.allow_negative,
     )
+    try:
+        posted = post(session, posting)
+    except NegativeStock as refused:  # the flag that would have let it through
+        raise NegativeStock(refused.detail, **refused.extra, retryWith="allowNegative") from refused
     out = VarianceOut(
         facility_id=item.facility_id,
         product_id=item.product_id,

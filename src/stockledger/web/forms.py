@@ -4,6 +4,8 @@ A refused form changes nothing: the service runs in the request's write session,
 (core.deps.write_session), with the signed-in principal bound, so the write path checks its
 facility scope and records its user; any refusal rolls it back and the page comes back with the
 message next to the field (422), or as a 403 page when the token may not touch the facility.
+A guard's refusal (a variance below zero, a shipment line received before: problems that name a
+`retryWith` flag) comes back with a confirm button that sends the same form again with that flag set.
 """
 
 from collections.abc import Callable, Mapping
@@ -70,14 +72,26 @@ def run_form(
             return refuse(request, principal, 403, exc.detail)
         except AppError as exc:
             form.errors = errors_of(exc, form.values if form.inline else {})
+            form.confirm = confirmable(exc, form.id)
     if form.message and not request.headers.get("hx-request"):
         page = request.url.path.rsplit("/", 1)[0]  # post/redirect/get back to the product page
         return RedirectResponse(f"{page}?{urlencode({'done': form.message})}", status_code=303)
     return product_response(request, principal, facility_id, product_id, form)
 
 
+CONFIRMS = {"variance": "allowNegative", "receive": "additional"}  # form -> the flag it may resend
+
+
+def confirmable(exc: AppError, form_id: str) -> str | None:
+    """The flag that overrides this refusal, when the form may offer to resend with it."""
+    flag = exc.extra.get("retryWith")
+    return flag if flag is not None and CONFIRMS.get(form_id) == flag else None
+
+
 def errors_of(exc: AppError, values: dict[str, str]) -> dict[str, str]:
-    """A service's refusal, next to the field it names when it names one."""
+    """A service's refusal, next to the field it names when it names one (a guard's: above the form)."""
+    if "retryWith" in exc.extra:
+        return {FORM_ERROR: exc.detail}
     named = [key for key in exc.extra if key in values]
     return {named[0] if named else FORM_ERROR: exc.detail}
 
@@ -135,7 +149,7 @@ def log_variance(
     if (refused := guard(request, principal, facility_id, "POST", "/v1/variances")) is not None:
         return refused
     form = FormState("variance", values)
-    fields = filled(values, "inventoryItemId", "quantity", "varianceReasonId", "comments")
+    fields = filled(values, "inventoryItemId", "quantity", "varianceReasonId", "comments", "allowNegative")
     doc = validated(VarianceIn, {"facilityId": facility_id, "productId": product_id, **fields}, form)
 
     def action(session: Session) -> str:
@@ -187,7 +201,7 @@ def receive_shipment_line(
     line = {"productId": product_id, **filled(values, *line_fields)}
     document = {
         "facilityId": facility_id,
-        **filled(values, "shipmentId"),
+        **filled(values, "shipmentId", "additional"),
         "items": [line],
     }
     doc = validated(ReceiptDoc, document, form)

@@ -17,6 +17,7 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None
     inline: bool = True  # False: hidden fields only, every message goes above the form
+    confirm: str | None = None  # a guard refused: the flag (allowNegative, additional) that overrides it
 
 
 def blank_forms() -> dict[str, FormState]:

@@ -1,0 +1,57 @@
+"""What an order shipped through this ledger and what has come back of it: the cap on a return."""
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from stockledger.costing.rules import average_unit_cost
+from stockledger.ledger.models import InventoryItem, ItemIssuance, ReturnHeader, ReturnItem
+from stockledger.returns.rules import ShippedLine, check_returnable
+
+
+def check_and_cost(
+    session: Session, order_id: str, order_item_seq_id: str | None, product_id: str, quantity: Decimal
+) -> Decimal | None:
+    """Refuse a return of what the order never shipped or of more than it shipped less earlier
+    returns (per order item, and per product over the whole order); the original COGS per unit."""
+    scopes = [order_item_seq_id, None] if order_item_seq_id is not None else [None]
+    lines = [shipped_line(session, order_id, seq, product_id) for seq in scopes]
+    for seq, line in zip(scopes, lines, strict=True):
+        check_returnable(order_id, seq, product_id, line, quantity)
+    return lines[0].unit_cost
+
+
+def shipped_line(
+    session: Session, order_id: str, order_item_seq_id: str | None, product_id: str
+) -> ShippedLine:
+    """Issued (quantity, COGS) of the product to the order item (None: to any item of the order),
+    in any facility, and the quantity returned of it so far, this return's earlier lines included.
+
+    The issuance rows are locked, so concurrent returns of one order item queue here and the
+    second sees what the first returned."""
+    ii, i = ItemIssuance, InventoryItem
+    issued = select(ii.quantity, ii.cogs).join(
+        i, (i.facility_id == ii.facility_id) & (i.inventory_item_id == ii.inventory_item_id)
+    )
+    issued = issued.where(ii.order_id == order_id, i.product_id == product_id)
+    if order_item_seq_id is not None:
+        issued = issued.where(ii.order_item_seq_id == order_item_seq_id)
+    rows = session.execute(issued.with_for_update(of=ii)).all()
+    quantity = sum((q for q, _ in rows), Decimal(0))
+    known = [c for _, c in rows if c is not None]
+    cogs = sum(known, Decimal(0)) if known else None
+    unit_cost = average_unit_cost([(quantity, cogs)]) if cogs is not None and quantity else None
+    return ShippedLine(quantity, _returned(session, order_id, order_item_seq_id, product_id), unit_cost)
+
+
+def _returned(session: Session, order_id: str, order_item_seq_id: str | None, product_id: str) -> Decimal:
+    r, h = ReturnItem, ReturnHeader
+    returned = (
+        select(func.coalesce(func.sum(r.return_quantity), 0))
+        .join(h, (h.facility_id == r.facility_id) & (h.return_id == r.return_id))
+        .where(h.order_id == order_id, r.product_id == product_id)
+    )
+    if order_item_seq_id is not None:
+        returned = returned.where(r.order_item_seq_id == order_item_seq_id)
+    return Decimal(session.scalar(returned) or 0)
