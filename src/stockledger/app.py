@@ -80,6 +80,7 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
+    app.add_middleware(problems.DatabaseErrorMiddleware)  # a lost connection under a middleware: 503, not 500
     app.add_middleware(MetricsMiddleware)  # outermost: times and counts refused requests too
     count_ledger_rows(db)
     # The hot routes first: Starlette tries routes in order (≈ 90 µs for a route matched last).
