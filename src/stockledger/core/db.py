@@ -84,9 +84,12 @@ def _ping_when_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        used_at = record.info.get("used_at")  # the pool clears info when it (re)connects
+        if used_at is None:
+            return  # connected just now: a replacement would be no fresher (the pool tries two)
         if select.select([dbapi_conn.fileno()], [], [], 0)[0]:
             raise exc.DisconnectionError("the server closed the idle connection")
-        if time.monotonic() - record.info.get("used_at", 0.0) < IDLE_PING_SECONDS:
+        if time.monotonic() - used_at < IDLE_PING_SECONDS:
             return
         try:
             dbapi_conn.execute("SELECT 1")
