@@ -3,9 +3,10 @@
 A connection can die under any request (PostgreSQL restarted, `pg_terminate_backend`, a
 failover). SQLAlchemy invalidates it (and the pool recycles its siblings), the async pool drops
 it, and the request answers 503 `database_unavailable` with Retry-After (a write's retry should
-carry an Idempotency-Key: a COMMIT whose answer was lost may have committed). A read that lost its connection is retried once on another (`read_retrying`; the
-async pool retries in core.db) since reading twice is harmless; a write is not, as the server
-may have committed it before the connection died.
+carry an Idempotency-Key: a COMMIT whose answer was lost may have committed). A read that lost
+its connection is retried once on another (`read_retrying`; the async pool retries in core.db)
+since reading twice is harmless; a write is not, as the server may have committed it before
+the connection died.
 
 Errors raised by a middleware (auth's token lookup, the idempotency claim) never reach the
 route's exception handlers. Starlette's ServerErrorMiddleware would answer them, but it then
