@@ -16,6 +16,7 @@ from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.deps import ReadSession
 from stockledger.core.limits import BodyLimitMiddleware
+from stockledger.core.parent_watch import exit_with_parent
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
@@ -48,6 +49,12 @@ class StockledgerApp(FastAPI):
         if fast is not None and fast.accepts(scope) and await fast.serve(scope, send):
             return
         await super().__call__(scope, receive, send)
+
+
+def create_worker_app() -> StockledgerApp:
+    """The app of a `stockledger serve` process: it ends when its parent does (core.parent_watch)."""
+    exit_with_parent()
+    return create_app()
 
 
 def create_app(database_url: str | None = None) -> StockledgerApp:
