@@ -279,3 +279,23 @@ def test_a_stream_ahead_of_the_outbox_is_reported_not_skipped_to(
     _reserve(seeded_client, "ORDER-RESTORE-2")
     assert asyncio.run(publish_pending(seeded, config)) == outbox_last(seeded) - last  # not skipped
     assert _position(seeded, stream) == outbox_last(seeded) < last + 50
+
+
+def test_another_body_under_one_of_our_numbers_is_reported_and_not_skipped_to(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream, prefix = names
+    config = PublisherConfig(NATS_URL, stream, prefix)
+    _reserve(seeded_client, "ORDER-DIVERGED-1")
+    asyncio.run(publish_pending(seeded, config))
+    last = outbox_last(seeded)
+    # A restored database's next event number, already on the stream with another body.
+    _reserve(seeded_client, "ORDER-DIVERGED-2")
+    taken = message_id(deployment_id(seeded), last + 1)
+    asyncio.run(_publish_foreign(stream, f"{prefix}.FACILITY_1.StockReserved", [taken]))
+
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 1, output
+    assert f"DIVERGED: the stream's eventSeq {last + 1} of this deployment" in output
+    assert asyncio.run(publish_pending(seeded, config)) == 1  # sent, not skipped to
+    assert _position(seeded, stream) == outbox_last(seeded) == last + 1
