@@ -238,7 +238,7 @@ def test_a_foreign_message_with_a_high_msg_id_does_not_silence_the_publisher(
     last = outbox_last(seeded)
     assert _position(seeded, stream) == last
     # Another deployment on the same stream: a huge Msg-Id, and the very numbers we use next.
-    foreign = ["1000000", str(last + 1), str(last + 2), f"other:{last + 3}"]
+    foreign = [str(last + 1), str(last + 2), f"other:{last + 3}", "1000000"]  # the last: 1,000,000
     asyncio.run(_publish_foreign(stream, f"{prefix}.ELSEWHERE.StockReserved", foreign))
 
     _reserve(seeded_client, "ORDER-SHARED-2")
