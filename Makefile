@@ -32,8 +32,9 @@ bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO line
 	.venv/bin/python bench/reserve_ledger_10m.py
 	.venv/bin/python bench/reset_1m.py
 
-stress: install  ## tests/stress at full size on PostgreSQL: 100,000 reservation attempts over HTTP, kill -9 in a 1,000,000-line reset (~40 min)
-	STOCKLEDGER_STRESS_ATTEMPTS=100000 STOCKLEDGER_STRESS_RESET_LINES=1000000 .venv/bin/pytest tests/stress -m stress -s
+stress: install  ## tests/stress at full size on PostgreSQL: 100,000 reservation attempts over HTTP, kill -9 in a 1,000,000-line reset, 20,000 requests while connections are killed (~45 min)
+	STOCKLEDGER_STRESS_ATTEMPTS=100000 STOCKLEDGER_STRESS_RESET_LINES=1000000 STOCKLEDGER_STRESS_KILL_REQUESTS=20000 \
+		.venv/bin/pytest tests/stress -m stress -s
 
 lint: install
 	.venv/bin/ruff check src tests bench docs

@@ -17,6 +17,7 @@ from stockledger.core.db import Database
 from stockledger.core.deps import ReadSession
 from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import BodyLimitMiddleware
+from stockledger.core.parent_watch import exit_with_parent
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
@@ -57,6 +58,12 @@ class StockledgerApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def create_worker_app() -> StockledgerApp:
+    """The app of a `stockledger serve` process: it ends when its parent does (core.parent_watch)."""
+    exit_with_parent()
+    return create_app()
+
+
 def create_app(database_url: str | None = None) -> StockledgerApp:
     """Build the app on `database_url` (default: STOCKLEDGER_DATABASE_URL). Does not migrate."""
     settings = get_settings()
@@ -89,6 +96,7 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
+    app.add_middleware(problems.DatabaseErrorMiddleware)  # a lost connection under a middleware: 503, not 500
     app.add_middleware(MetricsMiddleware)  # outermost: times and counts refused requests too
     count_ledger_rows(db)
     # The hot routes first: Starlette tries routes in order (≈ 90 µs for a route matched last).

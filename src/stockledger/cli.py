@@ -20,6 +20,7 @@ from stockledger.core.actor import cli_user
 from stockledger.core.config import get_settings, settings_problem
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
+from stockledger.core.parent_watch import announce_parent
 from stockledger.events.background import BackgroundPublisher
 from stockledger.events.cli import events_app, idempotency_app
 from stockledger.events.publisher import PublisherConfig
@@ -153,13 +154,14 @@ def serve(
     migrations.upgrade(db.engine)
     db.dispose()
     os.environ.setdefault("STOCKLEDGER_DATABASE_URL", settings.database_url)
+    announce_parent()  # workers end when this process does, even after kill -9
     if publisher is not None:
         # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally so the publisher stops too
         signal.signal(signal.SIGTERM, _exit_quietly)
         publisher.start()
     try:
         uvicorn.run(
-            "stockledger.app:create_app",
+            "stockledger.app:create_worker_app",
             factory=True,
             host=host,
             port=port,

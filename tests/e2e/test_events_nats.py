@@ -16,11 +16,15 @@ import nats
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from typer.testing import CliRunner
 
+from stockledger.cli import app as cli_app
 from stockledger.core.db import Database
 from stockledger.events.consumer import ConsumerConfig, consume
+from stockledger.events.deployment import deployment_id, outbox_last
 from stockledger.events.models import ProcessedMessage, PublisherPosition
-from stockledger.events.publisher import BrokerUnavailable, PublisherConfig, publish_pending
+from stockledger.events.publisher import BrokerUnavailable, PublisherConfig, position, publish_pending
+from stockledger.events.rules import message_id
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 
 NATS_URL = "nats://127.0.0.1:4222"
@@ -75,6 +79,29 @@ def _reserve(client: TestClient, order_id: str, quantity: int = 2) -> None:
     assert response.status_code in (200, 201), response.text
 
 
+async def _publish_foreign(stream: str, subject: str, msg_ids: list[str]) -> None:
+    """Messages of another sender on our stream (another deployment sharing it)."""
+    nc = await nats.connect(NATS_URL)
+    js = nc.jetstream()
+    for msg_id in msg_ids:
+        body = json.dumps({"eventSeq": 1, "from": "another deployment"}).encode()
+        ack = await js.publish(subject, body, stream=stream, headers={"Nats-Msg-Id": msg_id})
+        assert not ack.duplicate
+    await nc.close()
+
+
+def _position(db: Database, stream: str) -> int:
+    with db.reading() as session:
+        return position(session, stream)
+
+
+def _status(db: Database, stream: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    """`stockledger events status` against this database and the real NATS server."""
+    monkeypatch.setenv("STOCKLEDGER_DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(cli_app, ["events", "status", "--stream", stream, "--nats-url", NATS_URL])
+    return result.exit_code, result.output
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -97,7 +124,7 @@ def test_a_reservation_arrives_on_the_stream_exactly_as_in_the_feed(
     assert [body for _, _, body in messages] == feed  # same JSON, same order
     for (subject, headers, body), event in zip(messages, feed, strict=True):
         assert subject == f"{prefix}.{event['facilityId']}.{event['eventType']}"
-        assert headers["Nats-Msg-Id"] == str(event["eventSeq"])
+        assert headers["Nats-Msg-Id"] == message_id(deployment_id(seeded), event["eventSeq"])
         assert body["eventSeq"] == event["eventSeq"]
 
 
@@ -199,3 +226,76 @@ def test_an_inbound_order_confirmed_reserves_stock_once(seeded: Database, names:
     assert again == 0
     with seeded.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessedMessage)) == 2
+
+
+def test_a_foreign_message_with_a_high_msg_id_does_not_silence_the_publisher(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream, prefix = names
+    config = PublisherConfig(NATS_URL, stream, prefix)
+    _reserve(seeded_client, "ORDER-SHARED-1")
+    first = asyncio.run(publish_pending(seeded, config))
+    last = outbox_last(seeded)
+    assert _position(seeded, stream) == last
+    # Another deployment on the same stream: a huge Msg-Id, and the very numbers we use next.
+    foreign = [str(last + 1), str(last + 2), f"other:{last + 3}", "1000000"]  # the last: 1,000,000
+    asyncio.run(_publish_foreign(stream, f"{prefix}.ELSEWHERE.StockReserved", foreign))
+
+    _reserve(seeded_client, "ORDER-SHARED-2")
+    assert asyncio.run(publish_pending(seeded, config)) == outbox_last(seeded) - last
+    assert _position(seeded, stream) == outbox_last(seeded) < 1_000_000
+    ours = [b for _, h, b in asyncio.run(_stream_messages(stream)) if "from" not in b]
+    assert len(ours) == first + outbox_last(seeded) - last
+    assert [b["payload"].get("orderId") for b in ours].count("ORDER-SHARED-2") == 1
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 0, output
+    assert f"this deployment's last: eventSeq {outbox_last(seeded)}" in output
+    assert "gap: 0 outbox events" in output
+
+    _reserve(seeded_client, "ORDER-SHARED-3")  # not published yet: status shows the gap
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 0, output
+    assert f"gap: {outbox_last(seeded) - _position(seeded, stream)} outbox events after eventSeq" in output
+    assert outbox_last(seeded) > _position(seeded, stream)
+
+
+def test_a_stream_ahead_of_the_outbox_is_reported_not_skipped_to(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream, prefix = names
+    config = PublisherConfig(NATS_URL, stream, prefix)
+    _reserve(seeded_client, "ORDER-RESTORE-1")
+    asyncio.run(publish_pending(seeded, config))
+    last = outbox_last(seeded)
+    # The database was restored from a backup taken before events last+1 … last+50 were published.
+    ahead = message_id(deployment_id(seeded), last + 50)
+    asyncio.run(_publish_foreign(stream, f"{prefix}.FACILITY_1.StockReserved", [ahead]))
+
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 1, output
+    assert f"AHEAD: the stream holds eventSeq {last + 50} of this deployment" in output
+    assert f"beyond the outbox's last {last}" in output
+
+    _reserve(seeded_client, "ORDER-RESTORE-2")
+    assert asyncio.run(publish_pending(seeded, config)) == outbox_last(seeded) - last  # not skipped
+    assert _position(seeded, stream) == outbox_last(seeded) < last + 50
+
+
+def test_another_body_under_one_of_our_numbers_is_reported_and_not_skipped_to(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream, prefix = names
+    config = PublisherConfig(NATS_URL, stream, prefix)
+    _reserve(seeded_client, "ORDER-DIVERGED-1")
+    asyncio.run(publish_pending(seeded, config))
+    last = outbox_last(seeded)
+    # A restored database's next event number, already on the stream with another body.
+    _reserve(seeded_client, "ORDER-DIVERGED-2")
+    taken = message_id(deployment_id(seeded), last + 1)
+    asyncio.run(_publish_foreign(stream, f"{prefix}.FACILITY_1.StockReserved", [taken]))
+
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 1, output
+    assert f"DIVERGED: the stream's eventSeq {last + 1} of this deployment" in output
+    assert asyncio.run(publish_pending(seeded, config)) == 1  # sent, not skipped to
+    assert _position(seeded, stream) == outbox_last(seeded) == last + 1

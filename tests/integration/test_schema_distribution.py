@@ -18,6 +18,7 @@ REFERENCE_TABLES = {
     "variance_reason",
     "api_token",
     "sequence_value",
+    "deployment_identity",  # one row: the id the publisher stamps on its messages
     "external_inventory_reset",  # one audit row per ERP run, which may span facilities
 }
 

@@ -1,6 +1,6 @@
 """Pure rules of the feed and the subjects."""
 
-from stockledger.events.rules import event_subject, inbound_type
+from stockledger.events.rules import event_subject, inbound_type, message_id, own_event_seq
 
 
 def test_subjects_keep_one_token_per_id() -> None:
@@ -11,3 +11,12 @@ def test_subjects_keep_one_token_per_id() -> None:
         event_subject("stockledger", "store.7", "InventoryChanged") == "stockledger.store_7.InventoryChanged"
     )
     assert inbound_type("oms.FACILITY_1.OrderConfirmed") == "OrderConfirmed"
+
+
+def test_a_message_id_names_its_deployment_and_only_its_own_are_read_back() -> None:
+    assert message_id("a1b2", 42) == "a1b2:42"
+    assert own_event_seq("a1b2:42", "a1b2") == 42
+    assert own_event_seq("1000000", "a1b2") is None  # another sender's bare number
+    assert own_event_seq("other:1000000", "a1b2") is None
+    assert own_event_seq("a1b2:x", "a1b2") is None
+    assert own_event_seq("a1b2:", "a1b2") is None

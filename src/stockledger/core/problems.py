@@ -8,9 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stockledger.core.disconnects import LOST
 from stockledger.core.errors import PROBLEM_JSON, AppError, listed_errors, problem
 from stockledger.core.schemas import json_number
 
@@ -67,37 +69,50 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    log.info("integrity error on %s: %s", request.url.path, exc)
+    return _conflict(request.url.path, exc)
+
+
+def _conflict(path: str, exc: Exception) -> JSONResponse:
+    log.info("integrity error on %s: %s", path, exc)
     return problem_response(
         problem(
             409,
             "conflict",
             "Conflict",
             "The change conflicts with existing data (a duplicate key or a missing reference)",
-            request.url.path,
+            path,
         )
     )
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable on %s: %s", request.url.path, exc)
+    return unavailable(request.url.path, exc)
+
+
+def unavailable(path: str, exc: Exception) -> JSONResponse:
+    """503 database_unavailable with Retry-After: the database cannot be reached, or the
+    request's connection died (nothing of it committed)."""
+    log.warning("database unavailable on %s: %s", path, exc, exc_info=isinstance(exc, PendingRollbackError))
     body = problem(
         503,
         "database_unavailable",
         "Service unavailable",
         "The database cannot be reached; retry shortly",
-        request.url.path,
+        path,
     )
     return problem_response(body, headers={"Retry-After": "2"})
 
 
+def database_problem(path: str, exc: Exception) -> JSONResponse:
+    """The answer to a database error raised outside a route (core.disconnects)."""
+    return _conflict(path, exc) if isinstance(exc, IntegrityError) else unavailable(path, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Errors raised in a middleware (auth's token lookup, the idempotency claim) skip the
+    # Errors raised in a middleware outside core.disconnects.DatabaseErrorMiddleware skip the
     # handlers above and land here: a database that is down is still a 503, not a 500.
-    if isinstance(exc, IntegrityError):
-        return await _integrity_error(request, exc)
-    if isinstance(exc, DBAPIError):
-        return await _database_unavailable(request, exc)
+    if isinstance(exc, (DBAPIError, PendingRollbackError)):
+        return database_problem(request.url.path, exc)
     log.exception("unexpected error on %s", request.url.path)
     return problem_response(
         problem(
@@ -110,6 +125,33 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class DatabaseErrorMiddleware:
+    """A database error escaping the middlewares inside it becomes the problem+json the route
+    handlers give (503 with Retry-After; 409 for an integrity error), unless the answer had
+    already started (then it is re-raised, as before)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except LOST as error:
+            if started:
+                raise
+            await database_problem(scope.get("path", ""), error)(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -117,4 +159,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(PendingRollbackError, _database_unavailable)  # a connection died under it
     app.add_exception_handler(Exception, _unexpected)

@@ -12,13 +12,8 @@ from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.model_base import utcnow
 from stockledger.events.consumer import ConsumerConfig, consume
-from stockledger.events.publisher import (
-    BrokerUnavailable,
-    PublisherConfig,
-    position,
-    publish_forever,
-    publish_pending,
-)
+from stockledger.events.publisher import BrokerUnavailable, PublisherConfig, publish_forever, publish_pending
+from stockledger.events.status import database_status, stream_status
 from stockledger.idempotency.service import purge_expired
 
 events_app = typer.Typer(help="The outbox and NATS JetStream: publish events, consume OMS messages.")
@@ -109,12 +104,26 @@ def consume_command(
 
 
 @events_app.command("status")
-def status(stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER") -> None:
-    """The publisher's position: the last eventSeq the broker acknowledged."""
+def status(
+    stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER", nats_url: NatsUrl = None
+) -> None:
+    """The publisher's position, the outbox, and (with NATS) the gap between the outbox and the
+    stream. Exit 1 when the stream is ahead of the outbox (a restored database) or NATS is down."""
     db = _database()
-    with db.reading() as session:
-        console.print(f"{stream}: published up to eventSeq {position(session, stream)}")
-    db.dispose()
+    report, deployment, last = database_status(db, stream)
+    url = nats_url or get_settings().nats_url
+    try:
+        if url:
+            asyncio.run(stream_status(db, url, stream, report, (deployment, last)))
+    except BrokerUnavailable as exc:
+        report.lines.append(f"{exc}: the stream was not compared")
+        report.problem = True
+    finally:
+        db.dispose()
+    for line in report.lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    if report.problem:
+        raise typer.Exit(1)
 
 
 @idempotency_app.command("purge")

@@ -9,8 +9,9 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from stockledger.core.db import Database
 from stockledger.events.inbound import apply_message
-from stockledger.events.publisher import MSG_ID, connect, ensure_stream
+from stockledger.events.publisher import connect, ensure_stream
 from stockledger.events.rules import inbound_type
+from stockledger.events.stream_state import MSG_ID
 
 log = logging.getLogger("stockledger.events")
 

@@ -40,7 +40,14 @@ def read_feed(
         query = query.where(e.facility_id.in_(sorted(within)))
     if is_postgres(session):
         query = query.where(e.event_seq <= final_up_to(session, OUTBOX_SEQUENCE))  # before the snapshot
-    return [
-        FeedEvent(r.event_seq, r.event_type, r.facility_id, json.loads(r.payload), r.created_stamp)
-        for r in session.scalars(query)
-    ]
+    return [_feed_event(r) for r in session.scalars(query)]
+
+
+def event_at(session: Session, event_seq: int) -> FeedEvent | None:
+    """The outbox event numbered `event_seq`, if there is one."""
+    row = session.scalars(select(OutboxEvent).where(OutboxEvent.event_seq == event_seq)).first()
+    return None if row is None else _feed_event(row)
+
+
+def _feed_event(r: OutboxEvent) -> FeedEvent:
+    return FeedEvent(r.event_seq, r.event_type, r.facility_id, json.loads(r.payload), r.created_stamp)

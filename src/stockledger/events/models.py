@@ -52,3 +52,15 @@ class ProcessedMessage(Base):
     outcome: Mapped[str] = mapped_column(String(30))  # applied | refused
     detail: Mapped[str | None] = mapped_column(Text)
     processed_stamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeploymentIdentity(Base):
+    """This database's deployment id: the publisher stamps it on every message (Nats-Msg-Id
+    `<deploymentId>:<eventSeq>`) so that it recognises its own messages on a shared stream.
+    One row (`identity_name` 'publisher'); it lives in the database, so it survives restarts
+    and travels with a backup."""
+
+    __tablename__ = "deployment_identity"
+    identity_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(String(40))
+    created_stamp: Mapped[datetime] = mapped_column(default=utcnow)

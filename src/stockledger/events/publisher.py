@@ -1,12 +1,15 @@
 """Deliver the outbox to NATS JetStream, at least once, in sequence order (SPEC §7).
 
 Stream STOCKLEDGER (subjects `stockledger.>`); subject `stockledger.<facilityId>.<EventType>`;
-body = the event's item of GET /v1/events; header Nats-Msg-Id = eventSeq, so JetStream drops
-a re-send inside its duplicate window. The position (publisher_position) moves only after
-the broker acknowledged, so a crash re-sends at most the unacknowledged tail. On start the
-publisher also reads the Nats-Msg-Id of the stream's last message and skips up to it: a
-crash between the broker's ack and our position update re-sends nothing, whatever the
-window. NATS down: writes go on (the outbox keeps the events); publishing resumes later.
+body = the event's item of GET /v1/events; header Nats-Msg-Id = `<deploymentId>:<eventSeq>`,
+so JetStream drops a re-send inside its duplicate window (and nobody else's message). The
+position (publisher_position) moves only after the broker acknowledged, so a crash re-sends at
+most the unacknowledged tail. On connect the publisher also finds the eventSeq of THIS
+deployment's last message on the stream (events/stream_state.py; other senders' messages are
+ignored) and skips up to it when its body is the outbox's event of that number: a crash between
+the broker's ack and our position update re-sends nothing, whatever the window, and a stream
+ahead of a restored database is logged and reported (`events status`), never skipped to.
+NATS down: writes go on (the outbox keeps the events); publishing resumes later.
 """
 
 import asyncio
@@ -23,13 +26,14 @@ from sqlalchemy.orm import Session
 
 from stockledger.core.db import Database, upsert
 from stockledger.core.model_base import utcnow
+from stockledger.events.deployment import deployment_id, is_outbox_event
 from stockledger.events.feed import FeedEvent, read_feed
 from stockledger.events.models import PublisherPosition
-from stockledger.events.rules import event_subject
+from stockledger.events.rules import event_subject, message_id
 from stockledger.events.schemas import event_body
+from stockledger.events.stream_state import MSG_ID, stream_state
 
 log = logging.getLogger("stockledger.events")
-MSG_ID = "Nats-Msg-Id"
 ALL_FACILITIES = "_"
 
 
@@ -79,8 +83,9 @@ async def publish_pending(db: Database, config: PublisherConfig) -> int:
     try:
         js = nc.jetstream()
         await ensure_stream(js, config.stream, [f"{config.subject_prefix}.>"])
-        await _catch_up_with_stream(db, js, config.stream)
-        return await _publish_batches(db, js, config)
+        deployment = await asyncio.to_thread(deployment_id, db)
+        await _catch_up_with_stream(db, js, config.stream, deployment)
+        return await _publish_batches(db, js, config, deployment)
     finally:
         await nc.close()
 
@@ -100,13 +105,15 @@ async def publish_forever(db: Database, config: PublisherConfig, stop: asyncio.E
             await asyncio.wait_for(stop.wait(), timeout=delay)
 
 
-async def _publish_batches(db: Database, js: JetStreamContext, config: PublisherConfig) -> int:
+async def _publish_batches(
+    db: Database, js: JetStreamContext, config: PublisherConfig, deployment: str
+) -> int:
     total = 0
     while True:
         events = await asyncio.to_thread(_next_batch, db, config.stream, config.batch_size)
         if not events:
             return total
-        acknowledged = await _publish(js, config, events)
+        acknowledged = await _publish(js, config, events, deployment)
         if acknowledged:
             await asyncio.to_thread(_advance, db, config.stream, acknowledged[-1])
             total += len(acknowledged)
@@ -114,14 +121,15 @@ async def _publish_batches(db: Database, js: JetStreamContext, config: Publisher
             raise BrokerUnavailable(f"NATS stopped acknowledging after {total} events")
 
 
-async def _publish(js: JetStreamContext, config: PublisherConfig, events: list[FeedEvent]) -> list[int]:
+async def _publish(
+    js: JetStreamContext, config: PublisherConfig, events: list[FeedEvent], deployment: str
+) -> list[int]:
     done: list[int] = []
     for event in events:
         subject = event_subject(config.subject_prefix, event.facility_id, event.event_type)
+        headers = {MSG_ID: message_id(deployment, event.event_seq)}
         try:
-            await js.publish(
-                subject, event_body(event), stream=config.stream, headers={MSG_ID: str(event.event_seq)}
-            )
+            await js.publish(subject, event_body(event), stream=config.stream, headers=headers)
         except Exception as exc:  # timeout, no responders, connection closed
             log.warning("publishing event %d failed: %s", event.event_seq, exc)
             break
@@ -129,15 +137,23 @@ async def _publish(js: JetStreamContext, config: PublisherConfig, events: list[F
     return done
 
 
-async def _catch_up_with_stream(db: Database, js: JetStreamContext, stream: str) -> None:
-    """Skip what the stream already holds (acknowledged, but our position was not saved)."""
-    state = (await js.stream_info(stream)).state
-    if not state.messages:
+async def _catch_up_with_stream(db: Database, js: JetStreamContext, stream: str, deployment: str) -> None:
+    """Skip what the stream already holds of ours (acknowledged, but our position was not saved),
+    once its last message is known to be the outbox's event of that number: after a restore the
+    stream may hold numbers the database has not reached, or reused; that is logged, not skipped to."""
+    state = await stream_state(js, stream, deployment)
+    if state.own_last is None:
         return
-    last = await js.get_msg(stream, state.last_seq)
-    msg_id = (last.headers or {}).get(MSG_ID, "")
-    if msg_id.isdigit():
-        await asyncio.to_thread(_advance, db, stream, int(msg_id))
+    if not await asyncio.to_thread(is_outbox_event, db, state.own_last, state.own_body):
+        log.warning(
+            "stream %s holds eventSeq %d of this deployment, which is not the outbox's event %d "
+            "(a restored database?); see `stockledger events status`",
+            stream,
+            state.own_last,
+            state.own_last,
+        )
+        return
+    await asyncio.to_thread(_advance, db, stream, state.own_last)
 
 
 def _next_batch(db: Database, publisher: str, size: int) -> list[FeedEvent]:

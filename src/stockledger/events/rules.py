@@ -15,3 +15,15 @@ def event_subject(prefix: str, facility_id: str, event_type: str) -> str:
 def inbound_type(subject: str) -> str:
     """The message type is the subject's last token: `oms.<facilityId>.OrderConfirmed`."""
     return subject.rsplit(".", 1)[-1]
+
+
+def message_id(deployment_id: str, event_seq: int) -> str:
+    """The Nats-Msg-Id of an event: `<deploymentId>:<eventSeq>`, so that deployments sharing a
+    stream neither drop each other's messages as duplicates nor mistake them for their own."""
+    return f"{deployment_id}:{event_seq}"
+
+
+def own_event_seq(msg_id: str, deployment_id: str) -> int | None:
+    """The eventSeq of a message id this deployment sent; None for anyone else's."""
+    sender, _, seq = msg_id.rpartition(":")
+    return int(seq) if sender == deployment_id and seq.isdigit() else None

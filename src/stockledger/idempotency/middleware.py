@@ -11,13 +11,13 @@ change is committed without its answer.
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.db import Database
+from stockledger.core.disconnects import LOST
 from stockledger.core.errors import AppError, problem
 from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
@@ -28,6 +28,7 @@ from stockledger.idempotency.service import KeyClaim, StoredAnswer
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 WRITE_SESSION = "write_session"  # core.deps.WriteSession joins the session kept under this name
+RETRY_AFTER = {"Retry-After": "2"}
 
 
 class IdempotencyMiddleware:
@@ -78,9 +79,11 @@ class IdempotencyMiddleware:
             keep = rules.stores_answer(answer.status)
             if keep:
                 await run_in_threadpool(_commit_with_answer, session, claim, answer)
-        except DBAPIError:
-            detail = "The database could not commit the change; nothing was changed, retry shortly"
-            await _send_problem(scope, send, 503, "database_unavailable", "Service unavailable", detail)
+        except LOST:  # the database went away, or the connection died under the request
+            detail = "The database could not commit the change; retry shortly (with the same key)"
+            await _send_problem(
+                scope, send, 503, "database_unavailable", "Service unavailable", detail, RETRY_AFTER
+            )
             return
         finally:
             await run_in_threadpool(session.close)  # rolls back whatever was not committed
@@ -140,8 +143,16 @@ async def _send_answer(send: Send, answer: StoredAnswer, replayed: bool) -> None
     await send({"type": "http.response.body", "body": answer.body})
 
 
-async def _send_problem(scope: Scope, send: Send, status: int, code: str, title: str, detail: str) -> None:
+async def _send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
     from stockledger.core.problems import problem_response  # the handlers module imports the app's
 
-    response = problem_response(problem(status, code, title, detail, scope.get("path")))
+    response = problem_response(problem(status, code, title, detail, scope.get("path")), headers)
     await response(scope, replay_body(b""), send)

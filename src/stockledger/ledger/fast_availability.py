@@ -11,6 +11,7 @@ the single source of truth. The answer is the route's own bytes (ledger.api.avai
 import time
 from urllib.parse import parse_qsl
 
+from sqlalchemy.exc import DBAPIError
 from starlette.types import Scope, Send
 
 from stockledger.auth.middleware import PrincipalCache, bearer_of
@@ -45,8 +46,10 @@ class AvailabilityFastPath:
             return False
         try:
             found = await availability_now(self.db, *ids)
-        except (AppError, AsyncPoolUnavailable):
-            return False  # unknown facility or product, or no connection at hand: the full stack answers
+        except (AppError, AsyncPoolUnavailable, DBAPIError):
+            # unknown facility or product, no connection at hand, or the database failed: the full
+            # stack answers (a 503 from its handlers; raised here, it would be a 500)
+            return False
         body = availability_json(found)
         headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -57,4 +57,6 @@ def _on_commit(conn: Connection) -> None:
 
 
 def _on_rollback(conn: Connection) -> None:
+    if conn.invalidated:  # the connection died (its info is cleared on reconnect); touching
+        return  # conn.info now would raise PendingRollbackError and turn a 503 into a 500
     conn.info.pop(_KEY, None)

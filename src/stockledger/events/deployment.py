@@ -1,0 +1,51 @@
+"""This database's deployment id, made on first use and kept in the database (deployment_identity)."""
+
+import uuid
+
+from sqlalchemy import func, select
+
+from stockledger.core.db import Database, upsert
+from stockledger.events.feed import event_at
+from stockledger.events.models import DeploymentIdentity, OutboxEvent
+from stockledger.events.schemas import event_body
+
+IDENTITY = "publisher"
+
+
+def deployment_id(db: Database) -> str:
+    """The id stamped on this deployment's messages; two racing first callers get the same one."""
+    with db.reading() as session:
+        found = session.execute(_ID).scalar_one_or_none()
+    if found is not None:
+        return found
+    with db.transaction() as session:
+        session.execute(
+            upsert(session, DeploymentIdentity)
+            .values(identity_name=IDENTITY, deployment_id=uuid.uuid4().hex[:16])
+            .on_conflict_do_nothing(index_elements=["identity_name"])
+        )
+        return session.execute(_ID).scalar_one()
+
+
+_ID = select(DeploymentIdentity.deployment_id).where(DeploymentIdentity.identity_name == IDENTITY)
+
+
+def outbox_last(db: Database) -> int:
+    """The highest eventSeq in the outbox (0 when empty)."""
+    with db.reading() as session:
+        return int(session.execute(select(func.max(OutboxEvent.event_seq))).scalar() or 0)
+
+
+def outbox_after(db: Database, event_seq: int) -> int:
+    """How many outbox events come after `event_seq`."""
+    with db.reading() as session:
+        query = select(func.count()).where(OutboxEvent.event_seq > event_seq)
+        return int(session.execute(query).scalar_one())
+
+
+def is_outbox_event(db: Database, event_seq: int, body: bytes) -> bool:
+    """Whether `body` (a message of this deployment on the stream) is the outbox's event
+    `event_seq`, byte for byte; not so after a restore, when the stream holds a lost future."""
+    with db.reading() as session:
+        event = event_at(session, event_seq)
+    return event is not None and event_body(event) == body

@@ -1,0 +1,81 @@
+"""`stockledger events status`: the publisher's position, the outbox, and what the stream holds of ours.
+
+The stream part finds this deployment's last message on the stream (S): outbox events after S
+are the gap (not yet published, or the publisher is stuck). When that message is not the
+outbox's event S (S beyond the outbox's last, or another body under that number: a restored
+database), the next events reuse eventSeqs consumers have already seen; that is a problem (exit 1).
+"""
+
+from dataclasses import dataclass, field
+
+from nats.js.errors import NotFoundError
+
+from stockledger.core.db import Database
+from stockledger.events.deployment import deployment_id, is_outbox_event, outbox_after, outbox_last
+from stockledger.events.publisher import connect, position
+from stockledger.events.stream_state import StreamState, stream_state
+
+
+@dataclass
+class StatusReport:
+    lines: list[str] = field(default_factory=list)
+    problem: bool = False  # the stream is ahead of the outbox
+
+
+def database_status(db: Database, stream: str) -> tuple[StatusReport, str, int]:
+    """The lines that need no broker; also this deployment's id and the outbox's last eventSeq."""
+    with db.reading() as session:
+        published = position(session, stream)
+    last, deployment = outbox_last(db), deployment_id(db)
+    report = StatusReport()
+    report.lines.append(f"{stream}: published up to eventSeq {published}")
+    report.lines.append(f"outbox: last eventSeq {last}, {outbox_after(db, published)} after the position")
+    report.lines.append(f"deployment: {deployment} (Nats-Msg-Id <deployment>:<eventSeq>)")
+    return report, deployment, last
+
+
+async def stream_status(
+    db: Database, nats_url: str, stream: str, report: StatusReport, ids: tuple[str, int]
+) -> None:
+    """Add what the stream holds of this deployment, and its gap to the outbox, to `report`."""
+    deployment, last = ids
+    nc = await connect(nats_url, 2.0)
+    try:
+        state = await stream_state(nc.jetstream(), stream, deployment)
+    except NotFoundError:
+        report.lines.append(f"stream {stream}: does not exist (nothing published yet)")
+        return
+    finally:
+        await nc.close()
+    _compare(db, stream, state, last, report)
+
+
+def _compare(db: Database, stream: str, state: StreamState, last: int, report: StatusReport) -> None:
+    own = state.own_last
+    if own is None and state.scanned < state.messages:
+        report.lines.append(
+            f"stream {stream}: {state.messages} messages, none of this deployment's in the last "
+            f"{state.scanned}: gap unknown"
+        )
+        return
+    report.lines.append(
+        f"stream {stream}: {state.messages} messages; this deployment's last: eventSeq {own or 0}"
+    )
+    if own is not None and not is_outbox_event(db, own, state.own_body):
+        report.problem = True
+        report.lines.append(_diverged(own, last))
+        return
+    gap = outbox_after(db, own or 0)
+    report.lines.append(f"gap: {gap} outbox events after eventSeq {own or 0} are not on the stream")
+
+
+def _diverged(own: int, last: int) -> str:
+    if own > last:
+        return (
+            f"AHEAD: the stream holds eventSeq {own} of this deployment, beyond the outbox's last {last} "
+            f"(a restored database?): events {last + 1} to {own} will reuse numbers consumers have seen"
+        )
+    return (
+        f"DIVERGED: the stream's eventSeq {own} of this deployment is not the outbox's event {own} "
+        "(a restored database?): consumers have seen other events under these numbers"
+    )

@@ -1,0 +1,51 @@
+"""What a JetStream stream holds of this deployment: its last own message, found from the end.
+
+Other deployments may publish to the same stream; only messages whose Nats-Msg-Id is
+`<our deploymentId>:<eventSeq>` count. The search walks back from the stream's last message,
+at most SCAN_LIMIT messages, so a busy neighbour costs a bounded number of reads (not finding
+ours then means: resend from the stored position, which is at least once, never a skip).
+"""
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from stockledger.events.rules import own_event_seq
+
+MSG_ID = "Nats-Msg-Id"
+SCAN_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    messages: int  # in the stream, from every sender
+    own_last: int | None  # eventSeq of this deployment's last message found, None if none
+    scanned: int  # messages looked at, from the end
+    own_body: bytes = b""  # that message's body (the feed item it was published from)
+
+
+async def stream_state(
+    js: JetStreamContext, stream: str, deployment_id: str, scan_limit: int = SCAN_LIMIT
+) -> StreamState:
+    """The stream's message count and the eventSeq of this deployment's last message in it."""
+    state = (await js.stream_info(stream)).state
+    if not state.messages:
+        return StreamState(0, None, 0)
+    lowest = max(state.first_seq, state.last_seq - scan_limit + 1)
+    for scanned, seq in enumerate(range(state.last_seq, lowest - 1, -1), 1):
+        own = await _own_message_at(js, stream, seq, deployment_id)
+        if own is not None:
+            return StreamState(state.messages, own[0], scanned, own[1])
+    return StreamState(state.messages, None, state.last_seq - lowest + 1)
+
+
+async def _own_message_at(
+    js: JetStreamContext, stream: str, seq: int, deployment_id: str
+) -> tuple[int, bytes] | None:
+    try:
+        msg = await js.get_msg(stream, seq)
+    except NotFoundError:  # deleted (or purged meanwhile)
+        return None
+    own = own_event_seq((msg.headers or {}).get(MSG_ID, ""), deployment_id)
+    return None if own is None else (own, msg.data or b"")
