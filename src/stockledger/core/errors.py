@@ -53,6 +53,12 @@ class InsufficientStock(AppError):
     status, code, title = 409, "insufficient_stock", "Insufficient stock"
 
 
+class OrderItemConflict(AppError):
+    """An order item named with another product than the one it belongs to (SPEC §11)."""
+
+    status, code, title = 409, "order_item_conflict", "Order item conflict"
+
+
 class Unauthorized(AppError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 

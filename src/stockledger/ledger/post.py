@@ -206,7 +206,8 @@ class SoleItem:
 
 def sole_item_ctes(fit: SoleItem) -> str:
     """Three CTEs for a caller's single statement: `posted` (the guarded UPDATE … RETURNING
-    inventory_item_id, last_detail_seq and the totals; no row if the first item lacks the ATP)
+    inventory_item_id, last_detail_seq and the totals; no row if the first item lacks the ATP,
+    or the order item of the links belongs to another product)
     and the INSERT of its detail row: the same two rows as `post`. The caller's other CTEs
     read `posted`; parameters come from `sole_item_params`."""
     return _SOLE_ITEM_LOT if fit.lot_id is not None else _SOLE_ITEM
@@ -231,7 +232,10 @@ _SOLE_ITEM = (
     "AND one.status_id = 'INV_AVAILABLE'{lot} AND one.available_to_promise_total > 0 "
     "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
     "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
-    "AND other.inventory_item_id <> one.inventory_item_id)), "
+    "AND other.inventory_item_id <> one.inventory_item_id) "
+    # SPEC §11: not for an order item that belongs to another product (orders/items.py decides)
+    "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.order_id = :order_id "
+    "AND oi.order_item_seq_id = :order_item_seq_id AND oi.product_id <> :product_id)), "
     "posted AS (UPDATE inventory_item AS i SET "
     "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
     "last_detail_seq = i.last_detail_seq + 1 FROM picked "
