@@ -31,6 +31,7 @@ from stockledger.costing.service import add_layer
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, ItemIssuance, ReturnHeader, ReturnItem
 from stockledger.ledger.post import Links, Posting, post
+from stockledger.orders.items import claim_order_items, products_of
 from stockledger.returns.rules import ShippedLine, check_returnable
 from stockledger.returns.schemas import ReturnIn, ReturnItemIn
 
@@ -71,6 +72,10 @@ def process_return(session: Session, ret: ReturnIn) -> ReturnView:
         require_product(session, product_id)
     if _find_header(session, ret.return_id) is not None:
         raise Conflict(f"Return {ret.return_id} already exists", returnId=ret.return_id)
+    order_items = [
+        (ret.order_id, i.order_item_seq_id, i.product_id) for i in ret.items if i.order_item_seq_id
+    ]
+    claim_order_items(session, ret.facility_id, products_of(order_items))
     session.add(ReturnHeader(facility_id=ret.facility_id, return_id=ret.return_id, order_id=ret.order_id))
     session.flush()
     received = [_receive_item(session, ret, line) for line in ret.items]

@@ -12,6 +12,7 @@ from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.scope import check_facility
 from stockledger.ledger.models import OrderItemShipGroup, Shipment, ShipmentItem, ShipmentRouteSegment
+from stockledger.orders.items import claim_order_items, products_of
 from stockledger.shipping.rules import INPUT, OPEN_STATUSES, require_open
 from stockledger.shipping.schemas import ShipGroupIn, ShipmentCreate
 
@@ -45,6 +46,8 @@ def create_shipment(session: Session, new: ShipmentCreate) -> ShipmentView:
     shipment_id = new.shipment_id or new_id("SH")
     if find_shipment(session, shipment_id) is not None:
         raise Conflict(f"Shipment {shipment_id} already exists", shipmentId=shipment_id)
+    order_items = ((i.order_id or new.primary_order_id, i.order_item_seq_id, i.product_id) for i in new.items)
+    claim_order_items(session, facility_id, products_of(order_items))
     group = _save_ship_group(session, facility_id, new.primary_order_id, new.ship_group)
     carrier = group.carrier_party_id if group else None
     method = group.shipment_method_type_id if group else None

@@ -1,0 +1,196 @@
+"""One order item, one product (SPEC §11), on both databases: every way in refuses another
+product with order_item_conflict and changes nothing; concurrent first uses cannot both win;
+a shipment line issues only from its own product's reservations."""
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import delete
+
+from stockledger.core.db import Database
+from stockledger.core.errors import InsufficientStock, OrderItemConflict
+from stockledger.ledger.models import ItemIssuance, OrderItem
+from stockledger.rejection.service import Rejection, reject_order_item
+from stockledger.reservations.service import ReserveLine, reserve_line, reserve_stock
+from stockledger.returns.schemas import ReturnIn
+from stockledger.returns.service import process_return
+from stockledger.shipping.confirm import confirm_shipment
+from stockledger.shipping.pos import record_pos_sale
+from stockledger.shipping.schemas import PosSaleIn, ShipmentCreate
+from stockledger.shipping.service import create_shipment
+from tests.shipping_support import FACILITY, snapshot
+from tests.stock_support import add_sole_item, reservations
+
+D = Decimal
+SOLO = "SOLO-1"  # a product with one item: PostgreSQL's one-statement path takes its lines
+
+
+def _reserve(db: Database, order_id: str, seq: str, product_id: str, quantity: int) -> None:
+    with db.transaction() as session:
+        reserve_stock(session, order_id, FACILITY, [ReserveLine(seq, product_id, D(quantity))])
+
+
+def _reserve_alone(db: Database, order_id: str, seq: str, product_id: str, quantity: int) -> None:
+    reserve_line(db, order_id, FACILITY, ReserveLine(seq, product_id, D(quantity)))
+
+
+RESERVE_WAYS = {"reserve_stock": _reserve, "reserve_line": _reserve_alone}
+
+
+@pytest.fixture
+def solo(seeded: Database) -> str:
+    return add_sole_item(seeded, SOLO, 10)
+
+
+@pytest.mark.parametrize("way", sorted(RESERVE_WAYS))
+def test_reserving_an_order_item_for_another_product_is_refused(
+    seeded: Database, solo: str, way: str
+) -> None:
+    _reserve(seeded, "O1", "00001", "FG001", 2)
+    before = snapshot(seeded)
+    with pytest.raises(OrderItemConflict) as refused:
+        RESERVE_WAYS[way](seeded, "O1", "00001", SOLO, 5)
+    assert refused.value.extra == {
+        "orderId": "O1",
+        "orderItemSeqId": "00001",
+        "productId": "FG001",
+        "requestedProductId": SOLO,
+    }
+    assert snapshot(seeded) == before
+    RESERVE_WAYS[way](seeded, "O1", "00001", "FG001", 1)  # its own product: still fine
+    assert [r[2] for r in reservations(seeded, "O1")] == [D(3)]
+
+
+def test_an_order_of_several_lines_is_refused_whole(seeded: Database) -> None:
+    _reserve(seeded, "O1", "2", "FG002", 1)
+    before = snapshot(seeded)
+    with pytest.raises(OrderItemConflict), seeded.transaction() as session:
+        lines = [ReserveLine("1", "FG001", D(1)), ReserveLine("2", "FG003", D(1))]
+        reserve_stock(session, "O1", FACILITY, lines)
+    assert snapshot(seeded) == before
+
+
+@pytest.mark.parametrize("way", sorted(RESERVE_WAYS))
+def test_a_refused_reservation_does_not_claim_the_order_item(seeded: Database, solo: str, way: str) -> None:
+    before = snapshot(seeded)
+    with pytest.raises(InsufficientStock):
+        RESERVE_WAYS[way](seeded, "O9", "1", SOLO, 11)
+    assert snapshot(seeded) == before
+    RESERVE_WAYS[way](seeded, "O9", "1", "FG001", 1)
+
+
+@pytest.mark.parametrize("way", sorted(RESERVE_WAYS))
+def test_of_two_concurrent_first_uses_the_second_is_refused(seeded: Database, solo: str, way: str) -> None:
+    """The first holds its claim uncommitted while the second runs (on PostgreSQL, the one
+    statement's own guard cannot see it yet: its claim waits, then aborts the statement)."""
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            RESERVE_WAYS[way](seeded, "O5", "1", SOLO, 2)
+            outcome.append(None)
+        except BaseException as error:  # handed to the test thread
+            outcome.append(error)
+
+    with seeded.transaction() as session:
+        reserve_stock(session, "O5", FACILITY, [ReserveLine("1", "FG001", D(2))])
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waits for the first's claim
+    racer.join(10)
+    [refused] = outcome
+    assert isinstance(refused, OrderItemConflict)
+    assert [(r[1], r[2]) for r in reservations(seeded, "O5")] == [("FG001-INV-001", D(2))]
+
+
+def _shipment(
+    order_id: str, seq: str, product_id: str, quantity: int, shipment_id: str = "SH-1"
+) -> ShipmentCreate:
+    item = {
+        "shipmentItemSeqId": "00001",
+        "orderItemSeqId": seq,
+        "productId": product_id,
+        "quantity": quantity,
+    }
+    doc = {
+        "shipmentId": shipment_id,
+        "primaryOrderId": order_id,
+        "originFacilityId": FACILITY,
+        "items": [item],
+    }
+    return ShipmentCreate.model_validate(doc)
+
+
+def _create_shipment(db: Database) -> None:
+    with db.transaction() as session:
+        create_shipment(session, _shipment("O1", "00001", "FG002", 2))
+
+
+def _pos_sale(db: Database) -> None:
+    items = [{"orderItemSeqId": "00001", "productId": "FG002", "quantity": 1}]
+    with db.transaction() as session:
+        record_pos_sale(
+            session, PosSaleIn.model_validate({"orderId": "O1", "facilityId": FACILITY, "items": items})
+        )
+
+
+def _reject(db: Database) -> None:
+    with db.transaction() as session:
+        reject_order_item(session, Rejection("O1", "00001", "ATP_QOH_ONE", None, None, FACILITY, "FG002"))
+
+
+def _reject_anywhere(db: Database) -> None:
+    with db.transaction() as session:
+        reject_order_item(session, Rejection("O1", "00001", "RELEASE", product_id="FG002"))
+
+
+def _return(db: Database) -> None:
+    items = [{"returnItemSeqId": "1", "orderItemSeqId": "00001", "productId": "FG002", "returnQuantity": 1}]
+    doc = {"returnId": "R1", "orderId": "O1", "facilityId": FACILITY, "items": items}
+    with db.transaction() as session:
+        process_return(session, ReturnIn.model_validate(doc))
+
+
+OTHER_WAYS: dict[str, Callable[[Database], None]] = {
+    "shipment": _create_shipment,
+    "pos_sale": _pos_sale,
+    "reject": _reject,
+    "reject_without_facility": _reject_anywhere,
+    "return": _return,
+}
+
+
+@pytest.mark.parametrize("way", sorted(OTHER_WAYS))
+def test_every_other_way_in_refuses_another_product(seeded: Database, way: str) -> None:
+    _reserve(seeded, "O1", "00001", "FG001", 2)
+    before = snapshot(seeded)
+    with pytest.raises(OrderItemConflict):
+        OTHER_WAYS[way](seeded)
+    assert snapshot(seeded) == before
+
+
+def test_a_shipment_claims_its_order_items(seeded: Database) -> None:
+    _create_shipment(seeded)  # O1/00001 is FG002 from now on
+    with pytest.raises(OrderItemConflict):
+        _reserve(seeded, "O1", "00001", "FG001", 1)
+
+
+@pytest.mark.corrupts_ledger  # two products on one order item, as data from before the rule may hold
+def test_a_shipment_line_issues_only_from_its_own_products_reservations(seeded: Database) -> None:
+    _reserve(seeded, "O1", "00001", "FG001", 2)
+    with seeded.transaction() as session:
+        session.execute(delete(OrderItem))
+    _reserve(seeded, "O1", "00001", "FG002", 5)
+    with seeded.transaction() as session:
+        create_shipment(session, _shipment("O1", "00001", "FG002", 2))
+        confirm_shipment(session, "SH-1")
+    with seeded.reading() as session:
+        issued = session.query(ItemIssuance.inventory_item_id, ItemIssuance.quantity).all()
+    assert [(i, q) for i, q in issued] == [("FG002-INV-001", D(2))]
+    assert {(r[1], r[2], r[4]) for r in reservations(seeded, "O1")} == {
+        ("FG001-INV-001", D(2), "RES_ACTIVE"),
+        ("FG002-INV-001", D(3), "RES_ACTIVE"),
+    }
