@@ -117,11 +117,14 @@ def post(session: Session, posting: Posting) -> Posted:
     return Posted(posting.facility_id, posting.inventory_item_id, seq_id, qoh, atp, acc)
 
 
-def post_locked(session: Session, posting: Posting, last_detail_seq: int, *also: Statement) -> Posted:
+def post_locked(
+    session: Session, posting: Posting, last_detail_seq: int, *also: Statement, now: datetime | None = None
+) -> Posted:
     """`post` for an item this transaction has locked and read (`last_detail_seq` as read under
     the lock): the same rows, written in one round trip together with the caller's other writes
     (`also`, core.db.run_together). Refused → the caller's transaction must roll back, since on
-    PostgreSQL `also` ran in the same statement."""
+    PostgreSQL `also` ran in the same statement. `now`: the detail row's stamp, when the caller
+    built `also` (its event) after taking it, so the row is not later than its event."""
     check_facility(session, posting.facility_id)
     given = _numeric_seq(posting.detail_seq_id)
     seq_num = last_detail_seq + 1 if given is None else max(last_detail_seq + 1, given)
@@ -142,7 +145,7 @@ def post_locked(session: Session, posting: Posting, last_detail_seq: int, *also:
     update = Statement(
         _LOCKED_UPDATE_GUARDED if guarded else _LOCKED_UPDATE, {**change, "last": last_detail_seq}
     )
-    detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, _detail_values(posting, seq_num, seq_id)))
+    detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, _detail_values(posting, seq_num, seq_id, now)))
     rows = run_together(session, [update, detail, *also])
     if not rows:
         _raise_refusal(session, posting)

@@ -530,6 +530,7 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
         # The usual case, one take from a locked item: posting, reservation and event in one
         # round trip (PostgreSQL: one statement).
         line = next(line for line in outcome.lines if line.reservations)
+        now = utcnow()  # the detail row's stamp, not later than its event's
         event = event_insert(session, outcome.facility_id, "StockReserved", _event(outcome, [line]))
         post_locked(
             session,
@@ -537,6 +538,7 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
             locked[postings[0].inventory_item_id],
             *_reservation_rows(session, outcome),
             event,
+            now=now,
         )
         return
     if len(postings) == 1:  # one guarded UPDATE … RETURNING: the item is locked already, no re-read
