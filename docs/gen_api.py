@@ -120,7 +120,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/shipments"): (
         "Create a sales shipment for reserved order items, with its ship group and route segments.",
-        ("not_found", "validation_failed", "conflict"),
+        ("not_found", "validation_failed", "conflict", "order_item_conflict"),
     ),
     ("GET", "/v1/shipments/{shipment_id}"): ("A shipment, its items and route segments.", ("not_found",)),
     ("PATCH", "/v1/shipments/{shipment_id}"): (
@@ -140,12 +140,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/pos-sales"): (
         "A till sale: a shipment created and shipped at once (QOH and ATP − quantity).",
-        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+        ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("POST", "/v1/returns"): (
         "Receive a customer return into `INV_RETURNED` items (QOH + quantity, ATP unchanged until "
         "inspection), at the original cost.",
-        ("not_found", "validation_failed", "conflict"),
+        ("not_found", "validation_failed", "conflict", "order_item_conflict"),
     ),
     ("GET", "/v1/returns/{return_id}"): (
         "A return, its items, their status and the items they went to.",
@@ -163,7 +163,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/reservations"): (
         "createOrderItemInventoryReservation: ATP − quantity for one order item, first-expiring "
         "items first. `fill`: `ALL_OR_NOTHING` (default: 409 when short), `PARTIAL`, `BACKORDER`.",
-        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+        ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("DELETE", "/v1/reservations/{order_id}/{order_item_seq_id}"): (
         "cancelOrderItemInventoryReservation: release what the order item holds (ATP + reserved).",
@@ -172,7 +172,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/orders/{order_id}/reserve"): (
         "reserveStock: every line of an order in one transaction (`ALL_OR_NOTHING`, `PARTIAL` or "
         "`BACKORDER`).",
-        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+        ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("GET", "/v1/orders/{order_id}/pick-suggestions"): (
         "What to pick for an order's reservations, first-expiring first, with locations. Paginated.",
@@ -187,7 +187,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/orders/{order_id}/items/{order_item_seq_id}/reject"): (
         "rejectOrderItem: release the reservation, then `rejectionMode` says what else happens "
         "(`RELEASE`, `ATP_ONE`, `ATP_QOH_ONE`, `ATP_ALL`, `ATP_QOH_ALL`).",
-        ("not_found", "validation_failed"),
+        ("not_found", "validation_failed", "order_item_conflict"),
     ),
 }
 
