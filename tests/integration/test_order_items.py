@@ -2,6 +2,7 @@
 product with order_item_conflict and changes nothing; concurrent first uses cannot both win;
 a shipment line issues only from its own product's reservations."""
 
+import asyncio
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -13,7 +14,7 @@ from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock, OrderItemConflict
 from stockledger.ledger.models import ItemIssuance, OrderItem
 from stockledger.rejection.service import Rejection, reject_order_item
-from stockledger.reservations.service import ReserveLine, reserve_line, reserve_stock
+from stockledger.reservations.service import ReserveLine, reserve_line, reserve_line_async, reserve_stock
 from stockledger.returns.schemas import ReturnIn
 from stockledger.returns.service import process_return
 from stockledger.shipping.confirm import confirm_shipment
@@ -194,3 +195,30 @@ def test_a_shipment_line_issues_only_from_its_own_products_reservations(seeded: 
         ("FG001-INV-001", D(2), "RES_ACTIVE"),
         ("FG002-INV-001", D(3), "RES_ACTIVE"),
     }
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_event_loops_statement_loses_a_concurrent_first_use_cleanly(seeded: Database, solo: str) -> None:
+    """reserve_line_async (POST /v1/reservations on the async pool): its claim waits for the
+    first use, then aborts the statement: no row, nothing written; the thread path answers 409."""
+    outcome: list[object] = []
+
+    async def on_the_loop() -> None:
+        await seeded.open_async()
+        try:
+            line = ReserveLine("1", SOLO, D(2))
+            outcome.append(await reserve_line_async(seeded, "O7", FACILITY, line))
+        finally:
+            await seeded.close_async()
+
+    with seeded.transaction() as session:
+        reserve_stock(session, "O7", FACILITY, [ReserveLine("1", "FG001", D(2))])
+        racer = threading.Thread(target=asyncio.run, args=(on_the_loop(),))
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waits for the first's claim
+    racer.join(10)
+    assert outcome == [None]
+    assert [(r[1], r[2]) for r in reservations(seeded, "O7")] == [("FG001-INV-001", D(2))]
+    with pytest.raises(OrderItemConflict):
+        reserve_line(seeded, "O7", FACILITY, ReserveLine("1", SOLO, D(2)), sole_item_tried=True)
