@@ -75,6 +75,8 @@ def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
         with database.reading() as session:
             assert find_mismatches(session) == [], "ledger rule broken: totals != sum of details"
             broken = {name: n for name, n in check_rules(session).items() if n}
+            if "posts_without_events" in request.keywords:
+                broken.pop("an_event_for_every_ledger_row", None)
             assert broken == {}, "business rules broken (stockledger verify)"
     database.dispose()
 
