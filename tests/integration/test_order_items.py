@@ -8,11 +8,14 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete
+from alembic import command
+from sqlalchemy import delete, select, text
 
+from stockledger.core import migrate
 from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock, OrderItemConflict
 from stockledger.ledger.models import ItemIssuance, OrderItem
+from stockledger.ledger.rules_check import check_rules
 from stockledger.rejection.service import Rejection, reject_order_item
 from stockledger.reservations.service import ReserveLine, reserve_line, reserve_line_async, reserve_stock
 from stockledger.returns.schemas import ReturnIn
@@ -222,3 +225,43 @@ def test_the_event_loops_statement_loses_a_concurrent_first_use_cleanly(seeded: 
     assert [(r[1], r[2]) for r in reservations(seeded, "O7")] == [("FG001-INV-001", D(2))]
     with pytest.raises(OrderItemConflict):
         reserve_line(seeded, "O7", FACILITY, ReserveLine("1", SOLO, D(2)), sole_item_tried=True)
+
+
+def _migrate(db: Database, revision: str) -> None:
+    config = migrate.alembic_config(db.engine)
+    with db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        if revision == "head":
+            command.upgrade(config, revision)
+        else:
+            command.downgrade(config, revision)
+        connection.commit()
+
+
+@pytest.mark.corrupts_ledger  # the data from before 0009 names O1/1 with two products
+def test_migration_0009_fills_order_items_from_their_first_use(seeded: Database) -> None:
+    _migrate(seeded, "0008")
+    try:
+        with seeded.engine.begin() as conn:
+            for order_id, item, product, when in (
+                ("O1", "FG001-INV-001", "FG001", "2026-01-01 10:00:00"),
+                ("O1", "FG002-INV-001", "FG002", "2026-01-02 10:00:00"),
+                ("O2", "FG003-INV-001", "FG003", "2026-01-03 10:00:00"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO order_item_inventory_reservation (facility_id, order_id, "
+                        "order_item_seq_id, inventory_item_id, product_id, quantity, quantity_not_available, "
+                        "reserved_datetime, status_id, status_datetime) "
+                        "VALUES (:f, :o, '1', :i, :p, 0, 0, :t, 'RES_ACTIVE', :t)"
+                    ),
+                    {"f": FACILITY, "o": order_id, "i": item, "p": product, "t": when},
+                )
+    finally:
+        _migrate(seeded, "head")
+    with seeded.reading() as session:
+        claims = session.execute(
+            select(OrderItem.order_id, OrderItem.order_item_seq_id, OrderItem.product_id)
+        )
+        assert sorted(claims) == [("O1", "1", "FG001"), ("O2", "1", "FG003")]
+        assert check_rules(session)["one_product_per_order_item"] == 1
