@@ -134,7 +134,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/shipments"): (
         "Create a sales shipment for reserved order items, with its ship group and route segments.",
-        ("not_found", "validation_failed", "conflict"),
+        ("not_found", "validation_failed", "conflict", "order_item_conflict"),
     ),
     ("GET", "/v1/shipments/{shipment_id}"): ("A shipment, its items and route segments.", ("not_found",)),
     ("PATCH", "/v1/shipments/{shipment_id}"): (
@@ -154,7 +154,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/pos-sales"): (
         "A till sale: a shipment created and shipped at once (QOH and ATP − quantity).",
-        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+        ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("POST", "/v1/returns"): (
         "Receive a customer return into items of its own (QOH + quantity, ATP unchanged), at the "
@@ -162,7 +162,14 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "`RETURN_COMPLETED` at once) when `receivedCondition` is `DAMAGED` or `DEFECTIVE`. Only what "
         "the order shipped can come back, less earlier returns of the order item (or, without "
         "`orderItemSeqId`, of the product in the order): else 409 `not_shipped` or `return_exceeds_shipped`.",
-        ("not_found", "validation_failed", "conflict", "not_shipped", "return_exceeds_shipped"),
+        (
+            "not_found",
+            "validation_failed",
+            "conflict",
+            "order_item_conflict",
+            "not_shipped",
+            "return_exceeds_shipped",
+        ),
     ),
     ("GET", "/v1/returns/{return_id}"): (
         "A return, its items, their status and the items they went to.",
@@ -184,7 +191,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "(`allowExpired: true` lets it take expired lots, earliest first). `fill`: `ALL_OR_NOTHING` "
         "(default: 409 when short), `PARTIAL`, `BACKORDER` (the uncovered part goes on a promisable "
         "item, never on one on hold, returned, defective or expired).",
-        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+        ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("DELETE", "/v1/reservations/{order_id}/{order_item_seq_id}"): (
         "cancelOrderItemInventoryReservation: release what the order item holds (ATP + reserved).",
@@ -193,7 +200,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/orders/{order_id}/reserve"): (
         "reserveStock: every line of an order in one transaction (`ALL_OR_NOTHING`, `PARTIAL` or "
         "`BACKORDER`), FEFO over promisable items; `allowExpired: true` lets it take expired lots.",
-        ("not_found", "validation_failed", "conflict", "insufficient_stock"),
+        ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("GET", "/v1/orders/{order_id}/pick-suggestions"): (
         "What to pick for an order's reservations, first-expiring first, with locations; only "
@@ -212,7 +219,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/orders/{order_id}/items/{order_item_seq_id}/reject"): (
         "rejectOrderItem: release the reservation, then `rejectionMode` says what else happens "
         "(`RELEASE`, `ATP_ONE`, `ATP_QOH_ONE`, `ATP_ALL`, `ATP_QOH_ALL`).",
-        ("not_found", "validation_failed"),
+        ("not_found", "validation_failed", "order_item_conflict"),
     ),
 }
 

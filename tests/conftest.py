@@ -1,7 +1,8 @@
 """Fixtures: a migrated database per backend (SQLite file, real PostgreSQL), clean per test.
 
-Every test that touches a database ends with the ledger rule checked: totals == sum of
-detail diffs for every item (what `stockledger verify` checks).
+Every test that touches a database ends with what `stockledger verify` checks: the ledger
+rule (totals == sum of detail diffs for every item) and the business rules of
+ledger/rules_check.py.
 """
 
 import shutil
@@ -17,6 +18,7 @@ from stockledger.auth.service import create_token
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate
 from stockledger.core.db import Database
+from stockledger.ledger.rules_check import check_rules
 from stockledger.ledger.verify import find_mismatches
 from tests.databases import fresh_postgres
 
@@ -72,6 +74,10 @@ def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
     if "corrupts_ledger" not in request.keywords:
         with database.reading() as session:
             assert find_mismatches(session) == [], "ledger rule broken: totals != sum of details"
+            broken = {name: n for name, n in check_rules(session).items() if n}
+            if "posts_without_events" in request.keywords:
+                broken.pop("an_event_for_every_ledger_row", None)
+            assert broken == {}, "business rules broken (stockledger verify)"
     database.dispose()
 
 

@@ -13,6 +13,7 @@ from stockledger.ledger.models import (
     InventoryItem,
     InventoryItemDetail,
     ItemIssuance,
+    OrderItem,
     OrderItemInventoryReservation,
     ReturnHeader,
     ReturnItem,
@@ -107,4 +108,7 @@ def snapshot(db: Database) -> tuple[Any, ...]:
                 OrderItemInventoryReservation.status_id,
             )
         ).all()
-        return counts, sorted(items), sorted(remaining), sorted(reservations)
+        order_items = session.execute(
+            select(OrderItem.order_id, OrderItem.order_item_seq_id, OrderItem.product_id)
+        )
+        return counts, sorted(items), sorted(remaining), sorted(reservations), sorted(order_items)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.core.db import Database
+from stockledger.events.outbox import record_event
 from stockledger.ledger.models import OrderItemInventoryReservation, Product, ShipmentReceipt
 from stockledger.ledger.post import Posting, post
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
@@ -87,6 +88,8 @@ def add_sole_item(db: Database, product_id: str, quantity: int) -> str:
             session,
             Posting(FACILITY, item, "INV_RECEIPT", quantity_on_hand_diff=q, available_to_promise_diff=q),
         )
+        payload = {"facilityId": FACILITY, "productId": product_id, "inventoryItemId": item}
+        record_event(session, FACILITY, "InventoryChanged", payload)
     return item
 
 

@@ -24,6 +24,7 @@ from stockledger.core.parent_watch import announce_parent
 from stockledger.events.background import BackgroundPublisher
 from stockledger.events.cli import events_app, idempotency_app
 from stockledger.events.publisher import PublisherConfig
+from stockledger.ledger.rules_check import check_rules
 from stockledger.ledger.verify import find_mismatches
 from stockledger.resets.cli import reset as reset_command
 
@@ -103,19 +104,22 @@ def load(
 
 @app.command()
 def verify() -> None:
-    """Check totals == sum of detail diffs for every item; exit 1 on any mismatch."""
+    """Check totals == sum of detail diffs for every item, and the business rules (SPEC §11),
+    each by name with a count; exit 1 on any."""
     db = _database()
     with db.reading() as session:
         mismatches = find_mismatches(session)
-    if not mismatches:
-        console.print("verify: 0 mismatches")
-        return
-    table = Table("facility", "item", "QOH/ATP/acc stored", "QOH/ATP/acc from ledger", title="Mismatches")
-    for m in mismatches:
-        table.add_row(m.facility_id, m.inventory_item_id, _triple(m.totals), _triple(m.ledger))
-    console.print(table)
+        broken = check_rules(session)
+    if mismatches:
+        table = Table("facility", "item", "QOH/ATP/acc stored", "QOH/ATP/acc from ledger", title="Mismatches")
+        for m in mismatches:
+            table.add_row(m.facility_id, m.inventory_item_id, _triple(m.totals), _triple(m.ledger))
+        console.print(table)
     console.print(f"verify: {len(mismatches)} mismatches")
-    raise typer.Exit(1)
+    for name, count in broken.items():
+        console.print(f"verify: rule {name}: {count}")
+    if mismatches or any(broken.values()):
+        raise typer.Exit(1)
 
 
 @app.command()

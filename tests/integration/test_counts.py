@@ -17,6 +17,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.counts.schemas import CountDoc
 from stockledger.counts.service import record_count
 from stockledger.events.models import OutboxEvent
+from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
     InventoryItem,
     InventoryItemDetail,
@@ -38,11 +39,12 @@ def _reserve(session: Session, item_id: str, order_id: str, quantity: int, produ
         Posting(
             F,
             item_id,
-            "RESERVE",
+            "RESERVATION",
             available_to_promise_diff=Decimal(-quantity),
-            links=Links(order_id=order_id),
+            links=Links(order_id=order_id, order_item_seq_id="00001"),
         ),
     )
+    record_event(session, F, "StockReserved", {"orderId": order_id, "inventoryItemId": item_id})
     session.add(
         OrderItemInventoryReservation(
             facility_id=F,
@@ -59,18 +61,16 @@ def _reserve(session: Session, item_id: str, order_id: str, quantity: int, produ
 def _end_reservation(session: Session, order_id: str, status: str) -> None:
     r = OrderItemInventoryReservation
     reservation = session.scalars(select(r).where(r.order_id == order_id)).one()
+    links = Links(order_id=order_id, order_item_seq_id="00001")
+    item_id, quantity = reservation.inventory_item_id, reservation.quantity
     if status == "RES_CANCELLED":
         post(
             session,
-            Posting(
-                F, reservation.inventory_item_id, "RELEASE", available_to_promise_diff=reservation.quantity
-            ),
+            Posting(F, item_id, "RESERVATION_RELEASE", available_to_promise_diff=quantity, links=links),
         )
     else:  # fulfilled: shipped, QOH leaves (ATP was taken at reservation)
-        post(
-            session,
-            Posting(F, reservation.inventory_item_id, "SHIP", quantity_on_hand_diff=-reservation.quantity),
-        )
+        post(session, Posting(F, item_id, "ITEM_ISSUANCE", quantity_on_hand_diff=-quantity, links=links))
+    record_event(session, F, "InventoryChanged", {"orderId": order_id, "inventoryItemId": item_id})
     session.execute(
         update(r).where(r.order_id == order_id).values(status_id=status, status_datetime=utcnow())
     )

@@ -12,6 +12,8 @@ from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import Links, Posting, post
 
+pytestmark = pytest.mark.posts_without_events  # the write path alone: no business event
+
 
 def _item(db: Database, product: str = "FG001") -> str:
     with db.transaction() as session:

@@ -23,6 +23,8 @@ from stockledger.core.errors import AppError, InsufficientStock, NotFound
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post, post_batch, post_locked_batch
 
+pytestmark = pytest.mark.posts_without_events  # the write path alone: no business event
+
 WHEN = datetime(2026, 1, 2, 3, 4, 5)
 ITEMS = ["FG001-INV-001", "FG001-INV-002", "FG002-INV-001", "FG003-INV-002"]
 

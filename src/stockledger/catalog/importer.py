@@ -30,6 +30,7 @@ from stockledger.core.errors import Conflict, Forbidden, ValidationFailed, liste
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
+from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
     Facility,
     FacilityLocation,
@@ -224,6 +225,7 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
         _merge(session, InventoryItem, attrs, ["facility_id", "inventory_item_id"])
     link_product_facility(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
     outcome.counts["inventoryItems"] += 1
+    written = outcome.ledger_rows_written
     for detail in doc.inventory_item_details:
         if not _detail_exists(session, doc, detail):
             post(session, _detail_posting(doc, detail))
@@ -231,6 +233,23 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
         outcome.counts["inventoryItemDetails"] += 1
     if is_new:
         outcome.ledger_rows_written += _reconcile_stated_totals(session, doc)
+    if outcome.ledger_rows_written > written:
+        _record_imported(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
+
+
+def _record_imported(session: Session, facility_id: str, product_id: str, inventory_item_id: str) -> None:
+    """Ledger rows loaded from a document are a change like any other: an event names the item."""
+    item = session.get(InventoryItem, (facility_id, inventory_item_id), populate_existing=True)
+    assert item is not None  # imported just above
+    payload = {
+        "facilityId": facility_id,
+        "productId": product_id,
+        "inventoryItemId": inventory_item_id,
+        "reasonEnumId": "INV_IMPORT",
+        "quantityOnHandTotal": item.quantity_on_hand_total,
+        "availableToPromiseTotal": item.available_to_promise_total,
+    }
+    record_event(session, facility_id, "InventoryImported", payload)
 
 
 def _check_item_refs(session: Session, doc: InventoryItemDoc) -> None:
@@ -366,6 +385,7 @@ def _import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> I
             ),
         )
         outcome.ledger_rows_written += 1
+        _record_imported(session, item.facility_id, item.product_id, item.inventory_item_id)
     outcome.counts["physicalInventories"] = 1
     return outcome
 

@@ -70,6 +70,12 @@ class NegativeStock(AppError):
     status, code, title = 409, "negative_stock", "Quantity on hand would go below zero"
 
 
+class OrderItemConflict(AppError):
+    """An order item named with another product than the one it belongs to (SPEC §11)."""
+
+    status, code, title = 409, "order_item_conflict", "Order item conflict"
+
+
 class Unauthorized(AppError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 

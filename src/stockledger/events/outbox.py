@@ -1,7 +1,7 @@
 """Record business events in the outbox, in the caller's transaction (SPEC §7).
 
 Event types: InventoryChanged, StockReserved, ReservationReleased, ShipmentConfirmed,
-ReturnReceived, InventoryReset. The payload is a JSON object with camelCase keys, and
+ReturnReceived, InventoryReset, InventoryImported. The payload is a JSON object with camelCase keys, and
 `changeByUserLoginId`: the user the change was made for (core.actor).
 
 On PostgreSQL each number is taken with its fence raised first (events/fence.py), so that
@@ -32,6 +32,7 @@ EVENT_TYPES = frozenset(
         "ShipmentConfirmed",
         "ReturnReceived",
         "InventoryReset",
+        "InventoryImported",  # ledger rows loaded from a seed-format document
     }
 )
 OUTBOX_SEQUENCE = "outbox_event_seq"

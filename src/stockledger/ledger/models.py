@@ -229,6 +229,19 @@ class OrderItemInventoryReservation(Base):
     status_datetime: Mapped[datetime] = mapped_column(default=utcnow)  # when status last changed
 
 
+class OrderItem(Base):
+    """The product of an order item in a facility, fixed by its first use (SPEC §11): the
+    primary key lets only one of two concurrent first uses in a facility write it."""
+
+    __tablename__ = "order_item"
+    __table_args__ = (Index("ix_order_item_order_item", "order_id", "order_item_seq_id"),)
+    facility_id: Mapped[str] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(primary_key=True)
+    order_item_seq_id: Mapped[str] = mapped_column(primary_key=True)
+    product_id: Mapped[str]  # no foreign keys: claimed before the caller looks its ids up
+    created_stamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OrderItemShipGroup(Base):
     __tablename__ = "order_item_ship_group"
     facility_id: Mapped[str] = mapped_column(ForeignKey("facility.facility_id"), primary_key=True)

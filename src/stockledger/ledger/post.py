@@ -122,11 +122,14 @@ def post(session: Session, posting: Posting) -> Posted:
     return Posted(posting.facility_id, posting.inventory_item_id, seq_id, qoh, atp, acc)
 
 
-def post_locked(session: Session, posting: Posting, last_detail_seq: int, *also: Statement) -> Posted:
+def post_locked(
+    session: Session, posting: Posting, last_detail_seq: int, *also: Statement, now: datetime | None = None
+) -> Posted:
     """`post` for an item this transaction has locked and read (`last_detail_seq` as read under
     the lock): the same rows, written in one round trip together with the caller's other writes
     (`also`, core.db.run_together). Refused → the caller's transaction must roll back, since on
-    PostgreSQL `also` ran in the same statement."""
+    PostgreSQL `also` ran in the same statement. `now`: the detail row's stamp, when the caller
+    built `also` (its event) after taking it, so the row is not later than its event."""
     check_facility(session, posting.facility_id)
     given = _numeric_seq(posting.detail_seq_id)
     seq_num = last_detail_seq + 1 if given is None else max(last_detail_seq + 1, given)
@@ -147,7 +150,7 @@ def post_locked(session: Session, posting: Posting, last_detail_seq: int, *also:
     update = Statement(
         _LOCKED_UPDATE_GUARDED if guarded else _LOCKED_UPDATE, {**change, "last": last_detail_seq}
     )
-    values = _detail_values(posting, seq_num, seq_id, user=acting_user(session))
+    values = _detail_values(posting, seq_num, seq_id, now, user=acting_user(session))
     detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, values))
     rows = run_together(session, [update, detail, *also])
     if not rows:
@@ -214,7 +217,8 @@ class SoleItem:
 
 def sole_item_ctes(fit: SoleItem) -> str:
     """Three CTEs for a caller's single statement: `posted` (the guarded UPDATE … RETURNING
-    inventory_item_id, last_detail_seq and the totals; no row if the first item lacks the ATP)
+    inventory_item_id, last_detail_seq and the totals; no row if the first item lacks the ATP,
+    or the order item of the links belongs to another product)
     and the INSERT of its detail row: the same two rows as `post`. The caller's other CTEs
     read `posted`; parameters come from `sole_item_params`."""
     return _SOLE_ITEM_SQL[fit.lot_id is not None, fit.allow_expired]
@@ -239,7 +243,10 @@ _SOLE_ITEM = (
     "AND one.status_id = 'INV_AVAILABLE'{lot}{live} AND one.available_to_promise_total > 0 "
     "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
     "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
-    "AND other.inventory_item_id <> one.inventory_item_id)), "
+    "AND other.inventory_item_id <> one.inventory_item_id) "
+    # SPEC §11: not for an order item that belongs to another product (orders/items.py decides)
+    "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.order_id = :order_id "
+    "AND oi.order_item_seq_id = :order_item_seq_id AND oi.product_id <> :product_id)), "
     "posted AS (UPDATE inventory_item AS i SET "
     "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
     "last_detail_seq = i.last_detail_seq + 1 FROM picked "

@@ -271,4 +271,8 @@ def _event(doc: ReceiptDoc, rec: Received) -> dict[str, object]:
             for f in rec.filled
         ],
         "quantityBackorderFilled": total(rec.filled),
+        "inventoryItemIds": sorted(  # every item with a ledger row: promises moved off items too
+            {f.inventory_item_id for f in rec.filled if f.moved_to}
+            | ({rec.item.inventory_item_id} if rec.item else set())
+        ),
     }

@@ -17,6 +17,7 @@ from stockledger.core.errors import NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.events.outbox import record_event
 from stockledger.ledger.post import Links, Posted, Posting, post
+from stockledger.orders.items import check_order_items, claim_order_items
 from stockledger.rejection.rules import Take, rejected_quantity, require_mode, spread
 from stockledger.reservations.service import Released, release_reservation
 
@@ -63,6 +64,7 @@ def reject_order_item(session: Session, r: Rejection) -> Rejected:
     """Release the order item's active reservation, then take what the mode says."""
     require_mode(r.mode)
     reason = r.reason_id or DEFAULT_REASON
+    _check_product(session, r)
     released = release_reservation(
         session,
         r.facility_id,
@@ -89,6 +91,17 @@ def reject_order_item(session: Session, r: Rejection) -> Rejected:
         }
         record_event(session, facility_id, "InventoryChanged", payload)
     return Rejected(facility_id, reason, released, total, changes)
+
+
+def _check_product(session: Session, r: Rejection) -> None:
+    """A productId given must be the order item's (SPEC §11); with a facility it is claimed there."""
+    if r.product_id is None:
+        return
+    products = {(r.order_id, r.order_item_seq_id): r.product_id}
+    if r.facility_id is None:
+        check_order_items(session, products)
+    else:
+        claim_order_items(session, r.facility_id, products)
 
 
 def _take(session: Session, facility_id: str, take: Take, reason: str, links: Links) -> Change:

@@ -10,7 +10,7 @@ with every short line, PARTIAL and BACKORDER see exactly the ATP that the locks 
 created after the candidate read (a new lot received meanwhile) are simply not used by this order.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, case, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility
@@ -34,7 +35,7 @@ from stockledger.core.db import (
     run,
     upsert,
 )
-from stockledger.core.errors import InsufficientStock, NotFound, ValidationFailed
+from stockledger.core.errors import InsufficientStock, NotFound, OrderItemConflict, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import FacilityScoped, bind_principal, check_facility, check_scope
@@ -51,6 +52,7 @@ from stockledger.ledger.post import (
     sole_item_ctes,
     sole_item_params,
 )
+from stockledger.orders.items import claim_from, claim_order_items, claim_params, lost_claim, products_of
 from stockledger.reservations.backorders import backorder_item
 from stockledger.reservations.release import Released, cancel_reservation, release_reservation
 from stockledger.reservations.rules import (
@@ -162,7 +164,7 @@ def reserve_line(
     """
     if db.is_postgres and not sole_item_tried:
         statement = _checked_sole_item_statement(db, order_id, facility_id, line, fill, principal)
-        outcome = _sole_item_outcome(order_id, facility_id, fill, line, db.run_alone(statement))
+        outcome = _sole_item_outcome(order_id, facility_id, fill, line, _alone(db.run_alone, statement))
         if outcome is not None:
             return outcome
     with db.transaction() as session:
@@ -182,7 +184,26 @@ async def reserve_line_async(
     not a sole item that covers the line, nothing written: the caller runs
     `reserve_line(…, sole_item_tried=True)` in a worker thread."""
     statement = _checked_sole_item_statement(db, order_id, facility_id, line, fill, principal)
-    return _sole_item_outcome(order_id, facility_id, fill, line, await db.run_alone_async(statement))
+    try:
+        rows = await db.run_alone_async(statement)
+    except IntegrityError as error:
+        if not lost_claim(error):
+            raise
+        rows = []  # another product won the order item meanwhile: nothing written
+    return _sole_item_outcome(order_id, facility_id, fill, line, rows)
+
+
+def _alone(
+    run_alone: Callable[[Statement], list[tuple[Any, ...]]], statement: Statement
+) -> list[tuple[Any, ...]]:
+    """The sole-item statement as a transaction of its own; no row when it wrote nothing,
+    including when another product won the order item meanwhile (its claim aborted it)."""
+    try:
+        return run_alone(statement)
+    except IntegrityError as error:
+        if not lost_claim(error):
+            raise
+        return []
 
 
 def _checked_sole_item_statement(
@@ -222,10 +243,13 @@ def _reserve(
 ) -> ReserveOutcome:
     require_fill(fill)
     _check_lines(lines)
-    if try_sole_item and len(lines) == 1 and is_postgres(session):
+    if try_sole_item and len(lines) == 1 and is_postgres(session):  # it claims the order item itself
         outcome = _reserve_from_sole_item(session, order_id, facility_id, lines[0], fill)
         if outcome is not None:
             return outcome
+    claim_order_items(
+        session, facility_id, products_of((order_id, x.order_item_seq_id, x.product_id) for x in lines)
+    )
     product_ids = {line.product_id for line in lines}
     candidates, locked = _lock_candidates(session, facility_id, product_ids)
     if len(candidates) < len(product_ids):  # a locked item proves its facility and product exist
@@ -252,8 +276,19 @@ def _reserve_from_sole_item(
     fill policy would. None: not so: the general path decides, nothing having been written."""
     check_facility(session, facility_id)
     dialect = session.get_bind().dialect
-    statement = _sole_item_statement(dialect, order_id, facility_id, line, fill, acting_user(session))
-    rows = run(session, statement)
+    try:
+        rows = run(
+            session, _sole_item_statement(dialect, order_id, facility_id, line, fill, acting_user(session))
+        )
+    except IntegrityError as error:
+        if not lost_claim(error):
+            raise
+        raise OrderItemConflict(
+            f"Order item {order_id}/{line.order_item_seq_id} was claimed for another product meanwhile",
+            orderId=order_id,
+            orderItemSeqId=line.order_item_seq_id,
+            requestedProductId=line.product_id,
+        ) from error
     return _sole_item_outcome(order_id, facility_id, fill, line, rows)
 
 
@@ -278,6 +313,7 @@ def _sole_item_statement(
         **sole_item_params(dialect, fit),
         **{f"r_{k}": v for k, v in bound(dialect, RES, reservation).items()},
         **event_values(dialect, facility_id, "StockReserved", _event(outcome, outcome.lines), user),
+        **claim_params(dialect, facility_id, order_id, line.order_item_seq_id, line.product_id),
         "item_mark": _ITEM_MARK_JSON,
     }
     return Statement(_sole_item_sql(fit), params)
@@ -310,7 +346,8 @@ def _sole_item_sql(fit: SoleItem) -> str:
             "reserved AS (INSERT INTO order_item_inventory_reservation (inventory_item_id, "
             f"{', '.join(reserve_columns)}) SELECT inventory_item_id, "
             f"{', '.join(':r_' + c for c in reserve_columns)} FROM posted {_ON_CONFLICT}), "
-            f"event AS ({event}) "
+            f"event AS ({event}), "
+            f"claimed AS ({claim_from('posted')}) "
             "SELECT inventory_item_id FROM posted"
         )
     return sql
@@ -510,6 +547,7 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
         # The usual case, one take from a locked item: posting, reservation and event in one
         # round trip (PostgreSQL: one statement).
         line = next(line for line in outcome.lines if line.reservations)
+        now = utcnow()  # the detail row's stamp, not later than its event's
         event = event_insert(session, outcome.facility_id, "StockReserved", _event(outcome, [line]))
         post_locked(
             session,
@@ -517,6 +555,7 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
             locked[postings[0].inventory_item_id],
             *_reservation_rows(session, outcome),
             event,
+            now=now,
         )
         return
     if len(postings) == 1:  # one guarded UPDATE … RETURNING: the item is locked already, no re-read

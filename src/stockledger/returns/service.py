@@ -29,6 +29,7 @@ from stockledger.core.scope import check_owner
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, ReturnHeader, ReturnItem
 from stockledger.ledger.post import Links, Posting, post
+from stockledger.orders.items import claim_order_items, products_of
 from stockledger.returns.rules import INV_DEFECTIVE, received_status
 from stockledger.returns.schemas import ReturnIn, ReturnItemIn
 from stockledger.returns.shipped import check_and_cost
@@ -72,6 +73,10 @@ def process_return(session: Session, ret: ReturnIn) -> ReturnView:
     if existing is not None:
         check_owner(session, existing.facility_id, f"return {ret.return_id}", returnId=ret.return_id)
         raise Conflict(f"Return {ret.return_id} already exists", returnId=ret.return_id)
+    order_items = [
+        (ret.order_id, i.order_item_seq_id, i.product_id) for i in ret.items if i.order_item_seq_id
+    ]
+    claim_order_items(session, ret.facility_id, products_of(order_items))
     session.add(ReturnHeader(facility_id=ret.facility_id, return_id=ret.return_id, order_id=ret.order_id))
     session.flush()
     received = [_receive_item(session, ret, line) for line in ret.items]

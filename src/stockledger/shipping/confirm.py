@@ -62,7 +62,15 @@ def confirm_shipment(
     issuances = _price_and_record(session, shipment, work.issued)
     work.save_promises(release_remainder)
     total = sum((i.cogs for i in issuances), ZERO)
-    _record_shipped(session, shipment, issuances, total, work.released, event_extra or {})
+    touched = sorted({p.inventory_item_id for p in work.postings})  # promises moved or released too
+    _record_shipped(
+        session,
+        shipment,
+        issuances,
+        total,
+        work.released,
+        {"inventoryItemIds": touched} | (event_extra or {}),
+    )
     return ShipmentShipped(shipment_id, shipment.facility_id, SHIPPED, issuances, total)
 
 
@@ -192,7 +200,6 @@ def _record_shipped(
             "primaryOrderId": shipment.primary_order_id,
             "statusId": SHIPPED,
             "issuances": [_issuance_payload(i) for i in issuances],
-            "inventoryItemIds": sorted({i.inventory_item_id for i in issuances}),
             "totalCogs": total,
             "releasedReservations": released,
             **extra,

@@ -74,10 +74,16 @@ class Issuing:
     issued: list[tuple[Issuance, InventoryItem]] = field(default_factory=list)
     released: list[dict[str, object]] = field(default_factory=list)
 
+    def promised_to(self, item: ShipmentItem) -> list[tuple[Promise, OrderItemInventoryReservation]]:
+        """The order item's active reservations of the shipment item's product: a line never
+        issues from a promise of another product (SPEC §11)."""
+        pairs = self.promises.get((item.order_id, item.order_item_seq_id), [])
+        return [(p, r) for p, r in pairs if r.product_id == item.product_id]
+
     def ship_line(self, item: ShipmentItem, line: ShipLine) -> None:
         key = (item.order_id, item.order_item_seq_id)
-        promises = [p for p, _ in self.promises.get(key, [])]
-        for source_id, quantity in self._sources(item, line, key):
+        promises = [p for p, _ in self.promised_to(item)]
+        for source_id, quantity in self._sources(item, line):
             source = self._item(source_id)
             settlement = settle(source_id, quantity, promises)
             if settlement.unreserved > 0 and not self.allow_unreserved:
@@ -121,14 +127,13 @@ class Issuing:
             )
         self.issued.append((issuance, source))
 
-    def _sources(self, item: ShipmentItem, line: ShipLine, key: OrderItemKey) -> list[tuple[str, Decimal]]:
+    def _sources(self, item: ShipmentItem, line: ShipLine) -> list[tuple[str, Decimal]]:
         """Where the units came from: the named item or lot, else the order item's promises
         (their on-hand part), then unpromised ATP FEFO."""
         if line.inventory_item_id or line.lot_id:
             return self._named_sources(item, line)
         promised = [
-            (p.inventory_item_id, p.quantity - r.quantity_not_available)
-            for p, r in self.promises.get(key, [])
+            (p.inventory_item_id, p.quantity - r.quantity_not_available) for p, r in self.promised_to(item)
         ]
         parts, short = spread(line.quantity, promised)
         if short > 0:
@@ -208,7 +213,7 @@ class Issuing:
             if key in done:
                 continue
             done.add(key)
-            for promise, _row in self.promises.get(key, []):
+            for promise, _row in self.promised_to(item):
                 if promise.quantity > 0:
                     self._release(item, promise)
 

@@ -12,6 +12,7 @@ from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.scope import check_owner
 from stockledger.ledger.models import OrderItemShipGroup, Shipment, ShipmentItem, ShipmentRouteSegment
+from stockledger.orders.items import claim_order_items, products_of
 from stockledger.shipping.rules import INPUT, OPEN_STATUSES, require_open
 from stockledger.shipping.schemas import ShipGroupIn, ShipmentCreate
 
@@ -47,6 +48,8 @@ def create_shipment(session: Session, new: ShipmentCreate) -> ShipmentView:
     if existing is not None:
         check_owner(session, existing.facility_id, f"shipment {shipment_id}", shipmentId=shipment_id)
         raise Conflict(f"Shipment {shipment_id} already exists", shipmentId=shipment_id)
+    order_items = ((i.order_id or new.primary_order_id, i.order_item_seq_id, i.product_id) for i in new.items)
+    claim_order_items(session, facility_id, products_of(order_items))
     group = _save_ship_group(session, facility_id, new.primary_order_id, new.ship_group)
     carrier = group.carrier_party_id if group else None
     method = group.shipment_method_type_id if group else None

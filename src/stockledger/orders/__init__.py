@@ -1,0 +1,1 @@
+"""Order items: the one product each belongs to (SPEC §11)."""
