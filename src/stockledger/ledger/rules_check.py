@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal_column, or_, select, type_coerce, union
+from sqlalchemy import func, literal_column, or_, select, type_coerce, union
 from sqlalchemy.orm import Session
 
 from stockledger.core.fixed import ZERO, Fixed6
@@ -94,14 +94,16 @@ def issuances_of_their_order_items_product(session: Session, now: datetime) -> i
 
 
 def nothing_reserved_on_non_promisable_items(session: Session, now: datetime) -> int:
-    """Active reservations holding units on an item not INV_AVAILABLE or past its expireDate."""
+    """Active reservations holding units on an item that is not INV_AVAILABLE (on hold, returned,
+    defective...). A lot past its expireDate is not counted: its units may have been reserved
+    before it expired, or on purpose with `allowExpired: true`; new reservations skip it."""
     r, i = OrderItemInventoryReservation, InventoryItem
     stmt = (
         select(func.count())
         .select_from(r)
         .join(i, (i.facility_id == r.facility_id) & (i.inventory_item_id == r.inventory_item_id))
         .where(r.status_id == RES_ACTIVE, r.quantity > 0)
-        .where(or_(i.status_id != INV_AVAILABLE, and_(i.expire_date.is_not(None), i.expire_date <= now)))
+        .where(i.status_id != INV_AVAILABLE)
     )
     return int(session.scalar(stmt) or 0)
 
