@@ -6,6 +6,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from stockledger.core import citus
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -18,12 +20,14 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`, in one transaction per migration run."""
+    """Bring the schema to `revision`, in one transaction per migration run; then, on a Citus
+    coordinator with workers, distribute the tables (core/citus.py), in a transaction of its own."""
     config = alembic_config(engine)
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         connection.commit()
+    citus.distribute(engine)
 
 
 def revision(engine: Engine, message: str) -> None:
