@@ -18,10 +18,14 @@ from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate
 from stockledger.core.db import Database
 from stockledger.ledger.verify import find_mismatches
-from tests.databases import fresh_postgres
+from tests.databases import CITUS_URL, fresh_citus, fresh_postgres
 
 REFERENCE_TABLES = {"alembic_version", "inventory_item_type", "variance_reason"}
-BACKENDS = ["sqlite", "postgres"]
+# The Citus cluster is a third backend only where STOCKLEDGER_TEST_CITUS_URL names its coordinator
+# (scripts/citus.sh url): without it the suite is the same as ever.
+CITUS = ["citus"] if CITUS_URL else []
+BACKENDS = ["sqlite", "postgres", *CITUS]
+POSTGRES_LIKE = ["postgres", *CITUS]  # for tests of PostgreSQL behaviour (locks, concurrency)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +41,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url() -> Iterator[str]:
     """A fresh database for this test run on the real server, dropped at the end."""
     with fresh_postgres("stockledger_test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def citus_url() -> Iterator[str]:
+    """A fresh, migrated (so distributed) database on the Citus cluster, dropped at the end."""
+    with fresh_citus("stockledger_test") as url:
         yield url
 
 
@@ -60,7 +71,7 @@ def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "stockledger.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue(f"{backend}_url"))
 
 
 @pytest.fixture
