@@ -151,3 +151,16 @@ def test_every_write_of_a_receipt_is_a_single_shard_plan(
     with seeded.engine.connect() as conn:
         for sql, params in writes:
             _assert_router(_plan(conn, sql, params), sql)
+
+
+@needs_cluster
+@on_citus
+def test_no_rows_stay_behind_in_the_coordinators_copy_of_a_table(db: Database) -> None:
+    """Rows written before a table was placed (migration 0001's reference rows, a moved
+    database) are copied to the shards; the coordinator's own copy is emptied."""
+    with db.engine.connect() as conn:
+        sizes = {
+            table: conn.execute(text("SELECT pg_relation_size(:t)"), {"t": table}).scalar_one()
+            for table in (*citus.REFERENCE_TABLES, *citus.DISTRIBUTED_TABLES)
+        }
+    assert {table: size for table, size in sizes.items() if size} == {}

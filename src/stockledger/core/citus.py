@@ -105,6 +105,8 @@ def _distribute(conn: Connection) -> list[str]:
         conn.execute(text(f'ALTER TABLE "{fk.table}" DROP CONSTRAINT "{fk.name}"'))
     for table in pending:
         conn.execute(text(_placement(table)), {"t": table, "anchor": ANCHOR, "column": DISTRIBUTION_COLUMN})
+    for table in pending:  # rows of a moved database now live in the shards; drop the local copy
+        conn.execute(text("SELECT truncate_local_data_after_distributing_table(:t)"), {"t": table})
     for fk in keys:
         if citus_keeps(fk):
             conn.execute(text(f'ALTER TABLE "{fk.table}" ADD CONSTRAINT "{fk.name}" {fk.definition}'))

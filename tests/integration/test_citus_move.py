@@ -1,0 +1,90 @@
+"""Moving a single-server database onto Citus, as docs/scaling.md tells it: dump the plain
+PostgreSQL database, restore it into the coordinator, `stockledger migrate` distributes it,
+`stockledger verify` is clean and every answer is the same as before."""
+
+import subprocess
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.cli import app
+from stockledger.core import citus
+from stockledger.core.db import Database
+from stockledger.events.feed import read_feed
+from stockledger.ledger.models import InventoryItem
+from stockledger.ledger.views import product_facility_inventory_item
+from stockledger.reservations.service import ReserveLine, reserve_stock
+from tests.conftest import CITUS
+from tests.databases import fresh_citus, fresh_postgres
+from tests.stock_support import FACILITY, receive
+
+pytestmark = pytest.mark.skipif(not CITUS, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
+
+
+@pytest.fixture
+def single_server() -> Iterator[Database]:
+    """A plain PostgreSQL database with the seed data, a receipt, a reservation and their events."""
+    with fresh_postgres("stockledger_move") as url:
+        db = Database(url)
+        load_documents(db, seed_documents())
+        receive(db, "PO-MOVE", {"shipmentItemSeqId": "1", "productId": "FG002", "quantityAccepted": 7})
+        with db.transaction() as session:
+            line = ReserveLine(order_item_seq_id="00001", product_id="FG001", quantity=Decimal(3))
+            reserve_stock(session, "O-MOVE", FACILITY, [line])
+        yield db
+        db.dispose()
+
+
+# The commands of docs/scaling.md ("Moving a single-server database"), $1 the source, $2 the coordinator.
+MOVE = """set -euo pipefail
+psql -q -v ON_ERROR_STOP=1 "$2" -c 'TRUNCATE inventory_item_type, variance_reason CASCADE'
+pg_dump --data-only --exclude-table-data=alembic_version "$1" | psql -q -v ON_ERROR_STOP=1 "$2"
+"""
+
+
+def _answers(db: Database) -> dict[str, Any]:
+    with db.reading() as session:
+        view = session.execute(product_facility_inventory_item.select()).all()
+        items = session.execute(
+            select(InventoryItem.inventory_item_id, InventoryItem.available_to_promise_total)
+        ).all()
+        events = read_feed(session, 0, 1000)
+        counts = {
+            table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in (*citus.REFERENCE_TABLES, *citus.DISTRIBUTED_TABLES)
+        }
+    return {
+        "view": sorted(tuple(r) for r in view),
+        "items": sorted(tuple(r) for r in items),
+        "events": [(e.event_seq, e.event_type, e.payload) for e in events],
+        "counts": counts,
+    }
+
+
+def test_a_single_server_database_moves_onto_the_cluster(
+    single_server: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _answers(single_server)
+    assert before["events"]
+    assert before["counts"]["inventory_item_detail"] > 0
+    source = single_server.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with fresh_citus("stockledger_moved", migrated=False) as url:
+        monkeypatch.setenv("STOCKLEDGER_DATABASE_URL", url)
+        migrated = CliRunner().invoke(app, ["migrate"])  # the schema, distributed, still empty
+        assert migrated.exit_code == 0, migrated.output
+        subprocess.run(["bash", "-c", MOVE, "move", source, url], check=True, capture_output=True)
+        verified = CliRunner().invoke(app, ["verify"])
+        assert verified.exit_code == 0, verified.output
+        assert "0 mismatches" in verified.output
+        moved = Database(url)
+        try:
+            with moved.engine.connect() as conn:
+                assert citus.placed_tables(conn) == {*citus.REFERENCE_TABLES, *citus.DISTRIBUTED_TABLES}
+            assert _answers(moved) == before
+        finally:
+            moved.dispose()
