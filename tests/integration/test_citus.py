@@ -15,7 +15,8 @@ from sqlalchemy import Connection, event, inspect, text
 from stockledger.core import citus, migrate
 from stockledger.core.db import Database
 from stockledger.ledger.views import product_facility_inventory_item
-from stockledger.reservations.service import ALL_OR_NOTHING, ReserveLine, _sole_item_statement
+from stockledger.reservations.rules import ALL_OR_NOTHING
+from stockledger.reservations.service import ReserveLine, _sole_item_statement
 from tests.conftest import CITUS
 from tests.stock_support import FACILITY, receive
 
