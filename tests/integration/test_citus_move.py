@@ -1,18 +1,21 @@
 """Moving a single-server database onto Citus, as docs/scaling.md tells it: dump the plain
-PostgreSQL database, restore it into the coordinator, `stockledger migrate` distributes it,
-`stockledger verify` is clean and every answer is the same as before."""
+PostgreSQL database: `stockledger migrate` on the coordinator places the empty schema, a
+data-only dump fills it, `stockledger verify` is clean and every answer is the same as before.
+The commands are docs/scaling.md's block, run as they stand."""
 
+import os
+import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
-from typer.testing import CliRunner
 
 from stockledger.catalog.seeds import load_documents, seed_documents
-from stockledger.cli import app
 from stockledger.core import citus
 from stockledger.core.db import Database
 from stockledger.events.feed import read_feed
@@ -40,11 +43,17 @@ def single_server() -> Iterator[Database]:
         db.dispose()
 
 
-# The commands of docs/scaling.md ("Moving a single-server database"), $1 the source, $2 the coordinator.
-MOVE = """set -euo pipefail
-psql -q -v ON_ERROR_STOP=1 "$2" -c 'TRUNCATE inventory_item_type, variance_reason CASCADE'
-pg_dump --data-only --exclude-table-data=alembic_version "$1" | psql -q -v ON_ERROR_STOP=1 "$2"
-"""
+ROOT = Path(__file__).resolve().parents[2]
+MOVE_BLOCK = re.compile(
+    r"tests/integration/test_citus_move.py runs this block on one -->\n```bash\n(.*?)^```", re.M | re.S
+)
+
+
+def _move_commands() -> str:
+    """The block of docs/scaling.md's "Moving a single-server database"."""
+    found = MOVE_BLOCK.search((ROOT / "docs" / "scaling.md").read_text())
+    assert found is not None, "docs/scaling.md lost its block on moving a database"
+    return "set -euo pipefail\n" + found[1]
 
 
 def _answers(db: Database) -> dict[str, Any]:
@@ -66,21 +75,21 @@ def _answers(db: Database) -> dict[str, Any]:
     }
 
 
-def test_a_single_server_database_moves_onto_the_cluster(
-    single_server: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_single_server_database_moves_onto_the_cluster(single_server: Database) -> None:
     before = _answers(single_server)
     assert before["events"]
     assert before["counts"]["inventory_item_detail"] > 0
     source = single_server.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with fresh_citus("stockledger_moved", migrated=False) as url:
-        monkeypatch.setenv("STOCKLEDGER_DATABASE_URL", url)
-        migrated = CliRunner().invoke(app, ["migrate"])  # the schema, distributed, still empty
-        assert migrated.exit_code == 0, migrated.output
-        subprocess.run(["bash", "-c", MOVE, "move", source, url], check=True, capture_output=True)
-        verified = CliRunner().invoke(app, ["verify"])
-        assert verified.exit_code == 0, verified.output
-        assert "0 mismatches" in verified.output
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKLEDGER_")}
+        env |= {
+            "SOURCE_URL": source,
+            "CITUS_URL": url,
+            "PATH": f"{Path(sys.executable).parent}:{env['PATH']}",
+        }
+        moving = subprocess.run(["bash", "-c", _move_commands()], env=env, capture_output=True, text=True)
+        assert moving.returncode == 0, moving.stderr
+        assert "verify: 0 mismatches" in moving.stdout
         moved = Database(url)
         try:
             with moved.engine.connect() as conn:
