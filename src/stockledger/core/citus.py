@@ -83,6 +83,12 @@ def has_workers(conn: Connection) -> bool:
     return int(conn.execute(text(workers)).scalar_one()) > 0
 
 
+def distributes(engine: Engine) -> bool:
+    """Whether `engine`'s database is a Citus coordinator with workers."""
+    with engine.connect() as conn:
+        return has_workers(conn)
+
+
 def distribute(engine: Engine) -> list[str]:
     """Place every table not yet placed (see the module's docstring); the tables placed, in order."""
     with engine.begin() as conn:
