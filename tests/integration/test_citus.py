@@ -165,3 +165,36 @@ def test_no_rows_stay_behind_in_the_coordinators_copy_of_a_table(db: Database) -
             for table in (*citus.REFERENCE_TABLES, *citus.DISTRIBUTED_TABLES)
         }
     assert {table: size for table, size in sizes.items() if size} == {}
+
+
+@needs_cluster
+@on_citus
+def test_a_table_a_later_migration_adds_is_placed_with_its_keys(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a database distributed already (an upgrade): the new table's key to a reference table
+    (which makes Citus manage it as a local table at once) and to a distributed one are kept."""
+    monkeypatch.setattr(citus, "DISTRIBUTED_TABLES", (*citus.DISTRIBUTED_TABLES, "later_table"))
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE later_table (facility_id varchar(60) REFERENCES facility, "
+                "later_id varchar(60), PRIMARY KEY (facility_id, later_id))"
+            )
+        )
+    try:
+        assert citus.distribute(db.engine) == ["later_table"]
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE later_table ADD COLUMN inventory_item_id varchar(60)"))
+            conn.execute(
+                text(
+                    "ALTER TABLE later_table "
+                    "ADD FOREIGN KEY (facility_id, inventory_item_id) REFERENCES inventory_item"
+                )
+            )
+            keys = {fk.referred for fk in citus.foreign_keys(conn) if fk.table == "later_table"}
+            assert "later_table" in citus.placed_tables(conn)
+        assert keys == {"facility", "inventory_item"}
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE later_table"))

@@ -5,6 +5,7 @@ The commands are docs/scaling.md's block, run as they stand."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from stockledger.catalog.seeds import load_documents, seed_documents
-from stockledger.core import citus
+from stockledger.core import citus, migrate
 from stockledger.core.db import Database
 from stockledger.events.feed import read_feed
 from stockledger.ledger.models import InventoryItem
@@ -97,3 +99,71 @@ def test_a_single_server_database_moves_onto_the_cluster(single_server: Database
             assert _answers(moved) == before
         finally:
             moved.dispose()
+
+
+LATER = '''"""{doc}
+
+Revision ID: {rev}
+Revises: {down}
+"""
+
+from alembic import op
+
+revision = "{rev}"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("{sql}")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def _later_migrations(tmp_path: Path) -> Path:
+    """The project's migrations and two more: a table keyed to a reference table, then its key
+    to a distributed table (as a later feature would add them)."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    head = ScriptDirectory.from_config(
+        migrate.alembic_config(Database("sqlite://").engine)
+    ).get_current_head()
+    steps = [
+        (
+            "9001",
+            head,
+            "CREATE TABLE later_table (facility_id varchar(60) REFERENCES facility, "
+            "inventory_item_id varchar(60), PRIMARY KEY (facility_id, inventory_item_id))",
+        ),
+        (
+            "9002",
+            "9001",
+            "ALTER TABLE later_table ADD FOREIGN KEY (facility_id, inventory_item_id) "
+            "REFERENCES inventory_item",
+        ),
+    ]
+    for rev, down, sql in steps:
+        body = LATER.format(doc=f"later {rev}", rev=rev, down=down, sql=sql)
+        (copy / "versions" / f"{rev}_later.py").write_text(body)
+    return copy
+
+
+def test_an_upgrade_places_each_new_table_before_the_next_migration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fresh_citus("stockledger_upgrade") as url:  # at the project's head, distributed
+        monkeypatch.setattr(migrate, "MIGRATIONS", _later_migrations(tmp_path))
+        monkeypatch.setattr(citus, "DISTRIBUTED_TABLES", (*citus.DISTRIBUTED_TABLES, "later_table"))
+        db = Database(url)
+        try:
+            migrate.upgrade(db.engine)
+            with db.engine.connect() as conn:
+                assert "later_table" in citus.placed_tables(conn)
+                keys = {fk.referred for fk in citus.foreign_keys(conn) if fk.table == "later_table"}
+            assert keys == {"facility", "inventory_item"}
+        finally:
+            db.dispose()
