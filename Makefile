@@ -25,6 +25,7 @@ test: install  ## the whole suite, on SQLite and the PostgreSQL server at 127.0.
 CITUS_TESTS := \
 	tests/integration/test_citus.py tests/integration/test_citus_move.py \
 	tests/integration/test_citus_cli.py tests/integration/test_citus_transactions.py \
+	tests/integration/test_citus_script.py \
 	tests/e2e/test_docs_api.py \
 	tests/integration/test_cli.py tests/integration/test_resets_cli.py tests/integration/test_tokens.py \
 	tests/integration/test_events_feed.py tests/integration/test_outbox.py \
