@@ -17,10 +17,12 @@ carry facility_id at the same position. That is every foreign key of the schema.
 tables already in pg_dist_partition are left as they are.
 """
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
+log = logging.getLogger(__name__)
 ANCHOR = "inventory_item"  # every distributed table is co-located with it
 DISTRIBUTION_COLUMN = "facility_id"
 
@@ -98,11 +100,7 @@ def distribute(engine: Engine) -> list[str]:
 
 
 def _distribute(conn: Connection) -> list[str]:
-    tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
-    unclassified = sorted(tables - {*REFERENCE_TABLES, *DISTRIBUTED_TABLES, *COORDINATOR_TABLES})
-    if unclassified:
-        raise UnclassifiedTable(f"declare these tables in stockledger.core.citus: {unclassified}")
-    pending = [t for t in (*REFERENCE_TABLES, *DISTRIBUTED_TABLES) if t in tables - placed_tables(conn)]
+    pending = _pending(conn)
     if not pending:
         return []
     conn.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
@@ -111,12 +109,23 @@ def _distribute(conn: Connection) -> list[str]:
         conn.execute(text(f'ALTER TABLE "{fk.table}" DROP CONSTRAINT "{fk.name}"'))
     for table in pending:
         conn.execute(text(_placement(table)), {"t": table, "anchor": ANCHOR, "column": DISTRIBUTION_COLUMN})
-    for table in pending:  # rows of a moved database now live in the shards; drop the local copy
+    for table in pending:  # rows written before (migration 0001's reference rows) are in the shards now
         conn.execute(text("SELECT truncate_local_data_after_distributing_table(:t)"), {"t": table})
     for fk in keys:
         if citus_keeps(fk):
             conn.execute(text(f'ALTER TABLE "{fk.table}" ADD CONSTRAINT "{fk.name}" {fk.definition}'))
+        else:
+            log.warning("Citus cannot keep %s.%s: %s; dropped", fk.table, fk.name, fk.definition)
     return pending
+
+
+def _pending(conn: Connection) -> list[str]:
+    """The tables still to place, in the order that works; every table must be declared."""
+    tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    unclassified = sorted(tables - {*REFERENCE_TABLES, *DISTRIBUTED_TABLES, *COORDINATOR_TABLES})
+    if unclassified:
+        raise UnclassifiedTable(f"declare these tables in stockledger.core.citus: {unclassified}")
+    return [t for t in (*REFERENCE_TABLES, *DISTRIBUTED_TABLES) if t in tables - placed_tables(conn)]
 
 
 def _placement(table: str) -> str:
