@@ -32,7 +32,8 @@ CITUS_TESTS := \
 	tests/integration/test_reservations_concurrency.py tests/integration/test_reservations_sole_item.py \
 	tests/integration/test_ledger_post.py tests/integration/test_resets.py \
 	tests/integration/test_receiving_backorders.py \
-	tests/e2e/test_idempotency_api.py tests/e2e/test_api_reads.py tests/e2e/test_scenario_store_day.py
+	tests/e2e/test_idempotency_api.py tests/e2e/test_api_reads.py tests/e2e/test_scenario_store_day.py \
+	tests/e2e/test_hot_routes_event_loop.py
 
 citus-start:  ## build Citus if missing, start the local cluster, print the coordinator URL
 	scripts/citus.sh start
