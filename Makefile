@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run demo test lint bench stress clean
+.PHONY: install run demo test test-citus citus-start citus-stop lint bench stress clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -19,6 +19,30 @@ run: install  ## migrate, load the seed demo data, serve on 127.0.0.1:8000 (SQLi
 
 test: install  ## the whole suite, on SQLite and the PostgreSQL server at 127.0.0.1:5432
 	.venv/bin/pytest
+
+# The Citus backend, on the local cluster of scripts/citus.sh (coordinator :9700, workers :9701-9702).
+# A declared subset, and why, in docs/scaling.md ("What CI runs on Citus").
+CITUS_TESTS := \
+	tests/integration/test_citus.py tests/integration/test_citus_move.py \
+	tests/integration/test_citus_cli.py tests/integration/test_citus_transactions.py \
+	tests/integration/test_citus_script.py \
+	tests/e2e/test_docs_api.py \
+	tests/integration/test_cli.py tests/integration/test_resets_cli.py tests/integration/test_tokens.py \
+	tests/integration/test_events_feed.py tests/integration/test_outbox.py \
+	tests/integration/test_reservations_concurrency.py tests/integration/test_reservations_sole_item.py \
+	tests/integration/test_ledger_post.py tests/integration/test_resets.py \
+	tests/integration/test_receiving_backorders.py \
+	tests/e2e/test_idempotency_api.py tests/e2e/test_api_reads.py tests/e2e/test_scenario_store_day.py \
+	tests/e2e/test_hot_routes_event_loop.py
+
+citus-start:  ## build Citus if missing, start the local cluster, print the coordinator URL
+	scripts/citus.sh start
+
+citus-stop:
+	scripts/citus.sh stop
+
+test-citus: install citus-start  ## the Citus subset on the local cluster (tests selected by their [citus] backend)
+	STOCKLEDGER_TEST_CITUS_URL=$$(scripts/citus.sh url) .venv/bin/pytest -k citus $(CITUS_TESTS)
 
 bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO lines on stdout, appended to bench/RESULTS.md (slow: the 1M-line reset alone takes ~15 min)
 	command -v wrk >/dev/null || apt-get install -y wrk  # the HTTP benchmarks' load generator

@@ -1,7 +1,8 @@
 """docs/api.md cannot drift: its endpoints are those of /openapi.json, and its answers are the app's.
 
 The page is written by docs/gen_api.py from real requests; here it is generated again on a fresh
-SQLite database, and on a fresh PostgreSQL database, and compared with the committed file,
+SQLite database, on a fresh PostgreSQL database, and on a fresh Citus database when a cluster is
+configured (every endpoint, distributed), and compared with the committed file,
 volatile values (timestamps, generated ids, tokens, metric values) aside. On a difference:
 `.venv/bin/python docs/gen_api.py`.
 """
@@ -19,7 +20,7 @@ import pytest
 from stockledger.app import create_app
 from stockledger.core.db import Database
 from stockledger.ledger.verify import find_mismatches
-from tests.databases import fresh_postgres
+from tests.databases import CITUS_URL, fresh_citus, fresh_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 API_MD = ROOT / "docs" / "api.md"
@@ -121,3 +122,19 @@ def fresh_pg_url() -> Iterator[str]:
 @pytest.mark.postgres
 def test_postgresql_answers_the_same(fresh_pg_url: str) -> None:
     _assert_same_page(_gen_api(), fresh_pg_url, "postgresql")
+
+
+@pytest.fixture
+def fresh_citus_url() -> Iterator[str]:
+    with fresh_citus("stockledger_apidoc") as url:
+        yield url
+        db = Database(url)
+        with db.reading() as session:
+            assert find_mismatches(session) == [], "ledger rule broken: totals != sum of details"
+        db.dispose()
+
+
+@pytest.mark.skipif(not CITUS_URL, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
+def test_citus_answers_the_same(fresh_citus_url: str) -> None:
+    """Every endpoint, on tables distributed by facility: the same page."""
+    _assert_same_page(_gen_api(), fresh_citus_url, "postgresql")

@@ -66,6 +66,14 @@ NOT_RUN = {
         "make run    # installs into .venv, migrates a SQLite file, loads the seed demo data, "
         "serves http://127.0.0.1:8000",
     ): "serves until stopped, and make test is the suite this check is part of",
+    (
+        "docs/scaling.md",
+        "scripts/citus.sh start     # … postgresql://postgres@127.0.0.1:9700/stockledger",
+    ): "builds Citus and starts three servers; `make test-citus` runs it in CI",
+    (
+        "docs/scaling.md",
+        "# SOURCE_URL: the single-server database; CITUS_URL: the coordinator's, with the citus extension",
+    ): "needs a Citus cluster; tests/integration/test_citus_move.py runs this block on one",
 }
 # Inline commands named in prose that are not complete command lines, or that run until stopped.
 INLINE_NOT_RUN = {

@@ -25,7 +25,7 @@ SOLO = "HOT-SOLO"
 
 @pytest.fixture
 def postgres_client(backend: str, seeded: Database, client: TestClient) -> TestClient:
-    if backend != "postgres":
+    if backend == "sqlite":
         pytest.skip("the async pool is PostgreSQL's; SQLite takes the thread path (other tests)")
     return client
 

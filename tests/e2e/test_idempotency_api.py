@@ -157,14 +157,19 @@ def test_concurrent_requests_with_one_key_apply_once(
     seeded_client: TestClient, seeded: Database, backend: str
 ) -> None:
     """The second request waits on the first one's claim and then gets its stored answer."""
-    if backend != "postgres":
+    if backend == "sqlite":
         pytest.skip("SQLite serialises writers outright; the race needs PostgreSQL")
     before = _state(seeded)
     answers: list[Any] = []
     blocker = seeded.engine.connect()
     blocker.begin()
     # Hold the item's row so the first request is still running when the second one arrives.
-    blocker.execute(text("SELECT 1 FROM inventory_item WHERE inventory_item_id = 'FG001-INV-001' FOR UPDATE"))
+    blocker.execute(  # by its key: on Citus a FOR UPDATE must name the shard
+        text(
+            "SELECT 1 FROM inventory_item "
+            "WHERE facility_id = 'FACILITY_1' AND inventory_item_id = 'FG001-INV-001' FOR UPDATE"
+        )
+    )
 
     def send() -> None:
         answers.append(
@@ -177,7 +182,7 @@ def test_concurrent_requests_with_one_key_apply_once(
     try:
         for t in threads:
             t.start()
-        waiting = _wait_for_lock_waiters(blocker, 2)
+        waiting = _wait_for_lock_waiters(blocker, 2, backend)
     finally:
         blocker.rollback()
         blocker.close()
@@ -190,14 +195,16 @@ def test_concurrent_requests_with_one_key_apply_once(
     assert _state(seeded) == (before[0] + 1, before[1] + 4, 1)
 
 
-def _wait_for_lock_waiters(conn: Any, wanted: int) -> int:
+def _wait_for_lock_waiters(conn: Any, wanted: int, backend: str) -> int:
+    # on Citus the rows are locked on the workers: citus_stat_activity sees every node's backends
+    activity = "citus_stat_activity" if backend == "citus" else "pg_stat_activity"
     waiting = 0
     for _ in range(100):
         conn.execute(text("SELECT pg_stat_clear_snapshot()"))  # activity is cached per transaction
         waiting = int(
             conn.execute(
                 text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    f"SELECT count(*) FROM {activity} WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()"
                 )
             ).scalar_one()

@@ -11,6 +11,7 @@ from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import Links, Posting, post
+from tests.conftest import POSTGRES_LIKE
 
 pytestmark = pytest.mark.posts_without_events  # the write path alone: no business event
 
@@ -124,7 +125,7 @@ def test_a_loaded_item_sees_the_new_totals(seeded: Database) -> None:
         assert item.quantity_on_hand_total == Decimal(40)
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_concurrent_guarded_decrements_never_oversell(seeded: Database) -> None:
     """32 threads each take 1 unit of an item holding 13: exactly 13 succeed."""
     item_id = "FG001-INV-001"

@@ -13,6 +13,7 @@ from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.receiving.service import receive_purchase_shipment
 from stockledger.reservations.picking import pick_suggestions
 from stockledger.reservations.service import ReserveLine, cancel_reservation, reserve_stock
+from tests.conftest import POSTGRES_LIKE
 from tests.shipping_support import FACILITY, details, events, product_totals, totals
 from tests.stock_support import receive, reservations
 
@@ -151,7 +152,7 @@ def _promised_elsewhere(db: Database) -> list[tuple[str, Decimal, Decimal]]:
     return [(item, qoh, atp) for item, qoh, atp, q in rows if atp != qoh - (q or 0)]
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_receipts_moving_promises_race_reservations_and_cancels_without_deadlock(seeded: Database) -> None:
     _reserve(seeded, "BASE", 31, fill="PARTIAL")
     for n in range(12):

@@ -9,13 +9,14 @@ import pytest
 from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock
 from stockledger.reservations.service import ReserveLine, reserve_stock
+from tests.conftest import POSTGRES_LIKE
 from tests.shipping_support import FACILITY, product_totals
 from tests.stock_support import reservations
 
 D = Decimal
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_sixteen_threads_one_unit_each_exactly_atp_succeed(seeded: Database) -> None:
     atp = int(product_totals(seeded, "FG002")[1])  # 31 over two items
     workers = Database(str(seeded.engine.url.render_as_string(hide_password=False)), pool_size=20)
@@ -36,7 +37,7 @@ def test_sixteen_threads_one_unit_each_exactly_atp_succeed(seeded: Database) -> 
     assert product_totals(seeded, "FG002") == (D(31), D(0))
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_multi_line_orders_in_random_order_never_deadlock_or_oversell(seeded: Database) -> None:
     workers = Database(str(seeded.engine.url.render_as_string(hide_password=False)), pool_size=20)
     products = ["FG001", "FG002", "FG003"]

@@ -8,19 +8,10 @@ foreign key to another distributed table carries facility_id on both sides.
 import pytest
 from sqlalchemy import inspect
 
+from stockledger.core import citus
 from stockledger.core.db import Database
 
-REFERENCE_TABLES = {
-    "alembic_version",
-    "facility",
-    "product",
-    "inventory_item_type",
-    "variance_reason",
-    "api_token",
-    "sequence_value",
-    "deployment_identity",  # one row: the id the publisher stamps on its messages
-    "external_inventory_reset",  # one audit row per ERP run, which may span facilities
-}
+REFERENCE_TABLES = {*citus.REFERENCE_TABLES, *citus.COORDINATOR_TABLES}  # the one list: core/citus.py
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)

@@ -4,7 +4,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from stockledger.core import citus
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -18,12 +22,29 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`, in one transaction per migration run."""
+    """Bring the schema to `revision`, in one transaction per migration run. On a Citus
+    coordinator with workers, one migration at a time, each followed by placing the tables it
+    added (core/citus.py), so a later migration can add a key to a table placed before it."""
     config = alembic_config(engine)
+    steps = _pending(config, engine, revision) if citus.distributes(engine) else [revision]
+    for step in steps:
+        _upgrade_to(config, engine, step)
+        citus.distribute(engine)
+
+
+def _upgrade_to(config: Config, engine: Engine, revision: str) -> None:
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         connection.commit()
+
+
+def _pending(config: Config, engine: Engine, revision: str) -> list[str]:
+    """The revisions between the database's and `revision`, oldest first."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(config)
+    return [s.revision for s in reversed(list(scripts.iterate_revisions(revision, current)))]
 
 
 def revision(engine: Engine, message: str) -> None:

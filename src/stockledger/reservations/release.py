@@ -147,9 +147,20 @@ def _active_rows(
     )
     if facility_id is not None:
         stmt = stmt.where(r.facility_id == facility_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return list(session.scalars(stmt))
+    if not lock:
+        return list(session.scalars(stmt))
+    # Rows are locked one facility at a time: on Citus a FOR UPDATE must stay on one shard.
+    stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    facilities = [facility_id] if facility_id is not None else _facilities(session, order_id, seq_id)
+    return [row for f in facilities for row in session.scalars(stmt.where(r.facility_id == f))]
+
+
+def _facilities(session: Session, order_id: str, seq_id: str) -> list[str]:
+    r = OrderItemInventoryReservation
+    found = select(r.facility_id).where(
+        r.order_id == order_id, r.order_item_seq_id == seq_id, r.status_id == RES_ACTIVE
+    )
+    return sorted(set(session.scalars(found)))
 
 
 def _event(released: Released, facility_id: str, reason: str) -> dict[str, Any]:

@@ -1,0 +1,200 @@
+"""`stockledger migrate` on a Citus cluster: every table placed, foreign keys kept, writes routed.
+
+The tests of the cluster run where STOCKLEDGER_TEST_CITUS_URL names its coordinator
+(`scripts/citus.sh start` prints it); the classification check runs on plain PostgreSQL too.
+"""
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event, inspect, text
+
+from stockledger.core import citus, migrate
+from stockledger.core.db import Database
+from stockledger.ledger.views import product_facility_inventory_item
+from stockledger.reservations.rules import ALL_OR_NOTHING
+from stockledger.reservations.service import ReserveLine, _sole_item_statement
+from tests.conftest import CITUS
+from tests.stock_support import FACILITY, receive
+
+on_citus = pytest.mark.parametrize("backend", ["citus"], indirect=True)
+needs_cluster = pytest.mark.skipif(not CITUS, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_every_migrated_table_is_declared_for_citus(db: Database) -> None:
+    """A new table must be placed on purpose: distributed by facility, reference or coordinator."""
+    declared = {*citus.REFERENCE_TABLES, *citus.DISTRIBUTED_TABLES, *citus.COORDINATOR_TABLES}
+    assert set(inspect(db.engine).get_table_names()) == declared
+
+
+def test_the_lists_do_not_overlap() -> None:
+    lists = [citus.REFERENCE_TABLES, citus.DISTRIBUTED_TABLES, citus.COORDINATOR_TABLES]
+    assert sum(len(set(names)) for names in lists) == len(set().union(*lists))
+
+
+@needs_cluster
+@on_citus
+def test_every_table_is_distributed_by_facility_or_replicated(db: Database) -> None:
+    with db.engine.connect() as conn:
+        placed = conn.execute(
+            text(
+                "SELECT table_name::text, citus_table_type, distribution_column, colocation_id "
+                "FROM citus_tables"
+            )
+        ).all()
+    kinds = {name: kind for name, kind, _column, _colocation in placed}
+    assert kinds == {
+        **dict.fromkeys(citus.REFERENCE_TABLES, "reference"),
+        **dict.fromkeys(citus.DISTRIBUTED_TABLES, "distributed"),
+    }
+    distributed = {
+        (column, colocation) for _name, kind, column, colocation in placed if kind == "distributed"
+    }
+    assert len(distributed) == 1  # one co-location group, one column
+    assert next(iter(distributed))[0] == "facility_id"
+
+
+@needs_cluster
+@on_citus
+def test_every_foreign_key_of_plain_postgresql_is_kept(db: Database, postgres_url: str) -> None:
+    plain = Database(postgres_url)
+    try:
+        with plain.engine.connect() as conn:
+            expected = {(fk.table, fk.name, fk.definition) for fk in citus.foreign_keys(conn)}
+    finally:
+        plain.dispose()
+    with db.engine.connect() as conn:
+        kept = {(fk.table, fk.name, fk.definition) for fk in citus.foreign_keys(conn)}
+    assert len(expected) > 25
+    assert kept == expected
+
+
+@needs_cluster
+@on_citus
+def test_migrate_again_places_nothing_and_the_view_still_answers(seeded: Database) -> None:
+    migrate.upgrade(seeded.engine)
+    assert citus.distribute(seeded.engine) == []
+    with seeded.reading() as session:
+        rows = session.execute(product_facility_inventory_item.select()).all()
+    assert len(rows) >= 3
+
+
+@needs_cluster
+@on_citus
+def test_a_table_in_no_list_stops_the_step(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE stray_table (facility_id varchar(60) PRIMARY KEY)"))
+    try:
+        with pytest.raises(citus.UnclassifiedTable, match="stray_table"):
+            citus.distribute(db.engine)
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE stray_table"))
+
+
+def _plan(conn: Connection, sql: str, params: Any) -> str:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"EXPLAIN {sql}", params)
+    return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _assert_router(plan: str, sql: str) -> None:
+    assert "Custom Scan (Citus" in plan, f"not a distributed plan:\n{sql}\n{plan}"
+    assert "Task Count: 1\n" in plan + "\n", f"more than one task:\n{sql}\n{plan}"
+
+
+@needs_cluster
+@on_citus
+def test_the_one_statement_reservation_is_a_single_shard_plan(seeded: Database) -> None:
+    line = ReserveLine(order_item_seq_id="00001", product_id="FG002", quantity=Decimal(1))
+    statement = _sole_item_statement(seeded.engine.dialect, "O-PLAN", FACILITY, line, ALL_OR_NOTHING)
+    with seeded.engine.connect() as conn:
+        plan = _plan(conn, _NAMED.sub(r"%(\1)s", statement.sql.replace("%", "%%")), statement.params)
+    _assert_router(plan, statement.sql)
+
+
+@needs_cluster
+@on_citus
+def test_the_router_check_sees_a_statement_over_every_shard(seeded: Database) -> None:
+    sql = "UPDATE inventory_item SET status_id = status_id WHERE inventory_item_id = %(i)s"
+    with seeded.engine.connect() as conn, pytest.raises(AssertionError, match="more than one task"):
+        _assert_router(_plan(conn, sql, {"i": "FG001-INV-001"}), sql)
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # a Statement's :name, as psycopg's %(name)s
+
+
+@pytest.fixture
+def writes(db: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement that writes, as the driver received it, while the test runs."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
+        if sql.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE", "WITH"}:
+            seen.append((sql, params[0] if many else params))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+@needs_cluster
+@on_citus
+def test_every_write_of_a_receipt_is_a_single_shard_plan(
+    seeded: Database, writes: list[tuple[str, Any]]
+) -> None:
+    receive(seeded, "PO-PLAN", {"shipmentItemSeqId": "1", "productId": "FG001", "quantityAccepted": 5})
+    assert len(writes) >= 3  # the post, its detail row, the receipt, the cost layer, the event
+    with seeded.engine.connect() as conn:
+        for sql, params in writes:
+            _assert_router(_plan(conn, sql, params), sql)
+
+
+@needs_cluster
+@on_citus
+def test_no_rows_stay_behind_in_the_coordinators_copy_of_a_table(db: Database) -> None:
+    """Rows written before a table was placed (migration 0001's reference rows, a moved
+    database) are copied to the shards; the coordinator's own copy is emptied."""
+    with db.engine.connect() as conn:
+        sizes = {
+            table: conn.execute(text("SELECT pg_relation_size(:t)"), {"t": table}).scalar_one()
+            for table in (*citus.REFERENCE_TABLES, *citus.DISTRIBUTED_TABLES)
+        }
+    assert {table: size for table, size in sizes.items() if size} == {}
+
+
+@needs_cluster
+@on_citus
+def test_a_table_a_later_migration_adds_is_placed_with_its_keys(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a database distributed already (an upgrade): the new table's key to a reference table
+    (which makes Citus manage it as a local table at once) and to a distributed one are kept."""
+    monkeypatch.setattr(citus, "DISTRIBUTED_TABLES", (*citus.DISTRIBUTED_TABLES, "later_table"))
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE later_table (facility_id varchar(60) REFERENCES facility, "
+                "later_id varchar(60), PRIMARY KEY (facility_id, later_id))"
+            )
+        )
+    try:
+        assert citus.distribute(db.engine) == ["later_table"]
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE later_table ADD COLUMN inventory_item_id varchar(60)"))
+            conn.execute(
+                text(
+                    "ALTER TABLE later_table "
+                    "ADD FOREIGN KEY (facility_id, inventory_item_id) REFERENCES inventory_item"
+                )
+            )
+            keys = {fk.referred for fk in citus.foreign_keys(conn) if fk.table == "later_table"}
+            assert "later_table" in citus.placed_tables(conn)
+        assert keys == {"facility", "inventory_item"}
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE later_table"))
