@@ -110,10 +110,15 @@ def test_v1_takes_the_sign_in_cookie_for_reads_only(seeded: Database, client: Te
         "/v1/shipments/SH-X/reset",
         "/v1/facilities/FACILITY_1/products/FG009/inventory-item",
     ):
+        # The form-like cross-site post (text/plain, no preflight) is refused before it is read...
         refused = client.post(path, content=b"{}", headers=EVIL)
-        assert refused.status_code == 401, path
-        assert refused.json()["code"] == "unauthorized"
-        assert client.post(path, json={}).status_code == 401  # same site: the cookie is still no write token
+        assert refused.status_code == 415, path
+        assert refused.json()["code"] == "unsupported_media_type"
+        # ...and as JSON, from anywhere, the cookie is no write token.
+        for headers in (EVIL | {"Content-Type": "application/json"}, {}):
+            refused = client.post(path, json={}, headers=headers)
+            assert refused.status_code == 401, path
+            assert refused.json()["code"] == "unauthorized"
     assert _rows(seeded) == before
     with seeded.reading() as session:
         shipment = session.get(Shipment, ("FACILITY_1", "SH-X"))

@@ -28,7 +28,7 @@ def test_an_increase_by_product_lands_on_the_facility_item_with_its_links(seeded
     item, posted = _increase(
         seeded,
         productId="FG002",
-        quantity="1.5",
+        quantity=D("1.5"),
         orderId="O7",
         orderItemSeqId="00002",
         shipmentId="SH7",

@@ -27,9 +27,9 @@ from tests.shipping_support import details, events, layers, product_totals, snap
 D = Decimal
 F2 = "FACILITY_2"
 RECEIPTS = [
-    ("L1", 10, "4.00", "2031-01-01"),
-    ("L2", 5, "5.00", "2032-01-01"),
-    ("L3", 8, "6.50", "2033-01-01"),
+    ("L1", 10, 4.00, "2031-01-01"),
+    ("L2", 5, 5.00, "2032-01-01"),
+    ("L3", 8, 6.50, "2033-01-01"),
 ]
 
 
@@ -39,7 +39,7 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
     return body
 
 
-def receive(client: TestClient, lot: str, quantity: int, unit_cost: str, expire: str) -> None:
+def receive(client: TestClient, lot: str, quantity: int, unit_cost: float, expire: str) -> None:
     line = {
         "shipmentItemSeqId": "00001",
         "productId": "FG001",
