@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stockledger.auth.cli import token_app
-from stockledger.auth.service import create_token
+from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate as migrations
@@ -65,14 +65,30 @@ def migrate() -> None:
     console.print(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
 
 
+DEMO_TOKEN = "demo (stockledger demo)"  # the description that marks the demo's admin token
+
+
 @app.command()
-def demo(user: User = None) -> None:
-    """Migrate, load the seed sample documents (safe to run again), print a demo admin token."""
+def demo(
+    user: User = None,
+    new_token: Annotated[bool, typer.Option(help="Make another demo admin token even if one exists")] = False,
+) -> None:
+    """Migrate, load the seed sample documents (safe to run again); print a demo admin token the
+    first time (a token is shown once: later runs say how to make another)."""
     db = _database(user)
     migrations.upgrade(db.engine)
     _print_outcomes(load_documents(db, seed_documents()))
     with db.transaction() as session:
-        issued = create_token(session, "admin", description="demo (stockledger demo)")
+        made = [t for t in list_tokens(session) if t.description == DEMO_TOKEN and t.revoked_stamp is None]
+        issued = None if made and not new_token else create_token(session, "admin", description=DEMO_TOKEN)
+    if issued is None:
+        console.print(
+            f"The demo admin token {made[0].token_id} was made on {made[0].created_stamp:%Y-%m-%d %H:%M} "
+            "and is shown only once. Make another: stockledger demo --new-token "
+            "(or stockledger token create --role admin).",
+            soft_wrap=True,
+        )
+        return
     console.print(
         "Demo admin token: send it as [bold]Authorization: Bearer <token>[/bold], "
         "or sign in at http://127.0.0.1:8000/ui/login"

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from stockledger.auth.service import authenticate
+from stockledger.auth.service import authenticate, list_tokens
 from stockledger.cli import app
 from stockledger.core.db import Database
 from tests.seeds import seed_json_documents
@@ -31,6 +31,10 @@ def test_demo_then_verify_is_clean(env: str, db: Database) -> None:
     assert principal.role == "admin"
     again = runner.invoke(app, ["demo"])
     assert again.exit_code == 0
+    assert "shown only once" in again.output
+    assert again.output.strip().splitlines()[-1] != token
+    with db.reading() as session:
+        assert [t.role for t in list_tokens(session)] == ["admin"]  # no token minted by the rerun
     verified = runner.invoke(app, ["verify"])
     assert verified.exit_code == 0
     assert "0 mismatches" in verified.output
@@ -72,3 +76,14 @@ def test_load_refuses_bad_json_and_unknown_references(env: str, db: Database, tm
     result = runner.invoke(app, ["load", str(orphan)])
     assert result.exit_code == 2
     assert "not_found" in result.output or "validation_failed" in result.output
+
+
+def test_demo_new_token_mints_another_that_works(env: str, db: Database) -> None:
+    first = runner.invoke(app, ["demo"]).output.strip().splitlines()[-1]
+    result = runner.invoke(app, ["demo", "--new-token"])
+    assert result.exit_code == 0, result.output
+    second = result.output.strip().splitlines()[-1]
+    assert second != first
+    with db.reading() as session:
+        assert authenticate(session, second) is not None
+        assert len(list_tokens(session)) == 2
