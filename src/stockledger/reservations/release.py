@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.errors import NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
+from stockledger.core.scope import facilities_in_scope
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.ledger.post import Links, Posted, Posting, post_batch
@@ -40,7 +41,8 @@ class Released:
 def cancel_reservation(
     session: Session, facility_id: str | None, order_id: str, order_item_seq_id: str
 ) -> Released:
-    """Release every active reservation of the order item (in one facility, or any); 404 if none."""
+    """Release every active reservation of the order item (in one facility, or any the caller may
+    touch); 404 if none."""
     released = release_reservation(session, facility_id, order_id, order_item_seq_id)
     if not released.rows:
         raise NotFound(
@@ -147,6 +149,9 @@ def _active_rows(
     )
     if facility_id is not None:
         stmt = stmt.where(r.facility_id == facility_id)
+    scope = facilities_in_scope(session)
+    if scope is not None:  # a scoped token acts on its facilities' part only, and learns nothing of others
+        stmt = stmt.where(r.facility_id.in_(sorted(scope)))
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(stmt))
