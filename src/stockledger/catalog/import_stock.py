@@ -17,6 +17,7 @@ from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
+from stockledger.core.scope import check_owner
 from stockledger.ledger.models import (
     InventoryItem,
     InventoryItemDetail,
@@ -76,16 +77,29 @@ def _check_item_refs(session: Session, doc: InventoryItemDoc) -> None:
         )
     if doc.location_seq_id is not None:
         require_location(session, doc.facility_id, doc.location_seq_id)
-    elsewhere = session.scalar(
-        select(InventoryItem.facility_id).where(
-            InventoryItem.inventory_item_id == doc.inventory_item_id,
-            InventoryItem.facility_id != doc.facility_id,
-        )
-    )
-    if elsewhere is not None:
+    _check_item_identity(session, doc)
+
+
+def _check_item_identity(session: Session, doc: InventoryItemDoc) -> None:
+    """An item keeps its facility and its product: a document may add to it, never move it.
+    An item of a facility outside the token's scope is a 403 that names nothing of it."""
+    item_id = doc.inventory_item_id
+    found = find_inventory_item(session, item_id)
+    if found is None:
+        return
+    check_owner(session, found.facility_id, f"inventory item {item_id}", inventoryItemId=item_id)
+    if found.facility_id != doc.facility_id:
         raise Conflict(
-            f"Inventory item {doc.inventory_item_id} already exists in facility {elsewhere}",
-            inventoryItemId=doc.inventory_item_id,
+            f"Inventory item {item_id} already exists in facility {found.facility_id}",
+            inventoryItemId=item_id,
+        )
+    if found.product_id != doc.product_id:
+        raise Conflict(
+            f"Inventory item {item_id} holds product {found.product_id}, not {doc.product_id}: "
+            "an import cannot change an item's product",
+            inventoryItemId=item_id,
+            productId=found.product_id,
+            requestedProductId=doc.product_id,
         )
 
 
@@ -208,6 +222,8 @@ def _item_anywhere(session: Session, inventory_item_id: str) -> InventoryItem:
             f"Variance names unknown inventory item {inventory_item_id}",
             inventoryItemId=inventory_item_id,
         )
+    what = f"inventory item {inventory_item_id}"
+    check_owner(session, item.facility_id, what, inventoryItemId=inventory_item_id)
     return item
 
 
