@@ -154,8 +154,8 @@ def item_history(
         key = decode_cursor(after, int)
     except AppError as exc:
         return refuse(request, principal, exc.status, exc.detail)
-    if not principal.may_touch(item.facility_id):  # as the API: name nothing of the item
-        return refuse(request, principal, 403, f"Your token may not see inventory item {inventory_item_id}.")
+    if (refused := refused_facility(request, principal, item.facility_id)) is not None:
+        return refused
     rows = catalog.list_details(session, item, int(key[0]) if key else None, HISTORY_PAGE + 1, True)
     page, more = rows[:HISTORY_PAGE], len(rows) > HISTORY_PAGE
     latest = catalog.list_details(session, item, None, CHART_ROWS, newest_first=True)
