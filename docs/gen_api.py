@@ -49,7 +49,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/import"): (
         "Load one seed-format document (upsert): a facility with `facilityLocations` or "
         "`products`, a list of InventoryItems with `inventoryItemDetails`, or a PhysicalInventory "
-        "with `inventoryItemVariances`. Loading the same document again writes nothing.",
+        "with `inventoryItemVariances`. Loading the same document again writes nothing. An item keeps "
+        "its facility and its product: naming an existing item with another one is 409 `conflict` "
+        "and applies nothing.",
         ("validation_failed", "malformed_json", "not_found", "conflict"),
     ),
     ("GET", "/v1/facilities/{facility_id}"): (
@@ -161,7 +163,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "original cost: `INV_RETURNED` pending inspection, or `INV_DEFECTIVE` (and the line "
         "`RETURN_COMPLETED` at once) when `receivedCondition` is `DAMAGED` or `DEFECTIVE`. Only what "
         "the order shipped can come back, less earlier returns of the order item (or, without "
-        "`orderItemSeqId`, of the product in the order): else 409 `not_shipped` or `return_exceeds_shipped`.",
+        "`orderItemSeqId`, of the product in the order): else 409 `not_shipped` or `return_exceeds_shipped`. "
+        "An order shipped by another facility may come back here (its cost is the order's); a token "
+        "scoped to facilities is then told only `returnable`, not what was shipped or returned.",
         (
             "not_found",
             "validation_failed",
@@ -182,7 +186,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/inventory-increases"): (
-        "Increase ATP and QOH of a product's facility item, linked to what caused it.",
+        "Increase ATP and QOH of a product's facility item, linked to what caused it. A `shipmentId` "
+        "of another facility's shipment is 422 (403 for a token that may not touch that facility).",
         ("not_found", "validation_failed"),
     ),
     ("POST", "/v1/reservations"): (
@@ -194,7 +199,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("DELETE", "/v1/reservations/{order_id}/{order_item_seq_id}"): (
-        "cancelOrderItemInventoryReservation: release what the order item holds (ATP + reserved).",
+        "cancelOrderItemInventoryReservation: release what the order item holds (ATP + reserved); a "
+        "token scoped to facilities releases its facilities' part only (404 when they hold nothing).",
         ("not_found",),
     ),
     ("POST", "/v1/orders/{order_id}/reserve"): (
@@ -213,12 +219,14 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "opens a cost layer. Fills backorders of the product, oldest first, when the receiving item "
         "is promisable (not on hold, returned, defective or expired). A shipment line received "
         "before needs `additional: true`; without it 409 `already_received` (with "
-        "`retryWith: additional`) and nothing changes.",
+        "`retryWith: additional`) and nothing changes. `shipmentId` must not name another facility's "
+        "shipment: 422 (403 for a token that may not touch that facility).",
         ("not_found", "validation_failed", "conflict", "already_received"),
     ),
     ("POST", "/v1/orders/{order_id}/items/{order_item_seq_id}/reject"): (
         "rejectOrderItem: release the reservation, then `rejectionMode` says what else happens "
-        "(`RELEASE`, `ATP_ONE`, `ATP_QOH_ONE`, `ATP_ALL`, `ATP_QOH_ALL`).",
+        "(`RELEASE`, `ATP_ONE`, `ATP_QOH_ONE`, `ATP_ALL`, `ATP_QOH_ALL`). A token scoped to "
+        "facilities rejects its facilities' part only.",
         ("not_found", "validation_failed", "order_item_conflict"),
     ),
 }

@@ -147,6 +147,24 @@ def test_a_malformed_key_is_a_400(seeded_client: TestClient, seeded: Database, k
     assert _state(seeded) == before
 
 
+@pytest.mark.parametrize("keys", [("k1", "k2"), ("k1", "k1")])
+def test_two_key_headers_are_a_400(
+    seeded_client: TestClient, seeded: Database, keys: tuple[str, str]
+) -> None:
+    """Which of two keys the sender meant is a guess: neither is used, nothing is applied."""
+    before = _state(seeded)
+    headers = [("Idempotency-Key", k) for k in keys]
+    response = seeded_client.post("/v1/import", json=_extra_detail("0095", 1), headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert (body["code"], body["detail"]) == (
+        "invalid_idempotency_key",
+        "Send one Idempotency-Key header, not 2",
+    )
+    assert _state(seeded) == before
+
+
 def test_reads_and_keyless_writes_are_untouched(seeded_client: TestClient, seeded: Database) -> None:
     assert seeded_client.get("/v1/products/FG001", headers={"Idempotency-Key": "k"}).status_code == 200
     seeded_client.post("/v1/import", json=_extra_detail("0093", 1))

@@ -39,14 +39,15 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or not rules.applies_to(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
-        key = Headers(scope=scope).get(HEADER)
-        if key is None:
+        keys = Headers(scope=scope).getlist(HEADER)
+        if not keys:
             await self.app(scope, receive, send)
             return
-        if not rules.valid_key(key):
-            detail = f"Idempotency-Key must be 1 to {rules.MAX_KEY_LENGTH} visible ASCII characters"
-            await _send_problem(scope, send, 400, "invalid_idempotency_key", "Bad Idempotency-Key", detail)
+        if len(keys) > 1 or not rules.valid_key(keys[0]):
+            title = "Bad Idempotency-Key"
+            await _send_problem(scope, send, 400, "invalid_idempotency_key", title, _bad(keys))
             return
+        key = keys[0]
         body = await read_body(receive) or b""
         await self._run_once(scope, send, _claim_of(scope, key, body), body)
 
@@ -141,6 +142,12 @@ async def _send_answer(send: Send, answer: StoredAnswer, replayed: bool) -> None
         headers.append((REPLAYED.lower().encode(), b"true"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
+
+
+def _bad(keys: list[str]) -> str:
+    if len(keys) > 1:  # which one the sender meant is a guess: refuse rather than use the first
+        return f"Send one Idempotency-Key header, not {len(keys)}"
+    return f"Idempotency-Key must be 1 to {rules.MAX_KEY_LENGTH} visible ASCII characters"
 
 
 async def _send_problem(

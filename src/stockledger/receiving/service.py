@@ -33,6 +33,7 @@ from stockledger.ledger.post import Links, Posted, Posting, post
 from stockledger.receiving.backorders import Filled, Receipt, fill_backorders, lock_items_for_receipt, total
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.reservations.rules import INV_AVAILABLE
+from stockledger.shipping.service import check_shipment_of
 
 RECEIPT_REASON = "RECEIPT"
 
@@ -97,6 +98,7 @@ def _receipt(doc: ReceiptDoc, rec: Received) -> Receipt:
 
 def _check(session: Session, doc: ReceiptDoc) -> None:
     require_facility(session, doc.facility_id)
+    check_shipment_of(session, doc.shipment_id, doc.facility_id)
     seen: set[str] = set()
     for line in doc.items:
         if line.shipment_item_seq_id in seen:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.errors import NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
+from stockledger.core.scope import facilities_in_scope
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.ledger.post import Links, Posted, Posting, post_batch
@@ -40,7 +41,8 @@ class Released:
 def cancel_reservation(
     session: Session, facility_id: str | None, order_id: str, order_item_seq_id: str
 ) -> Released:
-    """Release every active reservation of the order item (in one facility, or any); 404 if none."""
+    """Release every active reservation of the order item (in one facility, or any the caller may
+    touch); 404 if none."""
     released = release_reservation(session, facility_id, order_id, order_item_seq_id)
     if not released.rows:
         raise NotFound(
@@ -147,11 +149,16 @@ def _active_rows(
     )
     if facility_id is not None:
         stmt = stmt.where(r.facility_id == facility_id)
+    scope = facilities_in_scope(session)
+    if scope is not None:  # a scoped token acts on its facilities' part only, and learns nothing of others
+        stmt = stmt.where(r.facility_id.in_(sorted(scope)))
     if not lock:
         return list(session.scalars(stmt))
     # Rows are locked one facility at a time: on Citus a FOR UPDATE must stay on one shard.
     stmt = stmt.with_for_update().execution_options(populate_existing=True)
     facilities = [facility_id] if facility_id is not None else _facilities(session, order_id, seq_id)
+    if scope is not None:
+        facilities = [f for f in facilities if f in scope]
     return [row for f in facilities for row in session.scalars(stmt.where(r.facility_id == f))]
 
 

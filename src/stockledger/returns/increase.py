@@ -8,6 +8,7 @@ from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem
 from stockledger.ledger.post import Links, Posted, Posting, post
 from stockledger.returns.schemas import InventoryIncreaseIn
+from stockledger.shipping.service import check_shipment_of
 
 INCREASE_REASON = "INV_INCREASE"
 AVAILABLE = "INV_AVAILABLE"
@@ -17,6 +18,7 @@ def increase_inventory(session: Session, change: InventoryIncreaseIn) -> tuple[I
     """QOH + n and ATP + n on the named item (or the facility item of the product), linked
     to the order item, shipment item and reset that caused it."""
     require_facility(session, change.facility_id)
+    check_shipment_of(session, change.shipment_id, change.facility_id)
     item = _target_item(session, change)
     links = Links(
         order_id=change.order_id,

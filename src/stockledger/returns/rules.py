@@ -40,21 +40,33 @@ def received_status(received_condition: str | None) -> str:
 
 
 def check_returnable(
-    order_id: str, order_item_seq_id: str | None, product_id: str, shipped: ShippedLine, quantity: Decimal
+    order_id: str,
+    order_item_seq_id: str | None,
+    product_id: str,
+    shipped: ShippedLine,
+    quantity: Decimal,
+    *,
+    with_quantities: bool = True,
 ) -> None:
-    """Only what was shipped can come back, and no more than was shipped less earlier returns."""
+    """Only what was shipped can come back, and no more than was shipped less earlier returns.
+
+    Without `with_quantities` (a token scoped to facilities: the order may have shipped, and
+    come back, elsewhere) the refusal says only how much more may come back, not how much
+    was shipped or returned."""
     where = {"orderId": order_id, "orderItemSeqId": order_item_seq_id, "productId": product_id}
     what = f"Order item {order_id}/{order_item_seq_id}" if order_item_seq_id else f"Order {order_id}"
     if shipped.quantity_shipped <= 0:
         raise NotShipped(f"{what} never shipped {product_id}; nothing of it can be returned", **where)
     left = shipped.quantity_shipped - shipped.quantity_returned
-    if quantity > left:
-        raise ReturnExceedsShipped(
+    if quantity <= left:
+        return
+    refused = f"{quantity} more cannot be returned"
+    if not with_quantities:
+        detail, counts = f"{what} may return at most {left} more of {product_id}; {refused}", {}
+    else:
+        detail = (
             f"{what} shipped {shipped.quantity_shipped} of {product_id} and "
-            f"{shipped.quantity_returned} came back already; {quantity} more cannot be returned",
-            **where,
-            quantityShipped=shipped.quantity_shipped,
-            quantityReturned=shipped.quantity_returned,
-            returnable=left,
-            requested=quantity,
+            f"{shipped.quantity_returned} came back already; {refused}"
         )
+        counts = {"quantityShipped": shipped.quantity_shipped, "quantityReturned": shipped.quantity_returned}
+    raise ReturnExceedsShipped(detail, **where, **counts, returnable=left, requested=quantity)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from stockledger.core.scope import facilities_in_scope
 from stockledger.costing.rules import average_unit_cost
 from stockledger.ledger.models import InventoryItem, ItemIssuance, ReturnHeader, ReturnItem
 from stockledger.returns.rules import ShippedLine, check_returnable
@@ -14,11 +15,15 @@ def check_and_cost(
     session: Session, order_id: str, order_item_seq_id: str | None, product_id: str, quantity: Decimal
 ) -> Decimal | None:
     """Refuse a return of what the order never shipped or of more than it shipped less earlier
-    returns (per order item, and per product over the whole order); the original COGS per unit."""
+    returns (per order item, and per product over the whole order); the original COGS per unit.
+
+    Shipped and returned quantities count every facility (a return may come back to a store
+    other than the one that shipped); a scoped token's refusal shows only what is returnable."""
     scopes = [order_item_seq_id, None] if order_item_seq_id is not None else [None]
     lines = [shipped_line(session, order_id, seq, product_id) for seq in scopes]
+    unscoped = facilities_in_scope(session) is None
     for seq, line in zip(scopes, lines, strict=True):
-        check_returnable(order_id, seq, product_id, line, quantity)
+        check_returnable(order_id, seq, product_id, line, quantity, with_quantities=unscoped)
     return lines[0].unit_cost
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility, require_product
 from stockledger.core.db import upsert
-from stockledger.core.errors import Conflict, NotFound
+from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.core.ids import new_id
 from stockledger.core.scope import check_owner
 from stockledger.ledger.models import OrderItemShipGroup, Shipment, ShipmentItem, ShipmentRouteSegment
@@ -164,6 +164,21 @@ def require_shipment(session: Session, shipment_id: str) -> Shipment:
         raise NotFound(f"Shipment {shipment_id} not found", shipmentId=shipment_id)
     check_owner(session, shipment.facility_id, f"shipment {shipment_id}", shipmentId=shipment_id)
     return shipment
+
+
+def check_shipment_of(session: Session, shipment_id: str | None, facility_id: str) -> None:
+    """A stock change linked to a shipment links one of its own facility, or one this ledger does
+    not hold (a purchase shipment known to another system). Another facility's shipment: a 403
+    that names nothing for a token that may not touch it, else 422."""
+    shipment = find_shipment(session, shipment_id) if shipment_id is not None else None
+    if shipment is None or shipment.facility_id == facility_id:
+        return
+    check_owner(session, shipment.facility_id, f"shipment {shipment_id}", shipmentId=shipment.shipment_id)
+    raise ValidationFailed(
+        f"Shipment {shipment_id} is not a shipment of facility {facility_id}",
+        shipmentId=shipment.shipment_id,
+        facilityId=facility_id,
+    )
 
 
 def update_open_shipment(session: Session, shipment_id: str, action: str, **values: Any) -> Shipment:

@@ -15,6 +15,7 @@ from stockledger.catalog.inventory_items import find_or_create_facility_inventor
 from stockledger.catalog.service import find_inventory_item
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import NegativeStock, NotFound, ValidationFailed
+from stockledger.core.scope import check_owner
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, VarianceReason
 from stockledger.ledger.post import Links, Posting, post
@@ -72,6 +73,8 @@ def _item(session: Session, variance: VarianceIn) -> InventoryItem:
             f"Inventory item {variance.inventory_item_id} not found",
             inventoryItemId=variance.inventory_item_id,
         )
+    what = f"inventory item {item.inventory_item_id}"
+    check_owner(session, item.facility_id, what, inventoryItemId=item.inventory_item_id)
     return item
 
 

@@ -23,7 +23,7 @@ from stockledger.core.deps import get_database, write_session
 from stockledger.core.errors import AppError, Forbidden, ValidationFailed
 from stockledger.core.ids import new_id
 from stockledger.core.schemas import TEXT_QUANTITIES
-from stockledger.core.scope import check_facility
+from stockledger.core.scope import check_owner
 from stockledger.counts import service as counts
 from stockledger.counts.schemas import CountDoc
 from stockledger.receiving import service as receiving
@@ -174,7 +174,8 @@ def _same_product(session: Session, doc: VarianceIn, product_id: str) -> None:
         return
     item = find_inventory_item(session, doc.inventory_item_id)
     if item is not None:
-        check_facility(session, item.facility_id)
+        what = f"inventory item {item.inventory_item_id}"
+        check_owner(session, item.facility_id, what, inventoryItemId=item.inventory_item_id)
     if item is None or item.facility_id != doc.facility_id or item.product_id != product_id:
         raise ValidationFailed(
             f"Item {doc.inventory_item_id} is not an item of {product_id} here",

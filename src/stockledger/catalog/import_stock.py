@@ -1,0 +1,232 @@
+"""Seed-document import of stock: InventoryItems with their details, and PhysicalInventory
+documents with their variances. Ledger rows are keyed by the document's
+inventoryItemDetailSeqId (or, when absent, by their content), and a variance by its
+(physicalInventoryId, inventoryItemId): loading a document again writes nothing.
+"""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stockledger.catalog.import_rows import ImportOutcome, fields, merge, record_imported, require_location
+from stockledger.catalog.inventory_items import link_product_facility, require_facility
+from stockledger.catalog.schemas import DetailDoc, InventoryItemDoc, PhysicalInventoryDoc
+from stockledger.catalog.service import find_inventory_item
+from stockledger.core.actor import acting_user
+from stockledger.core.errors import Conflict, ValidationFailed
+from stockledger.core.fixed import ZERO
+from stockledger.core.model_base import utcnow
+from stockledger.core.scope import check_owner
+from stockledger.ledger.models import (
+    InventoryItem,
+    InventoryItemDetail,
+    InventoryItemVariance,
+    PhysicalInventory,
+    Product,
+    VarianceReason,
+)
+from stockledger.ledger.post import Links, Posting, post
+
+IMPORT_ADJUST = "INV_IMPORT_ADJ"  # reconciles stated totals that their details do not explain
+
+
+def import_items(session: Session, docs: list[InventoryItemDoc]) -> ImportOutcome:
+    outcome = ImportOutcome("inventoryItems")
+    for doc in docs:
+        _import_item(session, doc, outcome)
+    return outcome
+
+
+def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome) -> None:
+    _check_item_refs(session, doc)
+    is_new = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id)) is None
+    attrs = fields(
+        doc,
+        "inventory_item_details",
+        "quantity_on_hand_total",
+        "available_to_promise_total",
+        "accounting_quantity_total",
+    )
+    if is_new:
+        session.add(InventoryItem(**attrs))
+        session.flush()
+    else:
+        merge(session, InventoryItem, attrs, ["facility_id", "inventory_item_id"])
+    link_product_facility(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
+    outcome.counts["inventoryItems"] += 1
+    written = outcome.ledger_rows_written
+    for detail in doc.inventory_item_details:
+        if not _detail_exists(session, doc, detail):
+            post(session, _detail_posting(doc, detail))
+            outcome.ledger_rows_written += 1
+        outcome.counts["inventoryItemDetails"] += 1
+    if is_new:
+        outcome.ledger_rows_written += _reconcile_stated_totals(session, doc)
+    if outcome.ledger_rows_written > written:
+        record_imported(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
+
+
+def _check_item_refs(session: Session, doc: InventoryItemDoc) -> None:
+    require_facility(session, doc.facility_id)
+    if session.get(Product, doc.product_id) is None:
+        raise ValidationFailed(
+            f"Inventory item {doc.inventory_item_id} names unknown product {doc.product_id}; "
+            "load the facility's products document first",
+            productId=doc.product_id,
+        )
+    if doc.location_seq_id is not None:
+        require_location(session, doc.facility_id, doc.location_seq_id)
+    _check_item_identity(session, doc)
+
+
+def _check_item_identity(session: Session, doc: InventoryItemDoc) -> None:
+    """An item keeps its facility and its product: a document may add to it, never move it.
+    An item of a facility outside the token's scope is a 403 that names nothing of it."""
+    item_id = doc.inventory_item_id
+    found = find_inventory_item(session, item_id)
+    if found is None:
+        return
+    check_owner(session, found.facility_id, f"inventory item {item_id}", inventoryItemId=item_id)
+    if found.facility_id != doc.facility_id:
+        raise Conflict(
+            f"Inventory item {item_id} already exists in facility {found.facility_id}",
+            inventoryItemId=item_id,
+        )
+    if found.product_id != doc.product_id:
+        raise Conflict(
+            f"Inventory item {item_id} holds product {found.product_id}, not {doc.product_id}: "
+            "an import cannot change an item's product",
+            inventoryItemId=item_id,
+            productId=found.product_id,
+            requestedProductId=doc.product_id,
+        )
+
+
+def _detail_exists(session: Session, item: InventoryItemDoc, detail: DetailDoc) -> bool:
+    d = InventoryItemDetail
+    stmt = select(d.seq_num).where(
+        d.facility_id == item.facility_id, d.inventory_item_id == item.inventory_item_id
+    )
+    if detail.inventory_item_detail_seq_id is not None:
+        stmt = stmt.where(d.inventory_item_detail_seq_id == detail.inventory_item_detail_seq_id)
+    else:  # no key given: the same content at the same instant is the same row
+        stmt = stmt.where(
+            d.effective_date == detail.effective_date,
+            d.reason_enum_id == detail.reason_enum_id,
+            d.quantity_on_hand_diff == detail.quantity_on_hand_diff,
+            d.available_to_promise_diff == detail.available_to_promise_diff,
+        )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _detail_posting(item: InventoryItemDoc, d: DetailDoc) -> Posting:
+    links = Links(**d.model_dump(include=set(Links.__dataclass_fields__) & set(DetailDoc.model_fields)))
+    return Posting(
+        facility_id=item.facility_id,
+        inventory_item_id=item.inventory_item_id,
+        reason_enum_id=d.reason_enum_id or "INV_IMPORT",
+        quantity_on_hand_diff=d.quantity_on_hand_diff,
+        available_to_promise_diff=d.available_to_promise_diff,
+        accounting_quantity_diff=d.accounting_quantity_diff,
+        effective_date=d.effective_date or item.datetime_received,
+        links=links,
+        detail_seq_id=d.inventory_item_detail_seq_id,
+    )
+
+
+def _reconcile_stated_totals(session: Session, doc: InventoryItemDoc) -> int:
+    """A new item whose stated totals its details do not explain gets one row that does."""
+    qoh = sum((d.quantity_on_hand_diff for d in doc.inventory_item_details), ZERO)
+    atp = sum((d.available_to_promise_diff for d in doc.inventory_item_details), ZERO)
+    acc = sum((_acc(d) for d in doc.inventory_item_details), ZERO)
+    want_qoh = doc.quantity_on_hand_total if doc.quantity_on_hand_total is not None else qoh
+    want_atp = doc.available_to_promise_total if doc.available_to_promise_total is not None else atp
+    want_acc = (
+        doc.accounting_quantity_total if doc.accounting_quantity_total is not None else acc + (want_qoh - qoh)
+    )
+    if (want_qoh, want_atp, want_acc) == (qoh, atp, acc):
+        return 0
+    post(
+        session,
+        Posting(
+            facility_id=doc.facility_id,
+            inventory_item_id=doc.inventory_item_id,
+            reason_enum_id=IMPORT_ADJUST,
+            quantity_on_hand_diff=want_qoh - qoh,
+            available_to_promise_diff=want_atp - atp,
+            accounting_quantity_diff=want_acc - acc,
+            effective_date=doc.datetime_received,
+            links=Links(description="Totals stated by the imported document"),
+        ),
+    )
+    return 1
+
+
+def _acc(d: DetailDoc) -> Decimal:
+    return d.quantity_on_hand_diff if d.accounting_quantity_diff is None else d.accounting_quantity_diff
+
+
+def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> ImportOutcome:
+    outcome = ImportOutcome("physicalInventory")
+    when = doc.physical_inventory_date or utcnow()
+    header = fields(doc, "inventory_item_variances")
+    header.setdefault("physical_inventory_date", when)
+    for variance in doc.inventory_item_variances:
+        item = _item_anywhere(session, variance.inventory_item_id)
+        _require_reason(session, variance.variance_reason_id)
+        merge(
+            session,
+            PhysicalInventory,
+            {"facility_id": item.facility_id, **header},
+            ["facility_id", "physical_inventory_id"],
+        )
+        key = (item.facility_id, item.inventory_item_id, doc.physical_inventory_id)
+        outcome.counts["inventoryItemVariances"] += 1
+        if session.get(InventoryItemVariance, key) is not None:
+            continue
+        session.add(
+            InventoryItemVariance(
+                facility_id=item.facility_id,
+                physical_inventory_id=doc.physical_inventory_id,
+                **fields(variance, "physical_inventory_id"),
+            )
+        )
+        session.flush()
+        post(
+            session,
+            Posting(
+                facility_id=item.facility_id,
+                inventory_item_id=item.inventory_item_id,
+                reason_enum_id=variance.variance_reason_id or "VAR_INTEGR",
+                quantity_on_hand_diff=variance.quantity_on_hand_var,
+                available_to_promise_diff=variance.available_to_promise_var,
+                effective_date=when,
+                links=Links(
+                    physical_inventory_id=doc.physical_inventory_id,
+                    change_by_user_login_id=acting_user(session) or doc.party_id,
+                    description=variance.comments,
+                ),
+            ),
+        )
+        outcome.ledger_rows_written += 1
+        record_imported(session, item.facility_id, item.product_id, item.inventory_item_id)
+    outcome.counts["physicalInventories"] = 1
+    return outcome
+
+
+def _item_anywhere(session: Session, inventory_item_id: str) -> InventoryItem:
+    item = find_inventory_item(session, inventory_item_id)
+    if item is None:
+        raise ValidationFailed(
+            f"Variance names unknown inventory item {inventory_item_id}",
+            inventoryItemId=inventory_item_id,
+        )
+    what = f"inventory item {inventory_item_id}"
+    check_owner(session, item.facility_id, what, inventoryItemId=inventory_item_id)
+    return item
+
+
+def _require_reason(session: Session, reason_id: str | None) -> None:
+    if reason_id is not None and session.get(VarianceReason, reason_id) is None:
+        raise ValidationFailed(f"Unknown variance reason {reason_id}", varianceReasonId=reason_id)
