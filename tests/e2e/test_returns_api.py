@@ -67,7 +67,8 @@ def test_return_then_inspect_over_http(seeded_client: TestClient, seeded: Databa
         ("/v1/returns", a_return("RET0"), 409, "conflict"),
         ("/v1/returns", a_return("RET2"), 409, "return_exceeds_shipped"),  # 3 sold, 2 back already
         ("/v1/returns", a_return("RET2", orderItemSeqId=None), 409, "return_exceeds_shipped"),
-        ("/v1/returns", a_return("RET2", productId="FG001"), 409, "not_shipped"),
+        ("/v1/returns", a_return("RET2", productId="FG001"), 409, "order_item_conflict"),  # it is FG002's
+        ("/v1/returns", a_return("RET2", productId="FG001", orderItemSeqId=None), 409, "not_shipped"),
         ("/v1/returns", a_return("RET2", orderItemSeqId="2"), 409, "not_shipped"),
         ("/v1/returns", {**a_return("RET2"), "orderId": "NEVER_SHIPPED"}, 409, "not_shipped"),
         ("/v1/returns/RET0/items/1/inspect", {"outcome": "MAYBE"}, 422, "validation_failed"),

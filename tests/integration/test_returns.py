@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from stockledger.core.db import Database
-from stockledger.core.errors import Conflict, NotFound
+from stockledger.core.errors import OrderItemConflict, Conflict, NotFound
 from stockledger.costing.service import add_layer
 from stockledger.ledger.models import InventoryItem, ReturnHeader, ReturnItem
 from stockledger.returns import inspection, service
@@ -184,14 +184,17 @@ def test_what_was_never_shipped_cannot_come_back(sold: Database) -> None:
     before = snapshot(sold)
     refusals = [
         ("EXTERNAL-7", _line(product_id="FG001", quantity=5)),  # an order this ledger never shipped
-        ("R1", _line(product_id="FG001")),  # a product the order never shipped
         ("R1", _line(order_item="00002")),  # an order item that never shipped
-        ("R1", _line(product_id="FG001", order_item=None)),
+        ("R1", _line(product_id="FG001", order_item=None)),  # a product the order never shipped
     ]
     for order_id, line in refusals:
         with pytest.raises(NotShipped, match="never shipped") as refused:
             _return(sold, "RET9", order_id, line)
         assert (refused.value.code, refused.value.status) == ("not_shipped", 409)
+    # The shipped order item named with another product: it belongs to FG003 (SPEC §11).
+    with pytest.raises(OrderItemConflict) as conflict:
+        _return(sold, "RET9", "R1", _line(product_id="FG001"))
+    assert (conflict.value.code, conflict.value.status) == ("order_item_conflict", 409)
     assert snapshot(sold) == before
 
 
