@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from stockledger.core.db import Database
-from stockledger.core.errors import OrderItemConflict, Conflict, NotFound
+from stockledger.core.errors import Conflict, NotFound, OrderItemConflict
 from stockledger.costing.service import add_layer
 from stockledger.ledger.models import InventoryItem, ReturnHeader, ReturnItem
 from stockledger.returns import inspection, service
