@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from stockledger.catalog.inventory_items import link_product_facility
 from stockledger.core.db import Database
+from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, Product
 from stockledger.ledger.post import Posting, post
 
@@ -53,4 +54,6 @@ def add_item(
             effective_date=received,
         )
         post(session, posting)
+        payload = {"facilityId": FACILITY, "productId": product_id, "inventoryItemId": item_id}
+        record_event(session, FACILITY, "InventoryChanged", payload)  # as every service does
     return item_id

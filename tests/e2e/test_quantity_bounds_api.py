@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from stockledger.auth.service import create_token
 from stockledger.core.db import Database
 from stockledger.core.schemas import MAX_QUANTITY
+from stockledger.events.outbox import record_event
 from stockledger.ledger.post import Posting, post
 
 ITEM = "FG002-INV-001"
@@ -44,6 +45,7 @@ def _post_past_the_bound(db: Database) -> None:
     for quantity in (HUGE, Decimal(6)):
         with db.transaction() as session:
             post(session, Posting("FACILITY_1", ITEM, "VAR_FOUND", quantity, quantity))
+            record_event(session, "FACILITY_1", "InventoryChanged", {"inventoryItemId": ITEM})
 
 
 def _get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
