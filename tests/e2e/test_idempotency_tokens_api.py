@@ -14,6 +14,7 @@ from stockledger.auth import service
 from stockledger.core.db import Database
 from stockledger.idempotency.models import IdempotencyKey
 from stockledger.ledger.models import OrderItemInventoryReservation
+from tests.conftest import POSTGRES_LIKE
 from tests.e2e.test_idempotency_api import _extra_detail, _wait_for_lock_waiters
 from tests.scope_support import bearer, second_facility
 
@@ -171,9 +172,9 @@ def test_a_revoked_token_gets_no_replay(seeded_client: TestClient, seeded: Datab
     assert "idempotent-replayed" not in refused.headers
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_another_tokens_running_request_does_not_hold_up_the_key(
-    seeded_client: TestClient, seeded: Database
+    seeded_client: TestClient, seeded: Database, backend: str
 ) -> None:
     """Waiting on the first token's claim (or a 409 in progress) would tell the second token the
     key is in use. PostgreSQL only: SQLite serialises every writer anyway."""
@@ -190,7 +191,7 @@ def test_another_tokens_running_request_does_not_hold_up_the_key(
     thread = threading.Thread(target=held, daemon=True)
     try:
         thread.start()
-        assert _wait_for_lock_waiters(blocker, 1) == 1
+        assert _wait_for_lock_waiters(blocker, 1, backend) == 1
         path = "/v1/orders/O-NONE/items/00001/reject"  # no facility in the body either: key scope '_'
         other = seeded_client.post(path, json=REJECT, headers=_keyed(second_token, "busy"))
     finally:
