@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from stockledger.core.db import Database
 from stockledger.ledger.models import Product
+from tests.promisable_support import EXPIRED, FAR, add_item
 
 FAC = "FACILITY_1"
 
@@ -134,3 +135,22 @@ def test_a_negative_net_promises_nothing(seeded_client: TestClient, seeded: Data
         assert answer.status_code == 409, answer.text
         assert answer.json()["lines"][0]["available"] == -2
     assert _availability(seeded_client, "Q4") == (3, -2)
+
+
+@pytest.mark.posts_without_events  # add_item posts the setup's stock directly
+def test_with_allow_expired_availability_and_the_reservation_count_expired_lots_alike(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    add_item(seeded, "Q5", "Q5-FAC", 3, atp=-2)
+    add_item(seeded, "Q5", "Q5-OLD", 4, expire_date=EXPIRED)
+    add_item(seeded, "Q5", "Q5-LIVE", 1, expire_date=FAR)
+    url = f"/v1/availability?facilityId={FAC}&productId=Q5"
+    plain, expired_too = seeded_client.get(url).json(), seeded_client.get(url + "&allowExpired=true").json()
+    assert (plain["availableToPromiseTotal"], plain["notPromisable"]["expired"]) == (-1, 4)
+    assert (expired_too["availableToPromiseTotal"], expired_too["notPromisable"]["expired"]) == (3, 0)
+    refused = _reserve(seeded_client, "OQ5", "Q5", 4, allowExpired=True)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["lines"][0]["available"] == 3
+    assert _reserve(seeded_client, "OQ5", "Q5", 1).status_code == 409  # −1 without expired lots
+    assert _reserve(seeded_client, "OQ5B", "Q5", 3, allowExpired=True).status_code == 201
+    assert seeded_client.get(url + "&allowExpired=true").json()["availableToPromiseTotal"] == 0
