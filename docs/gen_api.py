@@ -95,13 +95,17 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "the ATP of items in `INV_AVAILABLE` whose lot has not expired (`expireDate` absent or later "
         "than now). QOH sums every item; `notPromisable` is the quantity on hand of the others, by "
         "kind (`onHold`, `returned`, `defective`, `expired`, `other`), so QOH = Σ QOH of promisable "
-        "items + Σ `notPromisable`. `asOf` replays the ledger to an instant (time travel); expiry is "
-        "judged at that instant, status as it is now.",
+        "items + Σ `notPromisable`. It is a net sum: an item with negative ATP (stock owed: a "
+        "backorder, a negative variance, an `ATP_ALL` rejection) lowers it. `allowExpired=true` counts "
+        "expired lots as promisable, as a reservation with `allowExpired` does. `asOf` replays the "
+        "ledger to an instant (time travel); expiry is judged at that instant, status as it is now.",
         ("validation_failed",),
     ),
     ("POST", "/v1/external-inventory-resets"): (
         "ERP sync (createExternalInventoryReset): each line sets a product's `quantityOnHand` "
-        "and/or `availableToPromise`; the difference is posted to its facility item. JSON (`lines`) "
+        "or `availableToPromise` (exactly one); given − current (QOH over all its items, or the "
+        "promisable ATP that availability reports) is posted to both QOH and ATP of its facility item, "
+        "so availability then shows the value sent; no change when they are equal. JSON (`lines`) "
         "or `text/csv` (streamed; the 10 MB limit does not apply). Lines that cannot be applied are "
         "listed in `failures` with a line code (`unknown_product`, `no_quantity`, …), the others are "
         "applied.",
@@ -195,7 +199,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "items first, only from items in `INV_AVAILABLE` whose lot has not expired "
         "(`allowExpired: true` lets it take expired lots, earliest first). `fill`: `ALL_OR_NOTHING` "
         "(default: 409 when short), `PARTIAL`, `BACKORDER` (the uncovered part goes on a promisable "
-        "item, never on one on hold, returned, defective or expired).",
+        "item, never on one on hold, returned, defective or expired). A line never takes more than "
+        "the product's net promisable ATP (`availableToPromiseTotal` of availability; with "
+        "`allowExpired`, of `availability?allowExpired=true`); the 409's `available` is that figure.",
         ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("DELETE", "/v1/reservations/{order_id}/{order_item_seq_id}"): (
@@ -205,7 +211,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/orders/{order_id}/reserve"): (
         "reserveStock: every line of an order in one transaction (`ALL_OR_NOTHING`, `PARTIAL` or "
-        "`BACKORDER`), FEFO over promisable items; `allowExpired: true` lets it take expired lots.",
+        "`BACKORDER`), FEFO over promisable items; `allowExpired: true` lets it take expired lots. "
+        "The lines of a product never take more than its net promisable ATP, as availability reports it.",
         ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("GET", "/v1/orders/{order_id}/pick-suggestions"): (

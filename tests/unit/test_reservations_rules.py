@@ -7,6 +7,7 @@ import pytest
 
 from stockledger.core.errors import ValidationFailed
 from stockledger.rejection.rules import rejected_quantity, require_mode, spread
+from stockledger.reservations.planning import plan_lines
 from stockledger.reservations.rules import (
     Candidate,
     add_backorder,
@@ -15,6 +16,7 @@ from stockledger.reservations.rules import (
     promisable,
     require_fill,
 )
+from stockledger.reservations.service import ReserveLine
 
 D = Decimal
 
@@ -82,3 +84,15 @@ def test_promisable_means_available_and_not_expired_unless_expired_lots_are_allo
     assert promisable("INV_AVAILABLE", datetime(2020, 1, 1), now, allow_expired=True)
     for status in ("INV_ON_HOLD", "INV_RETURNED", "INV_DEFECTIVE"):
         assert not promisable(status, None, now, allow_expired=True)
+
+
+def test_the_net_caps_each_line_and_is_shared_by_the_orders_lines() -> None:
+    now = datetime.fromisoformat("2026-01-01")
+    owing = {"P": [_c("LOT", 5, "2026-06-01"), _c("FAC", -2), _c("OLD", 4, "2025-01-01")]}
+    first, second = plan_lines(owing, [ReserveLine("1", "P", D(2)), ReserveLine("2", "P", D(2))], now)
+    assert [(t.inventory_item_id, t.quantity) for t in first.takes] == [("LOT", D(2))]
+    assert (second.available, second.short) == (D(1), D(1))  # net 3 (the expired lot not counted)
+    [expired_too] = plan_lines(owing, [ReserveLine("1", "P", D(8), allow_expired=True)], now)
+    assert (expired_too.available, expired_too.short) == (D(7), D(1))
+    [none] = plan_lines({"P": [_c("A", 1), _c("B", -3)]}, [ReserveLine("1", "P", D(1))], now)
+    assert (none.takes, none.available, none.short) == ([], D(-2), D(1))

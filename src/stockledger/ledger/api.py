@@ -73,6 +73,13 @@ async def get_availability(
     as_of: Annotated[
         datetime | None, Query(alias="asOf", description="Replay the ledger to this instant")
     ] = None,
+    allow_expired: Annotated[
+        bool,
+        Query(
+            alias="allowExpired",
+            description="Count expired lots as promisable, as a reservation with allowExpired does",
+        ),
+    ] = False,
 ) -> Response:
     """QOH, ATP, reserved and computedInventoryCount of a product, summed over its items."""
     # A hot read: one statement, the JSON encoded at once, and a Response returned, so FastAPI
@@ -81,18 +88,20 @@ async def get_availability(
     # has no connection at hand, on a pooled driver connection in one worker-thread hop.
     # bench/RESULTS.md: availability_p99.
     db = get_database(request)
-    if db.async_pool is not None and as_of is None:
+    if db.async_pool is not None and as_of is None and not allow_expired:
         try:
             found = await views.availability_now(db, facility_id, product_id)
             return Response(content=availability_json(found), media_type="application/json")
         except AsyncPoolUnavailable:
             pass
-    body = await run_in_threadpool(_availability_json, db, facility_id, product_id, as_of)
+    body = await run_in_threadpool(_availability_json, db, facility_id, product_id, as_of, allow_expired)
     return Response(content=body, media_type="application/json")
 
 
-def _availability_json(db: Database, facility_id: str, product_id: str, as_of: datetime | None) -> bytes:
-    return availability_json(views.availability(db, facility_id, product_id, as_of))
+def _availability_json(
+    db: Database, facility_id: str, product_id: str, as_of: datetime | None, allow_expired: bool
+) -> bytes:
+    return availability_json(views.availability(db, facility_id, product_id, as_of, allow_expired))
 
 
 def availability_json(found: views.Availability) -> bytes:

@@ -86,12 +86,18 @@ class Availability:
 
 
 def availability(
-    source: Session | Database, facility_id: str, product_id: str, as_of: datetime | None = None
+    source: Session | Database,
+    facility_id: str,
+    product_id: str,
+    as_of: datetime | None = None,
+    allow_expired: bool = False,
 ) -> Availability:
     """QOH, promisable ATP and reservations of a product in a facility, summed over its items.
 
     ATP counts only the items a new reservation can take (INV_AVAILABLE, not expired at now or
     at `as_of`); the quantity on hand of the others is reported by kind (`NotPromisable`).
+    `allow_expired`: what a reservation with allowExpired may take, expired lots counted as
+    promisable (their ATP in the total, not reported as expired).
 
     One statement (AVAILABILITY, or AVAILABILITY_AS_OF for a replay), built once with Core: no
     ORM loads. Given the Database (the HTTP route), the current figures are read on a pooled
@@ -101,10 +107,10 @@ def availability(
     params: dict[str, object] = {"facility_id": facility_id, "product_id": product_id}
     if as_of is not None:
         params["as_of"] = as_of
-    statement = AVAILABILITY if as_of is None else AVAILABILITY_AS_OF
+    statement = _STATEMENTS[as_of is not None, allow_expired]
     if isinstance(source, Session):
         row: tuple[Any, ...] | None = tuple(source.execute(statement, params).one())
-    elif as_of is None:
+    elif as_of is None and not allow_expired:
         row = source.fetch_one(statement, params)
     else:  # a replay: not a hot path, and its timestamp needs the column's bind processing
         with source.reading() as session:
@@ -152,14 +158,19 @@ def _summed(condition: ColumnElement[bool], value: ColumnElement[Any], name: str
 
 
 def _promisable_sums(
-    i: FromClause, qoh: ColumnElement[Any], atp: ColumnElement[Any], now: ColumnElement[Any]
+    i: FromClause,
+    qoh: ColumnElement[Any],
+    atp: ColumnElement[Any],
+    now: ColumnElement[Any],
+    allow_expired: bool = False,
 ) -> list[ColumnElement[Any]]:
     """Σ QOH, Σ ATP of the promisable items, Σ QOH of the others by kind (NOT_PROMISABLE_KINDS).
 
     `qoh` and `atp` are the item totals (now) or detail diffs (a replay); `now` is the instant
-    an expiry is judged against. One pass over the product's rows: set-based, no item loop."""
+    an expiry is judged against (`allow_expired`: none is). One pass over the product's rows:
+    set-based, no item loop."""
     available = i.c.status_id == _status(INV_AVAILABLE)
-    live = or_(i.c.expire_date.is_(None), i.c.expire_date > now)
+    live = true() if allow_expired else or_(i.c.expire_date.is_(None), i.c.expire_date > now)
     return [
         func.coalesce(func.sum(qoh), ZERO_SQL).label("qoh"),
         _summed(available & live, atp, "atp"),
@@ -171,7 +182,7 @@ def _promisable_sums(
     ]
 
 
-def _availability_statement(replay: bool) -> Select[Any]:
+def _availability_statement(replay: bool, allow_expired: bool = False) -> Select[Any]:
     """Existence of facility and product, minimum stock, Σ item totals, Σ active reservations.
 
     With `replay`, the totals are Σ of the detail rows effective at or before :as_of and the
@@ -184,7 +195,11 @@ def _availability_statement(replay: bool) -> Select[Any]:
     if replay:
         as_of = bindparam("as_of", type_=d.c.effective_date.type)
         totals = (
-            select(*_promisable_sums(i, d.c.quantity_on_hand_diff, d.c.available_to_promise_diff, as_of))
+            select(
+                *_promisable_sums(
+                    i, d.c.quantity_on_hand_diff, d.c.available_to_promise_diff, as_of, allow_expired
+                )
+            )
             .select_from(
                 i.join(
                     d, (i.c.facility_id == d.c.facility_id) & (i.c.inventory_item_id == d.c.inventory_item_id)
@@ -198,7 +213,9 @@ def _availability_statement(replay: bool) -> Select[Any]:
     else:
         now = utc_now()
         totals = select(
-            *_promisable_sums(i, i.c.quantity_on_hand_total, i.c.available_to_promise_total, now)
+            *_promisable_sums(
+                i, i.c.quantity_on_hand_total, i.c.available_to_promise_total, now, allow_expired
+            )
         ).where(mine)
         active = r.c.status_id == ACTIVE_SQL
     sums = totals.subquery("totals")
@@ -223,6 +240,12 @@ def _availability_statement(replay: bool) -> Select[Any]:
 
 AVAILABILITY = _availability_statement(replay=False)
 AVAILABILITY_AS_OF = _availability_statement(replay=True)
+_STATEMENTS = {
+    (False, False): AVAILABILITY,
+    (True, False): AVAILABILITY_AS_OF,
+    (False, True): _availability_statement(replay=False, allow_expired=True),
+    (True, True): _availability_statement(replay=True, allow_expired=True),
+}
 
 
 def product_facility_rows(

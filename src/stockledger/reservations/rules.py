@@ -85,11 +85,17 @@ def require_fill(fill: str) -> str:
     return fill
 
 
-def allocate(candidates: Sequence[Candidate], remaining: dict[str, Decimal], quantity: Decimal) -> Allocation:
+def allocate(
+    candidates: Sequence[Candidate],
+    remaining: dict[str, Decimal],
+    quantity: Decimal,
+    limit: Decimal | None = None,
+) -> Allocation:
     """Spread `quantity` over the candidates in the order given; `remaining` (ATP left per item,
-    shared by every line of the order) is reduced by what is taken."""
+    shared by every line of the order) is reduced by what is taken. `limit`: the product's net
+    promisable ATP; never more than it is taken, and it caps (or, negative, is) `available`."""
     result = Allocation()
-    need = quantity
+    need = quantity if limit is None else min(quantity, max(limit, ZERO))
     for c in candidates:
         left = remaining[c.inventory_item_id]
         if left <= 0:
@@ -100,7 +106,9 @@ def allocate(candidates: Sequence[Candidate], remaining: dict[str, Decimal], qua
             result.takes.append(Take(c.inventory_item_id, taken))
             remaining[c.inventory_item_id] = left - taken
             need -= taken
-    result.short = need
+    if limit is not None:
+        result.available = min(result.available, limit)
+    result.short = quantity - sum((t.quantity for t in result.takes), ZERO)
     return result
 
 

@@ -54,6 +54,7 @@ from stockledger.ledger.post import (
 )
 from stockledger.orders.items import claim_from, claim_order_items, claim_params, lost_claim, products_of
 from stockledger.reservations.backorders import backorder_item
+from stockledger.reservations.planning import plan_lines
 from stockledger.reservations.release import Released, cancel_reservation, release_reservation
 from stockledger.reservations.rules import (
     ALL_OR_NOTHING,
@@ -64,11 +65,9 @@ from stockledger.reservations.rules import (
     Allocation,
     Candidate,
     add_backorder,
-    allocate,
     chunks,
     fefo_key,
     require_fill,
-    usable,
 )
 
 __all__ = [
@@ -256,7 +255,7 @@ def _reserve(
         require_facility(session, facility_id)
         _require_products(session, product_ids - candidates.keys())
     now = utcnow()
-    plans = _plan(candidates, lines, now)
+    plans = plan_lines(candidates, lines, now)
     if fill == ALL_OR_NOTHING:
         _refuse_short_lines(lines, plans)
     if fill == BACKORDER:
@@ -465,22 +464,6 @@ _LOCK_PRODUCTS = (  # PostgreSQL
     f"WHERE facility_id = :f AND product_id = ANY(:p::text[]) AND status_id = '{INV_AVAILABLE}' "
     "ORDER BY inventory_item_id FOR UPDATE"
 )
-
-
-def _plan(
-    candidates: dict[str, list[Candidate]], lines: Sequence[ReserveLine], now: datetime
-) -> list[Allocation]:
-    """FEFO over each line's candidates: its lot if given, expired lots only when allowed."""
-    remaining = {c.inventory_item_id: c.available_to_promise for cs in candidates.values() for c in cs}
-    plans = []
-    for line in lines:
-        fit = [
-            c
-            for c in candidates.get(line.product_id, [])
-            if line.lot_id in (None, c.lot_id) and usable(c, now, line.allow_expired)
-        ]
-        plans.append(allocate(fit, remaining, line.quantity))
-    return plans
 
 
 def _refuse_short_lines(lines: Sequence[ReserveLine], plans: Sequence[Allocation]) -> None:

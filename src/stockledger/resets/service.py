@@ -17,7 +17,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
@@ -28,9 +28,11 @@ from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
 from stockledger.core.scope import check_owner, facilities_in_scope
+from stockledger.core.sqlclock import utc_now
 from stockledger.events.outbox import event_insert, record_event
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
+from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.facility_items import Pair, find_or_create_facility_items
 from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
 
@@ -197,8 +199,9 @@ def _plan(session: Session, outcome: ResetOutcome, lines: list[ResetLine]) -> _B
 def _current_totals(
     session: Session, pairs: set[Pair], locked: dict[tuple[str, str], LockedItem]
 ) -> dict[Pair, tuple[Decimal, Decimal]]:
-    """QOH and ATP of each product over all its items in the facility, the items locked (id order)
-    and each kept in `locked` as read, so that post_batch does not read them again."""
+    """QOH of each product over all its items in the facility and its promisable ATP (SPEC §11:
+    INV_AVAILABLE, lot not expired by the database's clock, as availability reports it), the
+    items locked (id order) and each kept in `locked` as read, so post_batch does not read them again."""
     totals: dict[Pair, tuple[Decimal, Decimal]] = {}
     by_facility: dict[str, list[str]] = defaultdict(list)
     for facility_id, product_id in sorted(pairs):
@@ -214,16 +217,23 @@ def _current_totals(
                 i.available_to_promise_total,
                 i.accounting_quantity_total,
                 i.last_detail_seq,
+                _PROMISABLE,
             )
             .where(i.facility_id == facility_id, one_of(session, i.product_id, products))
             .order_by(i.inventory_item_id)
             .with_for_update()
         )
-        for item_id, product_id, qoh, atp, accounting, last_seq in rows:
+        for item_id, product_id, qoh, atp, accounting, last_seq, promisable in rows:
             locked[(facility_id, item_id)] = (qoh, atp, accounting, last_seq)
             before = totals.get((facility_id, product_id), (ZERO, ZERO))
-            totals[(facility_id, product_id)] = (before[0] + qoh, before[1] + atp)
+            totals[(facility_id, product_id)] = (before[0] + qoh, before[1] + (atp if promisable else ZERO))
     return totals
+
+
+_PROMISABLE = and_(
+    InventoryItem.status_id == INV_AVAILABLE,
+    or_(InventoryItem.expire_date.is_(None), InventoryItem.expire_date > utc_now()),
+)
 
 
 def _record_changes(
