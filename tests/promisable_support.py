@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from stockledger.catalog.inventory_items import link_product_facility
 from stockledger.core.db import Database
+from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, Product
 from stockledger.ledger.post import Posting, post
 
@@ -24,9 +25,8 @@ def add_item(
     atp: int | None = None,
 ) -> str:
     """A new item of `product_id` (created if unknown) in FACILITY, `quantity` on hand and ATP
-    (or `atp`),
-    posted through the ledger (effective at `received`, else now); its id. A new product's
-    first item becomes its facility item."""
+    (or `atp`), posted through the ledger (effective at `received`, else now) with its event;
+    its id. A new product's first item becomes its facility item."""
     with db.transaction() as session:
         if session.get(Product, product_id) is None:
             session.add(Product(product_id=product_id, product_name=f"Product {product_id}"))
@@ -53,4 +53,8 @@ def add_item(
             effective_date=received,
         )
         post(session, posting)
+        # as a receipt does: an event naming the item (verify: an event for every ledger row)
+        record_event(
+            session, FACILITY, "InventoryChanged", {"productId": product_id, "inventoryItemIds": [item_id]}
+        )
     return item_id
