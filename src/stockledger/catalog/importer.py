@@ -5,8 +5,6 @@ inventoryItemDetailSeqId (or, when absent, by their content), and a variance by 
 (physicalInventoryId, inventoryItemId): loading a document again writes nothing.
 """
 
-from collections import Counter
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +13,10 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stockledger.catalog.import_rows import ImportOutcome as ImportOutcome
+from stockledger.catalog.import_rows import fields, merge, record_imported
 from stockledger.catalog.inventory_items import link_product_facility, require_facility
+from stockledger.catalog.physical_import import import_physical_inventory
 from stockledger.catalog.schemas import (
     DetailDoc,
     FacilityDoc,
@@ -23,37 +24,22 @@ from stockledger.catalog.schemas import (
     PhysicalInventoryDoc,
     ProductDoc,
 )
-from stockledger.catalog.service import find_inventory_item
-from stockledger.core.actor import acting_user
-from stockledger.core.db import upsert
 from stockledger.core.errors import Conflict, Forbidden, ValidationFailed, listed_errors
 from stockledger.core.fixed import ZERO
-from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
-from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
     Facility,
     FacilityLocation,
     InventoryItem,
     InventoryItemDetail,
-    InventoryItemVariance,
-    PhysicalInventory,
     Product,
     ProductFacility,
     ProductFacilityLocation,
-    VarianceReason,
 )
 from stockledger.ledger.post import Links, Posting, post
 
 MAX_IMPORT_RECORDS = 50_000
 IMPORT_ADJUST = "INV_IMPORT_ADJ"  # reconciles stated totals that their details do not explain
-
-
-@dataclass
-class ImportOutcome:
-    document_type: str
-    counts: Counter[str] = field(default_factory=Counter)
-    ledger_rows_written: int = 0
 
 
 def import_document(session: Session, document: Any) -> ImportOutcome:
@@ -64,7 +50,7 @@ def import_document(session: Session, document: Any) -> ImportOutcome:
         return _import_items(session, items)
     if isinstance(document, dict):
         if "physicalInventoryId" in document:
-            return _import_physical_inventory(session, _parse(PhysicalInventoryDoc, document))
+            return import_physical_inventory(session, _parse(PhysicalInventoryDoc, document))
         if "facilityId" in document:
             return _import_facility(session, _parse(FacilityDoc, document))
         if "productId" in document:
@@ -110,33 +96,18 @@ def _require_at_most_records(document: Any) -> None:
             )
 
 
-def _merge(session: Session, model: type[Any], values: dict[str, Any], keys: list[str]) -> None:
-    """INSERT, or UPDATE only the fields the document gave (ON CONFLICT DO UPDATE)."""
-    table = model.__table__
-    changes = {k: v for k, v in values.items() if k not in keys}
-    stmt = upsert(session, table).values(**values)
-    if changes:
-        session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
-    else:
-        session.execute(stmt.on_conflict_do_nothing(index_elements=keys))
-
-
-def _fields(doc: BaseModel, *exclude: str) -> dict[str, Any]:
-    return doc.model_dump(exclude_unset=True, exclude=set(exclude))
-
-
 # ---- facility documents ----
 
 
 def _import_facility(session: Session, doc: FacilityDoc) -> ImportOutcome:
     outcome = ImportOutcome("facility")
-    _merge(session, Facility, _fields(doc, "facility_locations", "products"), ["facility_id"])
+    merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
     outcome.counts["facilities"] += 1
     for loc in doc.facility_locations:
-        _merge(
+        merge(
             session,
             FacilityLocation,
-            {"facility_id": doc.facility_id, **_fields(loc)},
+            {"facility_id": doc.facility_id, **fields(loc)},
             ["facility_id", "location_seq_id"],
         )
         outcome.counts["facilityLocations"] += 1
@@ -148,16 +119,16 @@ def _import_facility(session: Session, doc: FacilityDoc) -> ImportOutcome:
 def _upsert_product(
     session: Session, doc: ProductDoc, outcome: ImportOutcome, facility_id: str | None = None
 ) -> None:
-    values = _fields(doc, "product_facility", "product_facility_locations")
+    values = fields(doc, "product_facility", "product_facility_locations")
     if facilities_in_scope(session) is None:
-        _merge(session, Product, values, ["product_id"])
+        merge(session, Product, values, ["product_id"])
     else:
         _require_product_as_is(session, values)
     outcome.counts["products"] += 1
     if facility_id is None:
         return
-    pf = _fields(doc.product_facility) if doc.product_facility else {}
-    _merge(
+    pf = fields(doc.product_facility) if doc.product_facility else {}
+    merge(
         session,
         ProductFacility,
         {"facility_id": facility_id, "product_id": doc.product_id, **pf},
@@ -166,10 +137,10 @@ def _upsert_product(
     outcome.counts["productFacilities"] += 1
     for pfl in doc.product_facility_locations:
         _require_location(session, facility_id, pfl.location_seq_id)
-        _merge(
+        merge(
             session,
             ProductFacilityLocation,
-            {"facility_id": facility_id, "product_id": doc.product_id, **_fields(pfl)},
+            {"facility_id": facility_id, "product_id": doc.product_id, **fields(pfl)},
             ["facility_id", "product_id", "location_seq_id"],
         )
         outcome.counts["productFacilityLocations"] += 1
@@ -211,7 +182,7 @@ def _import_items(session: Session, docs: list[InventoryItemDoc]) -> ImportOutco
 def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome) -> None:
     _check_item_refs(session, doc)
     is_new = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id)) is None
-    attrs = _fields(
+    attrs = fields(
         doc,
         "inventory_item_details",
         "quantity_on_hand_total",
@@ -222,7 +193,7 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
         session.add(InventoryItem(**attrs))
         session.flush()
     else:
-        _merge(session, InventoryItem, attrs, ["facility_id", "inventory_item_id"])
+        merge(session, InventoryItem, attrs, ["facility_id", "inventory_item_id"])
     link_product_facility(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
     outcome.counts["inventoryItems"] += 1
     written = outcome.ledger_rows_written
@@ -234,22 +205,7 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
     if is_new:
         outcome.ledger_rows_written += _reconcile_stated_totals(session, doc)
     if outcome.ledger_rows_written > written:
-        _record_imported(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
-
-
-def _record_imported(session: Session, facility_id: str, product_id: str, inventory_item_id: str) -> None:
-    """Ledger rows loaded from a document are a change like any other: an event names the item."""
-    item = session.get(InventoryItem, (facility_id, inventory_item_id), populate_existing=True)
-    assert item is not None  # imported just above
-    payload = {
-        "facilityId": facility_id,
-        "productId": product_id,
-        "inventoryItemId": inventory_item_id,
-        "reasonEnumId": "INV_IMPORT",
-        "quantityOnHandTotal": item.quantity_on_hand_total,
-        "availableToPromiseTotal": item.available_to_promise_total,
-    }
-    record_event(session, facility_id, "InventoryImported", payload)
+        record_imported(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
 
 
 def _check_item_refs(session: Session, doc: InventoryItemDoc) -> None:
@@ -337,69 +293,3 @@ def _reconcile_stated_totals(session: Session, doc: InventoryItemDoc) -> int:
 
 def _acc(d: DetailDoc) -> Decimal:
     return d.quantity_on_hand_diff if d.accounting_quantity_diff is None else d.accounting_quantity_diff
-
-
-# ---- physical inventory with its variances ----
-
-
-def _import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> ImportOutcome:
-    outcome = ImportOutcome("physicalInventory")
-    when = doc.physical_inventory_date or utcnow()
-    header = _fields(doc, "inventory_item_variances")
-    header.setdefault("physical_inventory_date", when)
-    for variance in doc.inventory_item_variances:
-        item = _item_anywhere(session, variance.inventory_item_id)
-        _require_reason(session, variance.variance_reason_id)
-        _merge(
-            session,
-            PhysicalInventory,
-            {"facility_id": item.facility_id, **header},
-            ["facility_id", "physical_inventory_id"],
-        )
-        key = (item.facility_id, item.inventory_item_id, doc.physical_inventory_id)
-        outcome.counts["inventoryItemVariances"] += 1
-        if session.get(InventoryItemVariance, key) is not None:
-            continue
-        session.add(
-            InventoryItemVariance(
-                facility_id=item.facility_id,
-                physical_inventory_id=doc.physical_inventory_id,
-                **_fields(variance, "physical_inventory_id"),
-            )
-        )
-        session.flush()
-        post(
-            session,
-            Posting(
-                facility_id=item.facility_id,
-                inventory_item_id=item.inventory_item_id,
-                reason_enum_id=variance.variance_reason_id or "VAR_INTEGR",
-                quantity_on_hand_diff=variance.quantity_on_hand_var,
-                available_to_promise_diff=variance.available_to_promise_var,
-                effective_date=when,
-                links=Links(
-                    physical_inventory_id=doc.physical_inventory_id,
-                    change_by_user_login_id=acting_user(session) or doc.party_id,
-                    description=variance.comments,
-                ),
-            ),
-        )
-        outcome.ledger_rows_written += 1
-        _record_imported(session, item.facility_id, item.product_id, item.inventory_item_id)
-    outcome.counts["physicalInventories"] = 1
-    return outcome
-
-
-def _item_anywhere(session: Session, inventory_item_id: str) -> InventoryItem:
-    item = find_inventory_item(session, inventory_item_id)
-    if item is None:
-        raise ValidationFailed(
-            f"Variance names unknown inventory item {inventory_item_id}",
-            inventoryItemId=inventory_item_id,
-        )
-    return item
-
-
-def _require_reason(session: Session, reason_id: str | None) -> None:
-    if reason_id is not None and session.get(VarianceReason, reason_id) is None:
-        raise ValidationFailed(f"Unknown variance reason {reason_id}", varianceReasonId=reason_id)
