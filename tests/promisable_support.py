@@ -25,8 +25,9 @@ def add_item(
     atp: int | None = None,
 ) -> str:
     """A new item of `product_id` (created if unknown) in FACILITY, `quantity` on hand and ATP
-    (or `atp`), posted through the ledger (effective at `received`, else now) with its event;
-    its id. A new product's first item becomes its facility item."""
+    (or `atp`),
+    posted through the ledger (effective at `received`, else now); its id. A new product's
+    first item becomes its facility item."""
     with db.transaction() as session:
         if session.get(Product, product_id) is None:
             session.add(Product(product_id=product_id, product_name=f"Product {product_id}"))
@@ -53,8 +54,6 @@ def add_item(
             effective_date=received,
         )
         post(session, posting)
-        # as a receipt does: an event naming the item (verify: an event for every ledger row)
-        record_event(
-            session, FACILITY, "InventoryChanged", {"productId": product_id, "inventoryItemIds": [item_id]}
-        )
+        payload = {"facilityId": FACILITY, "productId": product_id, "inventoryItemId": item_id}
+        record_event(session, FACILITY, "InventoryChanged", payload)  # as every service does
     return item_id
