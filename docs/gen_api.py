@@ -118,8 +118,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/physical-inventories"): (
         "createPhysicalInventory: a cycle count or a seed document with variances. A line by "
         "`productId` sets the product's sellable (`INV_AVAILABLE`) items: their QOH sums to the "
-        "counted quantity (the difference goes to the facility item, or the oldest sellable item); "
-        "items on hold, returned or defective are counted by `inventoryItemId` (a sellable item of a "
+        "counted quantity and no item goes below zero: more goes to the facility item (or the oldest "
+        "sellable item); less is taken from expired lots first, then the facility item, then the other "
+        "items FEFO, unreserved units before reserved ones (docs/procedures.md, section 6). Expired "
+        "`INV_AVAILABLE` lots are part of the count; items on hold, returned or defective are "
+        "counted by `inventoryItemId` (a sellable item of a "
         "product counted whole: 422). After a count every counted item's ATP = its QOH − the units "
         "reserved on it; a sellable item whose ATP only is corrected is listed with "
         "`quantityCounted: null`. The same `physicalInventoryId` again records nothing "
@@ -185,7 +188,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/returns/{return_id}/items/{return_item_seq_id}/inspect"): (
         "Inspect a returned item: `AVAILABLE` makes it sellable (ATP + quantity; the return item then "
-        "names the sellable item its units moved to), `DEFECTIVE` keeps it out of ATP. The return is "
+        "names the sellable item its units moved to; any ATP the returned item held for them, as a "
+        "count by item gives it, moves with them), `DEFECTIVE` keeps it out of ATP. The return is "
         "`RETURN_COMPLETED` once none of its items waits for inspection.",
         ("not_found", "validation_failed", "conflict"),
     ),

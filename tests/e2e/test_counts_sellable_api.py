@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from stockledger.core.db import Database
 from stockledger.ledger.post import Posting, post
-from tests.promisable_support import FACILITY, add_item
+from tests.promisable_support import EXPIRED, FACILITY, FAR, add_item
 
 
 def _item(client: TestClient, item_id: str) -> tuple[Any, Any]:
@@ -144,3 +144,42 @@ def test_a_product_with_no_sellable_item_is_counted_into_a_new_available_item(
         5,
     )
     assert _item(seeded_client, "HELDC-1") == (4, 4)
+
+
+def _product_c1(seeded: Database) -> None:
+    """The tester's product: facility item 10, lot LC1 5, expired lot LC1x 2, 4 on hold."""
+    add_item(seeded, "C1", "C1-FAC", 10)  # the first item: its facility item
+    add_item(seeded, "C1", "LC1", 5, expire_date=FAR)
+    add_item(seeded, "C1", "LC1x", 2, expire_date=EXPIRED)
+    add_item(seeded, "C1", "C1-HOLD", 4, status_id="INV_ON_HOLD")
+
+
+def test_a_product_count_takes_a_shortage_from_expired_lots_then_the_facility_item(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    _product_c1(seeded)
+    assert _reserve(seeded_client, "O-C1", "C1", 3) == "LC1"
+    answer = _count(seeded_client, "PI_C1_6", {"productId": "C1", "quantityCounted": 6})
+    assert answer.status_code == 200, answer.text
+    items = ("C1-FAC", "LC1", "LC1x", "C1-HOLD")
+    assert [_item(seeded_client, i) for i in items] == [(1, 1), (5, 2), (0, 0), (4, 4)]
+
+
+def test_a_product_count_puts_no_item_below_zero_and_keeps_the_reserved_units(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    _product_c1(seeded)
+    _reserve(seeded_client, "O-C1", "C1", 3)
+    answer = _count(seeded_client, "PI_C1_1", {"productId": "C1", "quantityCounted": 1})
+    assert answer.status_code == 200, answer.text
+    items = ("C1-FAC", "LC1", "LC1x", "C1-HOLD")
+    assert [_item(seeded_client, i) for i in items] == [(0, 0), (1, -2), (0, 0), (4, 4)]
+    rows = {v["inventoryItemId"]: v for v in answer.json()["variances"]}
+    assert rows["C1-FAC"]["quantityCounted"] == 1  # the counted line stays on the facility item
+    assert {i: rows[i]["quantityOnHandVar"] for i in ("C1-FAC", "LC1", "LC1x")} == {
+        "C1-FAC": -10,
+        "LC1": -4,
+        "LC1x": -2,
+    }
+    summary = seeded_client.get(f"/v1/availability?facilityId={FACILITY}&productId=C1").json()
+    assert (summary["quantityOnHandTotal"], summary["reservedQuantity"]) == (5, 3)

@@ -140,3 +140,33 @@ def test_an_increase_over_http(seeded_client: TestClient) -> None:
         2,
         2,
     )
+
+
+def test_inspection_moves_the_atp_a_count_gave_the_returned_item(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    """Returned item QOH 1, ATP 0; counted by item at 1 (ATP 1); inspected AVAILABLE: it is left
+    empty (QOH 0, ATP 0), not with ATP 1 on no stock, and the unit is sellable once."""
+    assert seeded_client.post("/v1/pos-sales", json=SALE).status_code == 201
+    created = seeded_client.post("/v1/returns", json=a_return(returnQuantity=1))
+    assert created.status_code == 201, created.text
+    returned_id = created.json()["items"][0]["inventoryItemId"]
+    count = {
+        "physicalInventoryId": "PI_RET",
+        "facilityId": "FACILITY_1",
+        "counts": [{"inventoryItemId": returned_id, "quantityCounted": 1}],
+    }
+    assert seeded_client.post("/v1/physical-inventories", json=count).status_code == 200
+    before, promisable = product_totals(seeded, "FG002"), _promisable(seeded_client)
+    inspected = seeded_client.post("/v1/returns/RET1/items/1/inspect", json={"outcome": "AVAILABLE"})
+    assert inspected.status_code == 200, inspected.text
+    item = seeded_client.get(f"/v1/inventory-items/{returned_id}").json()
+    assert (item["quantityOnHandTotal"], item["availableToPromiseTotal"]) == (0, 0)
+    assert product_totals(seeded, "FG002") == before  # the unit and its ATP moved, none added
+    assert _promisable(seeded_client) == promisable + 1
+
+
+def _promisable(client: TestClient) -> Any:
+    return client.get("/v1/availability?facilityId=FACILITY_1&productId=FG002").json()[
+        "availableToPromiseTotal"
+    ]

@@ -148,4 +148,5 @@ def test_every_row_a_token_writes_names_its_user(seeded: Database, seeded_client
             session.scalar(select(ReturnItem.change_by_user_login_id)),
             session.scalar(select(ItemIssuance.issued_by_user_login_id)),
         ]
-    assert who == [USER] * 6
+    assert len(who) >= 6  # a product count writes a variance per item it changes
+    assert set(who) == {USER}

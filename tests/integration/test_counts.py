@@ -23,6 +23,7 @@ from stockledger.ledger.models import (
     InventoryItemDetail,
     InventoryItemVariance,
     OrderItemInventoryReservation,
+    PhysicalInventory,
 )
 from stockledger.ledger.post import Links, Posting, post
 from stockledger.ledger.views import availability
@@ -331,3 +332,17 @@ def test_a_disputed_count_the_mornings_numbers_and_now(seeded: Database) -> None
         assert _totals(session, "FG001") == (Decimal(33), Decimal(30), Decimal(3))
         before_anything = datetime(2024, 7, 14)  # after the seed receipts, before PI_20240715
         assert _totals(session, "FG001", before_anything) == (Decimal(30), Decimal(30), Decimal(0))
+
+
+def test_a_count_without_a_user_is_recorded_by_its_party_on_every_row(seeded: Database) -> None:
+    with seeded.transaction() as session:  # a service called directly: no user bound
+        record_count(session, _count("PI_WHO", {"productId": "FG001", "quantityCounted": 20}))
+    with seeded.reading() as session:
+        header = session.get(PhysicalInventory, (F, "PI_WHO"))
+        assert header is not None
+        variances = session.scalars(
+            select(InventoryItemVariance).where(InventoryItemVariance.physical_inventory_id == "PI_WHO")
+        ).all()
+        rows = _rows(session, physical_inventory_id="PI_WHO")
+        users = {header.change_by_user_login_id} | {v.change_by_user_login_id for v in variances}
+        assert users | {r.change_by_user_login_id for r in rows} == {"jdoe"}

@@ -6,9 +6,15 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from stockledger.auth.service import create_token
 from stockledger.catalog.seeds import seed_documents
 from stockledger.core.db import Database
-from stockledger.ledger.models import InventoryItem, InventoryItemDetail
+from stockledger.ledger.models import (
+    InventoryItem,
+    InventoryItemDetail,
+    InventoryItemVariance,
+    PhysicalInventory,
+)
 from tests.seeds import seed_json_documents
 
 
@@ -108,3 +114,48 @@ def test_stated_totals_without_details_become_one_ledger_row(seeded_client: Test
     assert seeded_client.post("/v1/import", json=doc).json()["ledgerRowsWritten"] == 0
     item = seeded_client.get("/v1/inventory-items/FG003-LOT-9").json()
     assert (item["quantityOnHandTotal"], item["availableToPromiseTotal"]) == (5, 4)
+
+
+def _recorded_by(db: Database, physical_inventory_id: str) -> list[str | None]:
+    """Who recorded the count's header, its variances and its ledger rows."""
+    with db.reading() as session:
+        return [
+            session.scalar(
+                select(PhysicalInventory.change_by_user_login_id).where(
+                    PhysicalInventory.physical_inventory_id == physical_inventory_id
+                )
+            ),
+            *session.scalars(
+                select(InventoryItemVariance.change_by_user_login_id).where(
+                    InventoryItemVariance.physical_inventory_id == physical_inventory_id
+                )
+            ),
+            *session.scalars(
+                select(InventoryItemDetail.change_by_user_login_id).where(
+                    InventoryItemDetail.physical_inventory_id == physical_inventory_id
+                )
+            ),
+        ]
+
+
+def test_a_loaded_physical_inventory_is_recorded_by_its_party_without_a_user(seeded: Database) -> None:
+    assert _recorded_by(seeded, "PI_20240715") == ["PARTY_EMPLOYEE_JOHN_DOE"] * 5
+
+
+def test_an_imported_physical_inventory_is_recorded_by_the_acting_user(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    (document,) = [d for _, d in seed_json_documents() if isinstance(d, dict) and "physicalInventoryId" in d]
+    document = {
+        **document,
+        "physicalInventoryId": "PI_API",
+        "inventoryItemVariances": [
+            {**v, "physicalInventoryId": "PI_API"} for v in document["inventoryItemVariances"]
+        ],
+    }
+    for user in ("ann.lee", "bob.ray"):  # loaded again by another: the first user stays
+        with seeded.transaction() as session:
+            token = create_token(session, "admin", user=user).token
+        answer = seeded_client.post("/v1/import", json=document, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+    assert _recorded_by(seeded, "PI_API") == ["ann.lee"] * 5

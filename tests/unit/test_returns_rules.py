@@ -8,6 +8,7 @@ from stockledger.returns.rules import (
     NotShipped,
     ReturnExceedsShipped,
     ShippedLine,
+    atp_moved_off,
     check_returnable,
     received_status,
 )
@@ -48,3 +49,10 @@ def test_a_damaged_condition_means_defective_anything_else_pending_inspection(
     condition: str | None, status: str
 ) -> None:
     assert received_status(condition) == status
+
+
+def test_the_atp_a_returned_item_held_for_moved_units_leaves_with_them() -> None:
+    assert atp_moved_off(Decimal(1), Decimal(0), Decimal(1)) == 0  # pending inspection: no ATP
+    assert atp_moved_off(Decimal(1), Decimal(1), Decimal(1)) == 1  # counted by item: ATP 1
+    assert atp_moved_off(Decimal(3), Decimal(3), Decimal(1)) == 1  # 2 stay, with their ATP
+    assert atp_moved_off(Decimal(3), Decimal(1), Decimal(1)) == 0  # ATP 1 still under QOH 2

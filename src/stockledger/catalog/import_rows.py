@@ -21,11 +21,18 @@ class ImportOutcome:
     ledger_rows_written: int = 0
 
 
-def merge(session: Session, model: type[Any], values: dict[str, Any], keys: list[str]) -> None:
-    """INSERT, or UPDATE only the fields the document gave (ON CONFLICT DO UPDATE)."""
+def merge(
+    session: Session,
+    model: type[Any],
+    values: dict[str, Any],
+    keys: list[str],
+    insert_only: dict[str, Any] | None = None,
+) -> None:
+    """INSERT, or UPDATE only the fields the document gave (ON CONFLICT DO UPDATE); `insert_only`
+    values are written by the INSERT alone (who first recorded a row stays so on a reload)."""
     table = model.__table__
     changes = {k: v for k, v in values.items() if k not in keys}
-    stmt = upsert(session, table).values(**values)
+    stmt = upsert(session, table).values(**values, **(insert_only or {}))
     if changes:
         session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
     else:

@@ -172,6 +172,7 @@ def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> Im
     when = doc.physical_inventory_date or utcnow()
     header = fields(doc, "inventory_item_variances")
     header.setdefault("physical_inventory_date", when)
+    who = acting_user(session) or doc.party_id  # header, variances and ledger rows alike
     for variance in doc.inventory_item_variances:
         item = _item_anywhere(session, variance.inventory_item_id)
         _require_reason(session, variance.variance_reason_id)
@@ -180,6 +181,7 @@ def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> Im
             PhysicalInventory,
             {"facility_id": item.facility_id, **header},
             ["facility_id", "physical_inventory_id"],
+            {"change_by_user_login_id": who},
         )
         key = (item.facility_id, item.inventory_item_id, doc.physical_inventory_id)
         outcome.counts["inventoryItemVariances"] += 1
@@ -190,6 +192,7 @@ def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> Im
                 facility_id=item.facility_id,
                 physical_inventory_id=doc.physical_inventory_id,
                 **fields(variance, "physical_inventory_id"),
+                change_by_user_login_id=who,
             )
         )
         session.flush()
@@ -204,7 +207,7 @@ def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> Im
                 effective_date=when,
                 links=Links(
                     physical_inventory_id=doc.physical_inventory_id,
-                    change_by_user_login_id=acting_user(session) or doc.party_id,
+                    change_by_user_login_id=who,
                     description=variance.comments,
                 ),
             ),

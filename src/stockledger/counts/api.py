@@ -33,8 +33,9 @@ COUNT_EXAMPLE = {
 def create_physical_inventory(
     session: WriteSession, document: dict[str, Any] = Body(..., examples=[COUNT_EXAMPLE])
 ) -> CountResult | ImportResult:
-    """With `inventoryItemVariances`: loaded as the seed document it is. With `counts`: QOH := counted,
-    ATP := counted − active reservations, each difference a ledger row linked to the count."""
+    """With `inventoryItemVariances`: loaded as the seed document it is. With `counts`: QOH := counted
+    (a product's count spread over its sellable items, none below zero), ATP := QOH − active
+    reservations, each difference a ledger row linked to the count."""
     if "inventoryItemVariances" in document:
         outcome = importer.import_document(session, document)
         return ImportResult(

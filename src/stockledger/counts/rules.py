@@ -2,12 +2,14 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from stockledger.core.fixed import ZERO
 
 FOUND = "VAR_FOUND"
 LOST = "VAR_LOST"
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def count_variances(
@@ -37,24 +39,71 @@ class ItemLevel:
     quantity_on_hand: Decimal
     available_to_promise: Decimal
     reserved: Decimal
+    expire_date: datetime | None = None
+    datetime_received: datetime | None = None
 
 
 def product_count_variances(
-    counted: Decimal, levels: Sequence[ItemLevel], into: str
+    counted: Decimal, levels: Sequence[ItemLevel], into: str, now: datetime
 ) -> dict[str, tuple[Decimal, Decimal]]:
-    """(QOH var, ATP var) per sellable item for a count by product: Σ QOH becomes `counted`, the
-    difference going to the item `into`; every item's ATP becomes its QOH − its reservations
-    (reserved units never vanish). `into` missing from `levels`: a new, empty item."""
+    """(QOH var, ATP var) per sellable item for a count by product: Σ QOH becomes `counted` with
+    no item below zero (counted_quantities), and every item's ATP becomes its QOH − its
+    reservations (reserved units never vanish). `into` missing from `levels`: a new, empty item."""
     if all(level.inventory_item_id != into for level in levels):
         levels = [*levels, ItemLevel(into, ZERO, ZERO, ZERO)]
-    difference = counted - sum((level.quantity_on_hand for level in levels), ZERO)
-    variances = {}
-    for level in levels:
-        qoh_var = difference if level.inventory_item_id == into else ZERO
-        variances[level.inventory_item_id] = count_variances(
-            level.quantity_on_hand + qoh_var,
+    after = counted_quantities(counted, shortage_order(levels, into, now), into)
+    return {
+        level.inventory_item_id: count_variances(
+            after[level.inventory_item_id],
             level.quantity_on_hand,
             level.available_to_promise,
             level.reserved,
         )
-    return variances
+        for level in levels
+    }
+
+
+def shortage_order(levels: Sequence[ItemLevel], into: str, now: datetime) -> list[ItemLevel]:
+    """The order a shortage is taken in: expired lots first (they cannot be sold, and are the
+    likeliest thrown away unrecorded), then `into` (the facility item, where SPEC §4 writes a
+    product-level difference), then the others FEFO (the order picking empties them, so an
+    unrecorded issue most likely came from the earliest-expiring units)."""
+
+    def key(level: ItemLevel) -> tuple[int, bool, datetime, bool, datetime, str]:
+        expires = _utc(level.expire_date) if level.expire_date is not None else None
+        tier = 0 if expires is not None and expires <= _utc(now) else int(level.inventory_item_id != into) + 1
+        received = _utc(level.datetime_received) if level.datetime_received is not None else None
+        return (
+            tier,
+            expires is None,
+            expires or _LATEST,
+            received is None,
+            received or _LATEST,
+            level.inventory_item_id,
+        )
+
+    return sorted(levels, key=key)
+
+
+def counted_quantities(counted: Decimal, ordered: Sequence[ItemLevel], into: str) -> dict[str, Decimal]:
+    """Each item's QOH after a count of `counted`: an item below zero is first set to zero; a
+    surplus goes to `into`; a shortage is taken from the items in their order (shortage_order),
+    from units nobody reserved first and then from reserved ones, each item at most down to zero."""
+    after = {level.inventory_item_id: max(level.quantity_on_hand, ZERO) for level in ordered}
+    difference = counted - sum(after.values(), ZERO)
+    if difference >= 0:
+        after[into] += difference
+        return after
+    short = -difference
+    for keep_reserved in (True, False):
+        for level in ordered:
+            floor = min(max(level.reserved, ZERO), after[level.inventory_item_id]) if keep_reserved else ZERO
+            take = min(short, after[level.inventory_item_id] - floor)
+            after[level.inventory_item_id] -= take
+            short -= take
+    return after
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive values are UTC (as stored)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -61,6 +61,7 @@ def record_count(session: Session, doc: CountDoc) -> CountResult:
             physical_inventory_date=doc.physical_inventory_date or when,
             party_id=doc.party_id,
             general_comments=doc.general_comments,
+            change_by_user_login_id=acting_user(session) or doc.party_id,
         )
     )
     session.flush()
@@ -164,6 +165,7 @@ def _record(
             available_to_promise_var=atp_var,
             quantity_counted=counted,
             comments=line.comments,
+            change_by_user_login_id=acting_user(session) or doc.party_id,
         )
     )
     seq_id = None

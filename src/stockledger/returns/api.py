@@ -32,7 +32,8 @@ def get_return(return_id: str, session: ReadSession) -> ReturnOut:
 def inspect_return_item(
     return_id: str, return_item_seq_id: str, body: InspectionIn, session: WriteSession
 ) -> ReturnOut:
-    """AVAILABLE: back to sellable stock (ATP rises) at the return cost; DEFECTIVE: INV_DEFECTIVE.
+    """AVAILABLE: back to sellable stock (ATP rises; ATP the returned item held moves with the
+    units) at the return cost; DEFECTIVE: INV_DEFECTIVE.
     The return becomes RETURN_COMPLETED when none of its items waits for inspection."""
     view = inspection.inspect_return_item(session, return_id, return_item_seq_id, body.outcome)
     return ReturnOut.model_validate(view)

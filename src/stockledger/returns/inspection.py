@@ -4,13 +4,14 @@ AVAILABLE moves the units to the facility's sellable item (findOrCreateFacilityI
 with a pair of detail rows, QOH − n on the returned item and QOH + n, ATP + n on the facility
 item, so the one item per product and facility that HotWax reads carries them, and they re-enter
 a cost layer at their return cost; the return item then names the item its units are in
-(INV_AVAILABLE). DEFECTIVE marks the returned item INV_DEFECTIVE: the units stay on hand, never
-available. Either way the return item is RETURN_COMPLETED, and so is the return once none of its
-items waits for inspection. The header is locked first, so concurrent inspections of one return
-queue and the last one completes it.
+(INV_AVAILABLE). Any ATP the returned item held for those units (a count by item gives it
+counted − reserved) leaves with them: its ATP never stays above its QOH. DEFECTIVE marks the
+returned item INV_DEFECTIVE: the units stay on hand, never available. Either way the return item
+is RETURN_COMPLETED, and so is the return once none of its items waits for inspection. The
+header is locked first, so concurrent inspections of one return queue and the last one completes it.
 """
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
@@ -20,7 +21,7 @@ from stockledger.costing.service import add_layer
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, ReturnHeader, ReturnItem
 from stockledger.ledger.post import Posting, post
-from stockledger.returns.rules import INV_DEFECTIVE
+from stockledger.returns.rules import INV_DEFECTIVE, atp_moved_off
 from stockledger.returns.service import (
     COMPLETED,
     RECEIVED,
@@ -101,12 +102,16 @@ def _restock(session: Session, header: ReturnHeader, line: ReturnItem, returned:
     facility_item = find_or_create_facility_inventory_item(session, header.facility_id, line.product_id)
     moved = links(header.order_id, line.order_item_seq_id, header.return_id, line.return_item_seq_id)
     n = line.return_quantity
+    _lock_in_order(session, header.facility_id, [returned.inventory_item_id, facility_item.inventory_item_id])
+    session.refresh(returned, ["quantity_on_hand_total", "available_to_promise_total"])
+    atp_off = atp_moved_off(returned.quantity_on_hand_total, returned.available_to_promise_total, n)
     moves = [
         Posting(
             header.facility_id,
             returned.inventory_item_id,
             RESTOCK_REASON,
             quantity_on_hand_diff=-n,
+            available_to_promise_diff=-atp_off,
             links=moved,
         ),
         Posting(
@@ -127,3 +132,14 @@ def _restock(session: Session, header: ReturnHeader, line: ReturnItem, returned:
     line.inventory_item_id = facility_item.inventory_item_id
     session.flush()
     return facility_item.inventory_item_id
+
+
+def _lock_in_order(session: Session, facility_id: str, item_ids: list[str]) -> None:
+    """Both items of the move, locked in id order before the returned one's totals are read."""
+    i = InventoryItem
+    session.execute(
+        select(i.inventory_item_id)
+        .where(i.facility_id == facility_id, i.inventory_item_id.in_(item_ids))
+        .order_by(i.inventory_item_id)
+        .with_for_update()
+    ).all()

@@ -70,3 +70,9 @@ def check_returnable(
         )
         counts = {"quantityShipped": shipped.quantity_shipped, "quantityReturned": shipped.quantity_returned}
     raise ReturnExceedsShipped(detail, **where, **counts, returnable=left, requested=quantity)
+
+
+def atp_moved_off(quantity_on_hand: Decimal, available_to_promise: Decimal, moved: Decimal) -> Decimal:
+    """ATP to take off a returned item whose `moved` units go to sellable stock: whatever would
+    leave its ATP above the QOH left (a count may have given it ATP: counted − reserved)."""
+    return max(available_to_promise - (quantity_on_hand - moved), Decimal(0))
