@@ -15,10 +15,9 @@ from stockledger.auth.cli import token_app
 from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
-from stockledger.core import migrate as migrations
 from stockledger.core.actor import cli_user
+from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings, settings_problem
-from stockledger.core.db import Database
 from stockledger.core.errors import AppError
 from stockledger.core.parent_watch import announce_parent
 from stockledger.events.background import BackgroundPublisher
@@ -52,16 +51,11 @@ def _check_settings() -> None:
         raise typer.Exit(2) from None
 
 
-def _database(user: str | None = None) -> Database:
-    """The database; its write transactions record `user` (core.actor.cli_user)."""
-    return Database(get_settings().database_url, user=cli_user(user))
-
-
 @app.command()
+@database_command
 def migrate() -> None:
     """Bring the database schema up to date (Alembic)."""
-    db = _database()
-    migrations.upgrade(db.engine)
+    db = open_database(migrate=True)
     console.print(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -69,14 +63,14 @@ DEMO_TOKEN = "demo (stockledger demo)"  # the description that marks the demo's 
 
 
 @app.command()
+@database_command
 def demo(
     user: User = None,
     new_token: Annotated[bool, typer.Option(help="Make another demo admin token even if one exists")] = False,
 ) -> None:
     """Migrate, load the seed sample documents (safe to run again); print a demo admin token the
     first time (a token is shown once: later runs say how to make another)."""
-    db = _database(user)
-    migrations.upgrade(db.engine)
+    db = open_database(cli_user(user), migrate=True)
     _print_outcomes(load_documents(db, seed_documents()))
     with db.transaction() as session:
         made = [t for t in list_tokens(session) if t.description == DEMO_TOKEN and t.revoked_stamp is None]
@@ -97,13 +91,13 @@ def demo(
 
 
 @app.command()
+@database_command
 def load(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     user: User = None,
 ) -> None:
     """Load seed-format JSON documents, each file in a transaction of its own."""
-    db = _database(user)
-    migrations.upgrade(db.engine)
+    db = open_database(cli_user(user), migrate=True)
     documents = []
     for path in files:
         try:
@@ -119,10 +113,11 @@ def load(
 
 
 @app.command()
+@database_command
 def verify() -> None:
     """Check totals == sum of detail diffs for every item, and the business rules (SPEC §11),
-    each by name with a count; exit 1 on any."""
-    db = _database()
+    each by name with a count; exit 1 on any (exit 2: no migrated database to check)."""
+    db = open_database()
     with db.reading() as session:
         mismatches = find_mismatches(session)
         broken = check_rules(session)
@@ -139,6 +134,7 @@ def verify() -> None:
 
 
 @app.command()
+@database_command
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
@@ -170,9 +166,7 @@ def serve(
 
     settings = get_settings()
     publisher = _publisher(publish, settings.nats_url, settings.database_url, stream, subject_prefix)
-    db = _database()
-    migrations.upgrade(db.engine)
-    db.dispose()
+    open_database(migrate=True).dispose()
     os.environ.setdefault("STOCKLEDGER_DATABASE_URL", settings.database_url)
     announce_parent()  # workers end when this process does, even after kill -9
     if publisher is not None:

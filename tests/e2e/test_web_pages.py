@@ -286,6 +286,36 @@ def test_receive_then_reserve_and_cancel(seeded: Database, client: TestClient) -
     assert "no active reservation" in again.text
 
 
+def test_the_cancel_form_refuses_an_order_item_of_another_product(
+    seeded: Database, client: TestClient
+) -> None:
+    _as(client, seeded, "oms")
+    reserved = client.post(
+        f"{PRODUCT}/FG001/reserve",
+        data={"orderId": "ORD_X", "orderItemSeqId": "1", "quantity": "3"},
+        headers=HX,
+    )
+    assert reserved.status_code == 200
+    before = _rows(seeded)
+    for headers in (HX, {}):  # htmx, and a plain form post (which would redirect when done)
+        other = client.post(
+            f"{PRODUCT}/FG002/cancel",
+            data={"orderId": "ORD_X", "orderItemSeqId": "1"},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert other.status_code == 422
+        assert "Order item ORD_X/1 is not an order item of FG002 here. Nothing was changed." in other.text
+    assert _rows(seeded) == before
+    with seeded.reading() as session:
+        r = OrderItemInventoryReservation
+        statuses = session.scalars(select(r.status_id).where(r.order_id == "ORD_X"))
+        assert set(statuses) == {"RES_ACTIVE"}
+    own = client.post(f"{PRODUCT}/FG001/cancel", data={"orderId": "ORD_X", "orderItemSeqId": "1"}, headers=HX)
+    assert own.status_code == 200
+    assert "3 back in ATP" in own.text
+
+
 def _confirm_button(html: str) -> list[tuple[str, str]]:
     return re.findall(r'<button type="submit" name="(\w+)" value="(\w+)"[^>]*>([^<]*)</button>', html)
 

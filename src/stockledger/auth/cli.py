@@ -7,22 +7,15 @@ from rich.console import Console
 from rich.table import Table
 
 from stockledger.auth import service
-from stockledger.core import migrate as migrations
-from stockledger.core.config import get_settings
-from stockledger.core.db import Database
+from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.errors import AppError
 
 token_app = typer.Typer(help="API tokens (stored hashed; the token is shown once).", no_args_is_help=True)
 console = Console()
 
 
-def _database() -> Database:
-    db = Database(get_settings().database_url)
-    migrations.upgrade(db.engine)
-    return db
-
-
 @token_app.command("create")
+@database_command
 def create(
     role: Annotated[str, typer.Option(help="admin, oms, store or viewer")],
     facility: Annotated[list[str] | None, typer.Option(help="A facility it may touch (repeatable)")] = None,
@@ -33,7 +26,7 @@ def create(
 ) -> None:
     """Create a token; prints it as the last line."""
     try:
-        with _database().transaction() as session:
+        with open_database(migrate=True).transaction() as session:
             service.require_facilities(session, facility)
             issued = service.create_token(session, role, facility, description, user)
     except AppError as exc:
@@ -45,9 +38,10 @@ def create(
 
 
 @token_app.command("list")
+@database_command
 def list_() -> None:
     """List tokens (never their secrets)."""
-    with _database().reading() as session:
+    with open_database().reading() as session:
         tokens = service.list_tokens(session)
     table = Table()
     for name in ("id", "role", "user"):
@@ -68,10 +62,11 @@ def list_() -> None:
 
 
 @token_app.command("revoke")
+@database_command
 def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `token list`)")]) -> None:
     """Revoke a token at once."""
     try:
-        with _database().transaction() as session:
+        with open_database().transaction() as session:
             service.revoke_token(session, token_id)
     except AppError as exc:
         console.print(f"[red]{exc.detail}[/red]")

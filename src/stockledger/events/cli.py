@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from stockledger.core import migrate as migrations
+from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings
-from stockledger.core.db import Database
 from stockledger.core.model_base import utcnow
 from stockledger.events.consumer import ConsumerConfig, consume
 from stockledger.events.publisher import BrokerUnavailable, PublisherConfig, publish_forever, publish_pending
@@ -22,12 +21,6 @@ console = Console()
 err = Console(stderr=True)
 
 NatsUrl = Annotated[str | None, typer.Option(help="NATS server (default: STOCKLEDGER_NATS_URL)")]
-
-
-def _database() -> Database:
-    db = Database(get_settings().database_url)
-    migrations.upgrade(db.engine)
-    return db
 
 
 def _nats_url(given: str | None) -> str:
@@ -47,6 +40,7 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 @events_app.command("publish")
+@database_command
 def publish(
     once: Annotated[bool, typer.Option("--once", help="Publish what is pending, then exit")] = False,
     nats_url: NatsUrl = None,
@@ -56,7 +50,7 @@ def publish(
     ] = "stockledger",
 ) -> None:
     """Deliver the outbox to NATS JetStream at least once (resumes from its stored position)."""
-    db = _database()
+    db = open_database(migrate=True)
     config = PublisherConfig(_nats_url(nats_url), stream, subject_prefix)
 
     async def run() -> None:
@@ -76,6 +70,7 @@ def publish(
 
 
 @events_app.command("consume")
+@database_command
 def consume_command(
     nats_url: NatsUrl = None,
     stream: Annotated[str, typer.Option(help="JetStream stream of inbound messages")] = "OMS",
@@ -87,7 +82,7 @@ def consume_command(
     ] = None,
 ) -> None:
     """Apply inbound OrderConfirmed, ShipmentConfirmed and ReturnReceived messages, each once."""
-    db = _database()
+    db = open_database(migrate=True)
     config = ConsumerConfig(_nats_url(nats_url), stream, subject_prefix, durable, user=user)
 
     async def run() -> int:
@@ -104,12 +99,13 @@ def consume_command(
 
 
 @events_app.command("status")
+@database_command
 def status(
     stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER", nats_url: NatsUrl = None
 ) -> None:
     """The publisher's position, the outbox, and (with NATS) the gap between the outbox and the
     stream. Exit 1 when the stream is ahead of the outbox (a restored database) or NATS is down."""
-    db = _database()
+    db = open_database()
     report, deployment, last = database_status(db, stream)
     url = nats_url or get_settings().nats_url
     try:
@@ -127,9 +123,10 @@ def status(
 
 
 @idempotency_app.command("purge")
+@database_command
 def purge() -> None:
     """Delete Idempotency-Key answers past their expiry (24 h after the first request)."""
-    db = _database()
+    db = open_database()
     with db.transaction() as session:
         purged = purge_expired(session, utcnow())
     db.dispose()

@@ -9,10 +9,8 @@ from rich.console import Console
 from rich.progress import open as progress_open
 from rich.table import Table
 
-from stockledger.core import migrate as migrations
 from stockledger.core.actor import cli_user
-from stockledger.core.config import get_settings
-from stockledger.core.db import Database
+from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.errors import AppError
 from stockledger.resets.service import BATCH_SIZE, ResetOutcome, reset_inventory
 from stockledger.resets.sources import csv_lines
@@ -24,6 +22,7 @@ console = Console()
 err = Console(stderr=True)
 
 
+@database_command
 def reset(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file")],
     source: Annotated[str | None, typer.Option(help="Recorded on the audit row (default: file name)")] = None,
@@ -40,8 +39,7 @@ def reset(
     every line applied, 1 when some lines failed (the others are applied), 2 when the file
     cannot be used at all (nothing applied).
     """
-    db = Database(get_settings().database_url, user=cli_user(user))
-    migrations.upgrade(db.engine)
+    db = open_database(cli_user(user))
     # What start-up built lives as long as the command: out of the collector's way, so the full
     # collections a million-line run triggers walk only its own objects (bench/reset_1m.py:
     # 18 % of a 200,000-line sync was spent in them).

@@ -32,7 +32,7 @@ from stockledger.ledger.post import Links, Posting, post
 from stockledger.orders.items import claim_order_items, products_of
 from stockledger.returns.rules import INV_DEFECTIVE, received_status
 from stockledger.returns.schemas import ReturnIn, ReturnItemIn
-from stockledger.returns.shipped import check_and_cost
+from stockledger.returns.shipped import check_and_cost, lock_issued
 
 RETURN_ITEM = cast(Table, ReturnItem.__table__)
 RETURN_HEADER = cast(Table, ReturnHeader.__table__)
@@ -73,6 +73,7 @@ def process_return(session: Session, ret: ReturnIn) -> ReturnView:
     if existing is not None:
         check_owner(session, existing.facility_id, f"return {ret.return_id}", returnId=ret.return_id)
         raise Conflict(f"Return {ret.return_id} already exists", returnId=ret.return_id)
+    lock_issued(session, ret.order_id, {i.product_id for i in ret.items})
     order_items = [
         (ret.order_id, i.order_item_seq_id, i.product_id) for i in ret.items if i.order_item_seq_id
     ]

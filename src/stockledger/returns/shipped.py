@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.scope import facilities_in_scope
@@ -27,6 +27,15 @@ def check_and_cost(
     return lines[0].unit_cost
 
 
+def lock_issued(session: Session, order_id: str, product_ids: set[str]) -> None:
+    """Every issuance row of the products to the order, locked in primary-key order before any
+    other lock a return takes: concurrent returns of one order then queue here instead of one
+    holding an order item's rows while it waits for the order's other rows (a deadlock)."""
+    session.execute(
+        _issued(order_id, sorted(product_ids)).with_only_columns(ItemIssuance.item_issuance_id)
+    ).all()
+
+
 def shipped_line(
     session: Session, order_id: str, order_item_seq_id: str | None, product_id: str
 ) -> ShippedLine:
@@ -35,19 +44,27 @@ def shipped_line(
 
     The issuance rows are locked, so concurrent returns of one order item queue here and the
     second sees what the first returned."""
-    ii, i = ItemIssuance, InventoryItem
-    issued = select(ii.quantity, ii.cogs).join(
-        i, (i.facility_id == ii.facility_id) & (i.inventory_item_id == ii.inventory_item_id)
-    )
-    issued = issued.where(ii.order_id == order_id, i.product_id == product_id)
+    issued = _issued(order_id, [product_id]).with_only_columns(ItemIssuance.quantity, ItemIssuance.cogs)
     if order_item_seq_id is not None:
-        issued = issued.where(ii.order_item_seq_id == order_item_seq_id)
-    rows = session.execute(issued.with_for_update(of=ii)).all()
+        issued = issued.where(ItemIssuance.order_item_seq_id == order_item_seq_id)
+    rows = session.execute(issued).all()
     quantity = sum((q for q, _ in rows), Decimal(0))
     known = [c for _, c in rows if c is not None]
     cogs = sum(known, Decimal(0)) if known else None
     unit_cost = average_unit_cost([(quantity, cogs)]) if cogs is not None and quantity else None
     return ShippedLine(quantity, _returned(session, order_id, order_item_seq_id, product_id), unit_cost)
+
+
+def _issued(order_id: str, product_ids: list[str]) -> Select[tuple[ItemIssuance]]:
+    """The issuance rows of the products to the order, FOR UPDATE in primary-key order."""
+    ii, i = ItemIssuance, InventoryItem
+    return (
+        select(ii)
+        .join(i, (i.facility_id == ii.facility_id) & (i.inventory_item_id == ii.inventory_item_id))
+        .where(ii.order_id == order_id, i.product_id.in_(product_ids))
+        .order_by(ii.facility_id, ii.item_issuance_id)
+        .with_for_update(of=ii)
+    )
 
 
 def _returned(session: Session, order_id: str, order_item_seq_id: str | None, product_id: str) -> Decimal:

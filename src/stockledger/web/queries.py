@@ -142,6 +142,18 @@ def active_reservations(
     )
 
 
+def reserved_products(session: Session, facility_id: str, order_id: str, seq_id: str) -> set[str]:
+    """The products an order item's active reservations in a facility are of (one, or none)."""
+    r = OrderItemInventoryReservation
+    found = select(r.product_id).where(
+        r.facility_id == facility_id,
+        r.order_id == order_id,
+        r.order_item_seq_id == seq_id,
+        r.status_id == ACTIVE,
+    )
+    return set(session.scalars(found))
+
+
 def variance_reasons(session: Session) -> list[VarianceReason]:
     return list(session.scalars(select(VarianceReason).order_by(VarianceReason.variance_reason_id)))
 

@@ -4,12 +4,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from stockledger.core.errors import ValidationFailed
 from stockledger.reservations import service as reservations
 from stockledger.reservations.schemas import ReservationRequest
 from stockledger.reservations.service import ReserveLine
 from stockledger.web.auth import Staff
 from stockledger.web.forms import POSTS, Values, guard, run_form, validated
 from stockledger.web.formstate import FORM_ERROR, FormState, filled
+from stockledger.web.queries import reserved_products
 from stockledger.web.templating import quantity
 
 router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", include_in_schema=False)
@@ -50,8 +52,21 @@ def cancel(request: Request, facility_id: str, product_id: str, principal: Staff
 
     def action(session: Session) -> str:
         order_id, seq_id = values["orderId"], values["orderItemSeqId"]
+        _same_product(session, facility_id, order_id, seq_id, product_id)
         released = reservations.cancel_reservation(session, facility_id, order_id, seq_id)
         back = quantity(released.quantity_released)
         return f"Reservation of order {order_id}/{seq_id} cancelled: {back} back in ATP."
 
     return run_form(request, principal, facility_id, product_id, form, action)
+
+
+def _same_product(session: Session, facility_id: str, order_id: str, seq_id: str, product_id: str) -> None:
+    """The order item must be one of this product's here (the page lists only those): the hidden
+    fields are the client's, and a cancel releases every product's rows of the order item."""
+    others = reserved_products(session, facility_id, order_id, seq_id) - {product_id}
+    if others:
+        raise ValidationFailed(
+            f"Order item {order_id}/{seq_id} is not an order item of {product_id} here. Nothing was changed.",
+            orderId=order_id,
+            orderItemSeqId=seq_id,
+        )

@@ -1,0 +1,94 @@
+"""The command line's database: one the command cannot use stops it with one line and exit 2.
+
+Exit 1 is kept for what a command found (verify: the ledger is broken; reset: lines failed).
+A database that cannot be reached, a SQLite file that does not exist, or a schema that is not
+migrated is none of that: like an unusable STOCKLEDGER_DATABASE_URL it is exit 2, no traceback.
+Commands that migrate first (migrate, demo, load, serve, token create, events publish|consume)
+may create the SQLite file; the others need an existing, migrated database and never create one.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import typer
+from sqlalchemy import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from stockledger.core import migrate as migrations
+from stockledger.core.config import get_settings
+from stockledger.core.db import Database
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class DatabaseUnusable(Exception):
+    """One line saying why the command cannot use the database."""
+
+
+def open_database(user: str | None = None, *, migrate: bool = False) -> Database:
+    """The settings' database, reached now: `migrate` brings its schema up to date (a missing
+    SQLite file is created); otherwise the file must exist and the schema be up to date."""
+    url = get_settings().database_url
+    if not migrate:
+        _require_sqlite_file(url)
+    db = Database(url, user=user)
+    try:
+        if migrate:
+            migrations.upgrade(db.engine)
+        else:
+            _require_migrated(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def database_command(command: Callable[P, R]) -> Callable[P, R]:
+    """A CLI command whose database problems are one line on stderr and exit 2."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except DatabaseUnusable as exc:
+            reason = str(exc)
+        except (OperationalError, InterfaceError) as exc:
+            reason = f"cannot reach the database {_shown(get_settings().database_url)}: {_first_line(exc)}"
+        typer.echo(f"stockledger: {reason}", err=True)
+        raise typer.Exit(2)
+
+    return run
+
+
+def _require_sqlite_file(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database or "")
+    if not path.is_file():
+        raise DatabaseUnusable(
+            f"STOCKLEDGER_DATABASE_URL names {path}, a SQLite file that does not exist; "
+            "create it with `stockledger migrate` (or `stockledger demo`)"
+        )
+
+
+def _require_migrated(db: Database) -> None:
+    current, head = migrations.schema_revisions(db.engine)
+    if current != head:
+        raise DatabaseUnusable(
+            f"the database {db.engine.url.render_as_string(hide_password=True)} "
+            f"is at schema revision {current or '(none: never migrated)'}, this stockledger needs "
+            f"{head}; run `stockledger migrate`"
+        )
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _first_line(exc: OperationalError | InterfaceError) -> str:
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
