@@ -56,6 +56,18 @@ class ValidationFailed(AppError):
     status, code, title = 422, "validation_failed", "Validation failed"
 
 
+class QuantityOverflow(AppError):
+    """Totals past what the database can add (SQLite's 64-bit integers), or an item's total past
+    MAX_ITEM_TOTAL: not retryable, the same request fails the same way."""
+
+    status, code, title = 422, "quantity_overflow", "Quantity overflow"
+
+
+SQLITE_OVERFLOW = (
+    "Totals past 9.2×10^12 units per product and facility exceed what SQLite can add; use PostgreSQL"
+)
+
+
 class Conflict(AppError):
     status, code, title = 409, "conflict", "Conflict"
 

@@ -8,6 +8,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from stockledger.core.errors import ValidationFailed
+from stockledger.core.guards import is_utf8_text
 
 T = TypeVar("T")
 
@@ -45,16 +46,7 @@ def decode_cursor(cursor: str | None, *kinds: type[int] | type[str]) -> list[Any
 def _fits(value: Any, kind: type[int] | type[str]) -> bool:
     if kind is int:
         return type(value) is int and 0 <= value <= MAX_KEY_INT
-    return type(value) is str and len(value) <= MAX_KEY_TEXT and "\x00" not in value and _utf8(value)
-
-
-def _utf8(text: str) -> bool:
-    """False for a lone surrogate (JSON lets "\\ud800" through; no database can store it)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return type(value) is str and len(value) <= MAX_KEY_TEXT and "\x00" not in value and is_utf8_text(value)
 
 
 def page_of(rows: list[T], limit: int, key_of: Any) -> tuple[list[T], str | None]:

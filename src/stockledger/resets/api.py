@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.guards import is_json, media_type
+from stockledger.core.schemas import PathId
 from stockledger.resets import service, sources
 from stockledger.resets.rules import RawLine
 from stockledger.resets.schemas import ExternalInventoryResetOut, LineFailureOut, ResetResult
@@ -78,7 +79,9 @@ def create_external_inventory_reset(
 
 
 @router.get("/external-inventory-resets/{inventory_reset_id}", response_model=ExternalInventoryResetOut)
-def get_external_inventory_reset(inventory_reset_id: str, session: ReadSession) -> ExternalInventoryResetOut:
+def get_external_inventory_reset(
+    inventory_reset_id: PathId, session: ReadSession
+) -> ExternalInventoryResetOut:
     """A run's audit row. A scoped token sees the runs of one facility of its scope only (a run
     spanning facilities counts their lines together): another run is 403, whatever it holds."""
     return ExternalInventoryResetOut.model_validate(service.get_reset_run(session, inventory_reset_id))

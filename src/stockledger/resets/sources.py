@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from stockledger.core.errors import AppError, ValidationFailed
-from stockledger.core.guards import NUL_DETAIL
+from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, is_utf8_text
 from stockledger.resets.rules import ATP, QOH, JsonText, RawLine
 
 CSV_COLUMNS = ("facilityId", "productId", QOH, ATP)
@@ -72,6 +72,8 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
         raise ValidationFailed("source must be a string of at most 255 characters")
     if isinstance(source, str) and "\x00" in source:
         raise ValidationFailed(f"source: {NUL_DETAIL}")
+    if isinstance(source, str) and not is_utf8_text(source):
+        raise ValidationFailed(f"source: {SURROGATE_DETAIL}")
     return document
 
 

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.schemas import PathId
 from stockledger.returns import increase, inspection, service
 from stockledger.returns.schemas import (
     InspectionIn,
@@ -24,13 +25,13 @@ def process_return(body: ReturnIn, session: WriteSession) -> ReturnOut:
 
 
 @router.get("/returns/{return_id}", response_model=ReturnOut)
-def get_return(return_id: str, session: ReadSession) -> ReturnOut:
+def get_return(return_id: PathId, session: ReadSession) -> ReturnOut:
     return ReturnOut.model_validate(service.get_return(session, return_id))
 
 
 @router.post("/returns/{return_id}/items/{return_item_seq_id}/inspect", response_model=ReturnOut)
 def inspect_return_item(
-    return_id: str, return_item_seq_id: str, body: InspectionIn, session: WriteSession
+    return_id: PathId, return_item_seq_id: PathId, body: InspectionIn, session: WriteSession
 ) -> ReturnOut:
     """AVAILABLE: back to sellable stock (ATP rises) at the return cost; DEFECTIVE: INV_DEFECTIVE.
     The return becomes RETURN_COMPLETED when none of its items waits for inspection."""
