@@ -109,5 +109,5 @@ def test_a_value_past_its_column_that_reaches_postgresql_is_a_422_not_a_503(db: 
             session.execute(text(statement), {"long": LONG, "big": 2**40})
         answer = database_problem("/v1/x", raised.value)
         assert answer.status_code == 422
-        assert json.loads(answer.body)["code"] == "validation_failed"
+        assert json.loads(bytes(answer.body))["code"] == "validation_failed"
         assert "retry-after" not in answer.headers
