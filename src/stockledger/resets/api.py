@@ -64,9 +64,12 @@ def create_external_inventory_reset(
     body: Annotated[IO[bytes], Depends(_spooled_body)],
     source: Annotated[str | None, Query(max_length=255, description="For CSV bodies")] = None,
 ) -> ResetResult:
-    """Each line sets a product's QOH or ATP in a facility; failed lines are listed, the rest applied."""
+    """Each line sets a product's QOH or ATP in a facility; failed lines are listed (the first 50,
+    `failureCount` in all), the rest applied."""
     lines, given_source = _lines(request.headers.get("content-type", ""), body)
-    outcome = service.reset_inventory(session, lines, given_source or source)
+    outcome = service.reset_inventory(
+        session, lines, given_source or source, keep_failures=service.LISTED_FAILURES
+    )
     return ResetResult(
         inventory_reset_id=outcome.inventory_reset_id,
         source=outcome.source,
@@ -75,6 +78,7 @@ def create_external_inventory_reset(
         lines_unchanged=outcome.lines_unchanged,
         lines_failed=outcome.lines_failed,
         failures=[LineFailureOut.model_validate(f) for f in outcome.failures],
+        failure_count=outcome.lines_failed,
     )
 
 

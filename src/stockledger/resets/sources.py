@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from stockledger.core.errors import AppError, ValidationFailed
+from stockledger.core.errors import AppError, ValidationFailed, clipped
 from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, is_utf8_text
 from stockledger.resets.rules import ATP, QOH, JsonText, RawLine
 
@@ -51,8 +51,8 @@ def _column_positions(header: list[str] | None) -> list[int]:
     missing = [c for c in CSV_COLUMNS[:2] if c not in names]
     if missing or (QOH not in names and ATP not in names):
         raise ValidationFailed(
-            f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; got {','.join(names)}",
-            header=names,
+            f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; "
+            f"got {clipped(','.join(names))}"
         )
     return [names.index(c) if c in names else -1 for c in CSV_COLUMNS]
 
