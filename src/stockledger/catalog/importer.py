@@ -15,6 +15,11 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stockledger.catalog.import_bounds import (
+    detail_acc,
+    require_at_most_records,
+    require_item_totals_within,
+)
 from stockledger.catalog.inventory_items import link_product_facility, require_facility
 from stockledger.catalog.schemas import (
     DetailDoc,
@@ -30,6 +35,7 @@ from stockledger.core.errors import Conflict, Forbidden, ValidationFailed, liste
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
+from stockledger.core.sums import require_summable
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
     Facility,
@@ -45,7 +51,6 @@ from stockledger.ledger.models import (
 )
 from stockledger.ledger.post import Links, Posting, post
 
-MAX_IMPORT_RECORDS = 50_000
 IMPORT_ADJUST = "INV_IMPORT_ADJ"  # reconciles stated totals that their details do not explain
 
 
@@ -58,7 +63,7 @@ class ImportOutcome:
 
 def import_document(session: Session, document: Any) -> ImportOutcome:
     """Load one seed document (any of the four kinds); raises ValidationFailed if unknown."""
-    _require_at_most_records(document)
+    require_at_most_records(document)
     if isinstance(document, list):
         items = _parse(TypeAdapter(list[InventoryItemDoc]), document)
         return _import_items(session, items)
@@ -90,24 +95,6 @@ def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
     """`errors` (the first few) and `errorCount`, for a ValidationFailed."""
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     return listed_errors(errors, exc.error_count())
-
-
-def _require_at_most_records(document: Any) -> None:
-    """Refuse a document of more than MAX_IMPORT_RECORDS objects before validating any of them:
-    validating millions of them would take minutes (and list millions of errors)."""
-    pending, records = [document], 0
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            records += 1
-            pending.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            pending.extend(v for v in node if isinstance(v, (dict, list)))
-        if records > MAX_IMPORT_RECORDS:
-            raise ValidationFailed(
-                f"An import document holds at most {MAX_IMPORT_RECORDS} records (JSON objects); split it",
-                maxRecords=MAX_IMPORT_RECORDS,
-            )
 
 
 def _merge(session: Session, model: type[Any], values: dict[str, Any], keys: list[str]) -> None:
@@ -205,12 +192,15 @@ def _import_items(session: Session, docs: list[InventoryItemDoc]) -> ImportOutco
     outcome = ImportOutcome("inventoryItems")
     for doc in docs:
         _import_item(session, doc, outcome)
+    require_summable(session, {doc.facility_id for doc in docs})
     return outcome
 
 
 def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome) -> None:
     _check_item_refs(session, doc)
-    is_new = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id)) is None
+    existing = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id))
+    is_new = existing is None
+    require_item_totals_within(doc, _totals(existing))
     attrs = _fields(
         doc,
         "inventory_item_details",
@@ -235,6 +225,12 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
         outcome.ledger_rows_written += _reconcile_stated_totals(session, doc)
     if outcome.ledger_rows_written > written:
         _record_imported(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
+
+
+def _totals(item: InventoryItem | None) -> tuple[Decimal, Decimal, Decimal]:
+    if item is None:
+        return ZERO, ZERO, ZERO
+    return item.quantity_on_hand_total, item.available_to_promise_total, item.accounting_quantity_total
 
 
 def _record_imported(session: Session, facility_id: str, product_id: str, inventory_item_id: str) -> None:
@@ -311,7 +307,7 @@ def _reconcile_stated_totals(session: Session, doc: InventoryItemDoc) -> int:
     """A new item whose stated totals its details do not explain gets one row that does."""
     qoh = sum((d.quantity_on_hand_diff for d in doc.inventory_item_details), ZERO)
     atp = sum((d.available_to_promise_diff for d in doc.inventory_item_details), ZERO)
-    acc = sum((_acc(d) for d in doc.inventory_item_details), ZERO)
+    acc = sum((detail_acc(d) for d in doc.inventory_item_details), ZERO)
     want_qoh = doc.quantity_on_hand_total if doc.quantity_on_hand_total is not None else qoh
     want_atp = doc.available_to_promise_total if doc.available_to_promise_total is not None else atp
     want_acc = (
@@ -335,10 +331,6 @@ def _reconcile_stated_totals(session: Session, doc: InventoryItemDoc) -> int:
     return 1
 
 
-def _acc(d: DetailDoc) -> Decimal:
-    return d.quantity_on_hand_diff if d.accounting_quantity_diff is None else d.accounting_quantity_diff
-
-
 # ---- physical inventory with its variances ----
 
 
@@ -347,6 +339,7 @@ def _import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> I
     when = doc.physical_inventory_date or utcnow()
     header = _fields(doc, "inventory_item_variances")
     header.setdefault("physical_inventory_date", when)
+    facilities: set[str] = set()
     for variance in doc.inventory_item_variances:
         item = _item_anywhere(session, variance.inventory_item_id)
         _require_reason(session, variance.variance_reason_id)
@@ -386,6 +379,8 @@ def _import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> I
         )
         outcome.ledger_rows_written += 1
         _record_imported(session, item.facility_id, item.product_id, item.inventory_item_id)
+        facilities.add(item.facility_id)
+    require_summable(session, facilities)
     outcome.counts["physicalInventories"] = 1
     return outcome
 

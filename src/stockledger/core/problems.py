@@ -109,7 +109,8 @@ def client_data_error(exc: BaseException) -> AppError | None:
         return ValidationFailed(f"The request does not fit the database: {CLIENT_DATA_STATES[state]}")
     if isinstance(exc, OperationalError) and str(orig) == "integer overflow":  # SQLite's SUM()
         return QuantityOverflow(SQLITE_OVERFLOW)
-    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):  # a value bound by sqlite3
+    overflow = orig if isinstance(orig, OverflowError) else exc
+    if isinstance(overflow, OverflowError) and "SQLite INTEGER" in str(overflow):  # bound by sqlite3
         return QuantityOverflow(SQLITE_OVERFLOW)
     return None
 

@@ -10,6 +10,9 @@ from pydantic.alias_generators import to_camel
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
 # (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
 MAX_QUANTITY = Decimal(10) ** 9
+# The most one inventory item's total may reach by an import's detail rows (BIGINT millionths
+# hold 9.2 * 10^12 units; SQLite cannot add up totals past that either).
+MAX_ITEM_TOTAL = Decimal(10) ** 12
 
 
 def json_number(value: Decimal) -> int | float:
