@@ -11,12 +11,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from stockledger.auth.cli import token_app
+from stockledger.auth.cli import token_app, user_or_exit
 from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core import migrate as migrations
-from stockledger.core.actor import cli_user
 from stockledger.core.config import get_settings, settings_problem
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
@@ -53,8 +52,9 @@ def _check_settings() -> None:
 
 
 def _database(user: str | None = None) -> Database:
-    """The database; its write transactions record `user` (core.actor.cli_user)."""
-    return Database(get_settings().database_url, user=cli_user(user))
+    """The database; its write transactions record `user` (core.actor.cli_user). An unusable
+    `--user` is refused in one line, exit 2, as `token create --user` refuses it."""
+    return Database(get_settings().database_url, user=user_or_exit(user))
 
 
 @app.command()

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.progress import open as progress_open
 from rich.table import Table
 
+from stockledger.auth.cli import user_or_exit
 from stockledger.core import migrate as migrations
-from stockledger.core.actor import cli_user
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.errors import AppError
@@ -40,7 +40,7 @@ def reset(
     every line applied, 1 when some lines failed (the others are applied), 2 when the file
     cannot be used at all (nothing applied).
     """
-    db = Database(get_settings().database_url, user=cli_user(user))
+    db = Database(get_settings().database_url, user=user_or_exit(user))
     migrations.upgrade(db.engine)
     # What start-up built lives as long as the command: out of the collector's way, so the full
     # collections a million-line run triggers walk only its own objects (bench/reset_1m.py:
