@@ -14,9 +14,10 @@ from stockledger.catalog.schemas import (
     ProductOut,
 )
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.schemas import PathId
 
-router = APIRouter(prefix="/v1", tags=["catalog"])
+router = APIRouter(prefix="/v1", tags=["catalog"], route_class=ExactJsonRoute)
 
 IMPORT_EXAMPLE = {
     "facilityId": "FACILITY_1",

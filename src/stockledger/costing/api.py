@@ -3,11 +3,12 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.schemas import PathId
 from stockledger.costing import service
 from stockledger.costing.schemas import FacilityCostingOut, FacilityCostingPatch
 
-router = APIRouter(prefix="/v1", tags=["costing"])
+router = APIRouter(prefix="/v1", tags=["costing"], route_class=ExactJsonRoute)
 
 
 @router.patch("/facilities/{facility_id}", response_model=FacilityCostingOut)

@@ -3,11 +3,12 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.schemas import PathId
 from stockledger.rejection import service
 from stockledger.rejection.schemas import RejectedRow, RejectRequest, RejectResult
 
-router = APIRouter(prefix="/v1", tags=["rejection"])
+router = APIRouter(prefix="/v1", tags=["rejection"], route_class=ExactJsonRoute)
 
 
 @router.post("/orders/{order_id}/items/{order_item_seq_id}/reject", response_model=RejectResult)

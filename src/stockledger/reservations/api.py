@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from stockledger.core.db import AsyncPoolUnavailable
 from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
 from stockledger.core.errors import NotFound
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from stockledger.core.schemas import PathId
 from stockledger.reservations import picking, service
@@ -25,7 +26,7 @@ from stockledger.reservations.schemas import (
 )
 from stockledger.reservations.service import LineOutcome, ReserveLine, ReserveOutcome
 
-router = APIRouter(prefix="/v1", tags=["reservations"])
+router = APIRouter(prefix="/v1", tags=["reservations"], route_class=ExactJsonRoute)
 
 
 @router.post("/reservations", response_model=OrderItemReservation, status_code=status.HTTP_201_CREATED)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.schemas import PathId
 from stockledger.returns import increase, inspection, service
 from stockledger.returns.schemas import (
@@ -13,7 +14,7 @@ from stockledger.returns.schemas import (
     ReturnOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["returns"])
+router = APIRouter(prefix="/v1", tags=["returns"], route_class=ExactJsonRoute)
 
 
 @router.post("/returns", response_model=ReturnOut, status_code=201)

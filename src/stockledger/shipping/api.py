@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.schemas import PathId
 from stockledger.shipping import confirm, pos, service
 from stockledger.shipping.schemas import (
@@ -16,7 +17,7 @@ from stockledger.shipping.schemas import (
     ShipRequest,
 )
 
-router = APIRouter(prefix="/v1", tags=["shipping"])
+router = APIRouter(prefix="/v1", tags=["shipping"], route_class=ExactJsonRoute)
 
 
 @router.post("/shipments", response_model=ShipmentOut, status_code=201)
