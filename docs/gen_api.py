@@ -49,8 +49,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/import"): (
         "Load one seed-format document (upsert): a facility with `facilityLocations` or "
         "`products`, a list of InventoryItems with `inventoryItemDetails`, or a PhysicalInventory "
-        "with `inventoryItemVariances`. Loading the same document again writes nothing.",
-        ("validation_failed", "malformed_json", "not_found", "conflict"),
+        "with `inventoryItemVariances`. Loading the same document again writes nothing. At most "
+        "50,000 records (objects and array elements); an item's total at most 10^12 units.",
+        ("validation_failed", "malformed_json", "not_found", "conflict", "quantity_overflow"),
     ),
     ("GET", "/v1/facilities/{facility_id}"): (
         "A facility, its costing method and its locations.",
