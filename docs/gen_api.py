@@ -51,8 +51,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "`products`, a list of InventoryItems with `inventoryItemDetails`, or a PhysicalInventory "
         "with `inventoryItemVariances`. Loading the same document again writes nothing. An item keeps "
         "its facility and its product: naming an existing item with another one is 409 `conflict` "
-        "and applies nothing.",
-        ("validation_failed", "malformed_json", "not_found", "conflict"),
+        "and applies nothing. At most 50,000 records (objects and array elements); an item's total "
+        "at most 10^12 units.",
+        ("validation_failed", "malformed_json", "not_found", "conflict", "quantity_overflow"),
     ),
     ("GET", "/v1/facilities/{facility_id}"): (
         "A facility, its costing method and its locations.",

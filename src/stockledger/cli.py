@@ -11,11 +11,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from stockledger.auth.cli import token_app
+from stockledger.auth.cli import token_app, user_or_exit
 from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
-from stockledger.core.actor import cli_user
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings, settings_problem
 from stockledger.core.errors import AppError
@@ -70,7 +69,7 @@ def demo(
 ) -> None:
     """Migrate, load the seed sample documents (safe to run again); print a demo admin token the
     first time (a token is shown once: later runs say how to make another)."""
-    db = open_database(cli_user(user), migrate=True)
+    db = open_database(user_or_exit(user), migrate=True)
     _print_outcomes(load_documents(db, seed_documents()))
     with db.transaction() as session:
         made = [t for t in list_tokens(session) if t.description == DEMO_TOKEN and t.revoked_stamp is None]
@@ -97,7 +96,7 @@ def load(
     user: User = None,
 ) -> None:
     """Load seed-format JSON documents, each file in a transaction of its own."""
-    db = open_database(cli_user(user), migrate=True)
+    db = open_database(user_or_exit(user), migrate=True)
     documents = []
     for path in files:
         try:

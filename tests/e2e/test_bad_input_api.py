@@ -34,6 +34,7 @@ def _junk(text: str) -> str:
 
 BAD_INT_CURSORS = [
     *(encode_cursor(k) for k in (["a"], [None], [[1]], [10**30], [1, 2], [-1], [True], [0.5])),
+    *(encode_cursor([k]) for k in (2**31, 2**63 - 1)),  # past the INTEGER column (PostgreSQL: 503 before)
     "!!!not-base64",
     "e30",  # {}
     _junk("[1"),
@@ -48,7 +49,9 @@ def test_a_tampered_details_cursor_is_a_422(seeded_client: TestClient, cursor: s
     _problem(response, 422, "validation_failed")
 
 
-@pytest.mark.parametrize("key", [[1, "FG001"], ["FACILITY_1", None], ["F\x00", "FG001"], ["a"], [[], []]])
+@pytest.mark.parametrize(
+    "key", [[1, "FG001"], ["FACILITY_1", None], ["F\x00", "FG001"], ["a"], [[], []], ["\ud800", "x"]]
+)
 def test_a_tampered_view_cursor_is_a_422(seeded_client: TestClient, key: list[Any]) -> None:
     response = seeded_client.get("/v1/product-facility-inventory", params={"cursor": encode_cursor(key)})
     _problem(response, 422, "validation_failed")

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from stockledger.catalog.importer import MAX_IMPORT_RECORDS
+from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS
 from stockledger.core.db import Database
 from stockledger.core.errors import MAX_LISTED_ERRORS
 from tests.shipping_support import snapshot

@@ -56,6 +56,7 @@ def _get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.posts_without_events  # rows straight through the ledger
 def test_reads_of_totals_past_the_bound_do_not_overflow(seeded_client: TestClient, seeded: Database) -> None:
     before = _get(seeded_client, "/v1/availability", **PRODUCT)["quantityOnHandTotal"]
     _post_past_the_bound(seeded)
@@ -71,6 +72,7 @@ def test_reads_of_totals_past_the_bound_do_not_overflow(seeded_client: TestClien
     assert details[-1]["quantityOnHandDiff"] == 6
 
 
+@pytest.mark.posts_without_events  # rows straight through the ledger
 def test_a_store_token_reads_totals_past_the_bound(seeded_client: TestClient, seeded: Database) -> None:
     with seeded.transaction() as session:
         token = create_token(session, "store", facilities=["FACILITY_1"]).token
@@ -80,3 +82,25 @@ def test_a_store_token_reads_totals_past_the_bound(seeded_client: TestClient, se
         assert _get(seeded_client, "/v1/availability", **PRODUCT)["quantityOnHandTotal"] > HUGE
     assert _get(seeded_client, "/v1/product-facility-inventory", facilityId="FACILITY_1")["items"]
     assert _get(seeded_client, "/v1/product-facility-inventory")["items"]
+
+
+@pytest.mark.parametrize("number", ["1.0000000000000000000000001", "0.0000001", "2.1234567"])
+def test_more_than_6_decimals_is_a_422_not_rounded(seeded_client: TestClient, number: str) -> None:
+    """The body is read with exact numbers: the float it would round to never reaches validation."""
+    body = f'{{"inventoryItemId": "{ITEM}", "quantity": {number}, "varianceReasonId": "VAR_FOUND"}}'
+    for path, sent in (("/v1/variances", body), ("/v1/reservations", _reservation(number))):
+        response = seeded_client.post(path, content=sent, headers={"content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "validation_failed"
+        assert response.json()["errors"][0]["type"] == "decimal_max_places"
+
+
+def _reservation(number: str) -> str:
+    ids = '"orderId": "O-DEC", "orderItemSeqId": "00001", "productId": "FG001", "facilityId": "FACILITY_1"'
+    return f'{{{ids}, "quantity": {number}}}'
+
+
+def test_six_decimals_are_kept_exactly(seeded_client: TestClient) -> None:
+    body = f'{{"inventoryItemId": "{ITEM}", "quantity": 0.123456, "varianceReasonId": "VAR_FOUND"}}'
+    response = seeded_client.post("/v1/variances", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.auth.models import ApiToken
 from stockledger.auth.rules import ROLES, Principal
-from stockledger.core.actor import MAX_USER
+from stockledger.core.actor import check_user
 from stockledger.core.errors import NotFound, ValidationFailed
 from stockledger.core.model_base import utcnow
 from stockledger.ledger.models import Facility
@@ -55,7 +55,7 @@ def create_token(
     if role not in ROLES:
         raise ValidationFailed(f"Unknown role {role}; one of {', '.join(ROLES)}", role=role)
     if user is not None:
-        _check_user(user)
+        check_user(user)
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     session.add(
@@ -78,14 +78,6 @@ def require_facilities(session: Session, facilities: list[str] | None) -> None:
     unknown = sorted({f for f in facilities or [] if session.get(Facility, f) is None})
     if unknown:
         raise ValidationFailed(f"Unknown facility {', '.join(unknown)}", facilityIds=unknown)
-
-
-def _check_user(user: str) -> None:
-    """A user is a login id people recognise: not blank, not the anonymous "system", at most 60."""
-    if not user.strip() or user != user.strip() or len(user) > MAX_USER or user.lower() == "system":
-        raise ValidationFailed(
-            f"A token's user is 1 to {MAX_USER} characters, no surrounding blanks, not 'system'", user=user
-        )
 
 
 def list_tokens(session: Session) -> list[TokenInfo]:

@@ -14,8 +14,10 @@ from stockledger.catalog.schemas import (
     ProductOut,
 )
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.schemas import PathId
 
-router = APIRouter(prefix="/v1", tags=["catalog"])
+router = APIRouter(prefix="/v1", tags=["catalog"], route_class=ExactJsonRoute)
 
 IMPORT_EXAMPLE = {
     "facilityId": "FACILITY_1",
@@ -41,7 +43,7 @@ def import_document(
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityOut)
-def get_facility(facility_id: str, session: ReadSession) -> FacilityOut:
+def get_facility(facility_id: PathId, session: ReadSession) -> FacilityOut:
     facility, locations = service.get_facility(session, facility_id)
     return FacilityOut(
         facility_id=facility.facility_id,
@@ -53,7 +55,7 @@ def get_facility(facility_id: str, session: ReadSession) -> FacilityOut:
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
-def get_product(product_id: str, session: ReadSession) -> ProductOut:
+def get_product(product_id: PathId, session: ReadSession) -> ProductOut:
     product, links = service.get_product(session, product_id)
     return ProductOut(
         product_id=product.product_id,
@@ -70,7 +72,7 @@ def get_product(product_id: str, session: ReadSession) -> ProductOut:
     summary="findOrCreateFacilityInventoryItem",
 )
 def find_or_create_inventory_item(
-    facility_id: str, product_id: str, session: WriteSession
+    facility_id: PathId, product_id: PathId, session: WriteSession
 ) -> InventoryItemOut:
     item = inventory_items.find_or_create_facility_inventory_item(session, facility_id, product_id)
     return InventoryItemOut.model_validate(item)

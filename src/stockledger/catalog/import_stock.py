@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stockledger.catalog.import_bounds import detail_acc, require_item_totals_within
 from stockledger.catalog.import_rows import ImportOutcome, fields, merge, record_imported, require_location
 from stockledger.catalog.inventory_items import link_product_facility, require_facility
 from stockledger.catalog.schemas import DetailDoc, InventoryItemDoc, PhysicalInventoryDoc
@@ -18,6 +19,7 @@ from stockledger.core.errors import Conflict, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_owner
+from stockledger.core.sums import require_summable
 from stockledger.ledger.models import (
     InventoryItem,
     InventoryItemDetail,
@@ -35,12 +37,15 @@ def import_items(session: Session, docs: list[InventoryItemDoc]) -> ImportOutcom
     outcome = ImportOutcome("inventoryItems")
     for doc in docs:
         _import_item(session, doc, outcome)
+    require_summable(session, {doc.facility_id for doc in docs})
     return outcome
 
 
 def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome) -> None:
     _check_item_refs(session, doc)
-    is_new = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id)) is None
+    existing = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id))
+    is_new = existing is None
+    require_item_totals_within(doc, _totals(existing))
     attrs = fields(
         doc,
         "inventory_item_details",
@@ -139,7 +144,7 @@ def _reconcile_stated_totals(session: Session, doc: InventoryItemDoc) -> int:
     """A new item whose stated totals its details do not explain gets one row that does."""
     qoh = sum((d.quantity_on_hand_diff for d in doc.inventory_item_details), ZERO)
     atp = sum((d.available_to_promise_diff for d in doc.inventory_item_details), ZERO)
-    acc = sum((_acc(d) for d in doc.inventory_item_details), ZERO)
+    acc = sum((detail_acc(d) for d in doc.inventory_item_details), ZERO)
     want_qoh = doc.quantity_on_hand_total if doc.quantity_on_hand_total is not None else qoh
     want_atp = doc.available_to_promise_total if doc.available_to_promise_total is not None else atp
     want_acc = (
@@ -163,8 +168,10 @@ def _reconcile_stated_totals(session: Session, doc: InventoryItemDoc) -> int:
     return 1
 
 
-def _acc(d: DetailDoc) -> Decimal:
-    return d.quantity_on_hand_diff if d.accounting_quantity_diff is None else d.accounting_quantity_diff
+def _totals(item: InventoryItem | None) -> tuple[Decimal, Decimal, Decimal]:
+    if item is None:
+        return ZERO, ZERO, ZERO
+    return item.quantity_on_hand_total, item.available_to_promise_total, item.accounting_quantity_total
 
 
 def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> ImportOutcome:
@@ -173,8 +180,10 @@ def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> Im
     header = fields(doc, "inventory_item_variances")
     header.setdefault("physical_inventory_date", when)
     who = acting_user(session) or doc.party_id  # header, variances and ledger rows alike
+    facilities: set[str] = set()
     for variance in doc.inventory_item_variances:
         item = _item_anywhere(session, variance.inventory_item_id)
+        facilities.add(item.facility_id)
         _require_reason(session, variance.variance_reason_id)
         merge(
             session,
@@ -214,6 +223,7 @@ def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> Im
         )
         outcome.ledger_rows_written += 1
         record_imported(session, item.facility_id, item.product_id, item.inventory_item_id)
+    require_summable(session, facilities)
     outcome.counts["physicalInventories"] = 1
     return outcome
 

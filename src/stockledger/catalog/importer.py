@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
+from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS, require_at_most_records
 from stockledger.catalog.import_rows import ImportOutcome, fields, merge, require_location
 from stockledger.catalog.import_stock import import_items, import_physical_inventory
 from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalInventoryDoc, ProductDoc
@@ -25,12 +26,10 @@ from stockledger.ledger.models import (
 
 __all__ = ["MAX_IMPORT_RECORDS", "ImportOutcome", "clean_errors", "import_document"]
 
-MAX_IMPORT_RECORDS = 50_000
-
 
 def import_document(session: Session, document: Any) -> ImportOutcome:
     """Load one seed document (any of the four kinds); raises ValidationFailed if unknown."""
-    _require_at_most_records(document)
+    require_at_most_records(document)
     if isinstance(document, list):
         items = _parse(TypeAdapter(list[InventoryItemDoc]), document)
         return import_items(session, items)
@@ -62,27 +61,6 @@ def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
     """`errors` (the first few) and `errorCount`, for a ValidationFailed."""
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     return listed_errors(errors, exc.error_count())
-
-
-def _require_at_most_records(document: Any) -> None:
-    """Refuse a document of more than MAX_IMPORT_RECORDS objects before validating any of them:
-    validating millions of them would take minutes (and list millions of errors)."""
-    pending, records = [document], 0
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            records += 1
-            pending.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            pending.extend(v for v in node if isinstance(v, (dict, list)))
-        if records > MAX_IMPORT_RECORDS:
-            raise ValidationFailed(
-                f"An import document holds at most {MAX_IMPORT_RECORDS} records (JSON objects); split it",
-                maxRecords=MAX_IMPORT_RECORDS,
-            )
-
-
-# ---- facility documents ----
 
 
 def _import_facility(session: Session, doc: FacilityDoc) -> ImportOutcome:

@@ -40,7 +40,7 @@ class ProductDoc(InputModel):
     product_id: Id
     product_type_id: str | None = None
     product_name: str | None = Field(default=None, max_length=255)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=10_000)  # a Text column
     product_facility: ProductFacilityDoc | None = None
     product_facility_locations: list[ProductFacilityLocationDoc] = []
 

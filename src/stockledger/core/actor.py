@@ -12,6 +12,8 @@ import os
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from stockledger.core.errors import ValidationFailed
+
 USER = "user"
 MAX_USER = 60  # the user columns are String(60)
 # The OFBiz columns that say who wrote a row: filled on a new row the session flushes, when unset.
@@ -33,9 +35,27 @@ def acting_user(session: Session) -> str | None:
     return user
 
 
+def check_user(user: str) -> None:
+    """A user is a login id people recognise: printable, not blank, no surrounding blanks, not the
+    anonymous "system" (any case), at most MAX_USER characters. ValidationFailed otherwise."""
+    if (
+        not user.strip()
+        or user != user.strip()
+        or not user.isprintable()
+        or len(user) > MAX_USER
+        or user.lower() == "system"
+    ):
+        raise ValidationFailed(
+            f"A user is 1 to {MAX_USER} printable characters, no surrounding blanks, not 'system'",
+            user=user[:MAX_USER],
+        )
+
+
 def cli_user(given: str | None = None) -> str:
-    """The command line's user: `--user` when given, else `cli:<os user>`."""
+    """The command line's user: `--user` when given (check_user: ValidationFailed if unusable),
+    else `cli:<os user>`."""
     if given is not None:
+        check_user(given)
         return given
     try:
         return f"cli:{getpass.getuser()}"[:MAX_USER]

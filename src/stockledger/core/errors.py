@@ -5,6 +5,12 @@ from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
 MAX_LISTED_ERRORS = 50  # a refusal stays small however broken the input: the first errors, and a count
+MAX_ECHO = 200  # at most this much of the client's input is quoted back in a detail
+
+
+def clipped(text: str, limit: int = MAX_ECHO) -> str:
+    """`text` as quoted in a detail: its first `limit` characters, and "…" when there was more."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class AppError(Exception):
@@ -42,7 +48,13 @@ def problem(
 def listed_errors(errors: Sequence[Mapping[str, Any]], count: int | None = None) -> dict[str, Any]:
     """`errors`: the first MAX_LISTED_ERRORS (loc, msg, type); `errorCount`: how many in all."""
     shown = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        {
+            "loc": [
+                clipped(p) if isinstance(p, str) else p for p in e.get("loc", ())
+            ],  # keys the client sent
+            "msg": clipped(str(e.get("msg", ""))),
+            "type": str(e.get("type", "")),
+        }
         for e in errors[:MAX_LISTED_ERRORS]
     ]
     return {"errors": shown, "errorCount": len(errors) if count is None else count}
@@ -54,6 +66,18 @@ class NotFound(AppError):
 
 class ValidationFailed(AppError):
     status, code, title = 422, "validation_failed", "Validation failed"
+
+
+class QuantityOverflow(AppError):
+    """Totals past what the database can add (SQLite's 64-bit integers), or an item's total past
+    MAX_ITEM_TOTAL: not retryable, the same request fails the same way."""
+
+    status, code, title = 422, "quantity_overflow", "Quantity overflow"
+
+
+SQLITE_OVERFLOW = (
+    "Totals past 9.2×10^12 units per product and facility exceed what SQLite can add; use PostgreSQL"
+)
 
 
 class Conflict(AppError):

@@ -1,5 +1,6 @@
 """Request limits, before any route runs: a body over 10 MB is a 413, a /v1 body that is not JSON a
-415, a NUL character in the path, query or body a 422 (core.guards); all problem+json.
+415, a NUL character in the path, query or body, or a lone surrogate in a JSON body, a 422
+(core.guards); all problem+json.
 
 Streaming routes (the ERP reset CSV) are exempt from the size and type checks and read their body
 incrementally; they check their own content.
@@ -10,8 +11,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stockledger.core.errors import problem
 from stockledger.core.guards import (
     NUL_DETAIL,
+    SURROGATE_DETAIL,
     content_type_of,
     is_json,
+    lone_surrogate_in_body,
     media_type,
     nul_in_body,
     nul_in_target,
@@ -56,6 +59,8 @@ def _refusal(scope: Scope, body: bytes) -> tuple[int, str, str] | None:
         return 415, "unsupported_media_type", f"Send application/json, not {media_type(content_type)}"
     if nul_in_body(content_type, body):
         return 422, "validation_failed", NUL_DETAIL
+    if lone_surrogate_in_body(content_type, body):
+        return 422, "validation_failed", SURROGATE_DETAIL
     return None
 
 

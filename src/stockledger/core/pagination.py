@@ -8,12 +8,13 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from stockledger.core.errors import ValidationFailed
+from stockledger.core.guards import is_utf8_text
 
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]
 Cursor = Annotated[str | None, Query(max_length=500, description="The `next` value of the previous page")]
-MAX_KEY_INT = 2**63 - 1  # a BIGINT
+MAX_KEY_INT = 2**31 - 1  # an INTEGER: the int keys are detail rows' seq_num and page offsets
 MAX_KEY_TEXT = 255
 
 
@@ -27,8 +28,9 @@ def encode_cursor(key: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str | None, *kinds: type[int] | type[str]) -> list[Any] | None:
-    """The key after which the next page starts, one value of each of `kinds` (an int is a
-    BIGINT >= 0; a str is short text without NUL); a tampered cursor is a 422."""
+    """The key after which the next page starts, one value of each of `kinds` (an int fits the
+    INTEGER column it is compared with, >= 0; a str is short UTF-8 text without NUL); a tampered
+    cursor is a 422."""
     if cursor is None:
         return None
     try:
@@ -44,7 +46,7 @@ def decode_cursor(cursor: str | None, *kinds: type[int] | type[str]) -> list[Any
 def _fits(value: Any, kind: type[int] | type[str]) -> bool:
     if kind is int:
         return type(value) is int and 0 <= value <= MAX_KEY_INT
-    return type(value) is str and len(value) <= MAX_KEY_TEXT and "\x00" not in value
+    return type(value) is str and len(value) <= MAX_KEY_TEXT and "\x00" not in value and is_utf8_text(value)
 
 
 def page_of(rows: list[T], limit: int, key_of: Any) -> tuple[list[T], str | None]:

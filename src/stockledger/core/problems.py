@@ -13,10 +13,21 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.disconnects import LOST
-from stockledger.core.errors import PROBLEM_JSON, AppError, listed_errors, problem
+from stockledger.core.errors import (
+    PROBLEM_JSON,
+    SQLITE_OVERFLOW,
+    AppError,
+    QuantityOverflow,
+    ValidationFailed,
+    listed_errors,
+    problem,
+)
 from stockledger.core.schemas import json_number
 
 log = logging.getLogger("stockledger")
+# SQLSTATEs of the client's data, not of the database's health: a value longer than its column
+# (string_data_right_truncation), a number past its column's type (numeric_value_out_of_range).
+CLIENT_DATA_STATES = {"22001": "a value is longer than its field allows", "22003": "a number is out of range"}
 
 HTTP_CODES = {
     400: ("bad_request", "Bad request"),
@@ -86,7 +97,22 @@ def _conflict(path: str, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return unavailable(request.url.path, exc)
+    return database_problem(request.url.path, exc)
+
+
+def client_data_error(exc: BaseException) -> AppError | None:
+    """The client's mistake behind a database error, when it is one: a value past its column
+    (PostgreSQL), a sum past SQLite's 64-bit integers. A 422 that must not be retried, not a 503."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and state in CLIENT_DATA_STATES:
+        return ValidationFailed(f"The request does not fit the database: {CLIENT_DATA_STATES[state]}")
+    if isinstance(exc, OperationalError) and str(orig) == "integer overflow":  # SQLite's SUM()
+        return QuantityOverflow(SQLITE_OVERFLOW)
+    overflow = orig if isinstance(orig, OverflowError) else exc
+    if isinstance(overflow, OverflowError) and "SQLite INTEGER" in str(overflow):  # bound by sqlite3
+        return QuantityOverflow(SQLITE_OVERFLOW)
+    return None
 
 
 def unavailable(path: str, exc: Exception) -> JSONResponse:
@@ -104,14 +130,20 @@ def unavailable(path: str, exc: Exception) -> JSONResponse:
 
 
 def database_problem(path: str, exc: Exception) -> JSONResponse:
-    """The answer to a database error raised outside a route (core.disconnects)."""
-    return _conflict(path, exc) if isinstance(exc, IntegrityError) else unavailable(path, exc)
+    """The answer to a database error: 409 for an integrity error, 422 for the client's data
+    (client_data_error), else 503 database_unavailable."""
+    if isinstance(exc, IntegrityError):
+        return _conflict(path, exc)
+    if (refusal := client_data_error(exc)) is not None:
+        log.info("database refused the data of %s: %s", path, exc)
+        return problem_response(refusal.to_problem(path))
+    return unavailable(path, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Errors raised in a middleware outside core.disconnects.DatabaseErrorMiddleware skip the
     # handlers above and land here: a database that is down is still a 503, not a 500.
-    if isinstance(exc, (DBAPIError, PendingRollbackError)):
+    if isinstance(exc, (DBAPIError, PendingRollbackError)) or client_data_error(exc) is not None:
         return database_problem(request.url.path, exc)
     log.exception("unexpected error on %s", request.url.path)
     return problem_response(

@@ -3,12 +3,16 @@
 from decimal import Decimal
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo
 from pydantic.alias_generators import to_camel
 
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
 # (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
 MAX_QUANTITY = Decimal(10) ** 9
+# The most one inventory item's total may reach by an import's detail rows (BIGINT millionths
+# hold 9.2 * 10^12 units; SQLite cannot add up totals past that either).
+MAX_ITEM_TOTAL = Decimal(10) ** 12
 
 
 def json_number(value: Decimal) -> int | float:
@@ -48,7 +52,12 @@ PositiveQuantity = Annotated[
 Money = Annotated[
     Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _number, _as_number
 ]
-Id = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# Ids and codes are String(60) columns (core.model_base): longer text is refused here, at the edge,
+# on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
+ID_MAX = 60
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# An id in a path: any text the column can hold (stored rows may predate the pattern).
+PathId = Annotated[str, Path(max_length=ID_MAX)]
 
 
 class ApiModel(BaseModel):
@@ -58,8 +67,13 @@ class ApiModel(BaseModel):
 
 
 class InputModel(ApiModel):
-    """A request body: unknown fields are ignored (OFBiz documents carry many)."""
+    """A request body: unknown fields are ignored (OFBiz documents carry many). Text is at most
+    ID_MAX characters, as the columns are, unless its field says otherwise (names, comments)."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", str_strip_whitespace=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        str_strip_whitespace=True,
+        str_max_length=ID_MAX,
     )

@@ -9,10 +9,11 @@ from stockledger.catalog import importer
 from stockledger.catalog.schemas import ImportResult
 from stockledger.core.deps import WriteSession
 from stockledger.core.errors import ValidationFailed
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.counts import service
 from stockledger.counts.schemas import CountDoc, CountResult
 
-router = APIRouter(prefix="/v1", tags=["counts"])
+router = APIRouter(prefix="/v1", tags=["counts"], route_class=ExactJsonRoute)
 
 COUNT_EXAMPLE = {
     "physicalInventoryId": "PI_20260115_A",

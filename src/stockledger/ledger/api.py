@@ -16,6 +16,7 @@ from stockledger.catalog.schemas import (
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
 from stockledger.core.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from stockledger.core.schemas import PathId
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger import views
 
@@ -23,13 +24,13 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
 
 
 @router.get("/inventory-items/{inventory_item_id}", response_model=InventoryItemOut)
-def get_inventory_item(inventory_item_id: str, session: ReadSession) -> InventoryItemOut:
+def get_inventory_item(inventory_item_id: PathId, session: ReadSession) -> InventoryItemOut:
     return InventoryItemOut.model_validate(service.get_inventory_item(session, inventory_item_id))
 
 
 @router.get("/inventory-items/{inventory_item_id}/details", response_model=Page[DetailOut])
 def list_details(
-    inventory_item_id: str, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+    inventory_item_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[DetailOut]:
     """The item's ledger rows, oldest first."""
     item = service.get_inventory_item(session, inventory_item_id)

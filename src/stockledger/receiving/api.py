@@ -3,11 +3,12 @@
 from fastapi import APIRouter, status
 
 from stockledger.core.deps import WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.receiving import service
 from stockledger.receiving.backorders import total
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptResult, ReceivedLine
 
-router = APIRouter(prefix="/v1", tags=["receiving"])
+router = APIRouter(prefix="/v1", tags=["receiving"], route_class=ExactJsonRoute)
 
 
 @router.post("/receipts", response_model=ReceiptResult, status_code=status.HTTP_201_CREATED)

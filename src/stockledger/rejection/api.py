@@ -3,15 +3,17 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.schemas import PathId
 from stockledger.rejection import service
 from stockledger.rejection.schemas import RejectedRow, RejectRequest, RejectResult
 
-router = APIRouter(prefix="/v1", tags=["rejection"])
+router = APIRouter(prefix="/v1", tags=["rejection"], route_class=ExactJsonRoute)
 
 
 @router.post("/orders/{order_id}/items/{order_item_seq_id}/reject", response_model=RejectResult)
 def reject_order_item(
-    order_id: str, order_item_seq_id: str, body: RejectRequest, session: WriteSession
+    order_id: PathId, order_item_seq_id: PathId, body: RejectRequest, session: WriteSession
 ) -> RejectResult:
     """Release the order item's reservation (ATP + reserved), then RELEASE, ATP_ONE, ATP_QOH_ONE,
     ATP_ALL or ATP_QOH_ALL; 404 when nothing is reserved unless facilityId and productId are given."""

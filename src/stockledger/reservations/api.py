@@ -8,7 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from stockledger.core.db import AsyncPoolUnavailable
 from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
 from stockledger.core.errors import NotFound
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from stockledger.core.schemas import PathId
 from stockledger.reservations import picking, service
 from stockledger.reservations.release import Released
 from stockledger.reservations.schemas import (
@@ -24,7 +26,7 @@ from stockledger.reservations.schemas import (
 )
 from stockledger.reservations.service import LineOutcome, ReserveLine, ReserveOutcome
 
-router = APIRouter(prefix="/v1", tags=["reservations"])
+router = APIRouter(prefix="/v1", tags=["reservations"], route_class=ExactJsonRoute)
 
 
 @router.post("/reservations", response_model=OrderItemReservation, status_code=status.HTTP_201_CREATED)
@@ -82,8 +84,8 @@ def _answer(answer: OrderItemReservation) -> Response:
 
 @router.delete("/reservations/{order_id}/{order_item_seq_id}", response_model=ReleaseResult)
 def cancel_reservation(
-    order_id: str,
-    order_item_seq_id: str,
+    order_id: PathId,
+    order_item_seq_id: PathId,
     session: WriteSession,
     facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
 ) -> ReleaseResult:
@@ -92,7 +94,7 @@ def cancel_reservation(
 
 
 @router.post("/orders/{order_id}/reserve", response_model=ReserveOrderResult)
-def reserve_order(order_id: str, body: ReserveOrderRequest, session: WriteSession) -> ReserveOrderResult:
+def reserve_order(order_id: PathId, body: ReserveOrderRequest, session: WriteSession) -> ReserveOrderResult:
     """reserveStock: all lines in one transaction (ALL_OR_NOTHING, PARTIAL or BACKORDER)."""
     lines = [
         ReserveLine(i.order_item_seq_id, i.product_id, i.quantity, i.lot_id, body.allow_expired)
@@ -113,7 +115,7 @@ def reserve_order(order_id: str, body: ReserveOrderRequest, session: WriteSessio
 
 @router.get("/orders/{order_id}/pick-suggestions", response_model=PickList)
 def pick_suggestions(
-    order_id: str,
+    order_id: PathId,
     session: ReadSession,
     limit: Limit = 100,
     cursor: Cursor = None,

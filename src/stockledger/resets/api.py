@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.guards import is_json, media_type
+from stockledger.core.schemas import PathId
 from stockledger.resets import service, sources
 from stockledger.resets.rules import RawLine
 from stockledger.resets.schemas import ExternalInventoryResetOut, LineFailureOut, ResetResult
@@ -63,9 +64,12 @@ def create_external_inventory_reset(
     body: Annotated[IO[bytes], Depends(_spooled_body)],
     source: Annotated[str | None, Query(max_length=255, description="For CSV bodies")] = None,
 ) -> ResetResult:
-    """Each line sets a product's QOH or ATP in a facility; failed lines are listed, the rest applied."""
+    """Each line sets a product's QOH or ATP in a facility; failed lines are listed (the first 50,
+    `failureCount` in all), the rest applied."""
     lines, given_source = _lines(request.headers.get("content-type", ""), body)
-    outcome = service.reset_inventory(session, lines, given_source or source)
+    outcome = service.reset_inventory(
+        session, lines, given_source or source, keep_failures=service.LISTED_FAILURES
+    )
     return ResetResult(
         inventory_reset_id=outcome.inventory_reset_id,
         source=outcome.source,
@@ -74,11 +78,14 @@ def create_external_inventory_reset(
         lines_unchanged=outcome.lines_unchanged,
         lines_failed=outcome.lines_failed,
         failures=[LineFailureOut.model_validate(f) for f in outcome.failures],
+        failure_count=outcome.lines_failed,
     )
 
 
 @router.get("/external-inventory-resets/{inventory_reset_id}", response_model=ExternalInventoryResetOut)
-def get_external_inventory_reset(inventory_reset_id: str, session: ReadSession) -> ExternalInventoryResetOut:
+def get_external_inventory_reset(
+    inventory_reset_id: PathId, session: ReadSession
+) -> ExternalInventoryResetOut:
     """A run's audit row. A scoped token sees the runs of one facility of its scope only (a run
     spanning facilities counts their lines together): another run is 403, whatever it holds."""
     return ExternalInventoryResetOut.model_validate(service.get_reset_run(session, inventory_reset_id))

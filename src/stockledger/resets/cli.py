@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import open as progress_open
 from rich.table import Table
 
-from stockledger.core.actor import cli_user
+from stockledger.auth.cli import user_or_exit
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.errors import AppError
 from stockledger.resets.service import BATCH_SIZE, ResetOutcome, reset_inventory
@@ -39,7 +39,7 @@ def reset(
     every line applied, 1 when some lines failed (the others are applied), 2 when the file
     cannot be used at all (nothing applied).
     """
-    db = open_database(cli_user(user))
+    db = open_database(user_or_exit(user))
     # What start-up built lives as long as the command: out of the collector's way, so the full
     # collections a million-line run triggers walk only its own objects (bench/reset_1m.py:
     # 18 % of a 200,000-line sync was spent in them).

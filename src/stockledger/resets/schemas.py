@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from pydantic import Field
+
 from stockledger.core.schemas import ApiModel
 
 
@@ -20,7 +22,8 @@ class ResetResult(ApiModel):
     lines_changed: int
     lines_unchanged: int
     lines_failed: int
-    failures: list[LineFailureOut]
+    failures: list[LineFailureOut] = Field(description="The first 50 failed lines, in line order")
+    failure_count: int = Field(description="How many lines failed in all (as linesFailed)")
 
 
 class ExternalInventoryResetOut(ApiModel):

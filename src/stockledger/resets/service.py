@@ -41,6 +41,9 @@ BATCH_SIZE = 5_000
 ALL_FACILITIES = "_ALL"  # outbox key of a run's InventoryReset event when it spans facilities
 
 
+LISTED_FAILURES = 50  # the failed lines an answer lists (linesFailed and failureCount count them all)
+
+
 @dataclass
 class ResetOutcome:
     inventory_reset_id: str

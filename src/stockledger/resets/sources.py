@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from stockledger.core.errors import AppError, ValidationFailed
-from stockledger.core.guards import NUL_DETAIL
+from stockledger.core.errors import AppError, ValidationFailed, clipped
+from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, is_utf8_text
 from stockledger.resets.rules import ATP, QOH, JsonText, RawLine
 
 CSV_COLUMNS = ("facilityId", "productId", QOH, ATP)
@@ -51,8 +51,8 @@ def _column_positions(header: list[str] | None) -> list[int]:
     missing = [c for c in CSV_COLUMNS[:2] if c not in names]
     if missing or (QOH not in names and ATP not in names):
         raise ValidationFailed(
-            f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; got {','.join(names)}",
-            header=names,
+            f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; "
+            f"got {clipped(','.join(names))}"
         )
     return [names.index(c) if c in names else -1 for c in CSV_COLUMNS]
 
@@ -72,6 +72,8 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
         raise ValidationFailed("source must be a string of at most 255 characters")
     if isinstance(source, str) and "\x00" in source:
         raise ValidationFailed(f"source: {NUL_DETAIL}")
+    if isinstance(source, str) and not is_utf8_text(source):
+        raise ValidationFailed(f"source: {SURROGATE_DETAIL}")
     return document
 
 

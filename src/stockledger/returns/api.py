@@ -3,6 +3,8 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.schemas import PathId
 from stockledger.returns import increase, inspection, service
 from stockledger.returns.schemas import (
     InspectionIn,
@@ -12,7 +14,7 @@ from stockledger.returns.schemas import (
     ReturnOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["returns"])
+router = APIRouter(prefix="/v1", tags=["returns"], route_class=ExactJsonRoute)
 
 
 @router.post("/returns", response_model=ReturnOut, status_code=201)
@@ -24,13 +26,13 @@ def process_return(body: ReturnIn, session: WriteSession) -> ReturnOut:
 
 
 @router.get("/returns/{return_id}", response_model=ReturnOut)
-def get_return(return_id: str, session: ReadSession) -> ReturnOut:
+def get_return(return_id: PathId, session: ReadSession) -> ReturnOut:
     return ReturnOut.model_validate(service.get_return(session, return_id))
 
 
 @router.post("/returns/{return_id}/items/{return_item_seq_id}/inspect", response_model=ReturnOut)
 def inspect_return_item(
-    return_id: str, return_item_seq_id: str, body: InspectionIn, session: WriteSession
+    return_id: PathId, return_item_seq_id: PathId, body: InspectionIn, session: WriteSession
 ) -> ReturnOut:
     """AVAILABLE: back to sellable stock (ATP rises; ATP the returned item held moves with the
     units) at the return cost; DEFECTIVE: INV_DEFECTIVE.

@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.schemas import PathId
 from stockledger.shipping import confirm, pos, service
 from stockledger.shipping.schemas import (
     PosSaleIn,
@@ -15,7 +17,7 @@ from stockledger.shipping.schemas import (
     ShipRequest,
 )
 
-router = APIRouter(prefix="/v1", tags=["shipping"])
+router = APIRouter(prefix="/v1", tags=["shipping"], route_class=ExactJsonRoute)
 
 
 @router.post("/shipments", response_model=ShipmentOut, status_code=201)
@@ -25,12 +27,12 @@ def create_shipment(body: ShipmentCreate, session: WriteSession) -> ShipmentOut:
 
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentOut)
-def get_shipment(shipment_id: str, session: ReadSession) -> ShipmentOut:
+def get_shipment(shipment_id: PathId, session: ReadSession) -> ShipmentOut:
     return ShipmentOut.model_validate(service.get_shipment(session, shipment_id))
 
 
 @router.patch("/shipments/{shipment_id}", response_model=ShipmentOut)
-def patch_shipment(shipment_id: str, body: ShipmentPatch, session: WriteSession) -> ShipmentOut:
+def patch_shipment(shipment_id: PathId, body: ShipmentPatch, session: WriteSession) -> ShipmentOut:
     """Status (approved, packed, cancelled), carrier or method; carrier and method on every route segment."""
     view = service.patch_shipment(
         session, shipment_id, body.status_id, body.carrier_party_id, body.shipment_method_type_id
@@ -39,14 +41,14 @@ def patch_shipment(shipment_id: str, body: ShipmentPatch, session: WriteSession)
 
 
 @router.post("/shipments/{shipment_id}/reset", response_model=ShipmentOut)
-def reset_shipment(shipment_id: str, session: WriteSession) -> ShipmentOut:
+def reset_shipment(shipment_id: PathId, session: WriteSession) -> ShipmentOut:
     """Back to SHIPMENT_INPUT with the ship group's carrier and method (409 once shipped or cancelled)."""
     return ShipmentOut.model_validate(service.reset_shipment(session, shipment_id))
 
 
 @router.post("/shipments/{shipment_id}/ship", response_model=ShippedOut)
 def ship_shipment(
-    shipment_id: str, session: WriteSession, body: Annotated[ShipRequest | None, Body()] = None
+    shipment_id: PathId, session: WriteSession, body: Annotated[ShipRequest | None, Body()] = None
 ) -> ShippedOut:
     """confirmShipment: deplete what actually shipped (no items: as planned); issuances and COGS."""
     request = body or ShipRequest()

@@ -3,10 +3,11 @@
 from fastapi import APIRouter
 
 from stockledger.core.deps import WriteSession
+from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.variances import service
 from stockledger.variances.schemas import VarianceIn, VarianceOut
 
-router = APIRouter(prefix="/v1", tags=["counts"])
+router = APIRouter(prefix="/v1", tags=["counts"], route_class=ExactJsonRoute)
 
 
 @router.post("/variances", response_model=VarianceOut, summary="logVariance: ± quantity on QOH and ATP")

@@ -22,7 +22,7 @@ from stockledger.catalog.service import find_inventory_item
 from stockledger.core.deps import get_database, write_session
 from stockledger.core.errors import AppError, Forbidden, ValidationFailed
 from stockledger.core.ids import new_id
-from stockledger.core.schemas import TEXT_QUANTITIES
+from stockledger.core.schemas import TEXT_QUANTITIES, PathId
 from stockledger.core.scope import check_owner
 from stockledger.counts import service as counts
 from stockledger.counts.schemas import CountDoc
@@ -116,7 +116,7 @@ def validated(model: type[M], document: Mapping[str, object], form: FormState) -
 
 @router.post("/count", response_class=HTMLResponse, dependencies=POSTS)
 def record_count(
-    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+    request: Request, facility_id: PathId, product_id: PathId, principal: Staff, values: Values
 ) -> Response:
     """A cycle count of the product (all its items here): QOH := counted."""
     if (refused := guard(request, principal, facility_id, "POST", "/v1/physical-inventories")) is not None:
@@ -143,7 +143,7 @@ def record_count(
 
 @router.post("/variance", response_class=HTMLResponse, dependencies=POSTS)
 def log_variance(
-    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+    request: Request, facility_id: PathId, product_id: PathId, principal: Staff, values: Values
 ) -> Response:
     """± a quantity on QOH and ATP of an item, with a reason from the list."""
     if (refused := guard(request, principal, facility_id, "POST", "/v1/variances")) is not None:
@@ -185,7 +185,7 @@ def _same_product(session: Session, doc: VarianceIn, product_id: str) -> None:
 
 @router.post("/receive", response_class=HTMLResponse, dependencies=POSTS)
 def receive_shipment_line(
-    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+    request: Request, facility_id: PathId, product_id: PathId, principal: Staff, values: Values
 ) -> Response:
     """receivePurchaseShipment for one line of this product: accepted units in stock."""
     if (refused := guard(request, principal, facility_id, "POST", "/v1/receipts")) is not None:

@@ -11,6 +11,7 @@ from stockledger.catalog import service as catalog
 from stockledger.core.deps import ReadSession
 from stockledger.core.errors import AppError
 from stockledger.core.pagination import decode_cursor, encode_cursor
+from stockledger.core.schemas import PathId
 from stockledger.ledger import views
 from stockledger.ledger.models import InventoryItem
 from stockledger.web import chart, queries
@@ -59,7 +60,7 @@ def facility_picker(request: Request, principal: Staff, session: ReadSession) ->
 @router.get("/facilities/{facility_id}", response_class=HTMLResponse)
 def facility_stock(
     request: Request,
-    facility_id: str,
+    facility_id: PathId,
     principal: Staff,
     session: ReadSession,
     q: Search = None,
@@ -90,7 +91,7 @@ def facility_stock(
 
 @router.get("/facilities/{facility_id}/products/{product_id}", response_class=HTMLResponse)
 def product_page(
-    request: Request, facility_id: str, product_id: str, principal: Staff, session: ReadSession
+    request: Request, facility_id: PathId, product_id: PathId, principal: Staff, session: ReadSession
 ) -> Response:
     if (refused := refused_facility(request, principal, facility_id)) is not None:
         return refused
@@ -147,7 +148,7 @@ def allowed_forms(principal: Principal) -> dict[str, bool]:
 
 @router.get("/items/{inventory_item_id}", response_class=HTMLResponse)
 def item_history(
-    request: Request, inventory_item_id: str, principal: Staff, session: ReadSession, after: Cursor = None
+    request: Request, inventory_item_id: PathId, principal: Staff, session: ReadSession, after: Cursor = None
 ) -> Response:
     try:
         item = catalog.get_inventory_item(session, inventory_item_id)

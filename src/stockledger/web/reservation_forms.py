@@ -5,6 +5,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from stockledger.core.errors import ValidationFailed
+from stockledger.core.schemas import PathId
 from stockledger.reservations import service as reservations
 from stockledger.reservations.schemas import ReservationRequest
 from stockledger.reservations.service import ReserveLine
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", 
 
 @router.post("/reserve", response_class=HTMLResponse, dependencies=POSTS)
 def reserve(
-    request: Request, facility_id: str, product_id: str, principal: Staff, values: Values
+    request: Request, facility_id: PathId, product_id: PathId, principal: Staff, values: Values
 ) -> Response:
     """createOrderItemInventoryReservation: ATP − quantity, FEFO over the product's items."""
     if (refused := guard(request, principal, facility_id, "POST", "/v1/reservations")) is not None:
@@ -42,7 +43,9 @@ def reserve(
 
 
 @router.post("/cancel", response_class=HTMLResponse, dependencies=POSTS)
-def cancel(request: Request, facility_id: str, product_id: str, principal: Staff, values: Values) -> Response:
+def cancel(
+    request: Request, facility_id: PathId, product_id: PathId, principal: Staff, values: Values
+) -> Response:
     """cancelOrderItemInventoryReservation: the order item's reservations here end, ATP comes back."""
     if (refused := guard(request, principal, facility_id, "DELETE", "/v1/reservations/x/x")) is not None:
         return refused

@@ -1,0 +1,44 @@
+"""An ERP reset's answer stays small however broken the input: the first 50 failed lines and
+`failureCount`, and a refusal quotes at most ~200 characters of what was sent."""
+
+from fastapi.testclient import TestClient
+
+from stockledger.resets.service import LISTED_FAILURES
+
+
+def test_a_reset_lists_the_first_50_failures_and_counts_them_all(seeded_client: TestClient) -> None:
+    good = {"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 7}
+    response = seeded_client.post("/v1/external-inventory-resets", json={"lines": [1] * 5000 + [good]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["linesTotal"], body["linesChanged"], body["linesFailed"], body["failureCount"]) == (
+        5001,
+        1,
+        5000,
+        5000,
+    )
+    assert [f["line"] for f in body["failures"]] == list(range(1, LISTED_FAILURES + 1))
+
+
+def test_a_csv_of_unknown_products_lists_50(seeded_client: TestClient) -> None:
+    csv = "facilityId,productId,quantityOnHand\n" + "".join(f"FACILITY_1,NOPE{n},1\n" for n in range(2000))
+    response = seeded_client.post(
+        "/v1/external-inventory-resets", content=csv.encode(), headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (len(body["failures"]), body["failureCount"], body["failures"][0]["code"]) == (
+        LISTED_FAILURES,
+        2000,
+        "unknown_product",
+    )
+
+
+def test_a_huge_csv_header_is_refused_without_echoing_it(seeded_client: TestClient) -> None:
+    header = ",".join(f"column{n}" for n in range(100_000))
+    response = seeded_client.post(
+        "/v1/external-inventory-resets", content=header.encode() + b"\n", headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_failed"
+    assert len(response.content) < 1000
