@@ -23,7 +23,13 @@ from stockledger.core.db import Database
 from stockledger.events.consumer import ConsumerConfig, consume
 from stockledger.events.deployment import deployment_id, outbox_last
 from stockledger.events.models import ProcessedMessage, PublisherPosition
-from stockledger.events.publisher import BrokerUnavailable, PublisherConfig, position, publish_pending
+from stockledger.events.publisher import (
+    BrokerUnavailable,
+    PublisherConfig,
+    StreamDiverged,
+    position,
+    publish_pending,
+)
 from stockledger.events.rules import message_id
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 
@@ -259,7 +265,7 @@ def test_a_foreign_message_with_a_high_msg_id_does_not_silence_the_publisher(
     assert outbox_last(seeded) > _position(seeded, stream)
 
 
-def test_a_stream_ahead_of_the_outbox_is_reported_not_skipped_to(
+def test_a_stream_ahead_of_the_outbox_is_reported_and_stops_the_publisher(
     seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stream, prefix = names
@@ -277,11 +283,13 @@ def test_a_stream_ahead_of_the_outbox_is_reported_not_skipped_to(
     assert f"beyond the outbox's last {last}" in output
 
     _reserve(seeded_client, "ORDER-RESTORE-2")
-    assert asyncio.run(publish_pending(seeded, config)) == outbox_last(seeded) - last  # not skipped
-    assert _position(seeded, stream) == outbox_last(seeded) < last + 50
+    with pytest.raises(StreamDiverged) as stopped:  # neither skipped to nor reused
+        asyncio.run(publish_pending(seeded, config))
+    assert stopped.value.event_seq == last + 50
+    assert _position(seeded, stream) == last
 
 
-def test_another_body_under_one_of_our_numbers_is_reported_and_not_skipped_to(
+def test_another_body_under_one_of_our_numbers_is_reported_and_stops_the_publisher(
     seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stream, prefix = names
@@ -297,5 +305,7 @@ def test_another_body_under_one_of_our_numbers_is_reported_and_not_skipped_to(
     code, output = _status(seeded, stream, monkeypatch)
     assert code == 1, output
     assert f"DIVERGED: the stream's eventSeq {last + 1} of this deployment" in output
-    assert asyncio.run(publish_pending(seeded, config)) == 1  # sent, not skipped to
-    assert _position(seeded, stream) == outbox_last(seeded) == last + 1
+    with pytest.raises(StreamDiverged) as stopped:  # JetStream would drop our event last+1
+        asyncio.run(publish_pending(seeded, config))
+    assert stopped.value.event_seq == last + 1
+    assert _position(seeded, stream) == last == outbox_last(seeded) - 1

@@ -40,9 +40,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from stockledger.core.actor import bind_user
-from stockledger.core.disconnects import read_retrying
-
-READ_ONLY = "stockledger_read_only"
+from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
 
 
 def normalize_url(url: str) -> str:
@@ -61,7 +59,8 @@ def make_engine(url: str, pool_size: int = 10, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, **kwargs)
+    # hide_parameters: an error's text (logged, raised) never carries request data (order ids)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, **kwargs)
     _ping_when_idle(engine)
     return engine
 
@@ -100,7 +99,9 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -489,7 +490,7 @@ def _wrapped(
         invalidate()
     base: type[Exception] = dialect.loaded_dbapi.Error
     wrapped: exc.StatementError = exc.DBAPIError.instance(
-        sql, params, error, base, connection_invalidated=lost
+        sql, params, error, base, hide_parameters=True, connection_invalidated=lost
     )
     return wrapped
 
@@ -542,6 +543,7 @@ class Database:
         self.pool_size = pool_size
         self.async_pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.engine, class_=RetryingReads, expire_on_commit=False)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self.after_alone: list[Callable[[str, int], None]] = []
 
@@ -555,8 +557,9 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A session for reads only (on SQLite it does not take the write lock)."""
-        with self.sessions() as session:
+        """A session for reads only (on SQLite it does not take the write lock); a statement whose
+        connection was lost is sent once more on another (core.disconnects.RetryingReads)."""
+        with self.read_sessions() as session:
             session.connection(execution_options={READ_ONLY: True})
             yield session  # closing rolls back without expiring what was read
 

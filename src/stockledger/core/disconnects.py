@@ -4,9 +4,11 @@ A connection can die under any request (PostgreSQL restarted, `pg_terminate_back
 failover). SQLAlchemy invalidates it (and the pool recycles its siblings), the async pool drops
 it, and the request answers 503 `database_unavailable` with Retry-After (a write's retry should
 carry an Idempotency-Key: a COMMIT whose answer was lost may have committed). A read that lost
-its connection is retried once on another (`read_retrying`; the async pool retries in core.db)
-since reading twice is harmless; a write is not, as the server may have committed it before
-the connection died.
+its connection is retried once on another (`read_retrying`; the async pool retries in core.db;
+`RetryingReads`, the session of Database.reading() and so of every ReadSession route) since
+reading twice is harmless; a write is not, as the server may have committed it before the
+connection died. A lost connection is logged as one line (`describe`: no SQL, no parameters,
+no traceback); the engines hide parameters in any case (core.db).
 
 Errors raised by a middleware (auth's token lookup, the idempotency claim) never reach the
 route's exception handlers. Starlette's ServerErrorMiddleware would answer them, but it then
@@ -16,9 +18,10 @@ DatabaseErrorMiddleware answers them first.
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from sqlalchemy.orm import Session
 
 log = logging.getLogger("stockledger")
 T = TypeVar("T")
@@ -34,5 +37,33 @@ def read_retrying(read: Callable[[], T]) -> T:
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        log.info("a read lost its database connection; retrying once: %s", error.orig)
+        log.info("a read lost its database connection; retrying once: %s", describe(error))
     return read()
+
+
+READ_ONLY = "stockledger_read_only"  # an execution option: SQLite begins a reader with BEGIN
+
+
+class RetryingReads(Session):
+    """A session for reads only: a statement whose connection was lost is sent once more in a
+    new transaction, on a fresh connection. Safe because it only reads, and the same as before:
+    on PostgreSQL (READ COMMITTED) each statement takes its own snapshot anyway. (SQLite has no
+    connections to lose.) Objects loaded before are expired by the rollback and reload lazily."""
+
+    def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._execute_internal(*args, **kwargs)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.info("a read lost its database connection; retrying once: %s", describe(error))
+        self.rollback()
+        self.connection(execution_options={READ_ONLY: True})
+        return super()._execute_internal(*args, **kwargs)
+
+
+def describe(error: BaseException) -> str:
+    """One line naming a database error without its SQL or parameters: the driver's message."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Pending
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stockledger.core.disconnects import LOST
+from stockledger.core.disconnects import LOST, describe
 from stockledger.core.errors import (
     PROBLEM_JSON,
     SQLITE_OVERFLOW,
@@ -118,7 +118,8 @@ def client_data_error(exc: BaseException) -> AppError | None:
 def unavailable(path: str, exc: Exception) -> JSONResponse:
     """503 database_unavailable with Retry-After: the database cannot be reached, or the
     request's connection died (nothing of it committed)."""
-    log.warning("database unavailable on %s: %s", path, exc, exc_info=isinstance(exc, PendingRollbackError))
+    # One line: a lost connection is expected (a restart, a failover); its SQL would be kilobytes.
+    log.warning("database unavailable on %s: %s", path, describe(exc))
     body = problem(
         503,
         "database_unavailable",

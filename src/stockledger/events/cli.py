@@ -11,7 +11,14 @@ from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings
 from stockledger.core.model_base import utcnow
 from stockledger.events.consumer import ConsumerConfig, consume
-from stockledger.events.publisher import BrokerUnavailable, PublisherConfig, publish_forever, publish_pending
+from stockledger.events.deployment import new_deployment_id
+from stockledger.events.publisher import (
+    BrokerUnavailable,
+    PublisherConfig,
+    StreamDiverged,
+    publish_forever,
+    publish_pending,
+)
 from stockledger.events.status import database_status, stream_status
 from stockledger.idempotency.service import purge_expired
 
@@ -65,8 +72,26 @@ def publish(
     except BrokerUnavailable as exc:
         err.print(f"[red]{exc}; the events stay in the outbox[/red]")
         raise typer.Exit(1) from exc
+    except StreamDiverged as exc:
+        console.print(f"published {exc.published} events to {config.stream}")
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
     finally:
         db.dispose()
+
+
+@events_app.command("new-deployment-id")
+@database_command
+def new_deployment_id_command() -> None:
+    """Give this database a new deployment id: run it on a restored or cloned database before it
+    publishes, so that its events are published under its own message ids (docs/events.md)."""
+    db = open_database()
+    try:
+        old, new = new_deployment_id(db)
+    finally:
+        db.dispose()
+    console.print(f"deployment id: {old} -> {new}", highlight=False)
+    console.print(f"events not yet published will carry Nats-Msg-Id {new}:<eventSeq>", highlight=False)
 
 
 @events_app.command("consume")
@@ -104,7 +129,8 @@ def status(
     stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER", nats_url: NatsUrl = None
 ) -> None:
     """The publisher's position, the outbox, and (with NATS) the gap between the outbox and the
-    stream. Exit 1 when the stream is ahead of the outbox (a restored database) or NATS is down."""
+    stream. Exit 1 when the stream holds a message of this deployment that is not the outbox's
+    event of its number (AHEAD, DIVERGED: a restored or cloned database) or NATS is down."""
     db = open_database()
     report, deployment, last = database_status(db, stream)
     url = nats_url or get_settings().nats_url

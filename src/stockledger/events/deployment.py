@@ -1,11 +1,12 @@
 """This database's deployment id, made on first use and kept in the database (deployment_identity)."""
 
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from stockledger.core.db import Database, upsert
-from stockledger.events.feed import event_at
+from stockledger.events.feed import event_at, events_at
 from stockledger.events.models import DeploymentIdentity, OutboxEvent
 from stockledger.events.schemas import event_body
 
@@ -30,6 +31,21 @@ def deployment_id(db: Database) -> str:
 _ID = select(DeploymentIdentity.deployment_id).where(DeploymentIdentity.identity_name == IDENTITY)
 
 
+def new_deployment_id(db: Database) -> tuple[str, str]:
+    """Give this database a new deployment id (a restored or cloned database, so that its events
+    are not taken for, or dropped as, the original's); the old id and the new one. The position
+    is kept: what was not published yet is published under the new id."""
+    old = deployment_id(db)
+    new = uuid.uuid4().hex[:16]
+    with db.transaction() as session:
+        session.execute(
+            update(DeploymentIdentity)
+            .where(DeploymentIdentity.identity_name == IDENTITY)
+            .values(deployment_id=new)
+        )
+    return old, new
+
+
 def outbox_last(db: Database) -> int:
     """The highest eventSeq in the outbox (0 when empty)."""
     with db.reading() as session:
@@ -49,3 +65,9 @@ def is_outbox_event(db: Database, event_seq: int, body: bytes) -> bool:
     with db.reading() as session:
         event = event_at(session, event_seq)
     return event is not None and event_body(event) == body
+
+
+def outbox_bodies(db: Database, event_seqs: Collection[int]) -> dict[int, bytes]:
+    """The message body of each of these outbox events that exists, by eventSeq (one query)."""
+    with db.reading() as session:
+        return {event.event_seq: event_body(event) for event in events_at(session, event_seqs)}

@@ -49,5 +49,13 @@ def event_at(session: Session, event_seq: int) -> FeedEvent | None:
     return None if row is None else _feed_event(row)
 
 
+def events_at(session: Session, event_seqs: Collection[int]) -> list[FeedEvent]:
+    """The outbox events numbered as given (those that exist)."""
+    if not event_seqs:
+        return []
+    rows = session.scalars(select(OutboxEvent).where(OutboxEvent.event_seq.in_(sorted(event_seqs))))
+    return [_feed_event(r) for r in rows]
+
+
 def _feed_event(r: OutboxEvent) -> FeedEvent:
     return FeedEvent(r.event_seq, r.event_type, r.facility_id, json.loads(r.payload), r.created_stamp)

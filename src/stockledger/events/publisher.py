@@ -8,7 +8,13 @@ most the unacknowledged tail. On connect the publisher also finds the eventSeq o
 deployment's last message on the stream (events/stream_state.py; other senders' messages are
 ignored) and skips up to it when its body is the outbox's event of that number: a crash between
 the broker's ack and our position update re-sends nothing, whatever the window, and a stream
-ahead of a restored database is logged and reported (`events status`), never skipped to.
+ahead of a restored database is never skipped to.
+
+A duplicate ack means JetStream already holds a message with this id and dropped ours: fine
+when the stored message is this very event (a retry after a lost ack), otherwise the event
+would be lost, so the publisher stops there (StreamDiverged) and never moves past it; so it
+does at connect when the stream holds one of our next numbers with another body (a restored or
+cloned database, a forged message). The way out: `stockledger events new-deployment-id`.
 NATS down: writes go on (the outbox keeps the events); publishing resumes later.
 """
 
@@ -20,11 +26,13 @@ from dataclasses import dataclass
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import Database, upsert
+from stockledger.core.disconnects import LOST, describe
 from stockledger.core.model_base import utcnow
 from stockledger.events.deployment import deployment_id, is_outbox_event
 from stockledger.events.feed import FeedEvent, read_feed
@@ -49,6 +57,23 @@ class PublisherConfig:
 
 class BrokerUnavailable(Exception):
     """NATS could not be reached or did not acknowledge."""
+
+
+class StreamDiverged(Exception):
+    """The stream holds this deployment's message `event_seq` with another body than the
+    outbox's event: publishing it would lose it (JetStream drops it as a duplicate) or reuse a
+    number consumers have seen. The publisher stops before it; `published`: events sent first."""
+
+    def __init__(self, stream: str, event_seq: int, stream_seq: int | None, published: int = 0) -> None:
+        self.stream, self.event_seq, self.stream_seq = stream, event_seq, stream_seq
+        self.published = published
+        where = f" (stream sequence {stream_seq})" if stream_seq is not None else ""
+        super().__init__(
+            f"stream {stream} already holds eventSeq {event_seq} of this deployment{where}, and it is not "
+            f"the outbox's event {event_seq}: publishing stopped (the unpublished events stay in the "
+            "outbox). A restored or cloned database, or a forged message: run `stockledger events "
+            "new-deployment-id`, then publish again (docs/operations.md, Backups and restore)"
+        )
 
 
 async def connect(url: str, timeout: float) -> Client:
@@ -93,13 +118,22 @@ async def publish_pending(db: Database, config: PublisherConfig) -> int:
 async def publish_forever(db: Database, config: PublisherConfig, stop: asyncio.Event) -> None:
     """Keep publishing until `stop` is set; NATS outages are waited out with a backoff."""
     delay = config.poll_seconds
+    reported = ""  # a divergence is logged once, not at every retry
     while not stop.is_set():
         try:
             published = await publish_pending(db, config)
-            delay = config.poll_seconds
+            delay, reported = config.poll_seconds, ""
             log.debug("published %d events", published)
         except BrokerUnavailable as exc:
             log.warning("%s; events stay in the outbox", exc)
+            delay = min(delay * 2, 30.0)
+        except StreamDiverged as exc:
+            if str(exc) != reported:
+                log.error("%s", exc)
+                reported = str(exc)
+            delay = 30.0
+        except LOST as exc:  # one line: the connection's loss is expected, its SQL is noise
+            log.warning("the publisher lost its database connection (%s); retrying", describe(exc))
             delay = min(delay * 2, 30.0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
@@ -113,41 +147,57 @@ async def _publish_batches(
         events = await asyncio.to_thread(_next_batch, db, config.stream, config.batch_size)
         if not events:
             return total
-        acknowledged = await _publish(js, config, events, deployment)
+        acknowledged, diverged = await _publish(js, config, events, deployment)
         if acknowledged:
             await asyncio.to_thread(_advance, db, config.stream, acknowledged[-1])
             total += len(acknowledged)
+        if diverged is not None:
+            diverged.published = total
+            raise diverged
         if len(acknowledged) < len(events):
             raise BrokerUnavailable(f"NATS stopped acknowledging after {total} events")
 
 
 async def _publish(
     js: JetStreamContext, config: PublisherConfig, events: list[FeedEvent], deployment: str
-) -> list[int]:
+) -> tuple[list[int], StreamDiverged | None]:
+    """The eventSeqs acknowledged as stored, in order; and the divergence that stopped them, if any."""
     done: list[int] = []
     for event in events:
         subject = event_subject(config.subject_prefix, event.facility_id, event.event_type)
         headers = {MSG_ID: message_id(deployment, event.event_seq)}
+        body = event_body(event)
         try:
-            await js.publish(subject, event_body(event), stream=config.stream, headers=headers)
+            ack = await js.publish(subject, body, stream=config.stream, headers=headers)
+            if ack.duplicate and not await _is_stored(js, config.stream, ack, body):
+                return done, StreamDiverged(config.stream, event.event_seq, ack.seq)
         except Exception as exc:  # timeout, no responders, connection closed
             log.warning("publishing event %d failed: %s", event.event_seq, exc)
             break
         done.append(event.event_seq)
-    return done
+    return done, None
+
+
+async def _is_stored(js: JetStreamContext, stream: str, ack: PubAck, body: bytes) -> bool:
+    """Whether the message a duplicate ack points at (the first one with this id) is `body`,
+    byte for byte: a re-send after a lost ack, not another message under our id."""
+    return (await js.get_msg(stream, ack.seq)).data == body
 
 
 async def _catch_up_with_stream(db: Database, js: JetStreamContext, stream: str, deployment: str) -> None:
     """Skip what the stream already holds of ours (acknowledged, but our position was not saved),
-    once its last message is known to be the outbox's event of that number: after a restore the
-    stream may hold numbers the database has not reached, or reused; that is logged, not skipped to."""
+    once its last message is known to be the outbox's event of that number. When it is not (a
+    restored or cloned database, a forged message) and its number is one we have still to
+    publish, stop (StreamDiverged); an old number is only logged (status reports it)."""
     state = await stream_state(js, stream, deployment)
     if state.own_last is None:
         return
     if not await asyncio.to_thread(is_outbox_event, db, state.own_last, state.own_body):
+        if state.own_last > await asyncio.to_thread(_position, db, stream):
+            raise StreamDiverged(stream, state.own_last, state.own_seq)
         log.warning(
             "stream %s holds eventSeq %d of this deployment, which is not the outbox's event %d "
-            "(a restored database?); see `stockledger events status`",
+            "(a forged message?); see `stockledger events status`",
             stream,
             state.own_last,
             state.own_last,
@@ -159,6 +209,11 @@ async def _catch_up_with_stream(db: Database, js: JetStreamContext, stream: str,
 def _next_batch(db: Database, publisher: str, size: int) -> list[FeedEvent]:
     with db.reading() as session:
         return read_feed(session, position(session, publisher), size)
+
+
+def _position(db: Database, publisher: str) -> int:
+    with db.reading() as session:
+        return position(session, publisher)
 
 
 def position(session: Session, publisher: str) -> int:

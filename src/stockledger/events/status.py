@@ -1,9 +1,10 @@
 """`stockledger events status`: the publisher's position, the outbox, and what the stream holds of ours.
 
 The stream part finds this deployment's last message on the stream (S): outbox events after S
-are the gap (not yet published, or the publisher is stuck). When that message is not the
-outbox's event S (S beyond the outbox's last, or another body under that number: a restored
-database), the next events reuse eventSeqs consumers have already seen; that is a problem (exit 1).
+are the gap (not yet published, or the publisher is stuck). Every message of ours among the
+stream's last SCAN_LIMIT is compared with the outbox (one query): one that is not the outbox's
+event of its number (another body: DIVERGED; beyond the outbox's last: AHEAD) means a restored
+or cloned database or a forged message, and a publisher that stops there; a problem (exit 1).
 """
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from nats.js.errors import NotFoundError
 
 from stockledger.core.db import Database
-from stockledger.events.deployment import deployment_id, is_outbox_event, outbox_after, outbox_last
+from stockledger.events.deployment import deployment_id, outbox_after, outbox_bodies, outbox_last
 from stockledger.events.publisher import connect, position
 from stockledger.events.stream_state import StreamState, stream_state
 
@@ -41,7 +42,7 @@ async def stream_status(
     deployment, last = ids
     nc = await connect(nats_url, 2.0)
     try:
-        state = await stream_state(nc.jetstream(), stream, deployment)
+        state = await stream_state(nc.jetstream(), stream, deployment, every_own=True)
     except NotFoundError:
         report.lines.append(f"stream {stream}: does not exist (nothing published yet)")
         return
@@ -61,9 +62,12 @@ def _compare(db: Database, stream: str, state: StreamState, last: int, report: S
     report.lines.append(
         f"stream {stream}: {state.messages} messages; this deployment's last: eventSeq {own or 0}"
     )
-    if own is not None and not is_outbox_event(db, own, state.own_body):
+    bodies = outbox_bodies(db, {seq for seq, _ in state.own})
+    wrong = sorted(seq for seq, body in state.own if bodies.get(seq) != body)
+    if wrong:
         report.problem = True
-        report.lines.append(_diverged(own, last))
+        inside = [seq for seq in wrong if seq <= last]
+        report.lines.append(_diverged(inside[0] if inside else wrong[-1], last))
         return
     gap = outbox_after(db, own or 0)
     report.lines.append(f"gap: {gap} outbox events after eventSeq {own or 0} are not on the stream")
@@ -73,9 +77,14 @@ def _diverged(own: int, last: int) -> str:
     if own > last:
         return (
             f"AHEAD: the stream holds eventSeq {own} of this deployment, beyond the outbox's last {last} "
-            f"(a restored database?): events {last + 1} to {own} will reuse numbers consumers have seen"
+            f"(a restored or cloned database?): events {last + 1} to {own} would reuse numbers consumers "
+            f"have seen; the publisher stops before them. {FIX}"
         )
     return (
         f"DIVERGED: the stream's eventSeq {own} of this deployment is not the outbox's event {own} "
-        "(a restored database?): consumers have seen other events under these numbers"
+        f"(a restored or cloned database, or a forged message?): consumers may have seen another event "
+        f"under this number, and a publisher that has not passed it stops before it. {FIX}"
     )
+
+
+FIX = "Run `stockledger events new-deployment-id` (docs/operations.md, Backups and restore)"

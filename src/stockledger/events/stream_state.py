@@ -4,6 +4,8 @@ Other deployments may publish to the same stream; only messages whose Nats-Msg-I
 `<our deploymentId>:<eventSeq>` count. The search walks back from the stream's last message,
 at most SCAN_LIMIT messages, so a busy neighbour costs a bounded number of reads (not finding
 ours then means: resend from the stored position, which is at least once, never a skip).
+`every_own=True` (for `events status`) reads the whole window and keeps each of our messages in
+it, so a message of ours that is not the outbox's event is found anywhere in it, not only last.
 """
 
 from dataclasses import dataclass
@@ -23,21 +25,35 @@ class StreamState:
     own_last: int | None  # eventSeq of this deployment's last message found, None if none
     scanned: int  # messages looked at, from the end
     own_body: bytes = b""  # that message's body (the feed item it was published from)
+    own_seq: int | None = None  # that message's stream sequence
+    own: tuple[tuple[int, bytes], ...] = ()  # every_own: (eventSeq, body) of each of ours scanned
 
 
 async def stream_state(
-    js: JetStreamContext, stream: str, deployment_id: str, scan_limit: int = SCAN_LIMIT
+    js: JetStreamContext,
+    stream: str,
+    deployment_id: str,
+    scan_limit: int = SCAN_LIMIT,
+    every_own: bool = False,
 ) -> StreamState:
     """The stream's message count and the eventSeq of this deployment's last message in it."""
     state = (await js.stream_info(stream)).state
     if not state.messages:
         return StreamState(0, None, 0)
     lowest = max(state.first_seq, state.last_seq - scan_limit + 1)
-    for scanned, seq in enumerate(range(state.last_seq, lowest - 1, -1), 1):
+    found: list[tuple[int, int, bytes]] = []  # (stream seq, eventSeq, body), newest first
+    for seq in range(state.last_seq, lowest - 1, -1):
         own = await _own_message_at(js, stream, seq, deployment_id)
         if own is not None:
-            return StreamState(state.messages, own[0], scanned, own[1])
-    return StreamState(state.messages, None, state.last_seq - lowest + 1)
+            found.append((seq, *own))
+            if not every_own:
+                break
+    scanned = state.last_seq - (found[-1][0] if found and not every_own else lowest) + 1
+    if not found:
+        return StreamState(state.messages, None, scanned)
+    seq, event_seq, body = found[0]
+    every = tuple((e, b) for _, e, b in found) if every_own else ()
+    return StreamState(state.messages, event_seq, scanned, body, seq, every)
 
 
 async def _own_message_at(
