@@ -111,7 +111,7 @@ def _assert_router(plan: str, sql: str) -> None:
 @on_citus
 def test_the_one_statement_reservation_is_a_single_shard_plan(seeded: Database) -> None:
     line = ReserveLine(order_item_seq_id="00001", product_id="FG002", quantity=Decimal(1))
-    statement = _sole_item_statement(seeded.engine.dialect, "O-PLAN", FACILITY, line, ALL_OR_NOTHING)
+    statement = _sole_item_statement(seeded.engine.dialect, "O-PLAN", FACILITY, line, ALL_OR_NOTHING, "tests")
     with seeded.engine.connect() as conn:
         plan = _plan(conn, _NAMED.sub(r"%(\1)s", statement.sql.replace("%", "%%")), statement.params)
     _assert_router(plan, statement.sql)

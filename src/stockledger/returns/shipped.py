@@ -31,9 +31,10 @@ def lock_issued(session: Session, order_id: str, product_ids: set[str]) -> None:
     """Every issuance row of the products to the order, locked in primary-key order before any
     other lock a return takes: concurrent returns of one order then queue here instead of one
     holding an order item's rows while it waits for the order's other rows (a deadlock)."""
-    session.execute(
-        _issued(order_id, sorted(product_ids)).with_only_columns(ItemIssuance.item_issuance_id)
-    ).all()
+    products = sorted(product_ids)
+    for facility_id in _issuing_facilities(session, order_id, products):
+        stmt = _issued(order_id, products).where(ItemIssuance.facility_id == facility_id)
+        session.execute(stmt.with_only_columns(ItemIssuance.item_issuance_id)).all()
 
 
 def shipped_line(
@@ -47,12 +48,29 @@ def shipped_line(
     issued = _issued(order_id, [product_id]).with_only_columns(ItemIssuance.quantity, ItemIssuance.cogs)
     if order_item_seq_id is not None:
         issued = issued.where(ItemIssuance.order_item_seq_id == order_item_seq_id)
-    rows = session.execute(issued).all()
+    rows = [
+        row
+        for facility_id in _issuing_facilities(session, order_id, [product_id])
+        for row in session.execute(issued.where(ItemIssuance.facility_id == facility_id)).all()
+    ]
     quantity = sum((q for q, _ in rows), Decimal(0))
     known = [c for _, c in rows if c is not None]
     cogs = sum(known, Decimal(0)) if known else None
     unit_cost = average_unit_cost([(quantity, cogs)]) if cogs is not None and quantity else None
     return ShippedLine(quantity, _returned(session, order_id, order_item_seq_id, product_id), unit_cost)
+
+
+def _issuing_facilities(session: Session, order_id: str, product_ids: list[str]) -> list[str]:
+    """The facilities that issued the products to the order, in order: their rows are locked one
+    facility at a time (on Citus a FOR UPDATE must stay on one shard), always in this order."""
+    ii, i = ItemIssuance, InventoryItem
+    found = (
+        select(ii.facility_id)
+        .join(i, (i.facility_id == ii.facility_id) & (i.inventory_item_id == ii.inventory_item_id))
+        .where(ii.order_id == order_id, i.product_id.in_(product_ids))
+        .distinct()
+    )
+    return sorted(session.scalars(found))
 
 
 def _issued(order_id: str, product_ids: list[str]) -> Select[tuple[ItemIssuance]]:
