@@ -30,7 +30,10 @@ def _ship_unreserved(
     body = {"shipmentId": shipment_id, "primaryOrderId": f"O-{shipment_id}", "originFacilityId": FAC}
     created = client.post("/v1/shipments", json={**body, "items": [item]})
     assert created.status_code == 201, created.text
-    return client.post(f"/v1/shipments/{shipment_id}/ship", json={"allowUnreserved": True, **extra})
+    shipped: Response = client.post(
+        f"/v1/shipments/{shipment_id}/ship", json={"allowUnreserved": True, **extra}
+    )
+    return shipped
 
 
 def _availability(client: TestClient, product_id: str) -> dict[str, Any]:
