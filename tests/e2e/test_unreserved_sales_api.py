@@ -18,9 +18,9 @@ pytestmark = pytest.mark.posts_without_events  # add_item posts the setup's stoc
 
 def _sale(client: TestClient, order_id: str, product_id: str, quantity: int, **extra: Any) -> Response:
     line = {"orderItemSeqId": "1", "productId": product_id, "quantity": quantity}
-    return client.post(
-        "/v1/pos-sales", json={"orderId": order_id, "facilityId": FAC, "items": [line], **extra}
-    )
+    body = {"orderId": order_id, "facilityId": FAC, "items": [line], **extra}
+    answer: Response = client.post("/v1/pos-sales", json=body)
+    return answer
 
 
 def _ship_unreserved(
