@@ -159,11 +159,17 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/shipments/{shipment_id}/ship"): (
         "Confirm the shipment shipped: each line is issued (ItemIssuance) from the reserved items, "
         "QOH − quantity, COGS by the facility's costing method. An empty body ships every line as "
-        "planned.",
+        "planned. With `allowUnreserved: true` units beyond the reservations come only from "
+        "promisable stock (`INV_AVAILABLE`, lot not expired; `allowExpired: true` adds expired "
+        "lots) and never exceed the product's net promisable ATP: otherwise 409 "
+        "`insufficient_stock` with `available` = availability's figure, nothing changes.",
         ("not_found", "validation_failed", "conflict", "insufficient_stock"),
     ),
     ("POST", "/v1/pos-sales"): (
-        "A till sale: a shipment created and shipped at once (QOH and ATP − quantity).",
+        "A till sale: a shipment created and shipped at once (QOH and ATP − quantity). It sells "
+        "what a new reservation could take: `INV_AVAILABLE` items whose lot has not expired "
+        "(`allowExpired: true` adds expired lots), FEFO, never beyond the product's net promisable "
+        "ATP; otherwise 409 `insufficient_stock` with `available` = availability's figure.",
         ("not_found", "validation_failed", "conflict", "insufficient_stock", "order_item_conflict"),
     ),
     ("POST", "/v1/returns"): (
@@ -231,7 +237,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "opens a cost layer. Fills backorders of the product, oldest first, when the receiving item "
         "is promisable (not on hold, returned, defective or expired). A shipment line received "
         "before needs `additional: true`; without it 409 `already_received` (with "
-        "`retryWith: additional`) and nothing changes. `shipmentId` must not name another facility's "
+        "`retryWith: additional`) and nothing changes; a line received before as another product "
+        "is 409 `conflict`, `additional` or not. `shipmentId` must not name another facility's "
         "shipment: 422 (403 for a token that may not touch that facility).",
         ("not_found", "validation_failed", "conflict", "already_received"),
     ),

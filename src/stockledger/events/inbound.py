@@ -55,7 +55,14 @@ def apply_shipment_confirmed(session: Session, document: Any) -> None:
         lines = [
             ShipLine(i.shipment_item_seq_id, i.quantity, i.inventory_item_id, i.lot_id) for i in shipped.items
         ]
-    confirm_shipment(session, shipped.shipment_id, lines, shipped.release_remainder, shipped.allow_unreserved)
+    confirm_shipment(
+        session,
+        shipped.shipment_id,
+        lines,
+        shipped.release_remainder,
+        shipped.allow_unreserved,
+        allow_expired=shipped.allow_expired,
+    )
 
 
 def apply_return_received(session: Session, document: Any) -> None:

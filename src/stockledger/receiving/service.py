@@ -8,6 +8,8 @@ with a cost layer for FIFO/LIFO, then the product's backorders are filled oldest
 A shipment line that was received before (in this facility) is refused, 409 `already_received`,
 unless the receipt says `additional: true`; the check runs after the received items are locked,
 so a concurrent receipt of the same line into the same item waits and then sees the first.
+`additional` on a line never received is simply its first receipt. A line received before as
+another product is refused, 409 `conflict`, even with `additional`: a shipment line has one product.
 """
 
 from dataclasses import dataclass, field
@@ -70,6 +72,7 @@ def receive_purchase_shipment(session: Session, doc: ReceiptDoc) -> list[Receive
     )
     if not doc.additional:
         _refuse_received_again(session, doc)
+    _refuse_other_product(session, doc)
     for rec in sorted(stocked, key=lambda x: x.item.inventory_item_id if x.item else ""):
         _stock(session, doc, rec, now)
     for rec in lines:
@@ -139,6 +142,30 @@ def _refuse_received_again(session: Session, doc: ReceiptDoc) -> None:
             quantityRejected=rejected,
             retryWith="additional",
         )
+
+
+def _refuse_other_product(session: Session, doc: ReceiptDoc) -> None:
+    """409 when a line was received before as another product: a shipment line has one product,
+    `additional` or not."""
+    r = ShipmentReceipt
+    products = {line.shipment_item_seq_id: line.product_id for line in doc.items}
+    found = session.execute(
+        select(r.shipment_item_seq_id, r.product_id)
+        .where(r.facility_id == doc.facility_id, r.shipment_id == doc.shipment_id)
+        .where(r.shipment_item_seq_id.in_(sorted(products)))
+        .distinct()
+        .order_by(r.shipment_item_seq_id, r.product_id)
+    ).all()
+    for seq, product_id in found:
+        if product_id != products[seq]:
+            raise Conflict(
+                f"Shipment {doc.shipment_id} line {seq} was received as product {product_id}, "
+                f"not {products[seq]}: a shipment line has one product",
+                shipmentId=doc.shipment_id,
+                shipmentItemSeqId=seq,
+                productId=product_id,
+                requestedProductId=products[seq],
+            )
 
 
 def _target_item(

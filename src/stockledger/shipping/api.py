@@ -61,7 +61,12 @@ def ship_shipment(
         else None
     )
     shipped = confirm.confirm_shipment(
-        session, shipment_id, lines, request.release_remainder, request.allow_unreserved
+        session,
+        shipment_id,
+        lines,
+        request.release_remainder,
+        request.allow_unreserved,
+        allow_expired=request.allow_expired,
     )
     return ShippedOut.model_validate(shipped)
 

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from stockledger.core.errors import InsufficientStock, ValidationFailed
 from stockledger.core.fixed import ZERO
+from stockledger.core.model_base import utcnow
 from stockledger.costing.service import issue_cost
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
@@ -26,9 +27,10 @@ from stockledger.ledger.models import (
 )
 from stockledger.ledger.post import Posting, post
 from stockledger.reservations.rules import RES_ACTIVE
-from stockledger.shipping.issuing import AVAILABLE, Issuance, Issuing, Promised, ShipLine
+from stockledger.shipping.issuing import Issuance, Issuing, Promised, ShipLine
 from stockledger.shipping.rules import SHIPPED, Promise
 from stockledger.shipping.service import update_open_shipment
+from stockledger.shipping.unreserved import UnreservedStock, lock_stock
 
 __all__ = ["Issuance", "ShipLine", "ShipmentShipped", "confirm_shipment"]
 
@@ -49,11 +51,15 @@ def confirm_shipment(
     release_remainder: bool = False,
     allow_unreserved: bool = False,
     event_extra: dict[str, object] | None = None,
+    allow_expired: bool = False,
 ) -> ShipmentShipped:
-    """Ship: QOH − shipped, reservations consumed (fulfilled at 0), issuances with COGS."""
+    """Ship: QOH − shipped, reservations consumed (fulfilled at 0), issuances with COGS. Units
+    beyond the reservations (`allow_unreserved`) come from promisable stock only, at most the
+    product's net promisable ATP; from expired lots only with `allow_expired`."""
     shipment = update_open_shipment(session, shipment_id, "shipped", status_id=SHIPPED)
     items = _shipment_items(session, shipment)
-    work = Issuing(session, shipment, allow_unreserved, _load_promises(session, shipment, items))
+    promises, stock = _load_promises(session, shipment, items, allow_expired)
+    work = Issuing(session, shipment, allow_unreserved, promises, stock)
     for line in _lines_or_planned(lines, items):
         work.ship_line(items[line.shipment_item_seq_id], line)
     if release_remainder:
@@ -96,10 +102,13 @@ def _lines_or_planned(lines: Sequence[ShipLine] | None, items: dict[str, Shipmen
     return list(lines)
 
 
-def _load_promises(session: Session, shipment: Shipment, items: dict[str, ShipmentItem]) -> Promised:
-    """Active reservations of the shipment's order items, oldest first. Locks the stock items
-    first, then the reservation rows: the order reservations and releases lock them in, so a
-    shipment queues behind them instead of deadlocking."""
+def _load_promises(
+    session: Session, shipment: Shipment, items: dict[str, ShipmentItem], allow_expired: bool
+) -> tuple[Promised, UnreservedStock]:
+    """Active reservations of the shipment's order items, oldest first, and the promisable stock
+    as locked. Locks the stock items first (in item id order, as reserveStock does), then the
+    reservation rows: the order reservations and releases lock them in, so a shipment queues
+    behind them instead of deadlocking."""
     r = OrderItemInventoryReservation
     keys = sorted({(i.order_id, i.order_item_seq_id) for i in items.values()}, key=str)
     stmt = (
@@ -109,31 +118,15 @@ def _load_promises(session: Session, shipment: Shipment, items: dict[str, Shipme
         .order_by(r.order_id, r.order_item_seq_id, r.inventory_item_id)
     )
     reserved = {row.inventory_item_id for row in session.scalars(stmt)}
-    _lock_stock(session, shipment.facility_id, {i.product_id for i in items.values()}, reserved)
+    products = {i.product_id for i in items.values()}
+    stock = lock_stock(session, shipment.facility_id, products, reserved, utcnow(), allow_expired)
     rows = session.scalars(stmt.with_for_update().execution_options(populate_existing=True)).all()
     found: Promised = {}
     for row in sorted(rows, key=lambda x: (x.reserved_datetime, x.inventory_item_id)):
         found.setdefault((row.order_id, row.order_item_seq_id), []).append(
             (Promise(row.inventory_item_id, row.quantity), row)
         )
-    return found
-
-
-def _lock_stock(session: Session, facility_id: str, product_ids: set[str], reserved: set[str]) -> None:
-    """Every item a shipment of these products may touch, locked in item id order."""
-    i = InventoryItem
-    session.execute(
-        select(i.inventory_item_id)
-        .where(i.facility_id == facility_id)
-        .where(
-            or_(
-                and_(i.product_id.in_(sorted(product_ids)), i.status_id == AVAILABLE),
-                i.inventory_item_id.in_(sorted(reserved)),
-            )
-        )
-        .order_by(i.inventory_item_id)
-        .with_for_update()
-    ).all()
+    return found, stock
 
 
 def _post_in_lock_order(session: Session, postings: list[Posting]) -> None:

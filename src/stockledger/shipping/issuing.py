@@ -28,6 +28,7 @@ from stockledger.reservations.rules import (
     RES_FULFILLED,
 )
 from stockledger.shipping.rules import Promise, Settlement, merge_parts, settle, spread
+from stockledger.shipping.unreserved import UnreservedStock
 
 ITEM = cast(Table, InventoryItem.__table__)
 AVAILABLE = INV_AVAILABLE
@@ -70,6 +71,7 @@ class Issuing:
     shipment: Shipment
     allow_unreserved: bool
     promises: Promised
+    stock: UnreservedStock
     postings: list[Posting] = field(default_factory=list)
     issued: list[tuple[Issuance, InventoryItem]] = field(default_factory=list)
     released: list[dict[str, object]] = field(default_factory=list)
@@ -81,19 +83,21 @@ class Issuing:
         return [(p, r) for p, r in pairs if r.product_id == item.product_id]
 
     def ship_line(self, item: ShipmentItem, line: ShipLine) -> None:
-        key = (item.order_id, item.order_item_seq_id)
         promises = [p for p, _ in self.promised_to(item)]
         for source_id, quantity in self._sources(item, line):
             source = self._item(source_id)
             settlement = settle(source_id, quantity, promises)
             if settlement.unreserved > 0 and not self.allow_unreserved:
-                raise InsufficientStock(
-                    f"Shipment item {item.shipment_item_seq_id} ships {settlement.unreserved} beyond "
-                    f"the reservation of order item {key[0]}/{key[1]}; pass allowUnreserved to allow it",
-                    shipmentItemSeqId=item.shipment_item_seq_id,
-                    unreserved=settlement.unreserved,
-                )
+                raise _beyond_reservation(item, settlement.unreserved)
+            self._account(item, settlement)
             self._issue(item, source, settlement)
+
+    def _account(self, item: ShipmentItem, st: Settlement) -> None:
+        """Moved promises and unreserved units against the locked promisable stock (capped)."""
+        for promised_item, moved in st.moved:
+            self.stock.move(promised_item, st.shipped_item, moved)
+        if st.unreserved > 0:
+            self.stock.take(item.product_id, st.shipped_item, st.unreserved)
 
     def _issue(self, item: ShipmentItem, source: InventoryItem, st: Settlement) -> None:
         issuance = Issuance(
@@ -137,18 +141,29 @@ class Issuing:
         ]
         parts, short = spread(line.quantity, promised)
         if short > 0:
-            more, still_short = spread(short, self._fefo(item.product_id, ITEM.c.available_to_promise_total))
-            if still_short > 0:
-                raise InsufficientStock(
-                    f"Product {item.product_id} lacks {still_short} sellable units to ship "
-                    f"shipment item {item.shipment_item_seq_id}",
-                    productId=item.product_id,
-                    shipmentItemSeqId=item.shipment_item_seq_id,
-                    requested=line.quantity,
-                    available=line.quantity - still_short,
-                )
-            parts += more
+            parts += self._unreserved_sources(item, line, short)
         return merge_parts(parts)
+
+    def _unreserved_sources(
+        self, item: ShipmentItem, line: ShipLine, short: Decimal
+    ) -> list[tuple[str, Decimal]]:
+        """FEFO over the promisable items (expired lots only with allowExpired), at most the
+        product's net promisable ATP, as a new reservation would take."""
+        if not self.allow_unreserved:
+            raise _beyond_reservation(item, short)
+        plan = self.stock.plan(item.product_id, short)
+        if plan.short > 0:
+            available = line.quantity - short + plan.available
+            raise InsufficientStock(
+                f"Product {item.product_id} has {plan.available} promisable units beyond the "
+                f"reservations (expired lots count only with allowExpired); shipment item "
+                f"{item.shipment_item_seq_id} ships {line.quantity}, {available} available",
+                productId=item.product_id,
+                shipmentItemSeqId=item.shipment_item_seq_id,
+                requested=line.quantity,
+                available=available,
+            )
+        return [(t.inventory_item_id, t.quantity) for t in plan.takes]
 
     def _named_sources(self, item: ShipmentItem, line: ShipLine) -> list[tuple[str, Decimal]]:
         if line.inventory_item_id:
@@ -256,6 +271,15 @@ class Issuing:
             if status != row.status_id:
                 row.status_id, row.status_datetime = status, now
         self.session.flush()
+
+
+def _beyond_reservation(item: ShipmentItem, unreserved: Decimal) -> InsufficientStock:
+    return InsufficientStock(
+        f"Shipment item {item.shipment_item_seq_id} ships {unreserved} beyond the reservation of "
+        f"order item {item.order_id}/{item.order_item_seq_id}; pass allowUnreserved to allow it",
+        shipmentItemSeqId=item.shipment_item_seq_id,
+        unreserved=unreserved,
+    )
 
 
 def _check_source(source: InventoryItem, item: ShipmentItem, line: ShipLine) -> None:

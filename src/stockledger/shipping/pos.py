@@ -10,8 +10,9 @@ from stockledger.shipping.service import create_shipment
 def record_pos_sale(session: Session, sale: PosSaleIn) -> ShipmentShipped:
     """Create the sale's shipment and ship it: QOH − n, ATP − n (guarded), issuances with COGS.
 
-    A POS sale has no reservation, so its units are unreserved: they may only come from
-    unpromised ATP (else 409 insufficient_stock), never from units promised to other orders.
+    A POS sale has no reservation, so its units are unreserved: they come only from what a new
+    reservation could take (never units promised to other orders, never more than the product's
+    net promisable ATP, expired lots only with `allowExpired`), else 409 insufficient_stock.
     Should the order item hold a reservation after all (e.g. buy online, pick up in store),
     shipping consumes it exactly as an online shipment would.
     """
@@ -31,5 +32,9 @@ def record_pos_sale(session: Session, sale: PosSaleIn) -> ShipmentShipped:
     )
     shipment = create_shipment(session, new)
     return confirm_shipment(
-        session, shipment.shipment_id, allow_unreserved=True, event_extra={"posSale": True}
+        session,
+        shipment.shipment_id,
+        allow_unreserved=True,
+        event_extra={"posSale": True},
+        allow_expired=sale.allow_expired,
     )

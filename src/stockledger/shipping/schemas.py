@@ -76,6 +76,7 @@ class ShipRequest(InputModel):
     items: list[ShipLineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
     release_remainder: bool = False
     allow_unreserved: bool = False
+    allow_expired: bool = False  # units beyond the reservations may come from expired lots
 
 
 class PosItemIn(InputModel):
@@ -88,6 +89,7 @@ class PosSaleIn(InputModel):
     order_id: Id
     facility_id: Id
     items: list[PosItemIn] = Field(min_length=1, max_length=MAX_LINES)
+    allow_expired: bool = False  # sell from expired lots too
 
     @model_validator(mode="after")
     def _unique_lines(self) -> Self:
