@@ -4,7 +4,6 @@ Exit 1 stays what a command found (verify: a broken ledger). Commands that need 
 refuse a SQLite file that does not exist and a schema not migrated; every command refuses a
 database server it cannot reach."""
 
-import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -61,14 +60,21 @@ def test_a_missing_sqlite_file_is_refused_not_created(command: tuple[str, ...], 
     assert sorted(p.name for p in workdir.iterdir()) == ["reset.csv"]
 
 
-@pytest.mark.parametrize("command", [("verify",), ("token", "list")], ids=" ".join)
-def test_a_sqlite_file_never_migrated_is_refused_and_left_alone(
-    command: tuple[str, ...], workdir: Path
-) -> None:
+@pytest.mark.parametrize("command", NEED_DATA, ids=" ".join)
+def test_an_empty_sqlite_file_is_refused_and_stays_empty(command: tuple[str, ...], workdir: Path) -> None:
     (workdir / "empty.db").touch()
     _refused(_run("empty.db", workdir, *command), "never migrated")
-    with sqlite3.connect(workdir / "empty.db") as conn:
-        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)  # nothing made
+    assert (workdir / "empty.db").read_bytes() == b""
+    assert sorted(p.name for p in workdir.iterdir()) == ["empty.db", "reset.csv"]
+
+
+@pytest.mark.parametrize("command", EVERY, ids=" ".join)
+def test_a_file_that_is_not_a_sqlite_database_is_one_line(command: tuple[str, ...], workdir: Path) -> None:
+    (workdir / "garbage.db").write_bytes(b"garbage\n")
+    line = _refused(_run("garbage.db", workdir, *command), "not a SQLite database")
+    assert str(workdir / "garbage.db") in line
+    assert (workdir / "garbage.db").read_bytes() == b"garbage\n"
+    assert sorted(p.name for p in workdir.iterdir()) == ["garbage.db", "reset.csv"]
 
 
 @pytest.mark.postgres

@@ -61,7 +61,7 @@ def _header_status(db: Database, return_id: str) -> str:
 
 def _inspect(db: Database, return_id: str, seq: str, outcome: str) -> service.ReturnView:
     with db.transaction() as session:
-        return inspection.inspect_return_item(session, return_id, seq, outcome)
+        return inspection.inspect_return_item(session, return_id, seq, outcome).view
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from stockledger.returns.rules import (
     ShippedLine,
     atp_moved_off,
     check_returnable,
+    inspected_quantity,
     received_status,
 )
 
@@ -56,3 +57,11 @@ def test_the_atp_a_returned_item_held_for_moved_units_leaves_with_them() -> None
     assert atp_moved_off(Decimal(1), Decimal(1), Decimal(1)) == 1  # counted by item: ATP 1
     assert atp_moved_off(Decimal(3), Decimal(3), Decimal(1)) == 1  # 2 stay, with their ATP
     assert atp_moved_off(Decimal(3), Decimal(1), Decimal(1)) == 0  # ATP 1 still under QOH 2
+
+
+def test_inspection_acts_on_what_the_returned_item_still_holds() -> None:
+    assert inspected_quantity(D(3), D(3)) == 3  # untouched since it came back
+    assert inspected_quantity(D(3), D(5)) == 3  # a count found more: the line's units only
+    assert inspected_quantity(D(3), D(1)) == 1  # a count found fewer
+    assert inspected_quantity(D(3), D(0)) == 0  # counted as lost: nothing moves
+    assert inspected_quantity(D(3), D(-2)) == 0  # a negative variance: never below zero

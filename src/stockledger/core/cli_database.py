@@ -5,16 +5,20 @@ A database that cannot be reached, a SQLite file that does not exist, or a schem
 migrated is none of that: like an unusable STOCKLEDGER_DATABASE_URL it is exit 2, no traceback.
 Commands that migrate first (migrate, demo, load, serve, token create, events publish|consume)
 may create the SQLite file; the others need an existing, migrated database and never create one.
+An existing SQLite file is looked at read-only first: one that is not a SQLite database, or (for
+commands that need data) not migrated, is refused before anything is written to it.
 """
 
+import sqlite3
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
-from sqlalchemy import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from stockledger.core import migrate as migrations
 from stockledger.core.config import get_settings
@@ -32,8 +36,7 @@ def open_database(user: str | None = None, *, migrate: bool = False) -> Database
     """The settings' database, reached now: `migrate` brings its schema up to date (a missing
     SQLite file is created); otherwise the file must exist and the schema be up to date."""
     url = get_settings().database_url
-    if not migrate:
-        _require_sqlite_file(url)
+    _check_sqlite_file(url, migrated=not migrate)
     db = Database(url, user=user)
     try:
         if migrate:
@@ -63,32 +66,55 @@ def database_command(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def _require_sqlite_file(url: str) -> None:
+def _check_sqlite_file(url: str, *, migrated: bool) -> None:
+    """A SQLite file, read-only: it must be a SQLite database; `migrated`: it must exist and be
+    at the schema's head. A refusal leaves the file exactly as it was (no journal_mode=WAL)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
     path = Path(parsed.database or "")
     if not path.is_file():
+        if not migrated:
+            return
         raise DatabaseUnusable(
             f"STOCKLEDGER_DATABASE_URL names {path}, a SQLite file that does not exist; "
             "create it with `stockledger migrate` (or `stockledger demo`)"
         )
+    uri = path.resolve().as_uri() + "?mode=ro"
+    probe = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool)
+    try:
+        current, head = migrations.schema_revisions(probe)
+    except OperationalError:
+        raise  # cannot open it (permissions...): database_command's "cannot reach" line
+    except DatabaseError as exc:
+        raise DatabaseUnusable(
+            f"STOCKLEDGER_DATABASE_URL names {path}, which is not a SQLite database ({_first_line(exc)})"
+        ) from None
+    finally:
+        probe.dispose()
+    if migrated and current != head:
+        raise DatabaseUnusable(_not_migrated(_shown(url), current, head))
 
 
 def _require_migrated(db: Database) -> None:
     current, head = migrations.schema_revisions(db.engine)
     if current != head:
         raise DatabaseUnusable(
-            f"the database {db.engine.url.render_as_string(hide_password=True)} "
-            f"is at schema revision {current or '(none: never migrated)'}, this stockledger needs "
-            f"{head}; run `stockledger migrate`"
+            _not_migrated(db.engine.url.render_as_string(hide_password=True), current, head)
         )
+
+
+def _not_migrated(shown: str, current: str | None, head: str) -> str:
+    return (
+        f"the database {shown} is at schema revision {current or '(none: never migrated)'}, "
+        f"this stockledger needs {head}; run `stockledger migrate`"
+    )
 
 
 def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _first_line(exc: OperationalError | InterfaceError) -> str:
+def _first_line(exc: DBAPIError) -> str:
     lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__

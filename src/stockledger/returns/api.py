@@ -1,5 +1,7 @@
 """Routes of returns (processReturn, inspection) and of increasing ATP and QOH."""
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from stockledger.core.deps import ReadSession, WriteSession
@@ -8,6 +10,7 @@ from stockledger.core.schemas import PathId
 from stockledger.returns import increase, inspection, service
 from stockledger.returns.schemas import (
     InspectionIn,
+    InspectionOut,
     InventoryIncreaseIn,
     InventoryIncreaseOut,
     ReturnIn,
@@ -30,15 +33,16 @@ def get_return(return_id: PathId, session: ReadSession) -> ReturnOut:
     return ReturnOut.model_validate(service.get_return(session, return_id))
 
 
-@router.post("/returns/{return_id}/items/{return_item_seq_id}/inspect", response_model=ReturnOut)
+@router.post("/returns/{return_id}/items/{return_item_seq_id}/inspect", response_model=InspectionOut)
 def inspect_return_item(
     return_id: PathId, return_item_seq_id: PathId, body: InspectionIn, session: WriteSession
-) -> ReturnOut:
+) -> InspectionOut:
     """AVAILABLE: back to sellable stock (ATP rises; ATP the returned item held moves with the
-    units) at the return cost; DEFECTIVE: INV_DEFECTIVE.
+    units) at the return cost; DEFECTIVE: INV_DEFECTIVE. It acts on what the returned item still
+    holds of the line (`inspectedQuantity`; 0 when a count found it empty: nothing moves).
     The return becomes RETURN_COMPLETED when none of its items waits for inspection."""
-    view = inspection.inspect_return_item(session, return_id, return_item_seq_id, body.outcome)
-    return ReturnOut.model_validate(view)
+    done = inspection.inspect_return_item(session, return_id, return_item_seq_id, body.outcome)
+    return InspectionOut.model_validate({**asdict(done.view), "inspected_quantity": done.inspected_quantity})
 
 
 @router.post("/inventory-increases", response_model=InventoryIncreaseOut, status_code=201)

@@ -9,7 +9,15 @@ counted − reserved) leaves with them: its ATP never stays above its QOH. DEFEC
 returned item INV_DEFECTIVE: the units stay on hand, never available. Either way the return item
 is RETURN_COMPLETED, and so is the return once none of its items waits for inspection. The
 header is locked first, so concurrent inspections of one return queue and the last one completes it.
+
+Inspection acts on what the returned item still holds, at most the line's quantity: a count may
+have found fewer units in it, or none (counted as lost). Then only those move (or are marked
+defective); an item that holds nothing completes the line with nothing moved, the line still
+naming the returned item. The answer says how many units the inspection acted on.
 """
+
+from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,7 +29,7 @@ from stockledger.costing.service import add_layer
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, ReturnHeader, ReturnItem
 from stockledger.ledger.post import Posting, post
-from stockledger.returns.rules import INV_DEFECTIVE, atp_moved_off
+from stockledger.returns.rules import INV_DEFECTIVE, atp_moved_off, inspected_quantity
 from stockledger.returns.service import (
     COMPLETED,
     RECEIVED,
@@ -36,10 +44,17 @@ from stockledger.returns.service import (
 RESTOCK_REASON = "RETURN_RESTOCKED"  # the pair that moves inspected units to sellable stock
 
 
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    view: ReturnView
+    inspected_quantity: Decimal  # the units acted on: min(line quantity, returned item's QOH), ≥ 0
+
+
 def inspect_return_item(
     session: Session, return_id: str, return_item_seq_id: str, outcome: str
-) -> ReturnView:
-    """AVAILABLE: units to sellable stock (ATP + n) at their return cost; DEFECTIVE: INV_DEFECTIVE."""
+) -> Inspection:
+    """AVAILABLE: units to sellable stock (ATP + n) at their return cost; DEFECTIVE: INV_DEFECTIVE.
+    n is what the returned item still holds of the line's quantity (0 when a count found none)."""
     header = require_header(session, return_id, lock=True)
     line = session.get(ReturnItem, (header.facility_id, return_id, return_item_seq_id))
     if line is None or line.inventory_item_id is None:
@@ -49,10 +64,19 @@ def inspect_return_item(
     _claim_inspection(session, line)
     returned = session.get(InventoryItem, (header.facility_id, line.inventory_item_id))
     assert returned is not None  # created with the return item, never deleted
+    facility_item = (
+        find_or_create_facility_inventory_item(session, header.facility_id, line.product_id)
+        if outcome == "AVAILABLE"
+        else None
+    )
+    locked = [returned.inventory_item_id] + ([facility_item.inventory_item_id] if facility_item else [])
+    _lock_in_order(session, header.facility_id, locked)
+    session.refresh(returned, ["quantity_on_hand_total", "available_to_promise_total"])
+    n = inspected_quantity(line.return_quantity, returned.quantity_on_hand_total)
     touched = [returned.inventory_item_id]
-    if outcome == "AVAILABLE":
-        touched.append(_restock(session, header, line, returned))
-    else:
+    if facility_item is not None and n > 0:
+        touched.append(_restock(session, header, line, returned, facility_item, n))
+    elif facility_item is None:
         returned.status_id = INV_DEFECTIVE
         session.flush()
     complete_if_done(session, header.facility_id, return_id)
@@ -69,11 +93,12 @@ def inspect_return_item(
             "orderItemSeqId": line.order_item_seq_id,
             "inspectionOutcome": outcome,
             "inventoryItemIds": touched,
-            "quantity": line.return_quantity,
-            "availableToPromiseDiff": line.return_quantity if outcome == "AVAILABLE" else 0,
+            "returnQuantity": line.return_quantity,
+            "quantity": n,
+            "availableToPromiseDiff": n if outcome == "AVAILABLE" else 0,
         },
     )
-    return get_return(session, return_id)
+    return Inspection(get_return(session, return_id), n)
 
 
 def _claim_inspection(session: Session, line: ReturnItem) -> None:
@@ -97,13 +122,16 @@ def _claim_inspection(session: Session, line: ReturnItem) -> None:
         )
 
 
-def _restock(session: Session, header: ReturnHeader, line: ReturnItem, returned: InventoryItem) -> str:
-    """Move the units to the facility item; the return item then names that item. Its id."""
-    facility_item = find_or_create_facility_inventory_item(session, header.facility_id, line.product_id)
+def _restock(
+    session: Session,
+    header: ReturnHeader,
+    line: ReturnItem,
+    returned: InventoryItem,
+    facility_item: InventoryItem,
+    n: Decimal,
+) -> str:
+    """Move n units to the facility item (both locked); the return item then names it. Its id."""
     moved = links(header.order_id, line.order_item_seq_id, header.return_id, line.return_item_seq_id)
-    n = line.return_quantity
-    _lock_in_order(session, header.facility_id, [returned.inventory_item_id, facility_item.inventory_item_id])
-    session.refresh(returned, ["quantity_on_hand_total", "available_to_promise_total"])
     atp_off = atp_moved_off(returned.quantity_on_hand_total, returned.available_to_promise_total, n)
     moves = [
         Posting(
@@ -135,7 +163,7 @@ def _restock(session: Session, header: ReturnHeader, line: ReturnItem, returned:
 
 
 def _lock_in_order(session: Session, facility_id: str, item_ids: list[str]) -> None:
-    """Both items of the move, locked in id order before the returned one's totals are read."""
+    """The items inspected (both of a move), locked in id order before the returned one's totals are read."""
     i = InventoryItem
     session.execute(
         select(i.inventory_item_id)

@@ -76,3 +76,9 @@ def atp_moved_off(quantity_on_hand: Decimal, available_to_promise: Decimal, move
     """ATP to take off a returned item whose `moved` units go to sellable stock: whatever would
     leave its ATP above the QOH left (a count may have given it ATP: counted − reserved)."""
     return max(available_to_promise - (quantity_on_hand - moved), Decimal(0))
+
+
+def inspected_quantity(return_quantity: Decimal, quantity_on_hand: Decimal) -> Decimal:
+    """The units an inspection acts on: the line's, as far as its returned item still holds them
+    (a count may have found fewer, or none); never below zero."""
+    return max(min(return_quantity, quantity_on_hand), Decimal(0))

@@ -78,6 +78,13 @@ class ReturnOut(ApiModel):
     items: list[ReturnItemOut]
 
 
+class InspectionOut(ReturnOut):
+    inspected_quantity: QuantityOut = Field(
+        description="Units the inspection acted on: the line's quantity, or less when a count found "
+        "fewer in the returned item (0: it held none; nothing moved, the line is completed)"
+    )
+
+
 class InventoryIncreaseOut(ApiModel):
     facility_id: str
     inventory_item_id: str
