@@ -17,9 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from stockledger.auth.rules import READ_METHODS, Principal, is_open, may_call
 from stockledger.auth.service import authenticate
 from stockledger.core.db import Database
-from stockledger.core.errors import problem
 from stockledger.core.limits import replay_body
-from stockledger.core.problems import problem_response
+from stockledger.core.problems import send_problem
 
 COOKIE = "stockledger_token"
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -186,5 +185,4 @@ async def _refuse(
     detail: str,
     headers: dict[str, str] | None = None,
 ) -> None:
-    response = problem_response(problem(status, code, title, detail, scope.get("path")), headers=headers)
-    await response(scope, receive, send)
+    await send_problem(scope, receive, send, status, code, title, detail, headers)

@@ -8,7 +8,6 @@ incrementally; they check their own content.
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stockledger.core.errors import problem
 from stockledger.core.guards import (
     NUL_DETAIL,
     SURROGATE_DETAIL,
@@ -65,10 +64,10 @@ def _refusal(scope: Scope, body: bytes) -> tuple[int, str, str] | None:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str, detail: str) -> None:
-    from stockledger.core.problems import HTTP_CODES, problem_response  # avoid an import cycle at start-up
+    from stockledger.core.problems import HTTP_CODES, send_problem  # avoid an import cycle at start-up
 
     title = HTTP_CODES.get(status, (code, "Validation failed"))[1]
-    await problem_response(problem(status, code, title, detail, scope.get("path")))(scope, receive, send)
+    await send_problem(scope, receive, send, status, code, title, detail)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -46,6 +46,21 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     return JSONResponse(content, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
+async def send_problem(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer a problem+json from an ASGI middleware, before any route runs."""
+    response = problem_response(problem(status, code, title, detail, scope.get("path")), headers)
+    await response(scope, receive, send)
+
+
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return problem_response(exc.to_problem(request.url.path))

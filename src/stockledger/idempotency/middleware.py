@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.db import Database
 from stockledger.core.disconnects import LOST
-from stockledger.core.errors import AppError, problem
+from stockledger.core.errors import AppError
 from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
 from stockledger.idempotency import rules, service
@@ -159,7 +159,6 @@ async def _send_problem(
     detail: str,
     headers: dict[str, str] | None = None,
 ) -> None:
-    from stockledger.core.problems import problem_response  # the handlers module imports the app's
+    from stockledger.core.problems import send_problem  # the handlers module imports the app's
 
-    response = problem_response(problem(status, code, title, detail, scope.get("path")), headers)
-    await response(scope, replay_body(b""), send)
+    await send_problem(scope, replay_body(b""), send, status, code, title, detail, headers)
