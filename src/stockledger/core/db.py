@@ -603,10 +603,14 @@ class Database:
             raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
         driver = fairy.dbapi_connection
         try:
+            cursor = driver.cursor()  # type: ignore[union-attr]
             if self.is_postgres:
                 driver.autocommit = True  # type: ignore[union-attr]
-            cursor = driver.cursor()  # type: ignore[union-attr]
-            cursor.execute(sql, params)
+                with driver.pipeline():  # type: ignore[union-attr]
+                    driver.cursor().execute(INDEX_PLANS)  # type: ignore[union-attr]
+                    cursor.execute(sql, params)
+            else:
+                cursor.execute(sql, params)
             if many:
                 rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
             else:
@@ -681,7 +685,9 @@ class Database:
                     if not await _usable(conn):
                         continue  # closed: the pool drops it; the next one
                     try:
-                        cursor = await conn.execute(sql, params)
+                        async with conn.pipeline():
+                            await conn.execute(INDEX_PLANS)
+                            cursor = await conn.execute(sql, params)
                         # pgresult.nfields, not description: that builds a Column per field (≈ 8 µs)
                         result = cursor.pgresult
                         rows = await cursor.fetchall() if result is not None and result.nfields else []
@@ -712,6 +718,15 @@ def _first_row(
 
 
 ASYNC_WAIT_SECONDS = 0.5
+# Sent before each statement run alone (PostgreSQL), in the same implicit transaction (one
+# pipeline, one round trip): its plan takes an index wherever one serves. These statements are
+# prepared (psycopg, after 5 runs) and PostgreSQL may then keep a generic plan made from the
+# statistics of that moment: made while order_item was small (a deployment's first
+# reservations), the one-statement reservation scanned the whole table on every later run as it
+# grew (measured: 2,600 rows read a reservation after 6,000 of them; 8 workers 2-3x slower,
+# bench/RESULTS.md). Every statement run alone reads its rows by key: none needs a
+# sequential scan.
+INDEX_PLANS = "SELECT set_config('enable_seqscan', 'off', true)"
 
 
 class AsyncPoolUnavailable(Exception):
