@@ -39,51 +39,103 @@ OUTBOX_SEQUENCE = "outbox_event_seq"
 OUTBOX = cast(Table, OutboxEvent.__table__)
 
 
+EVENT_BYTES = 64 * 1024  # no event's payload is larger: a bulk change's event comes in parts
+
+
 def record_event(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> int:
-    """Append one event to the outbox; returns its sequence number."""
-    return int(run(session, event_insert(session, facility_id, event_type, payload))[0][0])
+    """Append the event to the outbox, in parts if its payload is over EVENT_BYTES
+    (`payload_parts`); returns the (last part's) sequence number."""
+    numbers = [int(run(session, s)[0][0]) for s in event_inserts(session, facility_id, event_type, payload)]
+    return numbers[-1]
+
+
+def event_inserts(
+    session: Session, facility_id: str, event_type: str, payload: dict[str, Any]
+) -> list[Statement]:
+    """The INSERTs of the event's parts (`payload_parts`; one for most events), each … RETURNING
+    event_seq, to run now or with other writes. Each takes its number itself, fenced
+    (events/fence.py), so the parts of one change are consecutive within its transaction."""
+    if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
+        check_facility(session, facility_id)
+    user = acting_user(session)
+    if user is not None:
+        payload = {**payload, "changeByUserLoginId": user}
+    dialect = session.get_bind().dialect
+    return [
+        _insert(session, _values(dialect, facility_id, event_type, part)) for part in payload_parts(payload)
+    ]
 
 
 def event_insert(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> Statement:
-    """The INSERT of one event (… RETURNING event_seq), to run now or with other writes
-    (core.db.run_together). The INSERT takes its number itself, fenced (events/fence.py)."""
-    values = {
-        k.removeprefix("e_"): v for k, v in event_params(session, facility_id, event_type, payload).items()
-    }
+    """The INSERT of one event that fits in one part (… RETURNING event_seq), to run now or with
+    other writes (core.db.run_together). The INSERT takes its number itself, fenced."""
+    (statement,) = event_inserts(session, facility_id, event_type, payload)
+    return statement
+
+
+def payload_parts(payload: dict[str, Any]) -> list[str]:
+    """The payload as JSON text: one text up to EVENT_BYTES; over it, its longest list (a bulk
+    change's lines) is cut into runs so that each part stays under EVENT_BYTES. Every part
+    carries the payload's other keys, then `"part": k, "parts": n`, then its run of the list.
+    Text is ASCII (json.dumps escapes the rest), so characters are bytes."""
+    whole = _dumps(payload)
+    lists = [k for k, v in payload.items() if isinstance(v, list)]
+    if len(whole) <= EVENT_BYTES or not lists:
+        return [whole]
+    key = max(lists, key=lambda k: len(payload[k]))
+    head = _dumps({**{k: v for k, v in payload.items() if k != key}, "part": 0, "parts": 0})
+    room = EVENT_BYTES - len(head) - len(key) - 32  # the key, its brackets, the numbers' digits
+    runs: list[list[str]] = [[]]
+    size = 0
+    for item in (_dumps(x) for x in payload[key]):
+        if runs[-1] and size + len(item) + 1 > room:
+            runs.append([])
+            size = 0
+        runs[-1].append(item)
+        size += len(item) + 1
+    rest = {k: v for k, v in payload.items() if k != key}
+    return [
+        _dumps({**rest, "part": n, "parts": len(runs)})[:-1] + f",{_dumps(key)}:[{','.join(run)}]}}"
+        for n, run in enumerate(runs, start=1)
+    ]
+
+
+def _insert(session: Session, values: dict[str, Any]) -> Statement:
     next_seq, seq_params = fenced_next_value(session, OUTBOX_SEQUENCE)
-    return Statement(_INSERT.format(next_seq=next_seq), {**values, **seq_params})
-
-
-def event_params(
-    session: Session, facility_id: str, event_type: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    """One event's values (checked: its type, the caller's facility scope) as `e_`-named driver
-    parameters, for `event_insert` or a caller's own statement (`event_insert_from`)."""
-    if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
-        check_facility(session, facility_id)
-    return event_values(session.get_bind().dialect, facility_id, event_type, payload, acting_user(session))
+    columns = {k.removeprefix("e_"): v for k, v in values.items()}
+    return Statement(_INSERT.format(next_seq=next_seq), {**columns, **seq_params})
 
 
 def event_values(
     dialect: Dialect, facility_id: str, event_type: str, payload: dict[str, Any], user: str | None
 ) -> dict[str, Any]:
-    """`event_params` for a caller that has checked the facility scope and found the user itself
-    (no Session). The payload gets `changeByUserLoginId: user` when a user is known."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type}")
+    """One event's values as `e_`-named driver parameters, for a caller's own statement
+    (`event_insert_from`) that has checked the facility scope and found the user itself
+    (no Session); the payload must fit in one part. It gets `changeByUserLoginId: user` when a
+    user is known."""
     if user is not None:
         payload = {**payload, "changeByUserLoginId": user}
+    return _values(dialect, facility_id, event_type, _dumps(payload))
+
+
+def _values(dialect: Dialect, facility_id: str, event_type: str, payload: str) -> dict[str, Any]:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type}")
     values = {
         "facility_id": facility_id,
         "event_type": event_type,
-        "payload": json.dumps(payload, default=_json_default, separators=(",", ":")),
+        "payload": payload,
         "created_stamp": utcnow(),
     }
     return {f"e_{k}": v for k, v in bound(dialect, OUTBOX, values).items()}
 
 
+def _dumps(value: object) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
 def event_insert_from(source: str, payload_sql: str = ":e_payload") -> str:
-    """PostgreSQL: an INSERT of the event (`event_params`) for each row of the CTE `source`, to
+    """PostgreSQL: an INSERT of the event (`event_values`) for each row of the CTE `source`, to
     put in a caller's single statement; its number fenced (events/fence.py). `payload_sql` may
     compute the payload from :e_payload and the row."""
     return (

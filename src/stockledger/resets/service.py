@@ -29,7 +29,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
 from stockledger.core.scope import check_owner, facilities_in_scope
 from stockledger.core.sqlclock import utc_now
-from stockledger.events.outbox import event_insert, record_event
+from stockledger.events.outbox import event_inserts, record_event
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
 from stockledger.reservations.rules import INV_AVAILABLE
@@ -264,7 +264,8 @@ def _record_changes(
             "reasonEnumId": REASON,
             "changes": lines,
         }
-        writes.send(event_insert(session, facility_id, "InventoryChanged", payload))
+        for statement in event_inserts(session, facility_id, "InventoryChanged", payload):
+            writes.send(statement)
 
 
 def _record_run(session: Session, outcome: ResetOutcome) -> None:

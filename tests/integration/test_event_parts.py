@@ -1,0 +1,63 @@
+"""No event payload is over 64 KB: a bulk change's event comes in parts (docs/events.md)."""
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from stockledger.core.db import Database
+from stockledger.events.models import OutboxEvent
+from stockledger.events.outbox import EVENT_BYTES, payload_parts
+from stockledger.ledger.models import Product
+from stockledger.resets.rules import RawLine
+from stockledger.resets.service import reset_inventory
+
+F = "FACILITY_1"
+PRODUCTS = 700  # about 160 KB of changed lines: three parts
+
+
+def test_a_payload_that_fits_is_one_part_and_its_json_unchanged() -> None:
+    payload = {"facilityId": F, "changes": [{"productId": "P1", "quantity": 2}]}
+    assert payload_parts(payload) == [
+        '{"facilityId":"FACILITY_1","changes":[{"productId":"P1","quantity":2}]}'
+    ]
+
+
+def test_a_large_payload_is_cut_along_its_longest_list_into_numbered_parts() -> None:
+    lines = [{"productId": f"P{n:05d}", "note": "é" * 40} for n in range(3_000)]
+    payload = {"facilityId": F, "inventoryResetId": "IR1", "tags": ["a"], "changes": lines}
+    parts = [json.loads(text) for text in payload_parts(payload)]
+    assert all(len(text) <= EVENT_BYTES for text in payload_parts(payload))
+    assert len(parts) > 2
+    assert [(p["part"], p["parts"]) for p in parts] == [(n, len(parts)) for n in range(1, len(parts) + 1)]
+    assert all((p["facilityId"], p["inventoryResetId"], p["tags"]) == (F, "IR1", ["a"]) for p in parts)
+    assert [line for p in parts for line in p["changes"]] == lines  # every line once, in order
+
+
+def _events(db: Database, event_type: str) -> list[tuple[int, str]]:
+    with db.reading() as session:
+        rows = session.execute(
+            select(OutboxEvent.event_seq, OutboxEvent.payload)
+            .where(OutboxEvent.event_type == event_type)
+            .order_by(OutboxEvent.event_seq)
+        )
+        return [(int(seq), payload) for seq, payload in rows]
+
+
+def test_a_bulk_reset_records_its_changes_in_parts_under_64_kb(seeded: Database) -> None:
+    with seeded.transaction() as session:
+        session.add_all(Product(product_id=f"BULK-{n:04d}") for n in range(PRODUCTS))
+    lines = [RawLine(n + 1, F, f"BULK-{n:04d}", 5) for n in range(PRODUCTS)]
+    with seeded.transaction() as session:
+        outcome = reset_inventory(session, lines, source="bulk")
+    assert outcome.lines_changed == PRODUCTS
+    events = _events(seeded, "InventoryChanged")
+    payloads: list[dict[str, Any]] = [json.loads(text) for _, text in events]
+    assert len(events) >= 3
+    assert max(len(text.encode()) for _, text in events) <= EVENT_BYTES
+    assert [seq for seq, _ in events] == sorted(seq for seq, _ in events)
+    assert {(p["inventoryResetId"], p["parts"]) for p in payloads} == {
+        (outcome.inventory_reset_id, len(events))
+    }
+    changed = [c["productId"] for p in payloads for c in p["changes"]]
+    assert sorted(changed) == [f"BULK-{n:04d}" for n in range(PRODUCTS)]
