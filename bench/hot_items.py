@@ -81,6 +81,7 @@ def main() -> None:
     limit_stock(args.stock)
     try:
         baseline = run_pgbench(args.clients, HOT, args.seconds, NAME)
+        simple = run_pgbench(args.clients, HOT, args.seconds, NAME, protocol="simple")
         env = server_env(NAME)
         token = create_token(env, "oms", "hot_items benchmark")
         with serving(env, args.port, args.workers, "--no-access-log") as base:
@@ -117,7 +118,8 @@ def main() -> None:
         and check["rows"] == check["units"] == check["atp_consumed"]
         and 0 <= in_flight <= 2 * args.clients
     )
-    print(f"pgbench (5 round trips, {HOT} items, {args.clients} clients): {baseline:.0f} tps")
+    print(f"pgbench -M prepared (5 round trips, {HOT} items, {args.clients} clients): {baseline:.0f} tps")
+    print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
     print(
         f"POST /v1/reservations on {HOT} items, serve --workers {args.workers},"
         f" wrk {args.clients} connections:"
@@ -139,8 +141,10 @@ def main() -> None:
         f" and the load generator on the same 2-CPU machine; `{result.command}`; load average at the end"
         f" {load})\n\n"
         "| run | tps | p50 ms | p99 ms |\n|---|---|---|---|\n"
-        f"| pgbench: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {HOT} items, {args.clients} clients"
+        f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {HOT} items,"
+        f" {args.clients} clients"
         f" | {baseline:.0f} | | |\n"
+        f"| pgbench -M simple (before session 7; ratio {ours / simple:.3f}) | {simple:.0f} | | |\n"
         f"| POST /v1/reservations, `serve --workers {args.workers} --no-access-log`, wrk {args.clients}"
         f" connections: successes while stock lasted ({created} in {selling:.1f} s) | {ours:.0f}"
         f" | {result.p50_ms:.1f} | {result.p99_ms:.1f} |\n\n"

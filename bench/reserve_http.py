@@ -87,6 +87,7 @@ def main() -> None:
     create_database(args.items, NAME)
     try:
         baseline = run_pgbench(args.clients, args.items, args.seconds, NAME)
+        simple = run_pgbench(args.clients, args.items, args.seconds, NAME, protocol="simple")
         env = server_env(NAME)
         token = create_token(env, "oms", "reserve_http benchmark")
         with serving(env, args.port, args.workers, "--no-access-log") as base:
@@ -96,12 +97,17 @@ def main() -> None:
         check = ledger_check(NAME)
     finally:
         drop_database(NAME)
-    report(args, baseline, warm, result, check)
+    report(args, (baseline, simple), warm, result, check)
 
 
 def report(
-    args: argparse.Namespace, baseline: float, warm: WrkResult, result: WrkResult, check: dict[str, int]
+    args: argparse.Namespace,
+    baselines: tuple[float, float],
+    warm: WrkResult,
+    result: WrkResult,
+    check: dict[str, int],
 ) -> None:
+    baseline, simple = baselines  # pgbench -M prepared, -M simple (the baseline before session 7)
     created = result.statuses.get(201, 0)
     answered = created + warm.statuses.get(201, 0)  # the ledger holds the warm-up's too
     others = {s: n for s, n in result.statuses.items() if s != 201}
@@ -114,7 +120,8 @@ def report(
     consistent = (
         check["rows"] == check["units"] == check["atp_consumed"] and 0 <= in_flight <= 2 * args.clients
     )
-    print(f"pgbench (5 round trips, {args.clients} clients): {baseline:.0f} tps")
+    print(f"pgbench -M prepared (5 round trips, {args.clients} clients): {baseline:.0f} tps")
+    print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
     print(
         f"POST /v1/reservations, serve --workers {args.workers}, wrk {args.clients} connections:"
         f" {ours:.0f} reservations/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms,"
@@ -134,8 +141,9 @@ def report(
         f" --items {args.items} --seconds {args.seconds:g}` (PostgreSQL 15 and the load generator on the"
         f" same 2-CPU machine; `{result.command}`; load average at the end {load})\n\n"
         "| run | tps | p50 ms | p99 ms |\n|---|---|---|---|\n"
-        f"| pgbench: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.clients} clients"
+        f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.clients} clients"
         f" | {baseline:.0f} | | |\n"
+        f"| pgbench -M simple (before session 7; ratio {ours / simple:.3f}) | {simple:.0f} | | |\n"
         f"| POST /v1/reservations, `serve --workers {args.workers} --no-access-log`,"
         f" wrk {args.clients} connections"
         f" | {ours:.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} |\n\n"

@@ -7,9 +7,11 @@ each holding plenty of ATP, loaded through the ledger so `verify` holds), then:
   * ours: `--workers` processes, each in a loop: reservations.service.reserve_line (a
     transaction of its own) for 1 unit of a random product (what POST /v1/reservations
     without an Idempotency-Key does, without HTTP);
-  * baseline: pgbench with `--workers` clients running the 5-round-trip script of issue 9
-    (BEGIN; guarded UPDATE of the item's ATP; INSERT a detail row; INSERT a reservation row;
-    COMMIT) on the same items.
+  * baseline: pgbench -M prepared (the best a raw client does) with `--workers` clients
+    running the 5-round-trip script of issue 9 (BEGIN; guarded UPDATE of the item's ATP; INSERT
+    a detail row; INSERT a reservation row; COMMIT) on the same items; also -M simple, the
+    baseline of the sessions before 7, printed for history.
+No hand ANALYZE between the load and the runs: the statistics are what a user has.
 Prints `RATIO reserve_service <ours/pgbench>`, runs verify, appends to bench/RESULTS.md.
 """
 
@@ -113,7 +115,7 @@ def create_database(items: int, name: str | None = None) -> None:
             "CREATE TABLE bench_reservation (id bigserial PRIMARY KEY, facility_id text, order_id text,"
             " inventory_item_id text, quantity bigint, reserved_datetime timestamp)"
         )
-        conn.execute("ANALYZE")
+        # No ANALYZE: the statistics are what a user's database has right after a load.
 
 
 def count_mismatches(name: str | None = None) -> int:
@@ -171,13 +173,19 @@ def run_ours(workers: int, items: int, seconds: float, name: str | None = None) 
     return sum(done) / seconds
 
 
-def run_pgbench(workers: int, items: int, seconds: float, name: str | None = None) -> float:
+def run_pgbench(
+    workers: int, items: int, seconds: float, name: str | None = None, protocol: str = "prepared"
+) -> float:
+    """pgbench tps of the 5-round-trip script; `protocol` prepared (the best a raw client does,
+    the baseline of every RATIO) or simple (the baseline of sessions before 7, for history)."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT.format(last=items - 1))
     out = subprocess.run(
         [
             "pgbench",
             "-n",
+            "-M",
+            protocol,
             "-h",
             "127.0.0.1",
             "-U",
@@ -209,10 +217,12 @@ def main() -> None:
     args = parser.parse_args()
     create_database(args.items)
     baseline = run_pgbench(args.workers, args.items, args.seconds)
+    simple = run_pgbench(args.workers, args.items, args.seconds, protocol="simple")
     ours = run_ours(args.workers, args.items, args.seconds)
     mismatches = count_mismatches()
     ratio = ours / baseline
-    print(f"pgbench (5 round trips, {args.workers} clients): {baseline:.0f} tps")
+    print(f"pgbench -M prepared (5 round trips, {args.workers} clients): {baseline:.0f} tps")
+    print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
     print(f"reserve_line via the service layer ({args.workers} processes): {ours:.0f} tps")
     print(f"verify: {mismatches} mismatches")
     print(f"RATIO reserve_service {ratio:.3f}")
@@ -222,8 +232,9 @@ def main() -> None:
             f"`.venv/bin/python bench/reserve_service.py --workers {args.workers} --items {args.items}"
             f" --seconds {args.seconds:g}` (PostgreSQL 15, same machine)\n\n"
             f"| run | tps |\n|---|---|\n"
-            f"| pgbench: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.workers} clients "
+            f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.workers} clients "
             f"| {baseline:.0f} |\n"
+            f"| pgbench -M simple (before session 7; ratio {ours / simple:.3f}) | {simple:.0f} |\n"
             f"| reserve_line through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
             f"RATIO reserve_service {ratio:.3f} (target ≥ 0.50); verify: {mismatches} mismatches\n"
         )
