@@ -225,3 +225,7 @@ def _combined(texts: tuple[str, ...]) -> str:
 
 def _prefixed(sql: str, prefix: str) -> str:
     return _NAMED.sub(lambda name: f":{prefix}{name.group(1)}", sql)
+
+
+# Every cache of this module (the test that they stay bounded reads their cache_info()).
+CACHES = (lean_select, table_binders, _result_processor, _pyformat, _returns_rows, _combined)
