@@ -16,7 +16,7 @@ from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core.cli_database import database_command, open_database
-from stockledger.core.config import get_settings, settings_problem
+from stockledger.core.config import Settings, get_settings, settings_problem
 from stockledger.core.errors import AppError
 from stockledger.core.parent_watch import announce_parent
 from stockledger.events.background import BackgroundPublisher
@@ -164,7 +164,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    publisher = _publisher(publish, settings.nats_url, settings.database_url, stream, subject_prefix)
+    publisher = _publisher(publish, settings, stream, subject_prefix)
     open_database(migrate=True).dispose()
     os.environ.setdefault("STOCKLEDGER_DATABASE_URL", settings.database_url)
     announce_parent()  # workers end when this process does, even after kill -9
@@ -193,8 +193,9 @@ def serve(
 
 
 def _publisher(
-    publish: bool | None, nats_url: str | None, database_url: str, stream: str, prefix: str
+    publish: bool | None, settings: Settings, stream: str, prefix: str
 ) -> BackgroundPublisher | None:
+    nats_url = settings.nats_url
     if publish is None:
         publish = bool(nats_url)
     if not publish:
@@ -202,7 +203,8 @@ def _publisher(
     if not nats_url:
         err.print("[red]--publish needs a NATS server: set STOCKLEDGER_NATS_URL[/red]")
         raise typer.Exit(2)
-    return BackgroundPublisher(database_url, PublisherConfig(nats_url, stream, prefix))
+    config = PublisherConfig(nats_url, stream, prefix, batch_size=settings.publish_batch_size)
+    return BackgroundPublisher(settings, config)
 
 
 def _exit_quietly(signum: int, frame: object) -> None:

@@ -30,6 +30,7 @@ from stockledger.core.async_pool import (
     open_pool,
     run_on_pool,
 )
+from stockledger.core.config import Settings
 from stockledger.core.dialects import (
     array_literal,
     from_arrays,
@@ -68,6 +69,7 @@ __all__ = [
     "WriteBehind",
     "array_literal",
     "bound",
+    "configured_database",
     "fetched",
     "fetched_rows",
     "from_arrays",
@@ -304,3 +306,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def configured_database(settings: Settings, url: str | None = None, user: str | None = None) -> Database:
+    """The database of `settings` (or at `url`) with their pool size, async wait and idle ping."""
+    return Database(
+        url or settings.database_url,
+        pool_size=settings.db_pool_size,
+        user=user,
+        async_wait=settings.async_wait_seconds,
+        idle_ping=settings.idle_ping_seconds,
+    )

@@ -58,7 +58,8 @@ def publish(
 ) -> None:
     """Deliver the outbox to NATS JetStream at least once (resumes from its stored position)."""
     db = open_database(migrate=True)
-    config = PublisherConfig(_nats_url(nats_url), stream, subject_prefix)
+    batch_size = get_settings().publish_batch_size
+    config = PublisherConfig(_nats_url(nats_url), stream, subject_prefix, batch_size=batch_size)
 
     async def run() -> None:
         if once:
@@ -108,7 +109,8 @@ def consume_command(
 ) -> None:
     """Apply inbound OrderConfirmed, ShipmentConfirmed and ReturnReceived messages, each once."""
     db = open_database(migrate=True)
-    config = ConsumerConfig(_nats_url(nats_url), stream, subject_prefix, durable, user=user)
+    batch_size = get_settings().consume_batch_size
+    config = ConsumerConfig(_nats_url(nats_url), stream, subject_prefix, durable, batch_size, user=user)
 
     async def run() -> int:
         return await consume(db, config, _stop_on_signals(), idle_exit=until_idle)
