@@ -32,8 +32,10 @@ from stockledger.core.async_pool import (
 )
 from stockledger.core.config import Settings
 from stockledger.core.dialects import (
+    LockWaitExceeded,
     array_literal,
     from_arrays,
+    lock_wait_at_most,
     locking,
     next_value_expression,
     one_of,
@@ -64,6 +66,7 @@ __all__ = [
     "INDEX_PLANS",
     "AsyncPoolUnavailable",
     "Database",
+    "LockWaitExceeded",
     "RowsCheck",
     "Statement",
     "WriteBehind",
@@ -75,6 +78,7 @@ __all__ = [
     "from_arrays",
     "is_postgres",
     "is_sqlite",
+    "lock_wait_at_most",
     "locking",
     "make_engine",
     "next_value_expression",

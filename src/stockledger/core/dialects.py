@@ -1,13 +1,16 @@
 """SQL that differs between SQLite and PostgreSQL, behind one call each, so features never branch
-on the database: upserts, id lists, row locks, sequences, bulk rows from arrays, plan settings."""
+on the database: upserts, id lists, row locks, lock waits, sequences, bulk rows from arrays, plan
+settings. (Sequence numbers in commit order: core/fence.py.)"""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.core.statements import Statement, is_postgres, run, table_binders
@@ -45,11 +48,14 @@ def plan_each_statement(session: Session) -> None:
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
-def next_value_expression(session: Session, name: str) -> tuple[str, dict[str, int]]:
-    """SQL for the next value of sequence `name`, to put inside a statement: `nextval` on
-    PostgreSQL; on SQLite the counter row is moved now and the value is a parameter."""
+def next_value_expression(
+    session: Session, name: str, function: str = "nextval"
+) -> tuple[str, dict[str, int]]:
+    """SQL for the next value of sequence `name`, to put inside a statement: `function` (nextval,
+    or a function of the same signature) on PostgreSQL; on SQLite the counter row is moved now
+    and the value is a parameter."""
     if is_postgres(session):
-        return f"nextval('{name}')", {}
+        return f"{function}('{name}')", {}
     return _sqlite_next_value(session, name)
 
 
@@ -67,6 +73,28 @@ def _sqlite_next_value(session: Session, name: str) -> tuple[str, dict[str, int]
 _SQLITE_NEXT = (
     "UPDATE sequence_value SET last_value = last_value + 1 WHERE sequence_name = :n RETURNING last_value"
 )
+
+
+class LockWaitExceeded(Exception):
+    """A statement waited longer than `lock_wait_at_most` allows for a row lock (PostgreSQL)."""
+
+
+@contextmanager
+def lock_wait_at_most(session: Session, wait: str) -> Iterator[None]:
+    """Within the block, a statement waits at most `wait` (a PostgreSQL interval: '10s') for a row
+    lock and then raises LockWaitExceeded (the transaction is then aborted: roll it back). SQLite:
+    the write transaction holds the database lock already (BEGIN IMMEDIATE), nothing to wait for."""
+    if not is_postgres(session):
+        yield
+        return
+    session.execute(text(f"SET LOCAL lock_timeout = '{wait}'"))
+    try:
+        yield
+    except OperationalError as exc:
+        if "lock timeout" in str(exc.orig):
+            raise LockWaitExceeded(str(exc.orig)) from exc
+        raise
+    session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
 
 
 def locking(session: Session, select_sql: str, order_by: str) -> str:
