@@ -24,9 +24,12 @@ def test_statements_in_the_block_run_and_the_wait_is_reset_after(seeded: Databas
 def test_a_lock_held_longer_than_the_wait_raises_lock_wait_exceeded(seeded: Database) -> None:
     with seeded.transaction() as holder:
         holder.execute(RENAME, {"n": "held"})  # the row stays locked until this block ends
-        with pytest.raises(LockWaitExceeded), seeded.transaction() as waiter:
-            with lock_wait_at_most(waiter, "50ms"):
-                waiter.execute(RENAME, {"n": "waited"})
+        with (
+            pytest.raises(LockWaitExceeded),
+            seeded.transaction() as waiter,
+            lock_wait_at_most(waiter, "50ms"),
+        ):
+            waiter.execute(RENAME, {"n": "waited"})
     with seeded.reading() as session:
         name = session.execute(text("SELECT product_name FROM product WHERE product_id = 'FG001'"))
         assert name.scalar_one() == "held"
