@@ -20,16 +20,19 @@ from stockledger.core.config import Settings, get_settings, settings_problem
 from stockledger.core.errors import AppError
 from stockledger.core.parent_watch import announce_parent
 from stockledger.events.background import BackgroundPublisher
-from stockledger.events.cli import events_app, idempotency_app
+from stockledger.events.cli import events_app
 from stockledger.events.publisher import PublisherConfig
+from stockledger.idempotency.cli import idempotency_app
 from stockledger.ledger.rules_check import check_rules
 from stockledger.ledger.verify import find_mismatches
+from stockledger.oms.cli import consume_command
 from stockledger.resets.cli import reset as reset_command
 
 app = typer.Typer(
     help="stockledger: an append-only inventory ledger (QOH and ATP per facility).", no_args_is_help=True
 )
 app.add_typer(token_app, name="token")
+events_app.command("consume")(consume_command)  # the OMS consumer: a layer above the features
 app.add_typer(events_app, name="events")
 app.add_typer(idempotency_app, name="idempotency")
 app.command(name="reset")(reset_command)
