@@ -13,7 +13,7 @@ from stockledger.auth.middleware import AuthMiddleware, PrincipalCache
 from stockledger.catalog.api import router as catalog_router
 from stockledger.core import problems
 from stockledger.core.config import get_settings
-from stockledger.core.db import Database
+from stockledger.core.db import configured_database
 from stockledger.core.deps import ReadSession
 from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import BodyLimitMiddleware
@@ -67,7 +67,7 @@ def create_worker_app() -> StockledgerApp:
 def create_app(database_url: str | None = None) -> StockledgerApp:
     """Build the app on `database_url` (default: STOCKLEDGER_DATABASE_URL). Does not migrate."""
     settings = get_settings()
-    db = Database(database_url or settings.database_url, pool_size=settings.db_pool_size)
+    db = configured_database(settings, database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -89,10 +89,11 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
         redoc_url=None,
     )
     app.state.db = db
+    app.state.settings = settings
     problems.install(app)
     # Added last = outermost: body limit, then auth, then idempotency (refused requests claim no key).
     app.add_middleware(IdempotencyMiddleware)
-    app.state.auth_cache = PrincipalCache()
+    app.state.auth_cache = PrincipalCache(seconds=settings.token_cache_seconds)
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))

@@ -16,20 +16,23 @@ from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core.cli_database import database_command, open_database
-from stockledger.core.config import get_settings, settings_problem
+from stockledger.core.config import Settings, get_settings, settings_problem
 from stockledger.core.errors import AppError
 from stockledger.core.parent_watch import announce_parent
 from stockledger.events.background import BackgroundPublisher
-from stockledger.events.cli import events_app, idempotency_app
+from stockledger.events.cli import events_app
 from stockledger.events.publisher import PublisherConfig
+from stockledger.idempotency.cli import idempotency_app
 from stockledger.ledger.rules_check import check_rules
 from stockledger.ledger.verify import find_mismatches
+from stockledger.oms.cli import consume_command
 from stockledger.resets.cli import reset as reset_command
 
 app = typer.Typer(
     help="stockledger: an append-only inventory ledger (QOH and ATP per facility).", no_args_is_help=True
 )
 app.add_typer(token_app, name="token")
+events_app.command("consume")(consume_command)  # the OMS consumer: a layer above the features
 app.add_typer(events_app, name="events")
 app.add_typer(idempotency_app, name="idempotency")
 app.command(name="reset")(reset_command)
@@ -164,7 +167,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    publisher = _publisher(publish, settings.nats_url, settings.database_url, stream, subject_prefix)
+    publisher = _publisher(publish, settings, stream, subject_prefix)
     open_database(migrate=True).dispose()
     os.environ.setdefault("STOCKLEDGER_DATABASE_URL", settings.database_url)
     announce_parent()  # workers end when this process does, even after kill -9
@@ -193,8 +196,9 @@ def serve(
 
 
 def _publisher(
-    publish: bool | None, nats_url: str | None, database_url: str, stream: str, prefix: str
+    publish: bool | None, settings: Settings, stream: str, prefix: str
 ) -> BackgroundPublisher | None:
+    nats_url = settings.nats_url
     if publish is None:
         publish = bool(nats_url)
     if not publish:
@@ -202,7 +206,8 @@ def _publisher(
     if not nats_url:
         err.print("[red]--publish needs a NATS server: set STOCKLEDGER_NATS_URL[/red]")
         raise typer.Exit(2)
-    return BackgroundPublisher(database_url, PublisherConfig(nats_url, stream, prefix))
+    config = PublisherConfig(nats_url, stream, prefix, batch_size=settings.publish_batch_size)
+    return BackgroundPublisher(settings, config)
 
 
 def _exit_quietly(signum: int, frame: object) -> None:

@@ -1,5 +1,5 @@
 """Transactions that span workers on Citus: an ERP reset over two facilities on two workers
-commits whole or not at all, and the outbox fence (events/fence.py) still never lets the feed
+commits whole or not at all, and the outbox fence (core/fence.py) still never lets the feed
 skip an event that a two-worker transaction commits late."""
 
 from decimal import Decimal
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
+from stockledger.core.fence import FENCE_BASE
 from stockledger.events.feed import read_feed
-from stockledger.events.fence import FENCE_BASE
 from stockledger.events.outbox import record_event
 from stockledger.ledger.views import availability
 from stockledger.resets.rules import RawLine

@@ -8,7 +8,6 @@ from stockledger.catalog import importer, inventory_items, service
 from stockledger.catalog.schemas import (
     FacilityOut,
     ImportResult,
-    InventoryItemOut,
     LocationOut,
     ProductFacilityOut,
     ProductOut,
@@ -16,6 +15,7 @@ from stockledger.catalog.schemas import (
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.schemas import PathId
+from stockledger.ledger.schemas import InventoryItemOut
 
 router = APIRouter(prefix="/v1", tags=["catalog"], route_class=ExactJsonRoute)
 

@@ -13,13 +13,13 @@ from stockledger.catalog.import_bounds import detail_acc, require_item_totals_wi
 from stockledger.catalog.import_rows import ImportOutcome, fields, merge, record_imported, require_location
 from stockledger.catalog.inventory_items import link_product_facility, require_facility
 from stockledger.catalog.schemas import DetailDoc, InventoryItemDoc, PhysicalInventoryDoc
-from stockledger.catalog.service import find_inventory_item
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_owner
 from stockledger.core.sums import require_summable
+from stockledger.ledger.items import find_inventory_item
 from stockledger.ledger.models import (
     InventoryItem,
     InventoryItemDetail,

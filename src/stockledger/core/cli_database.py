@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from stockledger.core import migrate as migrations
 from stockledger.core.config import get_settings
-from stockledger.core.db import Database
+from stockledger.core.db import Database, configured_database
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,9 +35,9 @@ class DatabaseUnusable(Exception):
 def open_database(user: str | None = None, *, migrate: bool = False) -> Database:
     """The settings' database, reached now: `migrate` brings its schema up to date (a missing
     SQLite file is created); otherwise the file must exist and the schema be up to date."""
-    url = get_settings().database_url
-    _check_sqlite_file(url, migrated=not migrate)
-    db = Database(url, user=user)
+    settings = get_settings()
+    _check_sqlite_file(settings.database_url, migrated=not migrate)
+    db = configured_database(settings, user=user)
     try:
         if migrate:
             migrations.upgrade(db.engine)

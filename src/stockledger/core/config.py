@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,7 +17,14 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{Path.cwd() / 'stockledger.db'}"
     nats_url: str | None = None
-    db_pool_size: int = 10
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    # Tunables (docs/operations.md, Settings): each a default measured on the 2-CPU machine.
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
+    async_wait_seconds: float = Field(default=0.5, gt=0, le=60)
+    idle_ping_seconds: float = Field(default=5.0, ge=0, le=3600)
+    reset_batch_size: int = Field(default=5_000, ge=100, le=10_000)
+    publish_batch_size: int = Field(default=500, ge=1, le=10_000)
+    consume_batch_size: int = Field(default=50, ge=1, le=10_000)
 
     @field_validator("database_url")
     @classmethod

@@ -11,7 +11,8 @@ import contextlib
 import logging
 import threading
 
-from stockledger.core.db import Database
+from stockledger.core.config import Settings
+from stockledger.core.db import Database, configured_database
 from stockledger.events.publisher import PublisherConfig, publish_forever
 
 log = logging.getLogger("stockledger.events")
@@ -21,8 +22,8 @@ RETRY_SECONDS = 5.0
 class BackgroundPublisher:
     """Publish the outbox in a daemon thread until `stop()`."""
 
-    def __init__(self, database_url: str, config: PublisherConfig) -> None:
-        self.database_url = database_url
+    def __init__(self, settings: Settings, config: PublisherConfig) -> None:
+        self.settings = settings
         self.config = config
         self._thread = threading.Thread(target=self._run, name="stockledger-publisher", daemon=True)
         self._ready = threading.Event()
@@ -44,7 +45,7 @@ class BackgroundPublisher:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        db = Database(self.database_url)
+        db = configured_database(self.settings)
         try:
             asyncio.run(self._main(db))
         finally:

@@ -1,6 +1,6 @@
 """The outbox as a feed: events in sequence order, never skipping one that commits late.
 
-On PostgreSQL the feed serves only up to the number events/fence.py proves final; a
+On PostgreSQL the feed serves only up to the number core/fence.py proves final; a
 running transaction that recorded events holds the feed back (never loses from it) until
 it ends. SQLite serialises writers, so every committed number is final there.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stockledger.events.fence import final_up_to, is_postgres
+from stockledger.core.fence import final_up_to
 from stockledger.events.models import OutboxEvent
 from stockledger.events.outbox import OUTBOX_SEQUENCE
 
@@ -38,8 +38,9 @@ def read_feed(
     query = select(e).where(e.event_seq > after).order_by(e.event_seq).limit(limit)
     if within is not None:
         query = query.where(e.facility_id.in_(sorted(within)))
-    if is_postgres(session):
-        query = query.where(e.event_seq <= final_up_to(session, OUTBOX_SEQUENCE))  # before the snapshot
+    final = final_up_to(session, OUTBOX_SEQUENCE)  # before the snapshot
+    if final is not None:
+        query = query.where(e.event_seq <= final)
     return [_feed_event(r) for r in session.scalars(query)]
 
 

@@ -4,7 +4,7 @@ Event types: InventoryChanged, StockReserved, ReservationReleased, ShipmentConfi
 ReturnReceived, InventoryReset, InventoryImported. The payload is a JSON object with camelCase keys, and
 `changeByUserLoginId`: the user the change was made for (core.actor).
 
-On PostgreSQL each number is taken with its fence raised first (events/fence.py), so that
+On PostgreSQL each number is taken with its fence raised first (core/fence.py), so that
 the feed never serves past a number a running transaction may still commit.
 """
 
@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
 from stockledger.core.db import Statement, bound, run
+from stockledger.core.fence import fenced_next_value
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
 from stockledger.core.scope import check_facility
-from stockledger.events.fence import fenced_next_value
 from stockledger.events.models import OutboxEvent
 
 EVENT_TYPES = frozenset(
@@ -54,7 +54,7 @@ def event_inserts(
 ) -> list[Statement]:
     """The INSERTs of the event's parts (`payload_parts`; one for most events), each … RETURNING
     event_seq, to run now or with other writes. Each takes its number itself, fenced
-    (events/fence.py), so the parts of one change are consecutive within its transaction."""
+    (core/fence.py), so the parts of one change are consecutive within its transaction."""
     if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
         check_facility(session, facility_id)
     user = acting_user(session)
@@ -136,7 +136,7 @@ def _dumps(value: object) -> str:
 
 def event_insert_from(source: str, payload_sql: str = ":e_payload") -> str:
     """PostgreSQL: an INSERT of the event (`event_values`) for each row of the CTE `source`, to
-    put in a caller's single statement; its number fenced (events/fence.py). `payload_sql` may
+    put in a caller's single statement; its number fenced (core/fence.py). `payload_sql` may
     compute the payload from :e_payload and the row."""
     return (
         f"INSERT INTO outbox_event ({_COLUMNS}) SELECT :e_facility_id, "

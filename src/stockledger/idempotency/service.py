@@ -3,11 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import upsert
+from stockledger.core.db import LockWaitExceeded, lock_wait_at_most, upsert
 from stockledger.core.errors import AppError, Conflict
 from stockledger.idempotency.models import IdempotencyKey
 from stockledger.idempotency.rules import KEY_TTL
@@ -88,9 +87,6 @@ def purge_expired(session: Session, now: datetime) -> int:
 
 
 def _insert_claim(session: Session, claim: KeyClaim, now: datetime) -> bool:
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT}'"))
     stmt = (
         upsert(session, IdempotencyKey)
         .values(
@@ -107,15 +103,10 @@ def _insert_claim(session: Session, claim: KeyClaim, now: datetime) -> bool:
         .returning(IdempotencyKey.idempotency_key)
     )
     try:
-        inserted = session.execute(stmt).scalar_one_or_none()
-    except OperationalError as exc:
-        if "lock timeout" in str(exc.orig):
-            raise IdempotencyInProgress(
-                f"Idempotency-Key {claim.key} is being used by another request"
-            ) from exc
-        raise
-    if postgres:
-        session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+        with lock_wait_at_most(session, CLAIM_WAIT):
+            inserted = session.execute(stmt).scalar_one_or_none()
+    except LockWaitExceeded as exc:
+        raise IdempotencyInProgress(f"Idempotency-Key {claim.key} is being used by another request") from exc
     return inserted is not None
 
 

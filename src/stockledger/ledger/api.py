@@ -6,26 +6,25 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from stockledger.catalog import service
-from stockledger.catalog.schemas import (
-    AvailabilityOut,
-    DetailOut,
-    InventoryItemOut,
-    ProductFacilityInventoryItemOut,
-)
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
 from stockledger.core.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.core.scope import facilities_in_scope
-from stockledger.ledger import views
+from stockledger.ledger import items, views
+from stockledger.ledger.schemas import (
+    AvailabilityOut,
+    DetailOut,
+    InventoryItemOut,
+    ProductFacilityInventoryItemOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
 
 @router.get("/inventory-items/{inventory_item_id}", response_model=InventoryItemOut)
 def get_inventory_item(inventory_item_id: PathId, session: ReadSession) -> InventoryItemOut:
-    return InventoryItemOut.model_validate(service.get_inventory_item(session, inventory_item_id))
+    return InventoryItemOut.model_validate(items.get_inventory_item(session, inventory_item_id))
 
 
 @router.get("/inventory-items/{inventory_item_id}/details", response_model=Page[DetailOut])
@@ -33,9 +32,9 @@ def list_details(
     inventory_item_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[DetailOut]:
     """The item's ledger rows, oldest first."""
-    item = service.get_inventory_item(session, inventory_item_id)
+    item = items.get_inventory_item(session, inventory_item_id)
     after = decode_cursor(cursor, int)
-    rows = service.list_details(session, item, int(after[0]) if after else None, limit + 1)
+    rows = items.list_details(session, item, int(after[0]) if after else None, limit + 1)
     page, nxt = page_of(rows, limit, lambda d: (d.seq_num,))
     return Page[DetailOut](items=[DetailOut.model_validate(d) for d in page], next=nxt)
 

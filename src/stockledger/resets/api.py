@@ -68,7 +68,11 @@ def create_external_inventory_reset(
     `failureCount` in all), the rest applied."""
     lines, given_source = _lines(request.headers.get("content-type", ""), body)
     outcome = service.reset_inventory(
-        session, lines, given_source or source, keep_failures=service.LISTED_FAILURES
+        session,
+        lines,
+        given_source or source,
+        batch_size=request.app.state.settings.reset_batch_size,
+        keep_failures=service.LISTED_FAILURES,
     )
     return ResetResult(
         inventory_reset_id=outcome.inventory_reset_id,

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from stockledger.auth.cli import user_or_exit
 from stockledger.core.cli_database import database_command, open_database
+from stockledger.core.config import get_settings
 from stockledger.core.errors import AppError
-from stockledger.resets.service import BATCH_SIZE, ResetOutcome, reset_inventory
+from stockledger.resets.service import ResetOutcome, reset_inventory
 from stockledger.resets.sources import csv_lines
 
 SHOWN_FAILURES = 20
@@ -27,8 +28,11 @@ def reset(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file")],
     source: Annotated[str | None, typer.Option(help="Recorded on the audit row (default: file name)")] = None,
     batch_size: Annotated[
-        int, typer.Option(min=100, max=10_000, help="Lines per set-based batch")
-    ] = BATCH_SIZE,
+        int | None,
+        typer.Option(
+            min=100, max=10_000, help="Lines per set-based batch (default: STOCKLEDGER_RESET_BATCH_SIZE)"
+        ),
+    ] = None,
     user: Annotated[
         str | None, typer.Option(help="Who to record on the rows written (default: cli:<your OS user>)")
     ] = None,
@@ -53,7 +57,7 @@ def reset(
                 session,
                 csv_lines(rows),
                 source or file.name,
-                batch_size=batch_size,
+                batch_size=batch_size or get_settings().reset_batch_size,
                 keep_failures=KEPT_FAILURES,
             )
     except (AppError, UnicodeDecodeError) as exc:

@@ -12,11 +12,11 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
-from stockledger.catalog.service import find_inventory_item
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import NegativeStock, NotFound, ValidationFailed
 from stockledger.core.scope import check_owner
 from stockledger.events.outbox import record_event
+from stockledger.ledger.items import find_inventory_item
 from stockledger.ledger.models import InventoryItem, VarianceReason
 from stockledger.ledger.post import Links, Posting, post
 from stockledger.variances.schemas import VarianceIn, VarianceOut

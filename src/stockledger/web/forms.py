@@ -18,7 +18,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from stockledger.auth.rules import Principal
-from stockledger.catalog.service import find_inventory_item
 from stockledger.core.deps import get_database, write_session
 from stockledger.core.errors import AppError, Forbidden, ValidationFailed
 from stockledger.core.ids import new_id
@@ -26,6 +25,7 @@ from stockledger.core.schemas import TEXT_QUANTITIES, PathId
 from stockledger.core.scope import check_owner
 from stockledger.counts import service as counts
 from stockledger.counts.schemas import CountDoc
+from stockledger.ledger.items import find_inventory_item
 from stockledger.receiving import service as receiving
 from stockledger.receiving.schemas import ReceiptDoc
 from stockledger.variances import service as variances

@@ -12,7 +12,7 @@ from stockledger.core.deps import ReadSession
 from stockledger.core.errors import AppError
 from stockledger.core.pagination import decode_cursor, encode_cursor
 from stockledger.core.schemas import PathId
-from stockledger.ledger import views
+from stockledger.ledger import items, views
 from stockledger.ledger.models import InventoryItem
 from stockledger.web import chart, queries
 from stockledger.web.auth import Staff, may
@@ -151,15 +151,15 @@ def item_history(
     request: Request, inventory_item_id: PathId, principal: Staff, session: ReadSession, after: Cursor = None
 ) -> Response:
     try:
-        item = catalog.get_inventory_item(session, inventory_item_id)
+        item = items.get_inventory_item(session, inventory_item_id)
         key = decode_cursor(after, int)
     except AppError as exc:
         return refuse(request, principal, exc.status, exc.detail)
     if (refused := refused_facility(request, principal, item.facility_id)) is not None:
         return refused
-    rows = catalog.list_details(session, item, int(key[0]) if key else None, HISTORY_PAGE + 1, True)
+    rows = items.list_details(session, item, int(key[0]) if key else None, HISTORY_PAGE + 1, True)
     page, more = rows[:HISTORY_PAGE], len(rows) > HISTORY_PAGE
-    latest = catalog.list_details(session, item, None, CHART_ROWS, newest_first=True)
+    latest = items.list_details(session, item, None, CHART_ROWS, newest_first=True)
     series = chart.levels(item.quantity_on_hand_total, item.available_to_promise_total, latest)
     return render(
         request,

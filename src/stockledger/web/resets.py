@@ -57,22 +57,26 @@ async def upload_reset(request: Request, principal: Staff) -> Response:
         return _page(request, principal, form, status=422)
     assert isinstance(upload, UploadFile)
     database = get_database(request)
-    outcome, failed = await run_in_threadpool(_apply, database, principal, upload, source or upload.filename)
+    batch_size = request.app.state.settings.reset_batch_size
+    outcome, failed = await run_in_threadpool(
+        _apply, database, principal, upload, source or upload.filename, batch_size
+    )
     if failed is not None:
         form.errors["file"] = failed
     return _page(request, principal, form, outcome, status=422 if failed else 200)
 
 
 def _apply(
-    database: Database, principal: Principal, upload: UploadFile, source: str | None
+    database: Database, principal: Principal, upload: UploadFile, source: str | None, batch_size: int
 ) -> tuple[ResetOutcome | None, str | None]:
     """The outcome, or (the failed run, why nothing was applied)."""
     rows = csv_text(upload.file)
     try:
         with database.transaction() as session:
             bind_principal(session, principal)  # its scope and user, as core.deps.write_session binds them
+            in_scope = _in_scope(csv_lines(rows), principal)
             outcome = reset_inventory(
-                session, _in_scope(csv_lines(rows), principal), source, keep_failures=SHOWN_FAILURES
+                session, in_scope, source, batch_size=batch_size, keep_failures=SHOWN_FAILURES
             )
             if outcome.lines_failed:
                 raise LinesFailed(outcome)

@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-25 16:40:00
 
-events/fence.py explains the fence: a shared advisory lock keyed by the sequence's last value,
+core/fence.py explains the fence: a shared advisory lock keyed by the sequence's last value,
 held before the transaction takes a number. Raised by a statement of its own it cost a round
 trip per transaction; inside this function it is taken right before `nextval`, in that order,
 by the same call, so an INSERT can take its number and raise its fence at once.
@@ -19,7 +19,7 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-FENCE_BASE = 0x53544B4C << 32  # events.fence.FENCE_BASE (a test checks they agree)
+FENCE_BASE = 0x53544B4C << 32  # core.fence.FENCE_BASE (a test checks they agree)
 
 
 def upgrade() -> None:

@@ -1,4 +1,4 @@
-"""Commit-order safety of the outbox on PostgreSQL: how far the feed is final.
+"""Sequence numbers in commit order (the outbox's): how far a feed read by number is final.
 
 A sequence number is taken when an event is recorded, but transactions commit in another
 order: without care a reader paging by `after=` could pass number 7 (committed) while 6
@@ -22,9 +22,8 @@ default). SQLite serialises writers (BEGIN IMMEDIATE): sequence order is commit 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import is_postgres, next_value_expression
-
-__all__ = ["fenced_next_value", "final_up_to", "is_postgres"]
+from stockledger.core.dialects import next_value_expression
+from stockledger.core.statements import is_postgres
 
 FENCE_BASE = 0x53544B4C << 32  # "STKL": keeps our int8 advisory keys apart from others'
 _LAST_VALUE = text("SELECT coalesce(pg_sequence_last_value(:seq), 0)")
@@ -37,14 +36,15 @@ _LOWEST_FENCE = text(
 
 def fenced_next_value(session: Session, sequence: str) -> tuple[str, dict[str, int]]:
     """SQL for the next number of `sequence`, its fence raised first (see above), to put inside
-    a statement; on SQLite the plain counter (core.db.next_value_expression)."""
-    if is_postgres(session):
-        return f"stockledger_fenced_nextval('{sequence}')", {}
-    return next_value_expression(session, sequence)
+    a statement; on SQLite the plain counter (core.dialects.next_value_expression)."""
+    return next_value_expression(session, sequence, function="stockledger_fenced_nextval")
 
 
-def final_up_to(session: Session, sequence: str) -> int:
-    """The highest sequence number below which no event can still appear (read BEFORE the snapshot)."""
+def final_up_to(session: Session, sequence: str) -> int | None:
+    """The highest number of `sequence` below which no row can still appear (read BEFORE the
+    snapshot), or None when every committed number is final (SQLite: writers are serialised)."""
+    if not is_postgres(session):
+        return None
     last = int(session.execute(_LAST_VALUE, {"seq": sequence}).scalar_one())
     lowest = session.execute(_LOWEST_FENCE, {"base": FENCE_BASE, "base_high": FENCE_BASE >> 32}).scalar()
     return last if lowest is None else min(last, int(lowest))
