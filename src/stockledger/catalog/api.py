@@ -4,17 +4,21 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
-from stockledger.catalog import importer, inventory_items, service
+from stockledger.catalog import importer, inventory_items, reads, service
 from stockledger.catalog.schemas import (
     FacilityOut,
+    FacilityProductList,
+    FacilityProductOut,
     ImportResult,
     InventoryItemOut,
     LocationOut,
+    ProductFacilityLocationOut,
     ProductFacilityOut,
     ProductOut,
 )
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 
 router = APIRouter(prefix="/v1", tags=["catalog"], route_class=ExactJsonRoute)
@@ -56,13 +60,59 @@ def get_facility(facility_id: PathId, session: ReadSession) -> FacilityOut:
 
 @router.get("/products/{product_id}", response_model=ProductOut)
 def get_product(product_id: PathId, session: ReadSession) -> ProductOut:
+    """The product, with its ProductFacility rows and their locations in the token's facilities."""
     product, links = service.get_product(session, product_id)
+    locations = reads.product_locations(session, product_id)
     return ProductOut(
         product_id=product.product_id,
         product_type_id=product.product_type_id,
         product_name=product.product_name,
         description=product.description,
-        product_facilities=[ProductFacilityOut.model_validate(pf) for pf in links],
+        product_facilities=[
+            ProductFacilityOut.model_validate(pf).model_copy(
+                update={
+                    "product_facility_locations": [
+                        ProductFacilityLocationOut.model_validate(loc)
+                        for loc in locations
+                        if loc.facility_id == pf.facility_id
+                    ]
+                }
+            )
+            for pf in links
+        ],
+    )
+
+
+@router.get(
+    "/facilities/{facility_id}/products",
+    response_model=FacilityProductList,
+    operation_id="listFacilityProducts",
+    summary="The products a facility carries",
+)
+def list_facility_products(
+    facility_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+) -> FacilityProductList:
+    """The facility's ProductFacility rows with each product's name and type, by productId."""
+    after = decode_cursor(cursor, str)
+    rows = reads.facility_products(session, facility_id, after[0] if after else None, limit + 1)
+    page, following = page_of(rows, limit, lambda r: (r.link.product_id,))
+    return FacilityProductList(
+        facility_id=facility_id,
+        items=[_carried(r) for r in page],
+        next=following,
+    )
+
+
+def _carried(row: reads.CarriedProduct) -> FacilityProductOut:
+    link = row.link
+    return FacilityProductOut(
+        product_id=link.product_id,
+        product_name=row.product_name,
+        product_type_id=row.product_type_id,
+        minimum_stock=link.minimum_stock,
+        reorder_quantity=link.reorder_quantity,
+        days_to_ship=link.days_to_ship,
+        inventory_item_id=link.inventory_item_id,
     )
 
 
