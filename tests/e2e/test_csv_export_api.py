@@ -4,6 +4,7 @@ read in keyset chunks."""
 
 import csv
 import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -117,3 +118,20 @@ def test_every_row_is_exported_once_across_chunks(
     assert seeded_client.get("/v1/inventory-items/FG001-INV-002/details", headers=CSV).text == whole
     assert seeded_client.get("/v1/product-facility-inventory", headers=CSV).text == stock
     assert len(_rows(whole)) == 1 + 1 + 4 and len(_rows(stock)) == 1 + 3
+
+
+def test_the_stock_and_history_pages_link_to_their_csv(seeded: Database, client: TestClient) -> None:
+    """The links work with the pages' sign-in cookie (a /v1 read), without an Authorization header."""
+    del client.headers["Authorization"]
+    client.cookies.set("stockledger_token", bearer(seeded, "viewer", [FAC])["Authorization"].split()[1])
+    for page, first_column in (
+        (f"/ui/facilities/{FAC}", "facilityId"),
+        ("/ui/items/FG001-INV-001", "inventoryItemId"),
+    ):
+        html = client.get(page)
+        assert html.status_code == 200, html.text
+        [link] = re.findall(r'href="(/v1/[^"]+format=csv)"', html.text)
+        export = client.get(link.replace("&amp;", "&"))
+        assert export.status_code == 200, export.text
+        assert export.headers["content-type"] == "text/csv; charset=utf-8"
+        assert _rows(export.text)[0][0] == first_column and len(_rows(export.text)) > 1
