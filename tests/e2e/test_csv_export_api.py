@@ -56,7 +56,8 @@ def test_the_stock_view_as_csv_holds_the_json_rows(seeded_client: TestClient) ->
         ]
         for r in listed
     ]
-    assert answer.text.endswith("\r\n") and answer.text.count("\r\n") == 1 + len(listed)
+    assert answer.text.endswith("\r\n")
+    assert answer.text.count("\r\n") == 1 + len(listed)
     linked = seeded_client.get("/v1/product-facility-inventory", params={"facilityId": FAC, "format": "csv"})
     assert linked.text == answer.text
 
@@ -117,7 +118,8 @@ def test_every_row_is_exported_once_across_chunks(
     monkeypatch.setattr(csv_export, "FLUSH_BYTES", 40 * chunk)  # the body sent in several pieces
     assert seeded_client.get("/v1/inventory-items/FG001-INV-002/details", headers=CSV).text == whole
     assert seeded_client.get("/v1/product-facility-inventory", headers=CSV).text == stock
-    assert len(_rows(whole)) == 1 + 1 + 4 and len(_rows(stock)) == 1 + 3
+    assert len(_rows(whole)) == 1 + 1 + 4
+    assert len(_rows(stock)) == 1 + 3
 
 
 def test_the_stock_and_history_pages_link_to_their_csv(seeded: Database, client: TestClient) -> None:
@@ -134,4 +136,5 @@ def test_the_stock_and_history_pages_link_to_their_csv(seeded: Database, client:
         export = client.get(link.replace("&amp;", "&"))
         assert export.status_code == 200, export.text
         assert export.headers["content-type"] == "text/csv; charset=utf-8"
-        assert _rows(export.text)[0][0] == first_column and len(_rows(export.text)) > 1
+        assert _rows(export.text)[0][0] == first_column
+        assert len(_rows(export.text)) > 1

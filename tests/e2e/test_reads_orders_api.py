@@ -50,7 +50,8 @@ def test_an_orders_reservations_list_every_status_with_lot_and_backorder(seeded_
     assert {r[4] for r in seen if r[0] in ("00001", "00002")} == {"RES_ACTIVE"}
     assert [r[4] for r in seen if r[0] == "00003"] == ["RES_CANCELLED"]
     keys = [(r["facilityId"], r["orderItemSeqId"], r["inventoryItemId"]) for r in rows]
-    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
     assert all(r["facilityId"] == FAC and "lotId" in r and r["reservedDatetime"] for r in rows)
 
 
@@ -117,7 +118,8 @@ def test_issuances_of_an_order_or_a_shipment(seeded_client: TestClient, seeded: 
     by_order = _all_pages(seeded_client, "/v1/item-issuances", limit=1, orderId="OA")
     by_shipment = seeded_client.get("/v1/item-issuances", params={"shipmentId": "SH-A"}).json()["items"]
     assert by_order == by_shipment
-    assert sum(i["quantity"] for i in by_order) == 25 and len(by_order) == 2
+    assert sum(i["quantity"] for i in by_order) == 25
+    assert len(by_order) == 2
     assert {(i["orderId"], i["shipmentId"], i["productId"], i["facilityId"]) for i in by_order} == {
         ("OA", "SH-A", "FG002", FAC)
     }
@@ -163,5 +165,6 @@ def test_a_receipt_shows_what_was_rejected(seeded_client: TestClient, seeded: Da
     )
     refused = problem(other, 403, "forbidden")
     assert refused["detail"] == f"This token may not act on receipt {answer['receiptId']}"
-    assert "FACILITY_1" not in other.text and "PO-1" not in other.text
+    assert "FACILITY_1" not in other.text
+    assert "PO-1" not in other.text
     problem(seeded_client.get("/v1/receipts/NO_SUCH_RECEIPT"), 404, "not_found")

@@ -39,7 +39,8 @@ def test_a_facilitys_items_with_lots_locations_and_totals(seeded_client: TestCli
     )
     rows = _pages(seeded_client, "/v1/inventory-items", limit=2, facilityId=FAC)
     assert [r["inventoryItemId"] for r in rows] == sorted(r["inventoryItemId"] for r in rows)
-    assert len(rows) == 7 and {r["facilityId"] for r in rows} == {FAC}
+    assert len(rows) == 7
+    assert {r["facilityId"] for r in rows} == {FAC}
     by_product = _pages(seeded_client, "/v1/inventory-items", limit=100, facilityId=FAC, productId="FG002")
     assert len(by_product) == 3
     [received] = [r for r in by_product if r["lotId"] == "L-1"]
@@ -199,7 +200,8 @@ def test_a_reset_runs_failed_lines_are_stored_with_it(seeded_client: TestClient)
         "facilityId": FAC,
         "productId": "NO_SUCH",
     }
-    assert stored[1]["code"] == "invalid_line" and stored[1]["facilityId"] is None
+    assert stored[1]["code"] == "invalid_line"
+    assert stored[1]["facilityId"] is None
     assert seeded_client.get(path).json()["linesFailed"] == STORED_FAILURES + 201
     clean = seeded_client.post("/v1/external-inventory-resets", json={"lines": [good]}).json()
     none = seeded_client.get(f"/v1/external-inventory-resets/{clean['inventoryResetId']}/failures").json()
