@@ -223,4 +223,3 @@ def test_failed_lines_of_a_run_are_as_private_as_the_run(seeded_client: TestClie
     assert "NO_SUCH" not in other.text
     problem(seeded_client.get("/v1/external-inventory-resets/NO_SUCH/failures"), 404, "not_found")
     problem(seeded_client.get(f"{path}?cursor={encode_cursor(['x'])}"), 422, "validation_failed")
-
