@@ -65,8 +65,21 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed"),
     ),
     ("GET", "/v1/products/{product_id}"): (
-        "A product and its ProductFacility rows (minimum stock, reorder quantity, the facility item).",
+        "A product and its ProductFacility rows (minimum stock, reorder quantity, the facility item), "
+        "each with its `productFacilityLocations` (where the product is kept: location, minimum stock, "
+        "move quantity). A token scoped to facilities sees the rows of its facilities only.",
         ("not_found",),
+    ),
+    ("GET", "/v1/facilities/{facility_id}/products"): (
+        "The products a facility carries: its ProductFacility rows with each product's name and type, "
+        "by `productId`. Paginated.",
+        ("not_found", "validation_failed"),
+    ),
+    ("GET", "/v1/inventory-items"): (
+        "A facility's inventory items (`facilityId`, required; one product's with `productId`), by "
+        "`inventoryItemId`: lot, expiry, status, location (with its area, aisle and section), QOH, ATP "
+        "and accounting quantity. Paginated.",
+        ("not_found", "validation_failed"),
     ),
     ("POST", "/v1/facilities/{facility_id}/products/{product_id}/inventory-item"): (
         "findOrCreateFacilityInventoryItem: the product's facility inventory item, created with zero "
@@ -79,7 +92,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("GET", "/v1/inventory-items/{inventory_item_id}/details"): (
         "The item's ledger rows (InventoryItemDetail), oldest first, with the ids of what caused "
-        "each one. Paginated.",
+        "each one. Paginated. With `Accept: text/csv` (or `format=csv`) every row, streamed as CSV "
+        "(see [CSV export](#csv-export)).",
         ("not_found", "validation_failed"),
     ),
     ("GET", "/v1/product-facility-inventory"): (
@@ -87,7 +101,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "`computedInventoryCount` = ATP − minimum stock. `availableToPromiseTotal` is promisable "
         "ATP only (items in `INV_AVAILABLE` whose lot has not expired); `notPromisable` gives the "
         "quantity on hand that a new reservation cannot take, by kind (`onHold`, `returned`, "
-        "`defective`, `expired`, `other`). Optional `facilityId` and `productId` filters; paginated.",
+        "`defective`, `expired`, `other`). Optional `facilityId` and `productId` filters; paginated. "
+        "With `Accept: text/csv` (or `format=csv`) every row of the filters, streamed as CSV "
+        "(see [CSV export](#csv-export)).",
         ("validation_failed",),
     ),
     ("GET", "/v1/availability"): (
@@ -116,6 +132,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "One ERP reset run: source, counts, when.",
         ("not_found",),
     ),
+    ("GET", "/v1/external-inventory-resets/{inventory_reset_id}/failures"): (
+        "The run's failed lines (line, code, message, the ids the line named), stored with the run: "
+        "its first 1,000 in line order (`linesFailed` counts them all). Visible to whoever may read "
+        "the run. Paginated.",
+        ("not_found", "validation_failed"),
+    ),
     ("POST", "/v1/physical-inventories"): (
         "createPhysicalInventory: a cycle count or a seed document with variances. A line by "
         "`productId` sets the product's sellable (`INV_AVAILABLE`) items: their QOH sums to the "
@@ -129,6 +151,17 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "`quantityCounted: null`. The same `physicalInventoryId` again records nothing "
         "(`alreadyRecorded: true`).",
         ("not_found", "validation_failed", "conflict"),
+    ),
+    ("GET", "/v1/physical-inventories/{physical_inventory_id}"): (
+        "A physical inventory (a count or an imported document) with its variances by "
+        "`inventoryItemId`: QOH and ATP variance, counted quantity, reason, comments, who. Its id is the "
+        "caller's, so it may exist in several facilities: then `facilityId` says which (else 422). "
+        "Counts of other facilities than the token's are 404, as unknown ones.",
+        ("not_found", "validation_failed"),
+    ),
+    ("GET", "/v1/variance-reasons"): (
+        "The VarianceReason codes a variance or a count may give (the same in every facility). Paginated.",
+        ("validation_failed",),
     ),
     ("POST", "/v1/variances"): (
         "logVariance: QOH and ATP ± quantity on an item (or a product's facility item), with a reason. "
@@ -147,6 +180,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed", "conflict", "order_item_conflict"),
     ),
     ("GET", "/v1/shipments/{shipment_id}"): ("A shipment, its items and route segments.", ("not_found",)),
+    ("GET", "/v1/item-issuances"): (
+        "What an order (`orderId`) or a shipment (`shipmentId`; exactly one of them, else 422) took out "
+        "of stock: each ItemIssuance with its item, product, lot, quantity and COGS, in the token's "
+        "facilities. Paginated.",
+        ("validation_failed",),
+    ),
     ("PATCH", "/v1/shipments/{shipment_id}"): (
         "Change a shipment's status, carrier or shipment method.",
         ("not_found", "validation_failed", "conflict"),
@@ -228,7 +267,15 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("GET", "/v1/orders/{order_id}/pick-suggestions"): (
         "What to pick for an order's reservations, first-expiring first, with locations; only "
-        "`INV_AVAILABLE` stock, and no expired lot unless `allowExpired=true`. Paginated.",
+        "`INV_AVAILABLE` stock, and no expired lot unless `allowExpired=true`. Nothing reserved "
+        "(or nothing in the token's facilities): an empty list. Paginated.",
+        ("validation_failed",),
+    ),
+    ("GET", "/v1/orders/{order_id}/reservations"): (
+        "getReservationsForItem: every reservation of an order (active and cancelled) in the token's "
+        "facilities, by facility, order item and inventory item: product, item, lot, `quantity`, "
+        "`quantityNotAvailable` (the backordered part), status. An order with none: an empty list. "
+        "Paginated.",
         ("validation_failed",),
     ),
     ("POST", "/v1/receipts"): (
@@ -241,6 +288,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "is 409 `conflict`, `additional` or not. `shipmentId` must not name another facility's "
         "shipment: 422 (403 for a token that may not touch that facility).",
         ("not_found", "validation_failed", "conflict", "already_received"),
+    ),
+    ("GET", "/v1/receipts/{receipt_id}"): (
+        "One received line: accepted and rejected quantities, the rejection reason, the item the "
+        "accepted units went to, who received it and when.",
+        ("not_found",),
     ),
     ("POST", "/v1/orders/{order_id}/items/{order_item_seq_id}/reject"): (
         "rejectOrderItem: release the reservation, then `rejectionMode` says what else happens "
@@ -349,7 +401,9 @@ EXAMPLES: tuple[Call, ...] = (
         },
     ),
     Call("GET", "/v1/external-inventory-resets/{inventoryResetId}", role="viewer"),
+    Call("GET", "/v1/external-inventory-resets/{inventoryResetId}/failures", role="viewer"),
     Call("POST", "/v1/receipts", RECEIPT, role="store"),
+    Call("GET", "/v1/receipts/{receiptId}", role="viewer"),
     Call(
         "POST",
         "/v1/reservations",
@@ -377,6 +431,7 @@ EXAMPLES: tuple[Call, ...] = (
     ),
     Call("GET", "/v1/orders/O2/pick-suggestions", role="store"),
     Call("DELETE", "/v1/reservations/O2/00002", role="oms"),
+    Call("GET", "/v1/orders/O2/reservations", role="oms"),
     Call(
         "POST",
         "/v1/orders/O2/items/00001/reject",
@@ -414,6 +469,7 @@ EXAMPLES: tuple[Call, ...] = (
     Call("POST", "/v1/shipments/SH-1/reset", role="oms"),
     Call("POST", "/v1/shipments/SH-1/ship", {}, role="oms"),
     Call("GET", "/v1/shipments/SH-1", role="viewer"),
+    Call("GET", "/v1/item-issuances?shipmentId=SH-1", role="viewer"),
     Call(
         "POST",
         "/v1/pos-sales",
@@ -441,6 +497,10 @@ EXAMPLES: tuple[Call, ...] = (
         },
         role="store",
     ),
+    Call("GET", "/v1/physical-inventories/PI-1", role="viewer"),
+    Call("GET", "/v1/variance-reasons", role="viewer"),
+    Call("GET", "/v1/facilities/FACILITY_1/products?limit=2", role="viewer"),
+    Call("GET", "/v1/inventory-items?facilityId=FACILITY_1&productId=FG002", role="viewer"),
     Call("GET", "/v1/inventory-items/{fg002Item}", role="viewer"),
     Call("GET", "/v1/inventory-items/{fg002Item}/details?limit=2", role="viewer"),
     Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=2", role="viewer"),
@@ -463,6 +523,14 @@ REFUSALS: tuple[Call, ...] = (
         headers={"Content-Type": "text/plain"},
     ),
     Call("GET", "/v1/external-inventory-resets/NO_SUCH_RESET"),
+    Call("GET", "/v1/external-inventory-resets/NO_SUCH_RESET/failures"),
+    Call("GET", "/v1/receipts/NO_SUCH_RECEIPT"),
+    Call("GET", "/v1/orders/O2/reservations?limit=0", role="oms"),
+    Call("GET", "/v1/physical-inventories/NO_SUCH_COUNT"),
+    Call("GET", "/v1/variance-reasons?limit=0", role="viewer"),
+    Call("GET", "/v1/facilities/NO_SUCH_FACILITY/products"),
+    Call("GET", "/v1/inventory-items?facilityId=NO_SUCH_FACILITY"),
+    Call("GET", "/v1/item-issuances?orderId=O1&shipmentId=SH-1", role="viewer"),
     Call("POST", "/v1/receipts", RECEIPT, role="store"),
     Call(
         "POST",
@@ -604,6 +672,15 @@ PAGINATION_CALLS: tuple[Call, ...] = (
     Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=1", role="viewer"),
     Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=1&cursor={next}", role="viewer"),
 )
+CSV_CALLS: tuple[Call, ...] = (
+    Call(
+        "GET",
+        "/v1/product-facility-inventory?facilityId=FACILITY_1",
+        role="viewer",
+        headers={"Accept": "text/csv"},
+    ),
+    Call("GET", "/v1/inventory-items/{fg002Item}/details?format=csv", role="viewer"),
+)
 ERROR_CALLS: tuple[Call, ...] = (
     Call(
         "POST",
@@ -669,6 +746,8 @@ class Session:
                 self.values["inventoryResetId"] = body["inventoryResetId"]
             if body.get("next") and isinstance(body["next"], str):
                 self.values["next"] = body["next"]
+            if exchange.call.path == "/v1/receipts" and body.get("items"):
+                self.values["receiptId"] = body["items"][0]["receiptId"]
             if exchange.call.path == "/v1/products/FG002":
                 self.values["fg002Item"] = body["productFacilities"][0]["inventoryItemId"]
 
@@ -680,6 +759,7 @@ class Run:
     auth: list[Exchange]
     idempotency: list[Exchange]
     pagination: list[Exchange]
+    csv: list[Exchange]
     errors: list[Exchange]
 
 
@@ -697,6 +777,7 @@ def run_examples(database_url: str) -> Run:
             sent(AUTH_CALLS),
             sent(IDEMPOTENCY_CALLS),
             sent(PAGINATION_CALLS),
+            sent(CSV_CALLS),
             sent(ERROR_CALLS),
         )
 
@@ -735,7 +816,7 @@ def render_request(call: Call) -> str:
     return "```http\n" + "\n".join(lines) + "\n```"
 
 
-SHOWN_HEADERS = ("idempotent-replayed", "www-authenticate", "retry-after")
+SHOWN_HEADERS = ("idempotent-replayed", "www-authenticate", "retry-after", "content-disposition")
 
 
 def render_response(exchange: Exchange, metrics: bool = False) -> str:
@@ -746,6 +827,8 @@ def render_response(exchange: Exchange, metrics: bool = False) -> str:
         body = "\n".join(_metrics_excerpt(exchange.text))
     elif "json" in exchange.content_type:
         body = json.dumps(exchange.json, indent=2, ensure_ascii=False)
+    elif exchange.content_type.startswith("text/csv"):
+        body = exchange.text.replace("\r\n", "\n").rstrip("\n")  # CRLF on the wire (RFC 4180)
     else:
         body = exchange.text
     return "```http\n" + "\n".join(lines) + "\n\n" + body + "\n```"
@@ -833,6 +916,10 @@ def render(run: Run, schema: dict[str, Any], existing: str) -> str:
     w.add("## Pagination")
     w.prose_block("pagination")
     for exchange in run.pagination:
+        w.exchange(exchange, "Sent ")
+    w.add("## CSV export")
+    w.prose_block("csv-export")
+    for exchange in run.csv:
         w.exchange(exchange, "Sent ")
     w.add("## Endpoints")
     w.prose_block("endpoints")

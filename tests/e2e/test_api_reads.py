@@ -35,6 +35,10 @@ def test_product_comes_with_its_facilities(seeded_client: TestClient) -> None:
             "reorderQuantity": 60,
             "daysToShip": 2,
             "inventoryItemId": "FG002-INV-001",
+            "productFacilityLocations": [
+                {"locationSeqId": "0003", "minimumStock": 8, "moveQuantity": 15},
+                {"locationSeqId": "0007", "minimumStock": 7, "moveQuantity": 15},
+            ],
         }
     ]
 

@@ -14,6 +14,7 @@ from stockledger.core.schemas import (
     Quantity,
     QuantityOut,
 )
+from stockledger.ledger.schemas import InventoryItemOut
 
 
 class LocationDoc(InputModel):
@@ -134,12 +135,39 @@ class FacilityOut(ApiModel):
     facility_locations: list[LocationOut]
 
 
+class ProductFacilityLocationOut(ApiModel):
+    """Where the product is kept in the facility (ProductFacilityLocation)."""
+
+    location_seq_id: str
+    minimum_stock: QuantityOut | None
+    move_quantity: QuantityOut | None
+
+
 class ProductFacilityOut(ApiModel):
     facility_id: str
     minimum_stock: QuantityOut | None
     reorder_quantity: QuantityOut | None
     days_to_ship: int | None
     inventory_item_id: str | None
+    product_facility_locations: list[ProductFacilityLocationOut] = []
+
+
+class FacilityProductOut(ApiModel):
+    """A product the facility carries: its ProductFacility row and the product's name and type."""
+
+    product_id: str
+    product_name: str | None
+    product_type_id: str | None
+    minimum_stock: QuantityOut | None
+    reorder_quantity: QuantityOut | None
+    days_to_ship: int | None
+    inventory_item_id: str | None
+
+
+class FacilityProductList(ApiModel):
+    facility_id: str
+    items: list[FacilityProductOut]
+    next: str | None = None
 
 
 class ProductOut(ApiModel):
@@ -148,3 +176,16 @@ class ProductOut(ApiModel):
     product_name: str | None
     description: str | None
     product_facilities: list[ProductFacilityOut]
+
+
+class StockedItemOut(InventoryItemOut):
+    """An inventory item with its location's area, aisle and section."""
+
+    area_id: str | None
+    aisle_id: str | None
+    section_id: str | None
+
+
+class StockedItemList(ApiModel):
+    items: list[StockedItemOut]
+    next: str | None = None

@@ -59,6 +59,7 @@ DISTRIBUTED_TABLES = (
     "idempotency_key",
     "processed_message",
     "publisher_position",
+    "external_inventory_reset_failure",  # by the run's facility, `_ALL` for a run spanning facilities
 )
 COORDINATOR_TABLES = ("alembic_version",)  # migrations' bookkeeping, read by `migrate` alone
 

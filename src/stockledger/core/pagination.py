@@ -2,10 +2,13 @@
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import QueryableAttribute
 
 from stockledger.core.errors import ValidationFailed
 from stockledger.core.guards import is_utf8_text
@@ -55,3 +58,15 @@ def page_of(rows: list[T], limit: int, key_of: Any) -> tuple[list[T], str | None
         return rows, None
     page = rows[:limit]
     return page, encode_cursor(list(key_of(page[-1])))
+
+
+def after_key(
+    columns: Sequence[QueryableAttribute[Any] | ColumnElement[Any]], key: Sequence[Any]
+) -> ColumnElement[bool]:
+    """Rows strictly after `key` in the order of `columns` (all ascending): the keyset condition
+    of a cursor, spelled out (col1 > k1 OR col1 = k1 AND (col2 > k2 OR …)) for both databases."""
+    head, *rest = columns
+    later: ColumnElement[bool] = head > key[0]
+    if not rest:
+        return later
+    return or_(later, and_(head == key[0], after_key(rest, key[1:])))

@@ -49,3 +49,27 @@ class CountResult(ApiModel):
     physical_inventory_date: datetime
     already_recorded: bool
     variances: list[CountedVariance]
+
+
+class ItemVarianceOut(ApiModel):
+    """One item's variance of a count (InventoryItemVariance); `quantityCounted` null when only
+    its ATP was corrected (or the variance was loaded from a seed document)."""
+
+    inventory_item_id: str
+    product_id: str
+    variance_reason_id: str | None
+    quantity_on_hand_var: QuantityOut
+    available_to_promise_var: QuantityOut
+    quantity_counted: QuantityOut | None
+    comments: str | None
+    change_by_user_login_id: str | None
+
+
+class PhysicalInventoryOut(ApiModel):
+    physical_inventory_id: str
+    facility_id: str
+    physical_inventory_date: datetime
+    party_id: str | None
+    general_comments: str | None
+    change_by_user_login_id: str | None
+    inventory_item_variances: list[ItemVarianceOut]

@@ -4,14 +4,18 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic.alias_generators import to_camel
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from stockledger.core.csv_export import CSV_RESPONSE, Format, csv_response, wants_csv
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
 from stockledger.core.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger import items, views
+from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.schemas import (
     AvailabilityOut,
     DetailOut,
@@ -27,29 +31,68 @@ def get_inventory_item(inventory_item_id: PathId, session: ReadSession) -> Inven
     return InventoryItemOut.model_validate(items.get_inventory_item(session, inventory_item_id))
 
 
-@router.get("/inventory-items/{inventory_item_id}/details", response_model=Page[DetailOut])
+@router.get(
+    "/inventory-items/{inventory_item_id}/details",
+    response_model=Page[DetailOut],
+    responses=CSV_RESPONSE,
+)
 def list_details(
-    inventory_item_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
-) -> Page[DetailOut]:
-    """The item's ledger rows, oldest first."""
+    inventory_item_id: PathId,
+    session: ReadSession,
+    request: Request,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    format: Format = None,
+) -> Page[DetailOut] | Response:
+    """The item's ledger rows, oldest first. With `Accept: text/csv` (or `format=csv`) every row,
+    streamed as CSV (`limit` and `cursor` do not apply)."""
     item = items.get_inventory_item(session, inventory_item_id)
+    if wants_csv(request, format):
+        return _details_csv(request, item)
     after = decode_cursor(cursor, int)
     rows = items.list_details(session, item, int(after[0]) if after else None, limit + 1)
     page, nxt = page_of(rows, limit, lambda d: (d.seq_num,))
     return Page[DetailOut](items=[DetailOut.model_validate(d) for d in page], next=nxt)
 
 
-@router.get("/product-facility-inventory", response_model=Page[ProductFacilityInventoryItemOut])
+def _details_csv(request: Request, item: InventoryItem) -> Response:
+    def read_chunk(session: Session, after: int | None, size: int) -> list[InventoryItemDetail]:
+        return items.list_details(session, item, after, size)
+
+    return csv_response(
+        request,
+        DETAIL_HEADER,
+        read_chunk,
+        lambda d: d.seq_num,
+        lambda d: [getattr(d, name) for name in DetailOut.model_fields],
+        f"{item.inventory_item_id}-details.csv",
+    )
+
+
+DETAIL_HEADER = [field.alias or name for name, field in DetailOut.model_fields.items()]
+
+
+@router.get(
+    "/product-facility-inventory",
+    response_model=Page[ProductFacilityInventoryItemOut],
+    responses=CSV_RESPONSE,
+)
 def product_facility_inventory(
     session: ReadSession,
+    request: Request,
     facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
     product_id: Annotated[str | None, Query(alias="productId")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page[ProductFacilityInventoryItemOut]:
+    format: Format = None,
+) -> Page[ProductFacilityInventoryItemOut] | Response:
     """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock).
 
-    Without `facilityId`, a token scoped to facilities sees only theirs (naming another is a 403)."""
+    Without `facilityId`, a token scoped to facilities sees only theirs (naming another is a 403).
+    With `Accept: text/csv` (or `format=csv`) every row of the same filters, streamed as CSV
+    (`notPromisable` as one column per kind; `limit` and `cursor` do not apply)."""
+    if wants_csv(request, format):
+        return stock_csv(request, facility_id, product_id)
     after = decode_cursor(cursor, str, str)
     rows = views.product_facility_rows(
         session,
@@ -63,6 +106,42 @@ def product_facility_inventory(
     return Page[ProductFacilityInventoryItemOut](
         items=[ProductFacilityInventoryItemOut.model_validate(r) for r in page], next=nxt
     )
+
+
+def stock_csv(request: Request, facility_id: str | None, product_id: str | None) -> Response:
+    """The view's rows of these filters (and the caller's facilities) as a streamed CSV."""
+
+    def read_chunk(session: Session, after: tuple[str, str] | None, size: int) -> list[dict[str, object]]:
+        within = facilities_in_scope(session)
+        return views.product_facility_rows(session, facility_id, product_id, after, size, within=within)
+
+    return csv_response(
+        request,
+        STOCK_HEADER,
+        read_chunk,
+        lambda r: (r["facility_id"], r["product_id"]),
+        _stock_cells,
+        "product-facility-inventory.csv",
+    )
+
+
+STOCK_COLUMNS = (
+    "facility_id",
+    "product_id",
+    "inventory_item_id",
+    "minimum_stock",
+    "quantity_on_hand_total",
+    "available_to_promise_total",
+    "computed_inventory_count",
+)
+STOCK_HEADER = [to_camel(c) for c in STOCK_COLUMNS] + [
+    "notPromisable" + to_camel(kind)[0].upper() + to_camel(kind)[1:] for kind in views.NOT_PROMISABLE_KINDS
+]
+
+
+def _stock_cells(row: dict[str, object]) -> list[object]:
+    held = row["not_promisable"]
+    return [row[c] for c in STOCK_COLUMNS] + [getattr(held, kind) for kind in views.NOT_PROMISABLE_KINDS]
 
 
 @router.get("/availability", response_model=AvailabilityOut)

@@ -157,7 +157,10 @@ class InventoryItemDetail(Base):
 
 class ItemIssuance(Base):
     __tablename__ = "item_issuance"
-    __table_args__ = (Index("ix_item_issuance_order_item", "order_id", "order_item_seq_id"),)
+    __table_args__ = (
+        Index("ix_item_issuance_order_item", "order_id", "order_item_seq_id"),
+        Index("ix_item_issuance_shipment", "shipment_id"),  # migration 0014
+    )
     facility_id: Mapped[str] = mapped_column(ForeignKey("facility.facility_id"), primary_key=True)
     item_issuance_id: Mapped[str] = mapped_column(primary_key=True)
     inventory_item_id: Mapped[str]
@@ -299,6 +302,7 @@ class ShipmentReceipt(Base):
     """receivePurchaseShipment: one row per received line, accepted and rejected quantity."""
 
     __tablename__ = "shipment_receipt"
+    __table_args__ = (Index("ix_shipment_receipt_id", "receipt_id"),)  # migration 0014
     facility_id: Mapped[str] = mapped_column(ForeignKey("facility.facility_id"), primary_key=True)
     receipt_id: Mapped[str] = mapped_column(primary_key=True)
     inventory_item_id: Mapped[str | None]

@@ -1,12 +1,13 @@
-"""Route of receivePurchaseShipment."""
+"""Routes of receivePurchaseShipment and of reading a receipt."""
 
 from fastapi import APIRouter, status
 
-from stockledger.core.deps import WriteSession
+from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
-from stockledger.receiving import service
+from stockledger.core.schemas import PathId
+from stockledger.receiving import reads, service
 from stockledger.receiving.backorders import total
-from stockledger.receiving.schemas import ReceiptDoc, ReceiptResult, ReceivedLine
+from stockledger.receiving.schemas import ReceiptDoc, ReceiptOut, ReceiptResult, ReceivedLine
 
 router = APIRouter(prefix="/v1", tags=["receiving"], route_class=ExactJsonRoute)
 
@@ -37,3 +38,10 @@ def receive_purchase_shipment(body: ReceiptDoc, session: WriteSession) -> Receip
             for r in received
         ],
     )
+
+
+@router.get("/receipts/{receipt_id}", response_model=ReceiptOut, operation_id="getReceipt")
+def get_receipt(receipt_id: PathId, session: ReadSession) -> ReceiptOut:
+    """One received line: its accepted and rejected quantities, the rejection reason, the item the
+    accepted units went to, who received it and when."""
+    return ReceiptOut.model_validate(reads.get_receipt(session, receipt_id))

@@ -63,3 +63,19 @@ class ReceiptResult(ApiModel):
     shipment_id: str
     facility_id: str
     items: list[ReceivedLine]
+
+
+class ReceiptOut(ApiModel):
+    """One received line (ShipmentReceipt): accepted units were stocked, rejected ones only recorded."""
+
+    receipt_id: str
+    facility_id: str
+    shipment_id: str | None
+    shipment_item_seq_id: str | None
+    product_id: str
+    inventory_item_id: str | None = Field(description="the item the accepted units went to")
+    quantity_accepted: QuantityOut
+    quantity_rejected: QuantityOut
+    rejection_reason_id: str | None
+    datetime_received: datetime
+    received_by_user_login_id: str | None

@@ -7,14 +7,15 @@ from starlette.concurrency import run_in_threadpool
 
 from stockledger.core.db import AsyncPoolUnavailable
 from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
-from stockledger.core.errors import NotFound
 from stockledger.core.exact_json import ExactJsonRoute
-from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor, page_of
 from stockledger.core.schemas import PathId
-from stockledger.reservations import picking, service
+from stockledger.reservations import picking, reads, service
 from stockledger.reservations.release import Released
 from stockledger.reservations.schemas import (
     OrderItemReservation,
+    OrderReservationList,
+    OrderReservationOut,
     PickList,
     PickSuggestion,
     ReleasedRowOut,
@@ -124,17 +125,35 @@ def pick_suggestions(
     ] = False,
 ) -> PickList:
     """The order's active reservations to pick, FEFO, with locations; only INV_AVAILABLE stock,
-    and no expired lot unless `allowExpired=true`."""
+    and no expired lot unless `allowExpired=true`. Nothing reserved (or nothing visible): an empty list."""
     start = int((decode_cursor(cursor, int) or [0])[0])
     rows = picking.pick_suggestions(session, order_id, allow_expired)
-    if not rows and start == 0:
-        raise NotFound(f"Order {order_id} has nothing reserved to pick", orderId=order_id)
     page = rows[start : start + limit]
     following = encode_cursor([start + limit]) if start + limit < len(rows) else None
     return PickList(
         order_id=order_id,
         items=[PickSuggestion.model_validate(r) for r in page],
         next=following,
+    )
+
+
+@router.get(
+    "/orders/{order_id}/reservations",
+    response_model=OrderReservationList,
+    operation_id="listOrderReservations",
+    summary="getReservationsForItem: an order's reservations",
+)
+def list_order_reservations(
+    order_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+) -> OrderReservationList:
+    """Every reservation of the order (active and cancelled) in the token's facilities, by facility,
+    order item and inventory item: product, item, lot, quantity, quantityNotAvailable, status."""
+    after = decode_cursor(cursor, str, str, str)
+    key = (after[0], after[1], after[2]) if after else None
+    rows = reads.order_reservations(session, order_id, key, limit + 1)
+    page, following = page_of(rows, limit, lambda r: r.key)
+    return OrderReservationList(
+        order_id=order_id, items=[OrderReservationOut.model_validate(r) for r in page], next=following
     )
 
 

@@ -106,3 +106,25 @@ class PickList(ApiModel):
     order_id: str
     items: list[PickSuggestion]
     next: str | None = None
+
+
+class OrderReservationOut(ApiModel):
+    """One reservation of an order item on an inventory item (OrderItemInventoryReservation)."""
+
+    facility_id: str
+    order_item_seq_id: str
+    ship_group_seq_id: str | None
+    product_id: str
+    inventory_item_id: str
+    lot_id: str | None
+    quantity: QuantityOut
+    quantity_not_available: QuantityOut = Field(description="the backordered part of `quantity`")
+    status_id: str = Field(description="RES_ACTIVE or RES_CANCELLED")
+    reserved_datetime: datetime
+    status_datetime: datetime
+
+
+class OrderReservationList(ApiModel):
+    order_id: str
+    items: list[OrderReservationOut]
+    next: str | None = None

@@ -1,4 +1,4 @@
-"""Routes of ERP resets: POST a JSON or CSV reset, GET a run's audit row."""
+"""Routes of ERP resets: POST a JSON or CSV reset, GET a run's audit row and its failed lines."""
 
 from collections.abc import AsyncIterator, Iterator
 from tempfile import SpooledTemporaryFile
@@ -9,10 +9,16 @@ from starlette.exceptions import HTTPException
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.guards import is_json, media_type
+from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import PathId
-from stockledger.resets import service, sources
+from stockledger.resets import failures, service, sources
 from stockledger.resets.rules import RawLine
-from stockledger.resets.schemas import ExternalInventoryResetOut, LineFailureOut, ResetResult
+from stockledger.resets.schemas import (
+    ExternalInventoryResetOut,
+    LineFailureOut,
+    ResetFailureList,
+    ResetResult,
+)
 
 router = APIRouter(prefix="/v1", tags=["resets"])
 RESET_PATH = "/v1/external-inventory-resets"  # exempt from the 10 MB body limit: ERP files are large
@@ -93,6 +99,28 @@ def get_external_inventory_reset(
     """A run's audit row. A scoped token sees the runs of one facility of its scope only (a run
     spanning facilities counts their lines together): another run is 403, whatever it holds."""
     return ExternalInventoryResetOut.model_validate(service.get_reset_run(session, inventory_reset_id))
+
+
+@router.get(
+    "/external-inventory-resets/{inventory_reset_id}/failures",
+    response_model=ResetFailureList,
+    operation_id="listResetFailures",
+)
+def list_reset_failures(
+    inventory_reset_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+) -> ResetFailureList:
+    """The run's failed lines (line, code, message, the ids it named), stored with the run: its
+    first 1,000 in line order. Who may read them: as for the run."""
+    run = service.get_reset_run(session, inventory_reset_id)
+    after = decode_cursor(cursor, int)
+    rows = failures.reset_failures(session, run, int(after[0]) if after else None, limit + 1)
+    page, following = page_of(rows, limit, lambda f: (f.line,))
+    return ResetFailureList(
+        inventory_reset_id=run.inventory_reset_id,
+        lines_failed=run.lines_failed,
+        items=[LineFailureOut.model_validate(f) for f in page],
+        next=following,
+    )
 
 
 def _lines(content_type: str, body: IO[bytes]) -> tuple[Iterator[RawLine], str | None]:

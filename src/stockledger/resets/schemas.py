@@ -36,3 +36,12 @@ class ExternalInventoryResetOut(ApiModel):
     lines_failed: int
     created_by_user_login_id: str | None
     created_stamp: datetime
+
+
+class ResetFailureList(ApiModel):
+    """A run's stored failed lines, by line number: the first 1,000 of the run (`linesFailed` counts all)."""
+
+    inventory_reset_id: str
+    lines_failed: int
+    items: list[LineFailureOut]
+    next: str | None = None

@@ -34,11 +34,11 @@ from stockledger.ledger.models import ExternalInventoryReset, Facility, Inventor
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.facility_items import Pair, find_or_create_facility_items
+from stockledger.resets.failures import ALL_FACILITIES, STORED_FAILURES, store_failures
 from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
 
 REASON = "VAR_EXT_RESET"
 BATCH_SIZE = 5_000
-ALL_FACILITIES = "_ALL"  # outbox key of a run's InventoryReset event when it spans facilities
 
 
 LISTED_FAILURES = 50  # the failed lines an answer lists (linesFailed and failureCount count them all)
@@ -53,6 +53,7 @@ class ResetOutcome:
     lines_unchanged: int = 0
     lines_failed: int = 0
     failures: list[LineFailure] = field(default_factory=list)  # the first `keep_failures`
+    stored_failures: list[LineFailure] = field(default_factory=list)  # the first STORED_FAILURES
     facilities: set[str] = field(default_factory=set)
 
 
@@ -124,6 +125,7 @@ def _apply_batch(
     if keep_failures is None or len(outcome.failures) < keep_failures:
         room = None if keep_failures is None else keep_failures - len(outcome.failures)
         outcome.failures.extend(failures[:room])
+    outcome.stored_failures.extend(failures[: STORED_FAILURES - len(outcome.stored_failures)])
     batch = _plan(session, outcome, usable)
     posted = post_batch(session, batch.postings, batch.locked, writes)
     _record_changes(session, outcome, batch, posted, writes)
@@ -269,7 +271,8 @@ def _record_changes(
 
 
 def _record_run(session: Session, outcome: ResetOutcome) -> None:
-    """The audit row (with who ran it, core.actor) and the InventoryReset event of the run."""
+    """The audit row (with who ran it, core.actor), its first failed lines and the InventoryReset
+    event of the run."""
     single = next(iter(outcome.facilities)) if len(outcome.facilities) == 1 else None
     counts = {
         "lines_total": outcome.lines_total,
@@ -287,6 +290,7 @@ def _record_run(session: Session, outcome: ResetOutcome) -> None:
             **counts,
         )
     )
+    store_failures(session, single, outcome.inventory_reset_id, outcome.stored_failures)
     payload = {
         "inventoryResetId": outcome.inventory_reset_id,
         "facilityId": single,

@@ -2,13 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
-from stockledger.core.schemas import PathId
-from stockledger.shipping import confirm, pos, service
+from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
+from stockledger.core.schemas import ID_MAX, PathId
+from stockledger.shipping import confirm, pos, reads, service
 from stockledger.shipping.schemas import (
+    ItemIssuanceList,
+    ItemIssuanceOut,
     PosSaleIn,
     ShipmentCreate,
     ShipmentOut,
@@ -75,3 +78,20 @@ def ship_shipment(
 def pos_sale(body: PosSaleIn, session: WriteSession) -> ShippedOut:
     """A POS sale: its shipment is created and shipped at once; returns issuances and COGS."""
     return ShippedOut.model_validate(pos.record_pos_sale(session, body))
+
+
+@router.get("/item-issuances", response_model=ItemIssuanceList, operation_id="listItemIssuances")
+def list_item_issuances(
+    session: ReadSession,
+    order_id: Annotated[str | None, Query(alias="orderId", min_length=1, max_length=ID_MAX)] = None,
+    shipment_id: Annotated[str | None, Query(alias="shipmentId", min_length=1, max_length=ID_MAX)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> ItemIssuanceList:
+    """What an order (`orderId`) or a shipment (`shipmentId`; exactly one of them) took out of stock:
+    each issuance's item, lot, quantity and COGS, in the token's facilities."""
+    after = decode_cursor(cursor, str, str)
+    key = (after[0], after[1]) if after else None
+    rows = reads.item_issuances(session, order_id, shipment_id, key, limit + 1)
+    page, following = page_of(rows, limit, lambda r: r.key)
+    return ItemIssuanceList(items=[ItemIssuanceOut.model_validate(r) for r in page], next=following)

@@ -1,6 +1,7 @@
 """DTOs of shipping: sales shipments, confirming them shipped, POS sales (OFBiz camelCase)."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
@@ -144,3 +145,28 @@ class ShippedOut(ApiModel):
     status_id: str
     issuances: list[IssuanceOut]
     total_cogs: QuantityOut
+
+
+class ItemIssuanceOut(ApiModel):
+    """Units issued from an inventory item for an order item of a shipment (ItemIssuance)."""
+
+    facility_id: str
+    item_issuance_id: str
+    order_id: str | None
+    order_item_seq_id: str | None
+    ship_group_seq_id: str | None
+    shipment_id: str | None
+    shipment_item_seq_id: str | None
+    product_id: str
+    inventory_item_id: str
+    lot_id: str | None
+    quantity: QuantityOut
+    cancel_quantity: QuantityOut | None
+    cogs: QuantityOut | None
+    issued_datetime: datetime
+    issued_by_user_login_id: str | None
+
+
+class ItemIssuanceList(ApiModel):
+    items: list[ItemIssuanceOut]
+    next: str | None = None

@@ -39,3 +39,13 @@ class VarianceOut(ApiModel):
     quantity_on_hand_total: QuantityOut
     available_to_promise_total: QuantityOut
     change_by_user_login_id: str | None
+
+
+class VarianceReasonOut(ApiModel):
+    variance_reason_id: str
+    description: str | None
+
+
+class VarianceReasonList(ApiModel):
+    items: list[VarianceReasonOut]
+    next: str | None = None

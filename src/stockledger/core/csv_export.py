@@ -1,0 +1,112 @@
+"""CSV exports of list reads: `Accept: text/csv` (or `format=csv`, for a link), streamed.
+
+RFC 4180 (comma, CRLF line ends, fields quoted only when they hold a comma, quote or line
+break, quotes doubled), a header row of the JSON field names. The rows are read with the list's
+own keyset paging, a chunk at a time, each chunk in a short read session of its own: memory
+stays flat and no connection is held while the client reads.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
+
+from stockledger.core.deps import get_database
+from stockledger.core.schemas import json_number
+from stockledger.core.scope import bind_principal
+
+CSV_MEDIA_TYPE = "text/csv"
+CHUNK_ROWS = 1000  # rows read per statement
+FLUSH_BYTES = 64 * 1024  # bytes sent per chunk of the body
+
+T = TypeVar("T")
+_INSTANT = TypeAdapter(datetime)  # instants written as the JSON answers write them
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`csv` answers text/csv, as `Accept: text/csv` does (for links, which send no Accept)"),
+]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        "description": "JSON, or CSV when asked",
+    }
+}
+# What a chunk reader gets: a read session with the caller bound, the key after which to start
+# (None: from the first row), and how many rows to read.
+ChunkReader = Callable[[Session, Any, int], list[T]]
+
+
+def wants_csv(request: Request, format: str | None) -> bool:
+    """Whether the caller asked for CSV: `format=csv`, or text/csv among the Accept media ranges
+    (before any JSON one: a client that accepts both gets the first it names)."""
+    if format is not None:
+        return format == "csv"
+    for part in request.headers.get("accept", "").split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media == CSV_MEDIA_TYPE:
+            return True
+        if media in ("application/json", "*/*", "application/*"):
+            return False
+    return False
+
+
+def csv_response(
+    request: Request,
+    header: Sequence[str],
+    read_chunk: ChunkReader[T],
+    key_of: Callable[[T], Any],
+    cells_of: Callable[[T], Sequence[object]],
+    filename: str,
+) -> StreamingResponse:
+    """The rows `read_chunk` gives, page after page by `key_of`, as a streamed CSV body."""
+    db, principal = get_database(request), getattr(request.state, "principal", None)
+
+    def rows() -> Iterator[Sequence[object]]:
+        after: Any = None
+        while True:
+            with db.reading() as session:
+                bind_principal(session, principal)
+                chunk = read_chunk(session, after, CHUNK_ROWS)
+            yield from (cells_of(row) for row in chunk)
+            if len(chunk) < CHUNK_ROWS:
+                return
+            after = key_of(chunk[-1])
+
+    disposition = f'attachment; filename="{filename}"'
+    return StreamingResponse(
+        csv_body(header, rows()),
+        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+        headers={"Content-Disposition": disposition},
+    )
+
+
+def csv_body(header: Sequence[str], rows: Iterator[Sequence[object]]) -> Iterator[bytes]:
+    """RFC 4180 text of the header and the rows, in chunks of about FLUSH_BYTES."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+        if buffer.tell() >= FLUSH_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def csv_cell(value: object) -> str:
+    """A field as the JSON answer gives it: quantities as numbers, instants in ISO 8601, null empty."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return str(json_number(value))
+    if isinstance(value, datetime):
+        return str(_INSTANT.dump_python(value, mode="json"))
+    return str(value)

@@ -1,0 +1,140 @@
+"""CSV exports over HTTP on both databases: `Accept: text/csv` (or `format=csv`) on the stock view
+and on an item's details; RFC 4180, a header row, the JSON list's filters and scope, every row
+read in keyset chunks."""
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stockledger.core import csv_export
+from stockledger.core.db import Database
+from tests.e2e.test_shipping_api import problem
+from tests.scope_support import bearer, second_facility
+
+FAC = "FACILITY_1"
+CSV = {"Accept": "text/csv"}
+
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_the_stock_view_as_csv_holds_the_json_rows(seeded_client: TestClient) -> None:
+    answer = seeded_client.get("/v1/product-facility-inventory", params={"facilityId": FAC}, headers=CSV)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.headers["content-disposition"] == 'attachment; filename="product-facility-inventory.csv"'
+    header, *rows = _rows(answer.text)
+    assert header[:7] == [
+        "facilityId",
+        "productId",
+        "inventoryItemId",
+        "minimumStock",
+        "quantityOnHandTotal",
+        "availableToPromiseTotal",
+        "computedInventoryCount",
+    ]
+    assert header[7:] == [
+        "notPromisableOnHold",
+        "notPromisableReturned",
+        "notPromisableDefective",
+        "notPromisableExpired",
+        "notPromisableOther",
+    ]
+    listed = seeded_client.get("/v1/product-facility-inventory", params={"facilityId": FAC}).json()["items"]
+    assert rows == [
+        [
+            *(str(r[k]) for k in ("facilityId", "productId", "inventoryItemId", "minimumStock")),
+            *(
+                str(r[k])
+                for k in ("quantityOnHandTotal", "availableToPromiseTotal", "computedInventoryCount")
+            ),
+            *(str(v) for v in r["notPromisable"].values()),
+        ]
+        for r in listed
+    ]
+    assert answer.text.endswith("\r\n")
+    assert answer.text.count("\r\n") == 1 + len(listed)
+    linked = seeded_client.get("/v1/product-facility-inventory", params={"facilityId": FAC, "format": "csv"})
+    assert linked.text == answer.text
+
+
+def test_json_stays_the_answer_unless_csv_is_asked_first(seeded_client: TestClient) -> None:
+    for accept in ("application/json, text/csv", "*/*", "text/html"):
+        answer = seeded_client.get("/v1/product-facility-inventory", headers={"Accept": accept})
+        assert answer.headers["content-type"] == "application/json", accept
+    asked = seeded_client.get(
+        "/v1/product-facility-inventory", headers={"Accept": "text/csv;q=0.9, */*;q=0.1"}
+    )
+    assert asked.headers["content-type"].startswith("text/csv")
+    forced = seeded_client.get("/v1/product-facility-inventory?format=json", headers=CSV)
+    assert forced.headers["content-type"] == "application/json"
+    problem(seeded_client.get("/v1/product-facility-inventory?format=xml"), 422, "validation_failed")
+
+
+def test_a_scoped_token_exports_its_facilities_only(seeded_client: TestClient, seeded: Database) -> None:
+    second_facility(seeded)
+    scoped = bearer(seeded, "viewer", ["FACILITY_2"]) | CSV
+    _, *rows = _rows(seeded_client.get("/v1/product-facility-inventory", headers=scoped).text)
+    assert [(r[0], r[1]) for r in rows] == [("FACILITY_2", "FG001"), ("FACILITY_2", "FG002")]
+    refused = seeded_client.get("/v1/product-facility-inventory", params={"facilityId": FAC}, headers=scoped)
+    problem(refused, 403, "forbidden")
+    item = seeded_client.get("/v1/inventory-items/FG001-INV-001/details", headers=scoped)
+    problem(item, 403, "forbidden")
+    problem(seeded_client.get("/v1/inventory-items/NO_SUCH/details", headers=CSV), 404, "not_found")
+
+
+def test_an_items_details_as_csv_quote_as_rfc_4180_says(seeded_client: TestClient) -> None:
+    comment = 'dropped, "badly"\nsecond line'
+    variance = {"inventoryItemId": "FG003-INV-001", "quantity": -1, "varianceReasonId": "VAR_DAMAGED"}
+    assert seeded_client.post("/v1/variances", json=variance | {"comments": comment}).status_code == 200
+    answer = seeded_client.get("/v1/inventory-items/FG003-INV-001/details", headers=CSV)
+    assert answer.status_code == 200, answer.text
+    assert '"dropped, ""badly""\nsecond line"' in answer.text
+    header, *rows = _rows(answer.text)
+    listed = seeded_client.get("/v1/inventory-items/FG003-INV-001/details").json()["items"]
+    assert header == list(listed[0])
+    assert [r[header.index("inventoryItemDetailSeqId")] for r in rows] == [
+        d["inventoryItemDetailSeqId"] for d in listed
+    ]
+    last = dict(zip(header, rows[-1], strict=True))
+    assert (last["description"], last["quantityOnHandDiff"], last["orderId"]) == (comment, "-1", "")
+    assert last["effectiveDate"] == listed[-1]["effectiveDate"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3])
+def test_every_row_is_exported_once_across_chunks(
+    seeded_client: TestClient, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    for n in range(4):
+        variance = {"inventoryItemId": "FG001-INV-002", "quantity": 1, "varianceReasonId": "VAR_FOUND"}
+        assert seeded_client.post("/v1/variances", json=variance | {"comments": f"v{n}"}).status_code == 200
+    whole = seeded_client.get("/v1/inventory-items/FG001-INV-002/details", headers=CSV).text
+    stock = seeded_client.get("/v1/product-facility-inventory", headers=CSV).text
+    monkeypatch.setattr(csv_export, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(csv_export, "FLUSH_BYTES", 40 * chunk)  # the body sent in several pieces
+    assert seeded_client.get("/v1/inventory-items/FG001-INV-002/details", headers=CSV).text == whole
+    assert seeded_client.get("/v1/product-facility-inventory", headers=CSV).text == stock
+    assert len(_rows(whole)) == 1 + 1 + 4
+    assert len(_rows(stock)) == 1 + 3
+
+
+def test_the_stock_and_history_pages_link_to_their_csv(seeded: Database, client: TestClient) -> None:
+    """The links work with the pages' sign-in cookie (a /v1 read), without an Authorization header."""
+    del client.headers["Authorization"]
+    client.cookies.set("stockledger_token", bearer(seeded, "viewer", [FAC])["Authorization"].split()[1])
+    for page, first_column in (
+        (f"/ui/facilities/{FAC}", "facilityId"),
+        ("/ui/items/FG001-INV-001", "inventoryItemId"),
+    ):
+        html = client.get(page)
+        assert html.status_code == 200, html.text
+        [link] = re.findall(r'href="(/v1/[^"]+format=csv)"', html.text)
+        export = client.get(link.replace("&amp;", "&"))
+        assert export.status_code == 200, export.text
+        assert export.headers["content-type"] == "text/csv; charset=utf-8"
+        assert _rows(export.text)[0][0] == first_column
+        assert len(_rows(export.text)) > 1
