@@ -1,0 +1,70 @@
+"""`stockledger load` shows a Rich progress bar on a terminal (a pty here), and nothing extra when piped."""
+
+import json
+import os
+import pty
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stockledger.core.db import Database
+from tests.integration.test_cli_settings import STOCKLEDGER
+from tests.seeds import seed_json_documents
+
+HIDE_CURSOR = "\x1b[?25l"  # a live Rich display hides the cursor while it redraws the bar
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[str]:
+    paths = []
+    for n, (_, document) in enumerate(seed_json_documents()):
+        path = tmp_path / f"doc{n}.json"
+        path.write_text(json.dumps(document))
+        paths.append(str(path))
+    return paths
+
+
+def _env(db_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    return {**env, "STOCKLEDGER_DATABASE_URL": db_url, "TERM": "xterm-256color", "COLUMNS": "120"}
+
+
+def _run_in_pty(command: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run with stdout and stderr on a pseudo-terminal; everything it wrote, and its exit code."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=follower, stderr=follower, stdin=subprocess.DEVNULL, env=env) as proc:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait(timeout=120)
+    os.close(leader)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_load_on_a_terminal_shows_a_progress_bar(db_url: str, db: Database, files: list[str]) -> None:
+    code, output = _run_in_pty([STOCKLEDGER, "load", *files], _env(db_url))
+    assert code == 0, output
+    assert HIDE_CURSOR in output
+    assert f"{len(files)}/{len(files)}" in output  # every document counted by the end
+    assert "loading" in output
+    assert "reading" in output
+    assert "ledger rows written" in output  # the outcome table still follows
+
+
+def test_load_piped_prints_only_the_outcome(db_url: str, db: Database, files: list[str]) -> None:
+    result = subprocess.run(
+        [STOCKLEDGER, "load", *files], env=_env(db_url), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{len(files)}/{len(files)}" not in result.stdout + result.stderr
+    assert "loading" not in result.stdout + result.stderr
+    assert "\x1b[" not in result.stdout  # no cursor movement or colour codes in a pipe
+    assert "ledger rows written" in result.stdout
