@@ -185,7 +185,7 @@ def test_a_count_sets_qoh_and_a_bad_one_changes_nothing(seeded: Database, client
     for value, message in (
         ("-1", "zero or more"),
         ("abc", "Enter a number"),
-        ("", "Required"),
+        ("", "Enter the quantity you counted"),
         ("1.1234567", "6 decimals"),
     ):
         response = client.post(f"{PRODUCT}/FG003/count", data={"quantityCounted": value}, headers=HX)
@@ -334,7 +334,7 @@ def test_a_variance_below_zero_asks_for_confirmation(seeded: Database, client: T
     assert _numbers(refused.text)["qoh"] == "62"
     confirmed = client.post(f"{PRODUCT}/FG003/variance", data={**form, "allowNegative": "true"}, headers=HX)
     assert confirmed.status_code == 200
-    assert "Variance of -500 (VAR_LOST) logged on FG003-INV-002: QOH -473" in confirmed.text
+    assert "Variance of -500 (Lost) logged on FG003-INV-002: QOH -473" in confirmed.text
     assert _numbers(confirmed.text)["qoh"] == "-438"
     assert _confirm_button(confirmed.text) == []
 

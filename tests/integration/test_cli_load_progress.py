@@ -33,7 +33,9 @@ def _env(db_url: str) -> dict[str, str]:
 def _run_in_pty(command: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run with stdout and stderr on a pseudo-terminal; everything it wrote, and its exit code."""
     leader, follower = pty.openpty()
-    with subprocess.Popen(command, stdout=follower, stderr=follower, stdin=subprocess.DEVNULL, env=env) as proc:
+    with subprocess.Popen(
+        command, stdout=follower, stderr=follower, stdin=subprocess.DEVNULL, env=env
+    ) as proc:
         os.close(follower)
         chunks = []
         while True:
