@@ -138,7 +138,7 @@ def item_history(
         principal=principal,
         item=item,
         product_name=queries.product_name(session, item.product_id),
-        rows=page,
+        rows=queries.with_balances(session, item, page),
         first_page=after is None,
         next_cursor=encode_cursor([page[-1].seq_num]) if more else None,
         chart=chart.draw(series),

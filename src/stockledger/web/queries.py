@@ -16,6 +16,7 @@ from stockledger.core.fixed import ZERO
 from stockledger.ledger.models import (
     Facility,
     InventoryItem,
+    InventoryItemDetail,
     OrderItemInventoryReservation,
     Product,
     ProductFacility,
@@ -237,3 +238,40 @@ def variance_reasons(session: Session) -> list[VarianceReason]:
 def product_name(session: Session, product_id: str) -> str | None:
     product = session.get(Product, product_id)
     return product.product_name if product else None
+
+
+@dataclass(frozen=True, slots=True)
+class BalancedRow:
+    """A ledger row with the item's QOH and ATP right after it (its running balance)."""
+
+    detail: InventoryItemDetail
+    qoh_after: Decimal
+    atp_after: Decimal
+
+
+def with_balances(
+    session: Session, item: InventoryItem, newest_first: list[InventoryItemDetail]
+) -> list[BalancedRow]:
+    """Each row's balance: the current totals less the diffs of every row written after it (exact:
+    totals == Σ diffs). The rows written after this page's first are summed in one statement."""
+    if not newest_first:
+        return []
+    d = InventoryItemDetail
+    newer = session.execute(
+        select(
+            func.coalesce(func.sum(d.quantity_on_hand_diff), 0),
+            func.coalesce(func.sum(d.available_to_promise_diff), 0),
+        ).where(
+            d.facility_id == item.facility_id,
+            d.inventory_item_id == item.inventory_item_id,
+            d.seq_num > newest_first[0].seq_num,
+        )
+    ).one()
+    qoh = item.quantity_on_hand_total - Decimal(newer[0])
+    atp = item.available_to_promise_total - Decimal(newer[1])
+    out = []
+    for row in newest_first:
+        out.append(BalancedRow(row, qoh, atp))
+        qoh -= row.quantity_on_hand_diff
+        atp -= row.available_to_promise_diff
+    return out
