@@ -131,4 +131,9 @@ def test_the_history_shows_running_balances_and_reasons_in_words(
     assert '<span class="coded" title="INV_AVAILABLE">Available</span>' in history
     product = client.get(f"{PRODUCT}/FG002").text
     assert 'title="Item FG002-INV-001"' in product  # the generated id only as a tooltip
-    assert re.search(r'<tr data-item="FG002-INV-001">\s*<th scope="row"><a [^>]*>No lot · Available', product)
+    assert re.search(
+        r'<tr data-item="FG002-INV-001">\s*<th scope="row"><a [^>]*>No lot · received 20', product
+    )
+    assert re.search(
+        r'<option value="FG002-INV-001"\s*>No lot · Available · ', product
+    )  # the select says more

@@ -45,7 +45,7 @@ def product_context(
         "backordered": backordered(session, facility_id, product_id),
         "items": items,
         "item_labels": {i.inventory_item_id: item_label(i) for i in items},
-        "item_options": [(i.inventory_item_id, item_label(i)) for i in items],
+        "item_options": [(i.inventory_item_id, item_option(i)) for i in items],
         "reservations": queries.active_reservations(session, facility_id, product_id),
         "reasons_options": reason_options(session, principal),
         "location_options": location_options(session, facility_id),
@@ -56,7 +56,16 @@ def product_context(
 
 
 def item_label(item: InventoryItem) -> str:
-    """An item as staff tell items apart: lot, status, when received (its id is the link's tooltip)."""
+    """An item as staff tell items apart in the table (next to its status and location): its lot and
+    when it was received. Its generated id is only the link's tooltip."""
+    parts = [f"Lot {item.lot_id}" if item.lot_id else "No lot"]
+    if item.datetime_received:
+        parts.append(f"received {item.datetime_received:%Y-%m-%d}")
+    return " · ".join(parts)
+
+
+def item_option(item: InventoryItem) -> str:
+    """An item in a select, where nothing stands next to it: lot, status, location, received."""
     parts = [f"Lot {item.lot_id}" if item.lot_id else "No lot", named(item.status_id)]
     if item.location_seq_id:
         parts.append(f"at {item.location_seq_id}")

@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 REASONS = {
     "RECEIPT": "Received",
+    "INV_RECEIPT": "Received",
     "RESERVATION": "Reserved for an order",
     "RESERVATION_RELEASE": "Reservation released",
     "RESERVATION_MOVED": "Reservation moved",
