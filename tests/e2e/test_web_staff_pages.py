@@ -83,6 +83,11 @@ def test_an_empty_form_names_every_missing_field(seeded: Database, client: TestC
     variance = client.post(f"{PRODUCT}/FG001/variance", data={}, headers=HX)
     assert variance.status_code == 422
     assert len(_errors(variance.text)) == 2  # the quantity and the reason, both at once
+    count = client.post(f"{PRODUCT}/FG001/count", data={}, headers=HX)
+    assert _errors(count.text) == ["Enter the quantity you counted."]
+    _as(client, seeded, "admin")
+    reserve = client.post(f"{PRODUCT}/FG001/reserve", data={"orderItemSeqId": "00001"}, headers=HX)
+    assert _errors(reserve.text) == ["Enter the order id.", "Enter how many units to reserve."]
     assert _rows(seeded) == before
     received = client.post(
         f"{PRODUCT}/FG001/receive",
