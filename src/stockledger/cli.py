@@ -14,7 +14,7 @@ from rich.table import Table
 from stockledger.auth.cli import token_app, user_or_exit
 from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
-from stockledger.catalog.load_progress import load_progress
+from stockledger.catalog.load_progress import load_progress, records_in
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings, settings_problem
@@ -99,17 +99,19 @@ def load(
     """Load seed-format JSON documents, each file in a transaction of its own."""
     db = open_database(user_or_exit(user), migrate=True)
     documents = []
-    with load_progress(console, len(files), "reading") as read:
+    with load_progress(console, len(files), "reading") as reading:
         for path in files:
+            reading.start(path.name, 1)
             try:
                 documents.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
             except json.JSONDecodeError as exc:
                 err.print(f"[red]{path}: not valid JSON: {exc}[/red]")
                 raise typer.Exit(2) from exc
-            read(path.name)
+            reading.finish()
+    records = sum(records_in(document) for _, document in documents)
     try:
-        with load_progress(console, len(documents), "loading") as loaded:
-            outcomes = load_documents(db, documents, loaded)
+        with load_progress(console, records, "loading") as loading:
+            outcomes = load_documents(db, documents, loading)
         _print_outcomes(outcomes)
     except AppError as exc:
         err.print(f"[red]{exc.code}: {exc.detail}[/red]")

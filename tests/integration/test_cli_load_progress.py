@@ -1,5 +1,6 @@
 """`stockledger load` shows a Rich progress bar on a terminal (a pty here), and nothing extra when piped."""
 
+import io
 import json
 import os
 import pty
@@ -7,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from stockledger.catalog.load_progress import load_progress, records_in
 from stockledger.core.db import Database
 from tests.integration.test_cli_settings import STOCKLEDGER
 from tests.seeds import seed_json_documents
@@ -55,10 +58,37 @@ def test_load_on_a_terminal_shows_a_progress_bar(db_url: str, db: Database, file
     code, output = _run_in_pty([STOCKLEDGER, "load", *files], _env(db_url))
     assert code == 0, output
     assert HIDE_CURSOR in output
-    assert f"{len(files)}/{len(files)}" in output  # every document counted by the end
+    assert f"{len(files)}/{len(files)}" in output  # every file read by the end
     assert "loading" in output
     assert "reading" in output
     assert "ledger rows written" in output  # the outcome table still follows
+
+
+def test_the_bar_counts_the_records_of_one_big_document(db_url: str, db: Database, tmp_path: Path) -> None:
+    products = [{"productId": f"P{n:04d}", "productName": f"Widget {n}"} for n in range(300)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"facilityId": "BIG", "facilityName": "Big", "products": products}))
+    code, output = _run_in_pty([STOCKLEDGER, "load", str(path)], _env(db_url))
+    assert code == 0, output
+    assert "300/300" in output  # one document, yet the bar went product by product
+    assert "1/1" in output  # the reading bar: one file
+
+
+def test_records_in_a_document_and_a_tracker_never_overshoots() -> None:
+    assert records_in([{}, {}, {}]) == 3
+    assert records_in({"facilityId": "F", "products": [{}] * 5}) == 5
+    assert records_in({"facilityId": "F"}) == 1
+    assert records_in({"physicalInventoryId": "PI", "inventoryItemVariances": [{}, {}]}) == 2
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with load_progress(console, 3, "loading") as tracker:
+        tracker.start("a", 2)
+        for _ in range(5):  # more ticks than the document was counted for
+            tracker.tick()
+        assert tracker.completed == 2
+        tracker.finish()
+        tracker.start("b", 1)
+        tracker.finish()
+        assert tracker.completed == 3
 
 
 def test_load_piped_prints_only_the_outcome(db_url: str, db: Database, files: list[str]) -> None:

@@ -1,11 +1,11 @@
 """The sample documents of seeds 001 and 002, shipped as they stand, for `stockledger demo`."""
 
 import json
-from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 from stockledger.catalog.importer import ImportOutcome, import_document
+from stockledger.catalog.load_progress import Tracker, records_in
 from stockledger.core.db import Database
 
 
@@ -17,14 +17,15 @@ def seed_documents() -> list[tuple[str, Any]]:
 
 
 def load_documents(
-    db: Database, documents: list[tuple[str, Any]], done: Callable[[str], None] | None = None
+    db: Database, documents: list[tuple[str, Any]], tracker: Tracker | None = None
 ) -> list[tuple[str, ImportOutcome]]:
-    """Import each document in a transaction of its own (an upsert: safe to repeat); `done` is told
-    each document's name once it is committed (the CLI's progress bar)."""
+    """Import each document in a transaction of its own (an upsert: safe to repeat); `tracker`
+    (the CLI's progress bar) is ticked per record and settled per document committed."""
+    tracker = tracker or Tracker()
     outcomes = []
     for name, document in documents:
+        tracker.start(name, records_in(document))
         with db.transaction() as session:
-            outcomes.append((name, import_document(session, document)))
-        if done is not None:
-            done(name)
+            outcomes.append((name, import_document(session, document, tracker.tick)))
+        tracker.finish()
     return outcomes
