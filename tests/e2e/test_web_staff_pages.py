@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
-from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _numbers, _product_ids, _rows
+from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _numbers, _product_ids, _rows, _upload
 
 STOCK = "/ui/facilities/FACILITY_1"
 
@@ -142,3 +142,43 @@ def test_the_history_shows_running_balances_and_reasons_in_words(
     assert re.search(
         r'<option value="FG002-INV-001"\s*>No lot · Available · ', product
     )  # the select says more
+
+
+def test_an_erp_reset_upload_applies_the_good_lines_like_the_api(
+    seeded: Database, client: TestClient
+) -> None:
+    _as(client, seeded, "store")
+    assert client.get("/ui/resets").status_code == 403
+    _as(client, seeded, "admin")
+    before = _rows(seeded)
+    header = "facilityId,productId,quantityOnHand,availableToPromise\n"
+    partial = _upload(client, header + "FACILITY_1,FG001,40,\nFACILITY_1,NOPE,5,\nFACILITY_1,FG002,-3,\n")
+    assert partial.status_code == 200
+    assert "Applied in part: reset IR" in partial.text
+    assert _numbers(partial.text) == {"lines": "3", "changed": "1", "unchanged": "0", "failed": "2"}
+    assert "Product NOPE not found" in partial.text  # the failed lines listed with their reason
+    changed = re.search(r'<tr data-product-id="FG001">(.*?)</tr>', partial.text, re.S)
+    assert changed is not None  # what changed: FG001 from 31 to 40
+    assert 'data-col="change">+9<' in changed.group(1)
+    assert 'data-col="qoh">40<' in changed.group(1)
+    assert 'hx-preserve="true"' in partial.text  # the chosen file stays, to fix and send again
+    assert _rows(seeded)[0] == before[0] + 1
+    assert _numbers(client.get(f"{PRODUCT}/FG001").text)["qoh"] == "40"
+    before = _rows(seeded)
+    bad_header = _upload(client, "sku,qty\nFG001,4\n")
+    assert bad_header.status_code == 422
+    assert "header must name" in bad_header.text
+    assert 'hx-preserve="true"' in bad_header.text  # an error keeps the chosen file too
+    assert _rows(seeded) == before
+    _as(client, seeded, "admin", ["OTHER"])
+    scoped = _upload(client, header + "FACILITY_1,FG001,40,\n")
+    assert scoped.status_code == 422
+    assert "may not act on facility FACILITY_1" in scoped.text
+    assert _rows(seeded) == before
+    _as(client, seeded, "admin")
+    applied = _upload(client, header + "FACILITY_1,FG001,42,\nFACILITY_1,FG002,,31\n")
+    assert applied.status_code == 200
+    assert "Applied: reset IR" in applied.text
+    assert 'hx-preserve="true"' not in applied.text  # all applied: the form starts afresh
+    assert _rows(seeded)[0] == before[0] + 1  # FG001 moved; FG002 was already 31
+    assert _numbers(client.get(f"{PRODUCT}/FG001").text)["qoh"] == "42"
