@@ -70,6 +70,13 @@ def test_store_staff_are_not_offered_the_erp_reason(seeded: Database, client: Te
     )
     assert refused.status_code == 422
     assert "for the ERP sync" in refused.text
+    counted = client.post(
+        f"{PRODUCT}/FG001/count",
+        data={"quantityCounted": "3", "varianceReasonId": "VAR_EXT_RESET"},
+        headers=HX,
+    )
+    assert counted.status_code == 422
+    assert "for the ERP sync" in counted.text
     assert _rows(seeded) == before
 
 

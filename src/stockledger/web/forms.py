@@ -112,6 +112,12 @@ def product_response(
     return render(request, "product.html", 422 if form.errors else 200, **context, forms=forms, message=None)
 
 
+def refuse_system_reason(form: FormState, principal: Principal) -> None:
+    """A reason the role is not offered (store staff: the ERP sync's) is refused at its field."""
+    if form.values.get("varianceReasonId") in system_reasons(principal.role):
+        form.errors["varianceReasonId"] = "Choose one of the listed reasons; this one is for the ERP sync."
+
+
 def validated(model: type[M], document: Mapping[str, object], form: FormState) -> M | None:
     """The DTO, or None with every field's message (the form's own checks first: they name the field)."""
     try:
@@ -131,6 +137,7 @@ def record_count(
         return refused
     form = FormState("count", values)
     missing(form, quantityCounted="Enter the quantity you counted.")
+    refuse_system_reason(form, principal)
     line = {"productId": product_id, **filled(values, "quantityCounted", "varianceReasonId", "comments")}
     doc = validated(
         CountDoc,
@@ -159,8 +166,7 @@ def log_variance(
         return refused
     form = FormState("variance", values)
     missing(form, quantity="Enter the quantity, for example -2.", varianceReasonId="Choose a reason.")
-    if values.get("varianceReasonId") in system_reasons(principal.role):
-        form.errors["varianceReasonId"] = "Choose one of the listed reasons; this one is for the ERP sync."
+    refuse_system_reason(form, principal)
     fields = filled(values, "inventoryItemId", "quantity", "varianceReasonId", "comments", "allowNegative")
     doc = validated(VarianceIn, {"facilityId": facility_id, "productId": product_id, **fields}, form)
 
