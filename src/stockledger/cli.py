@@ -14,6 +14,7 @@ from rich.table import Table
 from stockledger.auth.cli import token_app, user_or_exit
 from stockledger.auth.service import create_token, list_tokens
 from stockledger.catalog.importer import ImportOutcome
+from stockledger.catalog.load_progress import load_progress, records_in
 from stockledger.catalog.seeds import load_documents, seed_documents
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import Settings, get_settings, settings_problem
@@ -101,14 +102,20 @@ def load(
     """Load seed-format JSON documents, each file in a transaction of its own."""
     db = open_database(user_or_exit(user), migrate=True)
     documents = []
-    for path in files:
-        try:
-            documents.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
-        except json.JSONDecodeError as exc:
-            err.print(f"[red]{path}: not valid JSON: {exc}[/red]")
-            raise typer.Exit(2) from exc
+    with load_progress(console, len(files), "reading") as reading:
+        for path in files:
+            reading.start(path.name, 1)
+            try:
+                documents.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
+            except json.JSONDecodeError as exc:
+                err.print(f"[red]{path}: not valid JSON: {exc}[/red]")
+                raise typer.Exit(2) from exc
+            reading.finish()
+    records = sum(records_in(document) for _, document in documents)
     try:
-        _print_outcomes(load_documents(db, documents))
+        with load_progress(console, records, "loading") as loading:
+            outcomes = load_documents(db, documents, loading)
+        _print_outcomes(outcomes)
     except AppError as exc:
         err.print(f"[red]{exc.code}: {exc.detail}[/red]")
         raise typer.Exit(2) from exc

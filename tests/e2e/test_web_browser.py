@@ -220,11 +220,12 @@ def test_the_item_history_shows_the_new_row_and_the_chart(page: Any, site: Site)
     sign_in(page, site, "viewer")
     page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG002")
     assert page.locator("form").filter(has=page.get_by_role("button", name="Receive")).count() == 0
-    page.get_by_role("link", name="FG002-INV-001").click()
+    page.locator("a[title='Item FG002-INV-001']").click()  # the link reads lot · status · received
     page.wait_for_url(f"{site.url}/ui/items/FG002-INV-001")
     assert page.title() == "History of FG002-INV-001 · stockledger"
     newest = page.locator("table.history tbody tr").first
-    assert "RECEIPT" in newest.inner_text()
+    assert "Received" in newest.inner_text()
+    assert newest.locator("[title=RECEIPT]").count() == 1  # the code as the wording's tooltip
     assert "+5" in newest.inner_text()
     assert "shipment SHIP_UI_1/00001" in newest.inner_text()
     assert page.locator("figure.chart svg path.qoh").count() == 1

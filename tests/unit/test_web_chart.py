@@ -38,7 +38,7 @@ def test_the_drawing_is_steps_on_one_scale_with_zero_in_view() -> None:
     levels = chart.levels(Decimal(10), Decimal(-2), [Row(T0, Decimal(10), Decimal(-2))])
     drawn = chart.draw(levels)
     assert drawn is not None
-    assert drawn.qoh_path.startswith("M56.0,")
+    assert drawn.qoh_path.startswith("M56.0,")  # one instant: evenly spaced
     assert drawn.qoh_path.endswith(f"H{chart.WIDTH - chart.PAD_RIGHT}")
     assert [t.label for t in drawn.ticks] == [Decimal(-2), Decimal(4), Decimal(10)]
     top, bottom = drawn.ticks[-1].y, drawn.ticks[0].y
@@ -69,3 +69,31 @@ def test_quantities_read_as_people_write_them() -> None:
     assert quantity(Decimal(10)) == "10"
     assert quantity(None) == "–"
     assert (signed(Decimal(-2)), signed(Decimal("0.5")), signed(Decimal(0))) == ("−2", "+0.5", "0")
+
+
+def test_the_time_axis_spaces_changes_by_when_they_happened() -> None:
+    newest_first = [
+        Row(T0 + timedelta(days=10), Decimal(-1), Decimal(-1)),
+        Row(T0 + timedelta(days=9), Decimal(2), Decimal(2)),
+        Row(T0, Decimal(5), Decimal(5)),
+    ]
+    drawn = chart.draw(chart.levels(Decimal(6), Decimal(6), newest_first))
+    assert drawn is not None
+    xs = [x for x, _, _ in drawn.dots]
+    left, right = chart.PAD_LEFT, chart.WIDTH - chart.PAD_RIGHT - chart.END_MARGIN
+    assert xs[0] == xs[1] == left  # the level before the first change, and the first change
+    assert xs[-1] == right
+    assert xs[2] == round(left + (right - left) * 9 / 10, 1)  # day 9 of 10: nine tenths across
+    assert [when for _, when in drawn.times] == [T0, T0 + timedelta(days=5), T0 + timedelta(days=10)]
+
+
+def test_a_row_effective_before_the_one_ahead_of_it_does_not_step_backwards() -> None:
+    newest_first = [
+        Row(T0 + timedelta(days=1), Decimal(1), Decimal(1)),  # written last, effective earlier
+        Row(T0 + timedelta(days=4), Decimal(1), Decimal(1)),
+        Row(T0, Decimal(1), Decimal(1)),
+    ]
+    drawn = chart.draw(chart.levels(Decimal(3), Decimal(3), newest_first))
+    assert drawn is not None
+    xs = [x for x, _, _ in drawn.dots]
+    assert xs == sorted(xs)

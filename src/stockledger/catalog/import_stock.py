@@ -4,6 +4,7 @@ inventoryItemDetailSeqId (or, when absent, by their content), and a variance by 
 (physicalInventoryId, inventoryItemId): loading a document again writes nothing.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -31,12 +32,18 @@ from stockledger.ledger.models import (
 from stockledger.ledger.post import Links, Posting, post
 
 IMPORT_ADJUST = "INV_IMPORT_ADJ"  # reconciles stated totals that their details do not explain
+Tick = Callable[[], None]  # told after each record: the CLI's progress bar
 
 
-def import_items(session: Session, docs: list[InventoryItemDoc]) -> ImportOutcome:
+def no_tick() -> None:
+    """No one is watching."""
+
+
+def import_items(session: Session, docs: list[InventoryItemDoc], tick: Tick = no_tick) -> ImportOutcome:
     outcome = ImportOutcome("inventoryItems")
     for doc in docs:
         _import_item(session, doc, outcome)
+        tick()
     require_summable(session, {doc.facility_id for doc in docs})
     return outcome
 
@@ -174,7 +181,9 @@ def _totals(item: InventoryItem | None) -> tuple[Decimal, Decimal, Decimal]:
     return item.quantity_on_hand_total, item.available_to_promise_total, item.accounting_quantity_total
 
 
-def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> ImportOutcome:
+def import_physical_inventory(
+    session: Session, doc: PhysicalInventoryDoc, tick: Tick = no_tick
+) -> ImportOutcome:
     outcome = ImportOutcome("physicalInventory")
     when = doc.physical_inventory_date or utcnow()
     header = fields(doc, "inventory_item_variances")
@@ -194,6 +203,7 @@ def import_physical_inventory(session: Session, doc: PhysicalInventoryDoc) -> Im
         )
         key = (item.facility_id, item.inventory_item_id, doc.physical_inventory_id)
         outcome.counts["inventoryItemVariances"] += 1
+        tick()
         if session.get(InventoryItemVariance, key) is not None:
             continue
         session.add(

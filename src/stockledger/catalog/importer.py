@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS, require_at_most_records
 from stockledger.catalog.import_rows import ImportOutcome, fields, merge, require_location
-from stockledger.catalog.import_stock import import_items, import_physical_inventory
+from stockledger.catalog.import_stock import Tick, import_items, import_physical_inventory, no_tick
 from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalInventoryDoc, ProductDoc
 from stockledger.core.errors import Forbidden, ValidationFailed, listed_errors
 from stockledger.core.scope import facilities_in_scope
@@ -27,17 +27,18 @@ from stockledger.ledger.models import (
 __all__ = ["MAX_IMPORT_RECORDS", "ImportOutcome", "clean_errors", "import_document"]
 
 
-def import_document(session: Session, document: Any) -> ImportOutcome:
-    """Load one seed document (any of the four kinds); raises ValidationFailed if unknown."""
+def import_document(session: Session, document: Any, tick: Tick = no_tick) -> ImportOutcome:
+    """Load one seed document (any of the four kinds); raises ValidationFailed if unknown.
+    `tick` is called after each record (item, product, variance): the CLI's progress bar."""
     require_at_most_records(document)
     if isinstance(document, list):
         items = _parse(TypeAdapter(list[InventoryItemDoc]), document)
-        return import_items(session, items)
+        return import_items(session, items, tick)
     if isinstance(document, dict):
         if "physicalInventoryId" in document:
-            return import_physical_inventory(session, _parse(PhysicalInventoryDoc, document))
+            return import_physical_inventory(session, _parse(PhysicalInventoryDoc, document), tick)
         if "facilityId" in document:
-            return _import_facility(session, _parse(FacilityDoc, document))
+            return _import_facility(session, _parse(FacilityDoc, document), tick)
         if "productId" in document:
             outcome = ImportOutcome("product")
             _upsert_product(session, _parse(ProductDoc, document), outcome)
@@ -63,7 +64,7 @@ def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
     return listed_errors(errors, exc.error_count())
 
 
-def _import_facility(session: Session, doc: FacilityDoc) -> ImportOutcome:
+def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOutcome:
     outcome = ImportOutcome("facility")
     merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
     outcome.counts["facilities"] += 1
@@ -77,6 +78,7 @@ def _import_facility(session: Session, doc: FacilityDoc) -> ImportOutcome:
         outcome.counts["facilityLocations"] += 1
     for product in doc.products:
         _upsert_product(session, product, outcome, doc.facility_id)
+        tick()
     return outcome
 
 

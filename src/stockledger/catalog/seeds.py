@@ -5,6 +5,7 @@ from importlib import resources
 from typing import Any
 
 from stockledger.catalog.importer import ImportOutcome, import_document
+from stockledger.catalog.load_progress import Tracker, records_in
 from stockledger.core.db import Database
 
 
@@ -15,10 +16,16 @@ def seed_documents() -> list[tuple[str, Any]]:
     return [(f.name, json.loads(f.read_text(encoding="utf-8"))) for f in files]
 
 
-def load_documents(db: Database, documents: list[tuple[str, Any]]) -> list[tuple[str, ImportOutcome]]:
-    """Import each document in a transaction of its own (an upsert: safe to repeat)."""
+def load_documents(
+    db: Database, documents: list[tuple[str, Any]], tracker: Tracker | None = None
+) -> list[tuple[str, ImportOutcome]]:
+    """Import each document in a transaction of its own (an upsert: safe to repeat); `tracker`
+    (the CLI's progress bar) is ticked per record and settled per document committed."""
+    tracker = tracker or Tracker()
     outcomes = []
     for name, document in documents:
+        tracker.start(name, records_in(document))
         with db.transaction() as session:
-            outcomes.append((name, import_document(session, document)))
+            outcomes.append((name, import_document(session, document, tracker.tick)))
+        tracker.finish()
     return outcomes

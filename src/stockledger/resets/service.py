@@ -44,6 +44,18 @@ BATCH_SIZE = 5_000
 LISTED_FAILURES = 50  # the failed lines an answer lists (linesFailed and failureCount count them all)
 
 
+@dataclass(frozen=True, slots=True)
+class ResetChange:
+    """A line that changed stock: the facility item's QOH and ATP right after it."""
+
+    line: int
+    facility_id: str
+    product_id: str
+    diff: Decimal
+    quantity_on_hand_total: Decimal
+    available_to_promise_total: Decimal
+
+
 @dataclass
 class ResetOutcome:
     inventory_reset_id: str
@@ -55,6 +67,8 @@ class ResetOutcome:
     failures: list[LineFailure] = field(default_factory=list)  # the first `keep_failures`
     stored_failures: list[LineFailure] = field(default_factory=list)  # the first STORED_FAILURES
     facilities: set[str] = field(default_factory=set)
+    changes: list[ResetChange] = field(default_factory=list)  # the first `keep_changes`
+    keep_changes: int = 0
 
 
 @dataclass
@@ -73,9 +87,11 @@ def reset_inventory(
     *,
     batch_size: int = BATCH_SIZE,
     keep_failures: int | None = None,
+    keep_changes: int = 0,
 ) -> ResetOutcome:
-    """Apply an ERP reset: per line, diff = given − current to both QOH and ATP of the facility item."""
-    outcome = ResetOutcome(new_id("IR"), source)
+    """Apply an ERP reset: per line, diff = given − current to both QOH and ATP of the facility item.
+    The outcome lists the first `keep_failures` failed lines and the first `keep_changes` changes."""
+    outcome = ResetOutcome(new_id("IR"), source, keep_changes=keep_changes)
     plan_each_statement(session)  # an initial load fills the tables it reads as it goes
     session.flush()  # the reads below are Core statements on the connection: no autoflush
     known_facilities: set[str] = set()
@@ -188,6 +204,9 @@ def _plan(session: Session, outcome: ResetOutcome, lines: list[ResetLine]) -> _B
             continue
         current[pair] = (qoh + diff, atp + diff)
         changes.append((line, diff))
+        if len(outcome.changes) < outcome.keep_changes:
+            change = ResetChange(line.line, line.facility_id, line.product_id, diff, qoh + diff, atp + diff)
+            outcome.changes.append(change)
     outcome.lines_changed += len(changes)
     items = find_or_create_facility_items(session, {(c.facility_id, c.product_id) for c, _ in changes})
     now = utcnow()

@@ -1,4 +1,5 @@
-"""The QOH/ATP chart of an item's history: levels rebuilt from ledger rows, drawn as SVG steps.
+"""The QOH/ATP chart of an item's history: levels rebuilt from ledger rows, drawn as SVG steps on a
+time axis (x is when each change took effect).
 
 Pure functions: the levels come from the current totals walked back through the newest rows
 (totals == Σ diffs, so that walk is exact), the drawing is plain coordinates for the template.
@@ -12,6 +13,7 @@ from typing import Protocol
 
 WIDTH, HEIGHT = 640, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 12, 12, 28
+END_MARGIN = 24  # the last level keeps some width after the last change, to be seen
 
 
 class DetailLike(Protocol):
@@ -47,6 +49,7 @@ class Chart:
     last: datetime
     levels: list[Level]
     dots: list[tuple[float, float, Level]]  # where each change lands on the QOH line, for its tooltip
+    times: list[tuple[float, datetime]]  # the time axis' labels
 
 
 def levels(qoh_now: Decimal, atp_now: Decimal, newest_first: Sequence[DetailLike]) -> list[Level]:
@@ -89,16 +92,33 @@ def draw(series: list[Level]) -> Chart | None:
         series[-1].when,
         series,
         dots,
+        time_ticks(series[0].when, series[-1].when),
     )
 
 
 def _x_positions(series: list[Level]) -> list[float]:
-    """One even step per change: months of quiet would otherwise squeeze today's changes to a line."""
-    left, right = PAD_LEFT, WIDTH - PAD_RIGHT
-    if len(series) == 1:
-        return [float(left)]
-    step = (right - left) / len(series)  # the last level keeps a step's width to the right edge
-    return [round(left + i * step, 1) for i in range(len(series))]
+    """Each change where its time falls between the first and the last: a quiet month takes a month's
+    width. Times out of order (a row effective before the one written ahead of it) stay at the
+    earlier one's x, so the steps never run backwards. All at one instant: evenly spaced."""
+    left, right = float(PAD_LEFT), float(WIDTH - PAD_RIGHT - END_MARGIN)
+    start = series[0].when
+    span = max((lv.when - start).total_seconds() for lv in series)
+    if span <= 0:
+        step = (right - left) / max(len(series) - 1, 1)
+        return [round(left + i * step, 1) for i in range(len(series))]
+    xs: list[float] = []
+    for lv in series:
+        x = left + (right - left) * max((lv.when - start).total_seconds(), 0.0) / span
+        xs.append(round(max(x, xs[-1]) if xs else x, 1))
+    return xs
+
+
+def time_ticks(first: datetime, last: datetime) -> list[tuple[float, datetime]]:
+    """Where the axis labels its times: first, middle and last (one label when they are one instant)."""
+    left, right = float(PAD_LEFT), float(WIDTH - PAD_RIGHT - END_MARGIN)
+    if last <= first:
+        return [(left, first)]
+    return [(left, first), ((left + right) / 2, first + (last - first) / 2), (right, last)]
 
 
 def _steps(xs: list[float], ys: list[float]) -> str:

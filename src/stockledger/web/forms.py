@@ -33,8 +33,11 @@ from stockledger.variances.schemas import VarianceIn
 from stockledger.web.auth import Staff, may
 from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FORM_ERROR, FormState, blank_forms, field_errors, filled, form_values
-from stockledger.web.pages import product_context, refuse
+from stockledger.web.pages import refuse
+from stockledger.web.product_view import product_context
+from stockledger.web.refusals import missing, staff_wording
 from stockledger.web.templating import quantity, render
+from stockledger.web.wording import named, system_reasons
 
 router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", include_in_schema=False)
 Values = Annotated[dict[str, str], Depends(form_values)]
@@ -92,8 +95,11 @@ def errors_of(exc: AppError, values: dict[str, str]) -> dict[str, str]:
     """A service's refusal, next to the field it names when it names one (a guard's: above the form)."""
     if "retryWith" in exc.extra:
         return {FORM_ERROR: exc.detail}
+    field, message = staff_wording(exc)
+    if field is not None and field in values:
+        return {field: message}
     named = [key for key in exc.extra if key in values]
-    return {named[0] if named else FORM_ERROR: exc.detail}
+    return {named[0] if named else FORM_ERROR: message}
 
 
 def product_response(
@@ -106,12 +112,20 @@ def product_response(
     return render(request, "product.html", 422 if form.errors else 200, **context, forms=forms, message=None)
 
 
+def refuse_system_reason(form: FormState, principal: Principal) -> None:
+    """A reason the role is not offered (store staff: the ERP sync's) is refused at its field."""
+    if form.values.get("varianceReasonId") in system_reasons(principal.role):
+        form.errors["varianceReasonId"] = "Choose one of the listed reasons; this one is for the ERP sync."
+
+
 def validated(model: type[M], document: Mapping[str, object], form: FormState) -> M | None:
+    """The DTO, or None with every field's message (the form's own checks first: they name the field)."""
     try:
-        return model.model_validate(document, context={TEXT_QUANTITIES: True})
+        doc = model.model_validate(document, context={TEXT_QUANTITIES: True})
     except ValidationError as exc:
-        form.errors = field_errors(exc)
+        form.errors = {**field_errors(exc), **form.errors}
         return None
+    return None if form.errors else doc
 
 
 @router.post("/count", response_class=HTMLResponse, dependencies=POSTS)
@@ -122,6 +136,8 @@ def record_count(
     if (refused := guard(request, principal, facility_id, "POST", "/v1/physical-inventories")) is not None:
         return refused
     form = FormState("count", values)
+    missing(form, quantityCounted="Enter the quantity you counted.")
+    refuse_system_reason(form, principal)
     line = {"productId": product_id, **filled(values, "quantityCounted", "varianceReasonId", "comments")}
     doc = validated(
         CountDoc,
@@ -149,6 +165,8 @@ def log_variance(
     if (refused := guard(request, principal, facility_id, "POST", "/v1/variances")) is not None:
         return refused
     form = FormState("variance", values)
+    missing(form, quantity="Enter the quantity, for example -2.", varianceReasonId="Choose a reason.")
+    refuse_system_reason(form, principal)
     fields = filled(values, "inventoryItemId", "quantity", "varianceReasonId", "comments", "allowNegative")
     doc = validated(VarianceIn, {"facilityId": facility_id, "productId": product_id, **fields}, form)
 
@@ -157,7 +175,7 @@ def log_variance(
         _same_product(session, doc, product_id)
         out = variances.log_variance(session, doc)
         return (
-            f"Variance of {quantity(out.quantity)} ({out.variance_reason_id}) "
+            f"Variance of {quantity(out.quantity)} ({named(out.variance_reason_id)}) "
             f"logged on {out.inventory_item_id}: "
             f"QOH {quantity(out.quantity_on_hand_total)}, ATP {quantity(out.available_to_promise_total)}."
         )
@@ -191,6 +209,9 @@ def receive_shipment_line(
     if (refused := guard(request, principal, facility_id, "POST", "/v1/receipts")) is not None:
         return refused
     form = FormState("receive", values)
+    missing(form, shipmentId="Enter the shipment id.", shipmentItemSeqId="Enter the shipment line.")
+    if not values.get("quantityAccepted") and not values.get("quantityRejected"):
+        form.errors["quantityAccepted"] = "Enter how many units you accept (or how many you reject)."
     line_fields = (
         "shipmentItemSeqId",
         "quantityAccepted",
@@ -198,6 +219,8 @@ def receive_shipment_line(
         "unitCost",
         "lotId",
         "expireDate",
+        "locationSeqId",
+        "rejectionReasonId",
     )
     line = {"productId": product_id, **filled(values, *line_fields)}
     document = {

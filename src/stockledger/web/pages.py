@@ -1,10 +1,9 @@
 """Pages to look at stock: facility picker, facility stock, a product in a facility, item history."""
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from stockledger.auth.rules import Principal
 from stockledger.catalog import service as catalog
@@ -12,11 +11,11 @@ from stockledger.core.deps import ReadSession
 from stockledger.core.errors import AppError
 from stockledger.core.pagination import decode_cursor, encode_cursor
 from stockledger.core.schemas import PathId
-from stockledger.ledger import items, views
-from stockledger.ledger.models import InventoryItem
-from stockledger.web import chart, queries
+from stockledger.ledger import items
+from stockledger.web import chart, queries, stock_links
 from stockledger.web.auth import Staff, may
 from stockledger.web.formstate import blank_forms
+from stockledger.web.product_view import product_context
 from stockledger.web.templating import render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -24,12 +23,12 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 STOCK_PAGE = 50
 HISTORY_PAGE = 25
 CHART_ROWS = 200  # the chart shows the item's latest changes; the table pages through them all
-# Forms whose service exists: a form is shown only when it can be served.
-READY = {"count": True, "variance": True, "receive": True, "reserve": True, "cancel": True}
-# Forms whose service exists: a form is shown only when it can be served.
-READY = {"count": True, "variance": True, "receive": True, "reserve": True, "cancel": True}
 Search = Annotated[str | None, Query(max_length=60)]
 Cursor = Annotated[str | None, Query(max_length=200)]
+Sort = Annotated[queries.SortKey, Query()]
+Direction = Annotated[Literal["asc", "desc"], Query(alias="dir")]
+BelowMinimum = Annotated[bool, Query(alias="belowMinimum")]
+PageNumber = Annotated[int, Query(ge=1, le=10_000)]
 
 
 def refuse(request: Request, principal: Principal | None, status: int, message: str) -> HTMLResponse:
@@ -65,6 +64,10 @@ def facility_stock(
     session: ReadSession,
     q: Search = None,
     after: Cursor = None,
+    sort: Sort = "product",
+    direction: Direction = "asc",
+    below_minimum: BelowMinimum = False,
+    page: PageNumber = 1,
 ) -> Response:
     if (refused := refused_facility(request, principal, facility_id)) is not None:
         return refused
@@ -73,19 +76,30 @@ def facility_stock(
         key = decode_cursor(after, str)
     except AppError as exc:
         return refuse(request, principal, exc.status, exc.detail)
-    search = (q or "").strip() or None
-    rows = queries.stock_page(session, facility_id, search, str(key[0]) if key else None, STOCK_PAGE + 1)
-    page, more = rows[:STOCK_PAGE], len(rows) > STOCK_PAGE
+    query = queries.StockQuery((q or "").strip() or None, sort, direction == "desc", below_minimum)
+    if query.keyset:
+        rows = queries.stock_page(
+            session, facility_id, query.search, str(key[0]) if key else None, STOCK_PAGE + 1
+        )
+    else:
+        offset = (page - 1) * STOCK_PAGE
+        ids = queries.stock_sorted(session, facility_id, query, offset, STOCK_PAGE + 1)
+        rows = queries.stock_rows(session, facility_id, ids)
+    shown, more = rows[:STOCK_PAGE], len(rows) > STOCK_PAGE
+    links = stock_links.StockLinks(facility_id, query, page)
     return render(
         request,
         "stock.html",
         title=f"Stock at {facility.facility_name or facility_id}",
         principal=principal,
         facility=facility,
-        rows=page,
-        search=search or "",
-        first_page=after is None,
-        next_cursor=encode_cursor([page[-1].product_id]) if more else None,
+        rows=shown,
+        search=query.search or "",
+        query=query,
+        links=links,
+        columns=stock_links.COLUMNS,
+        first_page=after is None and page == 1,
+        next_url=links.next_page(shown[-1].product_id if shown else None) if more else None,
     )
 
 
@@ -101,49 +115,6 @@ def product_page(
         return refuse(request, principal, exc.status, exc.detail)
     done = request.query_params.get("done")
     return render(request, "product.html", **context, forms=blank_forms(), message=done)
-
-
-def product_context(
-    session: Session, principal: Principal, facility_id: str, product_id: str
-) -> dict[str, Any]:
-    """What the product page shows: the availability numbers, the items, reservations, and forms allowed."""
-    facility, _ = catalog.get_facility(session, facility_id)
-    availability = views.availability(session, facility_id, product_id)
-    name = queries.product_name(session, product_id)
-    items = queries.items_of(session, facility_id, product_id)
-    return {
-        "title": f"{product_id} at {facility.facility_name or facility_id}",
-        "principal": principal,
-        "facility": facility,
-        "product_id": product_id,
-        "product_name": name,
-        "availability": availability,
-        "items": items,
-        "item_options": [(i.inventory_item_id, _item_label(i)) for i in items],
-        "reservations": queries.active_reservations(session, facility_id, product_id),
-        "reasons_options": [
-            (r.variance_reason_id, r.description or r.variance_reason_id)
-            for r in queries.variance_reasons(session)
-        ],
-        "allowed": allowed_forms(principal),
-        "ready": READY,
-    }
-
-
-def _item_label(item: InventoryItem) -> str:
-    extra = [f"lot {item.lot_id}" if item.lot_id else "", item.status_id]
-    return " · ".join([item.inventory_item_id, *[e for e in extra if e]])
-
-
-def allowed_forms(principal: Principal) -> dict[str, bool]:
-    """Each form is shown only to roles that may make its API call."""
-    return {
-        "receive": may(principal, "POST", "/v1/receipts"),
-        "count": may(principal, "POST", "/v1/physical-inventories"),
-        "variance": may(principal, "POST", "/v1/variances"),
-        "reserve": may(principal, "POST", "/v1/reservations"),
-        "cancel": may(principal, "DELETE", "/v1/reservations/x/x"),
-    }
 
 
 @router.get("/items/{inventory_item_id}", response_class=HTMLResponse)
@@ -168,7 +139,7 @@ def item_history(
         principal=principal,
         item=item,
         product_name=queries.product_name(session, item.product_id),
-        rows=page,
+        rows=queries.with_balances(session, item, page),
         first_page=after is None,
         next_cursor=encode_cursor([page[-1].seq_num]) if more else None,
         chart=chart.draw(series),

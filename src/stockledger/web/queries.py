@@ -6,15 +6,17 @@ computes a total of its own.
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal, get_args
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, Subquery, func, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.auth.rules import Principal
 from stockledger.core.fixed import ZERO
 from stockledger.ledger.models import (
     Facility,
     InventoryItem,
+    InventoryItemDetail,
     OrderItemInventoryReservation,
     Product,
     ProductFacility,
@@ -28,6 +30,8 @@ from stockledger.ledger.views import (
 )
 
 MAX_FACILITIES = 500
+SortKey = Literal["product", "name", "qoh", "atp", "held", "reserved", "minimum", "computed"]
+SORTS: tuple[str, ...] = get_args(SortKey)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +63,20 @@ def stock_page(
     session: Session, facility_id: str, search: str | None, after: str | None, limit: int
 ) -> list[StockRow]:
     """Up to `limit` view rows after product `after` (keyset), with names and reservations."""
+    return stock_rows(session, facility_id, _page_keys(session, facility_id, search, after, limit))
+
+
+def stock_rows(session: Session, facility_id: str, product_ids: list[str]) -> list[StockRow]:
+    """The view rows of these products, with names and reservations, in the order given."""
     v = product_facility_inventory_item
-    product_ids = _page_keys(session, facility_id, search, after, limit)
     # The view aggregates; naming its keys keeps a page's cost to the page (a range would sum all after it).
     rows = session.execute(
         select(v, Product.product_name)
         .join(Product, Product.product_id == v.c.product_id)
         .where(v.c.facility_id == facility_id, v.c.product_id.in_(product_ids))
-        .order_by(v.c.product_id)
     ).all()
+    order = {product_id: n for n, product_id in enumerate(product_ids)}
+    rows = sorted(rows, key=lambda r: order[r.product_id])
     reserved = _reserved_by_product(session, facility_id, product_ids)
     return [
         StockRow(
@@ -85,6 +94,80 @@ def stock_page(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class StockQuery:
+    """What the stock page lists: a search, a sort column and direction, only the low stock."""
+
+    search: str | None = None
+    sort: SortKey = "product"
+    descending: bool = False
+    below_minimum: bool = False
+
+    @property
+    def keyset(self) -> bool:
+        """The default listing (product id order, every row): paged by keyset, cheap at any depth."""
+        return self.sort == "product" and not self.descending and not self.below_minimum
+
+
+def stock_sorted(session: Session, facility_id: str, query: StockQuery, offset: int, limit: int) -> list[str]:
+    """Product ids of one page in the order asked (an OFFSET page: sorting by a total has no keyset)."""
+    v = product_facility_inventory_item
+    reserved = _reserved_totals(facility_id)
+    held: ColumnElement[object] = sum((v.c[c] for c in _HELD_COLUMNS), start=literal(0))
+    columns: dict[str, ColumnElement[object]] = {
+        "product": v.c.product_id,
+        "name": func.coalesce(Product.product_name, ""),
+        "qoh": v.c.quantity_on_hand_total,
+        "atp": v.c.available_to_promise_total,
+        "held": held,
+        "reserved": func.coalesce(reserved.c.reserved, 0),
+        "minimum": func.coalesce(v.c.minimum_stock, -1),
+        "computed": v.c.computed_inventory_count,
+    }
+    key = columns[query.sort]
+    stmt: Select[tuple[str]] = (
+        select(v.c.product_id)
+        .join(Product, Product.product_id == v.c.product_id)
+        .outerjoin(reserved, reserved.c.product_id == v.c.product_id)
+        .where(v.c.facility_id == facility_id)
+        .order_by(key.desc() if query.descending else key.asc(), v.c.product_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    if query.below_minimum:
+        stmt = stmt.where(v.c.minimum_stock.is_not(None), v.c.computed_inventory_count < 0)
+    if query.search:
+        stmt = stmt.where(_matches(v.c.product_id, query.search))
+    return list(session.scalars(stmt))
+
+
+_HELD_COLUMNS = (
+    "on_hold_quantity",
+    "returned_quantity",
+    "defective_quantity",
+    "expired_quantity",
+    "other_not_promisable_quantity",
+)
+
+
+def _reserved_totals(facility_id: str) -> Subquery:
+    r = OrderItemInventoryReservation
+    return (
+        select(r.product_id, func.sum(r.quantity).label("reserved"))
+        .where(r.facility_id == facility_id, r.status_id == ACTIVE)
+        .group_by(r.product_id)
+        .subquery("reserved")
+    )
+
+
+def _matches(product_id: ColumnElement[str] | InstrumentedAttribute[str], search: str) -> ColumnElement[bool]:
+    term = search.lower()
+    return or_(
+        func.lower(product_id).startswith(term, autoescape=True),
+        func.lower(Product.product_name).contains(term, autoescape=True),
+    )
+
+
 def _page_keys(
     session: Session, facility_id: str, search: str | None, after: str | None, limit: int
 ) -> list[str]:
@@ -94,13 +177,7 @@ def _page_keys(
     if after is not None:
         stmt = stmt.where(pf.product_id > after)
     if search:
-        term = search.lower()
-        stmt = stmt.join(Product, Product.product_id == pf.product_id).where(
-            or_(
-                func.lower(pf.product_id).startswith(term, autoescape=True),
-                func.lower(Product.product_name).contains(term, autoescape=True),
-            )
-        )
+        stmt = stmt.join(Product, Product.product_id == pf.product_id).where(_matches(pf.product_id, search))
     return list(session.scalars(stmt))
 
 
@@ -161,3 +238,40 @@ def variance_reasons(session: Session) -> list[VarianceReason]:
 def product_name(session: Session, product_id: str) -> str | None:
     product = session.get(Product, product_id)
     return product.product_name if product else None
+
+
+@dataclass(frozen=True, slots=True)
+class BalancedRow:
+    """A ledger row with the item's QOH and ATP right after it (its running balance)."""
+
+    detail: InventoryItemDetail
+    qoh_after: Decimal
+    atp_after: Decimal
+
+
+def with_balances(
+    session: Session, item: InventoryItem, newest_first: list[InventoryItemDetail]
+) -> list[BalancedRow]:
+    """Each row's balance: the current totals less the diffs of every row written after it (exact:
+    totals == Σ diffs). The rows written after this page's first are summed in one statement."""
+    if not newest_first:
+        return []
+    d = InventoryItemDetail
+    newer = session.execute(
+        select(
+            func.coalesce(func.sum(d.quantity_on_hand_diff), 0),
+            func.coalesce(func.sum(d.available_to_promise_diff), 0),
+        ).where(
+            d.facility_id == item.facility_id,
+            d.inventory_item_id == item.inventory_item_id,
+            d.seq_num > newest_first[0].seq_num,
+        )
+    ).one()
+    qoh = item.quantity_on_hand_total - Decimal(newer[0])
+    atp = item.available_to_promise_total - Decimal(newer[1])
+    out = []
+    for row in newest_first:
+        out.append(BalancedRow(row, qoh, atp))
+        qoh -= row.quantity_on_hand_diff
+        atp -= row.available_to_promise_diff
+    return out

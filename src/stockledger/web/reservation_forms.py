@@ -13,6 +13,7 @@ from stockledger.web.auth import Staff
 from stockledger.web.forms import POSTS, Values, guard, run_form, validated
 from stockledger.web.formstate import FORM_ERROR, FormState, filled
 from stockledger.web.queries import reserved_products
+from stockledger.web.refusals import missing
 from stockledger.web.templating import quantity
 
 router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", include_in_schema=False)
@@ -26,6 +27,8 @@ def reserve(
     if (refused := guard(request, principal, facility_id, "POST", "/v1/reservations")) is not None:
         return refused
     form = FormState("reserve", values)
+    missing(form, orderId="Enter the order id.", orderItemSeqId="Enter the order line.")
+    missing(form, quantity="Enter how many units to reserve.")
     fields = filled(values, "orderId", "orderItemSeqId", "quantity", "fill")
     doc = validated(ReservationRequest, {"facilityId": facility_id, "productId": product_id, **fields}, form)
 

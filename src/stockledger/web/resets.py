@@ -1,4 +1,9 @@
-"""The ERP reset upload: a CSV sent with an upload progress bar, applied whole or not at all."""
+"""The ERP reset upload: a CSV sent with an upload progress bar, applied as the API applies it.
+
+The good lines are applied and the failed ones listed (the API's and the CLI's rule, the same
+service); the page then shows what changed. After an error or failed lines the chosen file
+stays in the form (htmx keeps the input across the swap: `hx-preserve`), to send again once fixed.
+"""
 
 from collections.abc import Iterator
 from typing import Any
@@ -25,14 +30,7 @@ from stockledger.web.templating import render
 router = APIRouter(prefix="/ui/resets", include_in_schema=False)
 API_PATH = "/v1/external-inventory-resets"
 SHOWN_FAILURES = 50
-
-
-class LinesFailed(Exception):
-    """Some lines cannot be applied: the whole file is rolled back."""
-
-    def __init__(self, outcome: ResetOutcome) -> None:
-        super().__init__(f"{outcome.lines_failed} lines failed")
-        self.outcome = outcome
+SHOWN_CHANGES = 200
 
 
 @router.get("", response_class=HTMLResponse)
@@ -63,32 +61,32 @@ async def upload_reset(request: Request, principal: Staff) -> Response:
     )
     if failed is not None:
         form.errors["file"] = failed
-    return _page(request, principal, form, outcome, status=422 if failed else 200)
+        return _page(request, principal, form, status=422)
+    return _page(request, principal, form, outcome)
 
 
 def _apply(
     database: Database, principal: Principal, upload: UploadFile, source: str | None, batch_size: int
 ) -> tuple[ResetOutcome | None, str | None]:
-    """The outcome, or (the failed run, why nothing was applied)."""
+    """The outcome (the good lines applied, the failed listed), or why nothing was applied."""
     rows = csv_text(upload.file)
     try:
         with database.transaction() as session:
             bind_principal(session, principal)  # its scope and user, as core.deps.write_session binds them
-            in_scope = _in_scope(csv_lines(rows), principal)
+            lines = _in_scope(csv_lines(rows), principal)
             outcome = reset_inventory(
-                session, in_scope, source, batch_size=batch_size, keep_failures=SHOWN_FAILURES
+                session,
+                lines,
+                source,
+                batch_size=batch_size,
+                keep_failures=SHOWN_FAILURES,
+                keep_changes=SHOWN_CHANGES,
             )
-            if outcome.lines_failed:
-                raise LinesFailed(outcome)
-    except LinesFailed as exc:
-        failed = exc.outcome.lines_failed
-        lines = "1 line cannot" if failed == 1 else f"{failed} lines cannot"
-        return exc.outcome, f"{lines} be applied, so nothing was changed."
+            return outcome, None
     except AppError as exc:
         return None, f"{exc.detail} Nothing was changed."
     except UnicodeDecodeError:
         return None, "The file is not UTF-8 text. Nothing was changed."
-    return outcome, None
 
 
 def _in_scope(lines: Iterator[RawLine], principal: Principal) -> Iterator[RawLine]:
@@ -107,4 +105,5 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     context: dict[str, Any] = {"title": "ERP inventory reset", "principal": principal, "form": form}
-    return render(request, "resets.html", status, **context, outcome=outcome, applied=not form.errors)
+    keep_file = bool(form.errors) or bool(outcome and outcome.lines_failed)
+    return render(request, "resets.html", status, **context, outcome=outcome, keep_file=keep_file)

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from stockledger.auth.rules import may_call
 from stockledger.web.csrf import page_token
+from stockledger.web.wording import coded, named
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -41,6 +42,8 @@ def when(value: datetime | None) -> str:
 templates.env.filters["qty"] = quantity
 templates.env.filters["when"] = when
 templates.env.filters["signed"] = signed
+templates.env.filters["named"] = named
+templates.env.filters["coded"] = coded
 templates.env.globals["may"] = lambda principal, method, path: may_call(principal.role, method, path)
 templates.env.globals["csrf"] = page_token
 

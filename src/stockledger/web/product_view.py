@@ -1,0 +1,133 @@
+"""What the product page shows: the numbers explained, items in staff words, the forms' choices."""
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from stockledger.auth.rules import Principal
+from stockledger.catalog import service as catalog
+from stockledger.core.fixed import ZERO
+from stockledger.ledger import views
+from stockledger.ledger.models import FacilityLocation, InventoryItem, OrderItemInventoryReservation
+from stockledger.web import queries
+from stockledger.web.auth import may
+from stockledger.web.wording import named, reasons_for
+
+# Forms whose service exists: a form is shown only when it can be served.
+READY = {"count": True, "variance": True, "receive": True, "reserve": True, "cancel": True}
+# Why units arrive and are not accepted (ShipmentReceipt.rejectionReasonId).
+REJECTION_REASONS = (
+    ("SRJ_DAMAGED", "Damaged"),
+    ("SRJ_NOT_ORDERED", "Not ordered"),
+    ("SRJ_OVER_SHIPPED", "More than ordered"),
+    ("SRJ_EXPIRED", "Expired or too close to expiry"),
+)
+MAX_LOCATIONS = 500
+
+
+def product_context(
+    session: Session, principal: Principal, facility_id: str, product_id: str
+) -> dict[str, Any]:
+    """The availability numbers, the items, reservations, and the forms the role may use."""
+    facility, _ = catalog.get_facility(session, facility_id)
+    availability = views.availability(session, facility_id, product_id)
+    items = queries.items_of(session, facility_id, product_id)
+    return {
+        "title": f"{product_id} at {facility.facility_name or facility_id}",
+        "principal": principal,
+        "facility": facility,
+        "product_id": product_id,
+        "product_name": queries.product_name(session, product_id),
+        "availability": availability,
+        "why_atp_differs": why_atp_differs(availability),
+        "backordered": backordered(session, facility_id, product_id),
+        "items": items,
+        "item_labels": {i.inventory_item_id: item_label(i) for i in items},
+        "item_options": [(i.inventory_item_id, item_option(i)) for i in items],
+        "reservations": queries.active_reservations(session, facility_id, product_id),
+        "reasons_options": reason_options(session, principal),
+        "location_options": location_options(session, facility_id),
+        "rejection_options": REJECTION_REASONS,
+        "allowed": allowed_forms(principal),
+        "ready": READY,
+    }
+
+
+def item_label(item: InventoryItem) -> str:
+    """An item as staff tell items apart in the table (next to its status and location): its lot and
+    when it was received. Its generated id is only the link's tooltip."""
+    parts = [f"Lot {item.lot_id}" if item.lot_id else "No lot"]
+    if item.datetime_received:
+        parts.append(f"received {item.datetime_received:%Y-%m-%d}")
+    return " · ".join(parts)
+
+
+def item_option(item: InventoryItem) -> str:
+    """An item in a select, where nothing stands next to it: lot, status, location, received."""
+    parts = [f"Lot {item.lot_id}" if item.lot_id else "No lot", named(item.status_id)]
+    if item.location_seq_id:
+        parts.append(f"at {item.location_seq_id}")
+    if item.datetime_received:
+        parts.append(f"received {item.datetime_received:%Y-%m-%d}")
+    return " · ".join(parts)
+
+
+def why_atp_differs(availability: views.Availability) -> list[tuple[str, Decimal]]:
+    """The parts of QOH that are not ATP, by kind, each above zero: reserved, on hold, defective…"""
+    held = availability.not_promisable
+    parts = [
+        ("reserved for orders", availability.reserved_quantity),
+        ("on hold", held.on_hold),
+        ("returned, not inspected", held.returned),
+        ("defective", held.defective),
+        ("expired", held.expired),
+        ("in another status", held.other),
+    ]
+    return [(label, value) for label, value in parts if value > 0]
+
+
+def backordered(session: Session, facility_id: str, product_id: str) -> Decimal:
+    """Units promised to active reservations that no stock covers yet (quantityNotAvailable)."""
+    r = OrderItemInventoryReservation
+    total = session.scalar(
+        select(func.sum(r.quantity_not_available)).where(
+            r.facility_id == facility_id, r.product_id == product_id, r.status_id == views.ACTIVE
+        )
+    )
+    return total or ZERO
+
+
+def reason_options(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """The variance reasons the role may pick, in staff words (store staff: never the ERP sync's)."""
+    codes = [r.variance_reason_id for r in queries.variance_reasons(session)]
+    return [(code, named(code)) for code in reasons_for(principal.role, codes)]
+
+
+def location_options(session: Session, facility_id: str) -> list[tuple[str, str]]:
+    f = FacilityLocation
+    found = session.scalars(
+        select(f).where(f.facility_id == facility_id).order_by(f.location_seq_id).limit(MAX_LOCATIONS)
+    )
+    return [(loc.location_seq_id, _location_label(loc)) for loc in found]
+
+
+def _location_label(loc: FacilityLocation) -> str:
+    where = [
+        f"{k} {v}"
+        for k, v in (("area", loc.area_id), ("aisle", loc.aisle_id), ("section", loc.section_id))
+        if v
+    ]
+    return f"{loc.location_seq_id} ({', '.join(where)})" if where else loc.location_seq_id
+
+
+def allowed_forms(principal: Principal) -> dict[str, bool]:
+    """Each form is shown only to roles that may make its API call."""
+    return {
+        "receive": may(principal, "POST", "/v1/receipts"),
+        "count": may(principal, "POST", "/v1/physical-inventories"),
+        "variance": may(principal, "POST", "/v1/variances"),
+        "reserve": may(principal, "POST", "/v1/reservations"),
+        "cancel": may(principal, "DELETE", "/v1/reservations/x/x"),
+    }

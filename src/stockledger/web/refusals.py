@@ -1,0 +1,35 @@
+"""Refusals in staff words: every required field left empty named at once, and the services'
+API wording ("1 line(s) short; order item 00001 …") told as a person would ("Only 3 available")."""
+
+from decimal import Decimal
+
+from stockledger.core.errors import AppError, InsufficientStock
+from stockledger.web.formstate import FormState
+from stockledger.web.templating import quantity
+
+
+def missing(form: FormState, **messages: str) -> None:
+    """A message next to each of these fields left empty (the DTO would name only the first it meets)."""
+    for name, message in messages.items():
+        if not form.values.get(name):
+            form.errors.setdefault(name, message)
+
+
+def staff_wording(exc: AppError) -> tuple[str | None, str]:
+    """The field a refusal is about, when it is about one, and what to tell the person at the form."""
+    if isinstance(exc, InsufficientStock):
+        return "quantity", _short(exc)
+    return None, exc.detail
+
+
+def _short(exc: InsufficientStock) -> str:
+    lines = exc.extra.get("lines") or []
+    if not lines:
+        return f"{exc.detail}. Nothing was reserved."
+    first = lines[0]
+    available, asked = Decimal(str(first["available"])), Decimal(str(first["requested"]))
+    have = "none available" if available <= 0 else f"only {quantity(available)} available"
+    return (
+        f"Cannot reserve {quantity(asked)}: {have}. Nothing was reserved. To go ahead, lower the quantity, "
+        "or choose “Reserve what is available” or “Reserve all, backorder the rest”."
+    )
