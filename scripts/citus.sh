@@ -235,5 +235,5 @@ case "${1:-}" in
   start-node) node_port_arg "${2:-}" start-node; start_one "$2" ;;
   stop-node) node_port_arg "${2:-}" stop-node; stop_node "$2" ;;
   add-worker) node_port_arg "${2:-}" add-worker; add_worker "$2" ;;
-  *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
