@@ -78,6 +78,7 @@ def test_a_stopped_worker_is_503_for_its_facility_only_and_serves_again(tmp_path
             finally:
                 server.stop()
             tally = load.tally
+            print(f"answers (phase, facility, status): {sorted(tally.statuses.items())}")  # with -s
             assert tally.unexpected == []
             assert {status for (_, _, status) in tally.statuses} <= {200, 201, 409, 503}, tally.statuses
             # Served throughout: the reads of the facility on the running worker, never a 503.
