@@ -37,6 +37,7 @@ pytestmark = pytest.mark.skipif(not CITUS_URL, reason="STOCKLEDGER_TEST_CITUS_UR
 CLIENTS = 3
 BUDGET = 600  # requests per client at most
 FACILITIES = [f"CG{n}" for n in range(4)]
+_ON_NODE = "SELECT count(*) FROM citus_shards WHERE table_name = %s::regclass AND nodeport = %s"
 _NODES_OF = (
     "SELECT DISTINCT nodeport FROM citus_shards WHERE table_name = 'inventory_item'::regclass ORDER BY 1"
 )
@@ -82,6 +83,8 @@ def test_a_third_worker_joins_and_takes_shards_under_load(tmp_path: Path) -> Non
                 assert stocked - atp == active == tally.reserved[facility], facility
             with psycopg.connect(db_url, autocommit=True) as conn:
                 assert [p for (p,) in conn.execute(_NODES_OF)] == [coordinator + n for n in (1, 2, 3)]
+                # The reference tables were copied to the new worker before the moves.
+                assert conn.execute(_ON_NODE, ("product", third)).fetchone() == (1,)
             verify_clean(db_url)
         finally:
             db.dispose()
