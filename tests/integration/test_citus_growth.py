@@ -89,3 +89,4 @@ def test_a_third_worker_joins_and_takes_shards_under_load(tmp_path: Path) -> Non
         finally:
             db.dispose()
             drop_database_on_node(name, third)
+            citus_script("stop-node", str(third))  # the cluster as the script starts it
