@@ -66,8 +66,8 @@ def facilities_by_worker(db: Database, per_worker: int) -> dict[int, list[str]]:
     return chosen
 
 
-def stock_facilities(db: Database, facilities: list[str]) -> None:
-    """The facilities, PRODUCTS, and STOCK units of each product in each (one reset)."""
+def stock_facilities(db: Database, facilities: list[str], stock: int = STOCK) -> None:
+    """The facilities, PRODUCTS, and `stock` units of each product in each (one reset)."""
     with db.transaction() as session:
         session.execute(
             text("INSERT INTO product (product_id, created_stamp) VALUES (:p, '2026-01-01')"),
@@ -82,7 +82,7 @@ def stock_facilities(db: Database, facilities: list[str]) -> None:
         )
     with db.transaction() as session:
         lines = [
-            RawLine(n, f, p, str(STOCK))
+            RawLine(n, f, p, str(stock))
             for n, (f, p) in enumerate(((f, p) for f in facilities for p in PRODUCTS), 2)
         ]
         reset_inventory(session, lines, "citus load set-up")

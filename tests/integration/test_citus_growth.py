@@ -21,7 +21,6 @@ from sqlalchemy.engine import make_url
 from stockledger.core.db import Database
 from tests.citus_load import (
     PRODUCTS,
-    STOCK,
     Load,
     add_database_on_node,
     citus_script,
@@ -37,6 +36,7 @@ pytestmark = pytest.mark.skipif(not CITUS_URL, reason="STOCKLEDGER_TEST_CITUS_UR
 CLIENTS = 3
 BUDGET = 600  # requests per client at most
 FACILITIES = [f"CG{n}" for n in range(4)]
+STOCK = 60  # units per product and facility: the load runs some of them out (409s), the edge of overselling
 _ON_NODE = "SELECT count(*) FROM citus_shards WHERE table_name = %s::regclass AND nodeport = %s"
 _NODES_OF = (
     "SELECT DISTINCT nodeport FROM citus_shards WHERE table_name = 'inventory_item'::regclass ORDER BY 1"
@@ -52,7 +52,7 @@ def test_a_third_worker_joins_and_takes_shards_under_load(tmp_path: Path) -> Non
         db = Database(db_url)
         try:
             add_database_on_node(name, third)
-            stock_facilities(db, FACILITIES)
+            stock_facilities(db, FACILITIES, STOCK)
             token = create_token(db_url, "oms", *FACILITIES)
             with psycopg.connect(db_url, autocommit=True) as conn:
                 assert [p for (p,) in conn.execute(_NODES_OF)] == [coordinator + 1, coordinator + 2]
@@ -75,7 +75,7 @@ def test_a_third_worker_joins_and_takes_shards_under_load(tmp_path: Path) -> Non
             assert tally.unexpected == []
             assert {status for (_, _, status) in tally.statuses} <= {201, 409}, tally.statuses
             assert tally.total(201, phase="rebalance") > 0, tally.statuses  # the load ran during the moves
-            assert tally.total(201, phase="after") > 0, tally.statuses
+            assert tally.total(phase="after") >= 30, tally.statuses  # answered after the moves too
             for facility in FACILITIES:
                 qoh, atp, active, negative = facility_state(db, facility)
                 stocked = Decimal(STOCK * len(PRODUCTS))
