@@ -1,13 +1,16 @@
 """A Citus worker stopped under HTTP load (issue 18, item 6).
 
 A fresh database on the cluster, one facility whose shards live on each worker, a real
-`stockledger serve`, and a bounded reservation load on both facilities. One worker is stopped
-(`scripts/citus.sh stop-node`) while the load runs: the facility on the other worker keeps being
-served (201 or 409 insufficient_stock), the stopped worker's facility answers 503
-database_unavailable with Retry-After (never a 500), and once the worker is started again
-(`start-node`) its facility's reservations succeed. At the end nothing is half-applied: per
-facility, the ATP consumed equals the active reservations equals the units the clients were
-told were reserved, QOH is unchanged, and `stockledger verify` is clean.
+`stockledger serve`, and a bounded load of reservations and availability reads on both
+facilities. One worker is stopped (`scripts/citus.sh stop-node`) while the load runs: the reads
+of the facility on the other worker keep being served; the stopped worker's facility answers
+503 database_unavailable with Retry-After (never a 500); and once the worker is started again
+(`start-node`) its facility's reservations succeed. Reservations in the other facility may
+answer 503 too while the worker is down: the order-item guard of the one-statement reservation
+reads order_item on every worker (docs/scaling.md, "What a reservation costs on Citus"). At the
+end nothing is half-applied: per facility, the ATP consumed equals the active reservations
+equals the units the clients were told were reserved, QOH is unchanged, and `stockledger
+verify` is clean.
 """
 
 import time
