@@ -33,7 +33,8 @@ CITUS_TESTS := \
 	tests/integration/test_ledger_post.py tests/integration/test_resets.py \
 	tests/integration/test_receiving_backorders.py \
 	tests/e2e/test_idempotency_api.py tests/e2e/test_api_reads.py tests/e2e/test_scenario_store_day.py \
-	tests/e2e/test_hot_routes_event_loop.py
+	tests/e2e/test_hot_routes_event_loop.py \
+	tests/integration/test_citus_growth.py tests/integration/test_citus_worker_down.py
 
 citus-start:  ## build Citus if missing, start the local cluster, print the coordinator URL
 	scripts/citus.sh start

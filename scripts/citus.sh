@@ -8,10 +8,16 @@
 #   scripts/citus.sh status   each node's port and state, the workers the coordinator knows
 #   scripts/citus.sh url      print the coordinator URL
 #   scripts/citus.sh destroy  stop and delete the data folder
+#   scripts/citus.sh start-node PORT  init (once) and start one node on PORT with the database and
+#                  the citus extension, joined to nothing: a worker restarted, or one about to join
+#   scripts/citus.sh stop-node PORT   stop one node (a worker going down); its data stays
+#   scripts/citus.sh add-worker PORT  start-node, then join it to the cluster's database as a worker
+#                  (shards move to it only when rebalanced: citus_rebalance_start)
 #
 # Every command is idempotent. Settings (environment):
 #   CITUS_SOURCE   folder holding citus-13.2.2.tar.gz and its patch; default ../shared/vendor/citus
-#                  (relative to the repository). This script READS THAT FOLDER, only to build Citus.
+#                  (relative to the repository; from a worktree in ../wt/NAME, ../../shared/vendor/citus).
+#                  This script READS THAT FOLDER, only to build Citus.
 #   CITUS_DATA     data folder of the cluster; default .citus in the repository (gitignored)
 #   CITUS_PORT     coordinator port; default 9700; worker i listens on CITUS_PORT + i
 #   CITUS_WORKERS  number of workers; default 2
@@ -20,7 +26,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CITUS_VERSION=13.2.2
-CITUS_SOURCE="${CITUS_SOURCE:-$ROOT/../shared/vendor/citus}"
+if [ -z "${CITUS_SOURCE:-}" ]; then
+  CITUS_SOURCE="$ROOT/../shared/vendor/citus"
+  [ -d "$CITUS_SOURCE" ] || [ ! -d "$ROOT/../../shared/vendor/citus" ] || CITUS_SOURCE="$ROOT/../../shared/vendor/citus"
+fi
 CITUS_DATA="${CITUS_DATA:-$ROOT/.citus}"
 CITUS_PORT="${CITUS_PORT:-9700}"
 CITUS_WORKERS="${CITUS_WORKERS:-2}"
@@ -34,6 +43,15 @@ say() { echo "citus.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 node_ports() { seq "$CITUS_PORT" $((CITUS_PORT + CITUS_WORKERS)); }
+# Nodes with a data folder beyond the first CITUS_WORKERS (start-node, add-worker), by port.
+added_ports() {
+  local dir port
+  for dir in "$CITUS_DATA"/node-*; do
+    [ -f "$dir/PG_VERSION" ] || continue
+    port="${dir##*/node-}"
+    [ "$port" -ge "$CITUS_PORT" ] && [ "$port" -le $((CITUS_PORT + CITUS_WORKERS)) ] || echo "$port"
+  done | sort -n
+}
 node_dir() { echo "$CITUS_DATA/node-$1"; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 psql_at() { PGOPTIONS='-c client_min_messages=warning' as_pg "$PG_BIN/psql" -h "$HOST" -p "$1" -U postgres -d "$2" -v ON_ERROR_STOP=1 -qAt -c "$3"; }
@@ -89,6 +107,26 @@ citus.max_adaptive_executor_pool_size = 4
 EOF
 }
 
+# Settings added after a cluster may have been initialised: appended once (the last line of
+# postgresql.conf wins), and a running node restarted when it runs with another value.
+# wal_level = logical: citus_rebalance_start moves shards by logical replication, so writes to a
+# moving shard go on during the copy and are blocked only for the final switch-over.
+LATE_SETTINGS=("wal_level=logical")
+
+configure_node() {
+  local port=$1 dir setting key value
+  dir="$(node_dir "$port")"
+  for setting in "${LATE_SETTINGS[@]}"; do
+    key="${setting%%=*}" value="${setting#*=}"
+    grep -qx "$key = $value" "$dir/postgresql.conf" || echo "$key = $value" >>"$dir/postgresql.conf"
+    if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1 \
+      && [ "$(psql_at "$port" postgres "SHOW $key")" != "$value" ]; then
+      say "node :$port restarts for $key = $value"
+      as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null
+    fi
+  done
+}
+
 start_node() {
   local port=$1 dir
   dir="$(node_dir "$port")"
@@ -117,23 +155,49 @@ start() {
   check_ports
   build
   mkdir -p "$CITUS_DATA"
-  for port in $(node_ports); do init_node "$port"; start_node "$port"; done
+  for port in $(node_ports); do init_node "$port"; configure_node "$port"; start_node "$port"; done
   for port in $(node_ports); do create_db "$port"; done
   join_workers
   say "coordinator :$CITUS_PORT, $CITUS_WORKERS workers, data in $CITUS_DATA"
   url
 }
 
+stop_node() {
+  local port=$1 dir
+  dir="$(node_dir "$port")"
+  [ -f "$dir/PG_VERSION" ] || return 0
+  if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null
+  fi
+  say "node :$port stopped"
+}
+
 stop() {
-  for port in $(node_ports); do
-    local dir
-    dir="$(node_dir "$port")"
-    [ -f "$dir/PG_VERSION" ] || continue
-    if as_pg "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-      as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null
-    fi
-    say "node :$port stopped"
-  done
+  for port in $(added_ports) $(node_ports); do stop_node "$port"; done
+}
+
+node_port_arg() {
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: citus.sh $2 PORT"
+  [ "$1" != 5432 ] || die "port 5432 belongs to the main PostgreSQL server; choose another port"
+}
+
+# One node, started with the database and the extension (a worker back from stop-node, or one
+# about to be joined).
+start_one() {
+  local port=$1
+  build
+  mkdir -p "$CITUS_DATA"
+  init_node "$port"; configure_node "$port"; start_node "$port"; create_db "$port"
+  say "node :$port running"
+}
+
+add_worker() {
+  local port=$1
+  start_one "$port"
+  if [ -z "$(psql_at "$CITUS_PORT" "$CITUS_DB" "SELECT 1 FROM pg_dist_node WHERE nodeport = $port AND isactive")" ]; then
+    psql_at "$CITUS_PORT" "$CITUS_DB" "SELECT citus_add_node('$HOST', $port)" >/dev/null
+  fi
+  say "worker :$port joined $CITUS_DB (no shards until citus_rebalance_start)"
 }
 
 status() {
@@ -143,6 +207,13 @@ status() {
       echo "node :$port running"
     else
       echo "node :$port stopped"; code=3
+    fi
+  done
+  for port in $(added_ports); do
+    if as_pg "$PG_BIN/pg_ctl" -D "$(node_dir "$port")" status >/dev/null 2>&1; then
+      echo "node :$port running (added)"
+    else
+      echo "node :$port stopped (added)"
     fi
   done
   if [ "$code" = 0 ]; then
@@ -161,5 +232,8 @@ case "${1:-}" in
   status) status ;;
   url) url ;;
   destroy) stop; rm -rf "$CITUS_DATA"; say "removed $CITUS_DATA" ;;
-  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  start-node) node_port_arg "${2:-}" start-node; start_one "$2" ;;
+  stop-node) node_port_arg "${2:-}" stop-node; stop_node "$2" ;;
+  add-worker) node_port_arg "${2:-}" add-worker; add_worker "$2" ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

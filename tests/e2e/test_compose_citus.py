@@ -40,6 +40,14 @@ def test_every_node_runs_the_citus_of_the_script_on_postgresql_15() -> None:
     assert set(images.values()) == {f"citusdata/citus:{CITUS_VERSION[1]}-pg15"}
 
 
+def test_every_node_can_move_shards_online() -> None:
+    """wal_level=logical on the coordinator and every worker, as scripts/citus.sh runs them."""
+    services = _compose()["services"]
+    nodes = [name for name in services if name == "coordinator" or name.startswith("worker")]
+    assert nodes == ["coordinator", "worker1", "worker2"]
+    assert all("wal_level=logical" in services[name]["command"] for name in nodes)
+
+
 def test_the_setup_joins_every_worker_and_the_app_uses_the_coordinator() -> None:
     services = _compose()["services"]
     workers = {name for name in services if name.startswith("worker")}

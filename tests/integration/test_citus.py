@@ -103,12 +103,23 @@ def _plan(conn: Connection, sql: str, params: Any) -> str:
 
 
 def _assert_router(plan: str, sql: str) -> None:
+    """One task on one shard, and no part of the statement planned apart: a statement whose
+    CTEs Citus cannot send as a whole runs them as "Distributed Subplan"s (each with tasks of
+    its own) before the final task, which alone may say Task Count: 1."""
     assert "Custom Scan (Citus" in plan, f"not a distributed plan:\n{sql}\n{plan}"
-    assert "Task Count: 1\n" in plan + "\n", f"more than one task:\n{sql}\n{plan}"
+    counts = re.findall(r"Task Count: (\d+)", plan)
+    assert counts == ["1"], f"more than one task:\n{sql}\n{plan}"
+    assert "Distributed Subplan" not in plan, f"planned in parts:\n{sql}\n{plan}"
 
 
 @needs_cluster
 @on_citus
+@pytest.mark.xfail(
+    strict=True,
+    reason="planned in parts: each writing CTE is a distributed subplan run through the coordinator,"
+    " and the order-item guard (SPEC §11) reads order_item in every facility, so on every shard"
+    " (docs/scaling.md, 'What a reservation costs on Citus')",
+)
 def test_the_one_statement_reservation_is_a_single_shard_plan(seeded: Database) -> None:
     line = ReserveLine(order_item_seq_id="00001", product_id="FG002", quantity=Decimal(1))
     statement = _sole_item_statement(seeded.engine.dialect, "O-PLAN", FACILITY, line, ALL_OR_NOTHING, "tests")
