@@ -11,7 +11,7 @@ Five ways in, the same two rows each: `post` (one posting), `post_batch` (set-ba
 `sole_item_ctes` (item chosen and posted inside the caller's single statement, PostgreSQL).
 """
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -104,8 +104,20 @@ class Posted:
     accounting_quantity_total: Decimal
 
 
+SEQ_DIGITS = 5  # a detail's seq id: its number, zero-padded to five digits, more when needed
+
+
 def format_seq(number: int) -> str:
-    return f"{number:05d}"
+    """The detail seq id of detail number `number` (`format_seq_sql`: the same, in SQL)."""
+    return f"{number:0{SEQ_DIGITS}d}"
+
+
+def format_seq_sql(number: str) -> str:
+    """`format_seq` as a PostgreSQL expression of the integer expression `number`."""
+    return (
+        f"CASE WHEN {number} < {10**SEQ_DIGITS} THEN lpad({number}::text, {SEQ_DIGITS}, '0') "
+        f"ELSE {number}::text END"
+    )
 
 
 def post(session: Session, posting: Posting) -> Posted:
@@ -258,8 +270,7 @@ _SOLE_ITEM = (
     "posted_detail AS (INSERT INTO inventory_item_detail "
     "(inventory_item_id, inventory_item_detail_seq_id, seq_num, "
     f"{', '.join(_SOLE_ITEM_DETAIL)}) SELECT inventory_item_id, "
-    "CASE WHEN last_detail_seq < 100000 THEN lpad(last_detail_seq::text, 5, '0') "  # format_seq
-    "ELSE last_detail_seq::text END, last_detail_seq, "
+    f"{format_seq_sql('last_detail_seq')}, last_detail_seq, "
     f"{', '.join(':' + c for c in _SOLE_ITEM_DETAIL)} FROM posted)"
 )
 # Not expired: by the database's clock; NOT EXISTS still looks at every INV_AVAILABLE item,
@@ -274,11 +285,6 @@ _SOLE_ITEM_SQL = {
     for lot in (False, True)
     for allow_expired in (False, True)
 }
-
-
-def post_many(session: Session, postings: Iterable[Posting]) -> list[Posted]:
-    """Apply postings in the order given (callers sort by item id to keep lock order)."""
-    return [post(session, p) for p in postings]
 
 
 def _guarded_update(p: Posting) -> ReturningUpdate[tuple[int, Decimal, Decimal, Decimal]]:
