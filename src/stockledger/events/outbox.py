@@ -9,6 +9,7 @@ the feed never serves past a number a running transaction may still commit.
 """
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
 
@@ -58,7 +59,7 @@ def event_params(
     session: Session, facility_id: str, event_type: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
     """One event's values (checked: its type, the caller's facility scope) as `e_`-named driver
-    parameters, for `event_insert` or a caller's own statement (`event_insert_from`)."""
+    parameters, for `event_insert` or a caller's own statement."""
     if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
         check_facility(session, facility_id)
     return event_values(session.get_bind().dialect, facility_id, event_type, payload, acting_user(session))
@@ -82,17 +83,27 @@ def event_values(
     return {f"e_{k}": v for k, v in bound(dialect, OUTBOX, values).items()}
 
 
-def event_insert_from(source: str, payload_sql: str = ":e_payload") -> str:
-    """PostgreSQL: an INSERT of the event (`event_params`) for each row of the CTE `source`, to
-    put in a caller's single statement; its number fenced (events/fence.py). `payload_sql` may
-    compute the payload from :e_payload and the row."""
-    return (
-        f"INSERT INTO outbox_event ({_COLUMNS}) SELECT :e_facility_id, "
-        f"stockledger_fenced_nextval('{OUTBOX_SEQUENCE}'), :e_event_type, {payload_sql}, :e_created_stamp "
-        f"FROM {source}"
-    )
+def event_values_around(
+    dialect: Dialect,
+    facility_id: str,
+    event_type: str,
+    payload_of: Callable[[str], dict[str, Any]],
+    user: str | None,
+) -> dict[str, Any]:
+    """`event_values` for a payload that names an id only the statement learns (the item a
+    reservation posts to): `payload_of(id)` is the payload. Instead of `e_payload`, the JSON
+    before and after the id's JSON string (`e_payload_head`, `e_payload_tail`), so that
+    `:e_payload_head || to_json(id)::text || :e_payload_tail` is that payload's JSON, byte for byte."""
+    values = event_values(dialect, facility_id, event_type, payload_of(_ID), user)
+    head, found, tail = values.pop("e_payload").partition(_ID_JSON)
+    if not found or _ID_JSON in tail:
+        raise ValueError("payload_of must put the id in the payload exactly once")
+    return {**values, "e_payload_head": head, "e_payload_tail": tail}
 
 
+# Stands for the id while the payload is encoded; never sent (a NUL is no id or key of ours).
+_ID = "\x00id\x00"
+_ID_JSON = json.dumps(_ID)
 _COLUMNS = "facility_id, event_seq, event_type, payload, created_stamp"
 _INSERT = (
     f"INSERT INTO outbox_event ({_COLUMNS}) "

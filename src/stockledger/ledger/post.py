@@ -5,10 +5,10 @@ sequence move together, atomically, in the database) followed by the INSERT of i
 InventoryItemDetail row, in the caller's transaction. Nothing else writes totals, so
 for every item: totals == sum of its detail diffs.
 
-Five ways in, the same two rows each: `post` (one posting), `post_batch` (set-based),
-`post_locked` (an item the caller locked: one round trip with the caller's other writes),
-`post_locked_batch` (items the caller locked: two statements from arrays, PostgreSQL) and
-`sole_item_ctes` (item chosen and posted inside the caller's single statement, PostgreSQL).
+Four ways in, the same two rows each: `post` (one posting), `post_batch` (set-based),
+`post_locked` (an item the caller locked: one round trip with the caller's other writes) and
+`post_locked_batch` (items the caller locked: two statements from arrays, PostgreSQL); and
+ledger/sole_item.py (the item chosen and posted to by one statement, PostgreSQL).
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import NoReturn, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, case, insert, select, update
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -41,7 +40,6 @@ from stockledger.core.errors import InsufficientStock, NegativeStock, NotFound
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
-from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 
 ITEM = cast(Table, InventoryItem.__table__)
@@ -128,7 +126,7 @@ def post(session: Session, posting: Posting) -> Posted:
         _raise_refusal(session, posting)
     seq_num, qoh, atp, acc = row
     seq_id = posting.detail_seq_id or format_seq(seq_num)
-    values = _detail_values(posting, seq_num, seq_id, user=acting_user(session))
+    values = detail_values(posting, seq_num, seq_id, user=acting_user(session))
     session.execute(insert(DETAIL).values(values))
     _expire_loaded_item(session, posting)
     return Posted(posting.facility_id, posting.inventory_item_id, seq_id, qoh, atp, acc)
@@ -162,7 +160,7 @@ def post_locked(
     update = Statement(
         _LOCKED_UPDATE_GUARDED if guarded else _LOCKED_UPDATE, {**change, "last": last_detail_seq}
     )
-    values = _detail_values(posting, seq_num, seq_id, now, user=acting_user(session))
+    values = detail_values(posting, seq_num, seq_id, now, user=acting_user(session))
     detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, values))
     rows = run_together(session, [update, detail, *also])
     if not rows:
@@ -186,7 +184,7 @@ _LOCKED_UPDATE = _LOCKED_SET + _RETURNING
 _LOCKED_UPDATE_GUARDED = (
     f"{_LOCKED_SET} AND available_to_promise_total + :available_to_promise_total >= 0{_RETURNING}"
 )
-_DETAIL_COLUMNS = (
+DETAIL_COLUMNS = (
     "facility_id",
     "inventory_item_id",
     "inventory_item_detail_seq_id",
@@ -200,91 +198,9 @@ _DETAIL_COLUMNS = (
     *(f.name for f in fields(Links)),
 )
 _DETAIL_INSERT = (
-    f"INSERT INTO inventory_item_detail ({', '.join(_DETAIL_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _DETAIL_COLUMNS)})"
+    f"INSERT INTO inventory_item_detail ({', '.join(DETAIL_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in DETAIL_COLUMNS)})"
 )
-
-
-# ---- sole item: find the product's item and post to it in the same statement (PostgreSQL) ----
-
-
-@dataclass(frozen=True, slots=True)
-class SoleItem:
-    """Take `quantity` of ATP from a product's item in a facility, if it is the product's only
-    INV_AVAILABLE item there, has that much (of the lot, if given) and, unless `allow_expired`,
-    its lot has not expired (SPEC §11: only promisable stock is reserved).
-
-    Only the sole item: a guarded UPDATE that waited for another transaction and then found
-    too little ATP still holds its row lock, and a caller falling back to locking all the
-    product's items in id order must not hold one of them out of that order (deadlock)."""
-
-    facility_id: str
-    product_id: str
-    lot_id: str | None
-    quantity: Decimal
-    reason_enum_id: str
-    links: Links = field(default_factory=Links)
-    allow_expired: bool = False  # else the item must not be expired (SPEC §11: promisable)
-
-
-def sole_item_ctes(fit: SoleItem) -> str:
-    """Three CTEs for a caller's single statement: `posted` (the guarded UPDATE … RETURNING
-    inventory_item_id, last_detail_seq and the totals; no row if the first item lacks the ATP,
-    or the order item of the links belongs to another product)
-    and the INSERT of its detail row: the same two rows as `post`. The caller's other CTEs
-    read `posted`; parameters come from `sole_item_params`."""
-    return _SOLE_ITEM_SQL[fit.lot_id is not None, fit.allow_expired]
-
-
-def sole_item_params(dialect: Dialect, fit: SoleItem) -> dict[str, object]:
-    """The parameters of `sole_item_ctes` in the driver's form (the caller checks the facility scope)."""
-    posting = Posting(
-        fit.facility_id, "", fit.reason_enum_id, available_to_promise_diff=-fit.quantity, links=fit.links
-    )
-    values = bound(dialect, DETAIL, _detail_values(posting, 0, ""))
-    del values["inventory_item_id"], values["inventory_item_detail_seq_id"], values["seq_num"]
-    return {**values, "product_id": fit.product_id, "lot_id": fit.lot_id}
-
-
-_SOLE_ITEM_DETAIL = [
-    c for c in _DETAIL_COLUMNS if c not in ("inventory_item_id", "inventory_item_detail_seq_id", "seq_num")
-]
-_SOLE_ITEM = (
-    "picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
-    "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
-    "AND one.status_id = 'INV_AVAILABLE'{lot}{live} AND one.available_to_promise_total > 0 "
-    "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
-    "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
-    "AND other.inventory_item_id <> one.inventory_item_id) "
-    # SPEC §11: not for an order item that belongs to another product (orders/items.py decides)
-    "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.order_id = :order_id "
-    "AND oi.order_item_seq_id = :order_item_seq_id AND oi.product_id <> :product_id)), "
-    "posted AS (UPDATE inventory_item AS i SET "
-    "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
-    "last_detail_seq = i.last_detail_seq + 1 FROM picked "
-    "WHERE i.facility_id = :facility_id AND i.inventory_item_id = picked.inventory_item_id "
-    "AND i.status_id = 'INV_AVAILABLE'{live_i} "
-    "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
-    "RETURNING i.inventory_item_id, i.last_detail_seq, "
-    f"{', '.join('i.' + t for t in TOTALS)}), "
-    "posted_detail AS (INSERT INTO inventory_item_detail "
-    "(inventory_item_id, inventory_item_detail_seq_id, seq_num, "
-    f"{', '.join(_SOLE_ITEM_DETAIL)}) SELECT inventory_item_id, "
-    f"{format_seq_sql('last_detail_seq')}, last_detail_seq, "
-    f"{', '.join(':' + c for c in _SOLE_ITEM_DETAIL)} FROM posted)"
-)
-# Not expired: by the database's clock; NOT EXISTS still looks at every INV_AVAILABLE item,
-# expired or not, since the general path locks them all (see SoleItem).
-_LIVE = " AND ({a}.expire_date IS NULL OR {a}.expire_date > " + UTC_NOW_SQL["postgresql"] + ")"
-_SOLE_ITEM_SQL = {
-    (lot, allow_expired): _SOLE_ITEM.format(
-        lot=" AND one.lot_id = :lot_id" if lot else "",
-        live="" if allow_expired else _LIVE.format(a="one"),
-        live_i="" if allow_expired else _LIVE.format(a="i"),
-    )
-    for lot in (False, True)
-    for allow_expired in (False, True)
-}
 
 
 def _guarded_update(p: Posting) -> ReturningUpdate[tuple[int, Decimal, Decimal, Decimal]]:
@@ -317,7 +233,7 @@ def _numeric_seq(seq_id: str | None) -> int | None:
 _LINK_NAMES = tuple(f.name for f in fields(Links))  # dataclasses.fields() per call cost ≈ 5 µs
 
 
-def _detail_values(
+def detail_values(
     p: Posting, seq_num: int, seq_id: str, now: datetime | None = None, user: str | None = None
 ) -> dict[str, object]:
     """The detail row of a posting; `user` (the session's, core.actor) unless its links name one."""
@@ -431,7 +347,7 @@ def post_batch(
         _write_totals(session, planned, start, writes)
         now, user = utcnow(), acting_user(session)  # one instant, one user: a parameter each, not arrays
         details = [
-            _detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id, now, user)
+            detail_values(s.posting, s.seq_num, s.posted.inventory_item_detail_seq_id, now, user)
             for s in planned
         ]
         _insert_details(session, details, writes)
@@ -471,7 +387,7 @@ def post_locked_batch(session: Session, postings: Sequence[Posting], locked: Map
         seq_num = last[item] + 1 if given is None else max(last[item] + 1, given)
         last[item] = seq_num
         # one instant for the batch: one parameter, not an array (core.db.from_arrays)
-        details.append(_detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num), now, user))
+        details.append(detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num), now, user))
         acc = sums.setdefault(item, [ZERO, ZERO, ZERO])
         acc[0] += p.quantity_on_hand_diff
         acc[1] += p.available_to_promise_diff

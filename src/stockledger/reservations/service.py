@@ -10,49 +10,40 @@ with every short line, PARTIAL and BACKORDER see exactly the ATP that the locks 
 created after the candidate read (a new lot received meanwhile) are simply not used by this order.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, case, select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility
-from stockledger.core.actor import acting_user
 from stockledger.core.db import (
     Database,
     Statement,
     array_literal,
-    bound,
     fetched_rows,
-    from_arrays,
     is_postgres,
     locking,
     run,
-    upsert,
 )
-from stockledger.core.errors import InsufficientStock, NotFound, OrderItemConflict, ValidationFailed
+from stockledger.core.errors import InsufficientStock, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
-from stockledger.core.scope import FacilityScoped, bind_principal, check_facility, check_scope
-from stockledger.events.outbox import event_insert, event_insert_from, event_values, record_event
-from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation, Product
-from stockledger.ledger.post import (
-    Links,
-    Posting,
-    SoleItem,
-    post,
-    post_batch,
-    post_locked,
-    post_locked_batch,
-    sole_item_ctes,
-    sole_item_params,
+from stockledger.core.scope import FacilityScoped, bind_principal, check_scope
+from stockledger.events.outbox import event_insert, record_event
+from stockledger.ledger.models import InventoryItem, Product
+from stockledger.ledger.post import Links, Posting, post, post_batch, post_locked, post_locked_batch
+from stockledger.ledger.reservation_rows import ReservationRow, reservation_statements, upsert_reservations
+from stockledger.ledger.sole_item import (
+    SoleItemReservation,
+    post_sole_item,
+    post_sole_item_alone,
+    post_sole_item_alone_async,
 )
-from stockledger.orders.items import claim_from, claim_order_items, claim_params, lost_claim, products_of
+from stockledger.orders.items import claim_order_items, products_of
 from stockledger.reservations.backorders import backorder_item
 from stockledger.reservations.planning import plan_lines
 from stockledger.reservations.release import Released, cancel_reservation, release_reservation
@@ -60,7 +51,6 @@ from stockledger.reservations.rules import (
     ALL_OR_NOTHING,
     BACKORDER,
     INV_AVAILABLE,
-    RES_ACTIVE,
     RESERVE_REASON,
     Allocation,
     Candidate,
@@ -81,7 +71,6 @@ __all__ = [
     "reserve_stock",
 ]
 
-RES = cast(Table, OrderItemInventoryReservation.__table__)
 EVENT_LINES = 1_000
 CHUNK = 10_000  # keys per IN (…) list: well under both databases' bind-parameter limits
 
@@ -162,10 +151,10 @@ def reserve_line(
     `sole_item_tried`: reserve_line_async tried that statement already (it returned no row).
     """
     if db.is_postgres and not sole_item_tried:
-        statement = _checked_sole_item_statement(db, order_id, facility_id, line, fill, principal)
-        outcome = _sole_item_outcome(order_id, facility_id, fill, line, _alone(db.run_alone, statement))
-        if outcome is not None:
-            return outcome
+        user = _checked_user(db, facility_id, line, fill, principal)
+        item = post_sole_item_alone(db, _sole_item(order_id, facility_id, line, fill), user)
+        if item is not None:
+            return _sole_item_outcome(order_id, facility_id, fill, line, item)
     with db.transaction() as session:
         bind_principal(session, principal)
         return _reserve(session, order_id, facility_id, [line], fill, try_sole_item=False)
@@ -182,54 +171,27 @@ async def reserve_line_async(
     """`reserve_line`'s one statement on the event loop (PostgreSQL, the async pool open). None:
     not a sole item that covers the line, nothing written: the caller runs
     `reserve_line(…, sole_item_tried=True)` in a worker thread."""
-    statement = _checked_sole_item_statement(db, order_id, facility_id, line, fill, principal)
-    try:
-        rows = await db.run_alone_async(statement)
-    except IntegrityError as error:
-        if not lost_claim(error):
-            raise
-        rows = []  # another product won the order item meanwhile: nothing written
-    return _sole_item_outcome(order_id, facility_id, fill, line, rows)
+    user = _checked_user(db, facility_id, line, fill, principal)
+    item = await post_sole_item_alone_async(db, _sole_item(order_id, facility_id, line, fill), user)
+    return None if item is None else _sole_item_outcome(order_id, facility_id, fill, line, item)
 
 
-def _alone(
-    run_alone: Callable[[Statement], list[tuple[Any, ...]]], statement: Statement
-) -> list[tuple[Any, ...]]:
-    """The sole-item statement as a transaction of its own; no row when it wrote nothing,
-    including when another product won the order item meanwhile (its claim aborted it)."""
-    try:
-        return run_alone(statement)
-    except IntegrityError as error:
-        if not lost_claim(error):
-            raise
-        return []
-
-
-def _checked_sole_item_statement(
-    db: Database,
-    order_id: str,
-    facility_id: str,
-    line: ReserveLine,
-    fill: str,
-    principal: FacilityScoped | None,
-) -> Statement:
-    """The sole-item statement to run alone, once the fill, the line and the caller's facility
-    scope are checked (a Session's path checks them as it goes)."""
+def _checked_user(
+    db: Database, facility_id: str, line: ReserveLine, fill: str, principal: FacilityScoped | None
+) -> str | None:
+    """Who reserves alone, once the fill, the line and the caller's facility scope are checked
+    (a Session's path checks them as it goes)."""
     require_fill(fill)
     _check_lines([line])
     check_scope(principal, facility_id)
-    user = principal.login_id if principal is not None else db.user
-    return _sole_item_statement(db.engine.dialect, order_id, facility_id, line, fill, user)
+    return principal.login_id if principal is not None else db.user
 
 
 def _sole_item_outcome(
-    order_id: str, facility_id: str, fill: str, line: ReserveLine, rows: Sequence[tuple[Any, ...]]
-) -> ReserveOutcome | None:
-    """What the sole-item statement did: the line reserved whole from the item it returns, or
-    None (no row: nothing written)."""
-    if not rows:
-        return None
-    return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, rows[0][0])])
+    order_id: str, facility_id: str, fill: str, line: ReserveLine, item_id: str
+) -> ReserveOutcome:
+    """The line reserved whole from the sole item."""
+    return ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, item_id)])
 
 
 def _reserve(
@@ -273,83 +235,34 @@ def _reserve_from_sole_item(
     """One line of a product with one item in the facility, which covers it: posted, reserved
     and its event recorded in ONE statement in the session's transaction (PostgreSQL), as every
     fill policy would. None: not so: the general path decides, nothing having been written."""
-    check_facility(session, facility_id)
-    dialect = session.get_bind().dialect
-    try:
-        rows = run(
-            session, _sole_item_statement(dialect, order_id, facility_id, line, fill, acting_user(session))
-        )
-    except IntegrityError as error:
-        if not lost_claim(error):
-            raise
-        raise OrderItemConflict(
-            f"Order item {order_id}/{line.order_item_seq_id} was claimed for another product meanwhile",
-            orderId=order_id,
-            orderItemSeqId=line.order_item_seq_id,
-            requestedProductId=line.product_id,
-        ) from error
-    return _sole_item_outcome(order_id, facility_id, fill, line, rows)
+    item = post_sole_item(session, _sole_item(order_id, facility_id, line, fill))
+    return None if item is None else _sole_item_outcome(order_id, facility_id, fill, line, item)
 
 
-def _sole_item_statement(
-    dialect: Dialect, order_id: str, facility_id: str, line: ReserveLine, fill: str, user: str | None
-) -> Statement:
-    """The sole-item statement (PostgreSQL): returns the item's id, or no row having written
-    nothing. The caller has checked the facility scope; `user` did it (core.actor)."""
-    fit = SoleItem(
+def _sole_item(order_id: str, facility_id: str, line: ReserveLine, fill: str) -> SoleItemReservation:
+    """The line as the ledger's one-statement reservation; its event as the general path's."""
+
+    def payload(item_id: str) -> dict[str, Any]:
+        outcome = _sole_item_outcome(order_id, facility_id, fill, line, item_id)
+        return _event(outcome, outcome.lines)
+
+    return SoleItemReservation(
         facility_id,
+        order_id,
+        line.order_item_seq_id,
         line.product_id,
         line.lot_id,
         line.quantity,
         RESERVE_REASON,
-        Links(order_id=order_id, order_item_seq_id=line.order_item_seq_id, change_by_user_login_id=user),
+        "StockReserved",
+        payload,
         line.allow_expired,
     )
-    outcome = ReserveOutcome(order_id, facility_id, fill, [_whole_line(line, _ITEM_MARK)])
-    (reservation,) = _rows(outcome)
-    del reservation["inventory_item_id"]
-    params = {
-        **sole_item_params(dialect, fit),
-        **{f"r_{k}": v for k, v in bound(dialect, RES, reservation).items()},
-        **event_values(dialect, facility_id, "StockReserved", _event(outcome, outcome.lines), user),
-        **claim_params(dialect, facility_id, order_id, line.order_item_seq_id, line.product_id),
-        "item_mark": _ITEM_MARK_JSON,
-    }
-    return Statement(_sole_item_sql(fit), params)
 
 
 def _whole_line(line: ReserveLine, item_id: str) -> LineOutcome:
     reserved = [ReservedFrom(item_id, line.quantity, ZERO)]
     return LineOutcome(line.order_item_seq_id, line.product_id, line.lot_id, line.quantity, reserved)
-
-
-# The event payload is built before the item is known: a mark stands for its id, and the
-# statement puts the id in. The mark's JSON ("\u0000", escaped by json.dumps) right after the
-# key cannot come from data: a key is ours, and a NUL never reaches the database as text.
-_ITEM_MARK = "\x00"
-_ITEM_MARK_JSON = '"inventoryItemId":"\\u0000"'
-_SOLE_ITEM_SQL: dict[str, str] = {}
-
-
-def _sole_item_sql(fit: SoleItem) -> str:
-    ctes = sole_item_ctes(fit)
-    sql = _SOLE_ITEM_SQL.get(ctes)
-    if sql is None:
-        reserve_columns = [c for c in _UPSERT_COLUMNS if c != "inventory_item_id"]
-        event = event_insert_from(
-            "posted",
-            "replace(:e_payload, :item_mark, '\"inventoryItemId\":' || to_json(inventory_item_id)::text)",
-        )
-        sql = _SOLE_ITEM_SQL[ctes] = (
-            f"WITH {ctes}, "
-            "reserved AS (INSERT INTO order_item_inventory_reservation (inventory_item_id, "
-            f"{', '.join(reserve_columns)}) SELECT inventory_item_id, "
-            f"{', '.join(':r_' + c for c in reserve_columns)} FROM posted {_ON_CONFLICT}), "
-            f"event AS ({event}), "
-            f"claimed AS ({claim_from('posted')}) "
-            "SELECT inventory_item_id FROM posted"
-        )
-    return sql
 
 
 def _check_lines(lines: Sequence[ReserveLine]) -> None:
@@ -536,7 +449,7 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
             session,
             postings[0],
             locked[postings[0].inventory_item_id],
-            *_reservation_rows(session, outcome),
+            *reservation_statements(session.get_bind().dialect, _reservation_rows(outcome)),
             event,
             now=now,
         )
@@ -547,113 +460,32 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
         post_locked_batch(session, sorted(postings, key=lambda p: p.inventory_item_id), locked)
     else:  # a backorder on an item created or found after the lock: post_batch locks it too
         post_batch(session, sorted(postings, key=lambda p: (p.facility_id, p.inventory_item_id)))
-    _upsert_reservations(session, outcome)
+    upsert_reservations(session, _reservation_rows(outcome))
     reserved = [line for line in outcome.lines if line.reservations]
     for part in chunks(reserved, EVENT_LINES):  # one event per order (per 1,000 lines of it)
         record_event(session, outcome.facility_id, "StockReserved", _event(outcome, part))
 
 
-def _upsert_reservations(session: Session, outcome: ReserveOutcome) -> None:
-    """One row per (facility, order, item seq, inventory item): an active row grows, an ended
-    one (cancelled or fulfilled) starts again with this reservation."""
-    rows = _rows(outcome)
-    if len(rows) == 1:
-        run(session, _reservation_rows(session, outcome)[0])
-    elif rows and is_postgres(session):  # one statement from arrays, however many rows
-        select_rows, params = from_arrays(session, RES, rows)
-        columns = ", ".join(rows[0])
-        upsert_rows = f"INSERT INTO order_item_inventory_reservation ({columns}) {select_rows} {_ON_CONFLICT}"
-        run(session, Statement(upsert_rows, params))
-    elif rows:
-        session.execute(_reservation_upsert(session), rows)  # executemany: multi-row INSERTs
-
-
-def _reservation_rows(session: Session, outcome: ReserveOutcome) -> list[Statement]:
-    return [Statement(_UPSERT_ONE, bound(session, RES, row)) for row in _rows(outcome)]
-
-
-def _rows(outcome: ReserveOutcome) -> list[dict[str, Any]]:
+def _reservation_rows(outcome: ReserveOutcome) -> list[ReservationRow]:
+    """One row per take, in key order."""
     now = utcnow()
     return sorted(
         (
-            {
-                "facility_id": outcome.facility_id,
-                "order_id": outcome.order_id,
-                "order_item_seq_id": line.order_item_seq_id,
-                "inventory_item_id": r.inventory_item_id,
-                "product_id": line.product_id,
-                "quantity": r.quantity,
-                "quantity_not_available": r.quantity_not_available,
-                "reserved_datetime": now,
-                "status_id": RES_ACTIVE,
-                "status_datetime": now,
-            }
+            ReservationRow(
+                outcome.facility_id,
+                outcome.order_id,
+                line.order_item_seq_id,
+                r.inventory_item_id,
+                line.product_id,
+                r.quantity,
+                r.quantity_not_available,
+                now,
+            )
             for line in outcome.lines
             for r in line.reservations
         ),
-        key=lambda row: (row["order_item_seq_id"], row["inventory_item_id"]),
+        key=lambda row: (row.order_item_seq_id, row.inventory_item_id),
     )
-
-
-def _reservation_upsert(session: Session) -> Any:
-    """Per dialect, built once (building `.excluded` on every call cost ≈ 0.3 ms)."""
-    dialect = session.get_bind().dialect.name
-    stmt = _UPSERTS.get(dialect)
-    if stmt is None:
-        stmt = upsert(session, RES)
-        stmt = _UPSERTS[dialect] = stmt.on_conflict_do_update(
-            index_elements=["facility_id", "order_id", "order_item_seq_id", "inventory_item_id"],
-            set_=_reactivate(stmt.excluded),
-        )
-    return stmt
-
-
-_UPSERTS: dict[str, Any] = {}
-# The same upsert for one row as a lean statement (the same SQL on both databases).
-_UPSERT_COLUMNS = (
-    "facility_id",
-    "order_id",
-    "order_item_seq_id",
-    "inventory_item_id",
-    "product_id",
-    "quantity",
-    "quantity_not_available",
-    "reserved_datetime",
-    "status_id",
-    "status_datetime",
-)
-_ACTIVE = f"order_item_inventory_reservation.status_id = '{RES_ACTIVE}'"
-_ON_CONFLICT = (
-    "ON CONFLICT (facility_id, order_id, order_item_seq_id, inventory_item_id) DO UPDATE SET "
-    f"quantity = CASE WHEN {_ACTIVE} THEN order_item_inventory_reservation.quantity + excluded.quantity "
-    "ELSE excluded.quantity END, "
-    f"quantity_not_available = CASE WHEN {_ACTIVE} "
-    "THEN order_item_inventory_reservation.quantity_not_available + excluded.quantity_not_available "
-    "ELSE excluded.quantity_not_available END, "
-    f"reserved_datetime = CASE WHEN {_ACTIVE} THEN order_item_inventory_reservation.reserved_datetime "
-    "ELSE excluded.reserved_datetime END, "
-    f"status_datetime = CASE WHEN {_ACTIVE} THEN order_item_inventory_reservation.status_datetime "
-    "ELSE excluded.status_datetime END, "
-    f"status_id = '{RES_ACTIVE}'"
-)
-_UPSERT_ONE = (
-    f"INSERT INTO order_item_inventory_reservation ({', '.join(_UPSERT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _UPSERT_COLUMNS)}) {_ON_CONFLICT}"
-)
-
-
-def _reactivate(new: Any) -> dict[str, Any]:
-    active = RES.c.status_id == RES_ACTIVE
-    return {
-        "quantity": case((active, RES.c.quantity + new.quantity), else_=new.quantity),
-        "quantity_not_available": case(
-            (active, RES.c.quantity_not_available + new.quantity_not_available),
-            else_=new.quantity_not_available,
-        ),
-        "reserved_datetime": case((active, RES.c.reserved_datetime), else_=new.reserved_datetime),
-        "status_datetime": case((active, RES.c.status_datetime), else_=new.status_datetime),
-        "status_id": RES_ACTIVE,
-    }
 
 
 def _event(outcome: ReserveOutcome, lines: Sequence[LineOutcome]) -> dict[str, Any]:
