@@ -10,6 +10,7 @@ the feed never serves past a number a running transaction may still commit.
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -38,6 +39,15 @@ EVENT_TYPES = frozenset(
 )
 OUTBOX_SEQUENCE = "outbox_event_seq"
 OUTBOX = cast(Table, OutboxEvent.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One business event to record: its facility, type and payload."""
+
+    facility_id: str
+    event_type: str
+    payload: dict[str, Any]
 
 
 def record_event(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> int:

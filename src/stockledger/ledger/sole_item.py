@@ -26,7 +26,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
 from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.events.outbox import OUTBOX_SEQUENCE, event_values_around
-from stockledger.ledger.post import (
+from stockledger.ledger.postings import (
     DETAIL,
     DETAIL_COLUMNS,
     TOTALS,

@@ -2,8 +2,8 @@
 
 Lock order (no deadlocks between concurrent orders): every candidate item of the whole order
 is locked first, in (facility, inventoryItemId) order, then the lines are planned on the
-locked ATP, and the postings are written in the same order by `post_batch` (a single posting
-by `post`; each guarded: ATP − n only if ATP ≥ n). Because the plan is made under the locks,
+locked ATP, and the postings are written in the same order by the ledger (`post`; each
+guarded: ATP − n only if ATP ≥ n). Because the plan is made under the locks,
 a guarded posting cannot lose a race; should it be refused anyway, InsufficientStock rolls
 the whole order back. A race therefore never re-plans a line: ALL_OR_NOTHING answers 409
 with every short line, PARTIAL and BACKORDER see exactly the ATP that the locks froze. Items
@@ -33,10 +33,10 @@ from stockledger.core.errors import InsufficientStock, NotFound, ValidationFaile
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import FacilityScoped, bind_principal, check_scope
-from stockledger.events.outbox import event_insert, record_event
+from stockledger.events.outbox import Event
 from stockledger.ledger.models import InventoryItem, Product
-from stockledger.ledger.post import Links, Posting, post, post_batch, post_locked, post_locked_batch
-from stockledger.ledger.reservation_rows import ReservationRow, reservation_statements, upsert_reservations
+from stockledger.ledger.post import Carried, Links, Posting, post
+from stockledger.ledger.reservation_rows import ReservationRow
 from stockledger.ledger.sole_item import (
     SoleItemReservation,
     post_sole_item,
@@ -439,31 +439,19 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
         for line in outcome.lines
         for r in line.reservations
     ]
-    if len(postings) == 1 and postings[0].inventory_item_id in locked:
-        # The usual case, one take from a locked item: posting, reservation and event in one
-        # round trip (PostgreSQL: one statement).
-        line = next(line for line in outcome.lines if line.reservations)
-        now = utcnow()  # the detail row's stamp, not later than its event's
-        event = event_insert(session, outcome.facility_id, "StockReserved", _event(outcome, [line]))
-        post_locked(
-            session,
-            postings[0],
-            locked[postings[0].inventory_item_id],
-            *reservation_statements(session.get_bind().dialect, _reservation_rows(outcome)),
-            event,
-            now=now,
-        )
-        return
-    if len(postings) == 1:  # one guarded UPDATE … RETURNING: the item is locked already, no re-read
-        post(session, postings[0])
-    elif all(p.inventory_item_id in locked for p in postings):  # every take from a locked item
-        post_locked_batch(session, sorted(postings, key=lambda p: p.inventory_item_id), locked)
-    else:  # a backorder on an item created or found after the lock: post_batch locks it too
-        post_batch(session, sorted(postings, key=lambda p: (p.facility_id, p.inventory_item_id)))
-    upsert_reservations(session, _reservation_rows(outcome))
     reserved = [line for line in outcome.lines if line.reservations]
-    for part in chunks(reserved, EVENT_LINES):  # one event per order (per 1,000 lines of it)
-        record_event(session, outcome.facility_id, "StockReserved", _event(outcome, part))
+    events = [  # one event per order (per 1,000 lines of it)
+        Event(outcome.facility_id, "StockReserved", _event(outcome, part))
+        for part in chunks(reserved, EVENT_LINES)
+    ]
+    # The usual case, one take from a locked item: posting, reservation and event in one round
+    # trip (PostgreSQL: one statement); several: set-based, the locked items not read again.
+    post(
+        session,
+        postings[0] if len(postings) == 1 else sorted(postings, key=lambda p: p.inventory_item_id),
+        held={(outcome.facility_id, item): seq for item, seq in locked.items()},
+        carried=Carried(_reservation_rows(outcome), events),
+    )
 
 
 def _reservation_rows(outcome: ReserveOutcome) -> list[ReservationRow]:
