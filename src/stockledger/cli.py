@@ -24,12 +24,14 @@ from stockledger.events.cli import events_app, idempotency_app
 from stockledger.events.publisher import PublisherConfig
 from stockledger.ledger.rules_check import check_rules
 from stockledger.ledger.verify import find_mismatches
+from stockledger.oms.cli import consume_command
 from stockledger.resets.cli import reset as reset_command
 
 app = typer.Typer(
     help="stockledger: an append-only inventory ledger (QOH and ATP per facility).", no_args_is_help=True
 )
 app.add_typer(token_app, name="token")
+events_app.command("consume")(consume_command)
 app.add_typer(events_app, name="events")
 app.add_typer(idempotency_app, name="idempotency")
 app.command(name="reset")(reset_command)

@@ -20,9 +20,9 @@ from nats.js.api import StreamConfig
 from sqlalchemy import select
 
 from stockledger.core.db import Database
-from stockledger.events.consumer import ConsumerConfig, consume
 from stockledger.events.models import ProcessedMessage
 from stockledger.ledger.models import ItemIssuance, ReturnItem, Shipment
+from stockledger.oms.consumer import ConsumerConfig, consume
 from stockledger.shipping.pos import record_pos_sale
 from stockledger.shipping.schemas import PosSaleIn
 from tests.shipping_support import events, product_totals, snapshot

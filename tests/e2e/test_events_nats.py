@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 
 from stockledger.cli import app as cli_app
 from stockledger.core.db import Database
-from stockledger.events.consumer import ConsumerConfig, consume
 from stockledger.events.deployment import deployment_id, outbox_last
 from stockledger.events.models import ProcessedMessage, PublisherPosition
 from stockledger.events.publisher import (
@@ -32,6 +31,7 @@ from stockledger.events.publisher import (
 )
 from stockledger.events.rules import message_id
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
+from stockledger.oms.consumer import ConsumerConfig, consume
 
 NATS_URL = "nats://127.0.0.1:4222"
 

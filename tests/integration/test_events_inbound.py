@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 
 from stockledger.core.db import Database
 from stockledger.core.model_base import utcnow
-from stockledger.events.inbound import APPLIED, DUPLICATE, REFUSED, apply_message
 from stockledger.events.models import OutboxEvent, ProcessedMessage
 from stockledger.idempotency.models import IdempotencyKey
 from stockledger.idempotency.service import purge_expired
@@ -17,6 +16,7 @@ from stockledger.ledger.models import (
     OrderItemInventoryReservation,
     ReturnHeader,
 )
+from stockledger.oms.inbound import APPLIED, DUPLICATE, REFUSED, apply_message
 
 
 def _order(order_id: str, quantity: int) -> bytes:

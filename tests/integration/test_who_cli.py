@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from stockledger.cli import app
 from stockledger.core.db import Database
-from stockledger.events.consumer import ConsumerConfig
-from stockledger.events.inbound import APPLIED, apply_message
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import ExternalInventoryReset, InventoryItemDetail
+from stockledger.oms.consumer import ConsumerConfig
+from stockledger.oms.inbound import APPLIED, apply_message
 
 runner = CliRunner()
 HEADER = "facilityId,productId,quantityOnHand,availableToPromise\n"

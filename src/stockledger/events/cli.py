@@ -1,4 +1,5 @@
-"""`stockledger events publish|consume|status` and `stockledger idempotency purge`."""
+"""`stockledger events publish|new-deployment-id|status` and `stockledger idempotency purge`
+(`events consume`: oms/cli.py)."""
 
 import asyncio
 import signal
@@ -10,7 +11,6 @@ from rich.console import Console
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings
 from stockledger.core.model_base import utcnow
-from stockledger.events.consumer import ConsumerConfig, consume
 from stockledger.events.deployment import new_deployment_id
 from stockledger.events.publisher import (
     BrokerUnavailable,
@@ -30,7 +30,7 @@ err = Console(stderr=True)
 NatsUrl = Annotated[str | None, typer.Option(help="NATS server (default: STOCKLEDGER_NATS_URL)")]
 
 
-def _nats_url(given: str | None) -> str:
+def nats_url_or_exit(given: str | None) -> str:
     url = given or get_settings().nats_url
     if not url:
         err.print("[red]no NATS server: set STOCKLEDGER_NATS_URL or pass --nats-url[/red]")
@@ -38,7 +38,7 @@ def _nats_url(given: str | None) -> str:
     return url
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -58,14 +58,14 @@ def publish(
 ) -> None:
     """Deliver the outbox to NATS JetStream at least once (resumes from its stored position)."""
     db = open_database(migrate=True)
-    config = PublisherConfig(_nats_url(nats_url), stream, subject_prefix)
+    config = PublisherConfig(nats_url_or_exit(nats_url), stream, subject_prefix)
 
     async def run() -> None:
         if once:
             published = await publish_pending(db, config)
             console.print(f"published {published} events to {config.stream}")
         else:
-            await publish_forever(db, config, _stop_on_signals())
+            await publish_forever(db, config, stop_on_signals())
 
     try:
         asyncio.run(run())
@@ -92,35 +92,6 @@ def new_deployment_id_command() -> None:
         db.dispose()
     console.print(f"deployment id: {old} -> {new}", highlight=False)
     console.print(f"events not yet published will carry Nats-Msg-Id {new}:<eventSeq>", highlight=False)
-
-
-@events_app.command("consume")
-@database_command
-def consume_command(
-    nats_url: NatsUrl = None,
-    stream: Annotated[str, typer.Option(help="JetStream stream of inbound messages")] = "OMS",
-    subject_prefix: Annotated[str, typer.Option(help="Subjects: <prefix>.<facilityId>.<Type>")] = "oms",
-    durable: Annotated[str, typer.Option(help="Durable consumer name")] = "stockledger",
-    until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit when no message is waiting")] = False,
-    user: Annotated[
-        str | None, typer.Option(help="Who to record on the rows written (default: nats:<durable>)")
-    ] = None,
-) -> None:
-    """Apply inbound OrderConfirmed, ShipmentConfirmed and ReturnReceived messages, each once."""
-    db = open_database(migrate=True)
-    config = ConsumerConfig(_nats_url(nats_url), stream, subject_prefix, durable, user=user)
-
-    async def run() -> int:
-        return await consume(db, config, _stop_on_signals(), idle_exit=until_idle)
-
-    try:
-        handled = asyncio.run(run())
-        console.print(f"handled {handled} messages")
-    except BrokerUnavailable as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    finally:
-        db.dispose()
 
 
 @events_app.command("status")

@@ -8,10 +8,10 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 
 from stockledger.core.db import Database
-from stockledger.events.inbound import apply_message
 from stockledger.events.publisher import connect, ensure_stream
 from stockledger.events.rules import inbound_type
 from stockledger.events.stream_state import MSG_ID
+from stockledger.oms.inbound import apply_message
 
 log = logging.getLogger("stockledger.events")
 

@@ -31,7 +31,7 @@ from stockledger.shipping.confirm import ShipLine, confirm_shipment
 from stockledger.shipping.schemas import ShipRequest
 
 APPLIED, REFUSED, DUPLICATE = "applied", "refused", "duplicate"
-INBOUND_USER = "nats:stockledger"  # the default consumer's (events/consumer.py: nats:<durable>)
+INBOUND_USER = "nats:stockledger"  # the default consumer's (oms/consumer.py: nats:<durable>)
 
 
 class OrderConfirmed(ReserveOrderRequest):

@@ -1,0 +1,39 @@
+"""`stockledger events consume`: apply inbound OMS messages (registered on the events command)."""
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from stockledger.core.cli_database import database_command, open_database
+from stockledger.events.cli import NatsUrl, console, err, nats_url_or_exit, stop_on_signals
+from stockledger.events.publisher import BrokerUnavailable
+from stockledger.oms.consumer import ConsumerConfig, consume
+
+
+@database_command
+def consume_command(
+    nats_url: NatsUrl = None,
+    stream: Annotated[str, typer.Option(help="JetStream stream of inbound messages")] = "OMS",
+    subject_prefix: Annotated[str, typer.Option(help="Subjects: <prefix>.<facilityId>.<Type>")] = "oms",
+    durable: Annotated[str, typer.Option(help="Durable consumer name")] = "stockledger",
+    until_idle: Annotated[bool, typer.Option("--until-idle", help="Exit when no message is waiting")] = False,
+    user: Annotated[
+        str | None, typer.Option(help="Who to record on the rows written (default: nats:<durable>)")
+    ] = None,
+) -> None:
+    """Apply inbound OrderConfirmed, ShipmentConfirmed and ReturnReceived messages, each once."""
+    db = open_database(migrate=True)
+    config = ConsumerConfig(nats_url_or_exit(nats_url), stream, subject_prefix, durable, user=user)
+
+    async def run() -> int:
+        return await consume(db, config, stop_on_signals(), idle_exit=until_idle)
+
+    try:
+        handled = asyncio.run(run())
+        console.print(f"handled {handled} messages")
+    except BrokerUnavailable as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
