@@ -137,26 +137,46 @@ def lost_claim(error: Exception) -> bool:
 _DETAIL_COLUMNS = [
     c for c in DETAIL_COLUMNS if c not in ("inventory_item_id", "inventory_item_detail_seq_id", "seq_num")
 ]
-_PICKED = (
-    "picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
-    "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
-    "AND one.status_id = 'INV_AVAILABLE'{lot}{live} AND one.available_to_promise_total > 0 "
-    "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
-    "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
-    "AND other.inventory_item_id <> one.inventory_item_id) "
-    # SPEC §11: not for an order item that belongs to another product (orders/items.py decides)
-    "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.order_id = :order_id "
-    "AND oi.order_item_seq_id = :order_item_seq_id AND oi.product_id <> :product_id))"
-)
-_POSTED = (
-    "posted AS (UPDATE inventory_item AS i SET "
-    "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
-    "last_detail_seq = i.last_detail_seq + 1 FROM picked "
-    "WHERE i.facility_id = :facility_id AND i.inventory_item_id = picked.inventory_item_id "
-    "AND i.status_id = 'INV_AVAILABLE'{live_i} "
-    "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
-    f"RETURNING i.inventory_item_id, i.last_detail_seq, {', '.join('i.' + t for t in TOTALS)})"
-)
+
+
+def _picked(lot: bool, live: bool) -> str:
+    """The product's item: INV_AVAILABLE, of the lot if given, live unless expired lots are
+    allowed, with ATP; the only INV_AVAILABLE one of the product in the facility (expired or
+    not: the general path locks them all); not for an order item of another product."""
+    return (
+        "picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
+        "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
+        f"AND one.status_id = 'INV_AVAILABLE'{_LOT if lot else ''}{_live('one') if live else ''} "
+        "AND one.available_to_promise_total > 0 "
+        "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
+        "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
+        "AND other.inventory_item_id <> one.inventory_item_id) "
+        # SPEC §11: not for an order item that belongs to another product (orders/items.py decides)
+        "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.order_id = :order_id "
+        "AND oi.order_item_seq_id = :order_item_seq_id AND oi.product_id <> :product_id))"
+    )
+
+
+def _posted(live: bool) -> str:
+    """The guarded UPDATE … RETURNING of the item picked (re-checked under its row lock)."""
+    return (
+        "posted AS (UPDATE inventory_item AS i SET "
+        "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
+        "last_detail_seq = i.last_detail_seq + 1 FROM picked "
+        "WHERE i.facility_id = :facility_id AND i.inventory_item_id = picked.inventory_item_id "
+        f"AND i.status_id = 'INV_AVAILABLE'{_live('i') if live else ''} "
+        "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
+        f"RETURNING i.inventory_item_id, i.last_detail_seq, {', '.join('i.' + t for t in TOTALS)})"
+    )
+
+
+def _live(alias: str) -> str:
+    """Not expired, by the database's clock."""
+    return f" AND ({alias}.expire_date IS NULL OR {alias}.expire_date > {UTC_NOW_SQL['postgresql']})"
+
+
+_LOT = " AND one.lot_id = :lot_id"
+
 _POSTED_DETAIL = (
     "posted_detail AS (INSERT INTO inventory_item_detail (inventory_item_id, inventory_item_detail_seq_id, "
     f"seq_num, {', '.join(_DETAIL_COLUMNS)}) SELECT inventory_item_id, {format_seq_sql('last_detail_seq')}, "
@@ -177,17 +197,12 @@ _CLAIMED = (
     "ON CONFLICT (facility_id, order_id, order_item_seq_id) DO UPDATE SET product_id = "
     "CASE WHEN order_item.product_id = excluded.product_id THEN order_item.product_id END)"
 )
-_STATEMENT = (
-    f"WITH {_PICKED}, {_POSTED}, {_POSTED_DETAIL}, reserved AS ({INSERT_FROM.format(source='posted')}), "
-    f"{_EVENT}, {_CLAIMED} SELECT inventory_item_id FROM posted"
+_AFTER = (
+    f"{_POSTED_DETAIL}, reserved AS ({INSERT_FROM.format(source='posted')}), {_EVENT}, {_CLAIMED} "
+    "SELECT inventory_item_id FROM posted"
 )
-# Not expired: by the database's clock; NOT EXISTS still looks at every INV_AVAILABLE item,
-# expired or not, since the general path locks them all.
-_LIVE = " AND ({a}.expire_date IS NULL OR {a}.expire_date > " + UTC_NOW_SQL["postgresql"] + ")"
-_SQL = {
-    (lot, allow_expired): _STATEMENT.replace("{lot}", " AND one.lot_id = :lot_id" if lot else "")
-    .replace("{live}", "" if allow_expired else _LIVE.format(a="one"))
-    .replace("{live_i}", "" if allow_expired else _LIVE.format(a="i"))
+_SQL = {  # (lot given, expired lots allowed) → the statement
+    (lot, allow_expired): f"WITH {_picked(lot, not allow_expired)}, {_posted(not allow_expired)}, {_AFTER}"
     for lot in (False, True)
     for allow_expired in (False, True)
 }
