@@ -1,6 +1,6 @@
 """The hot entry: one order item (POST /v1/reservations) as the ledger's one statement, sent
 alone in autocommit (PostgreSQL), from a worker thread or on the event loop. No row: nothing
-was written, and reservations/service.py's transaction decides."""
+was written, and the caller's transaction decides (reservations/api.py: the request's)."""
 
 from stockledger.core.db import Database
 from stockledger.core.scope import FacilityScoped, check_scope
@@ -39,8 +39,8 @@ async def reserve_line_async(
     principal: FacilityScoped | None = None,
 ) -> ReserveOutcome | None:
     """`reserve_alone` on the event loop (PostgreSQL, the async pool open). None: not a sole
-    item that covers the line, nothing written: the caller runs
-    `reserve_line(…, sole_item_tried=True)` in a worker thread."""
+    item that covers the line, nothing written: the caller takes the transaction path in a
+    worker thread (reservations/api.py)."""
     user = _checked_user(db, facility_id, line, fill, principal)
     item = await post_sole_item_alone_async(db, sole_item(order_id, facility_id, line, fill), user)
     return None if item is None else sole_item_outcome(order_id, facility_id, fill, line, item)

@@ -71,9 +71,13 @@ def reserve_stock(
     facility_id: str,
     lines: Sequence[ReserveLine],
     fill: str = ALL_OR_NOTHING,
+    *,
+    try_sole_item: bool = True,
 ) -> ReserveOutcome:
-    """Reserve every line of an order in the caller's transaction, per the fill policy."""
-    return _reserve(session, order_id, facility_id, lines, fill, try_sole_item=True)
+    """Reserve every line of an order in the caller's transaction, per the fill policy.
+    `try_sole_item` (PostgreSQL, one line): first the ledger's one statement, in the transaction;
+    False when the caller has tried it alone already (it returned no row, writing nothing)."""
+    return _reserve(session, order_id, facility_id, lines, fill, try_sole_item)
 
 
 def reserve_line(
@@ -85,7 +89,8 @@ def reserve_line(
     principal: FacilityScoped | None = None,
     sole_item_tried: bool = False,
 ) -> ReserveOutcome:
-    """One order item (POST /v1/reservations) in a transaction of its own, for `principal`.
+    """One order item as POST /v1/reservations writes it, for callers without a request (the
+    benchmarks, tests): the route decides the same way, its transaction the request's.
 
     PostgreSQL, when the product's sole item covers the line (the usual order line): ONE
     statement sent in autocommit (Database.run_alone), so item, detail row, reservation and
