@@ -242,12 +242,12 @@ def load() -> str:
 # The steps of a reservation worth a line each in the profile summary.
 WATCH = {
     "reserve_stock",
-    "_lock_candidates",
+    "lock_candidates",
     "_write",
     "post_locked",
     "post",
     "record_event",
-    "_upsert_reservations",
+    "upsert_reservations",
     "next_value_expression",
     "<method 'commit' of 'sqlite3.Connection' objects>",
     "<method 'execute' of 'sqlite3.Cursor' objects>",

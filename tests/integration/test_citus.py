@@ -14,9 +14,8 @@ from sqlalchemy import Connection, event, inspect, text
 
 from stockledger.core import citus, migrate
 from stockledger.core.db import Database
+from stockledger.ledger.sole_item import SoleItemReservation, sole_item_statement
 from stockledger.ledger.views import product_facility_inventory_item
-from stockledger.reservations.rules import ALL_OR_NOTHING
-from stockledger.reservations.service import ReserveLine, _sole_item_statement
 from tests.conftest import CITUS
 from tests.stock_support import FACILITY, receive
 
@@ -121,11 +120,17 @@ def _assert_router(plan: str, sql: str) -> None:
     " (docs/scaling.md, 'What a reservation costs on Citus')",
 )
 def test_the_one_statement_reservation_is_a_single_shard_plan(seeded: Database) -> None:
-    line = ReserveLine(order_item_seq_id="00001", product_id="FG002", quantity=Decimal(1))
-    statement = _sole_item_statement(seeded.engine.dialect, "O-PLAN", FACILITY, line, ALL_OR_NOTHING, "tests")
+    reservation = SoleItemReservation(
+        FACILITY, "O-PLAN", "00001", "FG002", None, Decimal(1), "RESERVATION", "StockReserved", _payload
+    )
+    statement = sole_item_statement(seeded.engine.dialect, reservation, "tests")
     with seeded.engine.connect() as conn:
         plan = _plan(conn, _NAMED.sub(r"%(\1)s", statement.sql.replace("%", "%%")), statement.params)
     _assert_router(plan, statement.sql)
+
+
+def _payload(item_id: str) -> dict[str, Any]:
+    return {"orderId": "O-PLAN", "inventoryItemId": item_id}
 
 
 @needs_cluster

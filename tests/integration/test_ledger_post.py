@@ -4,13 +4,14 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import Links, Posting, post
+from stockledger.ledger.postings import format_seq, format_seq_sql
 from tests.conftest import POSTGRES_LIKE
 
 pytestmark = pytest.mark.posts_without_events  # the write path alone: no business event
@@ -158,3 +159,12 @@ def test_concurrent_guarded_decrements_never_oversell(seeded: Database) -> None:
             )
         ).one()
     assert seqs == 2 + 13  # seed receipt + PI variance + 13 reservations, all distinct seq ids
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_sql_form_of_the_detail_seq_id_is_format_seq(db: Database) -> None:
+    numbers = [1, 42, 99_999, 100_000, 1_234_567]
+    rows = ", ".join(f"({n})" for n in numbers)
+    with db.reading() as session:
+        found = session.execute(text(f"SELECT {format_seq_sql('n')} FROM (VALUES {rows}) AS v (n)")).scalars()
+        assert list(found) == [format_seq(n) for n in numbers]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import (
@@ -20,8 +20,9 @@ from stockledger.core.db import (
     run,
 )
 from stockledger.core.errors import AppError, InsufficientStock, NotFound
+from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, Product
-from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post, post_batch, post_locked_batch
+from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post
 
 pytestmark = pytest.mark.posts_without_events  # the write path alone: no business event
 
@@ -182,13 +183,14 @@ def test_post_locked_batch_is_post_batch(seeded: Database, batch: list[Posting])
         return
     expected_outcome, expected_state = _run(seeded, lambda session: post_batch(session, batch))
 
-    def locked_batch(session: Session) -> None:
-        post_locked_batch(session, batch, _locked(session, batch))
+    def locked_batch(session: Session) -> list[Posted]:
+        return post_locked_batch(session, batch, _locked(session, batch))
 
     actual_outcome, actual_state = _run(seeded, locked_batch)
     assert _outcome_kind(actual_outcome) == _outcome_kind(expected_outcome)
     if _outcome_kind(expected_outcome) == "posted":
         assert actual_state == expected_state
+        assert actual_outcome == expected_outcome  # each posting's totals right after it
 
 
 def test_post_locked_batch_refuses_an_item_that_moved_since_it_was_read(seeded: Database) -> None:
@@ -333,3 +335,30 @@ def test_plan_each_statement_holds_for_the_transaction_only(db: Database) -> Non
         assert session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
     with db.reading() as session:
         assert session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
+# ---- the door: `post` chooses how to write what it is given ----
+
+
+def test_the_door_writes_items_held_by_their_sequence_as_post_batch_does(seeded: Database) -> None:
+    """Held by last_detail_seq alone (as reservations hold them): on PostgreSQL two statements
+    from arrays, guarded by the database; the same rows, totals and answer as post_batch."""
+    batch = sorted(_two_postings(), key=lambda p: p.inventory_item_id)
+    expected = _run(seeded, lambda session: post_batch(session, batch))
+    sent: list[str] = []
+
+    def _sent(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        sent.append(sql)
+
+    def door(session: Session) -> list[Posted]:
+        held = {("FACILITY_1", item): seq for item, seq in _locked(session, batch).items()}
+        event.listen(seeded.engine, "before_cursor_execute", _sent)
+        try:
+            return post(session, batch, held=held)
+        finally:
+            event.remove(seeded.engine, "before_cursor_execute", _sent)
+
+    assert _run(seeded, door) == expected
+    if seeded.is_postgres:
+        assert len(sent) == 2
+        assert "unnest" in sent[0]

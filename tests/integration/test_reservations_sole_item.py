@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from stockledger.core.db import Database, Statement
 from stockledger.core.errors import Forbidden, InsufficientStock
+from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.verify import find_mismatches
 from stockledger.metrics.ledger_rows import count_ledger_rows
@@ -218,6 +219,28 @@ def test_reserve_line_falls_back_to_a_transaction_when_the_sole_item_is_short(
     assert totals(seeded, solo) == (D(10), D(0))
     if seeded.is_postgres:  # both tried the statement first; it returned nothing and wrote nothing
         assert [returned for _, returned in alone] == [0, 0]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_statement_writes_the_event_payload_of_the_general_path_byte_for_byte(
+    seeded: Database, solo: str, alone: list[tuple[str, int]]
+) -> None:
+    other = add_sole_item(seeded, "SOLO-2", 10)
+    reserve_line(seeded, "SB1", FACILITY, ReserveLine("1", SOLO, D(3)))  # the one statement
+    reserve_line(seeded, "SB2", FACILITY, ReserveLine("1", "SOLO-2", D(3)), sole_item_tried=True)
+    assert [returned for _, returned in alone] == [1]  # the second: the general path
+    with seeded.reading() as session:
+        found = dict(
+            session.execute(
+                select(OutboxEvent.payload, OutboxEvent.event_seq).where(
+                    OutboxEvent.event_type == "StockReserved"
+                )
+            ).all()
+        )
+    [statement, general] = sorted(found, key=found.__getitem__)
+    assert '"inventoryItemId":"' + solo + '"' in statement
+    same = statement.replace("SB1", "SB2").replace(solo, other).replace(SOLO + '"', 'SOLO-2"')
+    assert same == general
 
 
 def test_reserve_line_refuses_a_facility_outside_the_callers_scope(seeded: Database, solo: str) -> None:

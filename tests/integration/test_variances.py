@@ -9,7 +9,7 @@ import pytest
 
 from stockledger.core.db import Database
 from stockledger.core.errors import NegativeStock
-from stockledger.ledger.post import Posting, post_batch
+from stockledger.ledger.post import Posting, post
 from stockledger.variances.schemas import VarianceIn, VarianceOut
 from stockledger.variances.service import log_variance
 from tests.shipping_support import events, snapshot, totals
@@ -81,5 +81,5 @@ def test_post_batch_keeps_the_qoh_guard_of_post(seeded: Database) -> None:
         return Posting("FACILITY_1", ITEM, "VAR_LOST", quantity_on_hand_diff=D(-n), require_qoh=True)
 
     with pytest.raises(NegativeStock), seeded.transaction() as session:
-        post_batch(session, [take(20), take(20)])  # the second sees the first's running total
+        post(session, [take(20), take(20)])  # the second sees the first's running total
     assert totals(seeded, ITEM) == (27, 27)

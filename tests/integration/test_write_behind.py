@@ -8,7 +8,7 @@ from sqlalchemy import event, exc, func, select, text
 
 from stockledger.core.db import Database, Statement, WriteBehind, run
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
-from stockledger.ledger.post import Posting, post_batch
+from stockledger.ledger.post import Posting, post
 from stockledger.metrics.ledger_rows import count_ledger_rows
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import reset_inventory
@@ -123,7 +123,9 @@ def test_post_batch_through_writes_refuses_a_stale_read_at_settle(seeded: Databa
         seeded.transaction() as session,
         WriteBehind(session) as writes,
     ):
-        post_batch(session, [Posting(F, item_id, "VAR_EXT_RESET", Decimal(1), Decimal(1))], stale, writes)
+        post(
+            session, [Posting(F, item_id, "VAR_EXT_RESET", Decimal(1), Decimal(1))], held=stale, writes=writes
+        )
     with seeded.reading() as session:
         d = InventoryItemDetail
         assert session.scalar(select(func.max(d.seq_num)).where(d.inventory_item_id == item_id)) == seq

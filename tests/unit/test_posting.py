@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from stockledger.ledger.post import Posting, format_seq
+from stockledger.ledger.postings import Posting, format_seq
 
 
 def test_accounting_follows_qoh_unless_given() -> None:

@@ -9,6 +9,8 @@ the feed never serves past a number a running transaction may still commit.
 """
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -37,6 +39,15 @@ EVENT_TYPES = frozenset(
 )
 OUTBOX_SEQUENCE = "outbox_event_seq"
 OUTBOX = cast(Table, OutboxEvent.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One business event to record: its facility, type and payload."""
+
+    facility_id: str
+    event_type: str
+    payload: dict[str, Any]
 
 
 EVENT_BYTES = 64 * 1024  # no event's payload is larger: a bulk change's event comes in parts
@@ -134,17 +145,27 @@ def _dumps(value: object) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
-def event_insert_from(source: str, payload_sql: str = ":e_payload") -> str:
-    """PostgreSQL: an INSERT of the event (`event_values`) for each row of the CTE `source`, to
-    put in a caller's single statement; its number fenced (core/fence.py). `payload_sql` may
-    compute the payload from :e_payload and the row."""
-    return (
-        f"INSERT INTO outbox_event ({_COLUMNS}) SELECT :e_facility_id, "
-        f"stockledger_fenced_nextval('{OUTBOX_SEQUENCE}'), :e_event_type, {payload_sql}, :e_created_stamp "
-        f"FROM {source}"
-    )
+def event_values_around(
+    dialect: Dialect,
+    facility_id: str,
+    event_type: str,
+    payload_of: Callable[[str], dict[str, Any]],
+    user: str | None,
+) -> dict[str, Any]:
+    """`event_values` for a payload that names an id only the statement learns (the item a
+    reservation posts to): `payload_of(id)` is the payload. Instead of `e_payload`, the JSON
+    before and after the id's JSON string (`e_payload_head`, `e_payload_tail`), so that
+    `:e_payload_head || to_json(id)::text || :e_payload_tail` is that payload's JSON, byte for byte."""
+    values = event_values(dialect, facility_id, event_type, payload_of(_ID), user)
+    head, found, tail = values.pop("e_payload").partition(_ID_JSON)
+    if not found or _ID_JSON in tail:
+        raise ValueError("payload_of must put the id in the payload exactly once")
+    return {**values, "e_payload_head": head, "e_payload_tail": tail}
 
 
+# Stands for the id while the payload is encoded; never sent (a NUL is no id or key of ours).
+_ID = "\x00id\x00"
+_ID_JSON = json.dumps(_ID)
 _COLUMNS = "facility_id, event_seq, event_type, payload, created_stamp"
 _INSERT = (
     f"INSERT INTO outbox_event ({_COLUMNS}) "

@@ -11,10 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import bound, upsert
+from stockledger.core.db import upsert
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
@@ -97,41 +96,4 @@ def _conflict(order_id: str, seq_id: str, product_id: str, asked: str) -> OrderI
         orderItemSeqId=seq_id,
         productId=product_id,
         requestedProductId=asked,
-    )
-
-
-def claim_from(source: str) -> str:
-    """PostgreSQL, for a single statement: the claim of the order item `:oi_*` for each row of
-    the CTE `source` (the change it guards). Another product there (a first use that won
-    meanwhile) sets product_id NULL: the NOT NULL constraint aborts the whole statement, so
-    nothing is written (`lost_claim` recognises the error). The statement's own guard reads
-    the order item first (see ledger.post.sole_item_ctes), so this is the race's loser only."""
-    return (
-        "INSERT INTO order_item (facility_id, order_id, order_item_seq_id, product_id, created_stamp) "
-        f"SELECT :oi_facility_id, :oi_order_id, :oi_order_item_seq_id, :oi_product_id, :oi_created_stamp "
-        f"FROM {source} ON CONFLICT (facility_id, order_id, order_item_seq_id) DO UPDATE SET product_id = "
-        "CASE WHEN order_item.product_id = excluded.product_id THEN order_item.product_id END"
-    )
-
-
-def claim_params(
-    dialect: Dialect, facility_id: str, order_id: str, seq_id: str, product_id: str
-) -> dict[str, object]:
-    """The `:oi_*` parameters of `claim_from` in the driver's form."""
-    values = {
-        "facility_id": facility_id,
-        "order_id": order_id,
-        "order_item_seq_id": seq_id,
-        "product_id": product_id,
-        "created_stamp": utcnow(),
-    }
-    return {f"oi_{k}": v for k, v in bound(dialect, ORDER_ITEM, values).items()}
-
-
-def lost_claim(error: Exception) -> bool:
-    """The error `claim_from`'s statement raises when another product won the order item."""
-    diag = getattr(getattr(error, "orig", None), "diag", None)
-    return (
-        getattr(diag, "table_name", None) == "order_item"
-        and getattr(diag, "column_name", None) == "product_id"
     )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
-from stockledger.ledger.post import Links, Posting, post_batch
+from stockledger.ledger.post import Links, Posting, post
 from stockledger.reservations.rules import RES_ACTIVE, RES_CANCELLED, promisable
 
 MOVED_REASON = "RESERVATION_MOVED"
@@ -142,7 +142,7 @@ def _move_promises(session: Session, receipt: Receipt, moved: list[Filled]) -> N
         )
         postings += [back, down]
     # item id order, like reservations; lock_items_for_receipt locked these items up front
-    post_batch(session, sorted(postings, key=lambda p: p.inventory_item_id))
+    post(session, sorted(postings, key=lambda p: p.inventory_item_id))
     now = utcnow()
     for f in moved:
         old = _row(session, receipt.facility_id, f.order_id, f.order_item_seq_id, f.inventory_item_id)

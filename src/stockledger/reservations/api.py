@@ -11,6 +11,7 @@ from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.reservations import picking, reads, service
+from stockledger.reservations.hot import reserve_alone
 from stockledger.reservations.release import Released
 from stockledger.reservations.schemas import (
     OrderItemReservation,
@@ -56,19 +57,28 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
             tried = True
         if outcome is not None:
             return _created(outcome)
-    if keyed:
-        return await run_in_threadpool(_reserve_keyed, request, body, line)
-    outcome = await run_in_threadpool(
-        service.reserve_line, db, body.order_id, body.facility_id, line, body.fill, principal, tried
-    )
-    return _created(outcome)
+    return await run_in_threadpool(_reserve_in_thread, request, body, line, keyed, tried)
 
 
-def _reserve_keyed(request: Request, body: ReservationRequest, line: ReserveLine) -> Response:
-    """With an Idempotency-Key: the key's claim and stored answer commit with the change, in the
-    transaction the idempotency middleware owns."""
+def _reserve_in_thread(
+    request: Request, body: ReservationRequest, line: ReserveLine, keyed: bool, tried: bool
+) -> Response:
+    """The request decides how the line is written, in one worker-thread hop. No
+    Idempotency-Key and the statement not `tried` on the loop: PostgreSQL's one statement in
+    autocommit, if the product's sole item covers the line. Otherwise the request's write
+    transaction (core.deps.write_session; with a key the middleware's, so the key's claim and
+    stored answer commit with the change), in which the service decides, nothing having been
+    written (with a key it tries the one statement inside that transaction)."""
+    db = get_database(request)
+    principal = getattr(request.state, "principal", None)
+    if not keyed and not tried and db.is_postgres:
+        outcome = reserve_alone(db, body.order_id, body.facility_id, line, body.fill, principal)
+        if outcome is not None:
+            return _created(outcome)
     with write_session(request) as session:
-        outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
+        outcome = service.reserve_stock(
+            session, body.order_id, body.facility_id, [line], body.fill, try_sole_item=keyed
+        )
         answer = _line_out(outcome, outcome.lines[0])
     return _answer(answer)
 

@@ -12,7 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from stockledger.core.errors import InsufficientStock
 from stockledger.core.fixed import ZERO
+from stockledger.reservations.lines import LineOutcome, ReservedFrom, ReserveLine
 from stockledger.reservations.rules import Allocation, Candidate, allocate, usable
 
 
@@ -45,3 +47,38 @@ def plan_lines(
 def net_promisable(items: Sequence[Candidate], remaining: dict[str, Decimal]) -> Decimal:
     """Σ ATP left on the items, negative ones included: what availability reports for them."""
     return sum((remaining[c.inventory_item_id] for c in items), ZERO)
+
+
+def refuse_short_lines(lines: Sequence[ReserveLine], plans: Sequence[Allocation]) -> None:
+    short = [
+        {
+            "orderItemSeqId": line.order_item_seq_id,
+            "productId": line.product_id,
+            "lotId": line.lot_id,
+            "requested": line.quantity,
+            "available": plan.available,
+            "shortfall": plan.short,
+        }
+        for line, plan in zip(lines, plans, strict=True)
+        if plan.short > 0
+    ]
+    if short:
+        first = short[0]
+        raise InsufficientStock(
+            f"{len(short)} line(s) short; order item {first['orderItemSeqId']} ({first['productId']}) "
+            f"asks {first['requested']}, {first['available']} available",
+            lines=short,
+        )
+
+
+def line_outcomes(lines: Sequence[ReserveLine], plans: Sequence[Allocation]) -> list[LineOutcome]:
+    return [
+        LineOutcome(
+            line.order_item_seq_id,
+            line.product_id,
+            line.lot_id,
+            line.quantity,
+            [ReservedFrom(t.inventory_item_id, t.quantity, t.not_available) for t in plan.takes],
+        )
+        for line, plan in zip(lines, plans, strict=True)
+    ]

@@ -13,7 +13,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
-from stockledger.ledger.post import Links, Posted, Posting, post_batch
+from stockledger.ledger.post import Links, Posted, Posting, post
 from stockledger.reservations.rules import RELEASE_REASON, RES_ACTIVE, RES_CANCELLED
 
 
@@ -66,7 +66,7 @@ def release_reservation(
     _lock_reserved_items(session, facility_id, order_id, order_item_seq_id)
     rows = _active_rows(session, facility_id, order_id, order_item_seq_id, lock=True)
     links = Links(order_id=order_id, order_item_seq_id=order_item_seq_id, description=description)
-    posted = post_batch(
+    posted = post(
         session,
         [
             Posting(

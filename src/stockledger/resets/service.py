@@ -2,7 +2,7 @@
 
 Each batch of lines costs a handful of set-based statements (known facilities and
 products, the current totals under row locks, findOrCreate of the facility items, then
-`post_batch`: one UPDATE of totals and one multi-row INSERT of detail rows), so a
+`post` of a batch: one UPDATE of totals and one multi-row INSERT of detail rows), so a
 million-line file is a few hundred round trips, not millions.
 
 Events: one InventoryChanged per facility per batch, listing every changed line (a
@@ -31,7 +31,7 @@ from stockledger.core.scope import check_owner, facilities_in_scope
 from stockledger.core.sqlclock import utc_now
 from stockledger.events.outbox import event_inserts, record_event
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
-from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post_batch
+from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.facility_items import Pair, find_or_create_facility_items
 from stockledger.resets.failures import ALL_FACILITIES, STORED_FAILURES, store_failures
@@ -143,7 +143,7 @@ def _apply_batch(
         outcome.failures.extend(failures[:room])
     outcome.stored_failures.extend(failures[: STORED_FAILURES - len(outcome.stored_failures)])
     batch = _plan(session, outcome, usable)
-    posted = post_batch(session, batch.postings, batch.locked, writes)
+    posted = post(session, batch.postings, held=batch.locked, writes=writes)
     _record_changes(session, outcome, batch, posted, writes)
 
 
@@ -225,7 +225,7 @@ def _current_totals(
 ) -> dict[Pair, tuple[Decimal, Decimal]]:
     """QOH of each product over all its items in the facility and its promisable ATP (SPEC §11:
     INV_AVAILABLE, lot not expired by the database's clock, as availability reports it), the
-    items locked (id order) and each kept in `locked` as read, so post_batch does not read them again."""
+    items locked (id order) and each kept in `locked` as read, so `post` does not read them again."""
     totals: dict[Pair, tuple[Decimal, Decimal]] = {}
     by_facility: dict[str, list[str]] = defaultdict(list)
     for facility_id, product_id in sorted(pairs):

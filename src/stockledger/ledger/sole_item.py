@@ -1,0 +1,208 @@
+"""The one-statement reservation (PostgreSQL): a product's sole item found and posted to, its
+reservation row, the order item's claim and the event, all written by ONE statement.
+
+The same rows as the general path (reservations: lock, plan, `post`, upsert, record_event),
+or none: no row returned means nothing was written (not the sole item, too little ATP, an
+order item of another product), and the caller takes the general path, which decides.
+
+Only the sole item: a guarded UPDATE that waited for another transaction and then found too
+little ATP still holds its row lock, and a caller falling back to locking all the product's
+items in id order must not hold one of them out of that order (deadlock).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from stockledger.core.actor import acting_user
+from stockledger.core.db import Database, Statement, bound, run
+from stockledger.core.errors import OrderItemConflict
+from stockledger.core.model_base import utcnow
+from stockledger.core.scope import check_facility
+from stockledger.core.sqlclock import UTC_NOW_SQL
+from stockledger.events.outbox import OUTBOX_SEQUENCE, event_values_around
+from stockledger.ledger.postings import (
+    DETAIL,
+    DETAIL_COLUMNS,
+    TOTALS,
+    Links,
+    Posting,
+    detail_values,
+    format_seq_sql,
+)
+from stockledger.ledger.reservation_rows import INSERT_FROM, ReservationRow, reservation_params
+
+
+@dataclass(frozen=True, slots=True)
+class SoleItemReservation:
+    """`quantity` of a product (of its lot `lot_id`, if given) promised to an order item from
+    the product's only INV_AVAILABLE item in the facility, if that item has it and, unless
+    `allow_expired`, its lot has not expired (SPEC §11: only promisable stock is reserved);
+    and unless the order item belongs to another product (orders/items.py). The event
+    `event_type` gets the payload `event_payload(item id)`."""
+
+    facility_id: str
+    order_id: str
+    order_item_seq_id: str
+    product_id: str
+    lot_id: str | None
+    quantity: Decimal
+    reason_enum_id: str
+    event_type: str
+    event_payload: Callable[[str], dict[str, Any]]
+    allow_expired: bool = False
+
+
+def post_sole_item(session: Session, reservation: SoleItemReservation) -> str | None:
+    """In the session's transaction: the item's id, or None having written nothing. An order
+    item claimed for another product meanwhile: 409 order_item_conflict."""
+    check_facility(session, reservation.facility_id)
+    statement = sole_item_statement(session.get_bind().dialect, reservation, acting_user(session))
+    try:
+        rows = run(session, statement)
+    except IntegrityError as error:
+        if not lost_claim(error):
+            raise
+        raise OrderItemConflict(
+            f"Order item {reservation.order_id}/{reservation.order_item_seq_id} was claimed for "
+            "another product meanwhile",
+            orderId=reservation.order_id,
+            orderItemSeqId=reservation.order_item_seq_id,
+            requestedProductId=reservation.product_id,
+        ) from error
+    return str(rows[0][0]) if rows else None
+
+
+def post_sole_item_alone(db: Database, reservation: SoleItemReservation, user: str | None) -> str | None:
+    """As a transaction of its own, for `user` (Database.run_alone; the caller has checked the
+    facility scope): the item's id, or None having written nothing (another product having won
+    the order item meanwhile included)."""
+    try:
+        rows = db.run_alone(sole_item_statement(db.engine.dialect, reservation, user))
+    except IntegrityError as error:
+        if not lost_claim(error):
+            raise
+        return None
+    return str(rows[0][0]) if rows else None
+
+
+async def post_sole_item_alone_async(
+    db: Database, reservation: SoleItemReservation, user: str | None
+) -> str | None:
+    """`post_sole_item_alone` on the event loop (Database.run_alone_async)."""
+    try:
+        rows = await db.run_alone_async(sole_item_statement(db.engine.dialect, reservation, user))
+    except IntegrityError as error:
+        if not lost_claim(error):
+            raise
+        return None
+    return str(rows[0][0]) if rows else None
+
+
+def sole_item_statement(dialect: Dialect, reservation: SoleItemReservation, user: str | None) -> Statement:
+    """The statement: returns the item's id, or no row having written nothing."""
+    r = reservation
+    links = Links(order_id=r.order_id, order_item_seq_id=r.order_item_seq_id, change_by_user_login_id=user)
+    posting = Posting(r.facility_id, "", r.reason_enum_id, available_to_promise_diff=-r.quantity, links=links)
+    now = utcnow()
+    detail = bound(dialect, DETAIL, detail_values(posting, 0, "", now))
+    del detail["inventory_item_id"], detail["inventory_item_detail_seq_id"], detail["seq_num"]
+    row = ReservationRow(
+        r.facility_id, r.order_id, r.order_item_seq_id, "", r.product_id, r.quantity, Decimal(0), now
+    )
+    params = {
+        **detail,
+        "product_id": r.product_id,
+        "lot_id": r.lot_id,
+        **reservation_params(dialect, row),
+        **event_values_around(dialect, r.facility_id, r.event_type, r.event_payload, user),
+    }
+    return Statement(_SQL[r.lot_id is not None, r.allow_expired], params)
+
+
+def lost_claim(error: Exception) -> bool:
+    """The error the statement's claim raises when another product won the order item."""
+    diag = getattr(getattr(error, "orig", None), "diag", None)
+    return (
+        getattr(diag, "table_name", None) == "order_item"
+        and getattr(diag, "column_name", None) == "product_id"
+    )
+
+
+_DETAIL_COLUMNS = [
+    c for c in DETAIL_COLUMNS if c not in ("inventory_item_id", "inventory_item_detail_seq_id", "seq_num")
+]
+
+
+def _picked(lot: bool, live: bool) -> str:
+    """The product's item: INV_AVAILABLE, of the lot if given, live unless expired lots are
+    allowed, with ATP; the only INV_AVAILABLE one of the product in the facility (expired or
+    not: the general path locks them all); not for an order item of another product."""
+    return (
+        "picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
+        "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
+        f"AND one.status_id = 'INV_AVAILABLE'{_LOT if lot else ''}{_live('one') if live else ''} "
+        "AND one.available_to_promise_total > 0 "
+        "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
+        "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
+        "AND other.inventory_item_id <> one.inventory_item_id) "
+        # SPEC §11: not for an order item that belongs to another product (orders/items.py decides)
+        "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.order_id = :order_id "
+        "AND oi.order_item_seq_id = :order_item_seq_id AND oi.product_id <> :product_id))"
+    )
+
+
+def _posted(live: bool) -> str:
+    """The guarded UPDATE … RETURNING of the item picked (re-checked under its row lock)."""
+    return (
+        "posted AS (UPDATE inventory_item AS i SET "
+        "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
+        "last_detail_seq = i.last_detail_seq + 1 FROM picked "
+        "WHERE i.facility_id = :facility_id AND i.inventory_item_id = picked.inventory_item_id "
+        f"AND i.status_id = 'INV_AVAILABLE'{_live('i') if live else ''} "
+        "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
+        f"RETURNING i.inventory_item_id, i.last_detail_seq, {', '.join('i.' + t for t in TOTALS)})"
+    )
+
+
+def _live(alias: str) -> str:
+    """Not expired, by the database's clock."""
+    return f" AND ({alias}.expire_date IS NULL OR {alias}.expire_date > {UTC_NOW_SQL['postgresql']})"
+
+
+_LOT = " AND one.lot_id = :lot_id"
+
+_POSTED_DETAIL = (
+    "posted_detail AS (INSERT INTO inventory_item_detail (inventory_item_id, inventory_item_detail_seq_id, "
+    f"seq_num, {', '.join(_DETAIL_COLUMNS)}) SELECT inventory_item_id, {format_seq_sql('last_detail_seq')}, "
+    f"last_detail_seq, {', '.join(':' + c for c in _DETAIL_COLUMNS)} FROM posted)"
+)
+_EVENT = (
+    "event AS (INSERT INTO outbox_event (facility_id, event_seq, event_type, payload, created_stamp) "
+    f"SELECT :e_facility_id, stockledger_fenced_nextval('{OUTBOX_SEQUENCE}'), :e_event_type, "
+    ":e_payload_head || to_json(inventory_item_id)::text || :e_payload_tail, :e_created_stamp FROM posted)"
+)
+# The order item's claim for the product (orders/items.py): another product there (a first use
+# that won meanwhile, past `picked`'s guard) sets product_id NULL, and the NOT NULL constraint
+# aborts the whole statement, so nothing is written (`lost_claim`).
+_CLAIMED = (
+    "claimed AS (INSERT INTO order_item "
+    "(facility_id, order_id, order_item_seq_id, product_id, created_stamp) "
+    "SELECT :facility_id, :order_id, :order_item_seq_id, :product_id, :created_stamp FROM posted "
+    "ON CONFLICT (facility_id, order_id, order_item_seq_id) DO UPDATE SET product_id = "
+    "CASE WHEN order_item.product_id = excluded.product_id THEN order_item.product_id END)"
+)
+_AFTER = (
+    f"{_POSTED_DETAIL}, reserved AS ({INSERT_FROM.format(source='posted')}), {_EVENT}, {_CLAIMED} "
+    "SELECT inventory_item_id FROM posted"
+)
+_SQL = {  # (lot given, expired lots allowed) → the statement
+    (lot, allow_expired): f"WITH {_picked(lot, not allow_expired)}, {_posted(not allow_expired)}, {_AFTER}"
+    for lot in (False, True)
+    for allow_expired in (False, True)
+}

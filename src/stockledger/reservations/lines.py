@@ -1,0 +1,139 @@
+"""An order's lines to reserve and what was reserved for them: the types every entry shares,
+the checks of a request, the StockReserved event's payload, and a line as the ledger's
+one-statement reservation (ledger/sole_item.py)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from stockledger.core.errors import ValidationFailed
+from stockledger.core.fixed import ZERO
+from stockledger.ledger.sole_item import SoleItemReservation
+from stockledger.reservations.rules import RESERVE_REASON
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveLine:
+    order_item_seq_id: str
+    product_id: str
+    quantity: Decimal
+    lot_id: str | None = None
+    allow_expired: bool = False  # FEFO may take an expired lot (SPEC §11: only when asked)
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedFrom:
+    inventory_item_id: str
+    quantity: Decimal
+    quantity_not_available: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LineOutcome:
+    order_item_seq_id: str
+    product_id: str
+    lot_id: str | None
+    quantity_requested: Decimal
+    reservations: list[ReservedFrom]
+
+    @property
+    def quantity_reserved(self) -> Decimal:
+        return sum((r.quantity for r in self.reservations), ZERO)
+
+    @property
+    def quantity_not_available(self) -> Decimal:
+        return sum((r.quantity_not_available for r in self.reservations), ZERO)
+
+    @property
+    def quantity_unreserved(self) -> Decimal:
+        """PARTIAL: what could not be promised at all."""
+        return self.quantity_requested - self.quantity_reserved
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveOutcome:
+    order_id: str
+    facility_id: str
+    fill: str
+    lines: list[LineOutcome] = field(default_factory=list)
+
+
+def check_lines(lines: Sequence[ReserveLine]) -> None:
+    if not lines:
+        raise ValidationFailed("An order to reserve needs at least one line")
+    seen: set[str] = set()
+    for line in lines:
+        if not line.quantity.is_finite() or line.quantity <= 0:
+            raise ValidationFailed(
+                "quantity must be a positive number",
+                orderItemSeqId=line.order_item_seq_id,
+                quantity=str(line.quantity),
+            )
+        if line.order_item_seq_id in seen:
+            raise ValidationFailed(
+                f"orderItemSeqId {line.order_item_seq_id} appears twice in the order",
+                orderItemSeqId=line.order_item_seq_id,
+            )
+        seen.add(line.order_item_seq_id)
+
+
+def whole_line(line: ReserveLine, item_id: str) -> LineOutcome:
+    reserved = [ReservedFrom(item_id, line.quantity, ZERO)]
+    return LineOutcome(line.order_item_seq_id, line.product_id, line.lot_id, line.quantity, reserved)
+
+
+def sole_item_outcome(
+    order_id: str, facility_id: str, fill: str, line: ReserveLine, item_id: str
+) -> ReserveOutcome:
+    """The line reserved whole from the sole item `item_id`."""
+    return ReserveOutcome(order_id, facility_id, fill, [whole_line(line, item_id)])
+
+
+def sole_item(order_id: str, facility_id: str, line: ReserveLine, fill: str) -> SoleItemReservation:
+    """The line as the ledger's one-statement reservation; its event as the general path's."""
+
+    def payload(item_id: str) -> dict[str, Any]:
+        outcome = sole_item_outcome(order_id, facility_id, fill, line, item_id)
+        return reserved_event(outcome, outcome.lines)
+
+    return SoleItemReservation(
+        facility_id,
+        order_id,
+        line.order_item_seq_id,
+        line.product_id,
+        line.lot_id,
+        line.quantity,
+        RESERVE_REASON,
+        "StockReserved",
+        payload,
+        line.allow_expired,
+    )
+
+
+def reserved_event(outcome: ReserveOutcome, lines: Sequence[LineOutcome]) -> dict[str, Any]:
+    """The StockReserved payload of some lines of an order."""
+    return {
+        "facilityId": outcome.facility_id,
+        "orderId": outcome.order_id,
+        "fill": outcome.fill,
+        "productIds": sorted({line.product_id for line in lines}),
+        "lines": [
+            {
+                "orderItemSeqId": line.order_item_seq_id,
+                "productId": line.product_id,
+                "quantityRequested": line.quantity_requested,
+                "quantityReserved": line.quantity_reserved,
+                "quantityNotAvailable": line.quantity_not_available,
+                "reservations": [
+                    {
+                        "inventoryItemId": r.inventory_item_id,
+                        "quantity": r.quantity,
+                        "quantityNotAvailable": r.quantity_not_available,
+                    }
+                    for r in line.reservations
+                ],
+            }
+            for line in lines
+        ],
+    }
