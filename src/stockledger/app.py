@@ -11,13 +11,14 @@ from starlette.types import Receive, Scope, Send
 from stockledger import __version__
 from stockledger.auth.middleware import AuthMiddleware, PrincipalCache
 from stockledger.catalog.api import router as catalog_router
-from stockledger.core import problems
+from stockledger.core import openapi, problems
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database
 from stockledger.core.deps import ReadSession
 from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import BodyLimitMiddleware
 from stockledger.core.parent_watch import exit_with_parent
+from stockledger.core.schemas import Health
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
@@ -87,9 +88,11 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
         lifespan=lifespan,
         docs_url=None,  # served by web.api_docs from vendored files, not a CDN
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.db = db
     problems.install(app)
+    openapi.install(app)
     # Added last = outermost: body limit, then auth, then idempotency (refused requests claim no key).
     app.add_middleware(IdempotencyMiddleware)
     app.state.auth_cache = PrincipalCache()
@@ -117,9 +120,9 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.include_router(api_docs_router)
     app.mount("/ui/static", web_static_files, name="ui-static")
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz(session: ReadSession) -> dict[str, str]:
+    @app.get("/healthz", tags=["operations"], response_model=Health)
+    def healthz(session: ReadSession) -> Health:
         session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": db.engine.dialect.name}
+        return Health(status="ok", database=db.engine.dialect.name)
 
     return app

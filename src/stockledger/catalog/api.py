@@ -6,15 +6,20 @@ from fastapi import APIRouter, Body
 
 from stockledger.catalog import importer, inventory_items, service
 from stockledger.catalog.schemas import (
+    FacilityDoc,
     FacilityOut,
     ImportResult,
+    InventoryItemDoc,
     InventoryItemOut,
     LocationOut,
+    PhysicalInventoryDoc,
+    ProductDoc,
     ProductFacilityOut,
     ProductOut,
 )
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.openapi import documented_body
 from stockledger.core.schemas import PathId
 
 router = APIRouter(prefix="/v1", tags=["catalog"], route_class=ExactJsonRoute)
@@ -27,11 +32,20 @@ IMPORT_EXAMPLE = {
 }
 
 
-@router.post("/import", response_model=ImportResult, summary="Load a seed document (upsert)")
-def import_document(
-    session: WriteSession,
-    document: Any = Body(..., examples=[IMPORT_EXAMPLE]),
-) -> ImportResult:
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    summary="Load a seed document (upsert)",
+    openapi_extra=documented_body(
+        "ImportDocument",
+        FacilityDoc,
+        ProductDoc,
+        [InventoryItemDoc],
+        PhysicalInventoryDoc,
+        example=IMPORT_EXAMPLE,
+    ),
+)
+def import_document(session: WriteSession, document: Any = Body(...)) -> ImportResult:
     """A facility with facilityLocations or products, a list of InventoryItems with
     inventoryItemDetails, or a PhysicalInventory with inventoryItemVariances."""
     outcome = importer.import_document(session, document)

@@ -1,10 +1,18 @@
 """Pydantic building blocks shared by every feature's DTOs (OFBiz camelCase in JSON)."""
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
@@ -33,6 +41,13 @@ def _no_text(value: object, info: ValidationInfo) -> object:
 
 _number = BeforeValidator(_no_text)
 
+
+def _declared(low: dict[str, float]) -> WithJsonSchema:
+    """A quantity as the contract declares it: a JSON number within its bounds, at most 6 decimals."""
+    bounds = {"maximum": float(MAX_QUANTITY), **low}
+    return WithJsonSchema({"type": "number", **bounds, "description": "At most 6 decimals"})
+
+
 # What a read reports: whatever the ledger holds (rows written before the bound may be larger).
 QuantityOut = Annotated[Decimal, _as_number]
 # Any signed quantity: finite, at most 6 decimals, within ±10^9.
@@ -41,16 +56,29 @@ Quantity = Annotated[
     Field(allow_inf_nan=False, decimal_places=6, ge=-MAX_QUANTITY, le=MAX_QUANTITY),
     _number,
     _as_number,
+    _declared({"minimum": -float(MAX_QUANTITY)}),
 ]
 # A quantity that makes no sense below zero (counts, receipts, reservations).
 NonNegativeQuantity = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _number, _as_number
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY),
+    _number,
+    _as_number,
+    _declared({"minimum": 0}),
 ]
 PositiveQuantity = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, gt=0, le=MAX_QUANTITY), _number, _as_number
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=6, gt=0, le=MAX_QUANTITY),
+    _number,
+    _as_number,
+    _declared({"exclusiveMinimum": 0}),
 ]
 Money = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _number, _as_number
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY),
+    _number,
+    _as_number,
+    _declared({"minimum": 0}),
 ]
 # Ids and codes are String(60) columns (core.model_base): longer text is refused here, at the edge,
 # on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
@@ -66,6 +94,16 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
+def _declare_text_bound(schema: dict[str, Any]) -> None:
+    """The contract says what str_max_length enforces: text without its own bound is ID_MAX long
+    at most."""
+    for field in schema.get("properties", {}).values():
+        for branch in [field, *field.get("anyOf", ())]:
+            bounded = {"maxLength", "enum", "format"} & set(branch)
+            if branch.get("type") == "string" and not bounded:
+                branch["maxLength"] = ID_MAX
+
+
 class InputModel(ApiModel):
     """A request body: unknown fields are ignored (OFBiz documents carry many). Text is at most
     ID_MAX characters, as the columns are, unless its field says otherwise (names, comments)."""
@@ -76,4 +114,12 @@ class InputModel(ApiModel):
         extra="ignore",
         str_strip_whitespace=True,
         str_max_length=ID_MAX,
+        json_schema_extra=_declare_text_bound,
     )
+
+
+class Health(ApiModel):
+    """GET /healthz: the service answers and its database too."""
+
+    status: Literal["ok"]
+    database: str = Field(description="The SQLAlchemy dialect: sqlite or postgresql")

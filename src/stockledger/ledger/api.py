@@ -23,31 +23,39 @@ from stockledger.ledger import views
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
 
+class DetailPage(Page[DetailOut]):
+    """A page of an inventory item's ledger rows."""
+
+
+class ProductFacilityInventoryPage(Page[ProductFacilityInventoryItemOut]):
+    """A page of ProductFacilityInventoryItem rows."""
+
+
 @router.get("/inventory-items/{inventory_item_id}", response_model=InventoryItemOut)
 def get_inventory_item(inventory_item_id: PathId, session: ReadSession) -> InventoryItemOut:
     return InventoryItemOut.model_validate(service.get_inventory_item(session, inventory_item_id))
 
 
-@router.get("/inventory-items/{inventory_item_id}/details", response_model=Page[DetailOut])
+@router.get("/inventory-items/{inventory_item_id}/details", response_model=DetailPage)
 def list_details(
     inventory_item_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
-) -> Page[DetailOut]:
+) -> DetailPage:
     """The item's ledger rows, oldest first."""
     item = service.get_inventory_item(session, inventory_item_id)
     after = decode_cursor(cursor, int)
     rows = service.list_details(session, item, int(after[0]) if after else None, limit + 1)
     page, nxt = page_of(rows, limit, lambda d: (d.seq_num,))
-    return Page[DetailOut](items=[DetailOut.model_validate(d) for d in page], next=nxt)
+    return DetailPage(items=[DetailOut.model_validate(d) for d in page], next=nxt)
 
 
-@router.get("/product-facility-inventory", response_model=Page[ProductFacilityInventoryItemOut])
+@router.get("/product-facility-inventory", response_model=ProductFacilityInventoryPage)
 def product_facility_inventory(
     session: ReadSession,
     facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
     product_id: Annotated[str | None, Query(alias="productId")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page[ProductFacilityInventoryItemOut]:
+) -> ProductFacilityInventoryPage:
     """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock).
 
     Without `facilityId`, a token scoped to facilities sees only theirs (naming another is a 403)."""
@@ -61,7 +69,7 @@ def product_facility_inventory(
         within=facilities_in_scope(session),
     )
     page, nxt = page_of(rows, limit, lambda r: (r["facility_id"], r["product_id"]))
-    return Page[ProductFacilityInventoryItemOut](
+    return ProductFacilityInventoryPage(
         items=[ProductFacilityInventoryItemOut.model_validate(r) for r in page], next=nxt
     )
 

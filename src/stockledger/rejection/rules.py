@@ -3,11 +3,24 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from stockledger.core.errors import ValidationFailed
 from stockledger.core.fixed import ZERO
 
 ONE = Decimal(1)
+
+
+class RejectionMode(StrEnum):
+    """How rejectOrderItem takes the units it rejects (MODES)."""
+
+    RELEASE = "RELEASE"
+    ATP_ONE = "ATP_ONE"
+    ATP_QOH_ONE = "ATP_QOH_ONE"
+    ATP_ALL = "ATP_ALL"
+    ATP_QOH_ALL = "ATP_QOH_ALL"
+
+
 # mode -> (reduces QOH too, takes the rejected quantity instead of one unit); None: release only
 MODES: dict[str, tuple[bool, bool] | None] = {
     "RELEASE": None,

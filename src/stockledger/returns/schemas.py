@@ -1,6 +1,7 @@
 """DTOs of returns (processReturn, inspection) and of increasing ATP and QOH."""
 
-from typing import Literal, Self
+from enum import StrEnum
+from typing import Self
 
 from pydantic import Field, model_validator
 
@@ -30,8 +31,15 @@ class ReturnIn(InputModel):
         return self
 
 
+class InspectionOutcome(StrEnum):
+    """Where an inspected return goes: back to sellable stock, or INV_DEFECTIVE."""
+
+    AVAILABLE = "AVAILABLE"
+    DEFECTIVE = "DEFECTIVE"
+
+
 class InspectionIn(InputModel):
-    outcome: Literal["AVAILABLE", "DEFECTIVE"]
+    outcome: InspectionOutcome
 
 
 class InventoryIncreaseIn(InputModel):

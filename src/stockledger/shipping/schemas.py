@@ -1,7 +1,8 @@
 """DTOs of shipping: sales shipments, confirming them shipped, POS sales (OFBiz camelCase)."""
 
 from collections.abc import Iterable
-from typing import Literal, Self
+from enum import StrEnum
+from typing import Self
 
 from pydantic import Field, model_validator
 
@@ -53,8 +54,16 @@ class ShipmentCreate(InputModel):
         return self
 
 
+class ShipmentStatusChange(StrEnum):
+    """The statuses a PATCH may move a shipment to."""
+
+    SHIPMENT_APPROVED = "SHIPMENT_APPROVED"
+    SHIPMENT_PACKED = "SHIPMENT_PACKED"
+    SHIPMENT_CANCELLED = "SHIPMENT_CANCELLED"
+
+
 class ShipmentPatch(InputModel):
-    status_id: Literal["SHIPMENT_APPROVED", "SHIPMENT_PACKED", "SHIPMENT_CANCELLED"] | None = None
+    status_id: ShipmentStatusChange | None = None
     carrier_party_id: Id | None = None
     shipment_method_type_id: Id | None = None
 
