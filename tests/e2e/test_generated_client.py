@@ -204,6 +204,8 @@ def _remember(session: Any, path: str, answer: Any) -> None:
         if isinstance(body, dict):
             if "inventoryResetId" in body:
                 session.values["inventoryResetId"] = body["inventoryResetId"]
+            if body.get("next") and isinstance(body["next"], str):
+                session.values["next"] = body["next"]
             if path == "/v1/products/FG002":
                 session.values["fg002Item"] = body["productFacilities"][0]["inventoryItemId"]
 

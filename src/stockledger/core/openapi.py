@@ -179,6 +179,10 @@ def _shape_operation(path: str, method: str, operation: dict[str, Any]) -> None:
         if "$ref" in media.get("schema", {}):  # a documented body: the $ref stands alone
             media["schema"] = {"$ref": media["schema"]["$ref"]}
     responses: dict[str, Any] = operation.setdefault("responses", {})
+    for answer in responses.values():
+        for media in answer.get("content", {}).values():  # FastAPI's "Response Xyz" title of a union
+            if str(media.get("schema", {}).get("title", "")).startswith("Response "):
+                del media["schema"]["title"]
     responses.pop("422", None)  # FastAPI's HTTPValidationError: never what the service answers
     open_route = is_open(path)
     for status in OPEN_STATUSES if open_route else PROBLEM_STATUSES:
