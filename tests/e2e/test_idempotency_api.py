@@ -74,24 +74,35 @@ def test_json_key_order_and_spacing_are_the_same_request(seeded_client: TestClie
     assert again.content == first.content
 
 
-def test_the_same_key_with_another_body_is_a_422(seeded_client: TestClient, seeded: Database) -> None:
+def test_the_same_key_with_another_body_is_a_409(seeded_client: TestClient, seeded: Database) -> None:
     headers = {"Idempotency-Key": "reused"}
     assert seeded_client.post("/v1/import", json=_extra_detail("0097", 1), headers=headers).status_code == 200
     before = _state(seeded)
     response = seeded_client.post("/v1/import", json=_extra_detail("0096", 7), headers=headers)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "idempotency_mismatch"
     assert _state(seeded) == before
 
 
-def test_the_same_key_on_another_path_or_query_is_a_422(seeded_client: TestClient, seeded: Database) -> None:
+def test_the_same_key_on_another_path_or_query_is_a_409(seeded_client: TestClient, seeded: Database) -> None:
     headers = {"Idempotency-Key": "path-key"}
     path = "/v1/facilities/FACILITY_1/products/FG002/inventory-item"
     assert seeded_client.post(path, headers=headers).status_code == 200
     other = seeded_client.post(path + "?x=1", headers=headers)
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert other.json()["code"] == "idempotency_mismatch"
+
+
+def test_a_method_no_route_takes_claims_no_key(seeded_client: TestClient, seeded: Database) -> None:
+    """PUT on a path that only takes POST: 405 with or without a key, and the key stays free."""
+    headers = {"Idempotency-Key": "unrouted"}
+    path = "/v1/facilities/FACILITY_1/products/FG002/inventory-item"
+    refused = seeded_client.put(path, headers=headers)
+    assert refused.status_code == 405, refused.text
+    assert refused.headers["allow"] == "POST"
+    assert _state(seeded)[2] == 0
+    assert seeded_client.post(path, headers=headers).status_code == 200
 
 
 def test_a_refused_request_is_stored_and_replayed_without_changes(

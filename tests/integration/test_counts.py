@@ -218,7 +218,7 @@ def test_a_count_sent_again_changes_nothing_and_other_counts_under_its_id_confli
 @pytest.mark.parametrize(
     ("line", "error"),
     [
-        ({"productId": "FG001", "quantityCounted": 1, "varianceReasonId": "VAR_NOPE"}, ValidationFailed),
+        ({"productId": "FG001", "quantityCounted": 1, "varianceReasonId": "VAR_NOPE"}, NotFound),
         ({"inventoryItemId": "NOPE", "quantityCounted": 1}, NotFound),
         ({"productId": "NOPE", "quantityCounted": 1}, NotFound),
         ({"inventoryItemId": "FG001-INV-002", "quantityCounted": 1}, ValidationFailed),  # FG001 counted whole

@@ -96,7 +96,8 @@ def documented_body(
         json_body["example"] = example
     content: dict[str, Any] = {"application/json": json_body}
     if csv is not None:
-        content["text/csv"] = {"schema": {"type": "string", "format": "binary"}, "example": csv}
+        header = csv.split("\n", 1)[0]  # the columns, in the order of the example
+        content["text/csv"] = {"schema": {"type": "string", "pattern": f"^{header}\n"}, "example": csv}
     return {"requestBody": {"required": True, "content": content}}
 
 

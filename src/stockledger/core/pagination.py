@@ -5,7 +5,7 @@ import json
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from stockledger.core.errors import ValidationFailed
 from stockledger.core.guards import is_utf8_text
@@ -13,7 +13,19 @@ from stockledger.core.guards import is_utf8_text
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]
-Cursor = Annotated[str | None, Query(max_length=500, description="The `next` value of the previous page")]
+NEXT = "The `next` value of the previous page (a cursor this service did not issue is a 422)"
+# The cursor's `format` in the contract says which lists issue it: a position (an offset or a
+# sequence number), or a key of two ids (tests/e2e/schemathesis_hooks.py generates real ones).
+Cursor = Annotated[
+    str | None,
+    Query(max_length=500, description=NEXT),
+    WithJsonSchema({"type": "string", "maxLength": 500, "format": "seq-cursor"}),
+]
+KeyCursor = Annotated[
+    str | None,
+    Query(max_length=500, description=NEXT),
+    WithJsonSchema({"type": "string", "maxLength": 500, "format": "key-cursor"}),
+]
 MAX_KEY_INT = 2**31 - 1  # an INTEGER: the int keys are detail rows' seq_num and page offsets
 MAX_KEY_TEXT = 255
 

@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.disconnects import LOST, describe
@@ -23,6 +22,7 @@ from stockledger.core.errors import (
     listed_errors,
     problem,
 )
+from stockledger.core.routing import methods_at
 from stockledger.core.schemas import json_number
 
 log = logging.getLogger("stockledger")
@@ -92,19 +92,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = ", ".join(allowed_methods(request))
+        headers["Allow"] = ", ".join(methods_at(request.app, request.scope))
     return problem_response(problem(exc.status_code, code, title, detail, request.url.path), headers=headers)
-
-
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route takes at this path (Starlette's 405 names the first route's only:
-    GET /v1/facilities/{id} and PATCH /v1/facilities/{id} are two routes)."""
-    routes = request.app.router.routes
-    return [
-        method
-        for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
-        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
-    ]
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

@@ -45,7 +45,9 @@ _number = BeforeValidator(_no_text)
 def _declared(low: dict[str, float]) -> WithJsonSchema:
     """A quantity as the contract declares it: a JSON number within its bounds, at most 6 decimals."""
     bounds = {"maximum": float(MAX_QUANTITY), **low}
-    return WithJsonSchema({"type": "number", **bounds, "description": "At most 6 decimals"})
+    return WithJsonSchema(
+        {"type": "number", **bounds, "multipleOf": 0.000001, "description": "At most 6 decimals"}
+    )
 
 
 # What a read reports: whatever the ledger holds (rows written before the bound may be larger).
@@ -94,14 +96,42 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text holds no NUL: core.guards refuses it anywhere in a body
+
+
 def _declare_text_bound(schema: dict[str, Any]) -> None:
-    """The contract says what str_max_length enforces: text without its own bound is ID_MAX long
-    at most."""
+    """The contract says what the service enforces on text: at most ID_MAX characters unless the
+    field says otherwise (str_max_length), no NUL; and only the members it reads (the others are
+    ignored, but a NUL anywhere in the body is refused)."""
+    schema["additionalProperties"] = False
     for field in schema.get("properties", {}).values():
         for branch in [field, *field.get("anyOf", ())]:
-            bounded = {"maxLength", "enum", "format"} & set(branch)
-            if branch.get("type") == "string" and not bounded:
-                branch["maxLength"] = ID_MAX
+            if branch.get("type") != "string" or {"enum", "format"} & set(branch):
+                continue
+            branch.setdefault("maxLength", ID_MAX)
+            branch.setdefault("pattern", NO_NUL)
+
+
+def absent(*names: str) -> dict[str, Any]:
+    """A JSON Schema of an object whose members `names` are all absent or null."""
+    return {"properties": {n: {"type": "null"} for n in names}}
+
+
+def given(*names: str) -> dict[str, Any]:
+    """A JSON Schema of an object whose members `names` are all present and not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
+def refused(*shapes: dict[str, Any]) -> ConfigDict:
+    """The model_config of an InputModel whose validator ties members together: its JSON Schema
+    says `not` any of `shapes`, so a client knows (a `not`, not a oneOf of variants, keeps the
+    model one class in a generated client)."""
+
+    def declare(schema: dict[str, Any]) -> None:
+        _declare_text_bound(schema)
+        schema["not"] = {"anyOf": list(shapes)} if len(shapes) > 1 else shapes[0]
+
+    return ConfigDict(json_schema_extra=declare)
 
 
 class InputModel(ApiModel):

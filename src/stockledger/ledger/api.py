@@ -15,7 +15,7 @@ from stockledger.catalog.schemas import (
 )
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
-from stockledger.core.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger import views
@@ -54,7 +54,7 @@ def product_facility_inventory(
     facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
     product_id: Annotated[str | None, Query(alias="productId")] = None,
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
 ) -> ProductFacilityInventoryPage:
     """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock).
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from stockledger.core.errors import ValidationFailed
+from stockledger.core.errors import Conflict, ValidationFailed
 from stockledger.core.fixed import ZERO
 
 ONE = Decimal(1)
@@ -55,7 +55,7 @@ def rejected_quantity(mode: str, quantity: Decimal | None, reserved: Decimal) ->
         return ONE
     chosen = reserved if quantity is None else quantity
     if chosen <= 0:
-        raise ValidationFailed(
+        raise Conflict(  # the request is well formed; the order item's state does not allow it
             f"{mode} needs a positive quantity (the order item had none reserved)", rejectionMode=mode
         )
     return chosen

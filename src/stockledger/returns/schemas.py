@@ -5,7 +5,15 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    PositiveQuantity,
+    QuantityOut,
+    absent,
+    refused,
+)
 
 
 class ReturnItemIn(InputModel):
@@ -43,6 +51,8 @@ class InspectionIn(InputModel):
 
 
 class InventoryIncreaseIn(InputModel):
+    model_config = refused(absent("productId", "inventoryItemId"))
+
     facility_id: Id
     product_id: Id | None = None
     inventory_item_id: Id | None = None

@@ -6,7 +6,15 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    PositiveQuantity,
+    QuantityOut,
+    absent,
+    refused,
+)
 
 MAX_LINES = 1000
 
@@ -63,6 +71,8 @@ class ShipmentStatusChange(StrEnum):
 
 
 class ShipmentPatch(InputModel):
+    model_config = refused(absent("statusId", "carrierPartyId", "shipmentMethodTypeId"))
+
     status_id: ShipmentStatusChange | None = None
     carrier_party_id: Id | None = None
     shipment_method_type_id: Id | None = None
