@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from stockledger.auth.rules import is_open
 from stockledger.core.errors import PROBLEM_JSON, AppError
+from stockledger.core.schemas import NO_NUL
 from stockledger.idempotency.rules import MAX_KEY_LENGTH, WRITE_METHODS
 
 REF = "#/components/schemas/"
@@ -176,6 +177,10 @@ def _problem_response(status: int) -> dict[str, Any]:
 
 
 def _shape_operation(path: str, method: str, operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):  # core.guards: no NUL in a path or a query
+        for branch in [parameter["schema"], *parameter["schema"].get("anyOf", ())]:
+            if branch.get("type") == "string" and "format" not in branch:
+                branch.setdefault("pattern", NO_NUL)
     for media in operation.get("requestBody", {}).get("content", {}).values():
         if "$ref" in media.get("schema", {}):  # a documented body: the $ref stands alone
             media["schema"] = {"$ref": media["schema"]["$ref"]}
