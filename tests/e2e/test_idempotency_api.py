@@ -108,15 +108,14 @@ def test_a_method_no_route_takes_claims_no_key(seeded_client: TestClient, seeded
 def test_a_refused_request_is_stored_and_replayed_without_changes(
     seeded_client: TestClient, seeded: Database
 ) -> None:
-    """4xx answers are final, as Stripe keeps them: the retry gets the same refusal."""
-    doc = [{"inventoryItemId": "NEWP-INV-1", "productId": "NEWP", "facilityId": "FACILITY_1"}]
+    """4xx answers are final, as Stripe keeps them (404 aside): the retry gets the same refusal."""
+    doc = [{"inventoryItemId": "FG001-INV-001", "productId": "FG002", "facilityId": "FACILITY_1"}]
     headers = {"Idempotency-Key": "refused-once"}
     first = seeded_client.post("/v1/import", json=doc, headers=headers)
-    assert first.status_code == 422, first.text
+    assert first.status_code == 409, first.text
     before = _state(seeded)
-    assert seeded_client.post("/v1/import", json={"productId": "NEWP"}).status_code == 200
     again = seeded_client.post("/v1/import", json=doc, headers=headers)
-    assert again.status_code == 422  # even though the product exists now
+    assert again.status_code == 409
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
     assert _state(seeded) == before
@@ -140,10 +139,10 @@ def test_a_refused_change_rolls_back_but_its_key_is_kept(seeded_client: TestClie
     before = _state(seeded)
     bad = [
         *_extra_detail("0095", 3),
-        {"inventoryItemId": "X-1", "productId": "NOPE", "facilityId": "FACILITY_1"},
+        {"inventoryItemId": "FG001-INV-001", "productId": "FG002", "facilityId": "FACILITY_1"},
     ]
     first = seeded_client.post("/v1/import", json=bad, headers={"Idempotency-Key": "half-way"})
-    assert first.status_code == 422, first.text
+    assert first.status_code == 409, first.text
     assert _state(seeded) == (before[0], before[1], before[2] + 1)
 
 

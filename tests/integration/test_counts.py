@@ -218,7 +218,7 @@ def test_a_count_sent_again_changes_nothing_and_other_counts_under_its_id_confli
 @pytest.mark.parametrize(
     ("line", "error"),
     [
-        ({"productId": "FG001", "quantityCounted": 1, "varianceReasonId": "VAR_NOPE"}, NotFound),
+        ({"productId": "FG001", "quantityCounted": 1, "varianceReasonId": "VAR_NOPE"}, ValidationFailed),
         ({"inventoryItemId": "NOPE", "quantityCounted": 1}, NotFound),
         ({"productId": "NOPE", "quantityCounted": 1}, NotFound),
         ({"inventoryItemId": "FG001-INV-002", "quantityCounted": 1}, ValidationFailed),  # FG001 counted whole
@@ -297,7 +297,7 @@ def test_a_variance_with_an_unknown_reason_or_item_changes_nothing(seeded: Datab
     bad = [
         (
             {"inventoryItemId": "FG003-INV-002", "quantity": -3, "varianceReasonId": "VAR_MADE_UP"},
-            ValidationFailed,
+            NotFound,
         ),
         ({"inventoryItemId": "NOPE", "quantity": 1, "varianceReasonId": "VAR_FOUND"}, NotFound),
         (
