@@ -57,7 +57,6 @@ def served(seeded: Database, db_url: str, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_every_check_in_every_phase_finds_nothing(served: str, admin_token: str, tmp_path: Path) -> None:
     token = admin_token
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
