@@ -140,7 +140,9 @@ def _typed(schema: dict[str, Any], value: str) -> Any:
 
 
 @pytest.fixture
-def generated(tmp_path: Path, db_url: str) -> Iterator[tuple[ModuleType, str, Any]]:
+def generated(tmp_path: Path, db: Database, db_url: str) -> Iterator[tuple[ModuleType, str, Any]]:
+    """gen_api's session (seed data, a token per role) on the test's emptied database, and the
+    client generated from its app's contract."""
     session = _gen_api().Session(db_url)
     package, output = generate(session.app.openapi(), tmp_path)
     yield package, output, session

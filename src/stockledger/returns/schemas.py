@@ -39,6 +39,13 @@ class ReturnIn(InputModel):
         return self
 
 
+class ReturnStatus(StrEnum):
+    """A return's and its items' status: waiting for inspection, or done (returns.service)."""
+
+    RETURN_RECEIVED = "RETURN_RECEIVED"
+    RETURN_COMPLETED = "RETURN_COMPLETED"
+
+
 class InspectionOutcome(StrEnum):
     """Where an inspected return goes: back to sellable stock, or INV_DEFECTIVE."""
 
@@ -84,7 +91,7 @@ class ReturnItemOut(ApiModel):
     received_condition: str | None
     inventory_item_id: str | None
     inventory_item_status_id: str | None
-    status_id: str
+    status_id: ReturnStatus
     return_cost: QuantityOut | None
 
 
@@ -92,7 +99,7 @@ class ReturnOut(ApiModel):
     return_id: str
     order_id: str | None
     facility_id: str
-    status_id: str
+    status_id: ReturnStatus
     items: list[ReturnItemOut]
 
 

@@ -62,6 +62,16 @@ class ShipmentCreate(InputModel):
         return self
 
 
+class ShipmentStatus(StrEnum):
+    """A shipment's status (shipping.rules)."""
+
+    SHIPMENT_INPUT = "SHIPMENT_INPUT"
+    SHIPMENT_APPROVED = "SHIPMENT_APPROVED"
+    SHIPMENT_PACKED = "SHIPMENT_PACKED"
+    SHIPMENT_SHIPPED = "SHIPMENT_SHIPPED"
+    SHIPMENT_CANCELLED = "SHIPMENT_CANCELLED"
+
+
 class ShipmentStatusChange(StrEnum):
     """The statuses a PATCH may move a shipment to."""
 
@@ -136,7 +146,7 @@ class RouteSegmentOut(ApiModel):
 class ShipmentOut(ApiModel):
     shipment_id: str
     shipment_type_id: str
-    status_id: str
+    status_id: ShipmentStatus
     origin_facility_id: str
     primary_order_id: str | None
     primary_ship_group_seq_id: str | None
@@ -160,6 +170,6 @@ class IssuanceOut(ApiModel):
 
 class ShippedOut(ApiModel):
     shipment_id: str
-    status_id: str
+    status_id: ShipmentStatus
     issuances: list[IssuanceOut]
     total_cogs: QuantityOut
