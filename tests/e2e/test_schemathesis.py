@@ -62,7 +62,7 @@ def test_every_check_in_every_phase_finds_nothing(served: str, admin_token: str,
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
     run = subprocess.run(
         [BIN / "st", "run", f"{served}/openapi.json", *EVERYTHING, "-H", f"Authorization: Bearer {token}"],
-        cwd=ROOT,
+        cwd=tmp_path,  # its cache (.schemathesis/) stays out of the tree
         env=env,
         capture_output=True,
         text=True,
