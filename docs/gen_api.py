@@ -171,8 +171,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("GET", "/v1/events"): (
         "The outbox feed, oldest first: every business change as an event with a global "
-        "`eventSeq`. Poll with `after=<last eventSeq seen>`; `next` is null when nothing more is "
-        "final (see [events.md](events.md)).",
+        "`eventSeq`. Start with `after=<last eventSeq seen>`; `next` goes back as `cursor` and is "
+        "null when nothing more is final (see [events.md](events.md)).",
         ("validation_failed",),
     ),
     ("POST", "/v1/shipments"): (
@@ -506,6 +506,7 @@ EXAMPLES: tuple[Call, ...] = (
     Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=2", role="viewer"),
     Call("GET", "/v1/availability?facilityId=FACILITY_1&productId=FG002", role="viewer"),
     Call("GET", "/v1/events?after=0&limit=2", role="oms"),
+    Call("GET", "/v1/events?cursor={next}&limit=2", role="oms"),
     Call("GET", "/metrics", role=""),
 )
 

@@ -10,18 +10,21 @@ from starlette.types import Receive, Scope, Send
 
 from stockledger import __version__
 from stockledger.auth.middleware import AuthMiddleware, PrincipalCache
+from stockledger.auth.rules import is_open
 from stockledger.catalog.api import router as catalog_router
-from stockledger.core import problems
+from stockledger.core import openapi, problems
 from stockledger.core.config import get_settings
 from stockledger.core.db import configured_database
 from stockledger.core.deps import ReadSession
 from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import BodyLimitMiddleware
 from stockledger.core.parent_watch import exit_with_parent
+from stockledger.core.schemas import Health
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
 from stockledger.idempotency.middleware import IdempotencyMiddleware
+from stockledger.idempotency.rules import MAX_KEY_LENGTH, WRITE_METHODS
 from stockledger.ledger.api import router as ledger_router
 from stockledger.ledger.fast_availability import AvailabilityFastPath
 from stockledger.metrics.api import router as metrics_router
@@ -87,10 +90,12 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
         lifespan=lifespan,
         docs_url=None,  # served by web.api_docs from vendored files, not a CDN
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.db = db
     app.state.settings = settings
     problems.install(app)
+    openapi.install(app, openapi.AccessRules(is_open, WRITE_METHODS, MAX_KEY_LENGTH))
     # Added last = outermost: body limit, then auth, then idempotency (refused requests claim no key).
     app.add_middleware(IdempotencyMiddleware)
     app.state.auth_cache = PrincipalCache(seconds=settings.token_cache_seconds)
@@ -118,9 +123,9 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.include_router(api_docs_router)
     app.mount("/ui/static", web_static_files, name="ui-static")
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz(session: ReadSession) -> dict[str, str]:
+    @app.get("/healthz", tags=["operations"], response_model=Health)
+    def healthz(session: ReadSession) -> Health:
         session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": db.engine.dialect.name}
+        return Health(status="ok", database=db.engine.dialect.name)
 
     return app

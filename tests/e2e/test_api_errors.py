@@ -93,7 +93,7 @@ def test_half_a_document_is_never_applied(seeded_client: TestClient, seeded: Dat
         },
         {"inventoryItemId": "BAD-1", "productId": "NO-SUCH", "facilityId": "FACILITY_1"},
     ]
-    body = _assert_problem(seeded_client.post("/v1/import", json=doc), 422, "validation_failed")
+    body = _assert_problem(seeded_client.post("/v1/import", json=doc), 404, "not_found")
     assert "NO-SUCH" in body["detail"]
     assert _counts(seeded) == before
 

@@ -186,7 +186,7 @@ def _all_pages(client: TestClient, path: str, headers: dict[str, str], limit: in
         items += page["items"]
         if page["next"] is None:
             return items
-        params = {"limit": limit, "after" if path == "/v1/events" else "cursor": page["next"]}
+        params = {"limit": limit, "cursor": page["next"]}
 
 
 def test_list_reads_that_name_no_facility_show_a_scoped_token_only_its_facilities(

@@ -70,8 +70,8 @@ def test_bad_counts_are_refused_and_change_nothing(seeded_client: TestClient) ->
         ({**base, "counts": []}, 422, "validation_failed"),
         (
             {**base, "counts": [{"productId": "FG001", "quantityCounted": 2, "varianceReasonId": "NOPE"}]},
-            422,
-            "validation_failed",
+            404,
+            "not_found",
         ),
         (
             {**base, "facilityId": "NOWHERE", "counts": [{"productId": "FG001", "quantityCounted": 2}]},
@@ -115,7 +115,7 @@ def test_bad_variances_are_refused_and_change_nothing(seeded_client: TestClient)
     before = _item(seeded_client, "FG002-INV-001")
     item = {"inventoryItemId": "FG002-INV-001", "varianceReasonId": "VAR_FOUND"}
     bad = [
-        ({**item, "quantity": 1, "varianceReasonId": "VAR_UNKNOWN"}, 422, "validation_failed"),
+        ({**item, "quantity": 1, "varianceReasonId": "VAR_UNKNOWN"}, 404, "not_found"),
         ({**item, "quantity": 0}, 422, "validation_failed"),
         ({**item, "quantity": "Infinity"}, 422, "validation_failed"),
         ({"varianceReasonId": "VAR_FOUND", "quantity": 1}, 422, "validation_failed"),

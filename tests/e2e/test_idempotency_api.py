@@ -74,38 +74,48 @@ def test_json_key_order_and_spacing_are_the_same_request(seeded_client: TestClie
     assert again.content == first.content
 
 
-def test_the_same_key_with_another_body_is_a_422(seeded_client: TestClient, seeded: Database) -> None:
+def test_the_same_key_with_another_body_is_a_409(seeded_client: TestClient, seeded: Database) -> None:
     headers = {"Idempotency-Key": "reused"}
     assert seeded_client.post("/v1/import", json=_extra_detail("0097", 1), headers=headers).status_code == 200
     before = _state(seeded)
     response = seeded_client.post("/v1/import", json=_extra_detail("0096", 7), headers=headers)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "idempotency_mismatch"
     assert _state(seeded) == before
 
 
-def test_the_same_key_on_another_path_or_query_is_a_422(seeded_client: TestClient, seeded: Database) -> None:
+def test_the_same_key_on_another_path_or_query_is_a_409(seeded_client: TestClient, seeded: Database) -> None:
     headers = {"Idempotency-Key": "path-key"}
     path = "/v1/facilities/FACILITY_1/products/FG002/inventory-item"
     assert seeded_client.post(path, headers=headers).status_code == 200
     other = seeded_client.post(path + "?x=1", headers=headers)
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert other.json()["code"] == "idempotency_mismatch"
+
+
+def test_a_method_no_route_takes_claims_no_key(seeded_client: TestClient, seeded: Database) -> None:
+    """PUT on a path that only takes POST: 405 with or without a key, and the key stays free."""
+    headers = {"Idempotency-Key": "unrouted"}
+    path = "/v1/facilities/FACILITY_1/products/FG002/inventory-item"
+    refused = seeded_client.put(path, headers=headers)
+    assert refused.status_code == 405, refused.text
+    assert refused.headers["allow"] == "POST"
+    assert _state(seeded)[2] == 0
+    assert seeded_client.post(path, headers=headers).status_code == 200
 
 
 def test_a_refused_request_is_stored_and_replayed_without_changes(
     seeded_client: TestClient, seeded: Database
 ) -> None:
-    """4xx answers are final, as Stripe keeps them: the retry gets the same refusal."""
-    doc = [{"inventoryItemId": "NEWP-INV-1", "productId": "NEWP", "facilityId": "FACILITY_1"}]
+    """4xx answers are final, as Stripe keeps them (404 aside): the retry gets the same refusal."""
+    doc = [{"inventoryItemId": "FG001-INV-001", "productId": "FG002", "facilityId": "FACILITY_1"}]
     headers = {"Idempotency-Key": "refused-once"}
     first = seeded_client.post("/v1/import", json=doc, headers=headers)
-    assert first.status_code == 422, first.text
+    assert first.status_code == 409, first.text
     before = _state(seeded)
-    assert seeded_client.post("/v1/import", json={"productId": "NEWP"}).status_code == 200
     again = seeded_client.post("/v1/import", json=doc, headers=headers)
-    assert again.status_code == 422  # even though the product exists now
+    assert again.status_code == 409
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
     assert _state(seeded) == before
@@ -129,10 +139,10 @@ def test_a_refused_change_rolls_back_but_its_key_is_kept(seeded_client: TestClie
     before = _state(seeded)
     bad = [
         *_extra_detail("0095", 3),
-        {"inventoryItemId": "X-1", "productId": "NOPE", "facilityId": "FACILITY_1"},
+        {"inventoryItemId": "FG001-INV-001", "productId": "FG002", "facilityId": "FACILITY_1"},
     ]
     first = seeded_client.post("/v1/import", json=bad, headers={"Idempotency-Key": "half-way"})
-    assert first.status_code == 422, first.text
+    assert first.status_code == 409, first.text
     assert _state(seeded) == (before[0], before[1], before[2] + 1)
 
 

@@ -101,7 +101,7 @@ def test_another_token_with_the_same_key_runs_afresh_on_the_hot_route(
 def test_another_tokens_key_on_another_request_is_no_mismatch(
     seeded_client: TestClient, seeded: Database
 ) -> None:
-    """The 422 would tell the second caller the first one's method and path."""
+    """The 409 would tell the second caller the first one's method and path."""
     first_token, second_token = bearer(seeded, "oms"), bearer(seeded, "oms")
     assert (
         seeded_client.post(
@@ -117,7 +117,7 @@ def test_another_tokens_key_on_another_request_is_no_mismatch(
     mismatch = seeded_client.post(
         "/v1/reservations", json=_reservation("O-C"), headers=_keyed(first_token, "k")
     )
-    assert mismatch.status_code == 422
+    assert mismatch.status_code == 409
     assert mismatch.json()["code"] == "idempotency_mismatch"
 
 

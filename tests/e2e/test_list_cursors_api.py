@@ -29,7 +29,7 @@ LISTS = [
     ("/v1/product-facility-inventory", "cursor"),
     ("/v1/product-facility-inventory?facilityId=FACILITY_1", "cursor"),
     ("/v1/inventory-items/FG001-INV-001/details", "cursor"),
-    ("/v1/events", "after"),
+    ("/v1/events", "cursor"),
 ]
 # (page, the one crafted key that is well formed there: a product id to list the facility after)
 PAGES = [("/ui/facilities/FACILITY_1", ["FACILITY_2"]), ("/ui/items/FG001-INV-001", [])]

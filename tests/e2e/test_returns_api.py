@@ -102,8 +102,8 @@ def test_return_then_inspect_over_http(seeded_client: TestClient, seeded: Databa
                 "productId": "FG002",
                 "quantity": 1,
             },
-            422,
-            "validation_failed",
+            409,
+            "conflict",
         ),
     ],
 )

@@ -297,7 +297,7 @@ def test_a_variance_with_an_unknown_reason_or_item_changes_nothing(seeded: Datab
     bad = [
         (
             {"inventoryItemId": "FG003-INV-002", "quantity": -3, "varianceReasonId": "VAR_MADE_UP"},
-            ValidationFailed,
+            NotFound,
         ),
         ({"inventoryItemId": "NOPE", "quantity": 1, "varianceReasonId": "VAR_FOUND"}, NotFound),
         (

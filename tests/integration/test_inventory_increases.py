@@ -7,7 +7,7 @@ import pytest
 
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
-from stockledger.core.errors import Conflict, NotFound, ValidationFailed
+from stockledger.core.errors import Conflict, NotFound
 from stockledger.returns.increase import increase_inventory
 from stockledger.returns.schemas import InventoryIncreaseIn, ReturnIn
 from stockledger.returns.service import process_return
@@ -79,7 +79,7 @@ def test_a_product_new_to_the_facility_gets_its_facility_item(seeded: Database) 
         ({"inventoryItemId": "NOPE"}, NotFound),
         ({"facilityId": "NOWHERE", "productId": "FG001"}, NotFound),
         ({"productId": "NOPE"}, NotFound),
-        ({"inventoryItemId": "FG001-INV-001", "productId": "FG002"}, ValidationFailed),
+        ({"inventoryItemId": "FG001-INV-001", "productId": "FG002"}, Conflict),
     ],
 )
 def test_bad_increases_change_nothing(

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from stockledger.core.errors import ValidationFailed
+from stockledger.core.errors import Conflict, ValidationFailed
 from stockledger.rejection.rules import rejected_quantity, require_mode, spread
 from stockledger.reservations.planning import plan_lines
 from stockledger.reservations.rules import (
@@ -68,7 +68,7 @@ def test_rejection_quantities_and_spread() -> None:
     assert rejected_quantity("ATP_ONE", D(4), D(5)) == 1
     assert rejected_quantity("ATP_ALL", None, D(5)) == 5
     assert rejected_quantity("ATP_QOH_ALL", D(2), D(5)) == 2
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict):  # nothing reserved to take: the item's state, not the request
         rejected_quantity("ATP_ALL", None, D(0))
     takes = spread("ATP_QOH_ALL", D(6), [("A", D(2)), ("B", D(3))])
     assert [(t.inventory_item_id, t.quantity, t.qoh) for t in takes] == [("A", D(2), True), ("B", D(4), True)]

@@ -6,11 +6,15 @@ from fastapi import APIRouter, Body, Query
 
 from stockledger.catalog import importer, inventory_items, reads, service
 from stockledger.catalog.schemas import (
+    FacilityDoc,
     FacilityOut,
     FacilityProductList,
     FacilityProductOut,
     ImportResult,
+    InventoryItemDoc,
     LocationOut,
+    PhysicalInventoryDoc,
+    ProductDoc,
     ProductFacilityLocationOut,
     ProductFacilityOut,
     ProductOut,
@@ -19,6 +23,7 @@ from stockledger.catalog.schemas import (
 )
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.openapi import documented_body
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import ID_MAX, PathId
 from stockledger.ledger.schemas import InventoryItemOut
@@ -33,11 +38,20 @@ IMPORT_EXAMPLE = {
 }
 
 
-@router.post("/import", response_model=ImportResult, summary="Load a seed document (upsert)")
-def import_document(
-    session: WriteSession,
-    document: Any = Body(..., examples=[IMPORT_EXAMPLE]),
-) -> ImportResult:
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    summary="Load a seed document (upsert)",
+    openapi_extra=documented_body(
+        "ImportDocument",
+        FacilityDoc,
+        ProductDoc,
+        [InventoryItemDoc],
+        PhysicalInventoryDoc,
+        example=IMPORT_EXAMPLE,
+    ),
+)
+def import_document(session: WriteSession, document: Any = Body(...)) -> ImportResult:
     """A facility with facilityLocations or products, a list of InventoryItems with
     inventoryItemDetails, or a PhysicalInventory with inventoryItemVariances."""
     outcome = importer.import_document(session, document)

@@ -15,7 +15,7 @@ from stockledger.catalog.import_rows import ImportOutcome, fields, merge, record
 from stockledger.catalog.inventory_items import link_product_facility, require_facility
 from stockledger.catalog.schemas import DetailDoc, InventoryItemDoc, PhysicalInventoryDoc
 from stockledger.core.actor import acting_user
-from stockledger.core.errors import Conflict, ValidationFailed
+from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_owner
@@ -82,7 +82,7 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
 def _check_item_refs(session: Session, doc: InventoryItemDoc) -> None:
     require_facility(session, doc.facility_id)
     if session.get(Product, doc.product_id) is None:
-        raise ValidationFailed(
+        raise NotFound(
             f"Inventory item {doc.inventory_item_id} names unknown product {doc.product_id}; "
             "load the facility's products document first",
             productId=doc.product_id,
@@ -241,7 +241,7 @@ def import_physical_inventory(
 def _item_anywhere(session: Session, inventory_item_id: str) -> InventoryItem:
     item = find_inventory_item(session, inventory_item_id)
     if item is None:
-        raise ValidationFailed(
+        raise NotFound(
             f"Variance names unknown inventory item {inventory_item_id}",
             inventoryItemId=inventory_item_id,
         )
@@ -252,4 +252,4 @@ def _item_anywhere(session: Session, inventory_item_id: str) -> InventoryItem:
 
 def _require_reason(session: Session, reason_id: str | None) -> None:
     if reason_id is not None and session.get(VarianceReason, reason_id) is None:
-        raise ValidationFailed(f"Unknown variance reason {reason_id}", varianceReasonId=reason_id)
+        raise NotFound(f"Unknown variance reason {reason_id}", varianceReasonId=reason_id)

@@ -167,7 +167,7 @@ class FacilityProductOut(ApiModel):
 class FacilityProductList(ApiModel):
     facility_id: str
     items: list[FacilityProductOut]
-    next: str | None = None
+    next: str | None
 
 
 class ProductOut(ApiModel):
@@ -188,4 +188,4 @@ class StockedItemOut(InventoryItemOut):
 
 class StockedItemList(ApiModel):
     items: list[StockedItemOut]
-    next: str | None = None
+    next: str | None

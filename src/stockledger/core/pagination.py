@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import QueryableAttribute
 
@@ -16,7 +16,19 @@ from stockledger.core.guards import is_utf8_text
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]
-Cursor = Annotated[str | None, Query(max_length=500, description="The `next` value of the previous page")]
+NEXT = "The `next` value of the previous page (a cursor this service did not issue is a 422)"
+# The cursor's `format` in the contract says which lists issue it: a position (an offset or a
+# sequence number), or a key of two ids (tests/e2e/schemathesis_hooks.py generates real ones).
+Cursor = Annotated[
+    str | None,
+    Query(max_length=500, description=NEXT),
+    WithJsonSchema({"type": "string", "maxLength": 500, "format": "seq-cursor"}),
+]
+KeyCursor = Annotated[
+    str | None,
+    Query(max_length=500, description=NEXT),
+    WithJsonSchema({"type": "string", "maxLength": 500, "format": "key-cursor"}),
+]
 MAX_KEY_INT = 2**31 - 1  # an INTEGER: the int keys are detail rows' seq_num and page offsets
 MAX_KEY_TEXT = 255
 
@@ -30,7 +42,9 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *kinds: type[int] | type[str]) -> list[Any] | None:
+def decode_cursor(
+    cursor: str | None, *kinds: type[int] | type[str], max_int: int = MAX_KEY_INT
+) -> list[Any] | None:
     """The key after which the next page starts, one value of each of `kinds` (an int fits the
     INTEGER column it is compared with, >= 0; a str is short UTF-8 text without NUL); a tampered
     cursor is a 422."""
@@ -41,14 +55,16 @@ def decode_cursor(cursor: str | None, *kinds: type[int] | type[str]) -> list[Any
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationFailed("The cursor is not one this service issued", cursor=cursor) from exc
-    if not isinstance(key, list) or len(key) != len(kinds) or not all(map(_fits, key, kinds)):
+    if not isinstance(key, list) or len(key) != len(kinds):
+        raise ValidationFailed("The cursor is not one this service issued", cursor=cursor)
+    if not all(_fits(value, kind, max_int) for value, kind in zip(key, kinds, strict=True)):
         raise ValidationFailed("The cursor is not one this service issued", cursor=cursor)
     return key
 
 
-def _fits(value: Any, kind: type[int] | type[str]) -> bool:
+def _fits(value: Any, kind: type[int] | type[str], max_int: int) -> bool:
     if kind is int:
-        return type(value) is int and 0 <= value <= MAX_KEY_INT
+        return type(value) is int and 0 <= value <= max_int
     return type(value) is str and len(value) <= MAX_KEY_TEXT and "\x00" not in value and is_utf8_text(value)
 
 

@@ -22,6 +22,7 @@ from stockledger.core.errors import (
     listed_errors,
     problem,
 )
+from stockledger.core.routing import methods_at
 from stockledger.core.schemas import json_number
 
 log = logging.getLogger("stockledger")
@@ -89,9 +90,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code, title = HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem_response(
-        problem(exc.status_code, code, title, detail, request.url.path), headers=dict(exc.headers or {})
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(methods_at(request.app, request.scope))
+    return problem_response(problem(exc.status_code, code, title, detail, request.url.path), headers=headers)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,10 +1,18 @@
 """Pydantic building blocks shared by every feature's DTOs (OFBiz camelCase in JSON)."""
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
@@ -33,6 +41,15 @@ def _no_text(value: object, info: ValidationInfo) -> object:
 
 _number = BeforeValidator(_no_text)
 
+
+def _declared(low: dict[str, float]) -> WithJsonSchema:
+    """A quantity as the contract declares it: a JSON number within its bounds, at most 6 decimals."""
+    bounds = {"maximum": float(MAX_QUANTITY), **low}
+    return WithJsonSchema(
+        {"type": "number", **bounds, "multipleOf": 0.000001, "description": "At most 6 decimals"}
+    )
+
+
 # What a read reports: whatever the ledger holds (rows written before the bound may be larger).
 QuantityOut = Annotated[Decimal, _as_number]
 # Any signed quantity: finite, at most 6 decimals, within ±10^9.
@@ -41,16 +58,29 @@ Quantity = Annotated[
     Field(allow_inf_nan=False, decimal_places=6, ge=-MAX_QUANTITY, le=MAX_QUANTITY),
     _number,
     _as_number,
+    _declared({"minimum": -float(MAX_QUANTITY)}),
 ]
 # A quantity that makes no sense below zero (counts, receipts, reservations).
 NonNegativeQuantity = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _number, _as_number
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY),
+    _number,
+    _as_number,
+    _declared({"minimum": 0}),
 ]
 PositiveQuantity = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, gt=0, le=MAX_QUANTITY), _number, _as_number
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=6, gt=0, le=MAX_QUANTITY),
+    _number,
+    _as_number,
+    _declared({"exclusiveMinimum": 0}),
 ]
 Money = Annotated[
-    Decimal, Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY), _number, _as_number
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=6, ge=0, le=MAX_QUANTITY),
+    _number,
+    _as_number,
+    _declared({"minimum": 0}),
 ]
 # Ids and codes are String(60) columns (core.model_base): longer text is refused here, at the edge,
 # on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
@@ -66,6 +96,44 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text holds no NUL: core.guards refuses it anywhere in a body
+
+
+def _declare_text_bound(schema: dict[str, Any]) -> None:
+    """The contract says what the service enforces on text: at most ID_MAX characters unless the
+    field says otherwise (str_max_length), no NUL; and only the members it reads (the others are
+    ignored, but a NUL anywhere in the body is refused)."""
+    schema["additionalProperties"] = False
+    for field in schema.get("properties", {}).values():
+        for branch in [field, *field.get("anyOf", ())]:
+            if branch.get("type") != "string" or {"enum", "format"} & set(branch):
+                continue
+            branch.setdefault("maxLength", ID_MAX)
+            branch.setdefault("pattern", NO_NUL)
+
+
+def absent(*names: str) -> dict[str, Any]:
+    """A JSON Schema of an object whose members `names` are all absent or null."""
+    return {"properties": {n: {"type": "null"} for n in names}}
+
+
+def given(*names: str) -> dict[str, Any]:
+    """A JSON Schema of an object whose members `names` are all present and not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
+def refused(*shapes: dict[str, Any]) -> ConfigDict:
+    """The model_config of an InputModel whose validator ties members together: its JSON Schema
+    says `not` any of `shapes`, so a client knows (a `not`, not a oneOf of variants, keeps the
+    model one class in a generated client)."""
+
+    def declare(schema: dict[str, Any]) -> None:
+        _declare_text_bound(schema)
+        schema["not"] = {"anyOf": list(shapes)} if len(shapes) > 1 else shapes[0]
+
+    return ConfigDict(json_schema_extra=declare)
+
+
 class InputModel(ApiModel):
     """A request body: unknown fields are ignored (OFBiz documents carry many). Text is at most
     ID_MAX characters, as the columns are, unless its field says otherwise (names, comments)."""
@@ -76,4 +144,12 @@ class InputModel(ApiModel):
         extra="ignore",
         str_strip_whitespace=True,
         str_max_length=ID_MAX,
+        json_schema_extra=_declare_text_bound,
     )
+
+
+class Health(ApiModel):
+    """GET /healthz: the service answers and its database too."""
+
+    status: Literal["ok"]
+    database: str = Field(description="The SQLAlchemy dialect: sqlite or postgresql")

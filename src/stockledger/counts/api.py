@@ -6,10 +6,11 @@ from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError as PydanticValidationError
 
 from stockledger.catalog import importer
-from stockledger.catalog.schemas import ImportResult
+from stockledger.catalog.schemas import ImportResult, PhysicalInventoryDoc
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.errors import ValidationFailed
 from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.openapi import documented_body
 from stockledger.core.schemas import ID_MAX, PathId
 from stockledger.counts import reads, service
 from stockledger.counts.schemas import CountDoc, CountResult, ItemVarianceOut, PhysicalInventoryOut
@@ -31,9 +32,12 @@ COUNT_EXAMPLE = {
     "/physical-inventories",
     response_model=CountResult | ImportResult,
     summary="createPhysicalInventory: a seed document with variances, or a cycle count",
+    openapi_extra=documented_body(
+        "PhysicalInventoryRequest", CountDoc, PhysicalInventoryDoc, example=COUNT_EXAMPLE
+    ),
 )
 def create_physical_inventory(
-    session: WriteSession, document: dict[str, Any] = Body(..., examples=[COUNT_EXAMPLE])
+    session: WriteSession, document: dict[str, Any] = Body(...)
 ) -> CountResult | ImportResult:
     """With `inventoryItemVariances`: loaded as the seed document it is. With `counts`: QOH := counted
     (a product's count spread over its sellable items, none below zero), ATP := QOH − active

@@ -5,11 +5,22 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, NonNegativeQuantity, QuantityOut
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    NonNegativeQuantity,
+    QuantityOut,
+    absent,
+    given,
+    refused,
+)
 
 
 class CountLine(InputModel):
     """One counted quantity, of a product (all its items in the facility) or of one item."""
+
+    model_config = refused(absent("productId", "inventoryItemId"), given("productId", "inventoryItemId"))
 
     product_id: Id | None = None
     inventory_item_id: Id | None = None

@@ -104,7 +104,7 @@ def _check_lines(session: Session, targets: list[_Target]) -> None:
             )
     for reason in {t.line.variance_reason_id for t in targets} - {None}:
         if session.get(VarianceReason, reason) is None:
-            raise ValidationFailed(f"Unknown variance reason {reason}", varianceReasonId=reason)
+            raise NotFound(f"Unknown variance reason {reason}", varianceReasonId=reason)
 
 
 def _lock_items(session: Session, facility_id: str, product_ids: set[str]) -> None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -26,17 +27,20 @@ from stockledger.core.schemas import json_number
 from stockledger.core.scope import check_facility
 from stockledger.events.models import OutboxEvent
 
-EVENT_TYPES = frozenset(
-    {
-        "InventoryChanged",
-        "StockReserved",
-        "ReservationReleased",
-        "ShipmentConfirmed",
-        "ReturnReceived",
-        "InventoryReset",
-        "InventoryImported",  # ledger rows loaded from a seed-format document
-    }
-)
+
+class EventType(StrEnum):
+    """What an outbox event tells (its payload's shape follows from it)."""
+
+    INVENTORY_CHANGED = "InventoryChanged"
+    STOCK_RESERVED = "StockReserved"
+    RESERVATION_RELEASED = "ReservationReleased"
+    SHIPMENT_CONFIRMED = "ShipmentConfirmed"
+    RETURN_RECEIVED = "ReturnReceived"
+    INVENTORY_RESET = "InventoryReset"
+    INVENTORY_IMPORTED = "InventoryImported"  # ledger rows loaded from a seed-format document
+
+
+EVENT_TYPES = frozenset(EventType)
 OUTBOX_SEQUENCE = "outbox_event_seq"
 OUTBOX = cast(Table, OutboxEvent.__table__)
 

@@ -5,19 +5,23 @@ from typing import Any
 
 from stockledger.core.schemas import ApiModel
 from stockledger.events.feed import FeedEvent
+from stockledger.events.outbox import EventType
 
 
 class EventOut(ApiModel):
     event_seq: int
-    event_type: str
+    event_type: EventType
     facility_id: str
     payload: dict[str, Any]
     created_stamp: datetime
 
 
 class EventPage(ApiModel):
+    """A page of the feed, the shape of every list: `next` goes back as `cursor`; null when the
+    page is not full (nothing more is final yet: poll again `after` the last eventSeq)."""
+
     items: list[EventOut]
-    next: int | None  # pass as `after` for the next page; null: nothing more is final yet
+    next: str | None
 
 
 def event_out(event: FeedEvent) -> EventOut:

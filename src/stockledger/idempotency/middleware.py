@@ -21,6 +21,7 @@ from stockledger.core.disconnects import LOST
 from stockledger.core.errors import AppError
 from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
+from stockledger.core.routing import is_routed
 from stockledger.idempotency import rules, service
 from stockledger.idempotency.models import NO_TOKEN
 from stockledger.idempotency.service import KeyClaim, StoredAnswer
@@ -40,7 +41,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         keys = Headers(scope=scope).getlist(HEADER)
-        if not keys:
+        if not keys or not is_routed(scope["app"], scope):  # a 404 or 405 claims no key
             await self.app(scope, receive, send)
             return
         if len(keys) > 1 or not rules.valid_key(keys[0]):

@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import LockWaitExceeded, lock_wait_at_most, upsert
-from stockledger.core.errors import AppError, Conflict
+from stockledger.core.errors import Conflict
 from stockledger.idempotency.models import IdempotencyKey
 from stockledger.idempotency.rules import KEY_TTL
 
@@ -15,8 +15,11 @@ from stockledger.idempotency.rules import KEY_TTL
 CLAIM_WAIT = "10s"
 
 
-class IdempotencyMismatch(AppError):
-    status, code, title = 422, "idempotency_mismatch", "Idempotency-Key reused"
+class IdempotencyMismatch(Conflict):
+    """The key's stored request differs: a conflict with what the key already names (not a
+    malformed request), so it is a 409 as a key still in use is."""
+
+    code, title = "idempotency_mismatch", "Idempotency-Key reused"
 
 
 class IdempotencyInProgress(Conflict):

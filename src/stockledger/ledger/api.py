@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from stockledger.core.csv_export import CSV_RESPONSE, Format, csv_response, wants_csv
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
-from stockledger.core.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger import items, views
@@ -26,6 +26,14 @@ from stockledger.ledger.schemas import (
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
 
+class DetailPage(Page[DetailOut]):
+    """A page of an inventory item's ledger rows."""
+
+
+class ProductFacilityInventoryPage(Page[ProductFacilityInventoryItemOut]):
+    """A page of ProductFacilityInventoryItem rows."""
+
+
 @router.get("/inventory-items/{inventory_item_id}", response_model=InventoryItemOut)
 def get_inventory_item(inventory_item_id: PathId, session: ReadSession) -> InventoryItemOut:
     return InventoryItemOut.model_validate(items.get_inventory_item(session, inventory_item_id))
@@ -33,7 +41,7 @@ def get_inventory_item(inventory_item_id: PathId, session: ReadSession) -> Inven
 
 @router.get(
     "/inventory-items/{inventory_item_id}/details",
-    response_model=Page[DetailOut],
+    response_model=DetailPage,
     responses=CSV_RESPONSE,
 )
 def list_details(
@@ -43,7 +51,7 @@ def list_details(
     limit: Limit = 100,
     cursor: Cursor = None,
     format: Format = None,
-) -> Page[DetailOut] | Response:
+) -> DetailPage | Response:
     """The item's ledger rows, oldest first. With `Accept: text/csv` (or `format=csv`) every row,
     streamed as CSV (`limit` and `cursor` do not apply)."""
     item = items.get_inventory_item(session, inventory_item_id)
@@ -52,7 +60,7 @@ def list_details(
     after = decode_cursor(cursor, int)
     rows = items.list_details(session, item, int(after[0]) if after else None, limit + 1)
     page, nxt = page_of(rows, limit, lambda d: (d.seq_num,))
-    return Page[DetailOut](items=[DetailOut.model_validate(d) for d in page], next=nxt)
+    return DetailPage(items=[DetailOut.model_validate(d) for d in page], next=nxt)
 
 
 def _details_csv(request: Request, item: InventoryItem) -> Response:
@@ -74,7 +82,7 @@ DETAIL_HEADER = [field.alias or name for name, field in DetailOut.model_fields.i
 
 @router.get(
     "/product-facility-inventory",
-    response_model=Page[ProductFacilityInventoryItemOut],
+    response_model=ProductFacilityInventoryPage,
     responses=CSV_RESPONSE,
 )
 def product_facility_inventory(
@@ -83,9 +91,9 @@ def product_facility_inventory(
     facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
     product_id: Annotated[str | None, Query(alias="productId")] = None,
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
     format: Format = None,
-) -> Page[ProductFacilityInventoryItemOut] | Response:
+) -> ProductFacilityInventoryPage | Response:
     """Rows of the ProductFacilityInventoryItem view (computedInventoryCount = ATP − minimumStock).
 
     Without `facilityId`, a token scoped to facilities sees only theirs (naming another is a 403).
@@ -103,7 +111,7 @@ def product_facility_inventory(
         within=facilities_in_scope(session),
     )
     page, nxt = page_of(rows, limit, lambda r: (r["facility_id"], r["product_id"]))
-    return Page[ProductFacilityInventoryItemOut](
+    return ProductFacilityInventoryPage(
         items=[ProductFacilityInventoryItemOut.model_validate(r) for r in page], next=nxt
     )
 

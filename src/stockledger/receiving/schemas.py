@@ -13,10 +13,15 @@ from stockledger.core.schemas import (
     Money,
     NonNegativeQuantity,
     QuantityOut,
+    refused,
 )
 
 
 class ReceiptLine(InputModel):
+    model_config = refused(
+        {"properties": {"quantityAccepted": {"const": 0}, "quantityRejected": {"const": 0}}}
+    )
+
     shipment_item_seq_id: Id
     product_id: Id
     quantity_accepted: NonNegativeQuantity = Decimal(0)

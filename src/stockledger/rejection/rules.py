@@ -3,11 +3,24 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
-from stockledger.core.errors import ValidationFailed
+from stockledger.core.errors import Conflict, ValidationFailed
 from stockledger.core.fixed import ZERO
 
 ONE = Decimal(1)
+
+
+class RejectionMode(StrEnum):
+    """How rejectOrderItem takes the units it rejects (MODES)."""
+
+    RELEASE = "RELEASE"
+    ATP_ONE = "ATP_ONE"
+    ATP_QOH_ONE = "ATP_QOH_ONE"
+    ATP_ALL = "ATP_ALL"
+    ATP_QOH_ALL = "ATP_QOH_ALL"
+
+
 # mode -> (reduces QOH too, takes the rejected quantity instead of one unit); None: release only
 MODES: dict[str, tuple[bool, bool] | None] = {
     "RELEASE": None,
@@ -42,7 +55,7 @@ def rejected_quantity(mode: str, quantity: Decimal | None, reserved: Decimal) ->
         return ONE
     chosen = reserved if quantity is None else quantity
     if chosen <= 0:
-        raise ValidationFailed(
+        raise Conflict(  # the request is well formed; the order item's state does not allow it
             f"{mode} needs a positive quantity (the order item had none reserved)", rejectionMode=mode
         )
     return chosen

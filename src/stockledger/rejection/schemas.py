@@ -3,10 +3,11 @@
 from pydantic import Field
 
 from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
+from stockledger.rejection.rules import RejectionMode
 
 
 class RejectRequest(InputModel):
-    rejection_mode: str = Field(min_length=1, max_length=30)
+    rejection_mode: RejectionMode
     quantity: PositiveQuantity | None = None
     reject_reason_id: Id | None = None
     facility_id: Id | None = None
@@ -27,7 +28,7 @@ class RejectResult(ApiModel):
     order_id: str
     order_item_seq_id: str
     facility_id: str
-    rejection_mode: str
+    rejection_mode: RejectionMode
     reject_reason_id: str
     quantity_released: QuantityOut
     quantity_rejected: QuantityOut

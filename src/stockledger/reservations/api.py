@@ -29,9 +29,17 @@ from stockledger.reservations.schemas import (
 from stockledger.reservations.service import LineOutcome, ReserveLine, ReserveOutcome
 
 router = APIRouter(prefix="/v1", tags=["reservations"], route_class=ExactJsonRoute)
+NOTHING_RESERVED = "PARTIAL with nothing available: nothing was created"
 
 
-@router.post("/reservations", response_model=OrderItemReservation, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/reservations",
+    response_model=OrderItemReservation,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": OrderItemReservation, "description": "PARTIAL, nothing available: nothing created"}
+    },
+)
 async def create_reservation(body: ReservationRequest, request: Request) -> Response:
     """createOrderItemInventoryReservation: ATP − quantity over the product's items, FEFO."""
     # The hot write. PostgreSQL, no Idempotency-Key, the product's sole item covers the line:

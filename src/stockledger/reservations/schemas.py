@@ -1,13 +1,19 @@
 """DTOs of reservations (OFBiz camelCase): one order item, a whole order, releases, pick lists."""
 
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
 from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
 
-Fill = Literal["ALL_OR_NOTHING", "PARTIAL", "BACKORDER"]
+
+class Fill(StrEnum):
+    """What a reservation does with the quantity it cannot take now."""
+
+    ALL_OR_NOTHING = "ALL_OR_NOTHING"
+    PARTIAL = "PARTIAL"
+    BACKORDER = "BACKORDER"
 
 
 class ReservationRequest(InputModel):
@@ -19,7 +25,7 @@ class ReservationRequest(InputModel):
     facility_id: Id
     quantity: PositiveQuantity
     lot_id: Id | None = None
-    fill: Fill = "ALL_OR_NOTHING"
+    fill: Fill = Fill.ALL_OR_NOTHING
     allow_expired: bool = Field(
         default=False, description="FEFO may take lots whose expireDate has passed (default: skip them)"
     )
@@ -36,7 +42,7 @@ class ReserveOrderRequest(InputModel):
     """reserveStock: every line of an order, in one transaction."""
 
     facility_id: Id
-    fill: Fill = "ALL_OR_NOTHING"
+    fill: Fill = Fill.ALL_OR_NOTHING
     items: list[OrderLine] = Field(min_length=1, max_length=20_000)
     allow_expired: bool = Field(
         default=False, description="FEFO may take lots whose expireDate has passed (default: skip them)"
@@ -65,7 +71,7 @@ class OrderItemReservation(ApiModel):
 class ReserveOrderResult(ApiModel):
     order_id: str
     facility_id: str
-    fill: str
+    fill: Fill
     quantity_reserved: QuantityOut
     quantity_not_available: QuantityOut
     quantity_unreserved: QuantityOut
@@ -105,7 +111,7 @@ class PickSuggestion(ApiModel):
 class PickList(ApiModel):
     order_id: str
     items: list[PickSuggestion]
-    next: str | None = None
+    next: str | None
 
 
 class OrderReservationOut(ApiModel):
@@ -127,4 +133,4 @@ class OrderReservationOut(ApiModel):
 class OrderReservationList(ApiModel):
     order_id: str
     items: list[OrderReservationOut]
-    next: str | None = None
+    next: str | None

@@ -2,13 +2,14 @@
 
 from collections.abc import AsyncIterator, Iterator
 from tempfile import SpooledTemporaryFile
-from typing import IO, Annotated, Any
+from typing import IO, Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.exceptions import HTTPException
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.guards import is_json, media_type
+from stockledger.core.openapi import documented_body
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.resets import failures, service, sources
@@ -16,6 +17,7 @@ from stockledger.resets.rules import RawLine
 from stockledger.resets.schemas import (
     ExternalInventoryResetOut,
     LineFailureOut,
+    ResetDocument,
     ResetFailureList,
     ResetResult,
 )
@@ -24,26 +26,18 @@ router = APIRouter(prefix="/v1", tags=["resets"])
 RESET_PATH = "/v1/external-inventory-resets"  # exempt from the 10 MB body limit: ERP files are large
 
 CSV_TYPES = {"text/csv", "application/csv"}
-BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "example": {
-                    "source": "ERP nightly",
-                    "lines": [
-                        {"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 40},
-                        {"facilityId": "FACILITY_1", "productId": "FG002", "availableToPromise": 25},
-                    ],
-                }
-            },
-            "text/csv": {
-                "example": "facilityId,productId,quantityOnHand,availableToPromise\n"
-                "FACILITY_1,FG001,40,\nFACILITY_1,FG002,,25\n"
-            },
-        },
-    }
-}
+BODY_DOC = documented_body(
+    "ResetDocument",
+    ResetDocument,
+    example={
+        "source": "ERP nightly",
+        "lines": [
+            {"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 40},
+            {"facilityId": "FACILITY_1", "productId": "FG002", "availableToPromise": 25},
+        ],
+    },
+    csv="facilityId,productId,quantityOnHand,availableToPromise\nFACILITY_1,FG001,40,\nFACILITY_1,FG002,,25\n",
+)
 
 
 SPOOL_BYTES = 1024 * 1024  # a larger body goes to a temporary file as it arrives, not into memory

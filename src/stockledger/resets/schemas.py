@@ -1,15 +1,45 @@
 """DTOs of ERP resets: the run's counts and its failed lines."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import Field
 
-from stockledger.core.schemas import ApiModel
+from stockledger.core.schemas import ApiModel, Id, InputModel, NonNegativeQuantity
+
+
+class ResetLineIn(InputModel):
+    """One line of a reset: exactly one of quantityOnHand or availableToPromise. A line that is not
+    usable fails alone (listed in `failures`), the others are applied."""
+
+    facility_id: Id
+    product_id: Id
+    quantity_on_hand: NonNegativeQuantity | None = None
+    available_to_promise: NonNegativeQuantity | None = None
+
+
+class ResetDocument(InputModel):
+    """createExternalInventoryReset as JSON (CSV: the same columns, one header line)."""
+
+    source: str | None = Field(default=None, max_length=255)
+    lines: list[ResetLineIn]
+
+
+class LineFailureCode(StrEnum):
+    """Why a reset line was not applied."""
+
+    INVALID_LINE = "invalid_line"
+    BOTH_QUANTITIES = "both_quantities"
+    NO_QUANTITY = "no_quantity"
+    NEGATIVE_QUANTITY = "negative_quantity"
+    INVALID_QUANTITY = "invalid_quantity"
+    UNKNOWN_FACILITY = "unknown_facility"
+    UNKNOWN_PRODUCT = "unknown_product"
 
 
 class LineFailureOut(ApiModel):
     line: int
-    code: str
+    code: LineFailureCode
     message: str
     facility_id: str | None = None
     product_id: str | None = None
@@ -44,4 +74,4 @@ class ResetFailureList(ApiModel):
     inventory_reset_id: str
     lines_failed: int
     items: list[LineFailureOut]
-    next: str | None = None
+    next: str | None

@@ -3,7 +3,7 @@
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
-from stockledger.core.errors import Conflict, NotFound, ValidationFailed
+from stockledger.core.errors import Conflict, NotFound
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem
 from stockledger.ledger.post import Links, Posted, Posting, post
@@ -73,7 +73,7 @@ def _target_item(session: Session, change: InventoryIncreaseIn) -> InventoryItem
             inventoryItemId=change.inventory_item_id,
         )
     if change.product_id is not None and change.product_id != item.product_id:
-        raise ValidationFailed(
+        raise Conflict(  # as an import naming an item with another product
             f"Inventory item {item.inventory_item_id} holds {item.product_id}, not {change.product_id}",
             inventoryItemId=item.inventory_item_id,
         )

@@ -1,10 +1,19 @@
 """DTOs of returns (processReturn, inspection) and of increasing ATP and QOH."""
 
-from typing import Literal, Self
+from enum import StrEnum
+from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    PositiveQuantity,
+    QuantityOut,
+    absent,
+    refused,
+)
 
 
 class ReturnItemIn(InputModel):
@@ -30,11 +39,27 @@ class ReturnIn(InputModel):
         return self
 
 
+class ReturnStatus(StrEnum):
+    """A return's and its items' status: waiting for inspection, or done (returns.service)."""
+
+    RETURN_RECEIVED = "RETURN_RECEIVED"
+    RETURN_COMPLETED = "RETURN_COMPLETED"
+
+
+class InspectionOutcome(StrEnum):
+    """Where an inspected return goes: back to sellable stock, or INV_DEFECTIVE."""
+
+    AVAILABLE = "AVAILABLE"
+    DEFECTIVE = "DEFECTIVE"
+
+
 class InspectionIn(InputModel):
-    outcome: Literal["AVAILABLE", "DEFECTIVE"]
+    outcome: InspectionOutcome
 
 
 class InventoryIncreaseIn(InputModel):
+    model_config = refused(absent("productId", "inventoryItemId"))
+
     facility_id: Id
     product_id: Id | None = None
     inventory_item_id: Id | None = None
@@ -66,7 +91,7 @@ class ReturnItemOut(ApiModel):
     received_condition: str | None
     inventory_item_id: str | None
     inventory_item_status_id: str | None
-    status_id: str
+    status_id: ReturnStatus
     return_cost: QuantityOut | None
 
 
@@ -74,7 +99,7 @@ class ReturnOut(ApiModel):
     return_id: str
     order_id: str | None
     facility_id: str
-    status_id: str
+    status_id: ReturnStatus
     items: list[ReturnItemOut]
 
 

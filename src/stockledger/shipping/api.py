@@ -21,6 +21,7 @@ from stockledger.shipping.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["shipping"], route_class=ExactJsonRoute)
+NO_BODY = ShipRequest()  # POST …/ship without a body: ship as planned
 
 
 @router.post("/shipments", response_model=ShipmentOut, status_code=201)
@@ -51,10 +52,10 @@ def reset_shipment(shipment_id: PathId, session: WriteSession) -> ShipmentOut:
 
 @router.post("/shipments/{shipment_id}/ship", response_model=ShippedOut)
 def ship_shipment(
-    shipment_id: PathId, session: WriteSession, body: Annotated[ShipRequest | None, Body()] = None
+    shipment_id: PathId, session: WriteSession, body: Annotated[ShipRequest, Body()] = NO_BODY
 ) -> ShippedOut:
     """confirmShipment: deplete what actually shipped (no items: as planned); issuances and COGS."""
-    request = body or ShipRequest()
+    request = body
     lines = (
         [
             confirm.ShipLine(i.shipment_item_seq_id, i.quantity, i.inventory_item_id, i.lot_id)

@@ -2,11 +2,20 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal, Self
+from enum import StrEnum
+from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    PositiveQuantity,
+    QuantityOut,
+    absent,
+    refused,
+)
 
 MAX_LINES = 1000
 
@@ -54,8 +63,28 @@ class ShipmentCreate(InputModel):
         return self
 
 
+class ShipmentStatus(StrEnum):
+    """A shipment's status (shipping.rules)."""
+
+    SHIPMENT_INPUT = "SHIPMENT_INPUT"
+    SHIPMENT_APPROVED = "SHIPMENT_APPROVED"
+    SHIPMENT_PACKED = "SHIPMENT_PACKED"
+    SHIPMENT_SHIPPED = "SHIPMENT_SHIPPED"
+    SHIPMENT_CANCELLED = "SHIPMENT_CANCELLED"
+
+
+class ShipmentStatusChange(StrEnum):
+    """The statuses a PATCH may move a shipment to."""
+
+    SHIPMENT_APPROVED = "SHIPMENT_APPROVED"
+    SHIPMENT_PACKED = "SHIPMENT_PACKED"
+    SHIPMENT_CANCELLED = "SHIPMENT_CANCELLED"
+
+
 class ShipmentPatch(InputModel):
-    status_id: Literal["SHIPMENT_APPROVED", "SHIPMENT_PACKED", "SHIPMENT_CANCELLED"] | None = None
+    model_config = refused(absent("statusId", "carrierPartyId", "shipmentMethodTypeId"))
+
+    status_id: ShipmentStatusChange | None = None
     carrier_party_id: Id | None = None
     shipment_method_type_id: Id | None = None
 
@@ -118,7 +147,7 @@ class RouteSegmentOut(ApiModel):
 class ShipmentOut(ApiModel):
     shipment_id: str
     shipment_type_id: str
-    status_id: str
+    status_id: ShipmentStatus
     origin_facility_id: str
     primary_order_id: str | None
     primary_ship_group_seq_id: str | None
@@ -142,7 +171,7 @@ class IssuanceOut(ApiModel):
 
 class ShippedOut(ApiModel):
     shipment_id: str
-    status_id: str
+    status_id: ShipmentStatus
     issuances: list[IssuanceOut]
     total_cogs: QuantityOut
 
@@ -169,4 +198,4 @@ class ItemIssuanceOut(ApiModel):
 
 class ItemIssuanceList(ApiModel):
     items: list[ItemIssuanceOut]
-    next: str | None = None
+    next: str | None

@@ -4,12 +4,18 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, Quantity, QuantityOut
+from stockledger.core.schemas import ApiModel, Id, InputModel, Quantity, QuantityOut, absent, refused
 
 
 class VarianceIn(InputModel):
     """± quantity on QOH and ATP of an item, named by id or as the facility item of a product.
     `allowNegative`: a variance that takes QOH below zero is logged only when this is true."""
+
+    model_config = refused(
+        absent("inventoryItemId", "facilityId"),
+        absent("inventoryItemId", "productId"),
+        {"required": ["quantity"], "properties": {"quantity": {"const": 0}}},
+    )
 
     inventory_item_id: Id | None = None
     facility_id: Id | None = None
@@ -48,4 +54,4 @@ class VarianceReasonOut(ApiModel):
 
 class VarianceReasonList(ApiModel):
     items: list[VarianceReasonOut]
-    next: str | None = None
+    next: str | None

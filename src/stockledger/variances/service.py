@@ -28,7 +28,7 @@ def log_variance(session: Session, variance: VarianceIn) -> VarianceOut:
     Who logged it is the session's user (core.actor); `changeByUserLoginId` in the body only
     for a session that acts for nobody."""
     if session.get(VarianceReason, variance.variance_reason_id) is None:
-        raise ValidationFailed(
+        raise NotFound(
             f"Unknown variance reason {variance.variance_reason_id}",
             varianceReasonId=variance.variance_reason_id,
         )

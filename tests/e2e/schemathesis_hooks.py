@@ -1,0 +1,15 @@
+"""What schemathesis cannot read from the contract, given as strategies (SCHEMATHESIS_HOOKS):
+real cursors for the `seq-cursor` and `key-cursor` formats (a cursor is opaque: one this service
+did not issue is a 422, so a random string is not a valid request)."""
+
+import schemathesis
+from hypothesis import strategies as st
+
+from stockledger.core.pagination import MAX_KEY_INT, encode_cursor
+
+IDS = st.sampled_from(["FACILITY_1", "FG001", "FG002", "FG003", "NO_SUCH"]) | st.from_regex(
+    r"\A[A-Za-z0-9_]{1,20}\Z"
+)
+
+schemathesis.openapi.format("seq-cursor", st.integers(0, MAX_KEY_INT).map(lambda n: encode_cursor([n])))
+schemathesis.openapi.format("key-cursor", st.tuples(IDS, IDS).map(lambda key: encode_cursor(list(key))))

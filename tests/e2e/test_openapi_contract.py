@@ -1,0 +1,161 @@
+"""/openapi.json is a contract a typed client can trust (core/openapi.py). Every operation has an
+operation id in the domain's words, the problem+json answers with the one ProblemDetails schema,
+its security, the Idempotency-Key on writes; every model has a name of the domain (none of
+FastAPI's defaults); every quantity is a bounded number; every list has one shape.
+
+A new route complies by being an APIRoute of the app: its function's name becomes its operation
+id (or `operation_id=`), its answers get the problem set; its models must be named classes."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stockledger.app import create_app
+from stockledger.core.openapi import PROBLEM_STATUSES, problem_codes
+from stockledger.idempotency.rules import WRITE_METHODS
+from tests.e2e.test_docs_api import problem_codes_in_source
+
+OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+MODEL_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+# FastAPI's generated names: Body_x_v1_y_post, Page_X_, HTTPValidationError, "Response X V1 Y Get".
+FASTAPI_DEFAULTS = re.compile(
+    r"^(Body_|Response |HTTPValidationError|ValidationError)|_(get|post|patch|delete)$"
+)
+PROBLEM = {"$ref": "#/components/schemas/ProblemDetails"}
+QUANTITY_NAMES = re.compile(r"^(quantity|.*Quantity|.*Diff|.*Total|.*Var|minimumStock|unitCost|.*Cost)$")
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('contract') / 'unused.db'}"
+    return create_app(url).openapi()
+
+
+def _operations(contract: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(m.upper(), p, o) for p, ops in contract["paths"].items() for m, o in ops.items()]
+
+
+def test_every_operation_has_an_operation_id_in_camel_case(contract: dict[str, Any]) -> None:
+    ids = [o.get("operationId", "") for _, _, o in _operations(contract)]
+    assert [i for i in ids if not OPERATION_ID.match(i) or "V1" in i] == []
+    assert len(set(ids)) == len(ids)
+    assert {"createReservation", "getAvailability", "listEvents"} <= set(ids)
+
+
+def test_every_operation_declares_its_problem_answers(contract: dict[str, Any]) -> None:
+    for method, path, operation in _operations(contract):
+        responses = operation["responses"]
+        open_route = operation.get("security") == []
+        wanted = {"404", "503"} if open_route else {str(s) for s in PROBLEM_STATUSES}
+        assert wanted <= set(responses), (method, path)
+        for status, answer in responses.items():
+            if status.startswith(("4", "5")):
+                assert answer["content"] == {"application/problem+json": {"schema": PROBLEM}}, (path, status)
+        assert "Retry-After" in responses["503"]["headers"]
+        assert any(s.startswith("2") for s in responses), (method, path)
+
+
+def test_every_operation_is_secured_but_the_open_ones(contract: dict[str, Any]) -> None:
+    assert contract["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (stockledger token)",
+    }
+    assert contract["security"] == [{"bearerAuth": []}]
+    open_paths = {p for _, p, o in _operations(contract) if o.get("security") == []}
+    assert open_paths == {"/healthz", "/metrics"}
+
+
+def test_writes_declare_the_idempotency_key_and_the_replay_header(contract: dict[str, Any]) -> None:
+    for method, path, operation in _operations(contract):
+        names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        write = method in WRITE_METHODS and path.startswith("/v1/")
+        assert ("Idempotency-Key" in names) == write, (method, path)
+        for status, answer in operation["responses"].items():
+            if write and status.startswith("2"):
+                assert "Idempotent-Replayed" in answer["headers"], (method, path)
+
+
+def test_models_have_names_of_the_domain(contract: dict[str, Any]) -> None:
+    names = list(contract["components"]["schemas"])
+    assert [n for n in names if not MODEL_NAME.match(n) or FASTAPI_DEFAULTS.search(n)] == []
+    assert {"Availability", "ProblemDetails", "OrderItemReservation", "ResetDocument"} <= set(names)
+    for method, path, operation in _operations(contract):  # bodies and answers are named models
+        bodies = [m["schema"] for m in operation.get("requestBody", {}).get("content", {}).values()]
+        answers = [
+            m["schema"] for a in operation["responses"].values() for m in a.get("content", {}).values()
+        ]
+        for schema in bodies + answers:
+            branches = schema.get("anyOf", [schema])
+            assert all("$ref" in b for b in branches) or schema.get("type") == "string", (path, schema)
+            assert "title" not in schema, (method, path, schema)
+
+
+def test_problem_codes_are_a_closed_set_holding_every_code_the_app_answers(contract: dict[str, Any]) -> None:
+    declared = set(contract["components"]["schemas"]["ProblemCode"]["enum"])
+    assert declared == set(problem_codes())
+    assert problem_codes_in_source() <= declared
+
+
+def test_quantities_are_bounded_numbers(contract: dict[str, Any]) -> None:
+    inputs = [
+        s
+        for n, s in contract["components"]["schemas"].items()
+        if n.endswith(("Input", "Document", "Request"))
+    ]
+    checked = 0
+    for schema in inputs:
+        for name, field in schema.get("properties", {}).items():
+            for branch in [field, *field.get("anyOf", ())]:
+                if QUANTITY_NAMES.match(name) and branch.get("type") not in (None, "null", "array", "object"):
+                    assert branch["type"] == "number", (name, branch)
+                    assert "maximum" in branch
+                    assert "minimum" in branch or "exclusiveMinimum" in branch
+                    checked += 1
+    assert checked > 20
+
+
+def test_every_list_has_one_shape(contract: dict[str, Any]) -> None:
+    pages = {n: s for n, s in contract["components"]["schemas"].items() if "items" in s.get("properties", {})}
+    lists = [n for n, s in pages.items() if "next" in s["properties"]]
+    assert sorted(lists) == [
+        "DetailPage",
+        "EventPage",
+        "FacilityProductList",
+        "ItemIssuanceList",
+        "OrderReservationList",
+        "PickList",
+        "ProductFacilityInventoryPage",
+        "ResetFailureList",
+        "StockedItemList",
+        "VarianceReasonList",
+    ]
+    for name in lists:
+        schema = pages[name]
+        assert {"items", "next"} <= set(schema["required"]), name
+        assert schema["properties"]["next"] == {
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+            "title": "Next",
+        }
+    for method, path, operation in _operations(contract):
+        params = {p["name"]: p for p in operation.get("parameters", [])}
+        answer = operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        if answer.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1] in lists:
+            assert {"limit", "cursor"} <= set(params), (method, path)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_405_names_every_method_of_the_path(client: TestClient) -> None:
+    response = client.delete("/v1/facilities/FACILITY_1")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PATCH"
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_the_contract_is_served(tmp_path: Path) -> None:
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'x.db'}")) as client:
+        served = client.get("/openapi.json").json()
+    assert served["components"]["schemas"]["ProblemDetails"]["required"][-1] == "code"
