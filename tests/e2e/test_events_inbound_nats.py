@@ -33,17 +33,6 @@ NATS_URL = "nats://127.0.0.1:4222"
 WINDOW = 1.0  # seconds: JetStream's duplicate window of the test stream
 
 
-def _nats_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 4222), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _nats_is_up(), reason="NATS JetStream is not running on 127.0.0.1:4222")
-
-
 @pytest.fixture
 def inbound() -> Iterator[ConsumerConfig]:
     tag = uuid.uuid4().hex[:10]

@@ -36,17 +36,6 @@ from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservati
 NATS_URL = "nats://127.0.0.1:4222"
 
 
-def _nats_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 4222), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _nats_is_up(), reason="NATS JetStream is not running on 127.0.0.1:4222")
-
-
 @pytest.fixture
 def names() -> Iterator[tuple[str, str]]:
     tag = uuid.uuid4().hex[:10]

@@ -25,17 +25,6 @@ NATS_URL = "nats://127.0.0.1:4222"
 CLI = [sys.executable, "-m", "stockledger.cli"]
 
 
-def _nats_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 4222), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _nats_is_up(), reason="NATS JetStream is not running on 127.0.0.1:4222")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -19,9 +19,6 @@ import pytest
 
 STOCKLEDGER = Path(sys.executable).parent / "stockledger"
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

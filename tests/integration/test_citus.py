@@ -17,11 +17,9 @@ from stockledger.core.db import Database
 from stockledger.ledger.views import product_facility_inventory_item
 from stockledger.reservations.rules import ALL_OR_NOTHING
 from stockledger.reservations.service import ReserveLine, _sole_item_statement
-from tests.conftest import CITUS
 from tests.stock_support import FACILITY, receive
 
 on_citus = pytest.mark.parametrize("backend", ["citus"], indirect=True)
-needs_cluster = pytest.mark.skipif(not CITUS, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -36,7 +34,6 @@ def test_the_lists_do_not_overlap() -> None:
     assert sum(len(set(names)) for names in lists) == len(set().union(*lists))
 
 
-@needs_cluster
 @on_citus
 def test_every_table_is_distributed_by_facility_or_replicated(db: Database) -> None:
     with db.engine.connect() as conn:
@@ -58,7 +55,6 @@ def test_every_table_is_distributed_by_facility_or_replicated(db: Database) -> N
     assert next(iter(distributed))[0] == "facility_id"
 
 
-@needs_cluster
 @on_citus
 def test_every_foreign_key_of_plain_postgresql_is_kept(db: Database, postgres_url: str) -> None:
     plain = Database(postgres_url)
@@ -73,7 +69,6 @@ def test_every_foreign_key_of_plain_postgresql_is_kept(db: Database, postgres_ur
     assert kept == expected
 
 
-@needs_cluster
 @on_citus
 def test_migrate_again_places_nothing_and_the_view_still_answers(seeded: Database) -> None:
     migrate.upgrade(seeded.engine)
@@ -83,7 +78,6 @@ def test_migrate_again_places_nothing_and_the_view_still_answers(seeded: Databas
     assert len(rows) >= 3
 
 
-@needs_cluster
 @on_citus
 def test_a_table_in_no_list_stops_the_step(db: Database) -> None:
     with db.engine.begin() as conn:
@@ -107,7 +101,6 @@ def _assert_router(plan: str, sql: str) -> None:
     assert "Task Count: 1\n" in plan + "\n", f"more than one task:\n{sql}\n{plan}"
 
 
-@needs_cluster
 @on_citus
 def test_the_one_statement_reservation_is_a_single_shard_plan(seeded: Database) -> None:
     line = ReserveLine(order_item_seq_id="00001", product_id="FG002", quantity=Decimal(1))
@@ -117,7 +110,6 @@ def test_the_one_statement_reservation_is_a_single_shard_plan(seeded: Database) 
     _assert_router(plan, statement.sql)
 
 
-@needs_cluster
 @on_citus
 def test_the_router_check_sees_a_statement_over_every_shard(seeded: Database) -> None:
     sql = "UPDATE inventory_item SET status_id = status_id WHERE inventory_item_id = %(i)s"
@@ -142,7 +134,6 @@ def writes(db: Database) -> Iterator[list[tuple[str, Any]]]:
     event.remove(db.engine, "before_cursor_execute", record)
 
 
-@needs_cluster
 @on_citus
 def test_every_write_of_a_receipt_is_a_single_shard_plan(
     seeded: Database, writes: list[tuple[str, Any]]
@@ -154,7 +145,6 @@ def test_every_write_of_a_receipt_is_a_single_shard_plan(
             _assert_router(_plan(conn, sql, params), sql)
 
 
-@needs_cluster
 @on_citus
 def test_no_rows_stay_behind_in_the_coordinators_copy_of_a_table(db: Database) -> None:
     """Rows written before a table was placed (migration 0001's reference rows, a moved
@@ -167,7 +157,6 @@ def test_no_rows_stay_behind_in_the_coordinators_copy_of_a_table(db: Database) -
     assert {table: size for table, size in sizes.items() if size} == {}
 
 
-@needs_cluster
 @on_citus
 def test_a_table_a_later_migration_adds_is_placed_with_its_keys(
     db: Database, monkeypatch: pytest.MonkeyPatch
