@@ -7,7 +7,6 @@ new stream message with the same Nats-Msg-Id), its own durable consumer, and del
 import asyncio
 import contextlib
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator

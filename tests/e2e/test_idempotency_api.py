@@ -173,7 +173,9 @@ def test_reads_and_keyless_writes_are_untouched(seeded_client: TestClient, seede
 
 
 @pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
-def test_concurrent_requests_with_one_key_apply_once(seeded_client: TestClient, seeded: Database) -> None:
+def test_concurrent_requests_with_one_key_apply_once(
+    seeded_client: TestClient, seeded: Database, backend: str
+) -> None:
     """The second request waits on the first one's claim and then gets its stored answer (the race
     needs PostgreSQL: SQLite serialises writers outright)."""
     before = _state(seeded)

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 STOCKLEDGER = Path(sys.executable).parent / "stockledger"
+
 
 def _free_port() -> int:
     with socket.socket() as s:
