@@ -167,7 +167,7 @@ def _variance(run: Run, item_id: str, qty: int, allow_negative: bool) -> Taken:
     }
     response = run.call("POST", "/v1/variances", body)
     assert response.status_code == (409 if refused else 200), response.text
-    return GUARDED if refused else frozenset({item_id})  # a loss beyond ATP: that item's ATP < 0
+    return frozenset({item_id}) if qty < 0 and not refused else GUARDED  # a loss beyond its ATP
 
 
 def _count(run: Run, item_id: str, counted: int) -> Taken:
