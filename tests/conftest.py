@@ -30,6 +30,23 @@ BACKENDS = ["sqlite", "postgres", *CITUS]
 POSTGRES_LIKE = ["postgres", *CITUS]  # for tests of PostgreSQL behaviour (locks, concurrency)
 
 
+def _needs_the_cluster(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_citus = callspec is not None and callspec.params.get("backend") == "citus"
+    return on_citus or item.get_closest_marker("citus") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a cluster the tests that need one are deselected, not skipped: `make test` reports
+    0 skipped, and `make test-citus` (STOCKLEDGER_TEST_CITUS_URL set) runs them."""
+    if CITUS_URL:
+        return
+    cluster = [item for item in items if _needs_the_cluster(item)]
+    if cluster:
+        config.hook.pytest_deselected(items=cluster)
+        items[:] = [item for item in items if not _needs_the_cluster(item)]
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "template.db"

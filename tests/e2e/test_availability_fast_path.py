@@ -1,7 +1,9 @@
 """GET /v1/availability answered in front of FastAPI (ledger.fast_availability) on PostgreSQL.
 
 The fast path must answer exactly what the route answers, and decline (send nothing) whenever
-it could not: then the full stack serves the request, errors and refusals included.
+it could not: then the full stack serves the request, errors and refusals included. Which of
+the two answered is seen from the outside: a request the fast path answers never reaches
+FastAPI's middleware stack (tests/fast_path_support.py).
 """
 
 from collections.abc import Iterator
@@ -11,17 +13,16 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from stockledger.app import StockledgerApp, create_app
+from stockledger.auth.middleware import PrincipalCache
 from stockledger.auth.service import create_token, revoke_token
 from stockledger.core.db import Database
-from stockledger.ledger.fast_availability import AvailabilityFastPath
+from tests.clock_support import FakeClock
+from tests.conftest import POSTGRES_LIKE
+from tests.fast_path_support import full_stack_requests
 
 URL = "/v1/availability?facilityId=FACILITY_1&productId=FG001"
-
-
-def _fast(client: TestClient) -> AvailabilityFastPath:
-    app: StockledgerApp = client.app  # type: ignore[assignment]
-    assert app.availability_fast_path is not None
-    return app.availability_fast_path
+# The fast path needs the async pool: PostgreSQL (and Citus). SQLite: the last tests.
+on_postgres = pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 
 
 def _token(db: Database, role: str, facilities: list[str] | None = None) -> dict[str, str]:
@@ -31,9 +32,7 @@ def _token(db: Database, role: str, facilities: list[str] | None = None) -> dict
 
 
 @pytest.fixture
-def pg_client(backend: str, seeded: Database, client: TestClient) -> TestClient:
-    if backend == "sqlite":
-        pytest.skip("the fast path needs the async pool: PostgreSQL only")
+def pg_client(seeded: Database, client: TestClient) -> TestClient:
     client.get(URL)  # the admin token's principal is read once, by the full stack, and cached
     return client
 
@@ -51,15 +50,15 @@ def _served_by_route(
     return answer.status_code, answer.headers["content-type"], answer.content
 
 
+@on_postgres
 def test_a_plain_read_is_answered_by_the_fast_path_with_the_routes_bytes(
     pg_client: TestClient,
 ) -> None:
-    fast = _fast(pg_client)
     for product in ("FG001", "FG002", "FG003"):
         url = f"/v1/availability?facilityId=FACILITY_1&productId={product}"
-        before = fast.served
-        answer = pg_client.get(url)
-        assert fast.served == before + 1
+        with full_stack_requests(pg_client) as routed:
+            answer = pg_client.get(url)
+        assert routed == []
         assert (answer.status_code, answer.headers["content-type"], answer.content) == _served_by_route(
             pg_client, url
         )
@@ -67,15 +66,19 @@ def test_a_plain_read_is_answered_by_the_fast_path_with_the_routes_bytes(
         assert answer.json()["productId"] == product
 
 
+@on_postgres
 def test_the_fast_path_sees_every_committed_change(pg_client: TestClient) -> None:
     before = pg_client.get(URL).json()
     body = {"inventoryItemId": "FG001-INV-001", "quantity": -2, "varianceReasonId": "VAR_LOST"}
-    assert pg_client.post("/v1/variances", json=body).status_code in (200, 201)
-    after = pg_client.get(URL).json()
+    assert pg_client.post("/v1/variances", json=body).status_code == 200
+    with full_stack_requests(pg_client) as routed:
+        after = pg_client.get(URL).json()
+    assert routed == []
     assert after["quantityOnHandTotal"] == before["quantityOnHandTotal"] - 2
     assert after["availableToPromiseTotal"] == before["availableToPromiseTotal"] - 2
 
 
+@on_postgres
 @pytest.mark.parametrize(
     "query",
     [
@@ -89,79 +92,90 @@ def test_the_fast_path_sees_every_committed_change(pg_client: TestClient) -> Non
     ],
 )
 def test_anything_but_the_plain_read_is_left_to_the_route(pg_client: TestClient, query: str) -> None:
-    fast = _fast(pg_client)
-    before = fast.served
-    answer = pg_client.get(f"/v1/availability?{query}")
-    assert fast.served == before
+    with full_stack_requests(pg_client) as routed:
+        answer = pg_client.get(f"/v1/availability?{query}")
+    assert routed == [f"/v1/availability?{query}"]
     expected = _served_by_route(pg_client, f"/v1/availability?{query}")
     assert (answer.status_code, answer.headers["content-type"], answer.content) == expected
 
 
+@on_postgres
 def test_refusals_come_from_the_auth_middleware(pg_client: TestClient, seeded: Database) -> None:
-    fast = _fast(pg_client)
-    before = fast.served
-    assert pg_client.get(URL, headers={"Authorization": "Bearer nope"}).status_code == 401
-    assert pg_client.get(URL, headers={"Authorization": "Bearer nope"}).status_code == 401  # cached None
     other = _token(seeded, "viewer", ["FACILITY_2"])
-    for _ in range(2):  # the second time its principal is cached: still the middleware's 403
-        answer = pg_client.get(URL, headers=other)
-        assert answer.status_code == 403
-        assert answer.headers["content-type"] == "application/problem+json"
-    assert fast.served == before
+    with full_stack_requests(pg_client) as routed:
+        assert pg_client.get(URL, headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert pg_client.get(URL, headers={"Authorization": "Bearer nope"}).status_code == 401  # cached None
+        for _ in range(2):  # the second time its principal is cached: still the middleware's 403
+            answer = pg_client.get(URL, headers=other)
+            assert answer.status_code == 403
+            assert answer.headers["content-type"] == "application/problem+json"
+    assert routed == [URL] * 4
 
 
+@on_postgres
 def test_a_new_token_is_read_by_the_full_stack_once_then_served_fast(
     pg_client: TestClient, seeded: Database
 ) -> None:
-    fast = _fast(pg_client)
     own = _token(seeded, "viewer", ["FACILITY_1"])
-    before = fast.served
-    assert pg_client.get(URL, headers=own).status_code == 200
-    assert fast.served == before
-    assert pg_client.get(URL, headers=own).status_code == 200
-    assert fast.served == before + 1
+    with full_stack_requests(pg_client) as routed:
+        assert pg_client.get(URL, headers=own).status_code == 200
+        assert routed == [URL]
+        assert pg_client.get(URL, headers=own).status_code == 200
+    assert routed == [URL]
 
 
-def test_a_revoked_token_is_refused_once_its_cache_entry_expires(
+@on_postgres
+def test_a_revoked_token_is_served_fast_until_its_cache_window_passes(
     pg_client: TestClient, seeded: Database
 ) -> None:
+    """The fast path trusts the principal cache as the middleware does: a revoked token is still
+    answered within the window (SECURITY.md: 5 s), then refused by the middleware. The cache's
+    clock is moved by hand: no sleeping."""
+    clock = FakeClock()
+    cache: PrincipalCache = pg_client.app.state.auth_cache  # type: ignore[attr-defined]
+    cache.clock = clock
     with seeded.transaction() as session:
         issued = create_token(session, "viewer")
     headers = {"Authorization": f"Bearer {issued.token}"}
-    assert pg_client.get(URL, headers=headers).status_code == 200
+    assert pg_client.get(URL, headers=headers).status_code == 200  # read and cached by the full stack
     with seeded.transaction() as session:
         revoke_token(session, issued.token_id)
-    pg_client.app.state.auth_cache.clear()  # type: ignore[attr-defined]
-    assert pg_client.get(URL, headers=headers).status_code == 401
+    clock.advance(cache.seconds - 0.25)
+    with full_stack_requests(pg_client) as routed:
+        assert pg_client.get(URL, headers=headers).status_code == 200
+        assert routed == []
+        clock.advance(0.25)
+        refused = pg_client.get(URL, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (401, "unauthorized")
+    assert routed == [URL]
 
 
+@on_postgres
 def test_the_web_cookie_is_left_to_the_route(pg_client: TestClient, admin_token: str) -> None:
-    fast = _fast(pg_client)
-    before = fast.served
     cookie = {"Authorization": "", "Cookie": f"stockledger_token={admin_token}"}
-    assert pg_client.get(URL, headers=cookie).status_code == 200
-    assert pg_client.get(URL, headers={"Authorization": ""}).status_code == 401
-    assert fast.served == before
+    with full_stack_requests(pg_client) as routed:
+        assert pg_client.get(URL, headers=cookie).status_code == 200
+        assert pg_client.get(URL, headers={"Authorization": ""}).status_code == 401
+    assert routed == [URL] * 2
 
 
+@on_postgres
 def test_a_fast_answer_is_counted_in_the_request_metrics(pg_client: TestClient) -> None:
     labels = {"method": "GET", "route": "/v1/availability", "status": "200"}
     count = REGISTRY.get_sample_value("stockledger_request_duration_seconds_count", labels) or 0.0
-    fast = _fast(pg_client)
-    before = fast.served
-    pg_client.get(URL)
-    assert fast.served == before + 1
+    with full_stack_requests(pg_client) as routed:
+        assert pg_client.get(URL).status_code == 200
+    assert routed == []  # so the metrics middleware did not count it: the fast path did
     assert REGISTRY.get_sample_value("stockledger_request_duration_seconds_count", labels) == count + 1
 
 
-def test_on_sqlite_the_route_answers(backend: str, seeded: Database, db_url: str, admin_token: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("SQLite: no async pool")
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_the_route_answers(seeded: Database, db_url: str, admin_token: str) -> None:
     headers = {"Authorization": f"Bearer {admin_token}"}
-    with TestClient(create_app(db_url), headers=headers) as client:
+    with TestClient(create_app(db_url), headers=headers) as client, full_stack_requests(client) as routed:
         for _ in range(2):
             assert client.get(URL).status_code == 200
-        assert _fast(client).served == 0
+    assert routed == [URL] * 2
 
 
 @pytest.fixture
@@ -172,8 +186,8 @@ def closed_pool_client(pg_client: TestClient) -> Iterator[TestClient]:
     db.async_pool = pool
 
 
+@on_postgres
 def test_without_the_async_pool_the_route_answers(closed_pool_client: TestClient) -> None:
-    fast = _fast(closed_pool_client)
-    before = fast.served
-    assert closed_pool_client.get(URL).status_code == 200
-    assert fast.served == before
+    with full_stack_requests(closed_pool_client) as routed:
+        assert closed_pool_client.get(URL).status_code == 200
+    assert routed == [URL]

@@ -20,7 +20,7 @@ import pytest
 from stockledger.app import create_app
 from stockledger.core.db import Database
 from stockledger.ledger.verify import find_mismatches
-from tests.databases import CITUS_URL, fresh_citus, fresh_postgres
+from tests.databases import fresh_citus, fresh_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 API_MD = ROOT / "docs" / "api.md"
@@ -134,7 +134,7 @@ def fresh_citus_url() -> Iterator[str]:
         db.dispose()
 
 
-@pytest.mark.skipif(not CITUS_URL, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
+@pytest.mark.citus
 def test_citus_answers_the_same(fresh_citus_url: str) -> None:
     """Every endpoint, on tables distributed by facility: the same page."""
     _assert_same_page(_gen_api(), fresh_citus_url, "postgresql")

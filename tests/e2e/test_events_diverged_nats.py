@@ -26,7 +26,6 @@ from stockledger.events.publisher import PublisherConfig, StreamDiverged, publis
 from stockledger.events.rules import message_id
 from tests.e2e.test_events_nats import (
     NATS_URL,
-    _nats_is_up,
     _position,
     _publish_foreign,
     _reserve,
@@ -35,7 +34,6 @@ from tests.e2e.test_events_nats import (
     names,
 )
 
-pytestmark = pytest.mark.skipif(not _nats_is_up(), reason="NATS JetStream is not running on 127.0.0.1:4222")
 __all__ = ["names"]  # the fixture, imported for pytest
 
 

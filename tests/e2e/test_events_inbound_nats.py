@@ -7,7 +7,6 @@ new stream message with the same Nats-Msg-Id), its own durable consumer, and del
 import asyncio
 import contextlib
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,17 +30,6 @@ SOLD_LINE = {"orderItemSeqId": "00001", "productId": "FG001"}
 
 NATS_URL = "nats://127.0.0.1:4222"
 WINDOW = 1.0  # seconds: JetStream's duplicate window of the test stream
-
-
-def _nats_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 4222), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _nats_is_up(), reason="NATS JetStream is not running on 127.0.0.1:4222")
 
 
 @pytest.fixture

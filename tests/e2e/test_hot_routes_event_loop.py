@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from stockledger.core.db import Database
 from stockledger.ledger import views
 from stockledger.ledger.verify import find_mismatches
+from tests.conftest import POSTGRES_LIKE
 from tests.shipping_support import FACILITY, details, totals
 from tests.stock_support import add_sole_item, committed_alone, reservations
 
@@ -23,11 +24,8 @@ D = Decimal
 SOLO = "HOT-SOLO"
 
 
-@pytest.fixture
-def postgres_client(backend: str, seeded: Database, client: TestClient) -> TestClient:
-    if backend == "sqlite":
-        pytest.skip("the async pool is PostgreSQL's; SQLite takes the thread path (other tests)")
-    return client
+# The async pool is PostgreSQL's (and Citus's); SQLite takes the thread path (other tests).
+on_postgres = pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 
 
 @pytest.fixture
@@ -36,9 +34,9 @@ def solo(seeded: Database) -> str:
 
 
 @pytest.fixture
-def alone(postgres_client: TestClient) -> Iterator[list[tuple[str, int]]]:
+def alone(seeded_client: TestClient) -> Iterator[list[tuple[str, int]]]:
     """The statements the app's Database committed alone, with the rows each returned."""
-    with committed_alone(postgres_client.app.state.db) as seen:  # type: ignore[attr-defined]
+    with committed_alone(seeded_client.app.state.db) as seen:  # type: ignore[attr-defined]
         yield seen
 
 
@@ -54,15 +52,17 @@ def _reserve(client: TestClient, order_id: str, product_id: str, quantity: int, 
     return client.post("/v1/reservations", json=body)
 
 
-def test_the_async_pool_is_open_while_the_app_runs(postgres_client: TestClient) -> None:
-    db: Database = postgres_client.app.state.db  # type: ignore[attr-defined]
+@on_postgres
+def test_the_async_pool_is_open_while_the_app_runs(seeded_client: TestClient) -> None:
+    db: Database = seeded_client.app.state.db  # type: ignore[attr-defined]
     assert db.async_pool is not None
 
 
+@on_postgres
 def test_a_sole_item_line_is_one_statement_on_the_event_loop(
-    postgres_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
+    seeded_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
 ) -> None:
-    answer = _reserve(postgres_client, "HOT1", SOLO, 2)
+    answer = _reserve(seeded_client, "HOT1", SOLO, 2)
     assert answer.status_code == 201, answer.text
     assert answer.json()["reservations"] == [
         {"inventoryItemId": solo, "quantity": 2, "quantityNotAvailable": 0}
@@ -73,16 +73,17 @@ def test_a_sole_item_line_is_one_statement_on_the_event_loop(
     assert reservations(seeded, "HOT1") == [("00001", solo, D(2), D(0), "RES_ACTIVE")]
 
 
+@on_postgres
 def test_short_or_several_items_go_to_the_thread_path_once(
-    postgres_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
+    seeded_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
 ) -> None:
-    short = _reserve(postgres_client, "HOT2", SOLO, 6)
+    short = _reserve(seeded_client, "HOT2", SOLO, 6)
     assert short.status_code == 409, short.text
     assert short.headers["content-type"].startswith("application/problem+json")
     assert totals(seeded, solo) == (D(5), D(5))
-    partial = _reserve(postgres_client, "HOT3", SOLO, 6, fill="PARTIAL")
+    partial = _reserve(seeded_client, "HOT3", SOLO, 6, fill="PARTIAL")
     assert (partial.status_code, partial.json()["quantityReserved"]) == (201, 5)
-    two_items = _reserve(postgres_client, "HOT4", "FG001", 13)  # FEFO over FG001's two items
+    two_items = _reserve(seeded_client, "HOT4", "FG001", 13)  # FEFO over FG001's two items
     assert two_items.status_code == 201, two_items.text
     assert sum(r["quantity"] for r in two_items.json()["reservations"]) == 13
     # Each tried the statement once on the loop (no row, nothing written), never again in the thread.
@@ -91,19 +92,20 @@ def test_short_or_several_items_go_to_the_thread_path_once(
         assert find_mismatches(session) == []
 
 
+@on_postgres
 def test_with_every_async_connection_taken_the_routes_answer_from_the_thread_path(
-    postgres_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
+    seeded_client: TestClient, seeded: Database, solo: str, alone: list[tuple[str, int]]
 ) -> None:
-    db: Database = postgres_client.app.state.db  # type: ignore[attr-defined]
+    db: Database = seeded_client.app.state.db  # type: ignore[attr-defined]
     pool = db.async_pool
     assert pool is not None
-    portal = postgres_client.portal
+    portal = seeded_client.portal
     assert portal is not None
     held = [portal.call(pool.getconn) for _ in range(db.pool_size)]  # the pool is exhausted
     try:
-        answer = _reserve(postgres_client, "HOT5", SOLO, 1)
+        answer = _reserve(seeded_client, "HOT5", SOLO, 1)
         assert answer.status_code == 201, answer.text
-        read = postgres_client.get(f"/v1/availability?facilityId={FACILITY}&productId={SOLO}")
+        read = seeded_client.get(f"/v1/availability?facilityId={FACILITY}&productId={SOLO}")
         assert (read.status_code, read.json()["availableToPromiseTotal"]) == (200, 4)
     finally:
         for conn in held:
@@ -112,17 +114,18 @@ def test_with_every_async_connection_taken_the_routes_answer_from_the_thread_pat
     assert reservations(seeded, "HOT5") == [("00001", solo, D(1), D(0), "RES_ACTIVE")]
 
 
+@on_postgres
 def test_availability_on_the_loop_matches_the_session_read(
-    postgres_client: TestClient, seeded: Database
+    seeded_client: TestClient, seeded: Database
 ) -> None:
     for product in ("FG001", "FG002", "FG003"):
-        read = postgres_client.get(f"/v1/availability?facilityId={FACILITY}&productId={product}")
+        read = seeded_client.get(f"/v1/availability?facilityId={FACILITY}&productId={product}")
         assert read.status_code == 200, read.text
         with seeded.reading() as session:
             expected = views.availability(session, FACILITY, product)
         assert D(str(read.json()["availableToPromiseTotal"])) == expected.available_to_promise_total
         assert D(str(read.json()["quantityOnHandTotal"])) == expected.quantity_on_hand_total
-    missing = postgres_client.get(f"/v1/availability?facilityId={FACILITY}&productId=NOPE")
+    missing = seeded_client.get(f"/v1/availability?facilityId={FACILITY}&productId=NOPE")
     assert missing.status_code == 404
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from stockledger.core.db import Database
 from stockledger.idempotency.models import IdempotencyKey
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
+from tests.conftest import POSTGRES_LIKE
 
 
 def _extra_detail(seq_id: str, qty: int) -> list[dict[str, Any]]:
@@ -181,12 +182,12 @@ def test_reads_and_keyless_writes_are_untouched(seeded_client: TestClient, seede
     assert _state(seeded)[2] == 0
 
 
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_concurrent_requests_with_one_key_apply_once(
     seeded_client: TestClient, seeded: Database, backend: str
 ) -> None:
-    """The second request waits on the first one's claim and then gets its stored answer."""
-    if backend == "sqlite":
-        pytest.skip("SQLite serialises writers outright; the race needs PostgreSQL")
+    """The second request waits on the first one's claim and then gets its stored answer (the race
+    needs PostgreSQL: SQLite serialises writers outright)."""
     before = _state(seeded)
     answers: list[Any] = []
     blocker = seeded.engine.connect()

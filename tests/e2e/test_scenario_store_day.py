@@ -18,20 +18,21 @@ from stockledger.cli import app as cli
 F = "FACILITY_1"
 
 
-def _ok(response: Any) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
+def _ok(response: Any, status: int) -> dict[str, Any]:
+    """The JSON body of an answer with exactly `status` (201: something created; 200: the rest)."""
+    assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
 def _avail(client: TestClient, product: str, as_of: str | None = None) -> tuple[float, float, float]:
     params = {"facilityId": F, "productId": product} | ({"asOf": as_of} if as_of else {})
-    body = _ok(client.get("/v1/availability", params=params))
+    body = _ok(client.get("/v1/availability", params=params), 200)
     return body["quantityOnHandTotal"], body["availableToPromiseTotal"], body["reservedQuantity"]
 
 
 def _item(client: TestClient, item_id: str) -> tuple[float, float]:
-    body = _ok(client.get(f"/v1/inventory-items/{item_id}"))
+    body = _ok(client.get(f"/v1/inventory-items/{item_id}"), 200)
     return body["quantityOnHandTotal"], body["availableToPromiseTotal"]
 
 
@@ -43,7 +44,8 @@ def _last_detail(client: TestClient, item_id: str) -> dict[str, Any]:
             client.get(
                 f"/v1/inventory-items/{item_id}/details",
                 params={"limit": 1000} | ({"cursor": cursor} if cursor else {}),
-            )
+            ),
+            200,
         )
         rows += page["items"]
         cursor = page["next"]
@@ -60,7 +62,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
         c.post(
             "/v1/external-inventory-resets",
             json={"lines": [{"facilityId": F, "productId": "FG003", "quantityOnHand": 70}]},
-        )
+        ),
+        200,
     )
     assert _item(c, "FG003-INV-001") == (43, 43)
     assert _avail(c, "FG003")[:2] == (70, 70)
@@ -84,7 +87,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                     }
                 ],
             },
-        )
+        ),
+        201,
     )
     assert _item(c, "FG002-INV-001") == (32, 32)
     assert _avail(c, "FG002") == (41, 41, 0)
@@ -102,7 +106,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                 "facilityId": F,
                 "quantity": 5,
             },
-        )
+        ),
+        201,
     )
     assert _item(c, "FG002-INV-001") == (32, 27)
     assert _avail(c, "FG002") == (41, 36, 5)
@@ -118,12 +123,13 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                 "facilityId": F,
                 "quantity": 3,
             },
-        )
+        ),
+        201,
     )
     assert _avail(c, "FG001") == (31, 28, 3)
 
     # 5. Cancel O1/00002: ATP + 3 -> FG001 back to 31/31, nothing reserved.
-    _ok(c.delete("/v1/reservations/O1/00002"))
+    _ok(c.delete("/v1/reservations/O1/00002"), 200)
     assert _avail(c, "FG001") == (31, 31, 0)
 
     # 6. Reservation O2/00001: 4 of FG003 from FG003-INV-001 (07-09): ATP 43 -> 39. FG003 = 70/66.
@@ -137,7 +143,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                 "facilityId": F,
                 "quantity": 4,
             },
-        )
+        ),
+        201,
     )
     assert _avail(c, "FG003") == (70, 66, 4)
 
@@ -147,7 +154,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
         c.post(
             "/v1/orders/O2/items/00001/reject",
             json={"rejectionMode": "ATP_QOH_ONE", "rejectReasonId": "NOT_IN_STOCK"},
-        )
+        ),
+        200,
     )
     assert _item(c, "FG003-INV-001") == (42, 42)
     assert _avail(c, "FG003") == (69, 69, 0)
@@ -168,7 +176,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                 "facilityId": F,
                 "counts": [{"productId": "FG001", "quantityCounted": 29}],
             },
-        )
+        ),
+        200,
     )
     assert _item(c, "FG001-INV-001") == (11, 11)
     assert _avail(c, "FG001") == (29, 29, 0)
@@ -184,7 +193,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                 "varianceReasonId": "VAR_DAMAGED",
                 "comments": "dropped",
             },
-        )
+        ),
+        200,
     )
     assert _item(c, "FG002-INV-002") == (8, 8)
     assert _avail(c, "FG002") == (40, 35, 5)
@@ -208,9 +218,10 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                     }
                 ],
             },
-        )
+        ),
+        201,
     )
-    shipped = _ok(c.post("/v1/shipments/SH-1/ship", json={}))
+    shipped = _ok(c.post("/v1/shipments/SH-1/ship", json={}), 200)
     assert shipped["totalCogs"] == 62.5
     assert _item(c, "FG002-INV-001") == (27, 27)
     assert _avail(c, "FG002") == (35, 35, 0)
@@ -227,7 +238,8 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                 "facilityId": F,
                 "items": [{"orderItemSeqId": "00001", "productId": "FG003", "quantity": 2}],
             },
-        )
+        ),
+        201,
     )
     assert pos["issuances"][0]["quantity"] == 2
     assert _avail(c, "FG003") == (67, 67, 0)
@@ -250,13 +262,14 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                     }
                 ],
             },
-        )
+        ),
+        201,
     )
     assert returned["items"][0]["returnCost"] == 12.5
     assert _avail(c, "FG002")[:2] == (36, 35)
 
     # 13. Inspection AVAILABLE: the unit becomes sellable, ATP + 1: FG002 = 36/36.
-    _ok(c.post("/v1/returns/R-1/items/00001/inspect", json={"outcome": "AVAILABLE"}))
+    _ok(c.post("/v1/returns/R-1/items/00001/inspect", json={"outcome": "AVAILABLE"}), 200)
     assert _avail(c, "FG002")[:2] == (36, 36)
 
     # 14. Shipment reset (seed 002): a new shipment for O3 with ship group UPS/GROUND, changed to
@@ -283,15 +296,17 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                 },
                 "routeSegments": [{"shipmentRouteSegmentId": "00001"}],
             },
-        )
+        ),
+        201,
     )
     _ok(
         c.patch(
             "/v1/shipments/SH-2",
             json={"carrierPartyId": "FEDEX", "shipmentMethodTypeId": "AIR", "statusId": "SHIPMENT_PACKED"},
-        )
+        ),
+        200,
     )
-    reset_shipment = _ok(c.post("/v1/shipments/SH-2/reset"))
+    reset_shipment = _ok(c.post("/v1/shipments/SH-2/reset"), 200)
     assert reset_shipment["statusId"] == "SHIPMENT_INPUT"
     assert (reset_shipment["carrierPartyId"], reset_shipment["shipmentMethodTypeId"]) == ("UPS", "GROUND")
     segment = reset_shipment["routeSegments"][0]

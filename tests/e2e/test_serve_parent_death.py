@@ -15,11 +15,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 STOCKLEDGER = Path(sys.executable).parent / "stockledger"
-
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
 def _free_port() -> int:

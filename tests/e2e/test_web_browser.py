@@ -79,8 +79,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    assert shutil.which(CHROMIUM) is not None, f"{CHROMIUM} not installed (apt-get install chromium)"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -32,12 +32,7 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 AVAILABILITY = "/v1/availability?facilityId=FACILITY_1&productId=FG002"
 VARIANCE = {"inventoryItemId": "FG002-INV-001", "quantity": 1, "varianceReasonId": "VAR_FOUND"}
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        not (PG_BIN / "initdb").exists(), reason="PostgreSQL 15 server binaries not installed"
-    ),
-]
+pytestmark = pytest.mark.postgres
 
 
 class Server:

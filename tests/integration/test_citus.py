@@ -16,11 +16,9 @@ from stockledger.core import citus, migrate
 from stockledger.core.db import Database
 from stockledger.ledger.sole_item import SoleItemReservation, sole_item_statement
 from stockledger.ledger.views import product_facility_inventory_item
-from tests.conftest import CITUS
 from tests.stock_support import FACILITY, receive
 
 on_citus = pytest.mark.parametrize("backend", ["citus"], indirect=True)
-needs_cluster = pytest.mark.skipif(not CITUS, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -35,7 +33,6 @@ def test_the_lists_do_not_overlap() -> None:
     assert sum(len(set(names)) for names in lists) == len(set().union(*lists))
 
 
-@needs_cluster
 @on_citus
 def test_every_table_is_distributed_by_facility_or_replicated(db: Database) -> None:
     with db.engine.connect() as conn:
@@ -57,7 +54,6 @@ def test_every_table_is_distributed_by_facility_or_replicated(db: Database) -> N
     assert next(iter(distributed))[0] == "facility_id"
 
 
-@needs_cluster
 @on_citus
 def test_every_foreign_key_of_plain_postgresql_is_kept(db: Database, postgres_url: str) -> None:
     plain = Database(postgres_url)
@@ -72,7 +68,6 @@ def test_every_foreign_key_of_plain_postgresql_is_kept(db: Database, postgres_ur
     assert kept == expected
 
 
-@needs_cluster
 @on_citus
 def test_migrate_again_places_nothing_and_the_view_still_answers(seeded: Database) -> None:
     migrate.upgrade(seeded.engine)
@@ -82,7 +77,6 @@ def test_migrate_again_places_nothing_and_the_view_still_answers(seeded: Databas
     assert len(rows) >= 3
 
 
-@needs_cluster
 @on_citus
 def test_a_table_in_no_list_stops_the_step(db: Database) -> None:
     with db.engine.begin() as conn:
@@ -111,7 +105,6 @@ def _assert_router(plan: str, sql: str) -> None:
     assert "Distributed Subplan" not in plan, f"planned in parts:\n{sql}\n{plan}"
 
 
-@needs_cluster
 @on_citus
 @pytest.mark.xfail(
     strict=True,
@@ -133,7 +126,6 @@ def _payload(item_id: str) -> dict[str, Any]:
     return {"orderId": "O-PLAN", "inventoryItemId": item_id}
 
 
-@needs_cluster
 @on_citus
 def test_the_router_check_sees_a_statement_over_every_shard(seeded: Database) -> None:
     sql = "UPDATE inventory_item SET status_id = status_id WHERE inventory_item_id = %(i)s"
@@ -158,7 +150,6 @@ def writes(db: Database) -> Iterator[list[tuple[str, Any]]]:
     event.remove(db.engine, "before_cursor_execute", record)
 
 
-@needs_cluster
 @on_citus
 def test_every_write_of_a_receipt_is_a_single_shard_plan(
     seeded: Database, writes: list[tuple[str, Any]]
@@ -170,7 +161,6 @@ def test_every_write_of_a_receipt_is_a_single_shard_plan(
             _assert_router(_plan(conn, sql, params), sql)
 
 
-@needs_cluster
 @on_citus
 def test_no_rows_stay_behind_in_the_coordinators_copy_of_a_table(db: Database) -> None:
     """Rows written before a table was placed (migration 0001's reference rows, a moved
@@ -183,7 +173,6 @@ def test_no_rows_stay_behind_in_the_coordinators_copy_of_a_table(db: Database) -
     assert {table: size for table, size in sizes.items() if size} == {}
 
 
-@needs_cluster
 @on_citus
 def test_a_table_a_later_migration_adds_is_placed_with_its_keys(
     db: Database, monkeypatch: pytest.MonkeyPatch

@@ -16,12 +16,8 @@ from typer.testing import CliRunner
 
 from stockledger.cli import app
 from stockledger.core.db import Database
-from tests.conftest import CITUS
 
-pytestmark = [
-    pytest.mark.skipif(not CITUS, reason="STOCKLEDGER_TEST_CITUS_URL is not set"),
-    pytest.mark.parametrize("backend", ["citus"], indirect=True),
-]
+pytestmark = pytest.mark.parametrize("backend", ["citus"], indirect=True)
 runner = CliRunner()
 
 

@@ -24,11 +24,10 @@ from stockledger.events.feed import read_feed
 from stockledger.ledger.models import InventoryItem
 from stockledger.ledger.views import product_facility_inventory_item
 from stockledger.reservations.service import ReserveLine, reserve_stock
-from tests.conftest import CITUS
 from tests.databases import fresh_citus, fresh_postgres
 from tests.stock_support import FACILITY, receive
 
-pytestmark = pytest.mark.skipif(not CITUS, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
+pytestmark = pytest.mark.citus
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from tests.databases import CITUS_URL
 
-pytestmark = pytest.mark.skipif(not CITUS_URL, reason="STOCKLEDGER_TEST_CITUS_URL is not set")
+pytestmark = pytest.mark.citus
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "citus.sh"
 
 

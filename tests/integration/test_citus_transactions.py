@@ -16,12 +16,8 @@ from stockledger.events.outbox import record_event
 from stockledger.ledger.views import availability
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import reset_inventory
-from tests.conftest import CITUS
 
-pytestmark = [
-    pytest.mark.skipif(not CITUS, reason="STOCKLEDGER_TEST_CITUS_URL is not set"),
-    pytest.mark.parametrize("backend", ["citus"], indirect=True),
-]
+pytestmark = pytest.mark.parametrize("backend", ["citus"], indirect=True)
 _WORKER_OF = text(
     "SELECT nodeport FROM citus_shards WHERE table_name = 'inventory_item'::regclass "
     "AND shardid = get_shard_id_for_distribution_column('inventory_item', CAST(:f AS text))"

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.db import Database
 from stockledger.events.feed import read_feed
 from stockledger.events.outbox import record_event
+from tests.conftest import POSTGRES_LIKE
 
 
 def _seqs(db: Database, after: int = 0, limit: int = 100) -> list[int]:
@@ -26,66 +27,68 @@ def test_the_feed_serves_events_in_order_and_pages_by_after(db: Database) -> Non
     assert (first.facility_id, first.event_type, first.payload) == ("F0", "InventoryChanged", {"n": 0})
 
 
-@pytest.fixture
-def pg(db: Database) -> Database:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers: its sequence order is its commit order")
-    return db
+# PostgreSQL (and Citus): SQLite serialises writers, so its sequence order is its commit order.
+on_postgres = pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 
 
-def test_an_event_that_commits_late_is_not_skipped(pg: Database) -> None:
+@on_postgres
+def test_an_event_that_commits_late_is_not_skipped(db: Database) -> None:
     """T1 takes the smaller number, T2 commits first: T2's event waits for T1's."""
-    with Session(pg.engine) as t1, Session(pg.engine) as t2:
+    with Session(db.engine) as t1, Session(db.engine) as t2:
         first = record_event(t1, "F1", "StockReserved", {"orderId": "O1"})
         second = record_event(t2, "F1", "StockReserved", {"orderId": "O2"})
         assert second > first
         t2.commit()
-        assert _seqs(pg) == []  # serving `second` now would let a reader skip `first` for good
+        assert _seqs(db) == []  # serving `second` now would let a reader skip `first` for good
         t1.commit()
-    assert _seqs(pg) == [first, second]
+    assert _seqs(db) == [first, second]
 
 
-def test_an_older_transaction_id_with_a_larger_number_still_waits(pg: Database) -> None:
+@on_postgres
+def test_an_older_transaction_id_with_a_larger_number_still_waits(db: Database) -> None:
     """Transaction ids do not order events: E has the older id but the larger number."""
-    with Session(pg.engine) as te, Session(pg.engine) as tf:
+    with Session(db.engine) as te, Session(db.engine) as tf:
         te.execute(text("SELECT pg_current_xact_id()"))  # E's id first (e.g. its key claim)
         f = record_event(tf, "F1", "InventoryChanged", {"who": "f"})
         e = record_event(te, "F1", "InventoryChanged", {"who": "e"})
         assert e > f
         te.commit()
-        assert _seqs(pg) == []
+        assert _seqs(db) == []
         tf.commit()
-    assert _seqs(pg) == [f, e]
+    assert _seqs(db) == [f, e]
 
 
-def test_a_rolled_back_event_leaves_a_gap_not_a_stall(pg: Database) -> None:
-    with Session(pg.engine) as t1, Session(pg.engine) as t2:
+@on_postgres
+def test_a_rolled_back_event_leaves_a_gap_not_a_stall(db: Database) -> None:
+    with Session(db.engine) as t1, Session(db.engine) as t2:
         lost = record_event(t1, "F1", "InventoryChanged", {})
         kept = record_event(t2, "F1", "InventoryChanged", {})
         t2.commit()
         t1.rollback()
-    assert lost not in _seqs(pg)
-    assert _seqs(pg) == [kept]
+    assert lost not in _seqs(db)
+    assert _seqs(db) == [kept]
 
 
-def test_events_committed_before_a_running_transaction_are_served(pg: Database) -> None:
-    with pg.transaction() as session:
+@on_postgres
+def test_events_committed_before_a_running_transaction_are_served(db: Database) -> None:
+    with db.transaction() as session:
         done = record_event(session, "F1", "InventoryChanged", {})
-    with Session(pg.engine) as running:
+    with Session(db.engine) as running:
         later = record_event(running, "F1", "InventoryChanged", {})
-        assert _seqs(pg) == [done]
+        assert _seqs(db) == [done]
         running.commit()
-    assert _seqs(pg) == [done, later]
+    assert _seqs(db) == [done, later]
 
 
-def test_a_fence_dropped_with_a_rolled_back_savepoint_is_raised_again(pg: Database) -> None:
-    with Session(pg.engine) as t1, Session(pg.engine) as t2:
+@on_postgres
+def test_a_fence_dropped_with_a_rolled_back_savepoint_is_raised_again(db: Database) -> None:
+    with Session(db.engine) as t1, Session(db.engine) as t2:
         with pytest.raises(RuntimeError), t1.begin_nested():
             record_event(t1, "F1", "InventoryChanged", {"undone": True})
             raise RuntimeError("refused")
         kept = record_event(t1, "F1", "InventoryChanged", {})
         later = record_event(t2, "F1", "InventoryChanged", {})
         t2.commit()
-        assert _seqs(pg) == []
+        assert _seqs(db) == []
         t1.commit()
-    assert _seqs(pg) == [kept, later]
+    assert _seqs(db) == [kept, later]

@@ -23,6 +23,7 @@ from stockledger.core.errors import AppError, InsufficientStock, NotFound
 from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post
+from tests.conftest import POSTGRES_LIKE
 
 pytestmark = pytest.mark.posts_without_events  # the write path alone: no business event
 
@@ -193,9 +194,9 @@ def test_post_locked_batch_is_post_batch(seeded: Database, batch: list[Posting])
         assert actual_outcome == expected_outcome  # each posting's totals right after it
 
 
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_post_locked_batch_refuses_an_item_that_moved_since_it_was_read(seeded: Database) -> None:
-    if not seeded.is_postgres:
-        pytest.skip("SQLite: post_batch, under the database's write lock (nothing can move)")
+    """(SQLite: post_batch, under the database's write lock: nothing can move.)"""
     batch = [Posting("FACILITY_1", "FG001-INV-001", "R", Decimal(1), Decimal(1))]
     with seeded.reading() as session:
         before = _snapshot(session)
@@ -206,10 +207,10 @@ def test_post_locked_batch_refuses_an_item_that_moved_since_it_was_read(seeded: 
         assert _snapshot(session) == before
 
 
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_from_arrays_gives_back_the_rows_it_was_given(db: Database) -> None:
-    """Constant columns travel as one parameter, the others as arrays; the query returns the rows."""
-    if not db.is_postgres:
-        pytest.skip("unnest arrays are PostgreSQL's")
+    """Constant columns travel as one parameter, the others as arrays (unnest: PostgreSQL's); the
+    query returns the rows."""
     table = InventoryItemDetail.__table__
     rows = [
         {
@@ -245,6 +246,7 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 @given(
     texts=st.lists(TEXT, max_size=8),
     mixed=st.lists(st.one_of(st.none(), TEXT), max_size=8),
@@ -254,9 +256,8 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=
 def test_array_literal_is_read_back_as_the_values(
     db: Database, texts: list[str], mixed: list[str | None], ints: list[int | None], stamps: list[datetime]
 ) -> None:
-    """Quotes, backslashes, braces, commas, blanks, 'NULL', unicode, empty lists: what was sent comes back."""
-    if not db.is_postgres:
-        pytest.skip("PostgreSQL array literals")
+    """Quotes, backslashes, braces, commas, blanks, 'NULL', unicode, empty lists: what was sent comes
+    back (PostgreSQL array literals)."""
     with db.reading() as session:
         sent = {"t": texts, "m": [*mixed, "NULL", " a b ", "{x,y}"], "i": ints, "s": stamps}
         query = Statement(
@@ -327,9 +328,9 @@ def test_one_of_selects_what_in_selects(seeded: Database) -> None:
         assert found == set(session.scalars(select(p).where(p.in_(wanted)))) == {"FG001", "FG003"}
 
 
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_plan_each_statement_holds_for_the_transaction_only(db: Database) -> None:
-    if not db.is_postgres:
-        pytest.skip("plan_cache_mode is PostgreSQL's")
+    """plan_cache_mode is PostgreSQL's."""
     with db.transaction() as session:
         plan_each_statement(session)
         assert session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"

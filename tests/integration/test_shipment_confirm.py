@@ -33,8 +33,9 @@ RECEIPTS = [
 ]
 
 
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code in (status, 200, 201), response.text
+def ok(response: Any, status: int) -> dict[str, Any]:
+    """The JSON body of an answer with exactly `status` (201: something created; 200: the rest)."""
+    assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     return body
 
@@ -111,7 +112,8 @@ def stocked(seeded: Database, seeded_client: TestClient) -> TestClient:
     ok(
         seeded_client.post(
             "/v1/import", json={"facilityId": F2, "facilityName": "DC", "products": [{"productId": "FG001"}]}
-        )
+        ),
+        200,
     )
     for lot, quantity, cost, expire in RECEIPTS:
         receive(seeded_client, lot, quantity, cost, expire)
@@ -124,7 +126,7 @@ def test_fifo_cogs_over_several_receipts(stocked: TestClient, seeded: Database) 
     ok(reserve(stocked, "ORD1", 12), 201)
     assert product_totals(seeded, "FG001", F2) == (23, 11)  # reserving: ATP − 12, QOH stays
     create_shipment(stocked, "SH1", "ORD1", 12)
-    body = ok(ship(stocked, "SH1"))
+    body = ok(ship(stocked, "SH1"), 200)
     # FIFO: 10 × 4.00 (R1) + 2 × 5.00 (R2) = 40 + 10 = 50.00
     assert body["totalCogs"] == 50
     assert sum(i["quantity"] for i in body["issuances"]) == 12
@@ -137,7 +139,7 @@ def test_fifo_cogs_over_several_receipts(stocked: TestClient, seeded: Database) 
     # a second shipment continues where FIFO stopped: 3 × 5.00 + 2 × 6.50 = 15 + 13 = 28.00
     ok(reserve(stocked, "ORD2", 5), 201)
     create_shipment(stocked, "SH2", "ORD2", 5)
-    assert ok(ship(stocked, "SH2"))["totalCogs"] == 28
+    assert ok(ship(stocked, "SH2"), 200)["totalCogs"] == 28
     assert [remaining for _, remaining, _ in layers(seeded, "FG001", F2)] == [0, 0, 6]
     with seeded.reading() as session:
         stored = session.scalars(select(ItemIssuance).where(ItemIssuance.shipment_id == "SH1")).all()
@@ -149,20 +151,20 @@ def test_fifo_cogs_over_several_receipts(stocked: TestClient, seeded: Database) 
 
 
 def test_lifo_cogs_over_several_receipts(stocked: TestClient, seeded: Database) -> None:
-    ok(stocked.patch(f"/v1/facilities/{F2}", json={"costingMethodId": "LIFO"}))
+    ok(stocked.patch(f"/v1/facilities/{F2}", json={"costingMethodId": "LIFO"}), 200)
     ok(reserve(stocked, "ORD1", 12), 201)
     create_shipment(stocked, "SH1", "ORD1", 12)
     # LIFO: 8 × 6.50 (R3) + 4 × 5.00 (R2) = 52 + 20 = 72.00
-    assert ok(ship(stocked, "SH1"))["totalCogs"] == 72
+    assert ok(ship(stocked, "SH1"), 200)["totalCogs"] == 72
     assert [remaining for _, remaining, _ in layers(seeded, "FG001", F2)] == [10, 1, 0]
 
 
 def test_average_cogs_over_several_receipts(stocked: TestClient, seeded: Database) -> None:
-    ok(stocked.patch(f"/v1/facilities/{F2}", json={"costingMethodId": "AVERAGE"}))
+    ok(stocked.patch(f"/v1/facilities/{F2}", json={"costingMethodId": "AVERAGE"}), 200)
     ok(reserve(stocked, "ORD1", 10), 201)
     create_shipment(stocked, "SH1", "ORD1", 10)
     # 117 / 23 per unit; 10 units = 1170 / 23 = 50.869565
-    assert ok(ship(stocked, "SH1"))["totalCogs"] == 50.869565
+    assert ok(ship(stocked, "SH1"), 200)["totalCogs"] == 50.869565
 
 
 def test_shipping_another_lot_than_reserved_moves_the_promise(stocked: TestClient, seeded: Database) -> None:
@@ -175,7 +177,10 @@ def test_shipping_another_lot_than_reserved_moves_the_promise(stocked: TestClien
     shipped_before = totals(seeded, shipped_item, F2)
     create_shipment(stocked, "SH1", "ORD1", 3)
     body = ok(
-        ship(stocked, "SH1", {"items": [{"shipmentItemSeqId": "00001", "quantity": 3, "lotId": shipped_lot}]})
+        ship(
+            stocked, "SH1", {"items": [{"shipmentItemSeqId": "00001", "quantity": 3, "lotId": shipped_lot}]}
+        ),
+        200,
     )
     [issuance] = body["issuances"]
     assert (issuance["inventoryItemId"], issuance["lotId"], issuance["quantity"]) == (
@@ -221,7 +226,7 @@ def test_a_partial_shipment_shrinks_the_reservation_or_releases_the_rest(
     create_shipment(stocked, "SH1", "ORD1", 5)
     create_shipment(stocked, "SH2", "ORD2", 5)
     assert product_totals(seeded, "FG001", F2) == (23, 13)
-    ok(ship(stocked, "SH1", {"items": [{"shipmentItemSeqId": "00001", "quantity": 3}]}))
+    ok(ship(stocked, "SH1", {"items": [{"shipmentItemSeqId": "00001", "quantity": 3}]}), 200)
     assert [(q, s) for _, q, s in reservations(seeded, "ORD1")] == [(2, "RES_ACTIVE")]  # 2 still promised
     assert product_totals(seeded, "FG001", F2) == (20, 13)
     ok(
@@ -229,7 +234,8 @@ def test_a_partial_shipment_shrinks_the_reservation_or_releases_the_rest(
             stocked,
             "SH2",
             {"items": [{"shipmentItemSeqId": "00001", "quantity": 3}], "releaseRemainder": True},
-        )
+        ),
+        200,
     )
     assert [(q, s) for _, q, s in reservations(seeded, "ORD2")] == [(0, "RES_FULFILLED")]
     assert product_totals(seeded, "FG001", F2) == (17, 15)  # QOH − 3; the 2 left over back to ATP
@@ -245,7 +251,7 @@ def test_shipping_beyond_the_reservation(stocked: TestClient, seeded: Database) 
     refused = ship(stocked, "SH1", three)
     assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock")
     assert snapshot(seeded) == before
-    ok(ship(stocked, "SH1", {**three, "allowUnreserved": True}))
+    ok(ship(stocked, "SH1", {**three, "allowUnreserved": True}), 200)
     assert product_totals(seeded, "FG001", F2) == (20, 20)  # 2 consumed (ATP taken before) + 1 unreserved
 
 
@@ -254,7 +260,7 @@ def test_returned_units_cannot_be_reserved_until_inspected_available(
 ) -> None:
     ok(reserve(stocked, "ORD1", 23), 201)
     create_shipment(stocked, "SH1", "ORD1", 23)
-    assert ok(ship(stocked, "SH1"))["totalCogs"] == 117
+    assert ok(ship(stocked, "SH1"), 200)["totalCogs"] == 117
     assert product_totals(seeded, "FG001", F2) == (0, 0)
     line = {"returnItemSeqId": "1", "orderItemSeqId": "00001", "productId": "FG001", "returnQuantity": 2}
     returned = ok(
@@ -269,7 +275,7 @@ def test_returned_units_cannot_be_reserved_until_inspected_available(
     refused = reserve(stocked, "ORD2", 1)
     assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock")
     assert snapshot(seeded) == before
-    ok(stocked.post("/v1/returns/RET1/items/1/inspect", json={"outcome": "AVAILABLE"}))
+    ok(stocked.post("/v1/returns/RET1/items/1/inspect", json={"outcome": "AVAILABLE"}), 200)
     assert product_totals(seeded, "FG001", F2) == (2, 2)
     ok(reserve(stocked, "ORD2", 1), 201)
     assert product_totals(seeded, "FG001", F2) == (2, 1)

@@ -12,6 +12,7 @@ from stockledger.ledger.post import Posting, post
 from stockledger.metrics.ledger_rows import count_ledger_rows
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import reset_inventory
+from tests.conftest import POSTGRES_LIKE
 
 F = "FACILITY_1"
 NOTE = "INSERT INTO product (product_id, product_name, created_stamp) VALUES (:id, :d, CURRENT_TIMESTAMP)"
@@ -72,10 +73,10 @@ def test_an_error_in_the_block_leaves_pipeline_mode_and_rolls_back(db: Database)
         assert run(session, Statement("SELECT 1", {})) == [(1,)]
 
 
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_on_postgresql_send_does_not_wait_for_the_answer(db: Database) -> None:
-    """The answer of a sent statement is read at settle, not before (its cursor events fire then)."""
-    if not db.is_postgres:
-        pytest.skip("SQLite runs each write at once: there is no server to overlap with")
+    """The answer of a sent statement is read at settle, not before (its cursor events fire then).
+    (SQLite runs each write at once: there is no server to overlap with.)"""
     executed: list[str] = []
 
     def answered(conn: object, cursor: object, sql: str, *_: object) -> None:

@@ -119,7 +119,7 @@ class Client:
         body |= {"facilityId": FACILITY, "quantity": quantity}
         headers = {"Idempotency-Key": uuid.uuid4().hex} if keyed else {}
         status, _ = self._send("POST", "/v1/reservations", body, {201}, **headers)
-        self._count(status, [(order_id, "00001", product, quantity)])
+        self._count(status == 201, status, [(order_id, "00001", product, quantity)])
 
     def _reserve_order(self, n: int) -> None:
         order_id = f"M{self.number}-{n}"
@@ -131,11 +131,12 @@ class Client:
         status, _ = self._send(
             "POST", f"/v1/orders/{order_id}/reserve", {"facilityId": FACILITY, "items": items}, {200}
         )
-        self._count(status, [(order_id, s, p, q) for s, p, q in lines])
+        self._count(status == 200, status, [(order_id, s, p, q) for s, p, q in lines])
 
-    def _count(self, status: int, lines: list[tuple[str, str, str, int]]) -> None:
+    def _count(self, reserved: bool, status: int, lines: list[tuple[str, str, str, int]]) -> None:
+        """`reserved`: the route's own success status came back (201 for a line, 200 for an order)."""
         for line in lines:
-            if status in (200, 201):
+            if reserved:
                 self.tally.told_reserved[line[2]] += line[3]
                 self.open.append(line)
             elif status == 503:

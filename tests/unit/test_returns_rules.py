@@ -17,9 +17,18 @@ from stockledger.returns.rules import (
 D = Decimal
 
 
+def _refused(shipped: ShippedLine, quantity: Decimal) -> bool:
+    try:
+        check_returnable("O1", "1", "P1", shipped, quantity)
+    except ReturnExceedsShipped:
+        return True
+    return False
+
+
 def test_up_to_what_was_shipped_less_what_came_back_may_return() -> None:
-    shipped = ShippedLine(D(4), D(1), D(5))
-    check_returnable("O1", "1", "P1", shipped, D(3))
+    shipped = ShippedLine(D(4), D(1), D(5))  # 4 shipped, 1 back: 3 more may come back
+    quantities = [D("0.000001"), D(1), D(3), D("3.000001"), D(4)]
+    assert [_refused(shipped, q) for q in quantities] == [False, False, False, True, True]
     with pytest.raises(ReturnExceedsShipped) as refused:
         check_returnable("O1", "1", "P1", shipped, D("3.5"))
     assert (refused.value.status, refused.value.code) == (409, "return_exceeds_shipped")

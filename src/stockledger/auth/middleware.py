@@ -29,34 +29,35 @@ JSON_SCAN_LIMIT = 10 * 1024 * 1024
 class PrincipalCache:
     """Principals by raw token, each trusted for `seconds` after its database read (None too: an
     unknown token is not looked up again on every request). Shared by AuthMiddleware and the
-    hot paths (app.StockledgerApp), so both see the same revocation delay."""
+    hot paths (app.StockledgerApp), so both see the same revocation delay. `clock` gives
+    monotonic seconds."""
 
-    def __init__(self, seconds: float = 5.0, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, seconds: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.seconds = seconds
         self.max_entries = max_entries
+        self.clock = clock
         self._entries: dict[str, tuple[float, Principal | None]] = {}
 
     def fresh(self, raw: str) -> tuple[bool, Principal | None]:
         """(True, principal) when `raw` was read less than `seconds` ago, else (False, None)."""
         cached = self._entries.get(raw)
-        if cached is not None and time.monotonic() - cached[0] < self.seconds:
+        if cached is not None and self.clock() - cached[0] < self.seconds:
             return True, cached[1]
         return False, None
 
     def put(self, raw: str, principal: Principal | None) -> None:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-        self._entries[raw] = (time.monotonic(), principal)
-
-    def clear(self) -> None:
-        self._entries.clear()
+        self._entries[raw] = (self.clock(), principal)
 
 
 class AuthMiddleware:
     def __init__(self, app: ASGIApp, database: Callable[[], Database], cache: PrincipalCache) -> None:
         self.app = app
         self.database = database
-        self._cache = cache  # shared with app.state, so an operator action can clear it
+        self._cache = cache  # shared with the hot paths (app.state.auth_cache)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
