@@ -223,3 +223,27 @@ def test_failed_lines_of_a_run_are_as_private_as_the_run(seeded_client: TestClie
     assert "NO_SUCH" not in other.text
     problem(seeded_client.get("/v1/external-inventory-resets/NO_SUCH/failures"), 404, "not_found")
     problem(seeded_client.get(f"{path}?cursor={encode_cursor(['x'])}"), 422, "validation_failed")
+
+
+def test_a_run_whose_failed_lines_name_another_facility_is_for_unscoped_tokens_only(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    """Found by an outside tester: the run was recorded as FACILITY_1's (its only changed line),
+    so a FACILITY_1 token read FACILITY_2's failed lines and learnt which facilities exist."""
+    second_facility(seeded)
+    lines = [
+        {"facilityId": FAC, "productId": "FG003", "quantityOnHand": 61},
+        {"facilityId": "FACILITY_2", "productId": "FG001", "quantityOnHand": -5},
+        {"facilityId": "NO_SUCH_FAC", "productId": "FG001", "quantityOnHand": 5},
+    ]
+    run = seeded_client.post("/v1/external-inventory-resets", json={"lines": lines}).json()
+    assert run["linesFailed"] == 2
+    path = f"/v1/external-inventory-resets/{run['inventoryResetId']}"
+    for facility in (FAC, "FACILITY_2"):
+        viewer = bearer(seeded, "viewer", [facility])
+        problem(seeded_client.get(path, headers=viewer), 403, "forbidden")
+        refused = seeded_client.get(f"{path}/failures", headers=viewer)
+        problem(refused, 403, "forbidden")
+        assert "NO_SUCH_FAC" not in refused.text
+    whole = seeded_client.get(f"{path}/failures").json()
+    assert [f["facilityId"] for f in whole["items"]] == ["FACILITY_2", "NO_SUCH_FAC"]

@@ -137,6 +137,9 @@ def _apply_batch(
     writes.settle()
     usable, unknown = _known_only(session, usable, known_facilities)
     failures = sorted(failures + unknown, key=lambda f: f.line)
+    # A failed line's facility is one the run named too: a run whose failures name another
+    # facility (or an unknown one) spans facilities, readable by unscoped tokens only.
+    outcome.facilities.update(f.facility_id for f in failures if f.facility_id)
     outcome.lines_failed += len(failures)
     if keep_failures is None or len(outcome.failures) < keep_failures:
         room = None if keep_failures is None else keep_failures - len(outcome.failures)
