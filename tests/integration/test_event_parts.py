@@ -6,8 +6,10 @@ from typing import Any
 from sqlalchemy import select
 
 from stockledger.core.db import Database
+from stockledger.events.feed import FeedEvent
 from stockledger.events.models import OutboxEvent
-from stockledger.events.outbox import EVENT_BYTES, payload_parts
+from stockledger.events.outbox import EVENT_BYTES, PAYLOAD_BYTES, payload_parts
+from stockledger.events.schemas import event_body
 from stockledger.ledger.models import Product
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import reset_inventory
@@ -27,7 +29,8 @@ def test_a_large_payload_is_cut_along_its_longest_list_into_numbered_parts() -> 
     lines = [{"productId": f"P{n:05d}", "note": "é" * 40} for n in range(3_000)]
     payload = {"facilityId": F, "inventoryResetId": "IR1", "tags": ["a"], "changes": lines}
     parts = [json.loads(text) for text in payload_parts(payload)]
-    assert all(len(text) <= EVENT_BYTES for text in payload_parts(payload))
+    assert all(len(text) <= PAYLOAD_BYTES for text in payload_parts(payload))
+    assert len({p["partOf"] for p in parts}) == 1  # one series
     assert len(parts) > 2
     assert [(p["part"], p["parts"]) for p in parts] == [(n, len(parts)) for n in range(1, len(parts) + 1)]
     assert all((p["facilityId"], p["inventoryResetId"], p["tags"]) == (F, "IR1", ["a"]) for p in parts)
@@ -61,3 +64,31 @@ def test_a_bulk_reset_records_its_changes_in_parts_under_64_kb(seeded: Database)
     }
     changed = [c["productId"] for p in payloads for c in p["changes"]]
     assert sorted(changed) == [f"BULK-{n:04d}" for n in range(PRODUCTS)]
+
+
+def test_each_batch_of_a_reset_is_a_series_of_its_own_and_every_event_fits(seeded: Database) -> None:
+    """Found by an outside tester: a 21,000-line reset (5,000-line batches) gave five series all
+    numbered 1..n under one inventoryResetId; a consumer joining by (id, part) lost 16,000 lines.
+    And the event item (eventSeq, type, facility and payload: what /v1/events and NATS carry) was
+    a few dozen bytes over 64 KB."""
+    with seeded.transaction() as session:
+        session.add_all(Product(product_id=f"BULK-{n:04d}") for n in range(PRODUCTS))
+    lines = [RawLine(n + 1, F, f"BULK-{n:04d}", 5) for n in range(PRODUCTS)]
+    with seeded.transaction() as session:
+        reset_inventory(session, lines, source="bulk", batch_size=PRODUCTS // 2)
+    with seeded.reading() as session:
+        rows = session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "InventoryChanged")).all()
+        feed = [
+            FeedEvent(r.event_seq, r.event_type, r.facility_id, json.loads(r.payload), r.created_stamp)
+            for r in rows
+        ]
+        bodies = [event_body(event) for event in feed]  # the NATS message, the /v1/events item
+    payloads = [json.loads(row.payload) for row in rows]
+    series: dict[str, list[int]] = {}
+    for p in payloads:
+        series.setdefault(p["partOf"], []).append(p["part"])
+    assert len(series) == 2
+    assert all(sorted(parts) == list(range(1, len(parts) + 1)) for parts in series.values())
+    assert max(len(body) for body in bodies) <= EVENT_BYTES
+    changed = sorted(c["productId"] for p in payloads for c in p["changes"])
+    assert changed == [f"BULK-{n:04d}" for n in range(PRODUCTS)]

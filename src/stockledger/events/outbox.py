@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.actor import acting_user
 from stockledger.core.db import Statement, bound, run
 from stockledger.core.fence import fenced_next_value
+from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
 from stockledger.core.scope import check_facility
@@ -54,11 +55,12 @@ class Event:
     payload: dict[str, Any]
 
 
-EVENT_BYTES = 64 * 1024  # no event's payload is larger: a bulk change's event comes in parts
+EVENT_BYTES = 64 * 1024  # no event is larger (its JSON as GET /v1/events and NATS carry it)
+PAYLOAD_BYTES = EVENT_BYTES - 512  # the rest: the event's own fields around its payload
 
 
 def record_event(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> int:
-    """Append the event to the outbox, in parts if its payload is over EVENT_BYTES
+    """Append the event to the outbox, in parts if its payload is over PAYLOAD_BYTES
     (`payload_parts`); returns the (last part's) sequence number."""
     numbers = [int(run(session, s)[0][0]) for s in event_inserts(session, facility_id, event_type, payload)]
     return numbers[-1]
@@ -89,17 +91,19 @@ def event_insert(session: Session, facility_id: str, event_type: str, payload: d
 
 
 def payload_parts(payload: dict[str, Any]) -> list[str]:
-    """The payload as JSON text: one text up to EVENT_BYTES; over it, its longest list (a bulk
-    change's lines) is cut into runs so that each part stays under EVENT_BYTES. Every part
-    carries the payload's other keys, then `"part": k, "parts": n`, then its run of the list.
-    Text is ASCII (json.dumps escapes the rest), so characters are bytes."""
+    """The payload as JSON text: one text up to PAYLOAD_BYTES; over it, its longest list (a bulk
+    change's lines) is cut into runs so that each part stays under PAYLOAD_BYTES. Every part
+    carries the payload's other keys, then `"partOf": <id of the series>, "part": k, "parts": n`,
+    then its run of the list. Text is ASCII (json.dumps escapes the rest), so characters are bytes."""
     whole = _dumps(payload)
     lists = [k for k, v in payload.items() if isinstance(v, list)]
-    if len(whole) <= EVENT_BYTES or not lists:
+    if len(whole) <= PAYLOAD_BYTES or not lists:
         return [whole]
     key = max(lists, key=lambda k: len(payload[k]))
-    head = _dumps({**{k: v for k, v in payload.items() if k != key}, "part": 0, "parts": 0})
-    room = EVENT_BYTES - len(head) - len(key) - 32  # the key, its brackets, the numbers' digits
+    rest = {k: v for k, v in payload.items() if k != key}
+    series = new_id("EP")
+    head = _dumps({**rest, "partOf": series, "part": 0, "parts": 0})
+    room = PAYLOAD_BYTES - len(head) - len(key) - 32  # the key, its brackets, the numbers' digits
     runs: list[list[str]] = [[]]
     size = 0
     for item in (_dumps(x) for x in payload[key]):
@@ -108,9 +112,9 @@ def payload_parts(payload: dict[str, Any]) -> list[str]:
             size = 0
         runs[-1].append(item)
         size += len(item) + 1
-    rest = {k: v for k, v in payload.items() if k != key}
     return [
-        _dumps({**rest, "part": n, "parts": len(runs)})[:-1] + f",{_dumps(key)}:[{','.join(run)}]}}"
+        _dumps({**rest, "partOf": series, "part": n, "parts": len(runs)})[:-1]
+        + f",{_dumps(key)}:[{','.join(run)}]}}"
         for n, run in enumerate(runs, start=1)
     ]
 
