@@ -531,7 +531,7 @@ REFUSALS: tuple[Call, ...] = (
     Call("GET", "/v1/variance-reasons?limit=0", role="viewer"),
     Call("GET", "/v1/facilities/NO_SUCH_FACILITY/products"),
     Call("GET", "/v1/inventory-items?facilityId=NO_SUCH_FACILITY"),
-    Call("GET", "/v1/item-issuances?orderId=O1&shipmentId=SH-1", role="viewer"),
+    Call("GET", "/v1/item-issuances?limit=0", role="viewer"),
     Call("POST", "/v1/receipts", RECEIPT, role="store"),
     Call(
         "POST",

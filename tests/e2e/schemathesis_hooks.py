@@ -1,6 +1,6 @@
 """What schemathesis cannot read from the contract, given as strategies (SCHEMATHESIS_HOOKS):
-real cursors for the `seq-cursor` and `key-cursor` formats (a cursor is opaque: one this service
-did not issue is a 422, so a random string is not a valid request)."""
+real cursors for the `seq-cursor`, `id-cursor`, `key-cursor` and `key3-cursor` formats (a cursor
+is opaque: one this service did not issue is a 422, so a random string is not a valid request)."""
 
 import schemathesis
 from hypothesis import strategies as st
@@ -13,3 +13,5 @@ IDS = st.sampled_from(["FACILITY_1", "FG001", "FG002", "FG003", "NO_SUCH"]) | st
 
 schemathesis.openapi.format("seq-cursor", st.integers(0, MAX_KEY_INT).map(lambda n: encode_cursor([n])))
 schemathesis.openapi.format("key-cursor", st.tuples(IDS, IDS).map(lambda key: encode_cursor(list(key))))
+schemathesis.openapi.format("id-cursor", IDS.map(lambda key: encode_cursor([key])))
+schemathesis.openapi.format("key3-cursor", st.tuples(IDS, IDS, IDS).map(lambda key: encode_cursor(list(key))))

@@ -208,6 +208,8 @@ def _remember(session: Any, path: str, answer: Any) -> None:
                 session.values["inventoryResetId"] = body["inventoryResetId"]
             if body.get("next") and isinstance(body["next"], str):
                 session.values["next"] = body["next"]
+            if path == "/v1/receipts" and body.get("items"):
+                session.values["receiptId"] = body["items"][0]["receiptId"]
             if path == "/v1/products/FG002":
                 session.values["fg002Item"] = body["productFacilities"][0]["inventoryItemId"]
 

@@ -83,8 +83,6 @@ def test_a_scoped_token_sees_its_facilities_reservations_only(
         "/v1/orders/O1/reservations?limit=0",
         "/v1/orders/O1/reservations?limit=1001",
         "/v1/orders/O1/reservations?cursor=bm90LWEtY3Vyc29y",
-        "/v1/item-issuances",
-        "/v1/item-issuances?orderId=O1&shipmentId=SH1",
         "/v1/item-issuances?orderId=",
         f"/v1/item-issuances?orderId=O1&cursor={encode_cursor([1, 2])}",
     ],
@@ -128,6 +126,14 @@ def test_issuances_of_an_order_or_a_shipment(seeded_client: TestClient, seeded: 
         i["quantity"] for i in seeded_client.get("/v1/item-issuances?shipmentId=SH-B").json()["items"]
     ] == [1]
     assert seeded_client.get("/v1/item-issuances?orderId=NO_SUCH").json() == {"items": [], "next": None}
+    both = seeded_client.get("/v1/item-issuances", params={"orderId": "OA", "shipmentId": "SH-A"}).json()
+    assert both["items"] == by_order
+    assert seeded_client.get("/v1/item-issuances?orderId=OA&shipmentId=SH-B").json()["items"] == []
+    every = _all_pages(seeded_client, "/v1/item-issuances", limit=2)  # neither: all in the token's facilities
+    assert sorted(i["itemIssuanceId"] for i in every) == sorted(
+        i["itemIssuanceId"]
+        for i in by_order + seeded_client.get("/v1/item-issuances?orderId=OB").json()["items"]
+    )
     second_facility(seeded)
     hidden = seeded_client.get(
         "/v1/item-issuances?orderId=OA", headers=bearer(seeded, "viewer", ["FACILITY_2"])

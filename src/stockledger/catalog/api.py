@@ -24,7 +24,7 @@ from stockledger.catalog.schemas import (
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.openapi import documented_body
-from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
+from stockledger.core.pagination import IdCursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import ID_MAX, PathId
 from stockledger.ledger.schemas import InventoryItemOut
 
@@ -106,7 +106,7 @@ def get_product(product_id: PathId, session: ReadSession) -> ProductOut:
     summary="The products a facility carries",
 )
 def list_facility_products(
-    facility_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+    facility_id: PathId, session: ReadSession, limit: Limit = 100, cursor: IdCursor = None
 ) -> FacilityProductList:
     """The facility's ProductFacility rows with each product's name and type, by productId."""
     after = decode_cursor(cursor, str)
@@ -155,7 +155,7 @@ def list_inventory_items(
     facility_id: Annotated[str, Query(alias="facilityId", min_length=1, max_length=ID_MAX)],
     product_id: Annotated[str | None, Query(alias="productId", min_length=1, max_length=ID_MAX)] = None,
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
 ) -> StockedItemList:
     """The facility's inventory items (of one product, with `productId`) by inventoryItemId, each
     with its lot, expiry, status, location (area, aisle, section) and totals."""

@@ -18,7 +18,8 @@ T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]
 NEXT = "The `next` value of the previous page (a cursor this service did not issue is a 422)"
 # The cursor's `format` in the contract says which lists issue it: a position (an offset or a
-# sequence number), or a key of two ids (tests/e2e/schemathesis_hooks.py generates real ones).
+# sequence number), or a key of one, two or three ids (tests/e2e/schemathesis_hooks.py generates
+# real ones).
 Cursor = Annotated[
     str | None,
     Query(max_length=500, description=NEXT),
@@ -28,6 +29,16 @@ KeyCursor = Annotated[
     str | None,
     Query(max_length=500, description=NEXT),
     WithJsonSchema({"type": "string", "maxLength": 500, "format": "key-cursor"}),
+]
+IdCursor = Annotated[  # a key of one id
+    str | None,
+    Query(max_length=500, description=NEXT),
+    WithJsonSchema({"type": "string", "maxLength": 500, "format": "id-cursor"}),
+]
+Key3Cursor = Annotated[  # a key of three ids
+    str | None,
+    Query(max_length=500, description=NEXT),
+    WithJsonSchema({"type": "string", "maxLength": 500, "format": "key3-cursor"}),
 ]
 MAX_KEY_INT = 2**31 - 1  # an INTEGER: the int keys are detail rows' seq_num and page offsets
 MAX_KEY_TEXT = 255

@@ -158,12 +158,15 @@ def _picked(lot: bool, live: bool) -> str:
 
 
 def _posted(live: bool) -> str:
-    """The guarded UPDATE … RETURNING of the item picked (re-checked under its row lock)."""
+    """The guarded UPDATE … RETURNING of the item picked (re-checked under its row lock). The
+    pick is a scalar subquery, run once before the UPDATE looks its row up by primary key: as a
+    join (UPDATE … FROM picked), a plan made without statistics (right after a bulk load) walked
+    the facility's items in a nested loop, 1,000 × 1,000 rows, 124 ms a reservation."""
     return (
         "posted AS (UPDATE inventory_item AS i SET "
         "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
-        "last_detail_seq = i.last_detail_seq + 1 FROM picked "
-        "WHERE i.facility_id = :facility_id AND i.inventory_item_id = picked.inventory_item_id "
+        "last_detail_seq = i.last_detail_seq + 1 "
+        "WHERE i.facility_id = :facility_id AND i.inventory_item_id = (SELECT inventory_item_id FROM picked) "
         f"AND i.status_id = 'INV_AVAILABLE'{_live('i') if live else ''} "
         "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
         f"RETURNING i.inventory_item_id, i.last_detail_seq, {', '.join('i.' + t for t in TOTALS)})"

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from stockledger.core.db import AsyncPoolUnavailable
 from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
 from stockledger.core.exact_json import ExactJsonRoute
-from stockledger.core.pagination import Cursor, Limit, decode_cursor, encode_cursor, page_of
+from stockledger.core.pagination import Cursor, Key3Cursor, Limit, decode_cursor, encode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.reservations import picking, reads, service
 from stockledger.reservations.hot import reserve_alone
@@ -162,7 +162,7 @@ def pick_suggestions(
     summary="getReservationsForItem: an order's reservations",
 )
 def list_order_reservations(
-    order_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+    order_id: PathId, session: ReadSession, limit: Limit = 100, cursor: Key3Cursor = None
 ) -> OrderReservationList:
     """Every reservation of the order (active and cancelled) in the token's facilities, by facility,
     order item and inventory item: product, item, lot, quantity, quantityNotAvailable, status."""

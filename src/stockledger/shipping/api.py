@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Query
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
-from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
+from stockledger.core.pagination import KeyCursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import ID_MAX, PathId
 from stockledger.shipping import confirm, pos, reads, service
 from stockledger.shipping.schemas import (
@@ -87,10 +87,11 @@ def list_item_issuances(
     order_id: Annotated[str | None, Query(alias="orderId", min_length=1, max_length=ID_MAX)] = None,
     shipment_id: Annotated[str | None, Query(alias="shipmentId", min_length=1, max_length=ID_MAX)] = None,
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
 ) -> ItemIssuanceList:
-    """What an order (`orderId`) or a shipment (`shipmentId`; exactly one of them) took out of stock:
-    each issuance's item, lot, quantity and COGS, in the token's facilities."""
+    """What was taken out of stock in the token's facilities (of an order with `orderId`, of a
+    shipment with `shipmentId`, of both when both are given): each issuance's item, lot, quantity
+    and COGS."""
     after = decode_cursor(cursor, str, str)
     key = (after[0], after[1]) if after else None
     rows = reads.item_issuances(session, order_id, shipment_id, key, limit + 1)

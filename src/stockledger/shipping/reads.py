@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from stockledger.core.errors import ValidationFailed
 from stockledger.core.pagination import after_key
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger.models import InventoryItem, ItemIssuance
@@ -42,19 +41,20 @@ class Issued:
 def item_issuances(
     session: Session, order_id: str | None, shipment_id: str | None, after: IssuanceKey | None, limit: int
 ) -> list[Issued]:
-    """The issuances of an order or of a shipment (exactly one of them; else 422) in the caller's
-    facilities, by facility and itemIssuanceId."""
-    if (order_id is None) == (shipment_id is None):
-        raise ValidationFailed("Give exactly one of orderId or shipmentId")
+    """The issuances in the caller's facilities, of an order and/or of a shipment when given, by
+    facility and itemIssuanceId."""
     n, i = ItemIssuance, InventoryItem
     key = (n.facility_id, n.item_issuance_id)
     stmt = (
         select(*_columns())
         .join(i, and_(i.facility_id == n.facility_id, i.inventory_item_id == n.inventory_item_id))
-        .where(n.order_id == order_id if order_id is not None else n.shipment_id == shipment_id)
         .order_by(*key)
         .limit(limit)
     )
+    if order_id is not None:
+        stmt = stmt.where(n.order_id == order_id)
+    if shipment_id is not None:
+        stmt = stmt.where(n.shipment_id == shipment_id)
     scope = facilities_in_scope(session)
     if scope is not None:
         stmt = stmt.where(n.facility_id.in_(sorted(scope)))

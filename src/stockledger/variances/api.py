@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
-from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
+from stockledger.core.pagination import IdCursor, Limit, decode_cursor, page_of
 from stockledger.variances import reads, service
 from stockledger.variances.schemas import VarianceIn, VarianceOut, VarianceReasonList, VarianceReasonOut
 
@@ -20,7 +20,7 @@ def log_variance(variance: VarianceIn, session: WriteSession) -> VarianceOut:
 
 @router.get("/variance-reasons", response_model=VarianceReasonList, operation_id="listVarianceReasons")
 def list_variance_reasons(
-    session: ReadSession, limit: Limit = 100, cursor: Cursor = None
+    session: ReadSession, limit: Limit = 100, cursor: IdCursor = None
 ) -> VarianceReasonList:
     """The VarianceReason codes a variance or a count may give, by id (the same in every facility)."""
     after = decode_cursor(cursor, str)
