@@ -12,6 +12,7 @@ from stockledger.catalog.schemas import (
     ProductFacilityOut,
     ProductOut,
 )
+from stockledger.core.db import analyze_after_commit
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.schemas import PathId
@@ -35,6 +36,7 @@ def import_document(
     """A facility with facilityLocations or products, a list of InventoryItems with
     inventoryItemDetails, or a PhysicalInventory with inventoryItemVariances."""
     outcome = importer.import_document(session, document)
+    analyze_after_commit(session)  # the tables a large document grew, once it is committed
     return ImportResult(
         document_type=outcome.document_type,
         counts=dict(outcome.counts),

@@ -35,6 +35,7 @@ from stockledger.core.async_pool import (
 from stockledger.core.config import Settings
 from stockledger.core.dialects import (
     LockWaitExceeded,
+    analyze_after_commit,
     array_literal,
     from_arrays,
     lock_wait_at_most,
@@ -72,6 +73,7 @@ __all__ = [
     "RowsCheck",
     "Statement",
     "WriteBehind",
+    "analyze_after_commit",
     "array_literal",
     "bound",
     "configured_database",

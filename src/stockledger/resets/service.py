@@ -21,7 +21,7 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import WriteBehind, one_of, plan_each_statement
+from stockledger.core.db import WriteBehind, analyze_after_commit, one_of, plan_each_statement
 from stockledger.core.errors import Forbidden, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
@@ -82,6 +82,7 @@ def reset_inventory(
         for batch in _batches(iter(lines), batch_size):
             _apply_batch(session, outcome, batch, known_facilities, keep_failures, writes)
     _record_run(session, outcome)
+    analyze_after_commit(session)  # an initial load grows the tables the next plans read
     return outcome
 
 
