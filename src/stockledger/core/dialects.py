@@ -174,7 +174,10 @@ _PENDING = "stockledger.rows_added"  # session.info key: rows this transaction a
 _ROWS_ADDED = (
     "SELECT format('%I.%I', schemaname, relname), n_tup_ins FROM pg_stat_xact_user_tables WHERE n_tup_ins > 0"
 )
-_KNOWN_ROWS = "SELECT format('%I.%I', n.nspname, c.relname), c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+_KNOWN_ROWS = (
+    "SELECT format('%I.%I', n.nspname, c.relname), c.reltuples FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+)
 
 
 def rows_added(session: Session) -> dict[str, int]:
