@@ -76,10 +76,14 @@ def test_a_load_and_a_reset_into_a_fresh_database_analyse_what_they_grew(fresh: 
     for name in GROWN_BY_RESET:
         assert reset[name][0] is not None, name
         assert reset[name][1] == ITEMS, name
-    assert all(reset[name] == loaded[name] for name in GROWN_BY_LOAD)  # grown by nothing
+    assert all(reset[name][0] == loaded[name][0] for name in GROWN_BY_LOAD)  # grown by nothing
 
-    _reset(fresh, 10, 7)  # a small change: 10 rows on 2,000
-    assert _stats(fresh, GROWN_BY_LOAD + GROWN_BY_RESET) == reset
+    # A small change (10 rows on 2,000), right after the big one on the same pooled connection
+    # (whose server process may not have reported the big one's inserts yet): no ANALYZE.
+    # (last_analyze only: autovacuum may update reltuples.)
+    _reset(fresh, 10, 7)
+    small = _stats(fresh, GROWN_BY_LOAD + GROWN_BY_RESET)
+    assert {name: s[0] for name, s in small.items()} == {name: s[0] for name, s in reset.items()}
 
 
 def test_a_reset_rolled_back_analyses_nothing(fresh: Database) -> None:
@@ -104,4 +108,4 @@ def test_an_import_through_the_api_analyses_the_tables_it_grew(client: TestClien
 
     small = client.post("/v1/import", json=_facility(3, prefix="SMALL"))
     assert small.status_code == 200, small.text
-    assert _stats(db, GROWN_BY_LOAD) == after
+    assert {n: s[0] for n, s in _stats(db, GROWN_BY_LOAD).items()} == {n: s[0] for n, s in after.items()}

@@ -7,7 +7,7 @@ from typing import Any
 
 from stockledger.catalog.importer import ImportOutcome, import_document
 from stockledger.core.db import Database
-from stockledger.core.dialects import analyze_grown, rows_added
+from stockledger.core.dialects import analyze_grown, inserts_counted, rows_added_since
 
 
 def seed_documents() -> list[tuple[str, Any]]:
@@ -25,8 +25,9 @@ def load_documents(db: Database, documents: list[tuple[str, Any]]) -> list[tuple
     try:
         for name, document in documents:
             with db.transaction() as session:
+                before = inserts_counted(session)
                 outcomes.append((name, import_document(session, document)))
-                added.update(rows_added(session))
+                added.update(rows_added_since(session, before))
     finally:
         analyze_grown(db.engine, added)  # what committed, even when a later document failed
     return outcomes

@@ -180,26 +180,36 @@ _KNOWN_ROWS = (
 )
 
 
-def rows_added(session: Session) -> dict[str, int]:
-    """PostgreSQL: the rows this transaction has inserted so far, per table (quoted
-    schema.table), as the server counts them (pg_stat_xact_user_tables). SQLite: none (its
-    planner keeps no statistics until ANALYZE, and none is run for it)."""
+def inserts_counted(session: Session) -> dict[str, int]:
+    """PostgreSQL: the rows inserted per table (quoted schema.table) as this connection's server
+    process counts them so far (pg_stat_xact_user_tables): the current transaction's, plus
+    those of earlier transactions on the connection not yet reported (PostgreSQL 15 reports
+    at most once a second). Only a difference of two readings in one transaction is its own:
+    `rows_added_since`. SQLite: none (its planner keeps no statistics until ANALYZE, and
+    none is run for it)."""
     if not is_postgres(session):
         return {}
     return {name: int(count) for name, count in session.execute(text(_ROWS_ADDED))}
 
 
-def analyze_after_commit(session: Session, earlier: Mapping[str, int] | None = None) -> None:
+def rows_added_since(session: Session, before: Mapping[str, int]) -> dict[str, int]:
+    """The rows this transaction inserted per table since `before` (inserts_counted, read
+    earlier in the same transaction)."""
+    now = inserts_counted(session)
+    return {name: count - before.get(name, 0) for name, count in now.items() if count > before.get(name, 0)}
+
+
+def analyze_after_commit(session: Session, before: Mapping[str, int]) -> None:
     """After bulk work: once this session's transaction commits, ANALYZE each table it grew
-    substantially (`analyze_grown`), so the plans made next see the rows it added, not the
-    statistics of a table ten times smaller. `earlier`: rows added by previous transactions
-    of the same run (a load of several files), counted with these. Run after the commit, on a
-    connection of its own: ANALYZE inside the transaction would hold its lock (which one
-    ANALYZE of the table at a time takes) until the commit. A rollback analyses nothing."""
+    substantially since `before` (inserts_counted at the start of the work; `analyze_grown`),
+    so the plans made next see the rows it added, not the statistics of a table ten times
+    smaller. Run after the commit, on a connection of its own: ANALYZE inside the transaction
+    would hold its lock (one ANALYZE of a table at a time) until the commit, and count rows
+    a rollback then removes. A rollback analyses nothing."""
     if not is_postgres(session):
         return
-    added = dict(earlier or {})
-    for name, count in rows_added(session).items():
+    added = dict(session.info.get(_PENDING) or {})
+    for name, count in rows_added_since(session, before).items():
         added[name] = added.get(name, 0) + count
     if not event.contains(session, "after_commit", _analyze_committed):
         event.listen(session, "after_commit", _analyze_committed)
