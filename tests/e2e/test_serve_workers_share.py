@@ -5,8 +5,10 @@ Real subprocesses on a SQLite file, real HTTP; who holds each connection is read
 """
 
 import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,8 +62,11 @@ def _answered(sock: socket.socket) -> bool:
     return received.startswith(b"HTTP/1.1 200")
 
 
-def _established_by(pid: int, port: int) -> int:
-    """Established TCP connections on local `port` whose socket `pid` holds."""
+ESTABLISHED, LISTEN = "01", "0A"  # /proc/net/tcp states
+
+
+def _sockets_of(pid: int, port: int, state: str) -> int:
+    """TCP sockets on local `port` in `state` that process `pid` holds."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         target = os.readlink(fd) if fd.is_symlink() else ""
@@ -71,9 +76,30 @@ def _established_by(pid: int, port: int) -> int:
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local_port = int(fields[1].rsplit(":", 1)[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:
+        if local_port == port and fields[3] == state and fields[9] in inodes:
             count += 1
     return count
+
+
+def _until_all_listen(workers: list[int], port: int, seconds: float = 120) -> None:
+    """A worker listens once its app has started: wait for every one (the first answered /healthz)."""
+    deadline = time.monotonic() + seconds
+    while not all(_sockets_of(pid, port, LISTEN) for pid in workers):
+        assert time.monotonic() < deadline, "a worker never listened"
+        time.sleep(0.2)
+
+
+def _until_settled(pid: int, port: int, seconds: float = 60) -> None:
+    """Until the connections `pid` holds stop changing for a second (it accepted what it could)."""
+    deadline = time.monotonic() + seconds
+    held, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = _sockets_of(pid, port, ESTABLISHED)
+        if now != held:
+            held, since = now, time.monotonic()
+        elif time.monotonic() - since >= 1.0:
+            return
+        time.sleep(0.1)
 
 
 def test_two_workers_each_hold_a_fair_share_of_keep_alive_connections(
@@ -81,13 +107,21 @@ def test_two_workers_each_hold_a_fair_share_of_keep_alive_connections(
 ) -> None:
     port, parent, _ = serve
     workers = _workers(parent, 2)
-    connections: list[socket.socket] = []
+    _until_all_listen(workers, port)
+    # The connections arrive while one worker is busy (stopped here, so it cannot wake first):
+    # on one shared socket the other accepts them all; on a socket per worker, those the kernel
+    # gave the busy worker wait for it. Then one request on each, in turn.
+    os.kill(workers[1], signal.SIGSTOP)
     try:
-        for _ in range(CONNECTIONS):  # one after the other: each accepted and served, then kept open
-            connections.append(socket.create_connection(("127.0.0.1", port), timeout=60))
-            connections[-1].sendall(REQUEST)
-            assert _answered(connections[-1])
-        held = [_established_by(pid, port) for pid in workers]
+        connections = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(CONNECTIONS)]
+        _until_settled(workers[0], port)
+    finally:
+        os.kill(workers[1], signal.SIGCONT)
+    try:
+        for sock in connections:
+            sock.sendall(REQUEST)
+            assert _answered(sock)  # accepted, served, and kept open
+        held = [_sockets_of(pid, port, ESTABLISHED) for pid in workers]
         assert sum(held) == CONNECTIONS, held
         assert min(held) >= FAIR_SHARE * CONNECTIONS, held
     finally:
