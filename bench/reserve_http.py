@@ -122,11 +122,14 @@ def load_through_api(base: str, token: str, items: int) -> str:
 def run_once(args: argparse.Namespace, clients: int) -> None:
     """One measure at `clients` connections on a fresh database; its report."""
     loaded = "raw SQL"
+    baselines: tuple[float, float] | None = None
     if args.load == "sql":
         create_database(args.items, NAME)
     else:
         new_database(NAME)
     try:
+        if args.load == "sql":  # as before: the baselines first (their tables are loaded already)
+            baselines = pgbench_both(clients, args)
         env = server_env(NAME)
         token = create_token(env, "oms", "reserve_http benchmark")
         with serving(env, args.port, args.workers, "--no-access-log") as base:
@@ -137,13 +140,19 @@ def run_once(args: argparse.Namespace, clients: int) -> None:
             # Warm-up: every worker compiles its statements before the clock starts.
             warm = run_wrk(base, reserve_lua(token, args.items, "WARM"), clients, 3)
             result = run_wrk(base, reserve_lua(token, args.items), clients, args.seconds)
-        baseline = run_pgbench(clients, args.items, args.seconds, NAME)
-        simple = run_pgbench(clients, args.items, args.seconds, NAME, protocol="simple")
+        if baselines is None:  # through the API: ours right after the load, the baselines after
+            baselines = pgbench_both(clients, args)
         check = ledger_check(NAME)
     finally:
         drop_database(NAME)
     print(f"loaded through {loaded}")
-    report(args, clients, (baseline, simple), warm, result, check)
+    report(args, clients, baselines, warm, result, check)
+
+
+def pgbench_both(clients: int, args: argparse.Namespace) -> tuple[float, float]:
+    """pgbench -M prepared (the baseline) and -M simple (history), in tps."""
+    prepared = run_pgbench(clients, args.items, args.seconds, NAME)
+    return prepared, run_pgbench(clients, args.items, args.seconds, NAME, protocol="simple")
 
 
 def main() -> None:
