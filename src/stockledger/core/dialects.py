@@ -2,6 +2,7 @@
 on the database: upserts, id lists, row locks, lock waits, sequences, bulk rows from arrays, plan
 settings, statistics after bulk work. (Sequence numbers in commit order: core/fence.py.)"""
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -10,10 +11,12 @@ from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, event, tex
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.core.statements import Statement, is_postgres, run, table_binders
+
+log = logging.getLogger("stockledger.db")
 
 
 def upsert(engine_or_session: Engine | Session, table: Any) -> Any:
@@ -232,9 +235,18 @@ def analyze_grown(engine: Engine, added: Mapping[str, int]) -> list[str]:
     """ANALYZE (PostgreSQL, in autocommit) each table of `added` (rows added, by quoted
     schema.table) that grew by ≥ max(GROWN_ROWS, GROWN_SHARE × its known rows); the tables
     analysed. SKIP_LOCKED: a table another ANALYZE (or autovacuum) holds is being analysed
-    already. SQLite: nothing."""
+    already. Best effort: the work is committed, so a failure here is logged, never raised
+    (autovacuum analyses the tables in time). SQLite: nothing."""
     if engine.dialect.name != "postgresql" or not any(n >= GROWN_ROWS for n in added.values()):
         return []
+    try:
+        return _analyze(engine, added)
+    except DBAPIError as exc:
+        log.warning("ANALYZE after bulk work failed (autovacuum will do it): %s", type(exc.orig).__name__)
+        return []
+
+
+def _analyze(engine: Engine, added: Mapping[str, int]) -> list[str]:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         known = {name: float(rows) for name, rows in conn.execute(text(_KNOWN_ROWS))}
         grown = sorted(
