@@ -69,12 +69,7 @@ def drop_database(name: str | None = None) -> None:
 def create_database(items: int, name: str | None = None) -> None:
     """The benchmark database `name` (default NAME): migrated, `items` products and items loaded."""
     name = name or NAME
-    drop_database(name)
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    db = Database(url(name))
-    migrate.upgrade(db.engine)
-    db.dispose()
+    new_database(name)
     with psycopg.connect(url(name)) as conn:
         conn.execute(
             "INSERT INTO facility (facility_id, costing_method_id, created_stamp) "
@@ -104,18 +99,37 @@ def create_database(items: int, name: str | None = None) -> None:
             "INSERT INTO product_facility (facility_id, product_id, inventory_item_id) "
             "SELECT facility_id, product_id, inventory_item_id FROM inventory_item"
         )
-        # The baseline works on a copy of the items: it writes no ledger rows of ours.
-        conn.execute("CREATE TABLE bench_item (LIKE inventory_item INCLUDING ALL)")
-        conn.execute("INSERT INTO bench_item SELECT * FROM inventory_item")
-        conn.execute(
-            "CREATE TABLE bench_detail (id bigserial PRIMARY KEY, facility_id text, inventory_item_id text,"
-            " atp_diff bigint, reason text, effective_date timestamp)"
-        )
-        conn.execute(
-            "CREATE TABLE bench_reservation (id bigserial PRIMARY KEY, facility_id text, order_id text,"
-            " inventory_item_id text, quantity bigint, reserved_datetime timestamp)"
-        )
+        create_baseline_tables(conn)
         # No ANALYZE: the statistics are what a user's database has right after a load.
+
+
+def new_database(name: str) -> None:
+    """An empty, migrated database `name` (dropped first if it exists)."""
+    drop_database(name)
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    db = Database(url(name))
+    migrate.upgrade(db.engine)
+    db.dispose()
+
+
+def create_baseline_tables(conn: psycopg.Connection[Any]) -> None:
+    """pgbench's copy of the items (ids I000000…, one per product P000000…), its own detail and
+    reservation tables: the baseline writes no ledger rows of ours."""
+    conn.execute("CREATE TABLE bench_item (LIKE inventory_item INCLUDING ALL)")
+    conn.execute(
+        "INSERT INTO bench_item SELECT * FROM inventory_item"
+        " WHERE facility_id = 'F1' AND product_id ~ '^P[0-9]{6}$'"
+    )
+    conn.execute("UPDATE bench_item SET inventory_item_id = 'I' || substr(product_id, 2)")
+    conn.execute(
+        "CREATE TABLE bench_detail (id bigserial PRIMARY KEY, facility_id text, inventory_item_id text,"
+        " atp_diff bigint, reason text, effective_date timestamp)"
+    )
+    conn.execute(
+        "CREATE TABLE bench_reservation (id bigserial PRIMARY KEY, facility_id text, order_id text,"
+        " inventory_item_id text, quantity bigint, reserved_datetime timestamp)"
+    )
 
 
 def count_mismatches(name: str | None = None) -> int:

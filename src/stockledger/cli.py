@@ -4,11 +4,12 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stockledger.auth.cli import token_app, user_or_exit
@@ -169,10 +170,9 @@ def serve(
 ) -> None:
     """Migrate, then serve the HTTP API (and publish the outbox to NATS, one publisher per serve).
 
-    uvloop and httptools (uvicorn[standard]) serve the requests; `--workers N` runs N processes
-    on one socket (set PROMETHEUS_MULTIPROC_DIR for /metrics to add them up)."""
-    import uvicorn
-
+    uvloop and httptools (uvicorn[standard]) serve the requests; `--workers N` runs N processes,
+    each on a socket of its own on Linux (SO_REUSEPORT: the kernel shares the connections
+    evenly); set PROMETHEUS_MULTIPROC_DIR for /metrics to add them up."""
     settings = get_settings()
     publisher = _publisher(publish, settings, stream, subject_prefix)
     open_database(migrate=True).dispose()
@@ -182,24 +182,49 @@ def serve(
         # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally so the publisher stops too
         signal.signal(signal.SIGTERM, _exit_quietly)
         publisher.start()
+    options: dict[str, Any] = {
+        "factory": True,
+        "workers": workers,
+        "log_level": "info",
+        "access_log": access_log,
+        "loop": "uvloop",
+        "http": "httptools",
+        # a spawned worker imports the whole app before it answers uvicorn's health ping; on a
+        # busy host that takes over uvicorn's 5 s default and the worker is killed and respawned
+        "timeout_worker_healthcheck": 60,
+    }
     try:
-        uvicorn.run(
-            "stockledger.app:create_worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            access_log=access_log,
-            loop="uvloop",
-            http="httptools",
-            # a spawned worker imports the whole app before it answers uvicorn's health ping; on a
-            # busy host that takes over uvicorn's 5 s default and the worker is killed and respawned
-            timeout_worker_healthcheck=60,
-        )
+        _run_workers(host, port, workers, options)
     finally:
         if publisher is not None:
             publisher.stop()
+
+
+WORKER_APP = "stockledger.app:create_worker_app"
+
+
+def _run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> None:
+    """One worker: uvicorn as it comes. More, on Linux: a socket per worker
+    (core/worker_sockets.py), so the kernel spreads the connections evenly where one shared
+    socket lets the first worker awake take most of them."""
+    import uvicorn
+
+    from stockledger.core.worker_sockets import SocketPerWorker, spreads_connections, worker_sockets
+
+    if workers == 1 or not spreads_connections():
+        uvicorn.run(WORKER_APP, host=host, port=port, **options)
+        return
+    config = uvicorn.Config(WORKER_APP, host=host, port=port, **options)  # sets up uvicorn's logging
+    try:
+        sockets = worker_sockets(host, port, workers)
+    except OSError as exc:
+        err.print(f"[red]cannot serve on {host}:{port}: {escape(str(exc))}[/red]")
+        raise typer.Exit(1) from exc
+    try:
+        SocketPerWorker(config, sockets).run()
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _publisher(

@@ -21,6 +21,7 @@ from stockledger.catalog.schemas import (
     StockedItemList,
     StockedItemOut,
 )
+from stockledger.core.db import analyze_after_commit, inserts_counted
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.openapi import documented_body
@@ -54,7 +55,9 @@ IMPORT_EXAMPLE = {
 def import_document(session: WriteSession, document: Any = Body(...)) -> ImportResult:
     """A facility with facilityLocations or products, a list of InventoryItems with
     inventoryItemDetails, or a PhysicalInventory with inventoryItemVariances."""
+    inserts_before = inserts_counted(session)
     outcome = importer.import_document(session, document)
+    analyze_after_commit(session, inserts_before)  # the tables a large document grew, once committed
     return ImportResult(
         document_type=outcome.document_type,
         counts=dict(outcome.counts),

@@ -1,19 +1,22 @@
 """SQL that differs between SQLite and PostgreSQL, behind one call each, so features never branch
 on the database: upserts, id lists, row locks, lock waits, sequences, bulk rows from arrays, plan
-settings. (Sequence numbers in commit order: core/fence.py.)"""
+settings, statistics after bulk work. (Sequence numbers in commit order: core/fence.py.)"""
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, text
+from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.core.statements import Statement, is_postgres, run, table_binders
+
+log = logging.getLogger("stockledger.db")
 
 
 def upsert(engine_or_session: Engine | Session, table: Any) -> Any:
@@ -163,3 +166,94 @@ def _array_element(value: Any) -> str:
         return str(value)
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+# A table is analysed after bulk work that added at least this many rows and this share of the
+# rows its statistics knew (pg_class.reltuples; never analysed: the minimum alone).
+GROWN_ROWS = 1_000
+GROWN_SHARE = 0.10
+_PENDING = "stockledger.rows_added"  # session.info key: rows this transaction added, per table
+
+_ROWS_ADDED = (
+    "SELECT format('%I.%I', schemaname, relname), n_tup_ins FROM pg_stat_xact_user_tables WHERE n_tup_ins > 0"
+)
+_KNOWN_ROWS = (
+    "SELECT format('%I.%I', n.nspname, c.relname), c.reltuples FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+)
+
+
+def inserts_counted(session: Session) -> dict[str, int]:
+    """PostgreSQL: the rows inserted per table (quoted schema.table) as this connection's server
+    process counts them so far (pg_stat_xact_user_tables): the current transaction's, plus
+    those of earlier transactions on the connection not yet reported (PostgreSQL 15 reports
+    at most once a second). Only a difference of two readings in one transaction is its own:
+    `rows_added_since`. SQLite: none (its planner keeps no statistics until ANALYZE, and
+    none is run for it)."""
+    if not is_postgres(session):
+        return {}
+    return {name: int(count) for name, count in session.execute(text(_ROWS_ADDED))}
+
+
+def rows_added_since(session: Session, before: Mapping[str, int]) -> dict[str, int]:
+    """The rows this transaction inserted per table since `before` (inserts_counted, read
+    earlier in the same transaction)."""
+    now = inserts_counted(session)
+    return {name: count - before.get(name, 0) for name, count in now.items() if count > before.get(name, 0)}
+
+
+def analyze_after_commit(session: Session, before: Mapping[str, int]) -> None:
+    """After bulk work: once this session's transaction commits, ANALYZE each table it grew
+    substantially since `before` (inserts_counted at the start of the work; `analyze_grown`),
+    so the plans made next see the rows it added, not the statistics of a table ten times
+    smaller. Run after the commit, on a connection of its own: ANALYZE inside the transaction
+    would hold its lock (one ANALYZE of a table at a time) until the commit, and count rows
+    a rollback then removes. A rollback analyses nothing."""
+    if not is_postgres(session):
+        return
+    added = dict(session.info.get(_PENDING) or {})
+    for name, count in rows_added_since(session, before).items():
+        added[name] = added.get(name, 0) + count
+    if not event.contains(session, "after_commit", _analyze_committed):
+        event.listen(session, "after_commit", _analyze_committed)
+        event.listen(session, "after_rollback", _forget_pending)
+    session.info[_PENDING] = added
+
+
+def _analyze_committed(session: Session) -> None:
+    added = session.info.pop(_PENDING, None)
+    if added:
+        bind = session.get_bind()
+        analyze_grown(bind if isinstance(bind, Engine) else bind.engine, added)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def analyze_grown(engine: Engine, added: Mapping[str, int]) -> list[str]:
+    """ANALYZE (PostgreSQL, in autocommit) each table of `added` (rows added, by quoted
+    schema.table) that grew by ≥ max(GROWN_ROWS, GROWN_SHARE × its known rows); the tables
+    analysed. SKIP_LOCKED: a table another ANALYZE (or autovacuum) holds is being analysed
+    already. Best effort: the work is committed, so a failure here is logged, never raised
+    (autovacuum analyses the tables in time). SQLite: nothing."""
+    if engine.dialect.name != "postgresql" or not any(n >= GROWN_ROWS for n in added.values()):
+        return []
+    try:
+        return _analyze(engine, added)
+    except DBAPIError as exc:
+        log.warning("ANALYZE after bulk work failed (autovacuum will do it): %s", type(exc.orig).__name__)
+        return []
+
+
+def _analyze(engine: Engine, added: Mapping[str, int]) -> list[str]:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        known = {name: float(rows) for name, rows in conn.execute(text(_KNOWN_ROWS))}
+        grown = sorted(
+            name
+            for name, count in added.items()
+            if name in known and count >= max(GROWN_ROWS, GROWN_SHARE * known[name])
+        )
+        if grown:
+            conn.execute(text(f"ANALYZE (SKIP_LOCKED) {', '.join(grown)}"))
+    return grown

@@ -21,7 +21,13 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import WriteBehind, one_of, plan_each_statement
+from stockledger.core.db import (
+    WriteBehind,
+    analyze_after_commit,
+    inserts_counted,
+    one_of,
+    plan_each_statement,
+)
 from stockledger.core.errors import Forbidden, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
@@ -93,12 +99,14 @@ def reset_inventory(
     The outcome lists the first `keep_failures` failed lines and the first `keep_changes` changes."""
     outcome = ResetOutcome(new_id("IR"), source, keep_changes=keep_changes)
     plan_each_statement(session)  # an initial load fills the tables it reads as it goes
+    inserts_before = inserts_counted(session)
     session.flush()  # the reads below are Core statements on the connection: no autoflush
     known_facilities: set[str] = set()
     with WriteBehind(session) as writes:
         for batch in _batches(iter(lines), batch_size):
             _apply_batch(session, outcome, batch, known_facilities, keep_failures, writes)
     _record_run(session, outcome)
+    analyze_after_commit(session, inserts_before)  # an initial load grows the tables plans read
     return outcome
 
 
