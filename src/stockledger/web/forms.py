@@ -54,7 +54,8 @@ def guard(
     if not may(principal, method, api_path):
         return refuse(request, principal, 403, f"Role {principal.role} may not use this form.")
     if not principal.may_touch(facility_id):
-        return refuse(request, principal, 403, f"Your token may not act on facility {facility_id}.")
+        message = f"You are not allowed to change {facility_id}. Nothing was changed."
+        return refuse(request, principal, 403, message)
     return None
 
 

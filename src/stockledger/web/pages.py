@@ -15,6 +15,7 @@ from stockledger.ledger import items
 from stockledger.web import chart, queries, stock_links
 from stockledger.web.auth import Staff, may
 from stockledger.web.formstate import blank_forms
+from stockledger.web.page_errors import error_page
 from stockledger.web.product_view import product_context
 from stockledger.web.templating import render
 
@@ -32,9 +33,7 @@ PageNumber = Annotated[int, Query(ge=1, le=10_000)]
 
 
 def refuse(request: Request, principal: Principal | None, status: int, message: str) -> HTMLResponse:
-    titles = {403: "Not allowed", 404: "Not found"}
-    title = titles.get(status, "Cannot show this page")
-    return render(request, "error.html", status, title=title, message=message, principal=principal)
+    return error_page(request, principal, status, message)
 
 
 def refused_facility(request: Request, principal: Principal, facility_id: str) -> HTMLResponse | None:
