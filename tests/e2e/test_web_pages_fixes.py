@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
-from tests.e2e.test_web_pages import HX, PRODUCT, _as, _rows
+from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _rows
 
 VARIANCE = {"quantity": "-1", "varianceReasonId": "VAR_DAMAGED"}
 
@@ -38,4 +38,25 @@ def test_another_facilitys_form_is_refused_with_a_page(seeded: Database, client:
     assert refused.status_code == 403
     assert "You are not allowed to change FACILITY_2" in refused.text
     assert refused.headers["hx-retarget"] == "#main"
+    assert _rows(seeded) == before
+
+
+def test_a_zero_quantity_is_marked_at_its_field(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "store")
+    before = _rows(seeded)
+    receipt = {"shipmentId": "SHIP_Z", "shipmentItemSeqId": "00001", "quantityAccepted": "0"}
+    for rejected in ("", "0.00"):
+        received = client.post(
+            f"{PRODUCT}/FG001/receive", data={**receipt, "quantityRejected": rejected}, headers=HX
+        )
+        assert received.status_code == 422
+        assert 'id="receive-quantityAccepted-error"' in received.text
+        assert "Enter how many units you accept, more than 0" in _errors(received.text)[0]
+    variance = client.post(f"{PRODUCT}/FG001/variance", data={**VARIANCE, "quantity": "-0"}, headers=HX)
+    assert variance.status_code == 422
+    assert _errors(variance.text) == [
+        "A variance of 0 changes nothing: enter the change, for example -2 or 3."
+    ]
+    assert 'id="variance-quantity-error"' in variance.text
+    assert "correct the fields marked below" in variance.text
     assert _rows(seeded) == before
