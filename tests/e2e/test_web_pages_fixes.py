@@ -1,10 +1,15 @@
 """Issue 20 item 5 on the staff pages, over HTTP on both databases: refusals shown as pages, fields
 marked, one reservation per rendered form, friendly answers to bad addresses."""
 
+import re
+from decimal import Decimal
+
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
+from stockledger.ledger.models import OrderItemInventoryReservation
 from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _rows
 
 VARIANCE = {"quantity": "-1", "varianceReasonId": "VAR_DAMAGED"}
@@ -60,3 +65,62 @@ def test_a_zero_quantity_is_marked_at_its_field(seeded: Database, client: TestCl
     assert 'id="variance-quantity-error"' in variance.text
     assert "correct the fields marked below" in variance.text
     assert _rows(seeded) == before
+
+
+def _form_key(html: str) -> str:
+    found = re.search(r'name="formKey" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _reserved(db: Database) -> list[tuple[str, Decimal]]:
+    r = OrderItemInventoryReservation
+    with db.reading() as session:
+        rows = session.execute(select(r.order_id, r.quantity).where(r.status_id == "RES_ACTIVE")).all()
+    return sorted((order_id, Decimal(held)) for order_id, held in rows)
+
+
+def test_one_rendered_reserve_form_reserves_once(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "admin")  # an order desk's role: store staff do not reserve
+    key = _form_key(client.get(f"{PRODUCT}/FG001").text)
+    sent = {"orderId": "ORD_ONCE", "orderItemSeqId": "00001", "quantity": "2", "formKey": key}
+    first = client.post(f"{PRODUCT}/FG001/reserve", data=sent, headers=HX)
+    assert first.status_code == 200
+    assert (
+        "Reserved 2 for order ORD_ONCE/00001. Order line ORD_ONCE/00001 now holds 2 here in total."
+        in first.text
+    )
+    assert _form_key(first.text) != key  # the page after it: a new form
+    again = client.post(f"{PRODUCT}/FG001/reserve", data=sent, headers=HX)  # the stale tab
+    assert again.status_code == 200
+    assert "This form was already sent: nothing more was reserved." in again.text
+    plain = client.post(f"{PRODUCT}/FG001/reserve", data=sent, follow_redirects=False)  # no scripts
+    assert plain.status_code == 303
+    assert "already+sent" in plain.headers["location"]
+    other = client.post(f"{PRODUCT}/FG001/reserve", data={**sent, "quantity": "5"}, headers=HX)
+    assert other.status_code == 422
+    assert "already sent with other values" in other.text
+    assert _reserved(seeded) == [("ORD_ONCE", Decimal(2))]
+    second = client.post(
+        f"{PRODUCT}/FG001/reserve", data={**sent, "formKey": _form_key(first.text)}, headers=HX
+    )
+    assert second.status_code == 200  # a new form for the same line: a deliberate second reservation
+    assert "now holds 4 here in total" in second.text
+    assert _reserved(seeded) == [("ORD_ONCE", Decimal(4))]
+    damaged = client.post(f"{PRODUCT}/FG001/reserve", data={**sent, "formKey": "x"}, headers=HX)
+    assert damaged.status_code == 422
+    assert "This form is damaged" in damaged.text
+    assert _reserved(seeded) == [("ORD_ONCE", Decimal(4))]
+
+
+def test_a_refused_reserve_form_may_be_sent_again_corrected(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "admin")  # an order desk's role: store staff do not reserve
+    key = _form_key(client.get(f"{PRODUCT}/FG001").text)
+    sent = {"orderId": "ORD_FIX", "orderItemSeqId": "00001", "quantity": "100000", "formKey": key}
+    refused = client.post(f"{PRODUCT}/FG001/reserve", data=sent, headers=HX)
+    assert refused.status_code == 422
+    assert _form_key(refused.text) == key  # the same form, its fields kept
+    fixed = client.post(f"{PRODUCT}/FG001/reserve", data={**sent, "quantity": "1"}, headers=HX)
+    assert fixed.status_code == 200
+    assert "now holds 1 here in total" in fixed.text
+    assert _reserved(seeded) == [("ORD_FIX", Decimal(1))]
