@@ -43,6 +43,7 @@ def test_every_page_at_both_widths(page: Any, site: Site, tmp_path: Path) -> Non
     look(page, "01-sign-in")
     sign_in(page, site)
     look(page, "02-facilities")
+    reserve_some(page, site)  # the product page shows its table of active reservations
     for name, path in (
         ("03-stock", "/ui/facilities/FACILITY_1"),
         ("04-stock-sorted-by-atp", "/ui/facilities/FACILITY_1?sort=atp&dir=desc"),
@@ -55,6 +56,11 @@ def test_every_page_at_both_widths(page: Any, site: Site, tmp_path: Path) -> Non
         page.goto(site.url + path)
         look(page, name)
     page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG001")
+    width = WIDTHS[page.width_name]
+    for cell in ("[data-col=reserved]", "button.cancel-line"):
+        box = page.locator(f"table.reservations {cell}").first.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= width, f"{cell} is off-screen at {width} px"
     receive = page.locator("form[action$='/receive']")
     receive.get_by_role("button", name="Receive").click()
     receive.locator("#receive-quantityAccepted-error").wait_for()
@@ -67,6 +73,15 @@ def test_every_page_at_both_widths(page: Any, site: Site, tmp_path: Path) -> Non
     page.get_by_role("button", name="Upload and apply").click()
     page.wait_for_selector("#outcome-h")
     look(page, "10-erp-reset-in-part")
+
+
+def reserve_some(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG001")
+    reserve = page.locator("form[action$='/reserve']")
+    reserve.locator("#reserve-orderId").fill(f"ORD_{page.width_name.upper()}")
+    reserve.locator("#reserve-quantity").fill("2")
+    reserve.get_by_role("button", name="Reserve").click()
+    page.locator("table.reservations").wait_for()
 
 
 def test_the_erp_file_stays_chosen_after_failed_lines(page: Any, site: Site, tmp_path: Path) -> None:
