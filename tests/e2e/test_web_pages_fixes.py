@@ -10,7 +10,7 @@ from sqlalchemy import select
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
 from stockledger.ledger.models import OrderItemInventoryReservation
-from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _rows
+from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _rows, _upload
 
 VARIANCE = {"quantity": "-1", "varianceReasonId": "VAR_DAMAGED"}
 
@@ -124,3 +124,38 @@ def test_a_refused_reserve_form_may_be_sent_again_corrected(seeded: Database, cl
     assert fixed.status_code == 200
     assert "now holds 1 here in total" in fixed.text
     assert _reserved(seeded) == [("ORD_FIX", Decimal(1))]
+
+
+def test_bad_addresses_answer_pages_not_json(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "viewer")
+    stock = "/ui/facilities/FACILITY_1"
+    for params in ({"sort": "nope"}, {"dir": "up"}, {"belowMinimum": "maybe"}, {"sort": "qoh", "dir": "x"}):
+        page = client.get(stock, params=params)
+        assert page.status_code == 200, params  # ignored: the default order, every product
+        assert page.headers["content-type"].startswith("text/html")
+    assert "FG003" in client.get(stock, params={"belowMinimum": "maybe"}).text
+    long_search = client.get(stock, params={"q": "x" * 61})
+    assert long_search.status_code == 422
+    assert long_search.headers["content-type"].startswith("text/html")
+    assert "This address has a value the page cannot use (q)" in long_search.text
+    unknown = client.get("/ui/items/NO_SUCH_ITEM/history")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert "There is no such page" in unknown.text
+    api = client.get("/v1/no-such-route")  # the API keeps its problem+json
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+    assert client.get("/ui/static/no-such.css").status_code == 404
+
+
+def test_an_erp_reset_with_no_line_applied_says_nothing_was_applied(
+    seeded: Database, client: TestClient
+) -> None:
+    _as(client, seeded, "admin")
+    before = _rows(seeded)
+    csv = "facilityId,productId,quantityOnHand,availableToPromise\nFACILITY_1,NOPE,1,\n"
+    page = _upload(client, csv)
+    assert page.status_code == 200  # the reset is recorded, its failed line listed
+    assert "Nothing applied: no line of reset" in page.text
+    assert "Applied in part" not in page.text
+    assert _rows(seeded) == before
