@@ -159,3 +159,23 @@ def test_an_erp_reset_with_no_line_applied_says_nothing_was_applied(
     assert "Nothing applied: no line of reset" in page.text
     assert "Applied in part" not in page.text
     assert _rows(seeded) == before
+
+
+def test_cancel_says_it_ends_the_whole_order_line_and_asks_first(
+    seeded: Database, client: TestClient
+) -> None:
+    _as(client, seeded, "admin")
+    sent = {"orderId": "ORD_ALL", "orderItemSeqId": "00001", "quantity": "20"}
+    page = client.post(f"{PRODUCT}/FG001/reserve", data=sent, headers=HX).text  # over both of FG001's items
+    assert page.count("Cancel all of ORD_ALL/00001 (20)</button>") == 2
+    line = {"orderId": "ORD_ALL", "orderItemSeqId": "00001"}
+    for headers in (HX, {}):  # htmx, and a plain form post: the same confirm step, nothing cancelled
+        asked = client.post(f"{PRODUCT}/FG001/cancel", data=line, headers=headers, follow_redirects=False)
+        assert asked.status_code == 422
+        assert "This cancels all of order line ORD_ALL/00001: 20 reserved here, on every item." in asked.text
+        assert 'name="confirmed" value="true">Yes, cancel all of ORD_ALL/00001</button>' in asked.text
+    assert sum(held for _, held in _reserved(seeded)) == 20
+    done = client.post(f"{PRODUCT}/FG001/cancel", data={**line, "confirmed": "true"}, headers=HX)
+    assert done.status_code == 200
+    assert "cancelled: 20 back in ATP" in done.text
+    assert _reserved(seeded) == []

@@ -83,7 +83,11 @@ def run_form(
     return product_response(request, principal, facility_id, product_id, form)
 
 
-CONFIRMS = {"variance": "allowNegative", "receive": "additional"}  # form -> the flag it may resend
+CONFIRMS = {
+    "variance": "allowNegative",
+    "receive": "additional",
+    "cancel": "confirmed",
+}  # form -> the flag it may resend
 
 
 def confirmable(exc: AppError, form_id: str) -> str | None:

@@ -13,7 +13,7 @@ from stockledger.web import reserve_once as once
 from stockledger.web.auth import Staff
 from stockledger.web.forms import POSTS, Values, guard, run_form, validated
 from stockledger.web.formstate import FORM_ERROR, FormState, filled
-from stockledger.web.queries import reserved_products
+from stockledger.web.queries import line_held, reserved_products
 from stockledger.web.refusals import missing
 from stockledger.web.templating import quantity
 
@@ -71,6 +71,13 @@ def cancel(
     def action(session: Session) -> str:
         order_id, seq_id = values["orderId"], values["orderItemSeqId"]
         _same_product(session, facility_id, order_id, seq_id, product_id)
+        if values.get("confirmed") != "true":
+            held, _ = line_held(session, facility_id, order_id, seq_id)
+            raise ValidationFailed(
+                f"Nothing was cancelled yet. This cancels all of order line {order_id}/{seq_id}: "
+                f"{quantity(held)} reserved here, on every item. Confirm to cancel all of it.",
+                retryWith="confirmed",
+            )
         released = reservations.cancel_reservation(session, facility_id, order_id, seq_id)
         back = quantity(released.quantity_released)
         return f"Reservation of order {order_id}/{seq_id} cancelled: {back} back in ATP."

@@ -11,12 +11,10 @@ import hashlib
 import json
 import re
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stockledger.auth.rules import Principal
 from stockledger.core.errors import Conflict
-from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.idempotency.service import (
     IdempotencyMismatch,
@@ -25,8 +23,7 @@ from stockledger.idempotency.service import (
     claim_key,
     store_answer,
 )
-from stockledger.ledger.models import OrderItemInventoryReservation
-from stockledger.ledger.views import ACTIVE
+from stockledger.web.queries import line_held
 from stockledger.web.templating import quantity
 
 FIELD = "formKey"
@@ -65,16 +62,6 @@ def remember(session: Session, claim: KeyClaim, message: str) -> None:
 
 def line_total(session: Session, facility_id: str, order_id: str, seq_id: str) -> str:
     """What the order line now holds here in total, in staff words."""
-    r = OrderItemInventoryReservation
-    rows = session.scalars(
-        select(r).where(
-            r.facility_id == facility_id,
-            r.order_id == order_id,
-            r.order_item_seq_id == seq_id,
-            r.status_id == ACTIVE,
-        )
-    ).all()
-    held = sum((row.quantity for row in rows), ZERO)
-    short = sum((row.quantity_not_available for row in rows), ZERO)
+    held, short = line_held(session, facility_id, order_id, seq_id)
     backordered = f" ({quantity(short)} of it backordered)" if short else ""
     return f"Order line {order_id}/{seq_id} now holds {quantity(held)} here in total{backordered}."
