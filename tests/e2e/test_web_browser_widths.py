@@ -116,3 +116,17 @@ def test_a_heading_sorts_the_stock_and_the_items_fit_a_phone(page: Any, site: Si
         box = page.locator(f"tr[data-item] [data-col={column}]").first.bounding_box()
         assert box is not None
         assert box["x"] + box["width"] <= width, f"{column} is cut off at {width} px"
+
+
+def test_a_form_sent_after_signing_in_again_elsewhere_shows_why(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG001")
+    # Another tab signs in with another token: this page's form token is now stale.
+    page.context.add_cookies([{"name": "stockledger_token", "value": site.tokens["store"], "url": site.url}])
+    variance = page.locator("form[action$='/variance']")
+    variance.locator("#variance-quantity").fill("-1")
+    variance.locator("#variance-varianceReasonId").select_option("VAR_DAMAGED")
+    variance.get_by_role("button", name="Log variance").click()
+    page.get_by_role("heading", name="Not allowed").wait_for()
+    assert "This form has expired: reload the page" in page.locator("main").inner_text()
+    assert page.url.endswith("/products/FG001")  # htmx swapped the page's main in place
