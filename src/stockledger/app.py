@@ -38,6 +38,7 @@ from stockledger.resets.api import router as resets_router
 from stockledger.returns.api import router as returns_router
 from stockledger.shipping.api import router as shipping_router
 from stockledger.variances.api import router as variances_router
+from stockledger.web import page_errors
 from stockledger.web.api_docs import router as api_docs_router
 from stockledger.web.routes import router as web_router
 from stockledger.web.routes import static_files as web_static_files
@@ -95,6 +96,7 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.state.db = db
     app.state.settings = settings
     problems.install(app)
+    page_errors.install(app)  # after: a page's refusal is a page
     openapi.install(app, openapi.AccessRules(is_open, WRITE_METHODS, MAX_KEY_LENGTH))
     # Added last = outermost: body limit, then auth, then idempotency (refused requests claim no key).
     app.add_middleware(IdempotencyMiddleware)

@@ -43,6 +43,7 @@ def test_every_page_at_both_widths(page: Any, site: Site, tmp_path: Path) -> Non
     look(page, "01-sign-in")
     sign_in(page, site)
     look(page, "02-facilities")
+    reserve_some(page, site)  # the product page shows its table of active reservations
     for name, path in (
         ("03-stock", "/ui/facilities/FACILITY_1"),
         ("04-stock-sorted-by-atp", "/ui/facilities/FACILITY_1?sort=atp&dir=desc"),
@@ -55,6 +56,11 @@ def test_every_page_at_both_widths(page: Any, site: Site, tmp_path: Path) -> Non
         page.goto(site.url + path)
         look(page, name)
     page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG001")
+    width = WIDTHS[page.width_name]
+    for cell in ("[data-col=reserved]", "button.cancel-line"):
+        box = page.locator(f"table.reservations {cell}").first.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= width, f"{cell} is off-screen at {width} px"
     receive = page.locator("form[action$='/receive']")
     receive.get_by_role("button", name="Receive").click()
     receive.locator("#receive-quantityAccepted-error").wait_for()
@@ -67,6 +73,15 @@ def test_every_page_at_both_widths(page: Any, site: Site, tmp_path: Path) -> Non
     page.get_by_role("button", name="Upload and apply").click()
     page.wait_for_selector("#outcome-h")
     look(page, "10-erp-reset-in-part")
+
+
+def reserve_some(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG001")
+    reserve = page.locator("form[action$='/reserve']")
+    reserve.locator("#reserve-orderId").fill(f"ORD_{page.width_name.upper()}")
+    reserve.locator("#reserve-quantity").fill("2")
+    reserve.get_by_role("button", name="Reserve").click()
+    page.locator("table.reservations").wait_for()
 
 
 def test_the_erp_file_stays_chosen_after_failed_lines(page: Any, site: Site, tmp_path: Path) -> None:
@@ -101,3 +116,17 @@ def test_a_heading_sorts_the_stock_and_the_items_fit_a_phone(page: Any, site: Si
         box = page.locator(f"tr[data-item] [data-col={column}]").first.bounding_box()
         assert box is not None
         assert box["x"] + box["width"] <= width, f"{column} is cut off at {width} px"
+
+
+def test_a_form_sent_after_signing_in_again_elsewhere_shows_why(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    page.goto(f"{site.url}/ui/facilities/FACILITY_1/products/FG001")
+    # Another tab signs in with another token: this page's form token is now stale.
+    page.context.add_cookies([{"name": "stockledger_token", "value": site.tokens["store"], "url": site.url}])
+    variance = page.locator("form[action$='/variance']")
+    variance.locator("#variance-quantity").fill("-1")
+    variance.locator("#variance-varianceReasonId").select_option("VAR_DAMAGED")
+    variance.get_by_role("button", name="Log variance").click()
+    page.get_by_role("heading", name="Not allowed").wait_for()
+    assert "This form has expired: reload the page" in page.locator("main").inner_text()
+    assert page.url.endswith("/products/FG001")  # htmx swapped the page's main in place

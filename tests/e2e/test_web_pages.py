@@ -272,16 +272,21 @@ def test_receive_then_reserve_and_cancel(seeded: Database, client: TestClient) -
     )
     assert reserved.status_code == 200
     assert _numbers(reserved.text).items() >= {"qoh": "36", "atp": "32", "reserved": "4"}.items()
-    assert "Cancel reservation ORD_W line 1" in reserved.text
-    cancelled = client.post(
-        f"{PRODUCT}/FG002/cancel", data={"orderId": "ORD_W", "orderItemSeqId": "1"}, headers=HX
+    assert "Cancel all of ORD_W/1 (4)</button>" in reserved.text
+    line = {"orderId": "ORD_W", "orderItemSeqId": "1"}
+    asked = client.post(f"{PRODUCT}/FG002/cancel", data=line, headers=HX)  # the button: a confirm step
+    assert asked.status_code == 422
+    assert "Nothing was cancelled yet. This cancels all of order line ORD_W/1: 4 reserved here" in asked.text
+    assert (
+        '<button type="submit" name="confirmed" value="true">Yes, cancel all of ORD_W/1</button>'
+        in asked.text
     )
+    assert _numbers(asked.text)["reserved"] == "4"
+    cancelled = client.post(f"{PRODUCT}/FG002/cancel", data={**line, "confirmed": "true"}, headers=HX)
     assert cancelled.status_code == 200
     assert "4 back in ATP" in cancelled.text
     assert _numbers(cancelled.text).items() >= {"atp": "36", "reserved": "0"}.items()
-    again = client.post(
-        f"{PRODUCT}/FG002/cancel", data={"orderId": "ORD_W", "orderItemSeqId": "1"}, headers=HX
-    )
+    again = client.post(f"{PRODUCT}/FG002/cancel", data={**line, "confirmed": "true"}, headers=HX)
     assert again.status_code == 422
     assert "no active reservation" in again.text
 
@@ -311,7 +316,11 @@ def test_the_cancel_form_refuses_an_order_item_of_another_product(
         r = OrderItemInventoryReservation
         statuses = session.scalars(select(r.status_id).where(r.order_id == "ORD_X"))
         assert set(statuses) == {"RES_ACTIVE"}
-    own = client.post(f"{PRODUCT}/FG001/cancel", data={"orderId": "ORD_X", "orderItemSeqId": "1"}, headers=HX)
+    own = client.post(
+        f"{PRODUCT}/FG001/cancel",
+        data={"orderId": "ORD_X", "orderItemSeqId": "1", "confirmed": "true"},
+        headers=HX,
+    )
     assert own.status_code == 200
     assert "3 back in ATP" in own.text
 

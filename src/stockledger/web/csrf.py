@@ -26,6 +26,10 @@ LOGIN_COOKIE = "stockledger_login"
 LOGIN_PATH = "/ui/login"
 
 
+class PageRefused(HTTPException):
+    """A page post refused before its route runs: answered as an HTML page (web.page_errors)."""
+
+
 def csrf_token(raw: str) -> str:
     """The CSRF token of the pages signed in with token `raw`."""
     return hmac.new(raw.encode(), b"stockledger-csrf", hashlib.sha256).hexdigest()
@@ -56,10 +60,10 @@ async def csrf_protected(request: Request) -> None:
     """A signed-in form post: same site, and the CSRF token of its cookie (no cookie: the
     route's sign-in check answers)."""
     if cross_site(request):
-        raise HTTPException(403, "This form was posted from another site")
+        raise PageRefused(403, "This form was posted from another site")
     raw = request.cookies.get(COOKIE)
     if raw and not hmac.compare_digest(await _sent(request), csrf_token(raw)):
-        raise HTTPException(403, "This form has expired: reload the page and send it again")
+        raise PageRefused(403, "This form has expired: reload the page and send it again")
 
 
 def with_login_token(request: Request, render_page: Callable[[str], Response]) -> Response:
@@ -73,7 +77,7 @@ def with_login_token(request: Request, render_page: Callable[[str], Response]) -
 async def login_protected(request: Request) -> None:
     """The sign-in post: same site, and the value of the sign-in page's own cookie."""
     if cross_site(request):
-        raise HTTPException(403, "This form was posted from another site")
+        raise PageRefused(403, "This form was posted from another site")
     expected = request.cookies.get(LOGIN_COOKIE)
     if not expected or not hmac.compare_digest(await _sent(request), expected):
-        raise HTTPException(403, "This sign-in form has expired: reload the page and sign in again")
+        raise PageRefused(403, "This sign-in form has expired: reload the page and sign in again")

@@ -35,7 +35,7 @@ from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FORM_ERROR, FormState, blank_forms, field_errors, filled, form_values
 from stockledger.web.pages import refuse
 from stockledger.web.product_view import product_context
-from stockledger.web.refusals import missing, staff_wording
+from stockledger.web.refusals import missing, nothing, staff_wording, zero_refused
 from stockledger.web.templating import quantity, render
 from stockledger.web.wording import named, system_reasons
 
@@ -54,7 +54,8 @@ def guard(
     if not may(principal, method, api_path):
         return refuse(request, principal, 403, f"Role {principal.role} may not use this form.")
     if not principal.may_touch(facility_id):
-        return refuse(request, principal, 403, f"Your token may not act on facility {facility_id}.")
+        message = f"You are not allowed to change {facility_id}. Nothing was changed."
+        return refuse(request, principal, 403, message)
     return None
 
 
@@ -82,7 +83,11 @@ def run_form(
     return product_response(request, principal, facility_id, product_id, form)
 
 
-CONFIRMS = {"variance": "allowNegative", "receive": "additional"}  # form -> the flag it may resend
+CONFIRMS = {
+    "variance": "allowNegative",
+    "receive": "additional",
+    "cancel": "confirmed",
+}  # form -> the flag it may resend
 
 
 def confirmable(exc: AppError, form_id: str) -> str | None:
@@ -123,7 +128,10 @@ def validated(model: type[M], document: Mapping[str, object], form: FormState) -
     try:
         doc = model.model_validate(document, context={TEXT_QUANTITIES: True})
     except ValidationError as exc:
-        form.errors = {**field_errors(exc), **form.errors}
+        found = field_errors(exc)
+        if form.errors:  # the form's own checks named the field: the DTO's word on the whole is the same
+            found.pop(FORM_ERROR, None)
+        form.errors = {**found, **form.errors}
         return None
     return None if form.errors else doc
 
@@ -166,6 +174,7 @@ def log_variance(
         return refused
     form = FormState("variance", values)
     missing(form, quantity="Enter the quantity, for example -2.", varianceReasonId="Choose a reason.")
+    zero_refused(form, "quantity", "A variance of 0 changes nothing: enter the change, for example -2 or 3.")
     refuse_system_reason(form, principal)
     fields = filled(values, "inventoryItemId", "quantity", "varianceReasonId", "comments", "allowNegative")
     doc = validated(VarianceIn, {"facilityId": facility_id, "productId": product_id, **fields}, form)
@@ -210,8 +219,12 @@ def receive_shipment_line(
         return refused
     form = FormState("receive", values)
     missing(form, shipmentId="Enter the shipment id.", shipmentItemSeqId="Enter the shipment line.")
-    if not values.get("quantityAccepted") and not values.get("quantityRejected"):
-        form.errors["quantityAccepted"] = "Enter how many units you accept (or how many you reject)."
+    if nothing(values.get("quantityAccepted")) and nothing(values.get("quantityRejected")):
+        form.errors["quantityAccepted"] = (
+            "Enter how many units you accept, more than 0 (or how many you reject)."
+            if values.get("quantityAccepted")
+            else "Enter how many units you accept (or how many you reject)."
+        )
     line_fields = (
         "shipmentItemSeqId",
         "quantityAccepted",

@@ -1,6 +1,6 @@
 """Pages to look at stock: facility picker, facility stock, a product in a facility, item history."""
 
-from typing import Annotated, Literal
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,6 +15,7 @@ from stockledger.ledger import items
 from stockledger.web import chart, queries, stock_links
 from stockledger.web.auth import Staff, may
 from stockledger.web.formstate import blank_forms
+from stockledger.web.page_errors import error_page
 from stockledger.web.product_view import product_context
 from stockledger.web.templating import render
 
@@ -25,16 +26,24 @@ HISTORY_PAGE = 25
 CHART_ROWS = 200  # the chart shows the item's latest changes; the table pages through them all
 Search = Annotated[str | None, Query(max_length=60)]
 Cursor = Annotated[str | None, Query(max_length=200)]
-Sort = Annotated[queries.SortKey, Query()]
-Direction = Annotated[Literal["asc", "desc"], Query(alias="dir")]
-BelowMinimum = Annotated[bool, Query(alias="belowMinimum")]
+# Sorting and filtering are the page's own links: a value it never writes is ignored (the default).
+Sort = Annotated[str, Query(max_length=200)]
+Direction = Annotated[str, Query(alias="dir", max_length=200)]
+BelowMinimum = Annotated[str, Query(alias="belowMinimum", max_length=200)]
+SORT_KEYS: tuple[queries.SortKey, ...] = get_args(queries.SortKey)
 PageNumber = Annotated[int, Query(ge=1, le=10_000)]
 
 
+def sort_key(sort: str) -> queries.SortKey:
+    """The column to sort by: one the page offers, else the default."""
+    for key in SORT_KEYS:
+        if key == sort:
+            return key
+    return "product"
+
+
 def refuse(request: Request, principal: Principal | None, status: int, message: str) -> HTMLResponse:
-    titles = {403: "Not allowed", 404: "Not found"}
-    title = titles.get(status, "Cannot show this page")
-    return render(request, "error.html", status, title=title, message=message, principal=principal)
+    return error_page(request, principal, status, message)
 
 
 def refused_facility(request: Request, principal: Principal, facility_id: str) -> HTMLResponse | None:
@@ -66,7 +75,7 @@ def facility_stock(
     after: Cursor = None,
     sort: Sort = "product",
     direction: Direction = "asc",
-    below_minimum: BelowMinimum = False,
+    below_minimum: BelowMinimum = "",
     page: PageNumber = 1,
 ) -> Response:
     if (refused := refused_facility(request, principal, facility_id)) is not None:
@@ -76,7 +85,9 @@ def facility_stock(
         key = decode_cursor(after, str)
     except AppError as exc:
         return refuse(request, principal, exc.status, exc.detail)
-    query = queries.StockQuery((q or "").strip() or None, sort, direction == "desc", below_minimum)
+    key_sorted = sort_key(sort)
+    below = below_minimum.lower() in ("true", "1", "on", "yes")
+    query = queries.StockQuery((q or "").strip() or None, key_sorted, direction == "desc", below)
     if query.keyset:
         rows = queries.stock_page(
             session, facility_id, query.search, str(key[0]) if key else None, STOCK_PAGE + 1

@@ -1,5 +1,6 @@
 """What the product page shows: the numbers explained, items in staff words, the forms' choices."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,7 @@ def product_context(
     facility, _ = catalog.get_facility(session, facility_id)
     availability = views.availability(session, facility_id, product_id)
     items = queries.items_of(session, facility_id, product_id)
+    reservations = queries.active_reservations(session, facility_id, product_id)
     return {
         "title": f"{product_id} at {facility.facility_name or facility_id}",
         "principal": principal,
@@ -46,13 +48,23 @@ def product_context(
         "items": items,
         "item_labels": {i.inventory_item_id: item_label(i) for i in items},
         "item_options": [(i.inventory_item_id, item_option(i)) for i in items],
-        "reservations": queries.active_reservations(session, facility_id, product_id),
+        "reservations": reservations,
+        "line_totals": line_totals(reservations),
         "reasons_options": reason_options(session, principal),
         "location_options": location_options(session, facility_id),
         "rejection_options": REJECTION_REASONS,
         "allowed": allowed_forms(principal),
         "ready": READY,
     }
+
+
+def line_totals(reservations: Sequence[OrderItemInventoryReservation]) -> dict[tuple[str, str], Decimal]:
+    """What each order line holds here over all its rows: a Cancel ends all of it."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    for r in reservations:
+        line = (r.order_id, r.order_item_seq_id)
+        totals[line] = totals.get(line, Decimal(0)) + r.quantity
+    return totals
 
 
 def item_label(item: InventoryItem) -> str:

@@ -231,6 +231,20 @@ def reserved_products(session: Session, facility_id: str, order_id: str, seq_id:
     return set(session.scalars(found))
 
 
+def line_held(session: Session, facility_id: str, order_id: str, seq_id: str) -> tuple[Decimal, Decimal]:
+    """What an order line's active reservations here hold in total, and how much of it is backordered."""
+    r = OrderItemInventoryReservation
+    rows = session.scalars(
+        select(r).where(
+            r.facility_id == facility_id,
+            r.order_id == order_id,
+            r.order_item_seq_id == seq_id,
+            r.status_id == ACTIVE,
+        )
+    ).all()
+    return sum((x.quantity for x in rows), ZERO), sum((x.quantity_not_available for x in rows), ZERO)
+
+
 def variance_reasons(session: Session) -> list[VarianceReason]:
     return list(session.scalars(select(VarianceReason).order_by(VarianceReason.variance_reason_id)))
 

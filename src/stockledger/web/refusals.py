@@ -1,7 +1,7 @@
 """Refusals in staff words: every required field left empty named at once, and the services'
 API wording ("1 line(s) short; order item 00001 …") told as a person would ("Only 3 available")."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from stockledger.core.errors import AppError, InsufficientStock
 from stockledger.web.formstate import FormState
@@ -13,6 +13,20 @@ def missing(form: FormState, **messages: str) -> None:
     for name, message in messages.items():
         if not form.values.get(name):
             form.errors.setdefault(name, message)
+
+
+def nothing(text: str | None) -> bool:
+    """A field left empty or holding a zero (0, 0.00, -0); text that is not a number is the DTO's to name."""
+    try:
+        return not text or Decimal(text) == 0
+    except InvalidOperation:
+        return False
+
+
+def zero_refused(form: FormState, name: str, message: str) -> None:
+    """A zero where the form needs a change is refused at its field (the DTO says it about the document)."""
+    if form.values.get(name) and nothing(form.values[name]):
+        form.errors.setdefault(name, message)
 
 
 def staff_wording(exc: AppError) -> tuple[str | None, str]:

@@ -9,10 +9,11 @@ from stockledger.core.schemas import PathId
 from stockledger.reservations import service as reservations
 from stockledger.reservations.schemas import ReservationRequest
 from stockledger.reservations.service import ReserveLine
+from stockledger.web import reserve_once as once
 from stockledger.web.auth import Staff
 from stockledger.web.forms import POSTS, Values, guard, run_form, validated
 from stockledger.web.formstate import FORM_ERROR, FormState, filled
-from stockledger.web.queries import reserved_products
+from stockledger.web.queries import line_held, reserved_products
 from stockledger.web.refusals import missing
 from stockledger.web.templating import quantity
 
@@ -29,18 +30,29 @@ def reserve(
     form = FormState("reserve", values)
     missing(form, orderId="Enter the order id.", orderItemSeqId="Enter the order line.")
     missing(form, quantity="Enter how many units to reserve.")
+    if values.get(once.FIELD) and not once.valid_form_key(values[once.FIELD]):
+        form.errors[FORM_ERROR] = "This form is damaged: reload the page and send it again."
     fields = filled(values, "orderId", "orderItemSeqId", "quantity", "fill")
     doc = validated(ReservationRequest, {"facilityId": facility_id, "productId": product_id, **fields}, form)
+    claim = (
+        once.form_claim(principal, facility_id, request.url.path, values) if values.get(once.FIELD) else None
+    )
 
     def action(session: Session) -> str:
         assert doc is not None
+        if claim is not None and (before := once.first_answer(session, claim)) is not None:
+            return before
         line = ReserveLine(doc.order_item_seq_id, doc.product_id, doc.quantity, doc.lot_id)
         (outcome,) = reservations.reserve_stock(session, doc.order_id, facility_id, [line], doc.fill).lines
         short = outcome.quantity_not_available + outcome.quantity_unreserved
-        return (
+        message = (
             f"Reserved {quantity(outcome.quantity_reserved - outcome.quantity_not_available)} for order "
-            f"{doc.order_id}/{doc.order_item_seq_id}{f'; {quantity(short)} not available' if short else ''}."
+            f"{doc.order_id}/{doc.order_item_seq_id}{f'; {quantity(short)} not available' if short else ''}. "
+            + once.line_total(session, facility_id, doc.order_id, doc.order_item_seq_id)
         )
+        if claim is not None:
+            once.remember(session, claim, message)
+        return message
 
     return run_form(request, principal, facility_id, product_id, form, action if doc else None)
 
@@ -59,6 +71,13 @@ def cancel(
     def action(session: Session) -> str:
         order_id, seq_id = values["orderId"], values["orderItemSeqId"]
         _same_product(session, facility_id, order_id, seq_id, product_id)
+        if values.get("confirmed") != "true":
+            held, _ = line_held(session, facility_id, order_id, seq_id)
+            raise ValidationFailed(
+                f"Nothing was cancelled yet. This cancels all of order line {order_id}/{seq_id}: "
+                f"{quantity(held)} reserved here, on every item. Confirm to cancel all of it.",
+                retryWith="confirmed",
+            )
         released = reservations.cancel_reservation(session, facility_id, order_id, seq_id)
         back = quantity(released.quantity_released)
         return f"Reservation of order {order_id}/{seq_id} cancelled: {back} back in ATP."

@@ -1,5 +1,6 @@
 """The page renderer: Jinja2 templates with filters for quantities and dates."""
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +47,7 @@ templates.env.filters["named"] = named
 templates.env.filters["coded"] = coded
 templates.env.globals["may"] = lambda principal, method, path: may_call(principal.role, method, path)
 templates.env.globals["csrf"] = page_token
+templates.env.globals["form_key"] = lambda: secrets.token_urlsafe(18)  # web.reserve_once: one post each
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
