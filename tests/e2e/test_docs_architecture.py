@@ -8,6 +8,7 @@
 """
 
 import importlib
+import json
 import re
 from itertools import pairwise
 from pathlib import Path
@@ -190,3 +191,12 @@ def test_the_lifecycle_publishes_what_it_draws(seeded_client: TestClient) -> Non
         (e["eventType"], frozenset(e["payload"]) - ADDED_TO_EVERY_PAYLOAD) for e in _events_after(c, before)
     ]
     assert published == _lifecycle_events()
+
+
+def test_the_feed_example_in_events_md_has_the_drawn_payload() -> None:
+    """docs/events.md's GET /v1/events example shows a StockReserved with the keys drawn here."""
+    events_md = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    example = json.loads(re.findall(r"```json\n(.*?)```", events_md, flags=re.DOTALL)[0])
+    (event,) = example["items"]
+    drawn = dict(_lifecycle_events())
+    assert frozenset(event["payload"]) - ADDED_TO_EVERY_PAYLOAD == drawn[event["eventType"]]
