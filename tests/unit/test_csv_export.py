@@ -51,3 +51,23 @@ def test_the_body_is_rfc_4180_in_several_chunks() -> None:
     text = b"".join(chunks).decode()
     assert text.startswith('first,second\r\n"a,b","say ""hi"""\r\n"line\nbreak",\r\n')
     assert text.count("\r\n") == 1 + 4000
+
+
+def test_a_millionth_is_a_plain_decimal_as_a_person_reads_it() -> None:
+    """Found by an outside tester: 0.000001 came out as 1e-06."""
+    assert [csv_cell(Decimal(v)) for v in ("0.000001", "1E+3", "-12.500000")] == ["0.000001", "1000", "-12.5"]
+
+
+def test_text_a_spreadsheet_would_run_gets_a_leading_apostrophe() -> None:
+    """Found by an outside tester: a variance comment =HYPERLINK(…) went out as a live formula."""
+    cells = ['=HYPERLINK("http://evil.example","x")', "+1", "-cmd", "@SUM(A1)", "\tx", "plain", "a=b"]
+    assert [csv_cell(c) for c in cells] == [
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'+1",
+        "'-cmd",
+        "'@SUM(A1)",
+        "'\tx",
+        "plain",
+        "a=b",
+    ]
+    assert csv_cell(Decimal(-3)) == "-3"  # a number is not text: no apostrophe

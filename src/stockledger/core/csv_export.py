@@ -19,7 +19,6 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from stockledger.core.deps import get_database
-from stockledger.core.schemas import json_number
 from stockledger.core.scope import bind_principal
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -102,11 +101,17 @@ def csv_body(header: Sequence[str], rows: Iterator[Sequence[object]]) -> Iterato
 
 
 def csv_cell(value: object) -> str:
-    """A field as the JSON answer gives it: quantities as numbers, instants in ISO 8601, null empty."""
+    """A field as the JSON answer gives it: quantities as plain decimals (never 1e-06), instants
+    in ISO 8601, null empty. Text a spreadsheet would run as a formula (starting with =, +, -,
+    @, a tab or a carriage return: a comment such as =HYPERLINK(…)) gets a leading apostrophe."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return str(json_number(value))
+        return format(value.normalize(), "f")
     if isinstance(value, datetime):
         return str(_INSTANT.dump_python(value, mode="json"))
-    return str(value)
+    text = str(value)
+    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_STARTS) else text
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
