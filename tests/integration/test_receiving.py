@@ -6,6 +6,7 @@ import pytest
 
 from stockledger.core.db import Database
 from stockledger.core.errors import NotFound, ValidationFailed
+from stockledger.ledger.models import InventoryItem
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.receiving.service import AlreadyReceived, receive_purchase_shipment
 from tests.shipping_support import FACILITY, details, events, layers, snapshot, totals
@@ -63,6 +64,27 @@ def test_a_new_lot_or_location_gets_its_own_item_and_is_found_again(seeded: Data
     assert totals(seeded, first) == (D(6), D(6))
     assert totals(seeded, "FG002-INV-001") == (D(22), D(22))
     assert [layer[2] for layer in layers(seeded, "FG002")[-2:]] == [D(11), D(11)]
+
+
+def test_an_expiry_date_without_a_lot_gets_an_item_of_its_own(seeded: Database) -> None:
+    """Found by an outside tester: the date was dropped and the units went to the facility item."""
+    line = {
+        "shipmentItemSeqId": "1",
+        "productId": "FG003",
+        "quantityAccepted": 1,
+        "expireDate": "2097-05-01T00:00:00Z",
+    }
+    [dated] = receive(seeded, "PO-EXP-1", line)
+    [again] = receive(seeded, "PO-EXP-2", line)
+    [later] = receive(seeded, "PO-EXP-3", line | {"expireDate": "2098-05-01T00:00:00Z"})
+    [plain] = receive(seeded, "PO-EXP-4", line | {"expireDate": None})
+    assert dated == again
+    assert len({dated, later, plain}) == 3
+    assert plain == "FG003-INV-001"  # no date: the facility item, as before
+    with seeded.reading() as session:
+        expiry = {i: session.get(InventoryItem, (FACILITY, i)).expire_date for i in (dated, later)}  # type: ignore[union-attr]
+    assert {i: e.year for i, e in expiry.items()} == {dated: 2097, later: 2098}
+    assert totals(seeded, dated) == (D(2), D(2))
 
 
 @pytest.mark.parametrize(

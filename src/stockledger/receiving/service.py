@@ -13,10 +13,10 @@ another product is refused, 409 `conflict`, even with `additional`: a shipment l
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import (
@@ -171,13 +171,15 @@ def _refuse_other_product(session: Session, doc: ReceiptDoc) -> None:
 def _target_item(
     session: Session, facility_id: str, line: ReceiptLine, now: datetime
 ) -> InventoryItem | None:
-    """The facility item, or the item of the line's own lot/location (found or created)."""
+    """The facility item, or the item of the line's own lot/location/expiry (found or created):
+    an expiry date alone makes an item of its own too (it was dropped on the facility item)."""
     if line.quantity_accepted == 0:
         return None
     item = find_or_create_facility_inventory_item(session, facility_id, line.product_id)
     lot_differs = line.lot_id is not None and line.lot_id != item.lot_id
     location_differs = line.location_seq_id is not None and line.location_seq_id != item.location_seq_id
-    if not (lot_differs or location_differs):
+    expiry_differs = line.expire_date is not None and _utc(line.expire_date) != _utc(item.expire_date)
+    if not (lot_differs or location_differs or expiry_differs):
         return item
     lot = line.lot_id if line.lot_id is not None else item.lot_id
     location = line.location_seq_id if line.location_seq_id is not None else item.location_seq_id
@@ -187,10 +189,18 @@ def _target_item(
         .where(i.facility_id == facility_id, i.product_id == line.product_id, i.status_id == INV_AVAILABLE)
         .where(i.lot_id.is_(None) if lot is None else i.lot_id == lot)
         .where(i.location_seq_id.is_(None) if location is None else i.location_seq_id == location)
+        .where(true() if line.expire_date is None else i.expire_date == line.expire_date)
         .order_by(i.created_stamp, i.inventory_item_id)
         .limit(1)
     ).first()
     return found or _new_item(session, facility_id, line, lot, location, item)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """An instant comparable with another: aware, in UTC (a naive one is taken as UTC)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _new_item(
