@@ -166,8 +166,12 @@ def test_bad_input_is_a_problem_and_changes_nothing(
     body: dict[str, Any] | None,
 ) -> None:
     before = snapshot(seeded)
-    if (body is not None and "items" not in body) or path == "/v1/receipts":
-        body = {"orderId": "OX", "facilityId": FAC} | (body or {})
+    if path == "/v1/receipts":
+        body = {"facilityId": FAC} | (body or {})
+    elif body is not None and "items" not in body and "/reject" not in path:
+        body = {"orderId": "OX", "facilityId": FAC} | body
+    elif "/reject" in path:
+        body = {"facilityId": FAC} | (body or {})
     answer = seeded_client.request(method, path, json=body)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")

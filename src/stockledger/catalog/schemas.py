@@ -7,8 +7,8 @@ from pydantic import Field
 
 from stockledger.core.schemas import (
     ApiModel,
+    DocumentModel,
     Id,
-    InputModel,
     Money,
     NonNegativeQuantity,
     Quantity,
@@ -17,7 +17,7 @@ from stockledger.core.schemas import (
 from stockledger.ledger.schemas import InventoryItemOut
 
 
-class LocationDoc(InputModel):
+class LocationDoc(DocumentModel):
     location_seq_id: Id
     location_type_enum_id: str | None = None
     area_id: str | None = None
@@ -25,19 +25,19 @@ class LocationDoc(InputModel):
     section_id: str | None = None
 
 
-class ProductFacilityDoc(InputModel):
+class ProductFacilityDoc(DocumentModel):
     minimum_stock: NonNegativeQuantity | None = None
     reorder_quantity: NonNegativeQuantity | None = None
     days_to_ship: int | None = Field(default=None, ge=0, le=3650)
 
 
-class ProductFacilityLocationDoc(InputModel):
+class ProductFacilityLocationDoc(DocumentModel):
     location_seq_id: Id
     minimum_stock: NonNegativeQuantity | None = None
     move_quantity: NonNegativeQuantity | None = None
 
 
-class ProductDoc(InputModel):
+class ProductDoc(DocumentModel):
     product_id: Id
     product_type_id: str | None = None
     product_name: str | None = Field(default=None, max_length=255)
@@ -46,7 +46,7 @@ class ProductDoc(InputModel):
     product_facility_locations: list[ProductFacilityLocationDoc] = []
 
 
-class FacilityDoc(InputModel):
+class FacilityDoc(DocumentModel):
     facility_id: Id
     facility_type_id: str | None = None
     facility_name: str | None = Field(default=None, max_length=255)
@@ -55,7 +55,7 @@ class FacilityDoc(InputModel):
     products: list[ProductDoc] = []
 
 
-class DetailDoc(InputModel):
+class DetailDoc(DocumentModel):
     inventory_item_detail_seq_id: Id | None = None
     effective_date: datetime | None = None
     quantity_on_hand_diff: Quantity = Decimal(0)
@@ -75,7 +75,7 @@ class DetailDoc(InputModel):
     change_by_user_login_id: str | None = None
 
 
-class InventoryItemDoc(InputModel):
+class InventoryItemDoc(DocumentModel):
     inventory_item_id: Id
     inventory_item_type_id: str | None = None
     product_id: Id
@@ -93,7 +93,7 @@ class InventoryItemDoc(InputModel):
     inventory_item_details: list[DetailDoc] = []
 
 
-class VarianceDoc(InputModel):
+class VarianceDoc(DocumentModel):
     inventory_item_id: Id
     physical_inventory_id: Id | None = None
     variance_reason_id: str | None = None
@@ -102,7 +102,7 @@ class VarianceDoc(InputModel):
     comments: str | None = Field(default=None, max_length=1000)
 
 
-class PhysicalInventoryDoc(InputModel):
+class PhysicalInventoryDoc(DocumentModel):
     physical_inventory_id: Id
     physical_inventory_date: datetime | None = None
     party_id: str | None = None

@@ -101,8 +101,8 @@ NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text holds no NUL: core.guards refuses it
 
 def _declare_text_bound(schema: dict[str, Any]) -> None:
     """The contract says what the service enforces on text: at most ID_MAX characters unless the
-    field says otherwise (str_max_length), no NUL; and only the members it reads (the others are
-    ignored, but a NUL anywhere in the body is refused)."""
+    field says otherwise (str_max_length), no NUL; and only the members it reads (another is a
+    422; DocumentModel ignores them)."""
     schema["additionalProperties"] = False
     for field in schema.get("properties", {}).values():
         for branch in [field, *field.get("anyOf", ())]:
@@ -110,6 +110,11 @@ def _declare_text_bound(schema: dict[str, Any]) -> None:
                 continue
             branch.setdefault("maxLength", ID_MAX)
             branch.setdefault("pattern", NO_NUL)
+
+
+def _declare_open_document(schema: dict[str, Any]) -> None:
+    _declare_text_bound(schema)
+    schema["additionalProperties"] = True
 
 
 def absent(*names: str) -> dict[str, Any]:
@@ -135,17 +140,26 @@ def refused(*shapes: dict[str, Any]) -> ConfigDict:
 
 
 class InputModel(ApiModel):
-    """A request body: unknown fields are ignored (OFBiz documents carry many). Text is at most
-    ID_MAX characters, as the columns are, unless its field says otherwise (names, comments)."""
+    """A request body: only its listed members (an unknown one, such as a misspelt `unitCst`, is
+    a 422, not silently ignored). Text is at most ID_MAX characters, as the columns are, unless
+    its field says otherwise (names, comments)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
-        extra="ignore",
+        extra="forbid",
         str_strip_whitespace=True,
         str_max_length=ID_MAX,
         json_schema_extra=_declare_text_bound,
     )
+
+
+class DocumentModel(InputModel):
+    """A document in the OFBiz seed formats (POST /v1/import, `stockledger load`): OFBiz
+    documents carry many members this service does not read, so unknown ones are ignored (and
+    the contract says so: additionalProperties true)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_declare_open_document)
 
 
 class Health(ApiModel):
