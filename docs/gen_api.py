@@ -181,9 +181,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("GET", "/v1/shipments/{shipment_id}"): ("A shipment, its items and route segments.", ("not_found",)),
     ("GET", "/v1/item-issuances"): (
-        "What an order (`orderId`) or a shipment (`shipmentId`; exactly one of them, else 422) took out "
-        "of stock: each ItemIssuance with its item, product, lot, quantity and COGS, in the token's "
-        "facilities. Paginated.",
+        "What was taken out of stock in the token's facilities: each ItemIssuance with its item, "
+        "product, lot, quantity and COGS; of an order with `orderId`, of a shipment with "
+        "`shipmentId`, of both when both are given. Paginated.",
         ("validation_failed",),
     ),
     ("PATCH", "/v1/shipments/{shipment_id}"): (
