@@ -102,7 +102,7 @@ NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text holds no NUL: core.guards refuses it
 def _declare_text_bound(schema: dict[str, Any]) -> None:
     """The contract says what the service enforces on text: at most ID_MAX characters unless the
     field says otherwise (str_max_length), no NUL; and only the members it reads (another is a
-    422; DocumentModel ignores them)."""
+    422; a DocumentModel ignores them)."""
     schema["additionalProperties"] = False
     for field in schema.get("properties", {}).values():
         for branch in [field, *field.get("anyOf", ())]:
@@ -110,11 +110,6 @@ def _declare_text_bound(schema: dict[str, Any]) -> None:
                 continue
             branch.setdefault("maxLength", ID_MAX)
             branch.setdefault("pattern", NO_NUL)
-
-
-def _declare_open_document(schema: dict[str, Any]) -> None:
-    _declare_text_bound(schema)
-    schema["additionalProperties"] = True
 
 
 def absent(*names: str) -> dict[str, Any]:
@@ -156,10 +151,11 @@ class InputModel(ApiModel):
 
 class DocumentModel(InputModel):
     """A document in the OFBiz seed formats (POST /v1/import, `stockledger load`): OFBiz
-    documents carry many members this service does not read, so unknown ones are ignored (and
-    the contract says so: additionalProperties true)."""
+    documents carry many members this service does not read, so unknown ones are ignored. The
+    contract still lists only the members read (a client need send no others; declaring any
+    member open would promise that any value there is taken, and a NUL anywhere is refused)."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra=_declare_open_document)
+    model_config = ConfigDict(extra="ignore")
 
 
 class Health(ApiModel):
