@@ -74,13 +74,9 @@ def event_inserts(
     (core/fence.py), so the parts of one change are consecutive within its transaction."""
     if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
         check_facility(session, facility_id)
-    user = acting_user(session)
-    if user is not None:
-        payload = {**payload, "changeByUserLoginId": user}
     dialect = session.get_bind().dialect
-    return [
-        _insert(session, _values(dialect, facility_id, event_type, part)) for part in payload_parts(payload)
-    ]
+    parts = payload_parts(_signed(payload, acting_user(session)))
+    return [_insert(session, _values(dialect, facility_id, event_type, part)) for part in parts]
 
 
 def event_insert(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> Statement:
@@ -121,23 +117,27 @@ def payload_parts(payload: dict[str, Any]) -> list[str]:
 
 def _insert(session: Session, values: dict[str, Any]) -> Statement:
     next_seq, seq_params = fenced_next_value(session, OUTBOX_SEQUENCE)
-    columns = {k.removeprefix("e_"): v for k, v in values.items()}
-    return Statement(_INSERT.format(next_seq=next_seq), {**columns, **seq_params})
+    return Statement(_INSERT.format(next_seq=next_seq), {**values, **seq_params})
 
 
 def event_values(
     dialect: Dialect, facility_id: str, event_type: str, payload: dict[str, Any], user: str | None
 ) -> dict[str, Any]:
-    """One event's values as `e_`-named driver parameters, for a caller's own statement
-    (`event_insert_from`) that has checked the facility scope and found the user itself
-    (no Session); the payload must fit in one part. It gets `changeByUserLoginId: user` when a
-    user is known."""
-    if user is not None:
-        payload = {**payload, "changeByUserLoginId": user}
-    return _values(dialect, facility_id, event_type, _dumps(payload))
+    """One event's values as `e_`-named driver parameters, for a caller's own statement (the
+    ledger's one-statement reservation) that has checked the facility scope and found the user
+    itself (no Session); the payload must fit in one part. It gets `changeByUserLoginId: user`
+    when a user is known."""
+    values = _values(dialect, facility_id, event_type, _dumps(_signed(payload, user)))
+    return {f"e_{k}": v for k, v in values.items()}
+
+
+def _signed(payload: dict[str, Any], user: str | None) -> dict[str, Any]:
+    """The payload with `changeByUserLoginId`: who the change was made for (core.actor)."""
+    return payload if user is None else {**payload, "changeByUserLoginId": user}
 
 
 def _values(dialect: Dialect, facility_id: str, event_type: str, payload: str) -> dict[str, Any]:
+    """The outbox row's column values (but its number) in the driver's form."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
     values = {
@@ -146,7 +146,7 @@ def _values(dialect: Dialect, facility_id: str, event_type: str, payload: str) -
         "payload": payload,
         "created_stamp": utcnow(),
     }
-    return {f"e_{k}": v for k, v in bound(dialect, OUTBOX, values).items()}
+    return bound(dialect, OUTBOX, values)
 
 
 def _dumps(value: object) -> str:
