@@ -23,6 +23,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """An instant comparable with any other: a naive one is UTC (as stored; some lean reads
+    return them so)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Stored as naive UTC on both databases; read back timezone-aware (UTC), so the API
     writes RFC 3339 timestamps with an offset. Naive values coming in are taken as UTC."""

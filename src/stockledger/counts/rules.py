@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from stockledger.core.fixed import ZERO
+from stockledger.core.model_base import as_utc
 
 FOUND = "VAR_FOUND"
 LOST = "VAR_LOST"
@@ -70,9 +71,11 @@ def shortage_order(levels: Sequence[ItemLevel], into: str, now: datetime) -> lis
     unrecorded issue most likely came from the earliest-expiring units)."""
 
     def key(level: ItemLevel) -> tuple[int, bool, datetime, bool, datetime, str]:
-        expires = _utc(level.expire_date) if level.expire_date is not None else None
-        tier = 0 if expires is not None and expires <= _utc(now) else int(level.inventory_item_id != into) + 1
-        received = _utc(level.datetime_received) if level.datetime_received is not None else None
+        expires = as_utc(level.expire_date) if level.expire_date is not None else None
+        tier = (
+            0 if expires is not None and expires <= as_utc(now) else int(level.inventory_item_id != into) + 1
+        )
+        received = as_utc(level.datetime_received) if level.datetime_received is not None else None
         return (
             tier,
             expires is None,
@@ -102,8 +105,3 @@ def counted_quantities(counted: Decimal, ordered: Sequence[ItemLevel], into: str
             after[level.inventory_item_id] -= take
             short -= take
     return after
-
-
-def _utc(moment: datetime) -> datetime:
-    """Naive values are UTC (as stored)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

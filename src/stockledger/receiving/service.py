@@ -13,7 +13,7 @@ another product is refused, 409 `conflict`, even with `additional`: a shipment l
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, true
@@ -28,7 +28,7 @@ from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
-from stockledger.core.model_base import utcnow
+from stockledger.core.model_base import as_utc, utcnow
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import CostLayer, FacilityLocation, InventoryItem, ShipmentReceipt
 from stockledger.ledger.post import Links, Posted, Posting, post
@@ -178,7 +178,9 @@ def _target_item(
     item = find_or_create_facility_inventory_item(session, facility_id, line.product_id)
     lot_differs = line.lot_id is not None and line.lot_id != item.lot_id
     location_differs = line.location_seq_id is not None and line.location_seq_id != item.location_seq_id
-    expiry_differs = line.expire_date is not None and _utc(line.expire_date) != _utc(item.expire_date)
+    expiry_differs = line.expire_date is not None and (
+        item.expire_date is None or as_utc(line.expire_date) != as_utc(item.expire_date)
+    )
     if not (lot_differs or location_differs or expiry_differs):
         return item
     lot = line.lot_id if line.lot_id is not None else item.lot_id
@@ -194,13 +196,6 @@ def _target_item(
         .limit(1)
     ).first()
     return found or _new_item(session, facility_id, line, lot, location, item)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """An instant comparable with another: aware, in UTC (a naive one is taken as UTC)."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _new_item(

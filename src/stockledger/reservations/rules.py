@@ -2,12 +2,13 @@
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
 from stockledger.core.errors import ValidationFailed
 from stockledger.core.fixed import ZERO
+from stockledger.core.model_base import as_utc
 
 ALL_OR_NOTHING, PARTIAL, BACKORDER = "ALL_OR_NOTHING", "PARTIAL", "BACKORDER"
 FILL_POLICIES = (ALL_OR_NOTHING, PARTIAL, BACKORDER)
@@ -66,12 +67,7 @@ def promisable(
     (no expireDate, or one later than `now`); an expired lot only when the request allows it."""
     if status_id != INV_AVAILABLE:
         return False
-    return allow_expired or expire_date is None or _utc(expire_date) > _utc(now)
-
-
-def _utc(moment: datetime) -> datetime:
-    """Naive values are UTC (as stored; some lean reads return them so)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return allow_expired or expire_date is None or as_utc(expire_date) > as_utc(now)
 
 
 def usable(c: Candidate, now: datetime, allow_expired: bool) -> bool:
