@@ -22,6 +22,7 @@ from stockledger.ledger.models import InventoryItemDetail, Shipment
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import reset_inventory
 from tests.clock_support import FakeClock
+from tests.paging_support import all_pages
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
 PATH_VALUES = {"facility_id": "FACILITY_1", "product_id": "FG001", "inventory_item_id": "FG001-INV-001"}
@@ -186,20 +187,6 @@ def _second_facility_with_stock(db: Database) -> None:
         reset_inventory(session, lines, "scope test")
 
 
-def _all_pages(client: TestClient, path: str, headers: dict[str, str], limit: int) -> list[dict[str, Any]]:
-    """Every item of a keyset-paged list (`cursor` for the view, `after` for the event feed)."""
-    items: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": limit}
-    while True:
-        response = client.get(path, params=params, headers=headers)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items += page["items"]
-        if page["next"] is None:
-            return items
-        params = {"limit": limit, "cursor": page["next"]}
-
-
 def test_list_reads_that_name_no_facility_show_a_scoped_token_only_its_facilities(
     anonymous: TestClient, seeded: Database
 ) -> None:
@@ -209,15 +196,15 @@ def test_list_reads_that_name_no_facility_show_a_scoped_token_only_its_facilitie
     second = {"Authorization": f"Bearer {_token(seeded, 'oms', ['FACILITY_2'])}"}
     both = {"Authorization": f"Bearer {_token(seeded, 'store', ['FACILITY_1', 'FACILITY_2'])}"}
     path = "/v1/product-facility-inventory"
-    everything = _all_pages(anonymous, path, admin, 100)
+    everything = all_pages(anonymous, path, 100, admin)
     by_facility = {f: [r for r in everything if r["facilityId"] == f] for f in ("FACILITY_1", "FACILITY_2")}
     assert len(by_facility["FACILITY_1"]) >= 3
     assert len(by_facility["FACILITY_2"]) == 2
     assert len(everything) == len(by_facility["FACILITY_1"]) + 2
     for limit in (1, 2, 100):  # the keyset cursor pages within the scope
-        assert _all_pages(anonymous, path, first, limit) == by_facility["FACILITY_1"]
-        assert _all_pages(anonymous, path, second, limit) == by_facility["FACILITY_2"]
-        assert _all_pages(anonymous, path, both, limit) == everything
+        assert all_pages(anonymous, path, limit, first) == by_facility["FACILITY_1"]
+        assert all_pages(anonymous, path, limit, second) == by_facility["FACILITY_2"]
+        assert all_pages(anonymous, path, limit, both) == everything
     only_fg001 = anonymous.get(path, params={"productId": "FG001"}, headers=second).json()["items"]
     assert [(r["facilityId"], r["quantityOnHandTotal"]) for r in only_fg001] == [("FACILITY_2", 7)]
     # naming another facility is refused outright; naming its own is served
@@ -225,12 +212,12 @@ def test_list_reads_that_name_no_facility_show_a_scoped_token_only_its_facilitie
     named = anonymous.get(path, params={"facilityId": "FACILITY_2"}, headers=second)
     assert named.json()["items"] == by_facility["FACILITY_2"]
 
-    events = _all_pages(anonymous, "/v1/events", admin, 100)
+    events = all_pages(anonymous, "/v1/events", 100, admin)
     assert {"FACILITY_1", "FACILITY_2", "_ALL"} <= {e["facilityId"] for e in events}
     for headers, facilities in ((first, {"FACILITY_1"}), (second, {"FACILITY_2"}), (both, None)):
         wanted = [e for e in events if facilities is None or e["facilityId"] in facilities]
         if facilities is None:  # a run spanning facilities is keyed _ALL: for unscoped callers only
             wanted = [e for e in events if e["facilityId"] in ("FACILITY_1", "FACILITY_2")]
         for limit in (1, 100):
-            assert _all_pages(anonymous, "/v1/events", headers, limit) == wanted
+            assert all_pages(anonymous, "/v1/events", limit, headers) == wanted
         assert wanted

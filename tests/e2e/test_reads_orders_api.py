@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from stockledger.core.db import Database
 from stockledger.core.pagination import encode_cursor
 from tests.e2e.test_shipping_api import problem
+from tests.paging_support import all_pages
 from tests.scope_support import bearer, second_facility
 
 FAC = "FACILITY_1"
@@ -20,26 +21,13 @@ def _reserve(client: TestClient, order: str, seq: str, product: str, quantity: i
     assert answer.status_code == 201, answer.text
 
 
-def _all_pages(client: TestClient, path: str, limit: int, **query: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = query | {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        page = client.get(path, params=params)
-        assert page.status_code == 200, page.text
-        rows += page.json()["items"]
-        cursor = page.json()["next"]
-        if cursor is None:
-            return rows
-
-
 def test_an_orders_reservations_list_every_status_with_lot_and_backorder(seeded_client: TestClient) -> None:
     _reserve(seeded_client, "O1", "00001", "FG001", 25)  # FEFO over two items: 12 + 13
     there = seeded_client.get(f"/v1/availability?facilityId={FAC}&productId=FG002").json()
     _reserve(seeded_client, "O1", "00002", "FG002", 40, fill="BACKORDER")
     _reserve(seeded_client, "O1", "00003", "FG003", 1)
     assert seeded_client.delete("/v1/reservations/O1/00003").status_code == 200
-    rows = _all_pages(seeded_client, "/v1/orders/O1/reservations", limit=2)
+    rows = all_pages(seeded_client, "/v1/orders/O1/reservations", limit=2)
     seen = [
         (r["orderItemSeqId"], r["productId"], r["quantity"], r["quantityNotAvailable"], r["statusId"])
         for r in rows
@@ -113,7 +101,7 @@ def _shipped(client: TestClient, shipment_id: str, order: str, quantity: int) ->
 def test_issuances_of_an_order_or_a_shipment(seeded_client: TestClient, seeded: Database) -> None:
     _shipped(seeded_client, "SH-A", "OA", 25)  # FG002-INV-001 holds 22: two items issued
     _shipped(seeded_client, "SH-B", "OB", 1)
-    by_order = _all_pages(seeded_client, "/v1/item-issuances", limit=1, orderId="OA")
+    by_order = all_pages(seeded_client, "/v1/item-issuances", limit=1, orderId="OA")
     by_shipment = seeded_client.get("/v1/item-issuances", params={"shipmentId": "SH-A"}).json()["items"]
     assert by_order == by_shipment
     assert sum(i["quantity"] for i in by_order) == 25
@@ -129,7 +117,7 @@ def test_issuances_of_an_order_or_a_shipment(seeded_client: TestClient, seeded: 
     both = seeded_client.get("/v1/item-issuances", params={"orderId": "OA", "shipmentId": "SH-A"}).json()
     assert both["items"] == by_order
     assert seeded_client.get("/v1/item-issuances?orderId=OA&shipmentId=SH-B").json()["items"] == []
-    every = _all_pages(seeded_client, "/v1/item-issuances", limit=2)  # neither: all in the token's facilities
+    every = all_pages(seeded_client, "/v1/item-issuances", limit=2)  # neither: all in the token's facilities
     assert sorted(i["itemIssuanceId"] for i in every) == sorted(
         i["itemIssuanceId"]
         for i in by_order + seeded_client.get("/v1/item-issuances?orderId=OB").json()["items"]

@@ -2,8 +2,6 @@
 products, a product's locations, a physical inventory, variance reasons, a reset run's failed
 lines; scoped tokens see their facilities' rows only, unknown ids are 404, bad parameters 422."""
 
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,21 +9,10 @@ from stockledger.core.db import Database
 from stockledger.core.pagination import encode_cursor
 from stockledger.resets.failures import STORED_FAILURES
 from tests.e2e.test_shipping_api import problem
+from tests.paging_support import all_pages
 from tests.scope_support import bearer, second_facility
 
 FAC = "FACILITY_1"
-
-
-def _pages(client: TestClient, path: str, limit: int, **query: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = query | {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        page = client.get(path, params=params)
-        assert page.status_code == 200, page.text
-        rows += page.json()["items"]
-        if (cursor := page.json()["next"]) is None:
-            return rows
 
 
 def test_a_facilitys_items_with_lots_locations_and_totals(seeded_client: TestClient) -> None:
@@ -37,11 +24,11 @@ def test_a_facilitys_items_with_lots_locations_and_totals(seeded_client: TestCli
         ).status_code
         == 201
     )
-    rows = _pages(seeded_client, "/v1/inventory-items", limit=2, facilityId=FAC)
+    rows = all_pages(seeded_client, "/v1/inventory-items", limit=2, facilityId=FAC)
     assert [r["inventoryItemId"] for r in rows] == sorted(r["inventoryItemId"] for r in rows)
     assert len(rows) == 7
     assert {r["facilityId"] for r in rows} == {FAC}
-    by_product = _pages(seeded_client, "/v1/inventory-items", limit=100, facilityId=FAC, productId="FG002")
+    by_product = all_pages(seeded_client, "/v1/inventory-items", limit=100, facilityId=FAC, productId="FG002")
     assert len(by_product) == 3
     [received] = [r for r in by_product if r["lotId"] == "L-1"]
     assert received["expireDate"].startswith("2030-01-01T00:00:00")
@@ -91,7 +78,7 @@ def test_bad_query_parameters_are_a_422(seeded_client: TestClient, path: str) ->
 
 
 def test_a_facilitys_products_page_by_product(seeded_client: TestClient, seeded: Database) -> None:
-    rows = _pages(seeded_client, f"/v1/facilities/{FAC}/products", limit=2)
+    rows = all_pages(seeded_client, f"/v1/facilities/{FAC}/products", limit=2)
     assert [r["productId"] for r in rows] == ["FG001", "FG002", "FG003"]
     assert rows[1] == {
         "productId": "FG002",
@@ -176,7 +163,7 @@ def test_a_count_id_used_in_two_facilities_needs_a_facility(
 
 
 def test_variance_reasons_page_by_id(seeded_client: TestClient, seeded: Database) -> None:
-    reasons = _pages(seeded_client, "/v1/variance-reasons", limit=1)
+    reasons = all_pages(seeded_client, "/v1/variance-reasons", limit=1)
     assert {"varianceReasonId": "VAR_LOST", "description": "Lost"} in reasons
     assert [r["varianceReasonId"] for r in reasons] == sorted(r["varianceReasonId"] for r in reasons)
     scoped = seeded_client.get(
@@ -191,7 +178,7 @@ def test_a_reset_runs_failed_lines_are_stored_with_it(seeded_client: TestClient)
     lines = [good, unknown] + [{"facilityId": FAC}] * (STORED_FAILURES + 200)
     run = seeded_client.post("/v1/external-inventory-resets", json={"lines": lines}).json()
     path = f"/v1/external-inventory-resets/{run['inventoryResetId']}/failures"
-    stored = _pages(seeded_client, path, limit=300)
+    stored = all_pages(seeded_client, path, limit=300)
     assert [f["line"] for f in stored] == list(range(2, STORED_FAILURES + 2))
     assert stored[0] == {
         "line": 2,
