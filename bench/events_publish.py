@@ -29,6 +29,7 @@ from pathlib import Path
 import nats
 import psycopg
 from nats.js.errors import NotFoundError
+from reset_1m import insert_catalogue
 
 from stockledger.core import migrate
 from stockledger.core.db import Database
@@ -60,16 +61,7 @@ def create_database(products: int, facilities: int) -> None:
     migrate.upgrade(db.engine)
     db.dispose()
     with psycopg.connect(url(NAME)) as conn:
-        conn.execute(
-            "INSERT INTO facility (facility_id, facility_name, costing_method_id, created_stamp) "
-            "SELECT 'F' || lpad(n::text, 2, '0'), 'Bench ' || n, 'FIFO', now() FROM generate_series(1, %s) n",
-            (facilities,),
-        )
-        conn.execute(
-            "INSERT INTO product (product_id, product_name, created_stamp) "
-            "SELECT 'P' || lpad(n::text, 6, '0'), 'Product ' || n, now() FROM generate_series(0, %s - 1) n",
-            (products,),
-        )
+        insert_catalogue(conn, products, facilities)
 
 
 def write_csv(path: Path, products: int, facilities: int) -> None:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -43,6 +44,20 @@ def admin(sql: str) -> None:
         conn.execute(sql)
 
 
+def insert_catalogue(conn: psycopg.Connection[Any], products: int, facilities: int) -> None:
+    """Facilities F01… and products P000000… (no stock), as the reset benchmarks load them."""
+    conn.execute(
+        "INSERT INTO facility (facility_id, facility_name, costing_method_id, created_stamp) "
+        "SELECT 'F' || lpad(n::text, 2, '0'), 'Bench ' || n, 'FIFO', now() FROM generate_series(1, %s) n",
+        (facilities,),
+    )
+    conn.execute(
+        "INSERT INTO product (product_id, product_name, created_stamp) "
+        "SELECT 'P' || lpad(n::text, 6, '0'), 'Product ' || n, now() FROM generate_series(0, %s - 1) n",
+        (products,),
+    )
+
+
 def create_database(products: int, facilities: int) -> None:
     for name in (OURS, BASE):
         admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -51,16 +66,7 @@ def create_database(products: int, facilities: int) -> None:
     migrate.upgrade(db.engine)
     db.dispose()
     with psycopg.connect(url(OURS)) as conn:
-        conn.execute(
-            "INSERT INTO facility (facility_id, facility_name, costing_method_id, created_stamp) "
-            "SELECT 'F' || lpad(n::text, 2, '0'), 'Bench ' || n, 'FIFO', now() FROM generate_series(1, %s) n",
-            (facilities,),
-        )
-        conn.execute(
-            "INSERT INTO product (product_id, product_name, created_stamp) "
-            "SELECT 'P' || lpad(n::text, 6, '0'), 'Product ' || n, now() FROM generate_series(0, %s - 1) n",
-            (products,),
-        )
+        insert_catalogue(conn, products, facilities)
 
 
 def settle(name: str) -> None:
