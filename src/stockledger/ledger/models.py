@@ -8,7 +8,7 @@ catalogue tables (product, types, reasons) are reference tables.
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stockledger.core.model_base import Base, utcnow
@@ -237,10 +237,11 @@ class OrderItem(Base):
     primary key lets only one of two concurrent first uses in a facility write it."""
 
     __tablename__ = "order_item"
-    __table_args__ = (Index("ix_order_item_order_item", "order_id", "order_item_seq_id"),)
-    facility_id: Mapped[str] = mapped_column(primary_key=True)
-    order_id: Mapped[str] = mapped_column(primary_key=True)
-    order_item_seq_id: Mapped[str] = mapped_column(primary_key=True)
+    # led by the order item: the one-product guard reads its rows in every facility (0015)
+    __table_args__ = (PrimaryKeyConstraint("order_id", "order_item_seq_id", "facility_id"),)
+    facility_id: Mapped[str]
+    order_id: Mapped[str]
+    order_item_seq_id: Mapped[str]
     product_id: Mapped[str]  # no foreign keys: claimed before the caller looks its ids up
     created_stamp: Mapped[datetime] = mapped_column(default=utcnow)
 
