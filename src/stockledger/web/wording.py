@@ -58,6 +58,19 @@ def coded(code: str | None) -> Markup:
     return Markup('<span class="coded" title="{}">{}</span>').format(escape(code), named(code))
 
 
+def coded_as(code: str, words: str) -> Markup:
+    """Words of the page's own choosing, with the code as their tooltip."""
+    return Markup('<span class="coded" title="{}">{}</span>').format(escape(code), words)
+
+
+def item_status(code: str, emptied_return: bool) -> Markup:
+    """An item's status; a returned item with nothing left and no line waiting for inspection (its
+    units were inspected and moved, or counted as gone) says so, not "not inspected"."""
+    if code == "INV_RETURNED" and emptied_return:
+        return coded_as(code, "Returned, nothing left to inspect")
+    return coded(code)
+
+
 def system_reasons(role: str) -> frozenset[str]:
     """The reasons a role may not pick by hand: store staff never the ERP sync's."""
     return SYSTEM_REASONS if role in STORE_ROLES else frozenset()
