@@ -8,7 +8,7 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from stockledger.core.db import Database
-from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _rows
+from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _rows, _upload
 
 
 def _notice(html: str) -> str:
@@ -144,3 +144,50 @@ def test_an_inspected_return_leaves_no_item_waiting_for_inspection(
     assert "Returned, not inspected</span>" not in page
     emptied = '<span class="coded" title="INV_RETURNED">Returned, nothing left to inspect</span>'
     assert f'<td data-col="status">{emptied}</td>' in page
+
+
+def _file_error(html: str) -> str:
+    found = re.search(r'<p class="error" id="reset-file-error" >([^<]*)</p>', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def test_the_erp_upload_tells_its_problems_plainly(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "admin")
+    before = _rows(seeded)
+    header = "facilityId,productId,quantityOnHand,availableToPromise\n"
+    latin1 = (
+        header + "FACILITY_1,FG001,3,\nFACILITY_1,FG002,4,\n"
+    ).encode() + "FACILITY_1,Caf\u00e9,1,\n".encode("latin-1")
+    refused = client.post("/ui/resets", files={"file": ("erp.csv", latin1, "text/csv")}, headers=HX)
+    assert refused.status_code == 422
+    assert _file_error(refused.text) == (
+        "The CSV is not UTF-8 text: line 4, byte 15 (0xE9) cannot be read. Save the file as UTF-8 "
+        "(in a spreadsheet: “CSV UTF-8”) and send it again. Nothing was changed."
+    )
+    bad_header = _upload(client, "facility,product,qoh\nFACILITY_1,FG001,3\n")
+    assert bad_header.status_code == 422
+    assert _file_error(bad_header.text).endswith("got facility,product,qoh. Nothing was changed.")
+    assert _rows(seeded) == before
+    lines = _upload(
+        client,
+        header + "FACILITY_1,FG001,,\nFACILITY_1,FG002,1,2\nFACILITY_1,FG003,-3,\nFACILITY_1,FG003,x,\n",
+    )
+    problems = re.findall(r'<td><span title="([a-z_]+)">([^<]*)</span></td>', lines.text)
+    assert problems == [
+        (
+            "no_quantity",
+            "No quantity: give either the quantity on hand or the quantity available to promise.",
+        ),
+        (
+            "both_quantities",
+            "Two quantities: give either the quantity on hand or the quantity available to promise, "
+            "not both.",
+        ),
+        (
+            "negative_quantity",
+            "The quantity on hand is below zero (-3): a reset sets a quantity that cannot be below zero.",
+        ),
+        ("invalid_quantity", "The quantity on hand is not a number: &#39;x&#39;."),
+    ]
+    assert "quantityOnHand or availableToPromise" not in lines.text.split("<table", 1)[1]
