@@ -4,6 +4,7 @@ inspection, rejection reasons checked at their field."""
 
 import re
 from decimal import Decimal
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -191,3 +192,14 @@ def test_the_erp_upload_tells_its_problems_plainly(seeded: Database, client: Tes
         ("invalid_quantity", "The quantity on hand is not a number: &#39;x&#39;."),
     ]
     assert "quantityOnHand or availableToPromise" not in lines.text.split("<table", 1)[1]
+
+
+def test_the_procedures_say_who_has_the_reserve_form(seeded: Database, client: TestClient) -> None:
+    """docs/procedures.md §4 once offered the Reserve form to store staff, whose page hides it."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "procedures.md").read_text()
+    reservation = docs.split("## 4. Reservation", 1)[1].split("## 5.", 1)[0]
+    assert "for store staff taking a" not in reservation
+    assert "shown only to the roles that may reserve: `oms` and `admin`" in reservation
+    for role, shown in (("store", False), ("oms", True), ("admin", True), ("viewer", False)):
+        page = _as(client, seeded, role).get(f"{PRODUCT}/FG001").text
+        assert ('action="/ui/facilities/FACILITY_1/products/FG001/reserve"' in page) is shown, role
