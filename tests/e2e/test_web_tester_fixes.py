@@ -144,7 +144,7 @@ def test_an_inspected_return_leaves_no_item_waiting_for_inspection(
     page = client.get(f"{PRODUCT}/FG002").text
     assert "Returned, not inspected</span>" not in page
     emptied = '<span class="coded" title="INV_RETURNED">Returned, nothing left to inspect</span>'
-    assert f'<td data-col="status">{emptied}</td>' in page
+    assert f'<td data-label="Status" data-col="status">{emptied}</td>' in page
 
 
 def _file_error(html: str) -> str:
