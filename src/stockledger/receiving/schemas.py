@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -55,10 +55,18 @@ class ReceiptLine(InputModel):
     location_seq_id: Id | None = None
     rejection_reason_id: Id | None = Field(
         default=None,
-        validate_default=True,
         json_schema_extra={"enum": [*REJECTION_REASON_IDS, None]},
         description="why the rejected units were not accepted: " + ", ".join(REJECTION_REASON_IDS),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reason_always_checked(cls, data: Any) -> Any:
+        """A line without `rejectionReasonId` is checked as if it said null: its check then names
+        the field as the client spells it (a default's check would name the attribute)."""
+        if isinstance(data, dict) and not {"rejectionReasonId", "rejection_reason_id"} & data.keys():
+            return {**data, "rejectionReasonId": None}
+        return data
 
     @field_validator("rejection_reason_id", mode="after")
     @classmethod

@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 
 FORM_ERROR = "_form"  # the key of a message about the form as a whole
@@ -41,7 +40,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         names = [part for part in error["loc"] if isinstance(part, str)]
-        key = to_camel(names[-1]) if names else FORM_ERROR  # a default's check names the attribute
+        key = names[-1] if names else FORM_ERROR
         errors.setdefault(key, message_of(error))
     return errors
 
