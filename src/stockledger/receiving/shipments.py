@@ -7,15 +7,24 @@ global (SECURITY.md, "No oracles"), so a purchase shipment is received in one fa
 received in another facility before is refused too. Both are `409 conflict` (the id is well
 formed; the shipment it names does not fit), or `403` naming nothing for a token that may not
 touch the facility holding the shipment or its receipts.
+
+Nothing in the ledger holds a purchase shipment, so no row lock orders two first receipts of one
+into two facilities: on PostgreSQL a transaction-level advisory lock on the shipment id does
+(the two-key form, apart from core/fence.py's one-key locks), taken before the check, so the
+second waits for the first to commit and then sees its receipt. SQLite writers queue anyway
+(BEGIN IMMEDIATE, core/db.py).
 """
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from stockledger.core.errors import Conflict
 from stockledger.core.scope import check_owner
+from stockledger.core.statements import is_postgres
 from stockledger.ledger.models import ShipmentReceipt
 from stockledger.shipping.service import find_shipment
+
+LOCK_SPACE = 0x52435054  # "RCPT": the first key of the receipts' shipment locks
 
 
 class NotAPurchaseShipment(Conflict):
@@ -25,6 +34,11 @@ class NotAPurchaseShipment(Conflict):
 def check_receivable(session: Session, shipment_id: str, facility_id: str) -> None:
     """Refuse a sales shipment, and a purchase shipment already received in another facility."""
     what = f"shipment {shipment_id}"
+    if is_postgres(session):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:id))"),
+            {"space": LOCK_SPACE, "id": shipment_id},
+        )
     shipment = find_shipment(session, shipment_id)
     if shipment is not None:
         check_owner(session, shipment.facility_id, what, shipmentId=shipment_id)
