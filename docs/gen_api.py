@@ -286,12 +286,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "is promisable (not on hold, returned, defective or expired). A shipment line received "
         "before needs `additional: true`; without it 409 `already_received` (with "
         "`retryWith: additional`) and nothing changes; a line received before as another product "
-        "is 409 `conflict`, `additional` or not. `shipmentId` names a purchase shipment, received "
-        "in this facility only: a sales shipment of this ledger, or a shipment id received in "
-        "another facility, is 409 `conflict` (403 naming nothing for a token that may not touch "
-        "that facility). `rejectionReasonId` (one of `SRJ_DAMAGED`, `SRJ_NOT_ORDERED`, "
-        "`SRJ_OVER_SHIPPED`, `SRJ_EXPIRED`) is given exactly when `quantityRejected` is above 0: "
-        "else 422 naming it.",
+        "is 409 `conflict`, `additional` or not. `shipmentId` names a purchase shipment (its id is "
+        "the facility's own): a sales shipment of this ledger is 409 `conflict` (403 naming "
+        "nothing for a token that may not touch its facility). `rejectionReasonId` (one of "
+        "`SRJ_DAMAGED`, `SRJ_NOT_ORDERED`, `SRJ_OVER_SHIPPED`, `SRJ_EXPIRED`) is given exactly "
+        "when `quantityRejected` is above 0: else 422 naming it.",
         ("not_found", "validation_failed", "conflict", "already_received"),
     ),
     ("GET", "/v1/receipts/{receipt_id}"): (
