@@ -11,18 +11,12 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS, require_at_most_records
-from stockledger.catalog.import_rows import ImportOutcome, fields, merge, require_location
+from stockledger.catalog.import_products import import_products
+from stockledger.catalog.import_rows import ImportOutcome, fields, merge
 from stockledger.catalog.import_stock import Tick, import_items, import_physical_inventory, no_tick
 from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalInventoryDoc, ProductDoc
-from stockledger.core.errors import Forbidden, ValidationFailed, listed_errors
-from stockledger.core.scope import facilities_in_scope
-from stockledger.ledger.models import (
-    Facility,
-    FacilityLocation,
-    Product,
-    ProductFacility,
-    ProductFacilityLocation,
-)
+from stockledger.core.errors import ValidationFailed, listed_errors
+from stockledger.ledger.models import Facility, FacilityLocation
 
 __all__ = ["MAX_IMPORT_RECORDS", "ImportOutcome", "clean_errors", "import_document"]
 
@@ -41,7 +35,7 @@ def import_document(session: Session, document: Any, tick: Tick = no_tick) -> Im
             return _import_facility(session, _parse(FacilityDoc, document), tick)
         if "productId" in document:
             outcome = ImportOutcome("product")
-            _upsert_product(session, _parse(ProductDoc, document), outcome)
+            import_products(session, [_parse(ProductDoc, document)], outcome)
             return outcome
     raise ValidationFailed(
         "Unrecognised document: expected a facility (facilityId), a product (productId), a list of "
@@ -76,50 +70,5 @@ def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOu
             ["facility_id", "location_seq_id"],
         )
         outcome.counts["facilityLocations"] += 1
-    for product in doc.products:
-        _upsert_product(session, product, outcome, doc.facility_id)
-        tick()
+    import_products(session, doc.products, outcome, doc.facility_id, tick)
     return outcome
-
-
-def _upsert_product(
-    session: Session, doc: ProductDoc, outcome: ImportOutcome, facility_id: str | None = None
-) -> None:
-    values = fields(doc, "product_facility", "product_facility_locations")
-    if facilities_in_scope(session) is None:
-        merge(session, Product, values, ["product_id"])
-    else:
-        _require_product_as_is(session, values)
-    outcome.counts["products"] += 1
-    if facility_id is None:
-        return
-    pf = fields(doc.product_facility) if doc.product_facility else {}
-    merge(
-        session,
-        ProductFacility,
-        {"facility_id": facility_id, "product_id": doc.product_id, **pf},
-        ["facility_id", "product_id"],
-    )
-    outcome.counts["productFacilities"] += 1
-    for pfl in doc.product_facility_locations:
-        require_location(session, facility_id, pfl.location_seq_id)
-        merge(
-            session,
-            ProductFacilityLocation,
-            {"facility_id": facility_id, "product_id": doc.product_id, **fields(pfl)},
-            ["facility_id", "product_id", "location_seq_id"],
-        )
-        outcome.counts["productFacilityLocations"] += 1
-
-
-def _require_product_as_is(session: Session, values: dict[str, Any]) -> None:
-    """Products are shared by every facility: a token scoped to some may name one as it is
-    (reloading its facility's document), but only an unscoped token may create or change it."""
-    product_id = values["product_id"]
-    product = session.get(Product, product_id)
-    if product is None or any(getattr(product, name) != value for name, value in values.items()):
-        raise Forbidden(
-            f"Product {product_id} is shared by every facility: only a token of every facility "
-            "may create or change it",
-            productId=product_id,
-        )

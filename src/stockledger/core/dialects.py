@@ -145,6 +145,33 @@ def from_arrays(
     return f"SELECT {', '.join(selected)} FROM {source}", params
 
 
+def upsert_rows(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
+    """`rows` (all with the same columns, each key once) INSERTed, or their other columns
+    UPDATEd where the key exists (ON CONFLICT DO UPDATE; DO NOTHING when the rows hold keys
+    only). PostgreSQL: one statement from arrays (`from_arrays`) however many rows; SQLite:
+    one executemany."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    changes = [c for c in columns if c not in keys]
+    if is_postgres(session):
+        select_rows, params = from_arrays(session, table, rows)
+        action = (
+            f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in changes)}" if changes else "DO NOTHING"
+        )
+        into = f"INSERT INTO {table.name} ({', '.join(columns)})"
+        run(session, Statement(f"{into} {select_rows} ON CONFLICT ({', '.join(keys)}) {action}", params))
+        return
+    stmt = sqlite_insert(table)
+    if changes:
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in changes})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt, list(rows))
+
+
 def array_literal(values: Sequence[Any]) -> str:
     """A PostgreSQL array literal of `values` (str, int, None, or anything whose str() the
     column's type parses, such as a datetime), to send as one text parameter cast to the
