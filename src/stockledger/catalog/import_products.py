@@ -7,7 +7,8 @@ A product named twice in one batch is written once, with the fields of both (the
 field both give): what the two upserts in a row would leave.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -135,18 +136,27 @@ def _write_links(
 def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """The rows upserted by `keys`: each key once, with the fields of its rows merged in order;
     one statement per set of columns the rows give."""
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        key = tuple(row[k] for k in keys)
-        merged[key] = {**merged[key], **row} if key in merged else row
-    for group in _by_columns(merged.values()):
+    if not rows:
+        return
+    key_of = itemgetter(*keys)
+    if len(set(map(key_of, rows))) < len(rows):  # a key named twice: its rows merged in order
+        merged: dict[Any, dict[str, Any]] = {}
+        for row in rows:
+            key = key_of(row)
+            merged[key] = {**merged[key], **row} if key in merged else row
+        rows = list(merged.values())
+    for group in _by_columns(rows):
         upsert_rows(session, table, group, keys)
 
 
-def _by_columns(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+def _by_columns(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    columns = rows[0].keys()
+    if all(row.keys() == columns for row in rows):  # the usual document: every row alike
+        yield rows
+        return
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
+        groups.setdefault(frozenset(row), []).append(row)
     yield from groups.values()
 
 
