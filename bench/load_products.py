@@ -219,12 +219,35 @@ def run_http(paths: list[Path], env: dict[str, str]) -> float:
     bodies = [path.read_bytes() for path in paths]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with serving(env, PORT, 1) as base, httpx.Client(base_url=base, timeout=600) as client:
+        server = _server_pid()
+        cpu_before = _cpu_of(server)
         started = time.monotonic()
         for body in bodies:
             answer = client.post("/v1/import", content=body, headers=headers)
             if answer.status_code != 200:
                 raise RuntimeError(f"POST /v1/import: {answer.status_code} {answer.text[:2000]}")
-        return time.monotonic() - started
+        seconds = time.monotonic() - started
+        cpu = _cpu_of(server) - cpu_before
+        print(f"stockledger serve: {cpu:.2f} s of CPU (user + system) in {seconds:.2f} s")
+        return seconds
+
+
+def _server_pid() -> int:
+    """The process of `stockledger serve --port PORT` (one worker: the one that answers)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or gone
+            continue
+        if proc.name.isdigit() and b"serve" in argv and str(PORT).encode() in argv:
+            return int(proc.name)
+    raise RuntimeError(f"no stockledger serve on port {PORT}")
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (/proc/PID/stat)."""
+    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

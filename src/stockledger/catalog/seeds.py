@@ -9,6 +9,7 @@ from stockledger.catalog.importer import ImportOutcome, import_document
 from stockledger.catalog.load_progress import Tracker, records_in
 from stockledger.core.db import Database
 from stockledger.core.dialects import analyze_grown, inserts_counted, rows_added_since
+from stockledger.core.gc_pause import collections_paused
 
 
 def seed_documents() -> list[tuple[str, Any]]:
@@ -30,7 +31,7 @@ def load_documents(
     try:
         for name, document in documents:
             tracker.start(name, records_in(document))
-            with db.transaction() as session:
+            with collections_paused(), db.transaction() as session:
                 before = inserts_counted(session)
                 outcomes.append((name, import_document(session, document, tracker.tick)))
                 added.update(rows_added_since(session, before))
