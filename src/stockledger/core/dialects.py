@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.core.statements import Statement, is_postgres, run, table_binders
+from stockledger.core.write_behind import WriteBehind
 
 log = logging.getLogger("stockledger.db")
 
@@ -146,12 +147,16 @@ def from_arrays(
 
 
 def upsert_rows(
-    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    writes: WriteBehind | None = None,
 ) -> None:
     """`rows` (all with the same columns, each key once) INSERTed, or their other columns
     UPDATEd where the key exists (ON CONFLICT DO UPDATE; DO NOTHING when the rows hold keys
-    only). PostgreSQL: one statement from arrays (`from_arrays`) however many rows; SQLite:
-    one executemany."""
+    only). PostgreSQL: one statement from arrays (`from_arrays`) however many rows, sent
+    through `writes` when given (its answer awaited at their settle); SQLite: one executemany."""
     if not rows:
         return
     columns = list(rows[0])
@@ -162,7 +167,11 @@ def upsert_rows(
             f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in changes)}" if changes else "DO NOTHING"
         )
         into = f"INSERT INTO {table.name} ({', '.join(columns)})"
-        run(session, Statement(f"{into} {select_rows} ON CONFLICT ({', '.join(keys)}) {action}", params))
+        statement = Statement(f"{into} {select_rows} ON CONFLICT ({', '.join(keys)}) {action}", params)
+        if writes is None:
+            run(session, statement)
+        else:
+            writes.send(statement)
         return
     stmt = sqlite_insert(table)
     if changes:
