@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from stockledger.catalog import import_products
 from stockledger.catalog.load_progress import load_progress
+from stockledger.catalog.seeds import load_documents
 from stockledger.core.db import Database
+from stockledger.core.errors import ValidationFailed
 from stockledger.ledger.models import Product, ProductFacility, ProductFacilityLocation
 from tests.scope_support import bearer
 
@@ -163,3 +165,14 @@ def test_a_batch_of_ticks_moves_the_bar_and_never_past_the_document() -> None:
         tracker.start("b", 3)
         tracker.tick()
         assert tracker.completed == 8
+
+
+def test_a_later_invalid_document_is_refused_after_the_earlier_ones_committed(db: Database) -> None:
+    """load_documents validates the next document while it writes this one: the refusal still
+    comes in its turn, with the documents before it committed and the ones after it untouched."""
+    good = _facility([{"productId": "P1"}])
+    bad = {"facilityId": "BATCHED", "products": [{"productId": "has a blank"}]}
+    after = {"productId": "P9"}
+    with pytest.raises(ValidationFailed):
+        load_documents(db, [("good", good), ("bad", bad), ("after", after)])
+    assert [r[0] for r in _rows(db)[0]] == ["P1"]

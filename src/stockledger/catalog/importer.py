@@ -18,29 +18,58 @@ from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalI
 from stockledger.core.errors import ValidationFailed, listed_errors
 from stockledger.ledger.models import Facility, FacilityLocation
 
-__all__ = ["MAX_IMPORT_RECORDS", "ImportOutcome", "clean_errors", "import_document"]
+__all__ = [
+    "MAX_IMPORT_RECORDS",
+    "ImportOutcome",
+    "Parsed",
+    "clean_errors",
+    "import_document",
+    "import_parsed",
+    "parse_document",
+]
+
+
+Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
+ITEMS = TypeAdapter(list[InventoryItemDoc])
 
 
 def import_document(session: Session, document: Any, tick: Tick = no_tick) -> ImportOutcome:
     """Load one seed document (any of the four kinds); raises ValidationFailed if unknown.
-    `tick` is called after each record (item, product, variance): the CLI's progress bar."""
+    `tick` is called after each record or batch of records (item, product, variance): the CLI's
+    progress bar."""
+    return import_parsed(session, parse_document(document), tick)
+
+
+def parse_document(document: Any) -> Parsed:
+    """The document bounded and validated, before anything is read or written (no session: the
+    CLI parses the next document in a thread while this one is written)."""
     require_at_most_records(document)
     if isinstance(document, list):
-        items = _parse(TypeAdapter(list[InventoryItemDoc]), document)
-        return import_items(session, items, tick)
+        return "inventoryItems", _parse(ITEMS, document)
     if isinstance(document, dict):
         if "physicalInventoryId" in document:
-            return import_physical_inventory(session, _parse(PhysicalInventoryDoc, document), tick)
+            return "physicalInventory", _parse(PhysicalInventoryDoc, document)
         if "facilityId" in document:
-            return _import_facility(session, _parse(FacilityDoc, document), tick)
+            return "facility", _parse(FacilityDoc, document)
         if "productId" in document:
-            outcome = ImportOutcome("product")
-            import_products(session, [_parse(ProductDoc, document)], outcome)
-            return outcome
+            return "product", _parse(ProductDoc, document)
     raise ValidationFailed(
         "Unrecognised document: expected a facility (facilityId), a product (productId), a list of "
         "InventoryItems, or a PhysicalInventory (physicalInventoryId)"
     )
+
+
+def import_parsed(session: Session, parsed: Parsed, tick: Tick = no_tick) -> ImportOutcome:
+    kind, doc = parsed
+    if kind == "inventoryItems":
+        return import_items(session, doc, tick)
+    if kind == "physicalInventory":
+        return import_physical_inventory(session, doc, tick)
+    if kind == "facility":
+        return _import_facility(session, doc, tick)
+    outcome = ImportOutcome("product")
+    import_products(session, [doc], outcome)
+    return outcome
 
 
 def _parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:

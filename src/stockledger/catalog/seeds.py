@@ -2,10 +2,11 @@
 
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
-from stockledger.catalog.importer import ImportOutcome, import_document
+from stockledger.catalog.importer import ImportOutcome, import_parsed, parse_document
 from stockledger.catalog.load_progress import Tracker, records_in
 from stockledger.core.db import Database
 from stockledger.core.dialects import analyze_grown, inserts_counted, rows_added_since
@@ -24,18 +25,28 @@ def load_documents(
 ) -> list[tuple[str, ImportOutcome]]:
     """Import each document in a transaction of its own (an upsert: safe to repeat); `tracker`
     (the CLI's progress bar) is ticked per record and settled per document committed. Then, once
-    for the run, ANALYZE the tables the documents grew substantially (PostgreSQL)."""
+    for the run, ANALYZE the tables the documents grew substantially (PostgreSQL).
+
+    The next document is validated in a thread while this one is written (psycopg waits for the
+    server without holding the GIL): a refusal of it still comes only after this one committed."""
     tracker = tracker or Tracker()
     outcomes = []
     added: Counter[str] = Counter()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
     try:
-        for name, document in documents:
+        following = pool.submit(parse_document, documents[0][1]) if documents else None
+        for n, (name, document) in enumerate(documents):
             tracker.start(name, records_in(document))
+            assert following is not None
+            parsed = following.result()
+            if n + 1 < len(documents):
+                following = pool.submit(parse_document, documents[n + 1][1])
             with collections_paused(), db.transaction() as session:
                 before = inserts_counted(session)
-                outcomes.append((name, import_document(session, document, tracker.tick)))
+                outcomes.append((name, import_parsed(session, parsed, tracker.tick)))
                 added.update(rows_added_since(session, before))
             tracker.finish()
     finally:
+        pool.shutdown(cancel_futures=True)
         analyze_grown(db.engine, added)  # what committed, even when a later document failed
     return outcomes
