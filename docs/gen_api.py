@@ -24,7 +24,8 @@ from fastapi.testclient import TestClient
 from stockledger.app import create_app
 from stockledger.auth.rules import ROLES, is_open, may_call
 from stockledger.auth.service import create_token
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core import migrate
 from stockledger.core.db import Database
 

@@ -128,6 +128,6 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     @app.get("/healthz", tags=["operations"], response_model=Health)
     def healthz(session: ReadSession) -> Health:
         session.execute(text("SELECT 1"))
-        return Health(status="ok", database=db.engine.dialect.name)
+        return Health(status="ok", database=db.kind)
 
     return app
