@@ -49,12 +49,13 @@ def test_every_operation_declares_its_problem_answers(contract: dict[str, Any]) 
     for method, path, operation in _operations(contract):
         responses = operation["responses"]
         open_route = operation.get("security") == []
-        wanted = {"404", "503"} if open_route else {str(s) for s in PROBLEM_STATUSES}
+        wanted = {"404", "405", "503"} if open_route else {str(s) for s in PROBLEM_STATUSES}
         assert wanted <= set(responses), (method, path)
         for status, answer in responses.items():
             if status.startswith(("4", "5")):
                 assert answer["content"] == {"application/problem+json": {"schema": PROBLEM}}, (path, status)
         assert "Retry-After" in responses["503"]["headers"]
+        assert responses["405"]["headers"]["Allow"]["schema"] == {"type": "string"}
         assert any(s.startswith("2") for s in responses), (method, path)
 
 
@@ -151,8 +152,32 @@ def test_every_list_has_one_shape(contract: dict[str, Any]) -> None:
 def test_a_405_names_every_method_of_the_path(client: TestClient) -> None:
     response = client.delete("/v1/facilities/FACILITY_1")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, PATCH"
+    assert response.headers["allow"] == "GET, HEAD, PATCH"
     assert response.json()["code"] == "method_not_allowed"
+    written = client.put("/v1/reservations")
+    assert written.status_code == 405
+    assert written.headers["allow"] == "POST"
+    assert client.head("/v1/reservations").headers["allow"] == "POST"
+
+
+def test_head_answers_as_get_without_a_body(seeded_client: TestClient) -> None:
+    for path in (
+        "/v1/facilities/FACILITY_1",
+        "/v1/product-facility-inventory?facilityId=FACILITY_1",
+        "/v1/product-facility-inventory?facilityId=FACILITY_1&format=csv",
+        "/healthz",
+    ):
+        got, head = seeded_client.get(path), seeded_client.head(path)
+        assert (head.status_code, got.status_code) == (200, 200), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.content == b"", path
+        assert got.content != b"", path
+    csv_head = seeded_client.head(
+        "/v1/product-facility-inventory?facilityId=FACILITY_1", headers={"Accept": "text/csv"}
+    )
+    assert csv_head.status_code == 200
+    assert csv_head.headers["content-type"] == "text/csv; charset=utf-8"
+    assert csv_head.headers["content-disposition"].startswith("attachment;")
 
 
 def test_the_contract_is_served(tmp_path: Path) -> None:
