@@ -19,6 +19,8 @@ schemathesis.openapi.format("key3-cursor", st.tuples(IDS, IDS, IDS).map(lambda k
 
 CSV_LINE = st.tuples(IDS, IDS, st.integers(0, 10**6)).map(lambda cells: f"{cells[0]},{cells[1]},{cells[2]},")
 CSV_RESET = st.lists(CSV_LINE, min_size=1, max_size=5).map(
-    lambda lines: ("facilityId,productId,quantityOnHand,availableToPromise\n" + "\n".join(lines) + "\n").encode()
+    lambda lines: (
+        "facilityId,productId,quantityOnHand,availableToPromise\n" + "\n".join(lines) + "\n"
+    ).encode()
 )
 schemathesis.openapi.media_type("application/octet-stream", CSV_RESET)

@@ -6,6 +6,7 @@ FastAPI's defaults); every quantity is a bounded number; every list has one shap
 A new route complies by being an APIRoute of the app: its function's name becomes its operation
 id (or `operation_id=`), its answers get the problem set; its models must be named classes."""
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stockledger.app import create_app
+from stockledger.core.errors import AppError
 from stockledger.core.openapi import PROBLEM_STATUSES, problem_codes
 from stockledger.idempotency.rules import WRITE_METHODS
 from tests.e2e.test_docs_api import problem_codes_in_source
@@ -99,6 +101,42 @@ def test_problem_codes_are_a_closed_set_holding_every_code_the_app_answers(contr
     declared = set(contract["components"]["schemas"]["ProblemCode"]["enum"])
     assert declared == set(problem_codes())
     assert problem_codes_in_source() <= declared
+
+
+def _app_error_keywords() -> dict[str, set[str]]:
+    """Every keyword an AppError (or a subclass) is raised with in src/: {keyword: {where}}."""
+    kinds, pending = set(), [AppError]
+    while pending:
+        kind = pending.pop()
+        kinds.add(kind.__name__)
+        pending.extend(kind.__subclasses__())
+    found: dict[str, set[str]] = {}
+    for path in (Path(__file__).resolve().parents[2] / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                for keyword in node.keywords if name in kinds else ():
+                    if keyword.arg is not None:  # **extra: passed on from a refusal scanned too
+                        found.setdefault(keyword.arg, set()).add(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_every_member_a_problem_carries_is_typed(contract: dict[str, Any]) -> None:
+    schemas = contract["components"]["schemas"]
+    members = schemas["ProblemDetails"]["properties"]
+    keywords = _app_error_keywords()
+    assert {"available", "requested", "lines", "orderId", "inventoryItemId"} <= set(keywords)
+    assert {k: w for k, w in keywords.items() if k not in members} == {}
+    assert all({"type", "anyOf", "$ref"} & set(m) for m in members.values())
+    assert members["lines"]["items"] == {"$ref": "#/components/schemas/ShortLine"}
+    assert set(schemas["ShortLine"]["properties"]) == {
+        "orderItemSeqId",
+        "productId",
+        "lotId",
+        "requested",
+        "available",
+        "shortfall",
+    }
 
 
 def test_quantities_are_bounded_numbers(contract: dict[str, Any]) -> None:

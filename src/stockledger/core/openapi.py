@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from stockledger.core.errors import PROBLEM_JSON, AppError
+from stockledger.core.problem_members import PROBLEM_MEMBERS, SHORT_LINE
 from stockledger.core.schemas import NO_NUL
 
 REF = "#/components/schemas/"
@@ -178,9 +179,11 @@ def problem_schemas() -> dict[str, Any]:
                 "instance": {"type": "string"},
                 "errors": {"type": "array", "items": {"$ref": REF + "FieldError"}},
                 "errorCount": {"type": "integer", "minimum": 0},
+                **PROBLEM_MEMBERS,
             },
             "additionalProperties": True,
         },
+        "ShortLine": SHORT_LINE,
         "ProblemCode": {"title": "ProblemCode", "type": "string", "enum": problem_codes()},
         "FieldError": {
             "title": "FieldError",
