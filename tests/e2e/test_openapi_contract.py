@@ -222,3 +222,32 @@ def test_the_contract_is_served(tmp_path: Path) -> None:
     with TestClient(create_app(f"sqlite:///{tmp_path / 'x.db'}")) as client:
         served = client.get("/openapi.json").json()
     assert served["components"]["schemas"]["ProblemDetails"]["required"][-1] == "code"
+
+
+def test_closed_sets_are_enums_and_open_reason_sets_say_why(contract: dict[str, Any]) -> None:
+    """SPEC §5 closes the rejection modes: an enum. It closes no reason set: variance reasons are a
+    reference table (seed list plus VAR_EXT_RESET, loadable), rejection, return and receipt
+    rejection reasons ERP enumeration ids; a request's reason field says so, as no enum can."""
+    schemas = contract["components"]["schemas"]
+    assert schemas["RejectionMode"]["enum"] == ["RELEASE", "ATP_ONE", "ATP_QOH_ONE", "ATP_ALL", "ATP_QOH_ALL"]
+    assert schemas["RejectRequest"]["properties"]["rejectionMode"] == {
+        "$ref": "#/components/schemas/RejectionMode"
+    }
+    inputs = {n: s for n, s in schemas.items() if not n.startswith("Problem")}
+    reasons = [
+        (name, member, field)
+        for name, schema in inputs.items()
+        for member, field in schema.get("properties", {}).items()
+        if member.endswith("ReasonId") and "maxLength" in str(field)  # what a request sends
+    ]
+    assert {member for _, member, _ in reasons} == {
+        "varianceReasonId",
+        "rejectReasonId",
+        "rejectionReasonId",
+        "returnReasonId",
+    }
+    for name, member, field in reasons:
+        described = [field.get("description", "")] + [
+            b.get("description", "") for b in field.get("anyOf", ())
+        ]
+        assert any("An open set in the contract" in d for d in described), (name, member)

@@ -117,7 +117,7 @@ def documented_body(
     body: dict[str, Any] = {"required": True, "content": content}
     if csv is not None:  # text/csv is declared as an extension: typed clients' generators skip it
         header = csv.split("\n", 1)[0]  # the columns, in the order of the example
-        content[OCTET_STREAM] = {"schema": {"type": "string", "format": "binary"}, "example": csv}
+        content[OCTET_STREAM] = {"schema": {"type": "string", "format": "binary"}}  # example: x-text-csv
         body["description"] = CSV_BODY
         body[CSV_EXTENSION] = {"schema": {"type": "string", "pattern": f"^{header}\n"}, "example": csv}
     return {"requestBody": body}

@@ -86,6 +86,19 @@ Money = Annotated[
 # on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
 ID_MAX = 60
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# Reason ids: SPEC closes none of these sets. Variance reasons are a reference table (the seed list
+# plus VAR_EXT_RESET, loadable); rejection, return and receipt-rejection reasons are the ERP's
+# enumeration ids, stored as given. Their descriptions say so in the contract (no enum).
+VARIANCE_REASON = (
+    "One of GET /v1/variance-reasons (an unknown one is a 404). An open set in the contract: SPEC makes "
+    "variance reasons a reference table (the seed list plus VAR_EXT_RESET) that data can extend"
+)
+OPEN_REASON = (
+    "An enumeration id of the ERP (e.g. SRJ_DAMAGED), stored as given. An open set in the contract: "
+    "SPEC names no list of these reasons"
+)
+VarianceReasonId = Annotated[Id, Field(description=VARIANCE_REASON)]
+ReasonId = Annotated[Id, Field(description=OPEN_REASON)]
 # An id in a path: any text the column can hold (stored rows may predate the pattern).
 PathId = Annotated[str, Path(max_length=ID_MAX)]
 
