@@ -18,6 +18,7 @@ from stockledger.core.csv_export import (
 )
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
+from stockledger.core.exact_json import exact_numbers
 from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.core.scope import facilities_in_scope
@@ -221,4 +222,4 @@ def _availability_json(
 
 
 def availability_json(found: views.Availability) -> bytes:
-    return AvailabilityOut.model_validate(found).model_dump_json(by_alias=True).encode()
+    return exact_numbers(AvailabilityOut.model_validate(found).model_dump_json(by_alias=True).encode())
