@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
 from stockledger.core.db import BindTarget, Statement, bound, run
+from stockledger.core.exact_json import exact_numbers_text
 from stockledger.core.fence import fenced_next_value
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
@@ -148,7 +149,7 @@ def _values(on: BindTarget, facility_id: str, event_type: str, payload: str) -> 
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+    return exact_numbers_text(json.dumps(value, default=_json_default, separators=(",", ":")))
 
 
 def event_values_around(
