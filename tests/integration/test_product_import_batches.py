@@ -10,8 +10,8 @@ from rich.console import Console
 from sqlalchemy import select
 
 from stockledger.catalog import import_products
+from stockledger.catalog.cli import load_documents
 from stockledger.catalog.load_progress import load_progress
-from stockledger.catalog.seeds import load_documents
 from stockledger.core.db import Database
 from stockledger.core.errors import ValidationFailed
 from stockledger.ledger.models import Product, ProductFacility, ProductFacilityLocation

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from stockledger.catalog.import_rows import ImportOutcome, fields
 from stockledger.catalog.import_stock import Tick, no_tick
 from stockledger.catalog.schemas import ProductDoc
-from stockledger.core.db import WriteBehind, is_postgres, one_of, upsert_rows
+from stockledger.core.db import WriteBehind, one_of, upsert_rows
+from stockledger.core.dialects import binds_arrays
 from stockledger.core.errors import Forbidden, ValidationFailed
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
@@ -165,8 +166,9 @@ def _by_columns(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def _ids_per_query(session: Session) -> int:
-    """PostgreSQL: a batch's ids in one array parameter; SQLite: under its bind-parameter limit."""
-    return BATCH if is_postgres(session) else 900
+    """A batch's ids in one array parameter where the database binds arrays, else an IN list
+    under the bind-parameter limit."""
+    return BATCH if binds_arrays(session) else 900
 
 
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:

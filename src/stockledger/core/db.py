@@ -50,6 +50,7 @@ from stockledger.core.dialects import (
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
 from stockledger.core.statements import (
     INDEX_PLANS,
+    BindTarget,
     RowsCheck,
     Statement,
     bound,
@@ -70,6 +71,7 @@ __all__ = [
     "IDLE_PING_SECONDS",
     "INDEX_PLANS",
     "AsyncPoolUnavailable",
+    "BindTarget",
     "Database",
     "LockWaitExceeded",
     "RowsCheck",
@@ -202,6 +204,10 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.engine, class_=RetryingReads, expire_on_commit=False)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # A change may be one write statement sent alone in autocommit (run_alone, and on the
+        # event loop run_alone_async): its writes as data-modifying CTEs, so PostgreSQL only.
+        self.runs_alone = self.is_postgres
+        self.kind = self.engine.dialect.name  # "postgresql" or "sqlite": what /health reports
         self.after_alone: list[Callable[[str, int], None]] = []
 
     @contextmanager
@@ -241,7 +247,7 @@ class Database:
         listener sees the SQL and the number of rows it returned (the metrics count ledger rows
         there, as they do on commit for the Session's statements).
         """
-        if not self.is_postgres:
+        if not self.runs_alone:
             raise RuntimeError("run_alone needs PostgreSQL: its data-modifying CTEs make one change")
         sql, values = numbered(statement)
         rows = self._alone(sql, values, many=True)
