@@ -45,6 +45,7 @@ from stockledger.core.dialects import (
     one_of,
     plan_each_statement,
     upsert,
+    upsert_rows,
 )
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
 from stockledger.core.statements import (
@@ -97,6 +98,7 @@ __all__ = [
     "run",
     "run_together",
     "upsert",
+    "upsert_rows",
 ]
 
 
