@@ -6,7 +6,7 @@
 Builds stockledger_bench_cpu as bench/reserve_service.py builds its database (`--items`
 products, one item each, loaded by plain SQL, no ANALYZE) plus `--order-items` order items
 already claimed (the table a running shop has), then in one process, after 500 warm-up calls,
-`--rounds` times `--count` calls of reservations.service.reserve_line (1 unit of a random
+`--rounds` times `--count` calls of bench/reserve_service.py's reserve_line (1 unit of a random
 product, each its own order): the client's CPU (time.process_time) and the server backend's
 (its run time in /proc/<pg_backend_pid()>/schedstat; PostgreSQL on this machine) per call. CPU
 time, not wall time: other load on the machine slows the calls but barely changes their CPU.
@@ -36,7 +36,7 @@ from stockledger.core.db import Database, numbered
 from stockledger.ledger.sole_item import sole_item_statement
 from stockledger.reservations.lines import sole_item
 from stockledger.reservations.rules import ALL_OR_NOTHING
-from stockledger.reservations.service import ReserveLine, reserve_line
+from stockledger.reservations.service import ReserveLine
 
 NAME = "stockledger_bench_cpu"
 WARM_UP = 500
@@ -110,7 +110,7 @@ def main() -> None:
         nonlocal calls
         for _ in range(count):
             product = f"P{rng.randrange(args.items):06d}"
-            reserve_line(db, f"CPU-{run_id}-{calls}", "F1", ReserveLine("00001", product, Decimal(1)))
+            bench.reserve_line(db, f"CPU-{run_id}-{calls}", "F1", ReserveLine("00001", product, Decimal(1)))
             calls += 1
 
     run(WARM_UP)
