@@ -56,7 +56,11 @@ class ReceiptLine(InputModel):
     rejection_reason_id: Id | None = Field(
         default=None,
         json_schema_extra={"enum": [*REJECTION_REASON_IDS, None]},
-        description="why the rejected units were not accepted: " + ", ".join(REJECTION_REASON_IDS),
+        description=(
+            "Why the rejected units were not accepted: one of "
+            + ", ".join(REJECTION_REASON_IDS)
+            + " (a closed list, the receive form's), given exactly when quantityRejected is above 0"
+        ),
     )
 
     @model_validator(mode="before")

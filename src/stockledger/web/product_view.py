@@ -16,7 +16,7 @@ from stockledger.ledger.models import FacilityLocation, InventoryItem, OrderItem
 from stockledger.receiving.schemas import REJECTION_REASONS
 from stockledger.web import queries
 from stockledger.web.auth import may
-from stockledger.web.wording import item_status, named, reasons_for
+from stockledger.web.wording import item_status, named, reasons_for, status_words
 
 # Forms whose service exists: a form is shown only when it can be served.
 READY = {"count": True, "variance": True, "receive": True, "reserve": True, "cancel": True}
@@ -88,12 +88,20 @@ def item_label(item: InventoryItem) -> str:
 def item_statuses(session: Session, facility_id: str, items: Sequence[InventoryItem]) -> dict[str, Markup]:
     """Each item's status in staff words, a returned item that was emptied saying so."""
     emptied = queries.emptied_returns(session, facility_id, items)
-    return {i.inventory_item_id: item_status(i.status_id, i.inventory_item_id in emptied) for i in items}
+    return {
+        i.inventory_item_id: item_status(
+            i.status_id, i.expire_date, emptied_return=i.inventory_item_id in emptied
+        )
+        for i in items
+    }
 
 
 def item_option(item: InventoryItem) -> str:
     """An item in a select, where nothing stands next to it: lot, status, location, received."""
-    parts = [f"Lot {item.lot_id}" if item.lot_id else "No lot", named(item.status_id)]
+    parts = [
+        f"Lot {item.lot_id}" if item.lot_id else "No lot",
+        status_words(item.status_id, item.expire_date),
+    ]
     if item.location_seq_id:
         parts.append(f"at {item.location_seq_id}")
     if item.datetime_received:
