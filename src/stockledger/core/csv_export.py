@@ -17,8 +17,10 @@ from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
 from stockledger.core.deps import get_database
+from stockledger.core.routing import HEAD_ONLY
 from stockledger.core.scope import bind_principal
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -43,9 +45,17 @@ DISPOSITION = {
 
 
 class CsvResponse(StreamingResponse):
-    """The answer of a `.csv` export operation: its contract declares text/csv only."""
+    """The answer of a `.csv` export operation: its contract declares text/csv only. To a HEAD
+    (core.routing.HEAD_ONLY) the headers only: no row is read."""
 
     media_type = CSV_MEDIA_TYPE
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope.get(HEAD_ONLY):
+            await super().__call__(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def csv_export(header: Sequence[str]) -> dict[int | str, dict[str, Any]]:
