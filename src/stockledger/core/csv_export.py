@@ -17,7 +17,6 @@ from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
-from starlette.types import Receive, Scope, Send
 
 from stockledger.core.deps import get_database
 from stockledger.core.routing import HEAD_ONLY
@@ -45,17 +44,9 @@ DISPOSITION = {
 
 
 class CsvResponse(StreamingResponse):
-    """The answer of a `.csv` export operation: its contract declares text/csv only. To a HEAD
-    (core.routing.HEAD_ONLY) the headers only: no row is read."""
+    """The answer of a `.csv` export operation: its contract declares text/csv only."""
 
     media_type = CSV_MEDIA_TYPE
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not scope.get(HEAD_ONLY):
-            await super().__call__(scope, receive, send)
-            return
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def csv_export(header: Sequence[str]) -> dict[int | str, dict[str, Any]]:
@@ -97,7 +88,15 @@ def csv_response(
     cells_of: Callable[[T], Sequence[object]],
     filename: str,
 ) -> StreamingResponse:
-    """The rows `read_chunk` gives, page after page by `key_of`, as a streamed CSV body."""
+    """The rows `read_chunk` gives, page after page by `key_of`, as a streamed CSV body. To a
+    HEAD (core.routing.HEAD_ONLY) the same headers, and no row is read."""
+    disposition = f'attachment; filename="{filename}"'
+    if request.scope.get(HEAD_ONLY):
+        return CsvResponse(
+            iter(()),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
     db, principal = get_database(request), getattr(request.state, "principal", None)
 
     def rows() -> Iterator[Sequence[object]]:
@@ -111,7 +110,6 @@ def csv_response(
                 return
             after = key_of(chunk[-1])
 
-    disposition = f'attachment; filename="{filename}"'
     return CsvResponse(
         csv_body(header, rows()),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
