@@ -17,7 +17,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from stockledger.core.exact_json import EXACT_MARK
+from stockledger.core.exact_json import exact_mark
 
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
 # (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
@@ -36,7 +36,7 @@ def json_number(value: Decimal) -> int | float | str:
     if -FLOAT_EXACT < value < FLOAT_EXACT:
         return float(value)
     number = float(value)
-    return number if Decimal(repr(number)) == value else EXACT_MARK + format(value, "f")
+    return number if Decimal(repr(number)) == value else exact_mark(format(value, "f"))
 
 
 FLOAT_EXACT = Decimal(10) ** 9
