@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from stockledger.core.deps import get_database
+from stockledger.core.routing import HEAD_ONLY
 from stockledger.core.scope import bind_principal
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -87,7 +88,15 @@ def csv_response(
     cells_of: Callable[[T], Sequence[object]],
     filename: str,
 ) -> StreamingResponse:
-    """The rows `read_chunk` gives, page after page by `key_of`, as a streamed CSV body."""
+    """The rows `read_chunk` gives, page after page by `key_of`, as a streamed CSV body. To a
+    HEAD (core.routing.HEAD_ONLY) the same headers, and no row is read."""
+    disposition = f'attachment; filename="{filename}"'
+    if request.scope.get(HEAD_ONLY):
+        return CsvResponse(
+            iter(()),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
     db, principal = get_database(request), getattr(request.state, "principal", None)
 
     def rows() -> Iterator[Sequence[object]]:
@@ -101,7 +110,6 @@ def csv_response(
                 return
             after = key_of(chunk[-1])
 
-    disposition = f'attachment; filename="{filename}"'
     return CsvResponse(
         csv_body(header, rows()),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -14,8 +15,9 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-from stockledger.core.exact_json import EXACT_MARK
+from stockledger.core.exact_json import exact_mark
 
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
 # (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
@@ -34,7 +36,7 @@ def json_number(value: Decimal) -> int | float | str:
     if -FLOAT_EXACT < value < FLOAT_EXACT:
         return float(value)
     number = float(value)
-    return number if Decimal(repr(number)) == value else EXACT_MARK + format(value, "f")
+    return number if Decimal(repr(number)) == value else exact_mark(format(value, "f"))
 
 
 FLOAT_EXACT = Decimal(10) ** 9
@@ -115,6 +117,30 @@ ReasonId = Annotated[Id, Field(description=OPEN_REASON)]
 PathId = Annotated[str, Path(max_length=ID_MAX)]
 
 
+DUPLICATE_LINE = "duplicate_line"
+
+
+def unique_lines(attribute: str, member: str) -> AfterValidator:
+    """A list's validator: no two of its lines have the same `attribute` (`member` in JSON). A
+    repeat is a 422 validation_failed listing {loc: [body, <list>], msg, type: duplicate_line},
+    its msg for staff: "orderItemSeqId 10 appears twice: on lines 1 and 3"."""
+
+    def check(lines: list[Any]) -> list[Any]:
+        first: dict[Any, int] = {}
+        for number, line in enumerate(lines, start=1):
+            value = getattr(line, attribute)
+            if value in first:
+                raise PydanticCustomError(
+                    DUPLICATE_LINE,
+                    "{member} {value} appears twice: on lines {first} and {again}",
+                    {"member": member, "value": value, "first": first[value], "again": number},
+                )
+            first[value] = number
+        return lines
+
+    return AfterValidator(check)
+
+
 class ApiModel(BaseModel):
     """camelCase on the wire, snake_case in Python; built from ORM rows or dicts."""
 
@@ -127,7 +153,7 @@ NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text holds no NUL: core.guards refuses it
 def _declare_text_bound(schema: dict[str, Any]) -> None:
     """The contract says what the service enforces on text: at most ID_MAX characters unless the
     field says otherwise (str_max_length), no NUL; and only the members it reads (another is a
-    422; a DocumentModel ignores them)."""
+    422 extra_forbidden)."""
     schema["additionalProperties"] = False
     for field in schema.get("properties", {}).values():
         for branch in [field, *field.get("anyOf", ())]:
@@ -175,12 +201,10 @@ class InputModel(ApiModel):
 
 
 class DocumentModel(InputModel):
-    """A document in the OFBiz seed formats (POST /v1/import, `stockledger load`): OFBiz
-    documents carry many members this service does not read, so unknown ones are ignored. The
-    contract still lists only the members read (a client need send no others; declaring any
-    member open would promise that any value there is taken, and a NUL anywhere is refused)."""
-
-    model_config = ConfigDict(extra="ignore")
+    """A document in the OFBiz seed formats (POST /v1/import, `stockledger load`). Like every
+    body, only its listed members: the seeds' sample JSON carries no others, and a member this
+    service does not read (inventoryItemVariances in a facility document) is a 422
+    extra_forbidden naming it, not dropped without a word."""
 
 
 class Health(ApiModel):
