@@ -15,14 +15,18 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import bind_user
 from stockledger.core.db import Database, upsert
-from stockledger.core.errors import AppError
+from stockledger.core.errors import AppError, clipped
+from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, lone_surrogate_in_body, nul_in_body
+from stockledger.core.problems import client_data_error
 from stockledger.core.schemas import Id
 from stockledger.events.models import ProcessedMessage
 from stockledger.idempotency.models import UNKNOWN_FACILITY
+from stockledger.oms.message_ids import stored_id
 from stockledger.reservations.schemas import ReserveOrderRequest
 from stockledger.reservations.service import ReserveLine, reserve_stock
 from stockledger.returns.schemas import ReturnIn
@@ -81,6 +85,7 @@ def apply_message(
 ) -> str:
     """Apply one inbound message at most once, for `user`; returns applied, refused or duplicate."""
     document, problem = _parse(message_type, body)
+    message_id, problem = stored_id(message_id, problem)
     facility_id = _facility_of(document)
     with db.transaction() as session:
         bind_user(session, user)
@@ -94,12 +99,22 @@ def apply_message(
 
 
 def _parse(message_type: str, body: bytes) -> tuple[Any, str | None]:
+    """The document, or why the message is refused before any service sees it. The API's
+    guards (core/guards.py) do not run here, so the same refusals are made: a NUL or a lone
+    surrogate in a string (PostgreSQL could not store it: the message would fail for ever), and
+    JSON nested past Python's recursion limit (json.loads raises RecursionError)."""
     if message_type not in HANDLERS:
-        return None, f"unknown_message_type: {message_type}"
+        return None, f"unknown_message_type: {clipped(message_type)}"
+    if nul_in_body("application/json", body):
+        return None, f"validation_failed: {NUL_DETAIL}"
+    if lone_surrogate_in_body("application/json", body):
+        return None, f"validation_failed: {SURROGATE_DETAIL}"
     try:
         return json.loads(body), None
     except (ValueError, UnicodeDecodeError):
         return None, "malformed_json: the message body is not JSON"
+    except RecursionError:
+        return None, "malformed_json: the message body nests arrays or objects too deeply"
 
 
 def _apply(session: Session, message_type: str, document: Any) -> str | None:
@@ -111,6 +126,10 @@ def _apply(session: Session, message_type: str, document: Any) -> str | None:
         return f"{exc.code}: {exc.detail}"
     except ValidationError as exc:
         return f"validation_failed: {exc.errors(include_url=False)[:3]}"
+    except (DBAPIError, OverflowError) as exc:  # a value past its column: the API's 422, not an outage
+        if (refusal := client_data_error(exc)) is None:
+            raise
+        return f"{refusal.code}: {refusal.detail}"
     return None
 
 
@@ -126,7 +145,9 @@ def _claim(session: Session, facility_id: str, message_id: str, message_type: st
     """Record the message as processed; False when it already was (a concurrent twin waits here)."""
     claimed = session.execute(
         upsert(session, ProcessedMessage)
-        .values(facility_id=facility_id, message_id=message_id, message_type=message_type, outcome=APPLIED)
+        .values(
+            facility_id=facility_id, message_id=message_id, message_type=message_type[:60], outcome=APPLIED
+        )
         .on_conflict_do_nothing(index_elements=["facility_id", "message_id"])
         .returning(ProcessedMessage.message_id)
     ).scalar_one_or_none()
