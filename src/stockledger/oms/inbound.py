@@ -20,13 +20,11 @@ from sqlalchemy.orm import Session
 
 from stockledger.core.actor import bind_user
 from stockledger.core.db import Database, upsert
-from stockledger.core.errors import AppError, clipped
-from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, lone_surrogate_in_body, nul_in_body
-from stockledger.core.problems import client_data_error
+from stockledger.core.errors import AppError
 from stockledger.core.schemas import Id
 from stockledger.events.models import ProcessedMessage
 from stockledger.idempotency.models import UNKNOWN_FACILITY
-from stockledger.oms.message_ids import stored_id
+from stockledger.oms.refusals import body_problem, data_refusal, stored_id
 from stockledger.reservations.schemas import ReserveOrderRequest
 from stockledger.reservations.service import ReserveLine, reserve_stock
 from stockledger.returns.schemas import ReturnIn
@@ -99,16 +97,12 @@ def apply_message(
 
 
 def _parse(message_type: str, body: bytes) -> tuple[Any, str | None]:
-    """The document, or why the message is refused before any service sees it. The API's
-    guards (core/guards.py) do not run here, so the same refusals are made: a NUL or a lone
-    surrogate in a string (PostgreSQL could not store it: the message would fail for ever), and
-    JSON nested past Python's recursion limit (json.loads raises RecursionError)."""
+    """The document, or why the message is refused before any service sees it (oms/refusals.py;
+    JSON nested past Python's recursion limit makes json.loads raise RecursionError)."""
     if message_type not in HANDLERS:
-        return None, f"unknown_message_type: {clipped(message_type)}"
-    if nul_in_body("application/json", body):
-        return None, f"validation_failed: {NUL_DETAIL}"
-    if lone_surrogate_in_body("application/json", body):
-        return None, f"validation_failed: {SURROGATE_DETAIL}"
+        return None, f"unknown_message_type: {message_type[:200]}"
+    if (problem := body_problem(body)) is not None:
+        return None, problem
     try:
         return json.loads(body), None
     except (ValueError, UnicodeDecodeError):
@@ -127,9 +121,9 @@ def _apply(session: Session, message_type: str, document: Any) -> str | None:
     except ValidationError as exc:
         return f"validation_failed: {exc.errors(include_url=False)[:3]}"
     except (DBAPIError, OverflowError) as exc:  # a value past its column: the API's 422, not an outage
-        if (refusal := client_data_error(exc)) is None:
+        if (refusal := data_refusal(exc)) is None:
             raise
-        return f"{refusal.code}: {refusal.detail}"
+        return refusal
     return None
 
 

@@ -1,4 +1,11 @@
-"""Which inbound message ids can be stored as they are (pure: no database, no broker).
+"""Why an inbound message is refused before or while it is applied (oms/inbound.py).
+
+The API's guards (core/guards.py) and error handlers (core/problems.py) do not run for a NATS
+message, so the same refusals are made here: a NUL or a lone surrogate in a string (PostgreSQL
+could not store it, so the message would fail for ever), and a value the database refuses as
+too long or out of range (the API's 422, not an outage to retry).
+
+Message ids:
 
 processed_message.message_id is 255 characters of text. A longer id cut to 255 would make two
 different messages one (the second dropped as already handled); a NUL cannot be stored by
@@ -9,6 +16,9 @@ distinct one is recorded once and a redelivery is a duplicate.
 
 import hashlib
 import unicodedata
+
+from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, lone_surrogate_in_body, nul_in_body
+from stockledger.core.problems import client_data_error
 
 MAX_MESSAGE_ID = 255  # processed_message.message_id
 INVALID_PREFIX = "invalid:sha256:"
@@ -33,3 +43,19 @@ def stored_id(message_id: str, problem: str | None) -> tuple[str, str | None]:
         return message_id, problem
     digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
     return INVALID_PREFIX + digest, invalid
+
+
+def body_problem(body: bytes) -> str | None:
+    """A NUL or a lone surrogate escaped in the JSON body; None when there is neither."""
+    if nul_in_body("application/json", body):
+        return f"validation_failed: {NUL_DETAIL}"
+    if lone_surrogate_in_body("application/json", body):
+        return f"validation_failed: {SURROGATE_DETAIL}"
+    return None
+
+
+def data_refusal(exc: BaseException) -> str | None:
+    """The problem of a database error that is the message's data (a value past its column, a
+    sum past SQLite's integers), as recorded; None for any other error (an outage: retry)."""
+    refusal = client_data_error(exc)
+    return None if refusal is None else f"{refusal.code}: {refusal.detail}"

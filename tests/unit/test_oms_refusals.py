@@ -1,6 +1,6 @@
 """Which inbound message ids are stored as they are, and which are refused under a hash."""
 
-from stockledger.oms.message_ids import id_problem, stored_id
+from stockledger.oms.refusals import id_problem, stored_id
 
 
 def test_an_id_the_database_can_store_is_kept() -> None:
