@@ -12,7 +12,7 @@ from stockledger.core.csv_export import CSV_RESPONSE, Format, csv_response, want
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
 from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of
-from stockledger.core.schemas import PathId
+from stockledger.core.schemas import Instant, PathId
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger import items, views
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
@@ -158,7 +158,8 @@ async def get_availability(
     facility_id: Annotated[str, Query(alias="facilityId", min_length=1)],
     product_id: Annotated[str, Query(alias="productId", min_length=1)],
     as_of: Annotated[
-        datetime | None, Query(alias="asOf", description="Replay the ledger to this instant")
+        Instant | None,
+        Query(alias="asOf", description="Replay the ledger to this instant (no offset given: UTC)"),
     ] = None,
     allow_expired: Annotated[
         bool,
