@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Pending
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stockledger.core.disconnects import LOST, describe
+from stockledger.core.disconnects import LOST, ResponseCut, describe
 from stockledger.core.errors import (
     PROBLEM_JSON,
     SQLITE_OVERFLOW,
@@ -196,6 +196,10 @@ class DatabaseErrorMiddleware:
 
         try:
             await self.app(scope, receive, watch)
+        except ResponseCut as cut:  # one line; no last chunk: the client sees the body is incomplete
+            log.warning("%s", cut)
+            if not started:
+                raise
         except LOST as error:
             if started:
                 raise
