@@ -16,6 +16,7 @@ from stockledger.core.disconnects import LOST, ResponseCut, describe
 from stockledger.core.errors import (
     PROBLEM_JSON,
     SQLITE_OVERFLOW,
+    TOTAL_OVERFLOW,
     AppError,
     QuantityOverflow,
     ValidationFailed,
@@ -122,6 +123,10 @@ def client_data_error(exc: BaseException) -> AppError | None:
     (PostgreSQL), a sum past SQLite's 64-bit integers. A 422 that must not be retried, not a 503."""
     orig = getattr(exc, "orig", None)
     state = getattr(orig, "sqlstate", None)
+    # Quantities are BIGINT millionths: "bigint out of range" (a total), "value … is out of range
+    # for type bigint" (a sum bound as a parameter).
+    if state == "22003" and "bigint" in str(orig):
+        return QuantityOverflow(TOTAL_OVERFLOW)
     if isinstance(state, str) and state in CLIENT_DATA_STATES:
         return ValidationFailed(f"The request does not fit the database: {CLIENT_DATA_STATES[state]}")
     if isinstance(exc, OperationalError) and str(orig) == "integer overflow":  # SQLite's SUM()
