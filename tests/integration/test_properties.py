@@ -27,7 +27,8 @@ from sqlalchemy import func, select, text
 
 from stockledger.app import create_app
 from stockledger.auth.service import create_token
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core.db import Database
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.ledger.verify import find_mismatches
@@ -143,7 +144,9 @@ def _receive(run: Run, product_id: str, qty: int, rejected: int) -> Taken:
     body = {
         "shipmentId": run.next_id("PO"),
         "facilityId": FAC,
-        "items": [line | {"quantityRejected": rejected}],
+        "items": [
+            line | ({"quantityRejected": rejected, "rejectionReasonId": "SRJ_DAMAGED"} if rejected else {})
+        ],
     }
     assert run.call("POST", "/v1/receipts", body).status_code == 201
     return GUARDED  # it may fill backorders, with what it received

@@ -12,6 +12,7 @@ from stockledger.core.schemas import (
     Instant,
     NonNegativeQuantity,
     QuantityOut,
+    VarianceReasonId,
     absent,
     given,
     refused,
@@ -26,7 +27,7 @@ class CountLine(InputModel):
     product_id: Id | None = None
     inventory_item_id: Id | None = None
     quantity_counted: NonNegativeQuantity
-    variance_reason_id: Id | None = None
+    variance_reason_id: VarianceReasonId | None = None
     comments: str | None = Field(default=None, max_length=1000)
 
     @model_validator(mode="after")

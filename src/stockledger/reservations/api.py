@@ -11,7 +11,6 @@ from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.pagination import Cursor, Key3Cursor, Limit, decode_cursor, encode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.reservations import picking, reads, service
-from stockledger.reservations.hot import reserve_alone
 from stockledger.reservations.release import Released
 from stockledger.reservations.schemas import (
     OrderItemReservation,
@@ -79,8 +78,8 @@ def _reserve_in_thread(
     written (with a key it tries the one statement inside that transaction)."""
     db = get_database(request)
     principal = getattr(request.state, "principal", None)
-    if not keyed and not tried and db.is_postgres:
-        outcome = reserve_alone(db, body.order_id, body.facility_id, line, body.fill, principal)
+    if not keyed and not tried and db.runs_alone:
+        outcome = service.reserve_alone(db, body.order_id, body.facility_id, line, body.fill, principal)
         if outcome is not None:
             return _created(outcome)
     with write_session(request) as session:
