@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stockledger.core.db import Database
-from stockledger.events.deployment import deployment_id, outbox_last
-from stockledger.events.publisher import PublisherConfig, publish_pending
+from stockledger.events.deployment import outbox_last
+from stockledger.events.publisher import PublisherConfig, deployment_of, publish_pending
 from tests.e2e.test_events_diverged_nats import _forge
 from tests.e2e.test_events_nats import NATS_URL, _position, _reserve, _status, names
 
@@ -28,7 +28,7 @@ def test_an_id_with_leading_zeros_is_not_ours_and_does_not_stop_the_publisher(
     config = PublisherConfig(NATS_URL, stream, prefix)
     _reserve(seeded_client, "ORDER-ZEROS-0")
     asyncio.run(publish_pending(seeded, config))
-    last, ours = outbox_last(seeded), deployment_id(seeded)
+    last, ours = outbox_last(seeded), deployment_of(seeded)
     for foreign in (f"{ours}:00{last + 1}", f"{ours}:0", f"{ours}:+{last + 1}", f"{ours}:{last + 1}\u00b2"):
         asyncio.run(_forge(stream, f"{prefix}.FACILITY_1.StockReserved", foreign))
     _reserve(seeded_client, "ORDER-ZEROS-1")

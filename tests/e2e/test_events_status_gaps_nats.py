@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from stockledger.cli import app as cli_app
 from stockledger.core.db import Database
-from stockledger.events.deployment import deployment_id, outbox_between, outbox_last
-from stockledger.events.publisher import PublisherConfig, publish_pending
+from stockledger.events.deployment import outbox_between, outbox_last
+from stockledger.events.publisher import PublisherConfig, deployment_of, publish_pending
 from tests.e2e.test_events_nats import NATS_URL, _publish_foreign, _reserve, _status, names
 
 __all__ = ["names"]  # the fixture, imported for pytest
@@ -86,7 +86,7 @@ def test_one_deleted_message_is_a_hole(
     last = _published(
         seeded_client, seeded, PublisherConfig(NATS_URL, stream, prefix), ["DEL-1", "DEL-2", "DEL-3"]
     )
-    asyncio.run(_delete_ours(stream, f"{deployment_id(seeded)}:{last - 1}"))
+    asyncio.run(_delete_ours(stream, f"{deployment_of(seeded)}:{last - 1}"))
     code, output = _status(seeded, stream, monkeypatch)
     assert code == 1, output
     assert f"HOLES: 1 outbox events up to eventSeq {last} are not on stream {stream} ({last - 1})" in output
