@@ -1,5 +1,6 @@
 """Pydantic building blocks shared by every feature's DTOs (OFBiz camelCase in JSON)."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -95,6 +96,27 @@ Money = Annotated[
     _as_number,
     _declared({"minimum": 0}),
 ]
+
+
+OUTSIDE_THE_CALENDAR = (
+    "this instant is outside the calendar in UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"
+)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The instant in UTC (one without an offset is UTC), or a refusal when UTC cannot name it:
+    `9999-12-31T23:59:59-01:00` is in year 10000 there, past what Python and the columns hold."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(OUTSIDE_THE_CALENDAR) from None
+
+
+# Every timestamp a client sends (bodies, queries, forms): RFC 3339, an offset given or UTC meant,
+# held in UTC from here on, so no comparison, bind or answer meets one the calendar cannot hold.
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
 # Ids and codes are String(60) columns (core.model_base): longer text is refused here, at the edge,
 # on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
 ID_MAX = 60
