@@ -54,7 +54,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "its facility and its product: naming an existing item with another one is 409 `conflict` "
         "and applies nothing. At most 50,000 records (objects and array elements); an item's total "
         "at most 10^12 units. Only the members the format lists: another (`inventoryItemVariances` in "
-        "a facility document) is 422 `extra_forbidden` naming it, and nothing is loaded.",
+        "a facility document) is 422 `extra_forbidden` naming it, and nothing is loaded. The OFBiz "
+        "entity engine's audit stamps (`lastUpdatedStamp`, `lastUpdatedTxStamp`, `createdStamp`, "
+        "`createdTxStamp`), on every record of an OFBiz export, are accepted and not stored.",
         ("validation_failed", "malformed_json", "not_found", "conflict", "quantity_overflow"),
     ),
     ("GET", "/v1/facilities/{facility_id}"): (

@@ -120,3 +120,42 @@ def test_the_contract_declares_the_documents_closed(client: TestClient) -> None:
     assert {"FacilityDocument", "LocationDocument", "ResetDocument"} <= set(documents)
     for name in documents:
         assert schemas[name].get("additionalProperties") is False, name
+
+
+def test_the_ofbiz_audit_stamps_an_export_carries_are_accepted_and_not_stored(client: TestClient) -> None:
+    """An OFBiz entity export writes lastUpdatedStamp & co. on every record: a document as it
+    comes out of OFBiz loads; the stamps are not stored, another member is still refused."""
+    stamps = {
+        "lastUpdatedStamp": "2024-07-13 10:00:00.123",
+        "lastUpdatedTxStamp": "2024-07-13 10:00:00.1",
+        "createdStamp": "2024-07-01 09:00:00.0",
+        "createdTxStamp": "2024-07-01 09:00:00.0",
+    }
+    document = {
+        "facilityId": "OFBIZ_F",
+        "facilityName": "Exported",
+        "facilityLocations": [{"locationSeqId": "L1", **stamps}],
+        **stamps,
+    }
+    loaded = client.post("/v1/import", json=document)
+    assert loaded.status_code == 200, loaded.text
+    facility = client.get("/v1/facilities/OFBIZ_F")
+    assert facility.status_code == 200
+    assert not set(stamps) & set(facility.json())
+    stamped_wrong = {"facilityId": "OFBIZ_G", "lastUpdatedStamp": 5}
+    refused = problem(client.post("/v1/import", json=stamped_wrong), 422, "validation_failed")
+    assert "lastUpdatedStamp" in refused["detail"] or refused["errors"], refused
+    problem(client.get("/v1/facilities/OFBIZ_G"), 404, "not_found")
+
+
+def test_the_contract_declares_the_stamps_on_every_seed_document(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    seed_documents = {
+        "FacilityDocument", "LocationDocument", "ProductDocument", "ProductFacilityDocument",
+        "ProductFacilityLocationDocument", "InventoryItemDocument", "DetailDocument",
+        "PhysicalInventoryDocument", "VarianceDocument",
+    }  # fmt: skip
+    stamped = {name for name, schema in schemas.items() if "lastUpdatedStamp" in schema.get("properties", {})}
+    assert stamped == seed_documents  # the API's own bodies (ReceiptDocument, ResetDocument…) take none
+    for name in seed_documents:
+        assert schemas[name]["additionalProperties"] is False, name

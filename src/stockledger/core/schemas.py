@@ -14,6 +14,7 @@ from pydantic import (
     PlainSerializer,
     ValidationInfo,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
@@ -222,11 +223,41 @@ class InputModel(ApiModel):
     )
 
 
+# The entity engine's audit stamps, on every record an OFBiz export writes: the ledger keeps
+# its own (created_stamp, the detail rows), so they are accepted and not stored.
+OFBIZ_STAMPS = ("lastUpdatedStamp", "lastUpdatedTxStamp", "createdStamp", "createdTxStamp")
+_STAMP_SCHEMA = {
+    "type": "string",
+    "maxLength": 40,
+    "pattern": NO_NUL,
+    "description": "OFBiz entity-engine audit stamp: accepted as an export writes it, not stored",
+}
+
+
+def _declare_document(schema: dict[str, Any]) -> None:
+    _declare_text_bound(schema)
+    schema.setdefault("properties", {}).update({stamp: dict(_STAMP_SCHEMA) for stamp in OFBIZ_STAMPS})
+
+
 class DocumentModel(InputModel):
     """A document in the OFBiz seed formats (POST /v1/import, `stockledger load`). Like every
     body, only its listed members: the seeds' sample JSON carries no others, and a member this
     service does not read (inventoryItemVariances in a facility document) is a 422
-    extra_forbidden naming it, not dropped without a word."""
+    extra_forbidden naming it, not dropped without a word. The entity engine's audit stamps
+    (OFBIZ_STAMPS), which every OFBiz export carries, are the exception: accepted, not stored."""
+
+    model_config = ConfigDict(json_schema_extra=_declare_document)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_stamps(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(stamp in data for stamp in OFBIZ_STAMPS):
+            for stamp in OFBIZ_STAMPS:
+                value = data.get(stamp)
+                if value is not None and (not isinstance(value, str) or len(value) > 40):
+                    raise PydanticCustomError("string_type", f"{stamp} must be a timestamp string")
+            return {k: v for k, v in data.items() if k not in OFBIZ_STAMPS}
+        return data
 
 
 class Health(ApiModel):
