@@ -20,7 +20,7 @@ WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-ID = "'^[-A-Za-z0-9_.:]{1,60}$'"  # ID_PATTERN, with the hyphen first (a literal in both dialects)
+ID = "'^[-A-Za-z0-9_.:]+$'"  # ID_PATTERN (with IS_ID's length), the hyphen first: a literal in both
 assert ID_PATTERN.pattern == r"^[A-Za-z0-9_.:\-]{1,60}$", "ID must say what ID_PATTERN says"
 SIMPLE = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'"  # what numeric reads as Decimal does
 NUMBER = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$'"
@@ -36,7 +36,8 @@ CHECK = f"""
 CREATE TEMP TABLE reset_checked ON COMMIT DROP AS
 SELECT s.ord, s.line, v.f, v.p, c.kind,
        CASE WHEN s.pre_code IS NOT NULL THEN s.pre_code
-            WHEN NOT (coalesce(v.f ~ {ID}, false) AND coalesce(v.p ~ {ID}, false)) THEN 'invalid_line'
+            WHEN NOT (coalesce(v.f ~ {ID} AND length(v.f) <= 60, false)
+                      AND coalesce(v.p ~ {ID} AND length(v.p) <= 60, false)) THEN 'invalid_line'
             WHEN v.qg AND v.ag THEN 'both_quantities'
             WHEN NOT (v.qg OR v.ag) THEN 'no_quantity'
             ELSE q.code END AS code,
@@ -46,13 +47,16 @@ CROSS JOIN LATERAL (
     SELECT btrim(s.fac, :ws) AS f, btrim(s.prod, :ws) AS p,
            s.qk IS NOT NULL AND (s.qk IN ('n', 'x') OR btrim(s.qoh, :ws) <> '') AS qg,
            s.ak IS NOT NULL AND (s.ak IN ('n', 'x') OR btrim(s.atp, :ws) <> '') AS ag
+    OFFSET 0
 ) v
 CROSS JOIN LATERAL (
     SELECT CASE WHEN v.qg THEN 'q' ELSE 'a' END AS kind, CASE WHEN v.qg THEN s.qk ELSE s.ak END AS k,
            btrim(CASE WHEN v.qg THEN s.qoh ELSE s.atp END, :ws) AS t
+    OFFSET 0
 ) c
 CROSS JOIN LATERAL (
     SELECT CASE WHEN c.k IN ('t', 'n') AND length(c.t) <= 200 AND c.t ~ {SIMPLE} THEN c.t::numeric END AS n
+    OFFSET 0
 ) n
 CROSS JOIN LATERAL (
     SELECT CASE WHEN c.k IS NULL OR c.k IN ('s', 'x') THEN 'invalid_quantity'

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Iterable
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from stockledger.core.citus import has_workers
@@ -35,6 +36,10 @@ from stockledger.resets.set_events import record_changes
 from stockledger.resets.staging import STAGED_LINES, rebuilt, stage_lines
 
 _PLAIN_POSTGRES: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+
+
+WORK_MEM = "128MB"
+TEMP_BUFFERS = "256MB"
 
 
 def applies(session: Session) -> bool:
@@ -57,11 +62,14 @@ def reset_in_database(
 ) -> None:
     """Apply the reset's lines; `outcome` gets its counts, failures, facilities and first changes."""
     scope = facilities_in_scope(session)
+    _room_for_temporary_tables(session)
     for name in line_sql.TEMPORARY:  # a second reset in the same transaction
         session.connection().execute(text(f"DROP TABLE IF EXISTS {name}"))
     outcome.lines_total = stage_lines(session, lines, scope)
     run = session.connection().execute
     run(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    run(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))  # the sorts and hashes of a big file stay in memory
+    run(text("SET LOCAL jit = off"))  # compiling the expressions of these statements cost seconds
     run(text(f"ANALYZE {STAGED_LINES}"))  # a temporary table has no statistics otherwise
     if scope is not None:
         _refuse_other_facilities(session, scope)
@@ -79,6 +87,21 @@ def reset_in_database(
     post_staged(session, "reset_posting", REASON, Links(inventory_reset_id=outcome.inventory_reset_id), now)
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, keep_failures)
+
+
+def _room_for_temporary_tables(session: Session) -> None:
+    """Temporary tables live in the session's own buffers (temp_buffers, 8 MB by default): a
+    big file's would be written out and read back. The setting can only change before the
+    session's first temporary table: tried once per connection, in a savepoint."""
+    connection = session.connection()
+    if connection.info.get(TEMP_BUFFERS):
+        return
+    connection.info[TEMP_BUFFERS] = True
+    try:
+        with connection.begin_nested():
+            connection.execute(text(f"SET temp_buffers = '{TEMP_BUFFERS}'"))
+    except DBAPIError:
+        pass  # this session had a temporary table already: its buffers stay as they are
 
 
 def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:

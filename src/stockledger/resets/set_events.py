@@ -42,37 +42,44 @@ _CHANGE = (
     f" || ',\"availableToPromiseTotal\":' || {_number('lp.atp_total')} || '}}'"
 )
 
+# A change's JSON is at most _KEYS characters of keys and quotes, its ids and four numbers of
+# at most NUMBER_TEXT characters: parts are cut by count against that bound (a part may thus be
+# shorter than it could be, never longer).
+_KEYS = len(
+    '{"productId":"","inventoryItemId":,"inventoryItemDetailSeqId":"","quantityOnHandDiff":,'
+    '"availableToPromiseDiff":,"quantityOnHandTotal":,"availableToPromiseTotal":}'
+)
+NUMBER_TEXT = 24  # '-123456789.123456', '1.5e-05': a float8's shortest text of a quantity
+
 _EVENTS = f"""
-WITH changed AS (
-    SELECT lp.facility_id AS f, lp.ord / :batch AS batch, lp.ord, {_CHANGE} AS j
+WITH groups AS (
+    SELECT p.facility_id AS f, p.ord / :batch AS batch, count(*) AS total,
+           dense_rank() OVER (ORDER BY p.ord / :batch, p.facility_id) AS series,
+           ({PAYLOAD_BYTES} - :head - length(p.facility_id)) / (
+               {_KEYS} + {MAX_ID} + max(octet_length(to_json(p.inventory_item_id)::text))
+               + max(length(p.seq_id)) + 4 * {NUMBER_TEXT} + 1) AS per_part,
+           length('{{"facilityId":' || to_json(p.facility_id)::text) + :single - 1 + count(*) * (
+               {_KEYS} + {MAX_ID} + max(octet_length(to_json(p.inventory_item_id)::text))
+               + max(length(p.seq_id)) + 4 * {NUMBER_TEXT} + 1) <= {PAYLOAD_BYTES} AS whole
+    FROM {STAGED_POSTED} p GROUP BY p.ord / :batch, p.facility_id
+), numbered AS (
+    SELECT lp.facility_id AS f, lp.ord / :batch AS batch, lp.ord, {_CHANGE} AS j,
+           row_number() OVER (PARTITION BY lp.ord / :batch, lp.facility_id ORDER BY lp.ord) - 1 AS n
     FROM {STAGED_POSTED} lp JOIN reset_diff d ON d.ord = lp.ord
-), sized AS (
-    SELECT f, batch, ord, j,
-           sum(length(j) + 1) OVER (PARTITION BY f, batch ORDER BY ord ROWS UNBOUNDED PRECEDING)
-               - length(j) - 1 AS before,
-           sum(length(j) + 1) OVER (PARTITION BY f, batch) - 1 AS listed,
-           max(length(j)) OVER (PARTITION BY f, batch) AS longest
-    FROM changed
-), cut AS (
-    SELECT f, batch, ord, j,
-           CASE WHEN length('{{"facilityId":' || to_json(f)::text) + :single + listed <= {PAYLOAD_BYTES}
-                THEN NULL
-                ELSE before / ({PAYLOAD_BYTES} - :head - length(f) - longest - 1) END AS part
-    FROM sized
-), grouped AS (
-    SELECT f, batch, part, string_agg(j, ',' ORDER BY ord) AS js,
-           count(*) OVER (PARTITION BY f, batch) AS parts,
-           dense_rank() OVER (ORDER BY batch, f) AS series
-    FROM cut GROUP BY f, batch, part
+), changed AS (
+    SELECT c.batch, c.f, c.ord, c.j, g.whole, g.series,
+           CASE WHEN g.whole THEN 0 ELSE c.n / g.per_part END AS part,
+           CASE WHEN g.whole THEN 1 ELSE (g.total - 1) / g.per_part + 1 END AS parts
+    FROM numbered c JOIN groups g ON g.batch = c.batch AND g.f = c.f
 ), payloads AS (
-    SELECT f, batch, part,
-           CASE WHEN part IS NULL
-                THEN '{{"facilityId":' || to_json(f)::text || :mid || ',"changes":[' || js || ']'
-                     || :signed || '}}'
+    SELECT batch, f, part,
+           CASE WHEN whole
+                THEN '{{"facilityId":' || to_json(f)::text || :mid || ',"changes":['
+                     || string_agg(j, ',' ORDER BY ord) || ']' || :signed || '}}'
                 ELSE '{{"facilityId":' || to_json(f)::text || :mid || :signed || ',"partOf":"' || :series
                      || lpad(series::text, 6, '0') || '","part":' || (part + 1) || ',"parts":' || parts
-                     || ',"changes":[' || js || ']}}' END AS payload
-    FROM grouped ORDER BY batch, f, part
+                     || ',"changes":[' || string_agg(j, ',' ORDER BY ord) || ']}}' END AS payload
+    FROM changed GROUP BY batch, f, part, whole, series, parts ORDER BY batch, f, part
 )
 INSERT INTO outbox_event (facility_id, event_seq, event_type, payload, created_stamp)
 SELECT f, stockledger_fenced_nextval('{OUTBOX_SEQUENCE}'), 'InventoryChanged', payload, :now FROM payloads
