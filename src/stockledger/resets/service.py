@@ -1,4 +1,7 @@
-"""createExternalInventoryReset: set products' QOH or ATP to the ERP's numbers, in batches.
+"""createExternalInventoryReset: set products' QOH or ATP to the ERP's numbers.
+
+On plain PostgreSQL the database does it (resets/set_based.py: the lines streamed in with COPY,
+set-based SQL for the rest). On SQLite (and Citus) the lines go in batches, as below.
 
 Each batch of lines costs a handful of set-based statements (known facilities and
 products, the current totals under row locks, findOrCreate of the facility items, then
