@@ -139,7 +139,8 @@ def new_item_prefix() -> str:
 # findOrCreateFacilityInventoryItem for every changed product without a linked item, as
 # resets/facility_items.py does it for a batch: the oldest item already there, else a new
 # one; the link inserted with it or, when the row was there, claimed where no item is linked;
-# the loser of a race takes the winner's link (read again by POSTINGS).
+# the loser of a race takes the winner's link (read again by POSTINGS). The new items the run's
+# links name (reset_created) are inserted by the ledger with their first postings (ledger/staged.py).
 NEW_ITEMS = """
 CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
 SELECT n.f, n.p,
@@ -164,14 +165,12 @@ ON CONFLICT (facility_id, product_id) DO NOTHING
 UPDATE product_facility pf SET inventory_item_id = n.item FROM reset_new_item n
 WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NULL
 """,
-    f"""
-INSERT INTO inventory_item (facility_id, inventory_item_id, inventory_item_type_id, product_id, status_id,
-    datetime_received, quantity_on_hand_total, available_to_promise_total, accounting_quantity_total,
-    last_detail_seq, created_stamp)
-SELECT n.f, n.item, 'NON_SERIAL_INV_ITEM', n.p, '{INV_AVAILABLE}', :now, 0, 0, 0, 0, :now
+    """
+CREATE TEMP TABLE reset_created ON COMMIT DROP AS
+SELECT n.f AS facility_id, n.item AS inventory_item_id, n.p AS product_id
 FROM reset_new_item n
 JOIN product_facility pf ON pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id = n.item
-WHERE n.fresh ORDER BY n.f, n.item
+WHERE n.fresh
 """,
 ]
 
@@ -195,4 +194,11 @@ FROM (SELECT ord, line, code, f, p FROM reset_checked WHERE code IS NOT NULL ORD
 JOIN {STAGED_LINES} s ON s.ord = c.ord ORDER BY c.line, c.ord
 """
 CHANGES = "SELECT line, f, p, diff, after_q, after_a FROM reset_diff WHERE diff <> 0 ORDER BY ord LIMIT :n"
-TEMPORARY = ("reset_checked", "reset_current", "reset_diff", "reset_new_item", "reset_posting")
+TEMPORARY = (
+    "reset_checked",
+    "reset_current",
+    "reset_diff",
+    "reset_new_item",
+    "reset_created",
+    "reset_posting",
+)

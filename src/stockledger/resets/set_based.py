@@ -82,9 +82,10 @@ def reset_in_database(
         run(text(statement))
     run(text(line_sql.NEW_ITEMS), {"prefix": line_sql.new_item_prefix()})
     for statement in line_sql.FIND_OR_CREATE:
-        run(text(statement), {"now": now})
+        run(text(statement))
     run(text(line_sql.POSTINGS))
-    post_staged(session, "reset_posting", REASON, Links(inventory_reset_id=outcome.inventory_reset_id), now)
+    links = Links(inventory_reset_id=outcome.inventory_reset_id)
+    post_staged(session, "reset_posting", REASON, links, now, created="reset_created")
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, keep_failures)
 
