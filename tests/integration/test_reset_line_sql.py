@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
 from stockledger.events.models import OutboxEvent
-from stockledger.ledger.models import InventoryItemDetail
+from stockledger.ledger.models import InventoryItem, InventoryItemDetail, ProductFacility
 from stockledger.ledger.views import availability
 from stockledger.resets import line_sql
 from stockledger.resets.rules import JsonText, LineFailure, RawLine, check_line
@@ -269,3 +270,45 @@ def test_a_csv_streamed_into_copy_reports_what_its_lines_report(
     with seeded.reading() as session:
         totals = availability(session, F, P)
         assert totals.available_to_promise_total == Decimal(7)
+
+
+def test_new_and_existing_items_in_one_run_and_a_second_run_in_the_same_transaction(
+    seeded: Database, backend: str
+) -> None:
+    """The ledger's set-based door creates a new facility item with its first postings' totals
+    (two changes: seq 1 and 2) beside updates of existing items; a second reset in the same
+    transaction (its temporary tables made again) sees the first one's totals. On PostgreSQL the
+    session had a temporary table before: temp_buffers cannot change any more, the run goes on."""
+    with seeded.transaction() as session:
+        if backend == "postgres":
+            session.execute(text("CREATE TEMP TABLE before_the_reset (n integer) ON COMMIT DROP"))
+        import_document(session, {"productId": "NEW2", "productName": "New"})
+        first = reset_inventory(
+            session,
+            [
+                RawLine(2, F, "NEW2", "5", None),
+                RawLine(3, F, P, "50", None),
+                RawLine(4, F, "NEW2", None, "2"),
+            ],
+        )
+        second = reset_inventory(session, [RawLine(2, F, "NEW2", "2", None), RawLine(3, F, P, "49", None)])
+    assert (first.lines_changed, second.lines_changed, second.lines_unchanged) == (3, 1, 1)
+    with seeded.reading() as session:
+        link = session.get(ProductFacility, (F, "NEW2"))
+        assert link is not None
+        assert link.inventory_item_id is not None
+        item = session.get(InventoryItem, (F, link.inventory_item_id))
+        assert item is not None
+        assert (item.quantity_on_hand_total, item.available_to_promise_total, item.last_detail_seq) == (
+            Decimal(2),
+            Decimal(2),
+            2,
+        )
+        assert (item.status_id, item.inventory_item_type_id) == ("INV_AVAILABLE", "NON_SERIAL_INV_ITEM")
+        rows = _details(session, first.inventory_reset_id)
+        assert [(diff, seq) for item_id, diff, seq in rows if item_id == link.inventory_item_id] == [
+            (Decimal(5), 1),
+            (Decimal(-3), 2),
+        ]
+        totals = availability(session, F, P)
+        assert totals.quantity_on_hand_total == Decimal(49)
