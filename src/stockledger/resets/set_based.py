@@ -85,9 +85,11 @@ def reset_in_database(
         run(text(statement))
     run(text(line_sql.POSTINGS))
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
-    post_staged(session, "reset_posting", REASON, links, now, created="reset_created")
+    changed = post_staged(session, "reset_posting", REASON, links, now, created="reset_created")
+    for name in ("reset_current", "reset_new_item", "reset_created", "reset_posting"):
+        run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
-    _count(session, outcome, keep_failures)
+    _count(session, outcome, changed, keep_failures)
 
 
 def _room_for_temporary_tables(session: Session) -> None:
@@ -143,10 +145,9 @@ def _judge_deferred(session: Session) -> None:
     connection.execute(text(line_sql.JUDGED), judged)
 
 
-def _count(session: Session, outcome: ResetOutcome, keep_failures: int | None) -> None:
+def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
     run = session.connection().execute
     failed, ok = run(text(line_sql.COUNTS)).one()
-    changed = int(run(text("SELECT count(*) FROM reset_posting")).scalar_one())
     outcome.lines_failed, outcome.lines_changed = int(failed), changed
     outcome.lines_unchanged = int(ok) - changed
     outcome.facilities = set(run(text(line_sql.FACILITIES)).scalars())
