@@ -1,6 +1,6 @@
 """Routes of ERP resets: POST a JSON or CSV reset, GET a run's audit row and its failed lines."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable
 from tempfile import SpooledTemporaryFile
 from typing import IO, Annotated
 
@@ -118,7 +118,7 @@ def list_reset_failures(
     )
 
 
-def _lines(content_type: str, body: IO[bytes]) -> tuple[Iterator[RawLine], str | None]:
+def _lines(content_type: str, body: IO[bytes]) -> tuple[Iterable[RawLine], str | None]:
     """The lines, read lazily from the body (a CSV line by line, as the CLI and the page do)."""
     media = media_type(content_type)
     if not media:

@@ -1,4 +1,7 @@
-"""createExternalInventoryReset: set products' QOH or ATP to the ERP's numbers, in batches.
+"""createExternalInventoryReset: set products' QOH or ATP to the ERP's numbers.
+
+On plain PostgreSQL the database does it (resets/set_based.py: the lines streamed in with COPY,
+set-based SQL for the rest). On SQLite (and Citus) the lines go in batches, as below.
 
 Each batch of lines costs a handful of set-based statements (known facilities and
 products, the current totals under row locks, findOrCreate of the facility items, then
@@ -17,10 +20,9 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from stockledger.core.actor import acting_user
 from stockledger.core.db import (
     WriteBehind,
     analyze_after_commit,
@@ -35,46 +37,22 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.schemas import json_number
 from stockledger.core.scope import check_owner, facilities_in_scope
 from stockledger.core.sqlclock import utc_now
-from stockledger.events.outbox import event_inserts, record_event
+from stockledger.events.outbox import event_inserts
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post
 from stockledger.reservations.rules import INV_AVAILABLE
+from stockledger.resets import set_based
 from stockledger.resets.facility_items import Pair, find_or_create_facility_items
-from stockledger.resets.failures import ALL_FACILITIES, STORED_FAILURES, store_failures
+from stockledger.resets.failures import ALL_FACILITIES, STORED_FAILURES
+from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome, record_run
+
+__all__ = ["LISTED_FAILURES", "ResetChange", "ResetOutcome", "get_reset_run", "reset_inventory"]
 from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
 
-REASON = "VAR_EXT_RESET"
 BATCH_SIZE = 5_000
 
 
 LISTED_FAILURES = 50  # the failed lines an answer lists (linesFailed and failureCount count them all)
-
-
-@dataclass(frozen=True, slots=True)
-class ResetChange:
-    """A line that changed stock: the facility item's QOH and ATP right after it."""
-
-    line: int
-    facility_id: str
-    product_id: str
-    diff: Decimal
-    quantity_on_hand_total: Decimal
-    available_to_promise_total: Decimal
-
-
-@dataclass
-class ResetOutcome:
-    inventory_reset_id: str
-    source: str | None
-    lines_total: int = 0
-    lines_changed: int = 0
-    lines_unchanged: int = 0
-    lines_failed: int = 0
-    failures: list[LineFailure] = field(default_factory=list)  # the first `keep_failures`
-    stored_failures: list[LineFailure] = field(default_factory=list)  # the first STORED_FAILURES
-    facilities: set[str] = field(default_factory=set)
-    changes: list[ResetChange] = field(default_factory=list)  # the first `keep_changes`
-    keep_changes: int = 0
 
 
 @dataclass
@@ -98,14 +76,17 @@ def reset_inventory(
     """Apply an ERP reset: per line, diff = given − current to both QOH and ATP of the facility item.
     The outcome lists the first `keep_failures` failed lines and the first `keep_changes` changes."""
     outcome = ResetOutcome(new_id("IR"), source, keep_changes=keep_changes)
-    plan_each_statement(session)  # an initial load fills the tables it reads as it goes
     inserts_before = inserts_counted(session)
     session.flush()  # the reads below are Core statements on the connection: no autoflush
-    known_facilities: set[str] = set()
-    with WriteBehind(session) as writes:
-        for batch in _batches(iter(lines), batch_size):
-            _apply_batch(session, outcome, batch, known_facilities, keep_failures, writes)
-    _record_run(session, outcome)
+    if set_based.applies(session):  # PostgreSQL: the database does the work (resets/set_based.py)
+        set_based.reset_in_database(session, outcome, lines, batch_size, keep_failures)
+    else:
+        plan_each_statement(session)  # an initial load fills the tables it reads as it goes
+        known_facilities: set[str] = set()
+        with WriteBehind(session) as writes:
+            for batch in _batches(iter(lines), batch_size):
+                _apply_batch(session, outcome, batch, known_facilities, keep_failures, writes)
+    record_run(session, outcome)
     analyze_after_commit(session, inserts_before)  # an initial load grows the tables plans read
     return outcome
 
@@ -298,37 +279,3 @@ def _record_changes(
         }
         for statement in event_inserts(session, facility_id, "InventoryChanged", payload):
             writes.send(statement)
-
-
-def _record_run(session: Session, outcome: ResetOutcome) -> None:
-    """The audit row (with who ran it, core.actor), its first failed lines and the InventoryReset
-    event of the run."""
-    single = next(iter(outcome.facilities)) if len(outcome.facilities) == 1 else None
-    counts = {
-        "lines_total": outcome.lines_total,
-        "lines_changed": outcome.lines_changed,
-        "lines_unchanged": outcome.lines_unchanged,
-        "lines_failed": outcome.lines_failed,
-    }
-    session.execute(
-        insert(ExternalInventoryReset).values(
-            inventory_reset_id=outcome.inventory_reset_id,
-            facility_id=single,
-            source=outcome.source,
-            created_by_user_login_id=acting_user(session),
-            created_stamp=utcnow(),
-            **counts,
-        )
-    )
-    store_failures(session, single, outcome.inventory_reset_id, outcome.stored_failures)
-    payload = {
-        "inventoryResetId": outcome.inventory_reset_id,
-        "facilityId": single,
-        "facilityIds": sorted(outcome.facilities),
-        "source": outcome.source,
-        "linesTotal": outcome.lines_total,
-        "linesChanged": outcome.lines_changed,
-        "linesUnchanged": outcome.lines_unchanged,
-        "linesFailed": outcome.lines_failed,
-    }
-    record_event(session, single or ALL_FACILITIES, "InventoryReset", payload)

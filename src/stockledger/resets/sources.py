@@ -28,24 +28,45 @@ def csv_text(binary: IO[bytes]) -> io.TextIOWrapper:
     return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
 
 
-def csv_lines(rows: Iterable[str]) -> Iterator[RawLine]:
-    """Lines of a CSV with a header naming facilityId, productId and a quantity column.
+class CsvLines:
+    """The lines of a CSV (with a header naming facilityId, productId and a quantity column),
+    read lazily and once: iterated, RawLines; `rows()` gives the same lines as plain tuples
+    (line number, facilityId, productId, quantityOnHand, availableToPromise), which the
+    PostgreSQL path streams into COPY without building a RawLine per line.
 
     The line number is the physical line in the file (the header is line 1), so an
     operator can open the file at the reported line.
     """
-    reader = csv.reader(rows)
-    try:
-        header = next(reader, None)
-        columns = _column_positions(header)
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            yield RawLine(reader.line_num, *(row[i] if 0 <= i < len(row) else None for i in columns))
-    except csv.Error as exc:
-        raise ValidationFailed(f"CSV line {reader.line_num}: {exc}", line=reader.line_num) from exc
-    except UnicodeDecodeError as exc:
-        raise NotUtf8(_where_not_utf8(rows, reader.line_num + 1)) from exc
+
+    def __init__(self, text_rows: Iterable[str]) -> None:
+        self.text_rows = text_rows
+
+    def __iter__(self) -> Iterator[RawLine]:
+        return (RawLine(*row) for row in self.rows())
+
+    def rows(self) -> Iterator[tuple[int, str | None, str | None, str | None, str | None]]:
+        reader = csv.reader(self.text_rows)
+        try:
+            header = next(reader, None)
+            f, p, q, a = _column_positions(header)
+            width = max(f, p, q, a) + 1
+            for row in reader:
+                if len(row) >= width:
+                    yield (
+                        reader.line_num,
+                        row[f],
+                        row[p],
+                        row[q] if q >= 0 else None,
+                        row[a] if a >= 0 else None,
+                    )
+                elif not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                else:
+                    yield reader.line_num, _cell(row, f), _cell(row, p), _cell(row, q), _cell(row, a)
+        except csv.Error as exc:
+            raise ValidationFailed(f"CSV line {reader.line_num}: {exc}", line=reader.line_num) from exc
+        except UnicodeDecodeError as exc:
+            raise NotUtf8(_where_not_utf8(self.text_rows, reader.line_num + 1)) from exc
 
 
 class NotUtf8(ValidationFailed):
@@ -88,6 +109,15 @@ def first_bad_byte(binary: IO[bytes]) -> tuple[int, int, int] | None:
         if not chunk:
             return None
         start += len(scan)
+
+
+def _cell(row: list[str], i: int) -> str | None:
+    return row[i] if 0 <= i < len(row) else None
+
+
+def csv_lines(rows: Iterable[str]) -> CsvLines:
+    """The lines of a CSV (CsvLines)."""
+    return CsvLines(rows)
 
 
 def _column_positions(header: list[str] | None) -> list[int]:

@@ -5,7 +5,7 @@ service); the page then shows what changed. After an error or failed lines the c
 stays in the form (htmx keeps the input across the swap: `hx-preserve`), to send again once fixed.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -88,7 +88,7 @@ def _apply(
         return None, "The file is not UTF-8 text. Nothing was changed."
 
 
-def _in_scope(lines: Iterator[RawLine], principal: Principal) -> Iterator[RawLine]:
+def _in_scope(lines: Iterable[RawLine], principal: Principal) -> Iterator[RawLine]:
     """A file naming a facility outside the token's scope is refused whole."""
     for line in lines:
         if isinstance(line.facility_id, str) and not principal.may_touch(line.facility_id):

@@ -1,0 +1,125 @@
+"""The ledger's set-based door (PostgreSQL): postings staged in a temporary table, posted by the
+database in two statements, however many there are.
+
+A bulk caller (the ERP reset) that has computed its postings in SQL stages them in a temporary
+table of columns (ord, facility_id, inventory_item_id, qoh_diff, atp_diff, acc_diff), the
+diffs in micro-units (core.fixed). `post_staged` then writes, in the caller's transaction:
+
+  * one UPDATE of each item's totals (all its postings summed) and of its `last_detail_seq`,
+    returning the totals before them;
+  * one InventoryItemDetail row per posting (several postings on one item: consecutive seq
+    numbers in `ord` order, as `post` would give them one after the other).
+
+So the ledger rule holds as for `post`: for every item, totals == sum of its detail diffs.
+What was posted is left in the temporary table STAGED_POSTED (ord, facility_id,
+inventory_item_id, seq_id, qoh_diff, atp_diff, qoh_total, atp_total: the item's totals right
+after the posting), for the caller's events. No refusal: the postings staged carry no
+`require_atp`/`require_qoh` guard (a reset sets totals, it may not be refused).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from stockledger.core.actor import acting_user
+from stockledger.ledger.postings import Links, format_seq_sql
+from stockledger.ledger.rules_check import INV_AVAILABLE
+
+STAGED_POSTED = "ledger_staged_posted"
+
+_MOVE = f"""
+WITH summed AS (
+    SELECT facility_id, inventory_item_id, sum(qoh_diff) AS qoh, sum(atp_diff) AS atp,
+           sum(acc_diff) AS acc, count(*) AS n
+    FROM {{staged}} GROUP BY facility_id, inventory_item_id
+), created AS (
+    INSERT INTO inventory_item (facility_id, inventory_item_id, inventory_item_type_id, product_id, status_id,
+        datetime_received, quantity_on_hand_total, available_to_promise_total, accounting_quantity_total,
+        last_detail_seq, created_stamp)
+    SELECT c.facility_id, c.inventory_item_id, 'NON_SERIAL_INV_ITEM', c.product_id, '{INV_AVAILABLE}', :now,
+           s.qoh, s.atp, s.acc, s.n, :now
+    FROM {{created}} c
+    JOIN summed s ON s.facility_id = c.facility_id AND s.inventory_item_id = c.inventory_item_id
+    ORDER BY c.facility_id, c.inventory_item_id
+    RETURNING facility_id, inventory_item_id, 0 AS seq0, 0::bigint AS qoh0, 0::bigint AS atp0
+), moved AS (
+    UPDATE inventory_item i
+    SET quantity_on_hand_total = i.quantity_on_hand_total + s.qoh,
+        available_to_promise_total = i.available_to_promise_total + s.atp,
+        accounting_quantity_total = i.accounting_quantity_total + s.acc,
+        last_detail_seq = i.last_detail_seq + s.n
+    FROM summed s
+    WHERE i.facility_id = s.facility_id AND i.inventory_item_id = s.inventory_item_id
+      AND NOT EXISTS (SELECT 1 FROM {{created}} c
+                      WHERE c.facility_id = s.facility_id AND c.inventory_item_id = s.inventory_item_id)
+    RETURNING i.facility_id, i.inventory_item_id, i.last_detail_seq - s.n AS seq0,
+              i.quantity_on_hand_total - s.qoh AS qoh0, i.available_to_promise_total - s.atp AS atp0
+), before AS (
+    SELECT * FROM moved UNION ALL SELECT * FROM created
+), numbered AS (
+    SELECT p.ord, p.facility_id, p.inventory_item_id, p.qoh_diff, p.atp_diff, p.acc_diff,
+           m.seq0 + row_number() OVER w AS seq,
+           m.qoh0 + sum(p.qoh_diff) OVER w AS qoh_total,
+           m.atp0 + sum(p.atp_diff) OVER w AS atp_total
+    FROM {{staged}} p
+    JOIN before m ON m.facility_id = p.facility_id AND m.inventory_item_id = p.inventory_item_id
+    WINDOW w AS (PARTITION BY p.facility_id, p.inventory_item_id ORDER BY p.ord
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+INSERT INTO {STAGED_POSTED}
+SELECT ord, facility_id, inventory_item_id, {format_seq_sql("seq")}, seq, qoh_diff, atp_diff, acc_diff,
+       qoh_total, atp_total
+FROM numbered
+"""
+_NOTHING_CREATED = (
+    "(SELECT NULL::text AS facility_id, NULL::text AS inventory_item_id, NULL::text AS product_id LIMIT 0)"
+)
+
+_LINK_COLUMNS = tuple(Links.__dataclass_fields__)
+
+
+def _detail_insert() -> str:
+    links = ", ".join(_LINK_COLUMNS)
+    values = ", ".join(f":{name}" for name in _LINK_COLUMNS)
+    return (
+        "INSERT INTO inventory_item_detail (facility_id, inventory_item_id, inventory_item_detail_seq_id, "
+        "seq_num, effective_date, quantity_on_hand_diff, available_to_promise_diff, "
+        "accounting_quantity_diff, "
+        f"reason_enum_id, created_stamp, {links}) "
+        "SELECT facility_id, inventory_item_id, seq_id, seq, :effective_date, qoh_diff, atp_diff, acc_diff, "
+        f":reason, :now, {values} FROM {STAGED_POSTED} ORDER BY facility_id, inventory_item_id, seq"
+    )
+
+
+_DETAIL = _detail_insert()
+
+
+def post_staged(
+    session: Session, staged: str, reason: str, links: Links, now: datetime, created: str | None = None
+) -> int:
+    """Post every posting of the temporary table `staged` (see above) in the session's
+    transaction; the number of detail rows written. `now` (naive UTC) is their effective
+    date and stamp; the user (core.actor) is recorded unless `links` names one.
+
+    `created`: a temporary table (facility_id, inventory_item_id, product_id) of items that do
+    not exist yet, each with postings in `staged` (a findOrCreate's new facility items): they
+    are inserted with their postings' totals (available, non-serialised), not inserted at zero
+    and updated (which would write each row twice and check its foreign keys twice)."""
+    connection = session.connection()
+    connection.execute(text(f"DROP TABLE IF EXISTS {STAGED_POSTED}"))
+    connection.execute(
+        text(
+            f"CREATE TEMP TABLE {STAGED_POSTED} (ord bigint, facility_id text, inventory_item_id text, "
+            "seq_id text, seq integer, qoh_diff bigint, atp_diff bigint, acc_diff bigint, qoh_total bigint, "
+            "atp_total bigint) ON COMMIT DROP"
+        )
+    )
+    connection.execute(text(_MOVE.format(staged=staged, created=created or _NOTHING_CREATED)), {"now": now})
+    values = {name: getattr(links, name) for name in _LINK_COLUMNS}
+    if values["change_by_user_login_id"] is None:
+        values["change_by_user_login_id"] = acting_user(session)
+    result = connection.execute(
+        text(_DETAIL), {**values, "effective_date": now, "reason": reason, "now": now}
+    )
+    return int(result.rowcount)

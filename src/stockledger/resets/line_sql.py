@@ -1,0 +1,204 @@
+"""The SQL of resets/set_based.py: each reset line judged, then the diffs, items and postings.
+
+CHECK says in SQL what resets/rules.py says in Python (tests/integration/test_reset_line_sql.py
+holds them to the same code for every kind of line): ids trimmed of what str.strip() trims
+(WHITESPACE) and matching the Id pattern, exactly one quantity given, a finite number ≥ 0, at
+most 10^9, at most 6 decimals. A quantity SQL cannot be sure of (non-ASCII characters, an
+underscore, a long number or exponent: what Python's Decimal might still read) is 'defer':
+set_based.py asks the rules themselves about such a line.
+"""
+
+from stockledger.core.ids import new_id
+from stockledger.core.schemas import MAX_QUANTITY
+from stockledger.core.sqlclock import UTC_NOW_SQL
+from stockledger.reservations.rules import INV_AVAILABLE
+from stockledger.resets.rules import ID_PATTERN
+from stockledger.resets.staging import STAGED_LINES
+
+# What str.strip() trims: the characters whose isspace() is true (a test holds it to that).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+ID = "'^[-A-Za-z0-9_.:]+$'"  # ID_PATTERN (with IS_ID's length), the hyphen first: a literal in both
+assert ID_PATTERN.pattern == r"^[A-Za-z0-9_.:\-]{1,60}$", "ID must say what ID_PATTERN says"
+SIMPLE = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'"  # what numeric reads as Decimal does
+NUMBER = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$'"
+NOT_FINITE = "'^[+-]?(inf|infinity|s?nan[0-9]*)$'"  # matched ignoring case, as Decimal reads them
+MAX = int(MAX_QUANTITY)
+
+OUT_OF_SCOPE = f"""
+SELECT line, btrim(fac, :ws) FROM {STAGED_LINES}
+WHERE btrim(fac, :ws) <> '' AND NOT (btrim(fac, :ws) = ANY(:scope)) ORDER BY ord LIMIT 1
+"""
+
+CHECK = f"""
+CREATE TEMP TABLE reset_checked ON COMMIT DROP AS
+SELECT s.ord, s.line, v.f, v.p, c.kind,
+       CASE WHEN s.pre_code IS NOT NULL THEN s.pre_code
+            WHEN NOT (coalesce(v.f ~ {ID} AND length(v.f) <= 60, false)
+                      AND coalesce(v.p ~ {ID} AND length(v.p) <= 60, false)) THEN 'invalid_line'
+            WHEN v.qg AND v.ag THEN 'both_quantities'
+            WHEN NOT (v.qg OR v.ag) THEN 'no_quantity'
+            ELSE q.code END AS code,
+       q.micros
+FROM {STAGED_LINES} s
+CROSS JOIN LATERAL (
+    SELECT btrim(s.fac, :ws) AS f, btrim(s.prod, :ws) AS p,
+           s.qk IS NOT NULL AND (s.qk IN ('n', 'x') OR btrim(s.qoh, :ws) <> '') AS qg,
+           s.ak IS NOT NULL AND (s.ak IN ('n', 'x') OR btrim(s.atp, :ws) <> '') AS ag
+    OFFSET 0
+) v
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN v.qg THEN 'q' ELSE 'a' END AS kind, CASE WHEN v.qg THEN s.qk ELSE s.ak END AS k,
+           btrim(CASE WHEN v.qg THEN s.qoh ELSE s.atp END, :ws) AS t
+    OFFSET 0
+) c
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.k IN ('t', 'n') AND length(c.t) <= 200 AND c.t ~ {SIMPLE} THEN c.t::numeric END AS n
+    OFFSET 0
+) n
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.k IS NULL OR c.k IN ('s', 'x') THEN 'invalid_quantity'
+                WHEN n.n < 0 THEN 'negative_quantity'
+                WHEN n.n > {MAX} OR n.n <> round(n.n, 6) THEN 'invalid_quantity'
+                WHEN n.n IS NOT NULL THEN NULL
+                WHEN c.t ~* {NOT_FINITE} THEN 'invalid_quantity'
+                WHEN octet_length(c.t) <> length(c.t) OR strpos(c.t, '_') > 0 OR c.t ~ {NUMBER} THEN 'defer'
+                ELSE 'invalid_quantity' END AS code,
+           CASE WHEN n.n >= 0 AND n.n <= {MAX} AND n.n = round(n.n, 6) THEN (n.n * 1000000)::bigint
+           END AS micros
+) q
+"""
+
+DEFERRED = f"""
+SELECT s.ord, s.line, s.fac, s.prod, s.qoh, s.atp, s.qk::text, s.ak::text FROM {STAGED_LINES} s
+WHERE s.ord IN (SELECT ord FROM reset_checked WHERE code = 'defer') ORDER BY s.ord
+"""
+
+JUDGED = """
+UPDATE reset_checked c SET code = j.code, kind = j.kind, micros = j.micros
+FROM (SELECT unnest(CAST(:ords AS bigint[])) AS ord, unnest(CAST(:codes AS text[])) AS code,
+             unnest(CAST(:kinds AS text[])) AS kind, unnest(CAST(:micros AS bigint[])) AS micros) j
+WHERE c.ord = j.ord
+"""
+
+UNKNOWN = """
+UPDATE reset_checked c SET code = u.code
+FROM (SELECT c2.ord,
+             CASE WHEN fa.facility_id IS NULL THEN 'unknown_facility' ELSE 'unknown_product' END AS code
+      FROM reset_checked c2
+      LEFT JOIN facility fa ON fa.facility_id = c2.f
+      LEFT JOIN product pr ON pr.product_id = c2.p
+      WHERE c2.code IS NULL AND (fa.facility_id IS NULL OR pr.product_id IS NULL)) u
+WHERE c.ord = u.ord
+"""
+
+# The current totals of each product named (QOH over its items in the facility, ATP over its
+# promisable ones: SPEC §11), its items locked in id order as the line batches lock them; then
+# each line's diff: a line sets QOH (or ATP), and the same diff moves both, so QOH − ATP stays
+# what it was and the totals after a line depend on that line alone; its diff is them minus
+# the totals after the line before it on the same product (or the current ones).
+DIFFS = [
+    f"""
+CREATE TEMP TABLE reset_current ON COMMIT DROP AS
+WITH pairs AS (SELECT DISTINCT f, p FROM reset_checked WHERE code IS NULL),
+locked AS MATERIALIZED (
+    SELECT i.facility_id, i.product_id, i.quantity_on_hand_total AS q, i.available_to_promise_total AS a,
+           i.status_id = '{INV_AVAILABLE}'
+           AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_SQL["postgresql"]}) AS promisable
+    FROM inventory_item i JOIN pairs x ON i.facility_id = x.f AND i.product_id = x.p
+    ORDER BY i.facility_id, i.inventory_item_id
+    FOR NO KEY UPDATE OF i
+)
+SELECT facility_id AS f, product_id AS p, sum(q) AS q, sum(CASE WHEN promisable THEN a ELSE 0 END) AS a
+FROM locked GROUP BY facility_id, product_id
+""",
+    """
+CREATE TEMP TABLE reset_diff ON COMMIT DROP AS
+SELECT ord, line, f, p, after_q - coalesce(lag(after_q) OVER w, cur_q) AS diff, after_q,
+       after_q - gap AS after_a
+FROM (
+    SELECT c.ord, c.line, c.f, c.p, coalesce(cur.q, 0) AS cur_q,
+           coalesce(cur.q, 0) - coalesce(cur.a, 0) AS gap,
+           CASE c.kind WHEN 'q' THEN c.micros
+                ELSE c.micros + coalesce(cur.q, 0) - coalesce(cur.a, 0) END AS after_q
+    FROM reset_checked c LEFT JOIN reset_current cur ON cur.f = c.f AND cur.p = c.p
+    WHERE c.code IS NULL
+) x
+WINDOW w AS (PARTITION BY f, p ORDER BY ord)
+""",
+]
+
+
+def new_item_prefix() -> str:
+    """The ids of the items a run creates: one new id, then a number per item."""
+    return new_id("II")
+
+
+# findOrCreateFacilityInventoryItem for every changed product without a linked item, as
+# resets/facility_items.py does it for a batch: the oldest item already there, else a new
+# one; the link inserted with it or, when the row was there, claimed where no item is linked;
+# the loser of a race takes the winner's link (read again by POSTINGS). The new items the run's
+# links name (reset_created) are inserted by the ledger with their first postings (ledger/staged.py).
+NEW_ITEMS = """
+CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
+SELECT n.f, n.p,
+       coalesce(o.id, :prefix || lpad((row_number() OVER (ORDER BY n.f, n.p))::text, 8, '0')) AS item,
+       o.id IS NULL AS fresh
+FROM (SELECT DISTINCT d.f, d.p FROM reset_diff d
+      LEFT JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
+      WHERE d.diff <> 0 AND pf.inventory_item_id IS NULL) n
+LEFT JOIN LATERAL (
+    SELECT i.inventory_item_id AS id FROM inventory_item i
+    WHERE i.facility_id = n.f AND i.product_id = n.p ORDER BY i.created_stamp, i.inventory_item_id LIMIT 1
+) o ON true
+"""
+
+FIND_OR_CREATE = [
+    """
+INSERT INTO product_facility (facility_id, product_id, inventory_item_id)
+SELECT f, p, item FROM reset_new_item ORDER BY f, p
+ON CONFLICT (facility_id, product_id) DO NOTHING
+""",
+    """
+UPDATE product_facility pf SET inventory_item_id = n.item FROM reset_new_item n
+WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NULL
+""",
+    """
+CREATE TEMP TABLE reset_created ON COMMIT DROP AS
+SELECT n.f AS facility_id, n.item AS inventory_item_id, n.p AS product_id
+FROM reset_new_item n
+JOIN product_facility pf ON pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id = n.item
+WHERE n.fresh
+""",
+]
+
+POSTINGS = """
+CREATE TEMP TABLE reset_posting ON COMMIT DROP AS
+SELECT d.ord, d.f AS facility_id, pf.inventory_item_id,
+       d.diff AS qoh_diff, d.diff AS atp_diff, d.diff AS acc_diff
+FROM reset_diff d JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
+WHERE d.diff <> 0
+"""
+
+COUNTS = (
+    "SELECT count(*) FILTER (WHERE code IS NOT NULL), count(*) FILTER (WHERE code IS NULL) FROM reset_checked"
+)
+FACILITIES = (
+    "SELECT DISTINCT f FROM reset_checked WHERE (code IS NULL OR code <> 'invalid_line') AND f IS NOT NULL"
+)
+FAILURES = f"""
+SELECT c.line, c.code, c.f, c.p, s.fac, s.prod, s.qoh, s.atp, s.qk::text, s.ak::text, s.pre_message
+FROM (SELECT ord, line, code, f, p FROM reset_checked WHERE code IS NOT NULL ORDER BY line, ord LIMIT :n) c
+JOIN {STAGED_LINES} s ON s.ord = c.ord ORDER BY c.line, c.ord
+"""
+CHANGES = "SELECT line, f, p, diff, after_q, after_a FROM reset_diff WHERE diff <> 0 ORDER BY ord LIMIT :n"
+TEMPORARY = (
+    "reset_checked",
+    "reset_current",
+    "reset_diff",
+    "reset_new_item",
+    "reset_created",
+    "reset_posting",
+)

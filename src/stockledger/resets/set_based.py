@@ -1,0 +1,192 @@
+"""An ERP reset applied by PostgreSQL: the lines streamed in with COPY, the rest set-based SQL.
+
+Python streams the lines (resets/staging.py) and reports; the database judges every line
+(the SQL of resets/line_sql.py, which says in SQL what resets/rules.py says in Python, and
+hands the rare line it cannot be sure of back to those rules), refuses a scoped caller's run
+naming another facility, finds or creates the facility items, computes the diffs, posts them
+through the ledger's set-based door (ledger/staged.py: totals and one detail row per change,
+in this transaction), records the InventoryChanged events (resets/set_events.py) and counts.
+A few dozen statements, whatever the size of the file.
+
+The same meaning as the line batches of resets/service.py (SQLite): a product named on
+several lines sees the lines before it (in input order), each changed line is a posting of
+its own, one InventoryChanged per facility per `batch_size` lines of input.
+"""
+
+import weakref
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from stockledger.core.citus import has_workers
+from stockledger.core.errors import Forbidden
+from stockledger.core.fixed import from_micros, to_micros
+from stockledger.core.model_base import utcnow
+from stockledger.core.scope import facilities_in_scope
+from stockledger.core.statements import is_postgres
+from stockledger.ledger.postings import Links
+from stockledger.ledger.staged import post_staged
+from stockledger.resets import line_sql
+from stockledger.resets.failures import STORED_FAILURES
+from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
+from stockledger.resets.rules import QOH, LineFailure, RawLine, ResetLine, check_line
+from stockledger.resets.set_events import record_changes
+from stockledger.resets.staging import STAGED_LINES, rebuilt, stage_lines
+
+_PLAIN_POSTGRES: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+
+
+WORK_MEM = "128MB"
+TEMP_BUFFERS = "256MB"
+
+
+def applies(session: Session) -> bool:
+    """PostgreSQL without Citus workers (whose distributed tables the line batches serve)."""
+    if not is_postgres(session):
+        return False
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine not in _PLAIN_POSTGRES:
+        _PLAIN_POSTGRES[engine] = not has_workers(session.connection())
+    return _PLAIN_POSTGRES[engine]
+
+
+def reset_in_database(
+    session: Session,
+    outcome: ResetOutcome,
+    lines: Iterable[RawLine],
+    batch_size: int,
+    keep_failures: int | None,
+) -> None:
+    """Apply the reset's lines; `outcome` gets its counts, failures, facilities and first changes."""
+    scope = facilities_in_scope(session)
+    _room_for_temporary_tables(session)
+    for name in line_sql.TEMPORARY:  # a second reset in the same transaction
+        session.connection().execute(text(f"DROP TABLE IF EXISTS {name}"))
+    outcome.lines_total = stage_lines(session, lines, scope)
+    run = session.connection().execute
+    # No plan_cache_mode = force_custom_plan (the line batches' setting): these statements run
+    # once each, and it made every foreign-key check of the rows written plan its query anew
+    # (a million-line load: 4× slower inserts).
+    run(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))  # the sorts and hashes of a big file stay in memory
+    run(text("SET LOCAL jit = off"))  # compiling the expressions of these statements cost seconds
+    run(text(f"ANALYZE {STAGED_LINES}"))  # a temporary table has no statistics otherwise
+    if scope is not None:
+        _refuse_other_facilities(session, scope)
+    run(text(line_sql.CHECK), {"ws": line_sql.WHITESPACE})
+    _judge_deferred(session)
+    run(text(line_sql.UNKNOWN))
+    run(text("ANALYZE reset_checked"))
+    now = utcnow().replace(tzinfo=None)
+    for statement in line_sql.DIFFS:
+        run(text(statement))
+    run(text(line_sql.NEW_ITEMS), {"prefix": line_sql.new_item_prefix()})
+    for statement in line_sql.FIND_OR_CREATE:
+        run(text(statement))
+    run(text(line_sql.POSTINGS))
+    links = Links(inventory_reset_id=outcome.inventory_reset_id)
+    changed = post_staged(session, "reset_posting", REASON, links, now, created="reset_created")
+    for name in ("reset_current", "reset_new_item", "reset_created", "reset_posting"):
+        run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
+    record_changes(session, outcome.inventory_reset_id, batch_size, now)
+    _count(session, outcome, changed, keep_failures)
+
+
+def _room_for_temporary_tables(session: Session) -> None:
+    """Temporary tables live in the session's own buffers (temp_buffers, 8 MB by default): a
+    big file's would be written out and read back. The setting can only change before the
+    session's first temporary table: tried once per connection, in a savepoint."""
+    connection = session.connection()
+    if connection.info.get(TEMP_BUFFERS):
+        return
+    connection.info[TEMP_BUFFERS] = True
+    try:
+        with connection.begin_nested():
+            connection.execute(text(f"SET temp_buffers = '{TEMP_BUFFERS}'"))
+    except DBAPIError:
+        pass  # this session had a temporary table already: its buffers stay as they are
+
+
+def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
+    """A scoped caller's run naming another facility is refused whole (403), whatever the line
+    holds: refusing only the lines that change stock would tell it the other facility's totals."""
+    found = session.connection().execute(
+        text(line_sql.OUT_OF_SCOPE), {"ws": line_sql.WHITESPACE, "scope": sorted(scope)}
+    )
+    row = found.first()
+    if row is not None:
+        line, facility_id = row
+        raise Forbidden(
+            f"Line {line}: this token may not act on facility {facility_id}",
+            line=line,
+            facilityId=facility_id,
+        )
+
+
+def _judge_deferred(session: Session) -> None:
+    """The lines SQL leaves to the rules (a quantity with underscores, non-ASCII digits, a long
+    exponent: resets/line_sql.py), judged by them."""
+    connection = session.connection()
+    rows = connection.execute(text(line_sql.DEFERRED)).all()
+    if not rows:
+        return
+    judged: dict[str, list[object]] = {"ords": [], "codes": [], "kinds": [], "micros": []}
+    for ord_, line, fac, prod, q, a, qk, ak in rows:
+        result = check_line(RawLine(line, fac, prod, rebuilt(q, qk), rebuilt(a, ak)))
+        judged["ords"].append(ord_)
+        if isinstance(result, ResetLine):
+            judged["codes"].append(None)
+            judged["kinds"].append("q" if result.kind == QOH else "a")
+            judged["micros"].append(to_micros(result.quantity))
+        else:
+            judged["codes"].append(result.code)
+            judged["kinds"].append(None)
+            judged["micros"].append(None)
+    connection.execute(text(line_sql.JUDGED), judged)
+
+
+def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
+    run = session.connection().execute
+    failed, ok = run(text(line_sql.COUNTS)).one()
+    outcome.lines_failed, outcome.lines_changed = int(failed), changed
+    outcome.lines_unchanged = int(ok) - changed
+    outcome.facilities = set(run(text(line_sql.FACILITIES)).scalars())
+    if failed:
+        wanted = STORED_FAILURES if keep_failures is None else max(keep_failures, STORED_FAILURES)
+        limit = int(failed) if keep_failures is None else wanted
+        failures = [_failure(*row) for row in run(text(line_sql.FAILURES), {"n": limit})]
+        outcome.stored_failures = failures[:STORED_FAILURES]
+        outcome.failures = failures if keep_failures is None else failures[:keep_failures]
+    if outcome.keep_changes:
+        outcome.changes = [
+            ResetChange(line, f, p, from_micros(diff), from_micros(q), from_micros(a))
+            for line, f, p, diff, q, a in run(text(line_sql.CHANGES), {"n": outcome.keep_changes})
+        ]
+
+
+def _failure(
+    line: int,
+    code: str,
+    f: str | None,
+    p: str | None,
+    fac: str | None,
+    prod: str | None,
+    q: str | None,
+    a: str | None,
+    qk: str | None,
+    ak: str | None,
+    pre_message: str | None,
+) -> LineFailure:
+    """A failed line as reported: the code SQL gave, the message the rules give (resets/rules.py)."""
+    if pre_message is not None:
+        return LineFailure(line, code, pre_message, fac, prod)
+    if code == "unknown_facility":
+        return LineFailure(line, code, f"Facility {f} not found", f, p)
+    if code == "unknown_product":
+        return LineFailure(line, code, f"Product {p} not found", f, p)
+    judged = check_line(RawLine(line, fac, prod, rebuilt(q, qk), rebuilt(a, ak)))
+    if isinstance(judged, LineFailure):
+        return LineFailure(line, code, judged.message, judged.facility_id, judged.product_id)
+    return LineFailure(line, code, f"{code} (the rules find the line usable)", f, p)
