@@ -8,9 +8,9 @@ underscore, a long number or exponent: what Python's Decimal might still read) i
 set_based.py asks the rules themselves about such a line.
 """
 
+from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.ids import new_id
 from stockledger.core.schemas import MAX_QUANTITY
-from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN
 from stockledger.resets.staging import STAGED_LINES
@@ -106,7 +106,7 @@ WITH pairs AS (SELECT DISTINCT f, p FROM reset_checked WHERE code IS NULL),
 locked AS MATERIALIZED (
     SELECT i.facility_id, i.product_id, i.quantity_on_hand_total AS q, i.available_to_promise_total AS a,
            i.status_id = '{INV_AVAILABLE}'
-           AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_SQL["postgresql"]}) AS promisable
+           AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_IN_CTE_STATEMENTS}) AS promisable
     FROM inventory_item i JOIN pairs x ON i.facility_id = x.f AND i.product_id = x.p
     ORDER BY i.facility_id, i.inventory_item_id
     FOR NO KEY UPDATE OF i

@@ -13,19 +13,18 @@ several lines sees the lines before it (in input order), each changed line is a 
 its own, one InventoryChanged per facility per `batch_size` lines of input.
 """
 
-import weakref
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from stockledger.core.citus import has_workers
+from stockledger.core.dialects import stages_set_based
 from stockledger.core.errors import Forbidden
 from stockledger.core.fixed import from_micros, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
-from stockledger.core.statements import is_postgres
+from stockledger.core.transactions import savepoint
 from stockledger.ledger.postings import Links
 from stockledger.ledger.staged import post_staged
 from stockledger.resets import line_sql
@@ -35,22 +34,13 @@ from stockledger.resets.rules import QOH, LineFailure, RawLine, ResetLine, check
 from stockledger.resets.set_events import record_changes
 from stockledger.resets.staging import STAGED_LINES, rebuilt, stage_lines
 
-_PLAIN_POSTGRES: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
-
-
 WORK_MEM = "128MB"
 TEMP_BUFFERS = "256MB"
 
 
 def applies(session: Session) -> bool:
-    """PostgreSQL without Citus workers (whose distributed tables the line batches serve)."""
-    if not is_postgres(session):
-        return False
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    if engine not in _PLAIN_POSTGRES:
-        _PLAIN_POSTGRES[engine] = not has_workers(session.connection())
-    return _PLAIN_POSTGRES[engine]
+    """Whether this path serves the session's database (core.dialects.stages_set_based)."""
+    return stages_set_based(session)
 
 
 def reset_in_database(
@@ -103,7 +93,7 @@ def _room_for_temporary_tables(session: Session) -> None:
         return
     connection.info[TEMP_BUFFERS] = True
     try:
-        with connection.begin_nested():
+        with savepoint(session):
             connection.execute(text(f"SET temp_buffers = '{TEMP_BUFFERS}'"))
     except DBAPIError:
         pass  # this session had a temporary table already: its buffers stay as they are
