@@ -10,6 +10,8 @@ little ATP still holds its row lock, and a caller falling back to locking all th
 items in id order must not hold one of them out of that order (deadlock).
 """
 
+import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
+from stockledger.core.citus import shards_by_facility
 from stockledger.core.db import Database, Statement, bound, run
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
@@ -36,6 +39,7 @@ from stockledger.ledger.postings import (
     format_seq_sql,
 )
 from stockledger.ledger.reservation_rows import INSERT_FROM, ReservationRow, reservation_params
+from stockledger.ledger.sole_item_steps import post_in_steps, post_in_steps_alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +66,10 @@ def post_sole_item(session: Session, reservation: SoleItemReservation) -> str | 
     """In the session's transaction: the item's id, or None having written nothing. An order
     item claimed for another product meanwhile: 409 order_item_conflict."""
     check_facility(session, reservation.facility_id)
-    statement = sole_item_statement(session.get_bind().dialect, reservation, acting_user(session))
     try:
+        if shards_by_facility(session.get_bind()):  # Citus: statements that each stay on one shard
+            return post_in_steps(session, reservation)
+        statement = sole_item_statement(session.get_bind().dialect, reservation, acting_user(session))
         rows = run(session, statement)
     except IntegrityError as error:
         if not lost_claim(error):
@@ -83,6 +89,8 @@ def post_sole_item_alone(db: Database, reservation: SoleItemReservation, user: s
     facility scope): the item's id, or None having written nothing (another product having won
     the order item meanwhile included)."""
     try:
+        if shards_by_facility(db.engine):  # Citus: statements that each stay on one shard
+            return post_in_steps_alone(db, reservation, user)
         rows = db.run_alone(sole_item_statement(db.engine.dialect, reservation, user))
     except IntegrityError as error:
         if not lost_claim(error):
@@ -94,7 +102,10 @@ def post_sole_item_alone(db: Database, reservation: SoleItemReservation, user: s
 async def post_sole_item_alone_async(
     db: Database, reservation: SoleItemReservation, user: str | None
 ) -> str | None:
-    """`post_sole_item_alone` on the event loop (Database.run_alone_async)."""
+    """`post_sole_item_alone` on the event loop (Database.run_alone_async); on Citus, whose
+    steps are a transaction of several statements, in a worker thread."""
+    if shards_by_facility(db.engine):
+        return await asyncio.to_thread(post_sole_item_alone, db, reservation, user)
     try:
         rows = await db.run_alone_async(sole_item_statement(db.engine.dialect, reservation, user))
     except IntegrityError as error:
@@ -128,10 +139,15 @@ def sole_item_statement(dialect: Dialect, reservation: SoleItemReservation, user
 def lost_claim(error: Exception) -> bool:
     """The error the statement's claim raises when another product won the order item."""
     diag = getattr(getattr(error, "orig", None), "diag", None)
-    return (
-        getattr(diag, "table_name", None) == "order_item"
-        and getattr(diag, "column_name", None) == "product_id"
+    if getattr(diag, "table_name", None) == "order_item":
+        return getattr(diag, "column_name", None) == "product_id"
+    # Citus relays a worker's error without its table and column, naming the shard instead
+    return getattr(diag, "sqlstate", None) == "23502" and bool(
+        _SHARD_CLAIM.fullmatch(getattr(diag, "message_primary", None) or "")
     )
+
+
+_SHARD_CLAIM = re.compile(r'null value in column "product_id" of relation "order_item_\d+" .*')
 
 
 _DETAIL_COLUMNS = [
