@@ -172,6 +172,32 @@ def test_a_first_use_in_another_facility_not_yet_committed_is_not_seen(seeded: D
         assert check_rules(session)["one_product_per_order_item"] == 1
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_a_first_use_in_another_facility_waits_and_is_refused(seeded: Database) -> None:
+    """SQLite serialises writers (BEGIN IMMEDIATE): the second first use waits for the first's
+    commit, then reads its claim."""
+    second_facility(seeded)
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            reserve_line(seeded, "O11", OTHER_FACILITY, ReserveLine("1", "FG002", D(1)))
+            outcome.append(None)
+        except BaseException as error:  # handed to the test thread
+            outcome.append(error)
+
+    with seeded.transaction() as session:
+        reserve_stock(session, "O11", FACILITY, [ReserveLine("1", "FG001", D(1))])
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waits for the first's transaction
+    racer.join(30)
+    [refused] = outcome
+    assert isinstance(refused, OrderItemConflict)
+    assert _claims(seeded, "O11") == [(FACILITY, "FG001")]
+
+
 def _shipment(
     order_id: str, seq: str, product_id: str, quantity: int, shipment_id: str = "SH-1"
 ) -> ShipmentCreate:
