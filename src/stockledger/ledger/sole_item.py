@@ -11,7 +11,6 @@ items in id order must not hold one of them out of that order (deadlock).
 """
 
 import asyncio
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,7 +38,7 @@ from stockledger.ledger.postings import (
     format_seq_sql,
 )
 from stockledger.ledger.reservation_rows import INSERT_FROM, ReservationRow, reservation_params
-from stockledger.ledger.sole_item_steps import post_in_steps, post_in_steps_alone
+from stockledger.ledger.sole_item_steps import claim_lost_on_a_shard, post_in_steps, post_in_steps_alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +140,7 @@ def lost_claim(error: Exception) -> bool:
     diag = getattr(getattr(error, "orig", None), "diag", None)
     if getattr(diag, "table_name", None) == "order_item":
         return getattr(diag, "column_name", None) == "product_id"
-    # Citus relays a worker's error without its table and column, naming the shard instead
-    return getattr(diag, "sqlstate", None) == "23502" and bool(
-        _SHARD_CLAIM.fullmatch(getattr(diag, "message_primary", None) or "")
-    )
-
-
-_SHARD_CLAIM = re.compile(r'null value in column "product_id" of relation "order_item_\d+" .*')
+    return claim_lost_on_a_shard(error)
 
 
 _DETAIL_COLUMNS = [

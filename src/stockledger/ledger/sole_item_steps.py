@@ -90,6 +90,15 @@ def post_in_steps_alone(db: Database, reservation: "SoleItemReservation", user: 
         return post_in_steps(session, reservation)
 
 
+def claim_lost_on_a_shard(error: Exception) -> bool:
+    """The claim's NOT NULL violation (another product won the order item) as Citus relays it
+    from the worker: without its table and column (the message names the shard), so it is
+    recognised by its SQLSTATE and its statement, the claim's INSERT."""
+    diag = getattr(getattr(error, "orig", None), "diag", None)
+    statement = getattr(error, "statement", None) or ""
+    return getattr(diag, "sqlstate", None) == "23502" and statement.startswith(_CLAIM_HEAD)
+
+
 def _writes(
     session: Session, r: "SoleItemReservation", item_id: str, seq_num: int, now: datetime
 ) -> list[Statement]:
@@ -165,8 +174,9 @@ _DETAIL_INSERT = (
 )
 # The claim of ledger/sole_item.py: another product there sets product_id NULL, whose NOT NULL
 # constraint aborts the transaction.
+_CLAIM_HEAD = "INSERT INTO order_item ("
 _CLAIM = (
-    "INSERT INTO order_item (facility_id, order_id, order_item_seq_id, product_id, created_stamp) "
+    f"{_CLAIM_HEAD}facility_id, order_id, order_item_seq_id, product_id, created_stamp) "
     "VALUES (:facility_id, :order_id, :order_item_seq_id, :product_id, :created_stamp) "
     "ON CONFLICT (facility_id, order_id, order_item_seq_id) DO UPDATE SET product_id = "
     "CASE WHEN order_item.product_id = excluded.product_id THEN order_item.product_id END"
