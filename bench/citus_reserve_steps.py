@@ -5,10 +5,10 @@
 Needs the cluster of scripts/citus.sh running, and nothing else using it (the CPU of a node is
 its whole process tree). On the database stockledger_bench_citus_steps (4 facilities, half on
 each worker; `--items` products, one item of each in each facility; Citus's 32 shards a table),
-one client reserves 1 unit of a random product in a random facility (a unique order each) the
-two ways ledger/sole_item.py can: `post_sole_item_alone` (on Citus: ledger/sole_item_steps.py,
-every write a router plan, one read over every shard) and the one statement of plain
-PostgreSQL sent alone (`sole_item_statement`, which Citus plans in parts). Rounds of
+one client reserves 1 unit of a random product in a random facility (a unique order each), in
+a transaction of its own, the two ways ledger/sole_item.py can: `post_sole_item` (on Citus:
+ledger/sole_item_steps.py, every write a router plan, one read over every shard) and the one
+statement of plain PostgreSQL (`sole_item_statement`, which Citus plans in parts). Rounds of
 `--reservations` alternate between them. Prints, for each, the wall time of a reservation and
 the CPU each node spent per reservation (ms, from /proc), `RATIO citus_reserve_steps <one
 statement wall / steps wall>`; checks `stockledger verify`, and appends to bench/RESULTS.md.
@@ -28,8 +28,8 @@ from citus_reserve_http import stock
 from citusbench import citus, cpu_delta, create_database, drop_database, node_cpu, spread_facilities
 from httpbench import CLI, append_results, load_average
 
-from stockledger.core.db import Database
-from stockledger.ledger.sole_item import SoleItemReservation, post_sole_item_alone, sole_item_statement
+from stockledger.core.db import Database, run
+from stockledger.ledger.sole_item import SoleItemReservation, post_sole_item, sole_item_statement
 from stockledger.reservations.lines import ReserveLine, sole_item
 
 NAME = "stockledger_bench_citus_steps"
@@ -38,11 +38,13 @@ Way = Callable[[Database, SoleItemReservation], bool]
 
 
 def in_steps(db: Database, reservation: SoleItemReservation) -> bool:
-    return post_sole_item_alone(db, reservation, USER) is not None
+    with db.transaction() as session:
+        return post_sole_item(session, reservation) is not None
 
 
 def one_statement(db: Database, reservation: SoleItemReservation) -> bool:
-    return bool(db.run_alone(sole_item_statement(db.engine.dialect, reservation, USER)))
+    with db.transaction() as session:
+        return bool(run(session, sole_item_statement(session, reservation, USER)))
 
 
 WAYS: dict[str, Way] = {"steps": in_steps, "one statement": one_statement}

@@ -40,7 +40,7 @@ from sqlalchemy import text
 
 from stockledger.core import migrate
 from stockledger.core.db import Database
-from stockledger.reservations.service import ReserveLine, reserve_line
+from stockledger.reservations.service import ReserveLine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reserve_service as bench
@@ -162,7 +162,9 @@ def _paired_worker(
         deadline = time.time() + seconds
         while time.time() < deadline:
             product = f"P{rng.randrange(items):06d}"
-            reserve_line(db, f"W{worker}-{slot}-{done}", "F1", ReserveLine("00001", product, Decimal(1)))
+            bench.reserve_line(
+                db, f"W{worker}-{slot}-{done}", "F1", ReserveLine("00001", product, Decimal(1))
+            )
             done += 1
         counts.put((slot, done))
     for db in dbs.values():

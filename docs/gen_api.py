@@ -24,7 +24,8 @@ from fastapi.testclient import TestClient
 from stockledger.app import create_app
 from stockledger.auth.rules import ROLES, is_open, may_call
 from stockledger.auth.service import create_token
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core import migrate
 from stockledger.core.db import Database
 
@@ -106,6 +107,18 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "(see [CSV export](#csv-export)).",
         ("validation_failed",),
     ),
+    ("GET", "/v1/inventory-items/{inventory_item_id}/details.csv"): (
+        "Every ledger row of the item, oldest first, streamed as `text/csv`: the CSV of the list "
+        "above as an operation of its own, so a generated client gets it as text (see "
+        "[CSV export](#csv-export)).",
+        ("not_found",),
+    ),
+    ("GET", "/v1/product-facility-inventory.csv"): (
+        "Every row of the ProductFacilityInventoryItem view of the optional `facilityId` and "
+        "`productId` filters (and the caller's facilities), streamed as `text/csv`: the CSV of the "
+        "list above as an operation of its own (see [CSV export](#csv-export)).",
+        ("forbidden",),
+    ),
     ("GET", "/v1/availability"): (
         "QOH, ATP, reserved quantity and `computedInventoryCount` of a product at a facility, summed "
         "over its items. `availableToPromiseTotal` is exactly what a new reservation can take now: "
@@ -123,7 +136,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "or `availableToPromise` (exactly one); given − current (QOH over all its items, or the "
         "promisable ATP that availability reports) is posted to both QOH and ATP of its facility item, "
         "so availability then shows the value sent; no change when they are equal. JSON (`lines`) "
-        "or `text/csv` (streamed; the 10 MB limit does not apply). Lines that cannot be applied are "
+        "or CSV, as `text/csv` or `application/octet-stream` (streamed; the 10 MB limit does not "
+        "apply; a generated client sends its File body as octet-stream). Lines that cannot be applied are "
         "listed in `failures` with a line code (`unknown_product`, `no_quantity`, …), the others are "
         "applied.",
         ("validation_failed", "malformed_json", "unsupported_media_type"),
@@ -504,6 +518,8 @@ EXAMPLES: tuple[Call, ...] = (
     Call("GET", "/v1/inventory-items/{fg002Item}", role="viewer"),
     Call("GET", "/v1/inventory-items/{fg002Item}/details?limit=2", role="viewer"),
     Call("GET", "/v1/product-facility-inventory?facilityId=FACILITY_1&limit=2", role="viewer"),
+    Call("GET", "/v1/inventory-items/{fg002Item}/details.csv", role="viewer"),
+    Call("GET", "/v1/product-facility-inventory.csv?facilityId=FACILITY_1", role="viewer"),
     Call("GET", "/v1/availability?facilityId=FACILITY_1&productId=FG002", role="viewer"),
     Call("GET", "/v1/events?after=0&limit=2", role="oms"),
     Call("GET", "/v1/events?cursor={next}&limit=2", role="oms"),

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, text
 
 from stockledger.app import create_app
 from stockledger.auth.service import create_token
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core import citus, migrate
 from stockledger.core.db import Database
 from stockledger.ledger.rules_check import check_rules

@@ -16,9 +16,11 @@ from stockledger.core import openapi, problems
 from stockledger.core.config import get_settings
 from stockledger.core.db import configured_database
 from stockledger.core.deps import ReadSession
+from stockledger.core.exact_json import ExactNumbers
 from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import BodyLimitMiddleware
 from stockledger.core.parent_watch import exit_with_parent
+from stockledger.core.routing import HeadAsGet
 from stockledger.core.schemas import Health
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
@@ -105,7 +107,9 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
     app.add_middleware(problems.DatabaseErrorMiddleware)  # a lost connection under a middleware: 503, not 500
-    app.add_middleware(MetricsMiddleware)  # outermost: times and counts refused requests too
+    app.add_middleware(MetricsMiddleware)  # times and counts refused requests too
+    app.add_middleware(ExactNumbers)  # every quantity's digits, past what a float holds too
+    app.add_middleware(HeadAsGet)  # outermost: every layer and route sees a HEAD as its GET
     count_ledger_rows(db)
     # The hot routes first: Starlette tries routes in order (≈ 90 µs for a route matched last).
     app.include_router(reservations_router)
@@ -128,6 +132,6 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     @app.get("/healthz", tags=["operations"], response_model=Health)
     def healthz(session: ReadSession) -> Health:
         session.execute(text("SELECT 1"))
-        return Health(status="ok", database=db.engine.dialect.name)
+        return Health(status="ok", database=db.kind)
 
     return app

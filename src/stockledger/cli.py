@@ -14,13 +14,15 @@ from rich.table import Table
 
 from stockledger.auth.cli import token_app, user_or_exit
 from stockledger.auth.service import create_token, list_tokens
+from stockledger.catalog.cli import load_documents
 from stockledger.catalog.importer import ImportOutcome
 from stockledger.catalog.load_progress import load_progress, records_in
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import Settings, get_settings, settings_problem
 from stockledger.core.errors import AppError
 from stockledger.core.parent_watch import announce_parent
+from stockledger.core.transactions import command_transaction
 from stockledger.events.background import BackgroundPublisher
 from stockledger.events.cli import events_app
 from stockledger.events.publisher import PublisherConfig
@@ -76,7 +78,7 @@ def demo(
     first time (a token is shown once: later runs say how to make another)."""
     db = open_database(user_or_exit(user), migrate=True)
     _print_outcomes(load_documents(db, seed_documents()))
-    with db.transaction() as session:
+    with command_transaction(db) as session:
         made = [t for t in list_tokens(session) if t.description == DEMO_TOKEN and t.revoked_stamp is None]
         issued = None if made and not new_token else create_token(session, "admin", description=DEMO_TOKEN)
     if issued is None:

@@ -173,6 +173,20 @@ def test_json_sent_as_another_media_type_is_a_415(seeded_client: TestClient, see
     assert seeded_client.post("/v1/variances", content=body, headers=charset).status_code == 200
 
 
+def test_json_sent_with_no_content_type_is_a_415(seeded_client: TestClient, seeded: Database) -> None:
+    """The contract declares 415 for a body of no media type it takes; FastAPI alone would read an
+    untyped body as JSON (and answer it 200, or 422)."""
+    before = snapshot(seeded)
+    body = json.dumps(VARIANCE).encode()
+    untyped = seeded_client.post("/v1/variances", content=body)
+    assert "content-type" not in untyped.request.headers
+    assert "no Content-Type" in _problem(untyped, 415, "unsupported_media_type")["detail"]
+    reset = {"lines": [{"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 3}]}
+    untyped_reset = seeded_client.post("/v1/external-inventory-resets", content=json.dumps(reset).encode())
+    _problem(untyped_reset, 415, "unsupported_media_type")
+    assert snapshot(seeded) == before
+
+
 @pytest.mark.parametrize("quantity", ["1", "", "1e3"])
 def test_a_quantity_sent_as_a_string_is_a_422(
     seeded_client: TestClient, seeded: Database, quantity: str

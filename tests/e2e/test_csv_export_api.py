@@ -132,9 +132,65 @@ def test_the_stock_and_history_pages_link_to_their_csv(seeded: Database, client:
     ):
         html = client.get(page)
         assert html.status_code == 200, html.text
-        [link] = re.findall(r'href="(/v1/[^"]+format=csv)"', html.text)
+        [link] = re.findall(r'href="([^"]+(?:format=csv|stock\.csv[^"]*))" download', html.text)
         export = client.get(link.replace("&amp;", "&"))
         assert export.status_code == 200, export.text
         assert export.headers["content-type"] == "text/csv; charset=utf-8"
         assert _rows(export.text)[0][0] == first_column
         assert len(_rows(export.text)) > 1
+
+
+def _stock_link(client: TestClient, page: str) -> str:
+    html = client.get(page)
+    assert html.status_code == 200, html.text
+    [link] = re.findall(r'href="([^"]+)" download>Download', html.text)
+    return link.replace("&amp;", "&")
+
+
+def test_the_stock_pages_csv_follows_its_filter_search_and_sort(seeded: Database, client: TestClient) -> None:
+    """The export holds every row the page lists under its view (low stock only, a search, a sort
+    by a column either way), in the page's order: not the whole facility in product order."""
+    del client.headers["Authorization"]
+    client.cookies.set("stockledger_token", bearer(seeded, "viewer", [FAC])["Authorization"].split()[1])
+    line = {"orderId": "LOW", "orderItemSeqId": "00001", "facilityId": FAC, "productId": "FG001"}
+    atp = client.get("/v1/availability", params={"facilityId": FAC, "productId": "FG001"}).json()
+    reserved = client.post(  # FG001's ATP under its minimum (10): a computed count under zero
+        "/v1/reservations",
+        json=line | {"quantity": atp["availableToPromiseTotal"] - 5},
+        headers=bearer(seeded, "admin"),
+    )
+    assert reserved.status_code == 201, reserved.text
+    views = {
+        f"/ui/facilities/{FAC}": None,
+        f"/ui/facilities/{FAC}?belowMinimum=true": {"FG001"},
+        f"/ui/facilities/{FAC}?sort=qoh&dir=desc": None,
+        f"/ui/facilities/{FAC}?q=FG00&sort=computed": None,
+    }
+    for page, only in views.items():
+        link = _stock_link(client, page)
+        assert link.startswith(f"/ui/facilities/{FAC}/stock.csv"), link
+        export = client.get(link)
+        assert export.status_code == 200, export.text
+        assert export.headers["content-type"] == "text/csv; charset=utf-8"
+        header, *rows = _rows(export.text)
+        assert header[:4] == ["facilityId", "productId", "productName", "inventoryItemId"]
+        shown = re.findall(r'data-product-id="([^"]+)"', client.get(page).text)
+        assert [r[1] for r in rows] == shown, page  # the page's rows, in its order
+        if only is not None:
+            assert {r[1] for r in rows} == only
+    by_qoh = _rows(client.get(_stock_link(client, f"/ui/facilities/{FAC}?sort=qoh&dir=desc")).text)
+    column = by_qoh[0].index("quantityOnHandTotal")
+    qoh = [float(row[column]) for row in by_qoh[1:]]
+    assert qoh == sorted(qoh, reverse=True)
+    assert len(qoh) > 1
+
+
+def test_the_stock_pages_csv_refuses_a_facility_out_of_scope(seeded: Database, client: TestClient) -> None:
+    del client.headers["Authorization"]
+    second_facility(seeded)
+    client.cookies.set(
+        "stockledger_token", bearer(seeded, "viewer", ["FACILITY_2"])["Authorization"].split()[1]
+    )
+    refused = client.get(f"/ui/facilities/{FAC}/stock.csv")
+    assert refused.status_code == 403
+    assert not refused.headers["content-type"].startswith("text/csv")

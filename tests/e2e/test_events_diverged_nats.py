@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from stockledger.cli import app as cli_app
 from stockledger.core.db import Database
-from stockledger.events.deployment import deployment_id, outbox_last
+from stockledger.events.deployment import outbox_last
 from stockledger.events.models import PublisherPosition
 from stockledger.events.outbox import record_event
-from stockledger.events.publisher import PublisherConfig, StreamDiverged, publish_pending
+from stockledger.events.publisher import PublisherConfig, StreamDiverged, deployment_of, publish_pending
 from stockledger.events.rules import message_id
 from tests.e2e.test_events_nats import (
     NATS_URL,
@@ -72,7 +72,7 @@ def test_a_forged_future_id_stops_the_publisher_and_the_new_id_publishes_the_rea
     config = PublisherConfig(NATS_URL, stream, prefix)
     _reserve(seeded_client, "ORDER-FORGED-0")
     asyncio.run(publish_pending(seeded, config))
-    last, old_id = outbox_last(seeded), deployment_id(seeded)
+    last, old_id = outbox_last(seeded), deployment_of(seeded)
     # NATS trims the header's leading space: this is our id for the event after next.
     asyncio.run(_forge(stream, f"{prefix}.FACILITY_1.StockReserved", f" {old_id}:{last + 2}"))
     for n in (1, 2, 3):
@@ -91,7 +91,7 @@ def test_a_forged_future_id_stops_the_publisher_and_the_new_id_publishes_the_rea
 
     code, output = _cli(_url(seeded), ["events", "new-deployment-id"], monkeypatch)
     assert code == 0, output
-    new_id = deployment_id(seeded)
+    new_id = deployment_of(seeded)
     assert new_id != old_id
     assert f"deployment id: {old_id} -> {new_id}" in output
     assert asyncio.run(publish_pending(seeded, config)) == 3
@@ -111,7 +111,7 @@ def test_a_duplicate_ack_of_another_body_stops_the_publisher_at_that_event(
     config = PublisherConfig(NATS_URL, stream, prefix)
     _reserve(seeded_client, "ORDER-DUP-0")
     asyncio.run(publish_pending(seeded, config))
-    last, ours = outbox_last(seeded), deployment_id(seeded)
+    last, ours = outbox_last(seeded), deployment_of(seeded)
     asyncio.run(_forge(stream, f"{prefix}.FACILITY_1.StockReserved", message_id(ours, last + 2)))
     # 200 messages of another sender after it: the publisher's look-back on connect does not see
     # it, so only JetStream's duplicate ack tells that event last+2 was dropped.
@@ -188,7 +188,7 @@ def test_a_cloned_database_publishes_its_events_under_a_new_deployment_id(
         source.backup(target)
     clone = Database(f"sqlite:///{clone_path}")
     try:
-        assert deployment_id(clone) == deployment_id(seeded)
+        assert deployment_of(clone) == deployment_of(seeded)
         _reserve(seeded_client, "ORDER-ORIGINAL-1")
         assert asyncio.run(publish_pending(seeded, config)) == 1
         with clone.transaction() as session:  # the clone's own event, under the same number
@@ -201,8 +201,8 @@ def test_a_cloned_database_publishes_its_events_under_a_new_deployment_id(
         code, output = _cli(f"sqlite:///{clone_path}", ["events", "new-deployment-id"], monkeypatch)
         assert code == 0, output
         assert asyncio.run(publish_pending(clone, config)) == 1
-        clone_id = deployment_id(clone)
-        assert clone_id != deployment_id(seeded)
+        clone_id = deployment_of(clone)
+        assert clone_id != deployment_of(seeded)
         assert [(i, b["payload"]) for i, b in _ours(stream, clone_id)] == [
             (message_id(clone_id, last + 1), {"note": "staging"})
         ]
@@ -211,4 +211,4 @@ def test_a_cloned_database_publishes_its_events_under_a_new_deployment_id(
         assert "gap: 0 outbox events" in output
     finally:
         clone.dispose()
-    assert json.dumps(_ours(stream, deployment_id(seeded))[-1][1]).count("ORDER-ORIGINAL-1") == 1
+    assert json.dumps(_ours(stream, deployment_of(seeded))[-1][1]).count("ORDER-ORIGINAL-1") == 1

@@ -20,12 +20,13 @@ from typer.testing import CliRunner
 
 from stockledger.cli import app as cli_app
 from stockledger.core.db import Database
-from stockledger.events.deployment import deployment_id, outbox_last
+from stockledger.events.deployment import outbox_last
 from stockledger.events.models import ProcessedMessage, PublisherPosition
 from stockledger.events.publisher import (
     BrokerUnavailable,
     PublisherConfig,
     StreamDiverged,
+    deployment_of,
     position,
     publish_pending,
 )
@@ -119,7 +120,7 @@ def test_a_reservation_arrives_on_the_stream_exactly_as_in_the_feed(
     assert [body for _, _, body in messages] == feed  # same JSON, same order
     for (subject, headers, body), event in zip(messages, feed, strict=True):
         assert subject == f"{prefix}.{event['facilityId']}.{event['eventType']}"
-        assert headers["Nats-Msg-Id"] == message_id(deployment_id(seeded), event["eventSeq"])
+        assert headers["Nats-Msg-Id"] == message_id(deployment_of(seeded), event["eventSeq"])
         assert body["eventSeq"] == event["eventSeq"]
 
 
@@ -263,7 +264,7 @@ def test_a_stream_ahead_of_the_outbox_is_reported_and_stops_the_publisher(
     asyncio.run(publish_pending(seeded, config))
     last = outbox_last(seeded)
     # The database was restored from a backup taken before events last+1 … last+50 were published.
-    ahead = message_id(deployment_id(seeded), last + 50)
+    ahead = message_id(deployment_of(seeded), last + 50)
     asyncio.run(_publish_foreign(stream, f"{prefix}.FACILITY_1.StockReserved", [ahead]))
 
     code, output = _status(seeded, stream, monkeypatch)
@@ -288,7 +289,7 @@ def test_another_body_under_one_of_our_numbers_is_reported_and_stops_the_publish
     last = outbox_last(seeded)
     # A restored database's next event number, already on the stream with another body.
     _reserve(seeded_client, "ORDER-DIVERGED-2")
-    taken = message_id(deployment_id(seeded), last + 1)
+    taken = message_id(deployment_of(seeded), last + 1)
     asyncio.run(_publish_foreign(stream, f"{prefix}.FACILITY_1.StockReserved", [taken]))
 
     code, output = _status(seeded, stream, monkeypatch)

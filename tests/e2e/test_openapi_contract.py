@@ -6,6 +6,7 @@ FastAPI's defaults); every quantity is a bounded number; every list has one shap
 A new route complies by being an APIRoute of the app: its function's name becomes its operation
 id (or `operation_id=`), its answers get the problem set; its models must be named classes."""
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stockledger.app import create_app
+from stockledger.core.errors import AppError
 from stockledger.core.openapi import PROBLEM_STATUSES, problem_codes
 from stockledger.idempotency.rules import WRITE_METHODS
 from tests.e2e.test_docs_api import problem_codes_in_source
@@ -49,12 +51,13 @@ def test_every_operation_declares_its_problem_answers(contract: dict[str, Any]) 
     for method, path, operation in _operations(contract):
         responses = operation["responses"]
         open_route = operation.get("security") == []
-        wanted = {"404", "503"} if open_route else {str(s) for s in PROBLEM_STATUSES}
+        wanted = {"404", "405", "503"} if open_route else {str(s) for s in PROBLEM_STATUSES}
         assert wanted <= set(responses), (method, path)
         for status, answer in responses.items():
             if status.startswith(("4", "5")):
                 assert answer["content"] == {"application/problem+json": {"schema": PROBLEM}}, (path, status)
         assert "Retry-After" in responses["503"]["headers"]
+        assert responses["405"]["headers"]["Allow"]["schema"] == {"type": "string"}
         assert any(s.startswith("2") for s in responses), (method, path)
 
 
@@ -98,6 +101,42 @@ def test_problem_codes_are_a_closed_set_holding_every_code_the_app_answers(contr
     declared = set(contract["components"]["schemas"]["ProblemCode"]["enum"])
     assert declared == set(problem_codes())
     assert problem_codes_in_source() <= declared
+
+
+def _app_error_keywords() -> dict[str, set[str]]:
+    """Every keyword an AppError (or a subclass) is raised with in src/: {keyword: {where}}."""
+    kinds, pending = set(), [AppError]
+    while pending:
+        kind = pending.pop()
+        kinds.add(kind.__name__)
+        pending.extend(kind.__subclasses__())
+    found: dict[str, set[str]] = {}
+    for path in (Path(__file__).resolve().parents[2] / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                for keyword in node.keywords if name in kinds else ():
+                    if keyword.arg is not None:  # **extra: passed on from a refusal scanned too
+                        found.setdefault(keyword.arg, set()).add(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_every_member_a_problem_carries_is_typed(contract: dict[str, Any]) -> None:
+    schemas = contract["components"]["schemas"]
+    members = schemas["ProblemDetails"]["properties"]
+    keywords = _app_error_keywords()
+    assert {"available", "requested", "lines", "orderId", "inventoryItemId"} <= set(keywords)
+    assert {k: w for k, w in keywords.items() if k not in members} == {}
+    assert all({"type", "anyOf", "$ref"} & set(m) for m in members.values())
+    assert members["lines"]["items"] == {"$ref": "#/components/schemas/ShortLine"}
+    assert set(schemas["ShortLine"]["properties"]) == {
+        "orderItemSeqId",
+        "productId",
+        "lotId",
+        "requested",
+        "available",
+        "shortfall",
+    }
 
 
 def test_quantities_are_bounded_numbers(contract: dict[str, Any]) -> None:
@@ -151,11 +190,64 @@ def test_every_list_has_one_shape(contract: dict[str, Any]) -> None:
 def test_a_405_names_every_method_of_the_path(client: TestClient) -> None:
     response = client.delete("/v1/facilities/FACILITY_1")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, PATCH"
+    assert response.headers["allow"] == "GET, HEAD, PATCH"
     assert response.json()["code"] == "method_not_allowed"
+    written = client.put("/v1/reservations")
+    assert written.status_code == 405
+    assert written.headers["allow"] == "POST"
+    assert client.head("/v1/reservations").headers["allow"] == "POST"
+
+
+def test_head_answers_as_get_without_a_body(seeded_client: TestClient) -> None:
+    for path in (
+        "/v1/facilities/FACILITY_1",
+        "/v1/product-facility-inventory?facilityId=FACILITY_1",
+        "/v1/product-facility-inventory?facilityId=FACILITY_1&format=csv",
+        "/healthz",
+    ):
+        got, head = seeded_client.get(path), seeded_client.head(path)
+        assert (head.status_code, got.status_code) == (200, 200), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.content == b"", path
+        assert got.content != b"", path
+    csv_head = seeded_client.head(
+        "/v1/product-facility-inventory?facilityId=FACILITY_1", headers={"Accept": "text/csv"}
+    )
+    assert csv_head.status_code == 200
+    assert csv_head.headers["content-type"] == "text/csv; charset=utf-8"
+    assert csv_head.headers["content-disposition"].startswith("attachment;")
 
 
 def test_the_contract_is_served(tmp_path: Path) -> None:
     with TestClient(create_app(f"sqlite:///{tmp_path / 'x.db'}")) as client:
         served = client.get("/openapi.json").json()
     assert served["components"]["schemas"]["ProblemDetails"]["required"][-1] == "code"
+
+
+def test_closed_sets_are_enums_and_open_reason_sets_say_why(contract: dict[str, Any]) -> None:
+    """SPEC §5 closes the rejection modes: an enum. It closes no reason set: variance reasons are a
+    reference table (seed list plus VAR_EXT_RESET, loadable), rejection, return and receipt
+    rejection reasons ERP enumeration ids; a request's reason field says so, as no enum can."""
+    schemas = contract["components"]["schemas"]
+    assert schemas["RejectionMode"]["enum"] == ["RELEASE", "ATP_ONE", "ATP_QOH_ONE", "ATP_ALL", "ATP_QOH_ALL"]
+    assert schemas["RejectRequest"]["properties"]["rejectionMode"] == {
+        "$ref": "#/components/schemas/RejectionMode"
+    }
+    inputs = {n: s for n, s in schemas.items() if not n.startswith("Problem")}
+    reasons = [
+        (name, member, field)
+        for name, schema in inputs.items()
+        for member, field in schema.get("properties", {}).items()
+        if member.endswith("ReasonId") and "maxLength" in str(field)  # what a request sends
+    ]
+    assert {member for _, member, _ in reasons} == {
+        "varianceReasonId",
+        "rejectReasonId",
+        "rejectionReasonId",
+        "returnReasonId",
+    }
+    for name, member, field in reasons:
+        described = [field.get("description", "")] + [
+            b.get("description", "") for b in field.get("anyOf", ())
+        ]
+        assert any("An open set in the contract" in d for d in described), (name, member)

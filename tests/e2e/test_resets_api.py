@@ -120,6 +120,22 @@ def test_unusable_bodies_are_refused_and_change_nothing(seeded_client: TestClien
     assert seeded_client.get("/v1/external-inventory-resets/NOPE").status_code == 404
 
 
+def test_a_csv_reset_sent_as_octet_stream_is_read_as_csv(seeded_client: TestClient) -> None:
+    """What a client generated from the contract sends (its File body): the CSV's bytes as
+    application/octet-stream, the type the contract declares beside JSON."""
+    text = "facilityId,productId,quantityOnHand\nFACILITY_1,FG001,20\nFACILITY_1,NOPE,1\n"
+    response = seeded_client.post(
+        "/v1/external-inventory-resets?source=generated",
+        content=text.encode(),
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["linesTotal"], answer["linesChanged"], answer["linesFailed"]) == (2, 1, 1)
+    assert answer["source"] == "generated"
+    assert _availability(seeded_client, "FG001")[0] == 20
+
+
 def test_an_empty_reset_is_an_audited_run_of_nothing(seeded_client: TestClient) -> None:
     response = seeded_client.post("/v1/external-inventory-resets", json={"lines": []})
     assert response.status_code == 200

@@ -8,7 +8,8 @@ from stockledger.resets.service import LISTED_FAILURES
 
 def test_a_reset_lists_the_first_50_failures_and_counts_them_all(seeded_client: TestClient) -> None:
     good = {"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 7}
-    response = seeded_client.post("/v1/external-inventory-resets", json={"lines": [1] * 5000 + [good]})
+    unknown = {"facilityId": "FACILITY_1", "productId": "NOPE", "quantityOnHand": 1}
+    response = seeded_client.post("/v1/external-inventory-resets", json={"lines": [unknown] * 5000 + [good]})
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["linesTotal"], body["linesChanged"], body["linesFailed"], body["failureCount"]) == (
@@ -18,6 +19,18 @@ def test_a_reset_lists_the_first_50_failures_and_counts_them_all(seeded_client: 
         5000,
     )
     assert [f["line"] for f in body["failures"]] == list(range(1, LISTED_FAILURES + 1))
+
+
+def test_a_line_that_is_no_object_refuses_the_whole_document(seeded_client: TestClient) -> None:
+    """The contract declares each line an object: `[null]` is a broken document (422, nothing
+    applied), not a failed line (schemathesis: a schema-violating request is not accepted)."""
+    good = {"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 7}
+    for stray in (None, 1, "FG001", [good]):
+        response = seeded_client.post("/v1/external-inventory-resets", json={"lines": [good, stray]})
+        assert response.status_code == 422, response.text
+        assert (response.json()["code"], response.json()["line"]) == ("validation_failed", 2)
+    stock = seeded_client.get("/v1/availability", params={"facilityId": "FACILITY_1", "productId": "FG001"})
+    assert stock.json()["quantityOnHandTotal"] != 7
 
 
 def test_a_csv_of_unknown_products_lists_50(seeded_client: TestClient) -> None:

@@ -20,7 +20,8 @@ import uvicorn
 
 from stockledger.app import create_app
 from stockledger.auth.service import create_token
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core import migrate
 from stockledger.core.db import Database
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from stockledger.catalog.seeds import load_documents
+from stockledger.catalog.cli import load_documents
 from stockledger.core.db import Database
 from stockledger.ledger.rules_check import check_rules
 from stockledger.ledger.verify import find_mismatches

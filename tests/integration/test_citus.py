@@ -15,8 +15,9 @@ from sqlalchemy import Connection, event, inspect, text
 from stockledger.core import citus, migrate
 from stockledger.core.db import Database
 from stockledger.ledger.views import product_facility_inventory_item
-from stockledger.reservations.service import ReserveLine, reserve_line
+from stockledger.reservations.service import ReserveLine
 from tests.databases import CITUS_TEST_SHARDS
+from tests.reserve_support import reserve_line
 from tests.stock_support import FACILITY, add_sole_item, receive
 
 on_citus = pytest.mark.parametrize("backend", ["citus"], indirect=True)

@@ -17,7 +17,8 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core import citus, migrate
 from stockledger.core.db import Database
 from stockledger.events.feed import read_feed

@@ -1,4 +1,5 @@
-"""Inbound messages through apply_message: applied once, refusals recorded, nothing partial."""
+"""Inbound messages through apply_one (oms/consumer.py, which owns the message's transaction):
+applied once, refusals recorded, nothing partial."""
 
 import json
 from datetime import timedelta
@@ -16,7 +17,8 @@ from stockledger.ledger.models import (
     OrderItemInventoryReservation,
     ReturnHeader,
 )
-from stockledger.oms.inbound import APPLIED, DUPLICATE, REFUSED, apply_message
+from stockledger.oms.consumer import apply_one
+from stockledger.oms.inbound import APPLIED, DUPLICATE, REFUSED
 
 
 def _order(order_id: str, quantity: int) -> bytes:
@@ -45,10 +47,10 @@ def _count(db: Database, model: type) -> int:
 
 def test_an_order_confirmed_reserves_once(seeded: Database) -> None:
     before = _atp(seeded)
-    assert apply_message(seeded, "OrderConfirmed", "m-1", _order("O-IN-1", 3)) == APPLIED
+    assert apply_one(seeded, "OrderConfirmed", "m-1", _order("O-IN-1", 3)) == APPLIED
     assert _atp(seeded) == before - 3
     events = _count(seeded, OutboxEvent)
-    assert apply_message(seeded, "OrderConfirmed", "m-1", _order("O-IN-1", 3)) == DUPLICATE
+    assert apply_one(seeded, "OrderConfirmed", "m-1", _order("O-IN-1", 3)) == DUPLICATE
     assert _atp(seeded) == before - 3
     assert _count(seeded, OutboxEvent) == events
     assert _count(seeded, OrderItemInventoryReservation) >= 1
@@ -56,11 +58,11 @@ def test_an_order_confirmed_reserves_once(seeded: Database) -> None:
 
 def test_refused_messages_change_nothing_and_are_not_retried(seeded: Database) -> None:
     before = _atp(seeded)
-    assert apply_message(seeded, "OrderConfirmed", "m-2", _order("O-IN-2", 99_999)) == REFUSED
-    assert apply_message(seeded, "OrderConfirmed", "m-3", b"{not json") == REFUSED
-    assert apply_message(seeded, "OrderConfirmed", "m-4", b'{"orderId": "O"}') == REFUSED
-    assert apply_message(seeded, "PriceChanged", "m-5", b"{}") == REFUSED
-    assert apply_message(seeded, "OrderConfirmed", "m-2", _order("O-IN-2", 1)) == DUPLICATE
+    assert apply_one(seeded, "OrderConfirmed", "m-2", _order("O-IN-2", 99_999)) == REFUSED
+    assert apply_one(seeded, "OrderConfirmed", "m-3", b"{not json") == REFUSED
+    assert apply_one(seeded, "OrderConfirmed", "m-4", b'{"orderId": "O"}') == REFUSED
+    assert apply_one(seeded, "PriceChanged", "m-5", b"{}") == REFUSED
+    assert apply_one(seeded, "OrderConfirmed", "m-2", _order("O-IN-2", 1)) == DUPLICATE
     assert _atp(seeded) == before
     assert _count(seeded, OrderItemInventoryReservation) == 0
     with seeded.reading() as session:
@@ -81,7 +83,7 @@ def test_a_return_of_what_never_shipped_is_refused_with_its_code(seeded: Databas
         ],
     }
     details = _count(seeded, InventoryItemDetail)
-    assert apply_message(seeded, "ReturnReceived", "r-1", json.dumps(body).encode()) == REFUSED
+    assert apply_one(seeded, "ReturnReceived", "r-1", json.dumps(body).encode()) == REFUSED
     assert (_count(seeded, InventoryItemDetail), _count(seeded, ReturnHeader)) == (details, 0)
     with seeded.reading() as session:
         message = session.get(ProcessedMessage, ("FACILITY_1", "r-1"))

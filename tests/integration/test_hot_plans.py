@@ -18,7 +18,8 @@ from sqlalchemy import text
 
 from stockledger.core.db import INDEX_PLANS, Database, Statement, numbered
 from stockledger.ledger.sole_item import SoleItemReservation, sole_item_statement
-from stockledger.reservations.service import ReserveLine, reserve_line
+from stockledger.reservations.service import ReserveLine
+from tests.reserve_support import reserve_line
 from tests.shipping_support import FACILITY
 from tests.stock_support import add_sole_item
 

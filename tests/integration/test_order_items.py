@@ -17,7 +17,7 @@ from stockledger.core.errors import InsufficientStock, OrderItemConflict
 from stockledger.ledger.models import ItemIssuance, OrderItem
 from stockledger.ledger.rules_check import check_rules
 from stockledger.rejection.service import Rejection, reject_order_item
-from stockledger.reservations.service import ReserveLine, reserve_line, reserve_line_async, reserve_stock
+from stockledger.reservations.service import ReserveLine, reserve_line_async, reserve_stock
 from stockledger.returns.schemas import ReturnIn
 from stockledger.returns.service import process_return
 from stockledger.shipping.confirm import confirm_shipment
@@ -25,6 +25,7 @@ from stockledger.shipping.pos import record_pos_sale
 from stockledger.shipping.schemas import PosSaleIn, ShipmentCreate
 from stockledger.shipping.service import create_shipment
 from tests.conftest import POSTGRES_LIKE
+from tests.reserve_support import reserve_line
 from tests.scope_support import second_facility
 from tests.shipping_support import FACILITY, snapshot
 from tests.stock_support import add_sole_item, reservations

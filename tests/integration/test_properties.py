@@ -27,7 +27,8 @@ from sqlalchemy import func, select, text
 
 from stockledger.app import create_app
 from stockledger.auth.service import create_token
-from stockledger.catalog.seeds import load_documents, seed_documents
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.seeds import seed_documents
 from stockledger.core.db import Database
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.ledger.verify import find_mismatches

@@ -23,8 +23,9 @@ from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.verify import find_mismatches
 from stockledger.metrics.ledger_rows import count_ledger_rows
-from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_line, reserve_stock
+from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_stock
 from tests.conftest import POSTGRES_LIKE
+from tests.reserve_support import reserve_line
 from tests.shipping_support import FACILITY, details, events, totals
 from tests.stock_support import (
     SOLE_ITEM_POST,

@@ -12,8 +12,8 @@ from stockledger.cli import app
 from stockledger.core.db import Database
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import ExternalInventoryReset, InventoryItemDetail
-from stockledger.oms.consumer import ConsumerConfig
-from stockledger.oms.inbound import APPLIED, apply_message
+from stockledger.oms.consumer import ConsumerConfig, apply_one
+from stockledger.oms.inbound import APPLIED
 
 runner = CliRunner()
 HEADER = "facilityId,productId,quantityOnHand,availableToPromise\n"
@@ -96,9 +96,7 @@ def test_an_inbound_message_records_its_consumer(seeded: Database) -> None:
         "facilityId": "FACILITY_1",
         "items": [{"orderItemSeqId": "00001", "productId": "FG002", "quantity": 1}],
     }
-    assert (
-        apply_message(seeded, "OrderConfirmed", "m-1", json.dumps(order).encode(), "nats:oms-in") == APPLIED
-    )
+    assert apply_one(seeded, "OrderConfirmed", "m-1", json.dumps(order).encode(), "nats:oms-in") == APPLIED
     assert _users_since(seeded, seen, after) == ({"nats:oms-in"}, {"nats:oms-in"})
     assert ConsumerConfig("nats://x", durable="oms-in").acting_user == "nats:oms-in"
     assert ConsumerConfig("nats://x", durable="oms-in", user="ops").acting_user == "ops"

@@ -10,6 +10,7 @@ from stockledger.auth import service
 from stockledger.core.actor import cli_user
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.errors import AppError
+from stockledger.core.transactions import command_transaction
 
 token_app = typer.Typer(help="API tokens (stored hashed; the token is shown once).", no_args_is_help=True)
 console = Console()
@@ -27,7 +28,7 @@ def create(
 ) -> None:
     """Create a token; prints it as the last line."""
     try:
-        with open_database(migrate=True).transaction() as session:
+        with command_transaction(open_database(migrate=True)) as session:
             service.require_facilities(session, facility)
             issued = service.create_token(session, role, facility, description, user)
     except AppError as exc:
@@ -67,7 +68,7 @@ def list_() -> None:
 def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `token list`)")]) -> None:
     """Revoke a token at once."""
     try:
-        with open_database().transaction() as session:
+        with command_transaction(open_database()) as session:
             service.revoke_token(session, token_id)
     except AppError as exc:
         console.print(f"[red]{exc.detail}[/red]")

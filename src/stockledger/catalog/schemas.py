@@ -6,6 +6,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from stockledger.core.schemas import (
+    VARIANCE_REASON,
     ApiModel,
     DocumentModel,
     Id,
@@ -96,7 +97,7 @@ class InventoryItemDoc(DocumentModel):
 class VarianceDoc(DocumentModel):
     inventory_item_id: Id
     physical_inventory_id: Id | None = None
-    variance_reason_id: str | None = None
+    variance_reason_id: str | None = Field(default=None, description=VARIANCE_REASON)
     available_to_promise_var: Quantity = Decimal(0)
     quantity_on_hand_var: Quantity = Decimal(0)
     comments: str | None = Field(default=None, max_length=1000)

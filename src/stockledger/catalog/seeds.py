@@ -1,14 +1,14 @@
 """The sample documents of seeds 001 and 002, shipped as they stand, for `stockledger demo`."""
 
 import json
-from collections import Counter
 from importlib import resources
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from stockledger.catalog.import_stock import Tick
 from stockledger.catalog.importer import ImportOutcome, import_document
-from stockledger.catalog.load_progress import Tracker, records_in
-from stockledger.core.db import Database
-from stockledger.core.dialects import analyze_grown, inserts_counted, rows_added_since
+from stockledger.core.dialects import inserts_counted, rows_added_since
 
 
 def seed_documents() -> list[tuple[str, Any]]:
@@ -18,23 +18,10 @@ def seed_documents() -> list[tuple[str, Any]]:
     return [(f.name, json.loads(f.read_text(encoding="utf-8"))) for f in files]
 
 
-def load_documents(
-    db: Database, documents: list[tuple[str, Any]], tracker: Tracker | None = None
-) -> list[tuple[str, ImportOutcome]]:
-    """Import each document in a transaction of its own (an upsert: safe to repeat); `tracker`
-    (the CLI's progress bar) is ticked per record and settled per document committed. Then, once
-    for the run, ANALYZE the tables the documents grew substantially (PostgreSQL)."""
-    tracker = tracker or Tracker()
-    outcomes = []
-    added: Counter[str] = Counter()
-    try:
-        for name, document in documents:
-            tracker.start(name, records_in(document))
-            with db.transaction() as session:
-                before = inserts_counted(session)
-                outcomes.append((name, import_document(session, document, tracker.tick)))
-                added.update(rows_added_since(session, before))
-            tracker.finish()
-    finally:
-        analyze_grown(db.engine, added)  # what committed, even when a later document failed
-    return outcomes
+def load_document(session: Session, document: Any, tick: Tick) -> tuple[ImportOutcome, dict[str, int]]:
+    """Import one document in the caller's transaction (an upsert: safe to repeat), `tick`ed per
+    record; also the rows it added per table (PostgreSQL: core.dialects.inserts_counted), for
+    ANALYZE once the load is done (catalog/cli.py `load_documents`)."""
+    before = inserts_counted(session)
+    outcome = import_document(session, document, tick)
+    return outcome, rows_added_since(session, before)

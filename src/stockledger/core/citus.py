@@ -21,7 +21,8 @@ import logging
 import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, exc, text
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 ANCHOR = "inventory_item"  # every distributed table is co-located with it
@@ -94,11 +95,12 @@ def distributes(engine: Engine) -> bool:
         return has_workers(conn)
 
 
-def shards_by_facility(bind: Engine | Connection) -> bool:
-    """Whether `bind`'s database is a Citus coordinator with workers (`has_workers`), asked once per
-    engine (a dictionary look-up after that). Writers that have a single-server fast path check it
-    to write a change in statements that each stay on the facility's shard (ledger/sole_item_steps.py)."""
-    engine = bind.engine
+def shards_by_facility(on: Session | Engine | Connection) -> bool:
+    """Whether the database (of a session, an engine or a connection) is a Citus coordinator with
+    workers (`has_workers`), asked once per engine (a dictionary look-up after that). Writers that
+    have a single-server fast path check it to write a change in statements that each stay on
+    the facility's shard (ledger/sole_item_steps.py; core.db.Database.runs_alone)."""
+    engine = (on.get_bind() if isinstance(on, Session) else on).engine
     known = _SHARDED.get(engine)
     if known is None:
         known = _SHARDED[engine] = engine.dialect.name == "postgresql" and _asks_workers(engine)
@@ -107,8 +109,12 @@ def shards_by_facility(bind: Engine | Connection) -> bool:
 
 def _asks_workers(engine: Engine) -> bool:
     """`has_workers` on a pooled driver connection: the probe fires none of the engine's events
-    (which count statements: metrics, tests)."""
-    driver = engine.raw_connection()
+    (which count statements: metrics, tests). Driver errors as SQLAlchemy's (a server down: 503)."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        driver = engine.raw_connection()
+    except dbapi_error as error:
+        raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error
     try:
         cursor = driver.cursor()
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")

@@ -32,6 +32,7 @@ from stockledger.core.async_pool import (
     open_pool,
     run_on_pool,
 )
+from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import Settings
 from stockledger.core.dialects import (
     LockWaitExceeded,
@@ -49,6 +50,7 @@ from stockledger.core.dialects import (
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
 from stockledger.core.statements import (
     INDEX_PLANS,
+    BindTarget,
     RowsCheck,
     Statement,
     bound,
@@ -69,6 +71,7 @@ __all__ = [
     "IDLE_PING_SECONDS",
     "INDEX_PLANS",
     "AsyncPoolUnavailable",
+    "BindTarget",
     "Database",
     "LockWaitExceeded",
     "RowsCheck",
@@ -200,7 +203,17 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.engine, class_=RetryingReads, expire_on_commit=False)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self.kind = self.engine.dialect.name  # "postgresql" or "sqlite": what /health reports
         self.after_alone: list[Callable[[str, int], None]] = []
+
+    @property
+    def runs_alone(self) -> bool:
+        """Whether a change may be one write statement sent alone in autocommit (run_alone, and
+        on the event loop run_alone_async): its writes as data-modifying CTEs, so PostgreSQL; not a
+        Citus coordinator with workers, which would plan such a statement in parts through the
+        coordinator (core.citus.shards_by_facility: the ledger writes in steps there, each on the
+        facility's shard, in the caller's transaction). Asked of the server once per engine."""
+        return self.is_postgres and not shards_by_facility(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -239,7 +252,7 @@ class Database:
         listener sees the SQL and the number of rows it returned (the metrics count ledger rows
         there, as they do on commit for the Session's statements).
         """
-        if not self.is_postgres:
+        if not self.runs_alone:
             raise RuntimeError("run_alone needs PostgreSQL: its data-modifying CTEs make one change")
         sql, values = numbered(statement)
         rows = self._alone(sql, values, many=True)

@@ -1,6 +1,12 @@
-"""What routes depend on: the database and a session whose transaction the request owns."""
+"""What routes depend on: the database and a session whose transaction the request owns.
 
-from collections.abc import Iterator
+The request is the owner of its transaction (docs/architecture.md, Transactions): `WriteSession`
+(or `write_session` for a route that does its work in one worker-thread hop, and for the web
+pages) commits when the route's work is done; with an Idempotency-Key, the middleware's session
+(`keyed_session`), which `commit_keyed` commits with the key's stored answer.
+"""
+
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -9,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.core.db import Database
 from stockledger.core.scope import bind_principal
+from stockledger.core.transactions import savepoint
 
 
 def get_database(request: Request) -> Database:
@@ -29,12 +36,26 @@ def write_session(request: Request) -> Iterator[Session]:
         # The idempotency middleware owns this request's transaction (the key's claim and
         # its stored answer commit with the change); a refused change rolls back alone.
         bind_principal(owned, getattr(request.state, "principal", None))
-        with owned.begin_nested():
+        with savepoint(owned):
             yield owned
         return
     with get_database(request).transaction() as session:
         bind_principal(session, getattr(request.state, "principal", None))
         yield session
+
+
+def keyed_session(db: Database) -> Session:
+    """The session of a request with an Idempotency-Key (idempotency/middleware.py): the key is
+    claimed in it, the route joins it (`write_session`, as a savepoint), and `commit_keyed` ends
+    it; closed without that, it rolls back."""
+    return db.sessions()
+
+
+def commit_keyed(session: Session, last: Callable[[Session], None]) -> None:
+    """Commit the keyed request's transaction once `last` (storing the answer on the key) has
+    written in it: claim, change and answer at once."""
+    last(session)
+    session.commit()
 
 
 def _write_session(request: Request) -> Iterator[Session]:

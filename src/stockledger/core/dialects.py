@@ -1,10 +1,13 @@
 """SQL that differs between SQLite and PostgreSQL, behind one call each, so features never branch
 on the database: upserts, id lists, row locks, lock waits, sequences, bulk rows from arrays, plan
-settings, statistics after bulk work. (Sequence numbers in commit order: core/fence.py.)"""
+settings, statistics after bulk work; and what a feature may ask of the database, by what it
+does, never by its name (`writes_through_ctes`, `binds_arrays`; `Database.runs_alone` in
+core/db.py). (Sequence numbers in commit order: core/fence.py.)"""
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, event, text
@@ -14,9 +17,46 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.core.statements import Statement, is_postgres, run, table_binders
 
 log = logging.getLogger("stockledger.db")
+
+# The database's clock (core.sqlclock.utc_now) in SQL written by hand for a statement whose
+# writes are data-modifying CTEs: only a database that `writes_through_ctes` runs one.
+UTC_NOW_IN_CTE_STATEMENTS = UTC_NOW_SQL["postgresql"]
+
+
+def writes_through_ctes(session: Session) -> bool:
+    """Whether several writes can be ONE statement of data-modifying CTEs (`WITH a AS (UPDATE …
+    RETURNING …), b AS (INSERT …) …`), committed or refused as one: PostgreSQL. SQLite runs the
+    same writes one after the other (core.statements.run_together)."""
+    return is_postgres(session)
+
+
+def binds_arrays(session: Session) -> bool:
+    """Whether a list of values travels as ONE array parameter (`unnest`, `= ANY`), so that a
+    batch of rows or ids is one statement of constant text (`from_arrays`, `array_literal`):
+    PostgreSQL, which then also takes a statement's row locks in its ORDER BY order. SQLite:
+    executemany and IN lists, under the write lock its transaction holds from BEGIN."""
+    return is_postgres(session)
+
+
+def upsert_updating(
+    session: Session, table: Table, keys: tuple[str, ...], set_of: Callable[[Any], dict[str, Any]]
+) -> Any:
+    """`INSERT … ON CONFLICT (keys) DO UPDATE SET set_of(excluded)` for the session's database,
+    built once per database kind, table, keys and `set_of` (building `.excluded` on every call
+    cost ≈ 0.3 ms); executed with a list of rows it is one executemany."""
+    return _upsert_updating(session.get_bind().dialect.name, table, keys, set_of)
+
+
+@lru_cache(maxsize=32)
+def _upsert_updating(
+    kind: str, table: Table, keys: tuple[str, ...], set_of: Callable[[Any], dict[str, Any]]
+) -> Any:
+    stmt = pg_insert(table) if kind == "postgresql" else sqlite_insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_of(stmt.excluded))
 
 
 def upsert(engine_or_session: Engine | Session, table: Any) -> Any:

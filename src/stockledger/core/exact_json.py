@@ -1,13 +1,64 @@
-"""JSON bodies read with exact numbers: a quantity of 1.0000000000000000000000001 reaches validation
-as that Decimal (and is refused: more than 6 decimals), not as the float 1.0 it would round to."""
+"""JSON with exact numbers, both ways. Bodies are read with a quantity of 1.0000000000000000000000001
+reaching validation as that Decimal (and refused: more than 6 decimals), not as the float 1.0 it
+would round to. Answers write a quantity a float would round (999999999999.999999, past 15
+significant digits) with its every digit: json_number gives it as a marked text (EXACT_MARK: a
+NUL, which no text this service keeps can hold), and exact_numbers, on every answer's way out
+(ExactNumbers) and in the event outbox, turns the marked text back into the number."""
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+EXACT_MARK = "\x00exact:"
+_MARK_IN_JSON = b'"\\u0000exact:'
+_MARKED = re.compile(rb'"\\u0000exact:(-?[0-9]+(?:\.[0-9]+)?)"')
+_MARKED_TEXT = re.compile(r'"\\u0000exact:(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
+def exact_numbers(body: bytes) -> bytes:
+    """`body` (JSON) with each marked text of a number written as that number."""
+    return _MARKED.sub(rb"\1", body) if _MARK_IN_JSON in body else body
+
+
+def exact_numbers_text(text: str) -> str:
+    return _MARKED_TEXT.sub(r"\1", text) if '"\\u0000exact:' in text else text
+
+
+class ExactNumbers:
+    """Every answer's JSON with its marked numbers written out (Content-Length kept right)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+
+        async def exact(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] == "http.response.body" and _MARK_IN_JSON in message.get("body", b""):
+                message = {**message, "body": exact_numbers(message["body"])}
+                if start is not None and not message.get("more_body", False):
+                    length = str(len(message["body"])).encode()
+                    headers = [(k, length if k == b"content-length" else v) for k, v in start["headers"]]
+                    start = {**start, "headers": headers}
+            if start is not None:
+                await send(start)
+                start = None
+            await send(message)
+
+        await self.app(scope, receive, exact)
 
 
 class ExactJsonRequest(Request):

@@ -1,6 +1,6 @@
 """Request limits, before any route runs: a body over 10 MB is a 413, a /v1 body that is not JSON a
-415, a NUL character in the path, query or body, or a lone surrogate in a JSON body, a 422
-(core.guards); all problem+json.
+415 (so is one with no Content-Type at all), a NUL character in the path, query or body, or a lone
+surrogate in a JSON body, a 422 (core.guards); all problem+json.
 
 Streaming routes (the ERP reset CSV) are exempt from the size and type checks and read their body
 incrementally; they check their own content.
@@ -54,8 +54,11 @@ class BodyLimitMiddleware:
 def _refusal(scope: Scope, body: bytes) -> tuple[int, str, str] | None:
     """(status, code, detail) when the body is not one any route takes."""
     content_type = content_type_of(scope)
-    if body and scope.get("path", "").startswith("/v1/") and not is_json(content_type):
-        return 415, "unsupported_media_type", f"Send application/json, not {media_type(content_type)}"
+    if body and scope.get("path", "").startswith("/v1/"):
+        if not media_type(content_type):  # FastAPI would read it as JSON; the contract says 415
+            return 415, "unsupported_media_type", "Send application/json: the body has no Content-Type"
+        if not is_json(content_type):
+            return 415, "unsupported_media_type", f"Send application/json, not {media_type(content_type)}"
     if nul_in_body(content_type, body):
         return 422, "validation_failed", NUL_DETAIL
     if lone_surrogate_in_body(content_type, body):

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from stockledger.core.errors import PROBLEM_JSON, AppError
+from stockledger.core.problem_members import PROBLEM_MEMBERS, SHORT_LINE
 from stockledger.core.schemas import NO_NUL
 
 REF = "#/components/schemas/"
@@ -25,13 +26,14 @@ PROBLEM_STATUSES = {
     401: "No valid bearer token",
     403: "The token's role or facility scope does not allow this call",
     404: "Not found",
+    405: "The path does not take this method (`Allow` names those it does)",
     409: "Conflict with the stored state (insufficient stock, a duplicate, a key in use)",
     413: "The body is larger than the service takes",
     415: "The body is not of a media type this operation takes",
     422: "The request is well formed but not valid (problem+json, `errors` lists the fields)",
     503: "The database cannot be reached; retry after Retry-After seconds",
 }
-OPEN_STATUSES = (404, 503)  # what an open route (no token) may answer besides its success
+OPEN_STATUSES = (404, 405, 503)  # what an open route (no token) may answer besides its success
 # Codes answered outside AppError subclasses (middlewares, exception handlers); AppError's are added.
 OTHER_CODES = (
     "bad_request",
@@ -52,6 +54,10 @@ OTHER_CODES = (
 RETRY_AFTER = {
     "description": "Seconds to wait before retrying",
     "schema": {"type": "integer", "minimum": 0},
+}
+ALLOW = {
+    "description": "The methods the path takes, comma-separated (HEAD wherever GET is)",
+    "schema": {"type": "string"},
 }
 REPLAYED = {
     "description": "Present (`true`) when this is the stored first answer to the same Idempotency-Key",
@@ -95,7 +101,7 @@ def documented_body(
 ) -> dict[str, Any]:
     """`openapi_extra` of a route that reads its body itself: the body is any of `shapes` (a model,
     or [model] for a JSON array of them), under `name` when there are several; `csv`: an example
-    of the text/csv body it takes too."""
+    of the CSV body it takes too (text/csv, or the same bytes as application/octet-stream)."""
     branches: list[dict[str, Any]] = []
     for shape in shapes:
         model = shape[0] if isinstance(shape, list) else shape
@@ -108,10 +114,22 @@ def documented_body(
     if example is not None:
         json_body["example"] = example
     content: dict[str, Any] = {"application/json": json_body}
-    if csv is not None:
+    body: dict[str, Any] = {"required": True, "content": content}
+    if csv is not None:  # text/csv is declared as an extension: typed clients' generators skip it
         header = csv.split("\n", 1)[0]  # the columns, in the order of the example
-        content["text/csv"] = {"schema": {"type": "string", "pattern": f"^{header}\n"}, "example": csv}
-    return {"requestBody": {"required": True, "content": content}}
+        content[OCTET_STREAM] = {"schema": {"type": "string", "format": "binary"}}  # example: x-text-csv
+        body["description"] = CSV_BODY
+        body[CSV_EXTENSION] = {"schema": {"type": "string", "pattern": f"^{header}\n"}, "example": csv}
+    return {"requestBody": body}
+
+
+OCTET_STREAM = "application/octet-stream"
+CSV_EXTENSION = "x-text-csv"
+CSV_BODY = (
+    "JSON, or CSV text (a header row naming the columns, then a line each): sent as `text/csv` "
+    f"(declared under `{CSV_EXTENSION}`, as generators of typed clients take no text/csv body) "
+    f"or as `{OCTET_STREAM}`, the same bytes (what a generated client's File body sends)."
+)
 
 
 DOCUMENTED_UNIONS: dict[str, list[dict[str, Any]]] = {}
@@ -161,9 +179,11 @@ def problem_schemas() -> dict[str, Any]:
                 "instance": {"type": "string"},
                 "errors": {"type": "array", "items": {"$ref": REF + "FieldError"}},
                 "errorCount": {"type": "integer", "minimum": 0},
+                **PROBLEM_MEMBERS,
             },
             "additionalProperties": True,
         },
+        "ShortLine": SHORT_LINE,
         "ProblemCode": {"title": "ProblemCode", "type": "string", "enum": problem_codes()},
         "FieldError": {
             "title": "FieldError",
@@ -185,6 +205,8 @@ def _problem_response(status: int) -> dict[str, Any]:
     }
     if status == 503:
         answer["headers"] = {"Retry-After": RETRY_AFTER}
+    if status == 405:
+        answer["headers"] = {"Allow": ALLOW}
     return answer
 
 

@@ -15,6 +15,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from stockledger.core.exact_json import EXACT_MARK
+
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
 # (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
 MAX_QUANTITY = Decimal(10) ** 9
@@ -23,12 +25,21 @@ MAX_QUANTITY = Decimal(10) ** 9
 MAX_ITEM_TOTAL = Decimal(10) ** 12
 
 
-def json_number(value: Decimal) -> int | float:
-    """Quantities leave as JSON numbers: integers when whole, else the shortest float."""
-    return int(value) if value == value.to_integral_value() else float(value)
+def json_number(value: Decimal) -> int | float | str:
+    """Quantities leave as JSON numbers: integers when whole, else the shortest float when it is
+    the same number (always below 10^9 with 6 decimals: 15 significant digits at most), else a
+    marked text that core.exact_json writes as the number's digits (999999999999.999999)."""
+    if value == value.to_integral_value():
+        return int(value)
+    if -FLOAT_EXACT < value < FLOAT_EXACT:
+        return float(value)
+    number = float(value)
+    return number if Decimal(repr(number)) == value else EXACT_MARK + format(value, "f")
 
 
-_as_number = PlainSerializer(json_number, return_type=int | float, when_used="json")
+FLOAT_EXACT = Decimal(10) ** 9
+_as_number = PlainSerializer(json_number, return_type=Any, when_used="json")
+_OUT = WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "number"}]})
 TEXT_QUANTITIES = "text_quantities"  # validation context of the staff forms, whose fields are all text
 
 
@@ -51,7 +62,7 @@ def _declared(low: dict[str, float]) -> WithJsonSchema:
 
 
 # What a read reports: whatever the ledger holds (rows written before the bound may be larger).
-QuantityOut = Annotated[Decimal, _as_number]
+QuantityOut = Annotated[Decimal, _as_number, _OUT]
 # Any signed quantity: finite, at most 6 decimals, within ±10^9.
 Quantity = Annotated[
     Decimal,
@@ -86,6 +97,19 @@ Money = Annotated[
 # on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
 ID_MAX = 60
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# Reason ids: SPEC closes none of these sets. Variance reasons are a reference table (the seed list
+# plus VAR_EXT_RESET, loadable); rejection, return and receipt-rejection reasons are the ERP's
+# enumeration ids, stored as given. Their descriptions say so in the contract (no enum).
+VARIANCE_REASON = (
+    "One of GET /v1/variance-reasons (an unknown one is a 404). An open set in the contract: SPEC makes "
+    "variance reasons a reference table (the seed list plus VAR_EXT_RESET) that data can extend"
+)
+OPEN_REASON = (
+    "An enumeration id of the ERP (e.g. SRJ_DAMAGED), stored as given. An open set in the contract: "
+    "SPEC names no list of these reasons"
+)
+VarianceReasonId = Annotated[Id, Field(description=VARIANCE_REASON)]
+ReasonId = Annotated[Id, Field(description=OPEN_REASON)]
 # An id in a path: any text the column can hold (stored rows may predate the pattern).
 PathId = Annotated[str, Path(max_length=ID_MAX)]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Column, Connection, Select, Table, exc
+from sqlalchemy import Column, Connection, Engine, Select, Table, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,18 @@ class Statement:
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
+# What a statement's values are bound for (or its rows read from): a session or an engine (their
+# database's driver), or that driver's dialect. Features pass a session or an engine and never
+# look at the dialect themselves.
+BindTarget = Session | Engine | Dialect
+
+
+def dialect_of(on: BindTarget) -> Dialect:
+    if isinstance(on, Session):
+        return on.get_bind().dialect
+    return on.dialect if isinstance(on, Engine) else on
+
+
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -74,12 +86,11 @@ def first_row(processors: Sequence[Processor], rows: Sequence[Sequence[Any]]) ->
     return tuple(v if f is None or v is None else f(v) for f, v in zip(processors, rows[0], strict=True))
 
 
-def bound(on: Session | Dialect, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-    """`values` (column name → Python value) as the driver wants them, for the session's (or the
-    given) dialect: the columns' own bind processors (Fixed6 → micro-units, UtcDateTime → naive
-    UTC, SQLite's date strings)."""
-    dialect = on.get_bind().dialect if isinstance(on, Session) else on
-    binders = table_binders(dialect, table)
+def bound(on: BindTarget, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` (column name → Python value) as the driver wants them, for the session's (the
+    engine's, or the given) dialect: the columns' own bind processors (Fixed6 → micro-units,
+    UtcDateTime → naive UTC, SQLite's date strings)."""
+    binders = table_binders(dialect_of(on), table)
     return {k: (v if (f := binders[k]) is None or v is None else f(v)) for k, v in values.items()}
 
 
@@ -89,15 +100,17 @@ def table_binders(dialect: Dialect, table: Table) -> dict[str, Processor]:
     return {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
 
 
-def fetched(dialect: Dialect, columns: Sequence[Column[Any]], row: Sequence[Any]) -> tuple[Any, ...]:
-    """A driver row read by a lean statement, as SQLAlchemy would have returned it."""
-    return fetched_rows(dialect, columns, [row])[0]
+def fetched(on: BindTarget, columns: Sequence[Column[Any]], row: Sequence[Any]) -> tuple[Any, ...]:
+    """A driver row read by a lean statement (in `on`: a session, an engine, a dialect), as
+    SQLAlchemy would have returned it."""
+    return fetched_rows(on, columns, [row])[0]
 
 
 def fetched_rows(
-    dialect: Dialect, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]
+    on: BindTarget, columns: Sequence[Column[Any]], rows: Sequence[Sequence[Any]]
 ) -> list[tuple[Any, ...]]:
     """`fetched` for many rows: each column's result processor looked up once."""
+    dialect = dialect_of(on)
     processors = [_result_processor(dialect, column) for column in columns]
     return [
         tuple(v if f is None or v is None else f(v) for f, v in zip(processors, row, strict=True))

@@ -11,6 +11,7 @@ from stockledger.core.schemas import (
     InputModel,
     NonNegativeQuantity,
     QuantityOut,
+    VarianceReasonId,
     absent,
     given,
     refused,
@@ -25,7 +26,7 @@ class CountLine(InputModel):
     product_id: Id | None = None
     inventory_item_id: Id | None = None
     quantity_counted: NonNegativeQuantity
-    variance_reason_id: Id | None = None
+    variance_reason_id: VarianceReasonId | None = None
     comments: str | None = Field(default=None, max_length=1000)
 
     @model_validator(mode="after")

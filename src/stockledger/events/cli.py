@@ -9,6 +9,7 @@ from rich.console import Console
 
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings
+from stockledger.core.transactions import command_transaction
 from stockledger.events.deployment import new_deployment_id
 from stockledger.events.publisher import (
     BrokerUnavailable,
@@ -84,7 +85,8 @@ def new_deployment_id_command() -> None:
     publishes, so that its events are published under its own message ids (docs/events.md)."""
     db = open_database()
     try:
-        old, new = new_deployment_id(db)
+        with command_transaction(db) as session:
+            old, new = new_deployment_id(session)
     finally:
         db.dispose()
     console.print(f"deployment id: {old} -> {new}", highlight=False)

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Collection
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from stockledger.core.db import Database, upsert
 from stockledger.events.feed import event_at, events_at
@@ -13,36 +14,40 @@ from stockledger.events.schemas import event_body
 IDENTITY = "publisher"
 
 
-def deployment_id(db: Database) -> str:
-    """The id stamped on this deployment's messages; two racing first callers get the same one."""
-    with db.reading() as session:
-        found = session.execute(_ID).scalar_one_or_none()
+def deployment_id(session: Session) -> str:
+    """The id stamped on this deployment's messages, made in the caller's transaction on first
+    use; two racing first callers get the same one."""
+    found = known_deployment_id(session)
     if found is not None:
         return found
-    with db.transaction() as session:
-        session.execute(
-            upsert(session, DeploymentIdentity)
-            .values(identity_name=IDENTITY, deployment_id=uuid.uuid4().hex[:16])
-            .on_conflict_do_nothing(index_elements=["identity_name"])
-        )
-        return session.execute(_ID).scalar_one()
+    session.execute(
+        upsert(session, DeploymentIdentity)
+        .values(identity_name=IDENTITY, deployment_id=uuid.uuid4().hex[:16])
+        .on_conflict_do_nothing(index_elements=["identity_name"])
+    )
+    return session.execute(_ID).scalar_one()
+
+
+def known_deployment_id(session: Session) -> str | None:
+    """The deployment id, if one was made (a read)."""
+    return session.execute(_ID).scalar_one_or_none()
 
 
 _ID = select(DeploymentIdentity.deployment_id).where(DeploymentIdentity.identity_name == IDENTITY)
 
 
-def new_deployment_id(db: Database) -> tuple[str, str]:
-    """Give this database a new deployment id (a restored or cloned database, so that its events
-    are not taken for, or dropped as, the original's); the old id and the new one. The position
-    is kept: what was not published yet is published under the new id."""
-    old = deployment_id(db)
+def new_deployment_id(session: Session) -> tuple[str, str]:
+    """Give this database a new deployment id, in the caller's transaction (a restored or cloned
+    database, so that its events are not taken for, or dropped as, the original's); the old id
+    and the new one. The position is kept: what was not published yet is published under the
+    new id."""
+    old = deployment_id(session)
     new = uuid.uuid4().hex[:16]
-    with db.transaction() as session:
-        session.execute(
-            update(DeploymentIdentity)
-            .where(DeploymentIdentity.identity_name == IDENTITY)
-            .values(deployment_id=new)
-        )
+    session.execute(
+        update(DeploymentIdentity)
+        .where(DeploymentIdentity.identity_name == IDENTITY)
+        .values(deployment_id=new)
+    )
     return old, new
 
 

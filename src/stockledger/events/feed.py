@@ -9,6 +9,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -59,4 +60,11 @@ def events_at(session: Session, event_seqs: Collection[int]) -> list[FeedEvent]:
 
 
 def _feed_event(r: OutboxEvent) -> FeedEvent:
-    return FeedEvent(r.event_seq, r.event_type, r.facility_id, json.loads(r.payload), r.created_stamp)
+    payload = json.loads(r.payload, parse_float=_number)
+    return FeedEvent(r.event_seq, r.event_type, r.facility_id, payload, r.created_stamp)
+
+
+def _number(text: str) -> float | Decimal:
+    """A payload's number: a float, but a Decimal when a float would round it (past 15 digits)."""
+    number = float(text)
+    return number if len(text) <= 16 or Decimal(repr(number)) == Decimal(text) else Decimal(text)

@@ -16,11 +16,11 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import Statement, bound, run
+from stockledger.core.db import BindTarget, Statement, bound, run
+from stockledger.core.exact_json import exact_numbers_text
 from stockledger.core.fence import fenced_next_value
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
@@ -74,9 +74,8 @@ def event_inserts(
     (core/fence.py), so the parts of one change are consecutive within its transaction."""
     if not facility_id.startswith("_"):  # "_ALL": a run over several facilities, each checked
         check_facility(session, facility_id)
-    dialect = session.get_bind().dialect
     parts = payload_parts(_signed(payload, acting_user(session)))
-    return [_insert(session, _values(dialect, facility_id, event_type, part)) for part in parts]
+    return [_insert(session, _values(session, facility_id, event_type, part)) for part in parts]
 
 
 def event_insert(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> Statement:
@@ -121,13 +120,13 @@ def _insert(session: Session, values: dict[str, Any]) -> Statement:
 
 
 def event_values(
-    dialect: Dialect, facility_id: str, event_type: str, payload: dict[str, Any], user: str | None
+    on: BindTarget, facility_id: str, event_type: str, payload: dict[str, Any], user: str | None
 ) -> dict[str, Any]:
     """One event's values as `e_`-named driver parameters, for a caller's own statement (the
     ledger's one-statement reservation) that has checked the facility scope and found the user
     itself (no Session); the payload must fit in one part. It gets `changeByUserLoginId: user`
     when a user is known."""
-    values = _values(dialect, facility_id, event_type, _dumps(_signed(payload, user)))
+    values = _values(on, facility_id, event_type, _dumps(_signed(payload, user)))
     return {f"e_{k}": v for k, v in values.items()}
 
 
@@ -136,7 +135,7 @@ def _signed(payload: dict[str, Any], user: str | None) -> dict[str, Any]:
     return payload if user is None else {**payload, "changeByUserLoginId": user}
 
 
-def _values(dialect: Dialect, facility_id: str, event_type: str, payload: str) -> dict[str, Any]:
+def _values(on: BindTarget, facility_id: str, event_type: str, payload: str) -> dict[str, Any]:
     """The outbox row's column values (but its number) in the driver's form."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
@@ -146,15 +145,15 @@ def _values(dialect: Dialect, facility_id: str, event_type: str, payload: str) -
         "payload": payload,
         "created_stamp": utcnow(),
     }
-    return bound(dialect, OUTBOX, values)
+    return bound(on, OUTBOX, values)
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+    return exact_numbers_text(json.dumps(value, default=_json_default, separators=(",", ":")))
 
 
 def event_values_around(
-    dialect: Dialect,
+    on: BindTarget,
     facility_id: str,
     event_type: str,
     payload_of: Callable[[str], dict[str, Any]],
@@ -164,7 +163,7 @@ def event_values_around(
     reservation posts to): `payload_of(id)` is the payload. Instead of `e_payload`, the JSON
     before and after the id's JSON string (`e_payload_head`, `e_payload_tail`), so that
     `:e_payload_head || to_json(id)::text || :e_payload_tail` is that payload's JSON, byte for byte."""
-    values = event_values(dialect, facility_id, event_type, payload_of(_ID), user)
+    values = event_values(on, facility_id, event_type, payload_of(_ID), user)
     head, found, tail = values.pop("e_payload").partition(_ID_JSON)
     if not found or _ID_JSON in tail:
         raise ValueError("payload_of must put the id in the payload exactly once")

@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from stockledger.core.db import Database, upsert
 from stockledger.core.disconnects import LOST, describe
 from stockledger.core.model_base import utcnow
-from stockledger.events.deployment import deployment_id, is_outbox_event
+from stockledger.core.transactions import command_transaction
+from stockledger.events.deployment import deployment_id, is_outbox_event, known_deployment_id
 from stockledger.events.feed import FeedEvent, read_feed
 from stockledger.events.models import PublisherPosition
 from stockledger.events.rules import event_subject, message_id
@@ -108,7 +109,7 @@ async def publish_pending(db: Database, config: PublisherConfig) -> int:
     try:
         js = nc.jetstream()
         await ensure_stream(js, config.stream, [f"{config.subject_prefix}.>"])
-        deployment = await asyncio.to_thread(deployment_id, db)
+        deployment = await asyncio.to_thread(deployment_of, db)
         await _catch_up_with_stream(db, js, config.stream, deployment)
         return await _publish_batches(db, js, config, deployment)
     finally:
@@ -206,6 +207,17 @@ async def _catch_up_with_stream(db: Database, js: JetStreamContext, stream: str,
     await asyncio.to_thread(_advance, db, stream, state.own_last)
 
 
+def deployment_of(db: Database) -> str:
+    """This deployment's id (events.deployment.deployment_id): read, or on first use made in a
+    transaction of its own, which the publisher owns."""
+    with db.reading() as session:
+        found = known_deployment_id(session)
+    if found is not None:
+        return found
+    with command_transaction(db) as session:
+        return deployment_id(session)
+
+
 def _next_batch(db: Database, publisher: str, size: int) -> list[FeedEvent]:
     with db.reading() as session:
         return read_feed(session, position(session, publisher), size)
@@ -222,8 +234,9 @@ def position(session: Session, publisher: str) -> int:
 
 
 def _advance(db: Database, publisher: str, seq: int) -> None:
-    """Move the position forward (never back: a slower twin publisher cannot rewind it)."""
-    with db.transaction() as session:
+    """Move the position forward (never back: a slower twin publisher cannot rewind it), in a
+    transaction of its own, which the publisher owns."""
+    with command_transaction(db) as session:
         session.execute(
             upsert(session, PublisherPosition)
             .values(

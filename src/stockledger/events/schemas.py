@@ -1,9 +1,13 @@
 """DTOs of the event feed; a NATS message body is exactly one feed item."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from stockledger.core.schemas import ApiModel
+from pydantic import field_serializer
+
+from stockledger.core.exact_json import exact_numbers
+from stockledger.core.schemas import ApiModel, json_number
 from stockledger.events.feed import FeedEvent
 from stockledger.events.outbox import EventType
 
@@ -14,6 +18,21 @@ class EventOut(ApiModel):
     facility_id: str
     payload: dict[str, Any]
     created_stamp: datetime
+
+    @field_serializer("payload", when_used="json")
+    def _exact_payload(self, payload: dict[str, Any]) -> Any:
+        """Numbers a float would round (feed._number) leave exact, as every quantity does."""
+        return _numbers(payload)
+
+
+def _numbers(node: Any) -> Any:
+    if isinstance(node, Decimal):
+        return json_number(node)
+    if isinstance(node, dict):
+        return {key: _numbers(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_numbers(value) for value in node]
+    return node
 
 
 class EventPage(ApiModel):
@@ -30,4 +49,4 @@ def event_out(event: FeedEvent) -> EventOut:
 
 def event_body(event: FeedEvent) -> bytes:
     """The NATS message body: the same JSON as the event's item in GET /v1/events."""
-    return event_out(event).model_dump_json(by_alias=True).encode()
+    return exact_numbers(event_out(event).model_dump_json(by_alias=True).encode())

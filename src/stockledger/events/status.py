@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from nats.js.errors import NotFoundError
 
 from stockledger.core.db import Database
-from stockledger.events.deployment import deployment_id, outbox_after, outbox_bodies, outbox_last
-from stockledger.events.publisher import connect, position
+from stockledger.events.deployment import outbox_after, outbox_bodies, outbox_last
+from stockledger.events.publisher import connect, deployment_of, position
 from stockledger.events.stream_state import StreamState, stream_state
 
 
@@ -27,7 +27,7 @@ def database_status(db: Database, stream: str) -> tuple[StatusReport, str, int]:
     """The lines that need no broker; also this deployment's id and the outbox's last eventSeq."""
     with db.reading() as session:
         published = position(session, stream)
-    last, deployment = outbox_last(db), deployment_id(db)
+    last, deployment = outbox_last(db), deployment_of(db)
     report = StatusReport()
     report.lines.append(f"{stream}: published up to eventSeq {published}")
     report.lines.append(f"outbox: last eventSeq {last}, {outbox_after(db, published)} after the position")

@@ -17,6 +17,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.db import Database
+from stockledger.core.deps import commit_keyed, keyed_session
 from stockledger.core.disconnects import LOST
 from stockledger.core.errors import AppError
 from stockledger.core.limits import read_body, replay_body
@@ -54,7 +55,7 @@ class IdempotencyMiddleware:
 
     async def _run_once(self, scope: Scope, send: Send, claim: KeyClaim, body: bytes) -> None:
         database: Database = scope["app"].state.db
-        session = database.sessions()
+        session = keyed_session(database)
         try:
             stored = await run_in_threadpool(service.claim_key, session, claim, utcnow())
         except AppError as exc:
@@ -93,8 +94,7 @@ class IdempotencyMiddleware:
 
 
 def _commit_with_answer(session: Session, claim: KeyClaim, answer: StoredAnswer) -> None:
-    service.store_answer(session, claim, answer)
-    session.commit()
+    commit_keyed(session, lambda keyed: service.store_answer(keyed, claim, answer))
 
 
 def _claim_of(scope: Scope, key: str, body: bytes) -> KeyClaim:

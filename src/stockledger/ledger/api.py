@@ -8,9 +8,17 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from stockledger.core.csv_export import CSV_RESPONSE, Format, csv_response, wants_csv
+from stockledger.core.csv_export import (
+    CSV_RESPONSE,
+    CsvResponse,
+    Format,
+    csv_export,
+    csv_response,
+    wants_csv,
+)
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
+from stockledger.core.exact_json import exact_numbers
 from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.core.scope import facilities_in_scope
@@ -61,6 +69,17 @@ def list_details(
     rows = items.list_details(session, item, int(after[0]) if after else None, limit + 1)
     page, nxt = page_of(rows, limit, lambda d: (d.seq_num,))
     return DetailPage(items=[DetailOut.model_validate(d) for d in page], next=nxt)
+
+
+@router.get(
+    "/inventory-items/{inventory_item_id}/details.csv",
+    response_class=CsvResponse,
+    responses=csv_export([field.alias or name for name, field in DetailOut.model_fields.items()]),
+)
+def export_details(inventory_item_id: PathId, session: ReadSession, request: Request) -> Response:
+    """Every ledger row of the item, oldest first, streamed as CSV: what `Accept: text/csv` on
+    the list answers, as an operation of its own (a typed client gets it as text)."""
+    return _details_csv(request, items.get_inventory_item(session, inventory_item_id))
 
 
 def _details_csv(request: Request, item: InventoryItem) -> Response:
@@ -152,6 +171,17 @@ def _stock_cells(row: dict[str, object]) -> list[object]:
     return [row[c] for c in STOCK_COLUMNS] + [getattr(held, kind) for kind in views.NOT_PROMISABLE_KINDS]
 
 
+@router.get("/product-facility-inventory.csv", response_class=CsvResponse, responses=csv_export(STOCK_HEADER))
+def export_product_facility_inventory(
+    request: Request,
+    facility_id: Annotated[str | None, Query(alias="facilityId")] = None,
+    product_id: Annotated[str | None, Query(alias="productId")] = None,
+) -> Response:
+    """Every row of the view of these filters (and the caller's facilities) streamed as CSV: what
+    `Accept: text/csv` on the list answers, as an operation of its own (typed clients get text)."""
+    return stock_csv(request, facility_id, product_id)
+
+
 @router.get("/availability", response_model=AvailabilityOut)
 async def get_availability(
     request: Request,
@@ -192,4 +222,4 @@ def _availability_json(
 
 
 def availability_json(found: views.Availability) -> bytes:
-    return AvailabilityOut.model_validate(found).model_dump_json(by_alias=True).encode()
+    return exact_numbers(AvailabilityOut.model_validate(found).model_dump_json(by_alias=True).encode())

@@ -16,10 +16,10 @@ from stockledger.core.db import (
     array_literal,
     fetched_rows,
     from_arrays,
-    is_postgres,
     one_of,
     run,
 )
+from stockledger.core.dialects import binds_arrays
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
@@ -113,7 +113,7 @@ def post_locked_batch(
     SQLite: `post_batch` (no network to save)."""
     if not postings:
         return []
-    if not is_postgres(session):
+    if not binds_arrays(session):
         return post_batch(session, postings)
     facilities = {p.facility_id for p in postings}
     if len(facilities) != 1:
@@ -147,7 +147,7 @@ def post_locked_batch(
         [last[i] for i in items],
         [None if i not in need else to_micros(need[i]) for i in items],
     )
-    returned = fetched_rows(session.get_bind().dialect, _RETURNED, run(session, update))
+    returned = fetched_rows(session, _RETURNED, run(session, update))
     after = {row[0]: list(row[1:]) for row in returned}
     if len(after) != len(items):
         refused = [p for p in postings if p.inventory_item_id not in after and p.inventory_item_id in need]
@@ -269,7 +269,7 @@ def _write_totals(
         acc[1] += s.posting.available_to_promise_diff
         acc[2] += s.posting.accounting_diff
         last[key] = s.seq_num
-    if is_postgres(session):
+    if binds_arrays(session):
         _write_totals_from_arrays(session, sums, start, last, writes)
         return
     rows = [
@@ -336,7 +336,7 @@ def _insert_details(
 ) -> None:
     """The detail rows (all with the same keys): on PostgreSQL one INSERT from arrays
     (core.db.from_arrays), sent through `writes` when given; on SQLite one executemany."""
-    if is_postgres(session):
+    if binds_arrays(session):
         rows, params = from_arrays(session, DETAIL, details)
         insert_rows = Statement(f"INSERT INTO inventory_item_detail ({', '.join(details[0])}) {rows}", params)
         if writes is None:

@@ -97,7 +97,7 @@ def _post_one(session: Session, posting: Posting, held: Held, carried: Carried |
     events = [
         s for e in carried.events for s in event_inserts(session, e.facility_id, e.event_type, e.payload)
     ]
-    rows = reservation_statements(session.get_bind().dialect, carried.reservations)
+    rows = reservation_statements(session, carried.reservations)
     return post_locked(session, posting, last_detail_seq, *rows, *events, now=now)
 
 

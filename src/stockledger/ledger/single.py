@@ -74,7 +74,7 @@ def post_locked(
     rows = run_together(session, [update, detail, *also])
     if not rows:
         raise_refusal(session, posting)
-    qoh, atp, acc = fetched(session.get_bind().dialect, _TOTAL_COLUMNS, rows[0])
+    qoh, atp, acc = fetched(session, _TOTAL_COLUMNS, rows[0])
     expire_loaded_item(session, posting)
     return Posted(posting.facility_id, posting.inventory_item_id, seq_id, qoh, atp, acc)
 

@@ -10,23 +10,21 @@ little ATP still holds its row lock, and a caller falling back to locking all th
 items in id order must not hold one of them out of that order (deadlock).
 """
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
 from stockledger.core.citus import shards_by_facility
-from stockledger.core.db import Database, Statement, bound, run
+from stockledger.core.db import BindTarget, Database, Statement, bound, run
+from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
-from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.events.outbox import OUTBOX_SEQUENCE, event_values_around
 from stockledger.ledger.postings import (
     DETAIL,
@@ -38,7 +36,7 @@ from stockledger.ledger.postings import (
     format_seq_sql,
 )
 from stockledger.ledger.reservation_rows import INSERT_FROM, ReservationRow, reservation_params
-from stockledger.ledger.sole_item_steps import claim_lost_on_a_shard, post_in_steps, post_in_steps_alone
+from stockledger.ledger.sole_item_steps import claim_lost_on_a_shard, post_in_steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +61,13 @@ class SoleItemReservation:
 
 def post_sole_item(session: Session, reservation: SoleItemReservation) -> str | None:
     """In the session's transaction: the item's id, or None having written nothing. An order
-    item claimed for another product meanwhile: 409 order_item_conflict."""
+    item claimed for another product meanwhile: 409 order_item_conflict. On Citus, in steps that
+    each stay on the facility's shard (ledger/sole_item_steps.py): the same rows."""
     check_facility(session, reservation.facility_id)
     try:
-        if shards_by_facility(session.get_bind()):  # Citus: statements that each stay on one shard
+        if shards_by_facility(session):
             return post_in_steps(session, reservation)
-        statement = sole_item_statement(session.get_bind().dialect, reservation, acting_user(session))
-        rows = run(session, statement)
+        rows = run(session, sole_item_statement(session, reservation, acting_user(session)))
     except IntegrityError as error:
         if not lost_claim(error):
             raise
@@ -88,9 +86,7 @@ def post_sole_item_alone(db: Database, reservation: SoleItemReservation, user: s
     facility scope): the item's id, or None having written nothing (another product having won
     the order item meanwhile included)."""
     try:
-        if shards_by_facility(db.engine):  # Citus: statements that each stay on one shard
-            return post_in_steps_alone(db, reservation, user)
-        rows = db.run_alone(sole_item_statement(db.engine.dialect, reservation, user))
+        rows = db.run_alone(sole_item_statement(db.engine, reservation, user))
     except IntegrityError as error:
         if not lost_claim(error):
             raise
@@ -101,12 +97,9 @@ def post_sole_item_alone(db: Database, reservation: SoleItemReservation, user: s
 async def post_sole_item_alone_async(
     db: Database, reservation: SoleItemReservation, user: str | None
 ) -> str | None:
-    """`post_sole_item_alone` on the event loop (Database.run_alone_async); on Citus, whose
-    steps are a transaction of several statements, in a worker thread."""
-    if shards_by_facility(db.engine):
-        return await asyncio.to_thread(post_sole_item_alone, db, reservation, user)
+    """`post_sole_item_alone` on the event loop (Database.run_alone_async)."""
     try:
-        rows = await db.run_alone_async(sole_item_statement(db.engine.dialect, reservation, user))
+        rows = await db.run_alone_async(sole_item_statement(db.engine, reservation, user))
     except IntegrityError as error:
         if not lost_claim(error):
             raise
@@ -114,13 +107,14 @@ async def post_sole_item_alone_async(
     return str(rows[0][0]) if rows else None
 
 
-def sole_item_statement(dialect: Dialect, reservation: SoleItemReservation, user: str | None) -> Statement:
-    """The statement: returns the item's id, or no row having written nothing."""
+def sole_item_statement(on: BindTarget, reservation: SoleItemReservation, user: str | None) -> Statement:
+    """The statement, its values bound for `on` (a session or an engine): returns the item's
+    id, or no row having written nothing."""
     r = reservation
     links = Links(order_id=r.order_id, order_item_seq_id=r.order_item_seq_id, change_by_user_login_id=user)
     posting = Posting(r.facility_id, "", r.reason_enum_id, available_to_promise_diff=-r.quantity, links=links)
     now = utcnow()
-    detail = bound(dialect, DETAIL, detail_values(posting, 0, "", now))
+    detail = bound(on, DETAIL, detail_values(posting, 0, "", now))
     del detail["inventory_item_id"], detail["inventory_item_detail_seq_id"], detail["seq_num"]
     row = ReservationRow(
         r.facility_id, r.order_id, r.order_item_seq_id, "", r.product_id, r.quantity, Decimal(0), now
@@ -129,8 +123,8 @@ def sole_item_statement(dialect: Dialect, reservation: SoleItemReservation, user
         **detail,
         "product_id": r.product_id,
         "lot_id": r.lot_id,
-        **reservation_params(dialect, row),
-        **event_values_around(dialect, r.facility_id, r.event_type, r.event_payload, user),
+        **reservation_params(on, row),
+        **event_values_around(on, r.facility_id, r.event_type, r.event_payload, user),
     }
     return Statement(_SQL[r.lot_id is not None, r.allow_expired], params)
 
@@ -184,7 +178,7 @@ def _posted(live: bool) -> str:
 
 def _live(alias: str) -> str:
     """Not expired, by the database's clock."""
-    return f" AND ({alias}.expire_date IS NULL OR {alias}.expire_date > {UTC_NOW_SQL['postgresql']})"
+    return f" AND ({alias}.expire_date IS NULL OR {alias}.expire_date > {UTC_NOW_IN_CTE_STATEMENTS})"
 
 
 _LOT = " AND one.lot_id = :lot_id"

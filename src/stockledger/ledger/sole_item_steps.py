@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from stockledger.core.actor import acting_user, bind_user
-from stockledger.core.db import Database, Statement, WriteBehind, bound, run
+from stockledger.core.actor import acting_user
+from stockledger.core.db import Statement, WriteBehind, bound, run
+from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.model_base import utcnow
-from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.events.outbox import event_insert
 from stockledger.ledger.models import OrderItem
 from stockledger.ledger.postings import (
@@ -82,14 +82,6 @@ def post_in_steps(session: Session, reservation: "SoleItemReservation") -> str |
     return item_id
 
 
-def post_in_steps_alone(db: Database, reservation: "SoleItemReservation", user: str | None) -> str | None:
-    """`post_in_steps` as a transaction of its own, for `user` (the caller has checked the
-    facility scope); a lost claim raises as there, the transaction rolled back."""
-    with db.transaction() as session:
-        bind_user(session, user)
-        return post_in_steps(session, reservation)
-
-
 def claim_lost_on_a_shard(error: Exception) -> bool:
     """The claim's NOT NULL violation (another product won the order item) as Citus relays it
     from the worker: without its table and column (the message names the shard), so it is
@@ -121,7 +113,7 @@ def _writes(
     }
     return [
         Statement(_DETAIL_INSERT, detail),
-        *reservation_statements(session.get_bind().dialect, [row]),
+        *reservation_statements(session, [row]),
         event_insert(session, r.facility_id, r.event_type, r.event_payload(item_id)),
         Statement(_CLAIM, bound(session, ORDER_ITEM, claim)),
     ]
@@ -162,7 +154,7 @@ def _post(lot: bool, live: bool) -> str:
     )
 
 
-_NOW = UTC_NOW_SQL["postgresql"]
+_NOW = UTC_NOW_IN_CTE_STATEMENTS
 _POST = {  # (lot given, expired lots allowed) → the statement
     (lot, allow_expired): _post(lot, not allow_expired)
     for lot in (False, True)

@@ -8,10 +8,11 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 
 from stockledger.core.db import Database
+from stockledger.core.transactions import command_transaction
 from stockledger.events.publisher import connect, ensure_stream
 from stockledger.events.rules import inbound_type
 from stockledger.events.stream_state import MSG_ID
-from stockledger.oms.inbound import apply_message
+from stockledger.oms.inbound import INBOUND_USER, apply_message
 
 log = logging.getLogger("stockledger.events")  # the name operators collect (docs/operations.md)
 
@@ -64,10 +65,17 @@ async def consume(db: Database, config: ConsumerConfig, stop: asyncio.Event, idl
         await nc.close()
 
 
+def apply_one(db: Database, message_type: str, message_id: str, body: bytes, user: str = INBOUND_USER) -> str:
+    """One inbound message in a transaction of its own, which the consumer owns, for `user`:
+    applied (or refused, or a duplicate) and recorded as processed together."""
+    with command_transaction(db, user) as session:
+        return apply_message(session, message_type, message_id, body)
+
+
 async def _handle(db: Database, msg: Msg, user: str) -> None:
     try:
         outcome = await asyncio.to_thread(
-            apply_message, db, inbound_type(msg.subject), message_id(msg), msg.data, user
+            apply_one, db, inbound_type(msg.subject), message_id(msg), msg.data, user
         )
     except Exception:  # the database, not the message: let JetStream deliver it again
         log.exception("inbound %s not applied; redelivery in 5 s", msg.subject)

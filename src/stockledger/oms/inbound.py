@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from stockledger.core.actor import bind_user
-from stockledger.core.db import Database, upsert
+from stockledger.core.db import upsert
 from stockledger.core.errors import AppError
 from stockledger.core.schemas import Id
+from stockledger.core.transactions import savepoint
 from stockledger.events.models import ProcessedMessage
 from stockledger.idempotency.models import UNKNOWN_FACILITY
 from stockledger.reservations.schemas import ReserveOrderRequest
@@ -76,20 +76,17 @@ HANDLERS: dict[str, Callable[[Session, Any], None]] = {
 }
 
 
-def apply_message(
-    db: Database, message_type: str, message_id: str, body: bytes, user: str = INBOUND_USER
-) -> str:
-    """Apply one inbound message at most once, for `user`; returns applied, refused or duplicate."""
+def apply_message(session: Session, message_type: str, message_id: str, body: bytes) -> str:
+    """Apply one inbound message at most once, in the caller's transaction (the consumer's:
+    oms/consumer.py `apply_one`); returns applied, refused or duplicate."""
     document, problem = _parse(message_type, body)
     facility_id = _facility_of(document)
-    with db.transaction() as session:
-        bind_user(session, user)
-        if not _claim(session, facility_id, message_id, message_type):
-            return DUPLICATE
-        if problem is None:
-            problem = _apply(session, message_type, document)
-        if problem is not None:
-            _mark_refused(session, facility_id, message_id, problem)
+    if not _claim(session, facility_id, message_id, message_type):
+        return DUPLICATE
+    if problem is None:
+        problem = _apply(session, message_type, document)
+    if problem is not None:
+        _mark_refused(session, facility_id, message_id, problem)
     return APPLIED if problem is None else REFUSED
 
 
@@ -105,7 +102,7 @@ def _parse(message_type: str, body: bytes) -> tuple[Any, str | None]:
 def _apply(session: Session, message_type: str, document: Any) -> str | None:
     """Run the service in a savepoint: a refusal rolls back its partial work, not the claim."""
     try:
-        with session.begin_nested():
+        with savepoint(session):
             HANDLERS[message_type](session, document)
     except AppError as exc:
         return f"{exc.code}: {exc.detail}"

@@ -13,6 +13,7 @@ from stockledger.core.schemas import (
     Money,
     NonNegativeQuantity,
     QuantityOut,
+    ReasonId,
     refused,
 )
 
@@ -30,7 +31,7 @@ class ReceiptLine(InputModel):
     lot_id: Id | None = None
     expire_date: datetime | None = None
     location_seq_id: Id | None = None
-    rejection_reason_id: Id | None = None
+    rejection_reason_id: ReasonId | None = None
 
     @model_validator(mode="after")
     def _something_received(self) -> Self:

@@ -2,14 +2,14 @@
 
 from pydantic import Field
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
+from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut, ReasonId
 from stockledger.rejection.rules import RejectionMode
 
 
 class RejectRequest(InputModel):
     rejection_mode: RejectionMode
     quantity: PositiveQuantity | None = None
-    reject_reason_id: Id | None = None
+    reject_reason_id: ReasonId | None = None
     facility_id: Id | None = None
     product_id: Id | None = None  # with facilityId: the item to reject from when nothing was reserved
     description: str | None = Field(default=None, max_length=255)

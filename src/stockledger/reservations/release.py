@@ -11,6 +11,7 @@ from stockledger.core.errors import NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
+from stockledger.core.transactions import savepoint
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.ledger.post import Links, Posted, Posting, post
@@ -111,24 +112,23 @@ def _lock_reserved_items(session: Session, facility_id: str | None, order_id: st
     Which items is read from the rows before they are locked, and a receipt may move a row to
     another item meanwhile (it holds the old item while it does). So after the locks the rows
     are read again: an item not locked means a move committed in between; the locks are then
-    given back (savepoint) and taken again, in order, with the new item. Once the items are
-    held no row can move off them.
+    given back (core.transactions.savepoint, undone) and taken again, in order, with the new
+    item. Once the items are held no row can move off them.
     """
     keys = _item_keys(session, facility_id, order_id, seq_id)
     while True:
-        savepoint = session.begin_nested()
-        i = InventoryItem
-        for facility, item_id in sorted(keys):
-            session.execute(
-                select(i.inventory_item_id)
-                .where(i.facility_id == facility, i.inventory_item_id == item_id)
-                .with_for_update()
-            )
-        now = _item_keys(session, facility_id, order_id, seq_id)
-        if now <= keys:
-            savepoint.commit()  # RELEASE SAVEPOINT: the locks stay with the transaction
-            return
-        savepoint.rollback()
+        with savepoint(session) as point:
+            i = InventoryItem
+            for facility, item_id in sorted(keys):
+                session.execute(
+                    select(i.inventory_item_id)
+                    .where(i.facility_id == facility, i.inventory_item_id == item_id)
+                    .with_for_update()
+                )
+            now = _item_keys(session, facility_id, order_id, seq_id)
+            if now <= keys:
+                return  # the savepoint released: the locks stay with the transaction
+            point.undo()
         keys |= now
 
 

@@ -16,9 +16,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility
-from stockledger.core.db import Database, is_postgres
+from stockledger.core.dialects import writes_through_ctes
 from stockledger.core.model_base import utcnow
-from stockledger.core.scope import FacilityScoped, bind_principal
 from stockledger.events.outbox import Event
 from stockledger.ledger.post import Carried, Links, Posting, post
 from stockledger.ledger.reservation_rows import ReservationRow
@@ -57,7 +56,7 @@ __all__ = [
     "ReservedFrom",
     "cancel_reservation",
     "release_reservation",
-    "reserve_line",
+    "reserve_alone",
     "reserve_line_async",
     "reserve_stock",
 ]
@@ -75,37 +74,10 @@ def reserve_stock(
     try_sole_item: bool = True,
 ) -> ReserveOutcome:
     """Reserve every line of an order in the caller's transaction, per the fill policy.
-    `try_sole_item` (PostgreSQL, one line): first the ledger's one statement, in the transaction;
-    False when the caller has tried it alone already (it returned no row, writing nothing)."""
+    `try_sole_item` (one line, where the database `writes_through_ctes`): first the ledger's one
+    statement, in the transaction; False when the caller has tried it alone already
+    (`reserve_alone`: it returned no row, writing nothing)."""
     return _reserve(session, order_id, facility_id, lines, fill, try_sole_item)
-
-
-def reserve_line(
-    db: Database,
-    order_id: str,
-    facility_id: str,
-    line: ReserveLine,
-    fill: str = ALL_OR_NOTHING,
-    principal: FacilityScoped | None = None,
-    sole_item_tried: bool = False,
-) -> ReserveOutcome:
-    """One order item as POST /v1/reservations writes it, for callers without a request (the
-    benchmarks, tests): the route decides the same way, its transaction the request's.
-
-    PostgreSQL, when the product's sole item covers the line (the usual order line): ONE
-    statement sent in autocommit (Database.run_alone), so item, detail row, reservation and
-    event commit together in a single round trip and the item's row lock is held only while
-    the server runs it. Otherwise (short, several items, unknown ids; or SQLite):
-    `reserve_stock` in a transaction, which decides, nothing having been written.
-    `sole_item_tried`: reserve_line_async tried that statement already (it returned no row).
-    """
-    if db.is_postgres and not sole_item_tried:
-        outcome = reserve_alone(db, order_id, facility_id, line, fill, principal)
-        if outcome is not None:
-            return outcome
-    with db.transaction() as session:
-        bind_principal(session, principal)
-        return _reserve(session, order_id, facility_id, [line], fill, try_sole_item=False)
 
 
 def _reserve(
@@ -118,7 +90,7 @@ def _reserve(
 ) -> ReserveOutcome:
     require_fill(fill)
     check_lines(lines)
-    if try_sole_item and len(lines) == 1 and is_postgres(session):  # it claims the order item itself
+    if try_sole_item and len(lines) == 1 and writes_through_ctes(session):  # it claims the order item itself
         outcome = _reserve_from_sole_item(session, order_id, facility_id, lines[0], fill)
         if outcome is not None:
             return outcome

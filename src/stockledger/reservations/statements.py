@@ -7,7 +7,8 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import Statement, array_literal, fetched_rows, is_postgres, locking, run
+from stockledger.core.db import Statement, array_literal, fetched_rows, locking, run
+from stockledger.core.dialects import binds_arrays
 from stockledger.core.errors import NotFound
 from stockledger.ledger.models import InventoryItem, Product
 from stockledger.reservations.rules import INV_AVAILABLE, Candidate, chunks, fefo_key
@@ -36,12 +37,10 @@ def lock_candidates(
             locking(session, _LOCK_ONE_PRODUCT, "inventory_item_id"),
             {"f": facility_id, "p": next(iter(product_ids))},
         )
-        dialect = session.get_bind().dialect
-        return _candidates(fetched_rows(dialect, _LEAN_COLUMNS, run(session, lock)))
-    if is_postgres(session):  # one lean statement, the ids as one array: PostgreSQL locks in id order
+        return _candidates(fetched_rows(session, _LEAN_COLUMNS, run(session, lock)))
+    if binds_arrays(session):  # one lean statement, the ids as one array, the locks in id order
         lock = Statement(_LOCK_PRODUCTS, {"f": facility_id, "p": array_literal(sorted(product_ids))})
-        dialect = session.get_bind().dialect
-        return _candidates(fetched_rows(dialect, _LEAN_COLUMNS, run(session, lock)))
+        return _candidates(fetched_rows(session, _LEAN_COLUMNS, run(session, lock)))
     if len(product_ids) <= CHUNK:  # SQLite: one statement (the write lock is held already)
         return _candidates(session.execute(_SELECT_BY_PRODUCT, {"f": facility_id, "p": sorted(product_ids)}))
     i = InventoryItem
@@ -103,7 +102,7 @@ _SELECT_BY_PRODUCT = select(*_CANDIDATE_COLUMNS).where(
     InventoryItem.product_id.in_(bindparam("p", expanding=True)),
     InventoryItem.status_id == INV_AVAILABLE,
 )
-_LOCK_PRODUCTS = (  # PostgreSQL
+_LOCK_PRODUCTS = (  # where the database binds arrays
     f"SELECT {', '.join(c.name for c in _CANDIDATE_COLUMNS)} FROM inventory_item "
     f"WHERE facility_id = :f AND product_id = ANY(:p::text[]) AND status_id = '{INV_AVAILABLE}' "
     "ORDER BY inventory_item_id FOR UPDATE"

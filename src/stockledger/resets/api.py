@@ -25,7 +25,8 @@ from stockledger.resets.schemas import (
 router = APIRouter(prefix="/v1", tags=["resets"])
 RESET_PATH = "/v1/external-inventory-resets"  # exempt from the 10 MB body limit: ERP files are large
 
-CSV_TYPES = {"text/csv", "application/csv"}
+# text/csv, or the same bytes as application/octet-stream: what a generated client sends (its File body)
+CSV_TYPES = {"text/csv", "application/csv", "application/octet-stream"}
 BODY_DOC = documented_body(
     "ResetDocument",
     ResetDocument,
@@ -120,6 +121,8 @@ def list_reset_failures(
 def _lines(content_type: str, body: IO[bytes]) -> tuple[Iterator[RawLine], str | None]:
     """The lines, read lazily from the body (a CSV line by line, as the CLI and the page do)."""
     media = media_type(content_type)
+    if not media:
+        raise HTTPException(415, "Send application/json or text/csv: the body has no Content-Type")
     if media in CSV_TYPES:
         return sources.csv_lines(sources.csv_text(body)), None
     if is_json(content_type):

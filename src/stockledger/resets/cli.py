@@ -13,6 +13,7 @@ from stockledger.auth.cli import user_or_exit
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import get_settings
 from stockledger.core.errors import AppError
+from stockledger.core.transactions import command_transaction
 from stockledger.resets.service import ResetOutcome, reset_inventory
 from stockledger.resets.sources import csv_lines
 
@@ -50,7 +51,7 @@ def reset(
     gc.freeze()
     try:
         with (
-            db.transaction() as session,
+            command_transaction(db) as session,
             progress_open(file, "r", encoding="utf-8-sig", newline="", description="reset") as rows,
         ):
             outcome = reset_inventory(

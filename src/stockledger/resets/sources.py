@@ -67,6 +67,11 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
         raise MalformedBody("The request body nests arrays or objects too deeply") from exc
     if not isinstance(document, dict) or not isinstance(document.get("lines"), list):
         raise ValidationFailed('Expected a JSON object {"lines": [...], "source"?: "..."}')
+    # A line that is no object is a broken document, refused whole before anything is applied (the
+    # contract says each line is an object); an object that is no usable line fails alone.
+    stray = next((n for n, line in enumerate(document["lines"], start=1) if not isinstance(line, dict)), None)
+    if stray is not None:
+        raise ValidationFailed(f"lines[{stray - 1}]: a line is a JSON object", line=stray)
     source = document.get("source")
     if source is not None and (not isinstance(source, str) or len(source) > 255):
         raise ValidationFailed("source must be a string of at most 255 characters")

@@ -11,6 +11,7 @@ from stockledger.core.schemas import (
     InputModel,
     PositiveQuantity,
     QuantityOut,
+    ReasonId,
     absent,
     refused,
 )
@@ -21,7 +22,7 @@ class ReturnItemIn(InputModel):
     order_item_seq_id: Id | None = None
     product_id: Id
     return_quantity: PositiveQuantity
-    return_reason_id: Id | None = None
+    return_reason_id: ReasonId | None = None
     received_condition: str | None = Field(default=None, max_length=60)
 
 

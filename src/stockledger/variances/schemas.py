@@ -4,7 +4,16 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, Quantity, QuantityOut, absent, refused
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    Quantity,
+    QuantityOut,
+    VarianceReasonId,
+    absent,
+    refused,
+)
 
 
 class VarianceIn(InputModel):
@@ -21,7 +30,7 @@ class VarianceIn(InputModel):
     facility_id: Id | None = None
     product_id: Id | None = None
     quantity: Quantity
-    variance_reason_id: Id
+    variance_reason_id: VarianceReasonId
     comments: str | None = Field(default=None, max_length=1000)
     change_by_user_login_id: Id | None = None
     allow_negative: bool = False

@@ -12,7 +12,7 @@ from stockledger.core.errors import AppError
 from stockledger.core.pagination import decode_cursor, encode_cursor
 from stockledger.core.schemas import PathId
 from stockledger.ledger import items
-from stockledger.web import chart, queries, stock_links
+from stockledger.web import chart, queries, stock_export, stock_links
 from stockledger.web.auth import Staff, may
 from stockledger.web.formstate import blank_forms
 from stockledger.web.page_errors import error_page
@@ -40,6 +40,11 @@ def sort_key(sort: str) -> queries.SortKey:
         if key == sort:
             return key
     return "product"
+
+
+def stock_query(q: str | None, sort: str, direction: str, below_minimum: str) -> queries.StockQuery:
+    below = below_minimum.lower() in ("true", "1", "on", "yes")
+    return queries.StockQuery((q or "").strip() or None, sort_key(sort), direction == "desc", below)
 
 
 def refuse(request: Request, principal: Principal | None, status: int, message: str) -> HTMLResponse:
@@ -85,9 +90,7 @@ def facility_stock(
         key = decode_cursor(after, str)
     except AppError as exc:
         return refuse(request, principal, exc.status, exc.detail)
-    key_sorted = sort_key(sort)
-    below = below_minimum.lower() in ("true", "1", "on", "yes")
-    query = queries.StockQuery((q or "").strip() or None, key_sorted, direction == "desc", below)
+    query = stock_query(q, sort, direction, below_minimum)
     if query.keyset:
         rows = queries.stock_page(
             session, facility_id, query.search, str(key[0]) if key else None, STOCK_PAGE + 1
@@ -112,6 +115,27 @@ def facility_stock(
         first_page=after is None and page == 1,
         next_url=links.next_page(shown[-1].product_id if shown else None) if more else None,
     )
+
+
+@router.get("/facilities/{facility_id}/stock.csv")
+def facility_stock_csv(
+    request: Request,
+    facility_id: PathId,
+    principal: Staff,
+    session: ReadSession,
+    q: Search = None,
+    sort: Sort = "product",
+    direction: Direction = "asc",
+    below_minimum: BelowMinimum = "",
+) -> Response:
+    """The stock page's export: every row of its search, filter and sort (stock_export)."""
+    if (refused := refused_facility(request, principal, facility_id)) is not None:
+        return refused
+    try:
+        catalog.get_facility(session, facility_id)
+    except AppError as exc:
+        return refuse(request, principal, exc.status, exc.detail)
+    return stock_export.stock_csv(request, facility_id, stock_query(q, sort, direction, below_minimum))
 
 
 @router.get("/facilities/{facility_id}/products/{product_id}", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from stockledger.ledger import views
 from stockledger.ledger.models import FacilityLocation, InventoryItem, OrderItemInventoryReservation
 from stockledger.web import queries
 from stockledger.web.auth import may
-from stockledger.web.wording import named, reasons_for
+from stockledger.web.wording import named, reasons_for, status_words
 
 # Forms whose service exists: a form is shown only when it can be served.
 READY = {"count": True, "variance": True, "receive": True, "reserve": True, "cancel": True}
@@ -78,7 +78,10 @@ def item_label(item: InventoryItem) -> str:
 
 def item_option(item: InventoryItem) -> str:
     """An item in a select, where nothing stands next to it: lot, status, location, received."""
-    parts = [f"Lot {item.lot_id}" if item.lot_id else "No lot", named(item.status_id)]
+    parts = [
+        f"Lot {item.lot_id}" if item.lot_id else "No lot",
+        status_words(item.status_id, item.expire_date),
+    ]
     if item.location_seq_id:
         parts.append(f"at {item.location_seq_id}")
     if item.datetime_received:

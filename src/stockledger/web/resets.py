@@ -14,10 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from stockledger.auth.rules import Principal
-from stockledger.core.db import Database
-from stockledger.core.deps import get_database
+from stockledger.core.deps import write_session
 from stockledger.core.errors import AppError, Forbidden
-from stockledger.core.scope import bind_principal
 from stockledger.resets.rules import RawLine
 from stockledger.resets.service import ResetOutcome, reset_inventory
 from stockledger.resets.sources import csv_lines, csv_text
@@ -54,10 +52,9 @@ async def upload_reset(request: Request, principal: Staff) -> Response:
     if form.errors:
         return _page(request, principal, form, status=422)
     assert isinstance(upload, UploadFile)
-    database = get_database(request)
     batch_size = request.app.state.settings.reset_batch_size
     outcome, failed = await run_in_threadpool(
-        _apply, database, principal, upload, source or upload.filename, batch_size
+        _apply, request, principal, upload, source or upload.filename, batch_size
     )
     if failed is not None:
         form.errors["file"] = failed
@@ -66,13 +63,14 @@ async def upload_reset(request: Request, principal: Staff) -> Response:
 
 
 def _apply(
-    database: Database, principal: Principal, upload: UploadFile, source: str | None, batch_size: int
+    request: Request, principal: Principal, upload: UploadFile, source: str | None, batch_size: int
 ) -> tuple[ResetOutcome | None, str | None]:
-    """The outcome (the good lines applied, the failed listed), or why nothing was applied."""
+    """The outcome (the good lines applied, the failed listed), or why nothing was applied: in
+    the request's write transaction (core.deps.write_session, the signed-in principal bound),
+    as every page writes."""
     rows = csv_text(upload.file)
     try:
-        with database.transaction() as session:
-            bind_principal(session, principal)  # its scope and user, as core.deps.write_session binds them
+        with write_session(request) as session:
             lines = _in_scope(csv_lines(rows), principal)
             outcome = reset_inventory(
                 session,

@@ -51,6 +51,11 @@ class StockLinks:
             return None
         return "descending" if self.query.descending else "ascending"
 
+    def export(self) -> str:
+        """The CSV of every row this view lists: its search, filter and sort (not its page)."""
+        page = self._url(self.query.sort, self.query.descending, self.query.below_minimum)
+        return page.replace(self.base, f"{self.base}/stock.csv", 1)
+
     def low_stock(self, on: bool) -> str:
         return self._url(self.query.sort, self.query.descending, on)
 

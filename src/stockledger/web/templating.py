@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from stockledger.auth.rules import may_call
 from stockledger.web.csrf import page_token
-from stockledger.web.wording import coded, named
+from stockledger.web.wording import coded, item_status, named
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -45,6 +45,7 @@ templates.env.filters["when"] = when
 templates.env.filters["signed"] = signed
 templates.env.filters["named"] = named
 templates.env.filters["coded"] = coded
+templates.env.globals["item_status"] = item_status
 templates.env.globals["may"] = lambda principal, method, path: may_call(principal.role, method, path)
 templates.env.globals["csrf"] = page_token
 templates.env.globals["form_key"] = lambda: secrets.token_urlsafe(18)  # web.reserve_once: one post each

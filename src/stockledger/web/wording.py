@@ -4,7 +4,11 @@ One mapping for every template: a page shows the words, with the code itself as 
 (`coded`), so people who talk to the API or read exports can still find it.
 """
 
+from datetime import datetime
+
 from markupsafe import Markup, escape
+
+from stockledger.core.model_base import as_utc, utcnow
 
 REASONS = {
     "RECEIPT": "Received",
@@ -56,6 +60,20 @@ def coded(code: str | None) -> Markup:
     if not code:
         return Markup("")
     return Markup('<span class="coded" title="{}">{}</span>').format(escape(code), named(code))
+
+
+def status_words(status_id: str | None, expire_date: datetime | None, now: datetime | None = None) -> str:
+    """The words of item_status, for a select's option, where no markup goes."""
+    expired = expire_date is not None and as_utc(expire_date) <= (now or utcnow())
+    return "Expired" if status_id == "INV_AVAILABLE" and expired else named(status_id)
+
+
+def item_status(status_id: str | None, expire_date: datetime | None, now: datetime | None = None) -> Markup:
+    """An item's status as staff read it: a sellable item whose lot has expired is "Expired", not
+    "Available" (expired stock is not promisable, SPEC §11), with its status code as the tooltip."""
+    if status_id == "INV_AVAILABLE" and status_words(status_id, expire_date, now) == "Expired":
+        return Markup('<span class="coded expired" title="{}">Expired</span>').format(escape(status_id))
+    return coded(status_id)
 
 
 def system_reasons(role: str) -> frozenset[str]:
