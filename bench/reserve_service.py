@@ -34,7 +34,7 @@ import psycopg
 from sqlalchemy import text
 
 from stockledger.core import migrate
-from stockledger.core.db import Database
+from stockledger.core.db import Database, Statement
 from stockledger.core.transactions import command_transaction
 from stockledger.ledger.verify import find_mismatches
 from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_alone, reserve_stock
@@ -159,8 +159,9 @@ def _worker(
     worker: int, items: int, seconds: float, ready: Any, counts: "mp.Queue[int]", name: str = NAME
 ) -> None:
     db = Database(url(name), pool_size=1)
-    with db.transaction() as session:  # connected before the clock starts
+    with db.transaction() as session:  # connected before the clock starts (both pools)
         session.execute(text("SELECT 1"))
+    db.run_alone(Statement("SELECT 1", {}))
     rng = random.Random(worker)
     done = 0
     # Every process imported and connected first: with 8 processes on 2 CPUs start-up alone

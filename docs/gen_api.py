@@ -255,8 +255,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/inventory-increases"): (
         "Increase ATP and QOH of a product's facility item, linked to what caused it. A `shipmentId` "
-        "of another facility's shipment is 422 (403 for a token that may not touch that facility).",
-        ("not_found", "validation_failed"),
+        "of another facility's shipment is 409 `conflict` (403 for a token that may not touch that "
+        "facility).",
+        ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/reservations"): (
         "createOrderItemInventoryReservation: ATP − quantity for one order item, first-expiring "
@@ -299,8 +300,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "is promisable (not on hold, returned, defective or expired). A shipment line received "
         "before needs `additional: true`; without it 409 `already_received` (with "
         "`retryWith: additional`) and nothing changes; a line received before as another product "
-        "is 409 `conflict`, `additional` or not. `shipmentId` must not name another facility's "
-        "shipment: 422 (403 for a token that may not touch that facility).",
+        "is 409 `conflict`, `additional` or not. `shipmentId` names a purchase shipment (its id is "
+        "the facility's own): a sales shipment of this ledger is 409 `conflict` (403 naming "
+        "nothing for a token that may not touch its facility). `rejectionReasonId` (one of "
+        "`SRJ_DAMAGED`, `SRJ_NOT_ORDERED`, `SRJ_OVER_SHIPPED`, `SRJ_EXPIRED`) is given exactly "
+        "when `quantityRejected` is above 0: else 422 naming it.",
         ("not_found", "validation_failed", "conflict", "already_received"),
     ),
     ("GET", "/v1/receipts/{receipt_id}"): (

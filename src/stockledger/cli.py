@@ -21,6 +21,7 @@ from stockledger.catalog.seeds import seed_documents
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.config import Settings, get_settings, settings_problem
 from stockledger.core.errors import AppError
+from stockledger.core.gc_pause import collections_paused
 from stockledger.core.parent_watch import announce_parent
 from stockledger.core.transactions import command_transaction
 from stockledger.events.background import BackgroundPublisher
@@ -105,7 +106,7 @@ def load(
     """Load seed-format JSON documents, each file in a transaction of its own."""
     db = open_database(user_or_exit(user), migrate=True)
     documents = []
-    with load_progress(console, len(files), "reading") as reading:
+    with load_progress(console, len(files), "reading") as reading, collections_paused():
         for path in files:
             reading.start(path.name, 1)
             try:

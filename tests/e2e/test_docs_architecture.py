@@ -1,7 +1,7 @@
 """docs/architecture.md stays true to the code (issue 21 item 7).
 
 - every module path and package folder it names exists, and every dotted name it gives
-  (`events.outbox.event_values_around`) imports;
+  (`events.outbox.payload_around`) imports;
 - its layer table and its layer flowchart are tests/unit/test_layers.py's LAYERS, in order;
 - the events of its order-lifecycle diagram are event types, and running that lifecycle through
   the API publishes exactly those events, in that order, with exactly the payload keys drawn.

@@ -226,8 +226,9 @@ def test_the_contract_is_served(tmp_path: Path) -> None:
 
 def test_closed_sets_are_enums_and_open_reason_sets_say_why(contract: dict[str, Any]) -> None:
     """SPEC §5 closes the rejection modes: an enum. It closes no reason set: variance reasons are a
-    reference table (seed list plus VAR_EXT_RESET, loadable), rejection, return and receipt
-    rejection reasons ERP enumeration ids; a request's reason field says so, as no enum can."""
+    reference table (seed list plus VAR_EXT_RESET, loadable), rejection and return reasons ERP
+    enumeration ids; a request's reason field says so, as no enum can. Receipt rejection reasons
+    are the one closed list (the receive form's, issue 20 L10): an enum."""
     schemas = contract["components"]["schemas"]
     assert schemas["RejectionMode"]["enum"] == ["RELEASE", "ATP_ONE", "ATP_QOH_ONE", "ATP_ALL", "ATP_QOH_ALL"]
     assert schemas["RejectRequest"]["properties"]["rejectionMode"] == {
@@ -250,4 +251,14 @@ def test_closed_sets_are_enums_and_open_reason_sets_say_why(contract: dict[str, 
         described = [field.get("description", "")] + [
             b.get("description", "") for b in field.get("anyOf", ())
         ]
+        if member == "rejectionReasonId":  # issue 20 L10: the receive form's closed list, an enum
+            assert field["enum"] == [
+                "SRJ_DAMAGED",
+                "SRJ_NOT_ORDERED",
+                "SRJ_OVER_SHIPPED",
+                "SRJ_EXPIRED",
+                None,
+            ]
+            assert any("a closed list" in d for d in described), (name, member)
+            continue
         assert any("An open set in the contract" in d for d in described), (name, member)

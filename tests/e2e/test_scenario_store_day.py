@@ -83,6 +83,7 @@ def test_a_day_of_store_events(seeded_client: TestClient, db_url: str, monkeypat
                         "productId": "FG002",
                         "quantityAccepted": 10,
                         "quantityRejected": 2,
+                        "rejectionReasonId": "SRJ_DAMAGED",
                         "unitCost": 12.5,
                     }
                 ],

@@ -243,12 +243,17 @@ def test_a_stock_change_linked_to_another_facilitys_shipment_is_refused(
     assert problem(refused, 403, "forbidden")["detail"] == "This token may not act on shipment SH-F2"
     assert "FACILITY_2" not in refused.text
     both = bearer(seeded, "store", ["FACILITY_1", "FACILITY_2"])
-    for headers in ({}, both):  # a token that may see the shipment: it is not this facility's
-        wrong = problem(
-            seeded_client.post(path, json=body("SH-F2"), headers=headers), 422, "validation_failed"
+    for headers in ({}, both):  # a token that may see the shipment: it does not fit (409)
+        wrong = problem(seeded_client.post(path, json=body("SH-F2"), headers=headers), 409, "conflict")
+        assert wrong["detail"] == (
+            "Shipment SH-F2 is a sales shipment of facility FACILITY_2: a receipt names a purchase shipment"
+            if path == "/v1/receipts"
+            else "Shipment SH-F2 is not a shipment of facility FACILITY_1"
         )
-        assert wrong["detail"] == "Shipment SH-F2 is not a shipment of facility FACILITY_1"
     assert _written(seeded) == before
     scoped = bearer(seeded, "store", F1)
-    for own in ("SH-F1", "PO-ELSEWHERE"):  # its facility's shipment, or one this ledger does not hold
-        assert seeded_client.post(path, json=body(own), headers=scoped).status_code == 201
+    # its facility's shipment (a return's increase; a receipt names a purchase shipment, never a
+    # sales one), or one this ledger does not hold
+    own_sales = 409 if path == "/v1/receipts" else 201
+    assert seeded_client.post(path, json=body("SH-F1"), headers=scoped).status_code == own_sales
+    assert seeded_client.post(path, json=body("PO-ELSEWHERE"), headers=scoped).status_code == 201

@@ -50,7 +50,13 @@ def test_backorder_over_http_then_a_receipt_fills_it(seeded_client: TestClient) 
         "shipmentId": "PO-1",
         "facilityId": FAC,
         "items": [
-            {"shipmentItemSeqId": "1", "productId": "FG001", "quantityAccepted": 3, "quantityRejected": 1}
+            {
+                "shipmentItemSeqId": "1",
+                "productId": "FG001",
+                "quantityAccepted": 3,
+                "quantityRejected": 1,
+                "rejectionReasonId": "SRJ_DAMAGED",
+            }
         ],
     }
     answer = seeded_client.post("/v1/receipts", json=receipt)

@@ -249,6 +249,7 @@ def test_receive_then_reserve_and_cancel(seeded: Database, client: TestClient) -
             "shipmentItemSeqId": "00001",
             "quantityAccepted": "5",
             "quantityRejected": "1",
+            "rejectionReasonId": "SRJ_DAMAGED",
         },
         headers=HX,
     )
@@ -336,14 +337,19 @@ def test_a_variance_below_zero_asks_for_confirmation(seeded: Database, client: T
     before = _rows(seeded)
     refused = client.post(f"{PRODUCT}/FG003/variance", data=form, headers=HX)
     assert refused.status_code == 422
-    assert "has 27 on hand; -500 would take it below zero" in refused.text
+    # the item as the items table shows it, not its generated id
+    below = "The item (no lot, at 0006, received 2024-07-13) has 27 on hand; -500 would take it below zero"
+    assert below in refused.text
     assert _confirm_button(refused.text) == [("allowNegative", "true", "Log anyway, below zero")]
     assert 'value="-500"' in refused.text  # the confirm button resends what was typed
     assert _rows(seeded) == before
     assert _numbers(refused.text)["qoh"] == "62"
     confirmed = client.post(f"{PRODUCT}/FG003/variance", data={**form, "allowNegative": "true"}, headers=HX)
     assert confirmed.status_code == 200
-    assert "Variance of -500 (Lost) logged on FG003-INV-002: QOH -473" in confirmed.text
+    logged = "Variance of -500 (Lost) logged on the item (no lot, at 0006, received 2024-07-13): QOH -473"
+    assert logged in confirmed.text
+    assert "FG003-INV-002 has" not in refused.text
+    assert "on FG003-INV-002" not in confirmed.text
     assert _numbers(confirmed.text)["qoh"] == "-438"
     assert _confirm_button(confirmed.text) == []
 

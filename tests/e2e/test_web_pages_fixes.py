@@ -167,7 +167,9 @@ def test_cancel_says_it_ends_the_whole_order_line_and_asks_first(
     _as(client, seeded, "admin")
     sent = {"orderId": "ORD_ALL", "orderItemSeqId": "00001", "quantity": "20"}
     page = client.post(f"{PRODUCT}/FG001/reserve", data=sent, headers=HX).text  # over both of FG001's items
-    assert page.count("Cancel all of ORD_ALL/00001 (20)</button>") == 2
+    assert page.count('class="order-line">ORD_ALL/00001</th>') == 2  # reserved on two items
+    assert page.count("Cancel all of ORD_ALL/00001 (20)</button>") == 1  # one button for the line
+    assert page.count("Cancelled with the line's first row") == 1
     line = {"orderId": "ORD_ALL", "orderItemSeqId": "00001"}
     for headers in (HX, {}):  # htmx, and a plain form post: the same confirm step, nothing cancelled
         asked = client.post(f"{PRODUCT}/FG001/cancel", data=line, headers=headers, follow_redirects=False)

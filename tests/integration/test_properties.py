@@ -144,7 +144,9 @@ def _receive(run: Run, product_id: str, qty: int, rejected: int) -> Taken:
     body = {
         "shipmentId": run.next_id("PO"),
         "facilityId": FAC,
-        "items": [line | {"quantityRejected": rejected}],
+        "items": [
+            line | ({"quantityRejected": rejected, "rejectionReasonId": "SRJ_DAMAGED"} if rejected else {})
+        ],
     }
     assert run.call("POST", "/v1/receipts", body).status_code == 201
     return GUARDED  # it may fill backorders, with what it received

@@ -125,7 +125,13 @@ def test_an_unknown_facility_and_a_repeated_line_are_refused(seeded: Database) -
 
 
 def test_a_line_received_before_needs_additional(seeded: Database) -> None:
-    first = {"shipmentItemSeqId": "1", "productId": "FG001", "quantityAccepted": 5, "quantityRejected": 1}
+    first = {
+        "shipmentItemSeqId": "1",
+        "productId": "FG001",
+        "quantityAccepted": 5,
+        "quantityRejected": 1,
+        "rejectionReasonId": "SRJ_DAMAGED",
+    }
     receive(seeded, "PO-R", first)
     before = snapshot(seeded)
     other = {"shipmentItemSeqId": "2", "productId": "FG002", "quantityAccepted": 1}

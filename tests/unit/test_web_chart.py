@@ -84,7 +84,27 @@ def test_the_time_axis_spaces_changes_by_when_they_happened() -> None:
     assert xs[0] == xs[1] == left  # the level before the first change, and the first change
     assert xs[-1] == right
     assert xs[2] == round(left + (right - left) * 9 / 10, 1)  # day 9 of 10: nine tenths across
-    assert [when for _, when in drawn.times] == [T0, T0 + timedelta(days=5), T0 + timedelta(days=10)]
+    assert [label for _, label in drawn.times] == ["2026-01-01 09:00", "2026-01-06 09:00", "2026-01-11 09:00"]
+
+
+@pytest.mark.parametrize(
+    ("offsets", "labels"),
+    [
+        ([0, 3600], ["2026-01-01 09:00", "09:30", "10:00"]),  # one day: the date once
+        ([0, 20, 50], ["2026-01-01 09:00:00", "09:00:25", "09:00:50"]),  # within a minute: seconds
+        ([0, 1.2], ["2026-01-01 09:00:00", "09:00:01"]),  # within two seconds: no label repeats
+        ([0, 0.3], ["2026-01-01 09:00:00"]),  # within one second: one label
+        ([0, 0], ["2026-01-01 09:00"]),  # one instant
+    ],
+)
+def test_the_time_labels_always_differ(offsets: list[float], labels: list[str]) -> None:
+    """Changes that all fall in one minute once gave three identical labels (issue 20 L7)."""
+    rows = [Row(T0 + timedelta(seconds=s), Decimal(1), Decimal(1)) for s in reversed(offsets)]
+    drawn = chart.draw(chart.levels(Decimal(5), Decimal(5), rows))
+    assert drawn is not None
+    said = [label for _, label in drawn.times]
+    assert said == labels
+    assert len(set(said)) == len(said)
 
 
 def test_a_row_effective_before_the_one_ahead_of_it_does_not_step_backwards() -> None:

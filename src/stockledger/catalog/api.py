@@ -24,6 +24,7 @@ from stockledger.catalog.schemas import (
 from stockledger.core.db import analyze_after_commit, inserts_counted
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.exact_json import ExactJsonRoute
+from stockledger.core.gc_pause import collections_paused
 from stockledger.core.openapi import documented_body
 from stockledger.core.pagination import IdCursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import ID_MAX, PathId
@@ -56,7 +57,8 @@ def import_document(session: WriteSession, document: Any = Body(...)) -> ImportR
     """A facility with facilityLocations or products, a list of InventoryItems with
     inventoryItemDetails, or a PhysicalInventory with inventoryItemVariances."""
     inserts_before = inserts_counted(session)
-    outcome = importer.import_document(session, document)
+    with collections_paused():  # as `stockledger load` does (core.gc_pause)
+        outcome = importer.import_document(session, document)
     analyze_after_commit(session, inserts_before)  # the tables a large document grew, once committed
     return ImportResult(
         document_type=outcome.document_type,

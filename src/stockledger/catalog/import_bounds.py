@@ -16,15 +16,20 @@ def require_at_most_records(document: Any) -> None:
     validating millions would take minutes (and list millions of errors). A record is a JSON
     object or any element of an array (`[1, 1, …]` counts too)."""
     pending, records = [document], 0
+    containers = (dict, list)
     while pending:
         node = pending.pop()
         if isinstance(node, dict):
             records += 1
-            pending.extend(v for v in node.values() if isinstance(v, (dict, list)))
+            for value in node.values():
+                if isinstance(value, containers):
+                    pending.append(value)
         elif isinstance(node, list):
-            nested = [v for v in node if isinstance(v, (dict, list))]
-            records += len(node) - len(nested)
-            pending.extend(nested)
+            for value in node:
+                if isinstance(value, containers):
+                    pending.append(value)
+                else:
+                    records += 1
         if records > MAX_IMPORT_RECORDS:
             raise ValidationFailed(
                 f"An import document holds at most {MAX_IMPORT_RECORDS} records (JSON objects and "

@@ -4,8 +4,8 @@ inventoryItemDetailSeqId (or, when absent, by their content), and a variance by 
 (physicalInventoryId, inventoryItemId): loading a document again writes nothing.
 """
 
-from collections.abc import Callable
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,10 +32,15 @@ from stockledger.ledger.models import (
 from stockledger.ledger.post import Links, Posting, post
 
 IMPORT_ADJUST = "INV_IMPORT_ADJ"  # reconciles stated totals that their details do not explain
-Tick = Callable[[], None]  # told after each record: the CLI's progress bar
 
 
-def no_tick() -> None:
+class Tick(Protocol):
+    """Told after each record, or each batch of `steps` records: the CLI's progress bar."""
+
+    def __call__(self, steps: int = 1) -> None: ...
+
+
+def no_tick(steps: int = 1) -> None:
     """No one is watching."""
 
 

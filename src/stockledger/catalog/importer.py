@@ -11,42 +11,65 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS, require_at_most_records
-from stockledger.catalog.import_rows import ImportOutcome, fields, merge, require_location
+from stockledger.catalog.import_products import import_products
+from stockledger.catalog.import_rows import ImportOutcome, fields, merge
 from stockledger.catalog.import_stock import Tick, import_items, import_physical_inventory, no_tick
 from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalInventoryDoc, ProductDoc
-from stockledger.core.errors import Forbidden, ValidationFailed, listed_errors
-from stockledger.core.scope import facilities_in_scope
-from stockledger.ledger.models import (
-    Facility,
-    FacilityLocation,
-    Product,
-    ProductFacility,
-    ProductFacilityLocation,
-)
+from stockledger.core.errors import ValidationFailed, listed_errors
+from stockledger.ledger.models import Facility, FacilityLocation
 
-__all__ = ["MAX_IMPORT_RECORDS", "ImportOutcome", "clean_errors", "import_document"]
+__all__ = [
+    "MAX_IMPORT_RECORDS",
+    "ImportOutcome",
+    "Parsed",
+    "clean_errors",
+    "import_document",
+    "import_parsed",
+    "parse_document",
+]
+
+
+Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
+ITEMS = TypeAdapter(list[InventoryItemDoc])
 
 
 def import_document(session: Session, document: Any, tick: Tick = no_tick) -> ImportOutcome:
     """Load one seed document (any of the four kinds); raises ValidationFailed if unknown.
-    `tick` is called after each record (item, product, variance): the CLI's progress bar."""
+    `tick` is called after each record or batch of records (item, product, variance): the CLI's
+    progress bar."""
+    return import_parsed(session, parse_document(document), tick)
+
+
+def parse_document(document: Any) -> Parsed:
+    """The document bounded and validated, before anything is read or written (no session: the
+    CLI parses the next document in a thread while this one is written)."""
     require_at_most_records(document)
     if isinstance(document, list):
-        items = _parse(TypeAdapter(list[InventoryItemDoc]), document)
-        return import_items(session, items, tick)
+        return "inventoryItems", _parse(ITEMS, document)
     if isinstance(document, dict):
         if "physicalInventoryId" in document:
-            return import_physical_inventory(session, _parse(PhysicalInventoryDoc, document), tick)
+            return "physicalInventory", _parse(PhysicalInventoryDoc, document)
         if "facilityId" in document:
-            return _import_facility(session, _parse(FacilityDoc, document), tick)
+            return "facility", _parse(FacilityDoc, document)
         if "productId" in document:
-            outcome = ImportOutcome("product")
-            _upsert_product(session, _parse(ProductDoc, document), outcome)
-            return outcome
+            return "product", _parse(ProductDoc, document)
     raise ValidationFailed(
         "Unrecognised document: expected a facility (facilityId), a product (productId), a list of "
         "InventoryItems, or a PhysicalInventory (physicalInventoryId)"
     )
+
+
+def import_parsed(session: Session, parsed: Parsed, tick: Tick = no_tick) -> ImportOutcome:
+    kind, doc = parsed
+    if kind == "inventoryItems":
+        return import_items(session, doc, tick)
+    if kind == "physicalInventory":
+        return import_physical_inventory(session, doc, tick)
+    if kind == "facility":
+        return _import_facility(session, doc, tick)
+    outcome = ImportOutcome("product")
+    import_products(session, [doc], outcome)
+    return outcome
 
 
 def _parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
@@ -76,50 +99,5 @@ def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOu
             ["facility_id", "location_seq_id"],
         )
         outcome.counts["facilityLocations"] += 1
-    for product in doc.products:
-        _upsert_product(session, product, outcome, doc.facility_id)
-        tick()
+    import_products(session, doc.products, outcome, doc.facility_id, tick)
     return outcome
-
-
-def _upsert_product(
-    session: Session, doc: ProductDoc, outcome: ImportOutcome, facility_id: str | None = None
-) -> None:
-    values = fields(doc, "product_facility", "product_facility_locations")
-    if facilities_in_scope(session) is None:
-        merge(session, Product, values, ["product_id"])
-    else:
-        _require_product_as_is(session, values)
-    outcome.counts["products"] += 1
-    if facility_id is None:
-        return
-    pf = fields(doc.product_facility) if doc.product_facility else {}
-    merge(
-        session,
-        ProductFacility,
-        {"facility_id": facility_id, "product_id": doc.product_id, **pf},
-        ["facility_id", "product_id"],
-    )
-    outcome.counts["productFacilities"] += 1
-    for pfl in doc.product_facility_locations:
-        require_location(session, facility_id, pfl.location_seq_id)
-        merge(
-            session,
-            ProductFacilityLocation,
-            {"facility_id": facility_id, "product_id": doc.product_id, **fields(pfl)},
-            ["facility_id", "product_id", "location_seq_id"],
-        )
-        outcome.counts["productFacilityLocations"] += 1
-
-
-def _require_product_as_is(session: Session, values: dict[str, Any]) -> None:
-    """Products are shared by every facility: a token scoped to some may name one as it is
-    (reloading its facility's document), but only an unscoped token may create or change it."""
-    product_id = values["product_id"]
-    product = session.get(Product, product_id)
-    if product is None or any(getattr(product, name) != value for name, value in values.items()):
-        raise Forbidden(
-            f"Product {product_id} is shared by every facility: only a token of every facility "
-            "may create or change it",
-            productId=product_id,
-        )

@@ -43,10 +43,12 @@ class Tracker:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, current=name)
 
-    def tick(self) -> None:
-        if self._done < self._share:
-            self._done += 1
-            self._advance(1)
+    def tick(self, steps: int = 1) -> None:
+        """`steps` records done (a batch of products at once), never past the document's share."""
+        steps = min(steps, self._share - self._done)
+        if steps > 0:
+            self._done += steps
+            self._advance(steps)
 
     def finish(self) -> None:
         self._advance(self._share - self._done)

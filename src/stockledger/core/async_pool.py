@@ -33,14 +33,14 @@ class AsyncPoolUnavailable(Exception):
 
 
 async def open_pool(engine: Engine, size: int, wait_seconds: float) -> AsyncPool:
-    """An open pool of up to `size` autocommit connections to `engine`'s database; a caller waits
-    at most `wait_seconds` for one."""
+    """An open pool of up to `size` autocommit connections to `engine`'s database, their plans
+    reading by index (core.statements.INDEX_PLANS); a caller waits at most `wait_seconds` for one."""
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     pool: AsyncPool = AsyncConnectionPool(
         conninfo,
         min_size=1,
         max_size=size,
-        kwargs={"autocommit": True},
+        kwargs={"autocommit": True, "options": INDEX_PLANS},  # plans that read by index
         open=False,
         name="stockledger-async",
         timeout=wait_seconds,
@@ -68,10 +68,8 @@ async def run_on_pool(
                 if not await _usable(conn, idle_ping):
                     continue  # closed: the pool drops it; the next one
                 try:
-                    async with conn.pipeline():
-                        await conn.execute(INDEX_PLANS)
-                        cursor = AsyncRawCursor(conn) if isinstance(params, list) else conn.cursor()
-                        await cursor.execute(sql, params)
+                    cursor = AsyncRawCursor(conn) if isinstance(params, list) else conn.cursor()
+                    await cursor.execute(sql, params)
                     # pgresult.nfields, not description: that builds a Column per field (≈ 8 µs)
                     result = cursor.pgresult
                     rows = await cursor.fetchall() if result is not None and result.nfields else []

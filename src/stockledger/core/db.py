@@ -5,7 +5,7 @@ core/write_behind.py pipelined writes and in core/async_pool.py the event loop's
 SQLite: WAL journal, foreign keys on, a busy timeout, and write transactions that
 start with BEGIN IMMEDIATE so two writers queue instead of failing on lock upgrade.
 PostgreSQL: psycopg 3, READ COMMITTED, a pool that checks idle connections on checkout, and
-single-statement changes sent in autocommit (Database.run_alone).
+single-statement changes sent in autocommit on a pool of their own (Database.run_alone).
 
 The names other modules use are importable from here as before (re-exported below).
 """
@@ -46,6 +46,7 @@ from stockledger.core.dialects import (
     one_of,
     plan_each_statement,
     upsert,
+    upsert_rows,
 )
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
 from stockledger.core.statements import (
@@ -98,6 +99,7 @@ __all__ = [
     "run",
     "run_together",
     "upsert",
+    "upsert_rows",
 ]
 
 
@@ -195,6 +197,20 @@ class Database:
         **kwargs: Any,
     ) -> None:
         self.engine = make_engine(url, pool_size=pool_size, idle_ping=idle_ping, **kwargs)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        # PostgreSQL: statements run alone (`run_alone`, `fetch_one`) on connections of their own,
+        # in autocommit and planned to read by index (INDEX_PLANS), opened when first needed
+        self.alone_engine = (
+            make_engine(
+                url,
+                pool_size=pool_size,
+                idle_ping=idle_ping,
+                isolation_level="AUTOCOMMIT",
+                **{**kwargs, "connect_args": {**kwargs.get("connect_args", {}), "options": INDEX_PLANS}},
+            )
+            if self.is_postgres
+            else self.engine
+        )
         self.user = user  # who its write transactions act for (the CLI: core.actor.cli_user)
         self.pool_size = pool_size
         self.async_wait = async_wait
@@ -202,7 +218,6 @@ class Database:
         self.async_pool: AsyncPool | None = None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.engine, class_=RetryingReads, expire_on_commit=False)
-        self.is_postgres = self.engine.dialect.name == "postgresql"
         self.kind = self.engine.dialect.name  # "postgresql" or "sqlite": what /health reports
         self.after_alone: list[Callable[[str, int], None]] = []
 
@@ -261,37 +276,32 @@ class Database:
         return rows
 
     def _alone(self, sql: str, params: Mapping[str, Any] | list[Any], many: bool) -> list[tuple[Any, ...]]:
-        """`sql` on a pooled driver connection, PostgreSQL in autocommit (SQLite's connections are
-        in autocommit already), after INDEX_PLANS in the same pipeline; driver errors as
-        SQLAlchemy's DBAPIError (a lost connection invalidated), so an outage is still a 503.
-        `params` a list: `sql` is `numbered`, sent on a raw cursor."""
-        dialect = self.engine.dialect
+        """`sql` on a pooled driver connection of `alone_engine` (PostgreSQL: autocommit, index
+        plans; SQLite's connections are in autocommit already); driver errors as SQLAlchemy's
+        DBAPIError (a lost connection invalidated), so an outage is still a 503. `params` a
+        list: `sql` is `numbered`, sent on a raw cursor."""
+        engine = self.alone_engine
+        dialect = engine.dialect
         try:
-            fairy = self.engine.raw_connection()
+            fairy = engine.raw_connection()
         except dialect.loaded_dbapi.Error as error:  # the server is down: a 503, as elsewhere
             raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
         driver = fairy.dbapi_connection
         try:
             raw = isinstance(params, list)
             cursor = RawCursor(cast(psycopg.Connection[Any], driver)) if raw else driver.cursor()  # type: ignore[union-attr]
-            if self.is_postgres:
-                driver.autocommit = True  # type: ignore[union-attr]
-                with driver.pipeline():  # type: ignore[union-attr]
-                    driver.cursor().execute(INDEX_PLANS)  # type: ignore[union-attr]
-                    cursor.execute(sql, params)
-            else:
-                cursor.execute(sql, params)
-            if many:
-                rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+            cursor.execute(sql, params)
+            if many:  # PostgreSQL (run_alone). pgresult.nfields, not description: that builds Columns
+                result = cursor.pgresult
+                returned = result is not None and result.nfields
+                rows = [tuple(row) for row in cursor.fetchall()] if returned else []
             else:
                 row = cursor.fetchone()
                 rows = [] if row is None else [tuple(row)]
-            if self.is_postgres:
-                driver.autocommit = False  # type: ignore[union-attr]
         except dialect.loaded_dbapi.Error as error:
             raise driver_error(error, dialect, sql, params, driver, None, fairy.invalidate) from error
         finally:
-            fairy.close()  # back to the pool; an aborted autocommit switch is reset there (rollback)
+            fairy.close()  # back to the pool
         return rows
 
     # ---- PostgreSQL on the event loop (core/async_pool.py): the hot routes without a thread hop ----
@@ -334,6 +344,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.alone_engine.dispose()  # the same engine on SQLite: disposing twice is harmless
 
 
 def configured_database(settings: Settings, url: str | None = None, user: str | None = None) -> Database:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.core.statements import Statement, is_postgres, run, table_binders
+from stockledger.core.write_behind import WriteBehind
 
 log = logging.getLogger("stockledger.db")
 
@@ -185,6 +186,41 @@ def from_arrays(
     return f"SELECT {', '.join(selected)} FROM {source}", params
 
 
+def upsert_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    writes: WriteBehind | None = None,
+) -> None:
+    """`rows` (all with the same columns, each key once) INSERTed, or their other columns
+    UPDATEd where the key exists (ON CONFLICT DO UPDATE; DO NOTHING when the rows hold keys
+    only). PostgreSQL: one statement from arrays (`from_arrays`) however many rows, sent
+    through `writes` when given (its answer awaited at their settle); SQLite: one executemany."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    changes = [c for c in columns if c not in keys]
+    if is_postgres(session):
+        select_rows, params = from_arrays(session, table, rows)
+        action = (
+            f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in changes)}" if changes else "DO NOTHING"
+        )
+        into = f"INSERT INTO {table.name} ({', '.join(columns)})"
+        statement = Statement(f"{into} {select_rows} ON CONFLICT ({', '.join(keys)}) {action}", params)
+        if writes is None:
+            run(session, statement)
+        else:
+            writes.send(statement)
+        return
+    stmt = sqlite_insert(table)
+    if changes:
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in changes})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt, list(rows))
+
+
 def array_literal(values: Sequence[Any]) -> str:
     """A PostgreSQL array literal of `values` (str, int, None, or anything whose str() the
     column's type parses, such as a datetime), to send as one text parameter cast to the
@@ -192,6 +228,9 @@ def array_literal(values: Sequence[Any]) -> str:
     expression per string (≈ 2.5 µs a value); this is one join."""
     kinds = set(map(type, values))
     if kinds == {str}:
+        joined = '","'.join(values)
+        if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):  # nothing to escape
+            return '{"' + joined + '"}'
         escaped = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
         return '{"' + '","'.join(escaped) + '"}'
     if kinds == {int}:

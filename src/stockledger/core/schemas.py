@@ -98,8 +98,9 @@ Money = Annotated[
 ID_MAX = 60
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 # Reason ids: SPEC closes none of these sets. Variance reasons are a reference table (the seed list
-# plus VAR_EXT_RESET, loadable); rejection, return and receipt-rejection reasons are the ERP's
-# enumeration ids, stored as given. Their descriptions say so in the contract (no enum).
+# plus VAR_EXT_RESET, loadable); rejection and return reasons are the ERP's enumeration ids,
+# stored as given. Their descriptions say so in the contract (no enum). Receipt-rejection reasons
+# are the one closed list (receiving/schemas.py, REJECTION_REASONS: the receive form's, issue 20).
 VARIANCE_REASON = (
     "One of GET /v1/variance-reasons (an unknown one is a 404). An open set in the contract: SPEC makes "
     "variance reasons a reference table (the seed list plus VAR_EXT_RESET) that data can extend"

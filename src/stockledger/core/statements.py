@@ -28,15 +28,17 @@ STATEMENT_CACHE_SIZE = 512
 Processor = Callable[[Any], Any] | None
 RowsCheck = Callable[[list[tuple[Any, ...]]], None]
 
-# Sent before each statement run alone (PostgreSQL), in the same implicit transaction (one
-# pipeline, one round trip): its plan takes an index wherever one serves. These statements are
+# The libpq options of every connection that runs statements alone (PostgreSQL: core.db's pool
+# for them, core.async_pool): their plans take an index wherever one serves. These statements are
 # prepared (psycopg, after 5 runs) and PostgreSQL may then keep a generic plan made from the
 # statistics of that moment: made while order_item was small (a deployment's first
 # reservations), the one-statement reservation scanned the whole table on every later run as it
 # grew (measured: 2,600 rows read a reservation after 6,000 of them; 8 workers 2-3x slower,
-# bench/RESULTS.md). Every statement run alone reads its rows by key: none needs a
-# sequential scan.
-INDEX_PLANS = "SELECT set_config('enable_seqscan', 'off', true)"
+# bench/RESULTS.md). Every statement run alone reads its rows by key: none needs a sequential
+# scan. Set for the connection's session, not by a statement before each one: those connections
+# run nothing else, and the extra statement (pipelined with the one it served) cost ≈ 40 µs of
+# client CPU a call (bench/RESULTS.md, session 8).
+INDEX_PLANS = "-c enable_seqscan=off"
 
 
 @dataclass(frozen=True, slots=True)

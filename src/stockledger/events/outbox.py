@@ -152,22 +152,19 @@ def _dumps(value: object) -> str:
     return exact_numbers_text(json.dumps(value, default=_json_default, separators=(",", ":")))
 
 
-def event_values_around(
-    on: BindTarget,
-    facility_id: str,
-    event_type: str,
-    payload_of: Callable[[str], dict[str, Any]],
-    user: str | None,
-) -> dict[str, Any]:
-    """`event_values` for a payload that names an id only the statement learns (the item a
-    reservation posts to): `payload_of(id)` is the payload. Instead of `e_payload`, the JSON
-    before and after the id's JSON string (`e_payload_head`, `e_payload_tail`), so that
-    `:e_payload_head || to_json(id)::text || :e_payload_tail` is that payload's JSON, byte for byte."""
-    values = event_values(on, facility_id, event_type, payload_of(_ID), user)
-    head, found, tail = values.pop("e_payload").partition(_ID_JSON)
+def payload_around(
+    event_type: str, payload_of: Callable[[str], dict[str, Any]], user: str | None
+) -> tuple[str, str]:
+    """For a payload that names an id only the statement learns (the item a reservation posts
+    to): the JSON of `payload_of(id)` (signed by `user`, as `event_values` signs it) before and
+    after the id's JSON string, so that `head || to_json(id)::text || tail` in SQL is that
+    payload's JSON, byte for byte."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type}")
+    head, found, tail = _dumps(_signed(payload_of(_ID), user)).partition(_ID_JSON)
     if not found or _ID_JSON in tail:
         raise ValueError("payload_of must put the id in the payload exactly once")
-    return {**values, "e_payload_head": head, "e_payload_tail": tail}
+    return head, tail
 
 
 # Stands for the id while the payload is encoded; never sent (a NUL is no id or key of ours).

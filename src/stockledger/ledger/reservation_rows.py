@@ -70,14 +70,6 @@ def reservation_statements(on: BindTarget, rows: Sequence[ReservationRow]) -> li
     return [Statement(_UPSERT_ONE, bound(on, RES, row.values())) for row in rows]
 
 
-def reservation_params(on: BindTarget, row: ReservationRow) -> dict[str, Any]:
-    """The row's values but its inventory item, `r_`-named in the driver's form, for a statement
-    that takes the item from a CTE (`INSERT_FROM`)."""
-    values = row.values()
-    del values["inventory_item_id"]
-    return {f"r_{k}": v for k, v in bound(on, RES, values).items()}
-
-
 def _reactivate(new: Any) -> dict[str, Any]:
     active = RES.c.status_id == RES_ACTIVE
     return {
@@ -124,9 +116,14 @@ _UPSERT_ONE = (
     f"INSERT INTO order_item_inventory_reservation ({_COLUMN_LIST}) "
     f"VALUES ({', '.join(':' + c for c in COLUMNS)}) {ON_CONFLICT}"
 )
-_FROM_COLUMNS = [c for c in COLUMNS if c != "inventory_item_id"]
-# PostgreSQL: the row for each item the CTE `{source}` returns (its `inventory_item_id`).
-INSERT_FROM = (
-    f"INSERT INTO order_item_inventory_reservation (inventory_item_id, {', '.join(_FROM_COLUMNS)}) "
-    f"SELECT inventory_item_id, {', '.join(':r_' + c for c in _FROM_COLUMNS)} FROM {{source}} {ON_CONFLICT}"
-)
+FROM_COLUMNS = tuple(c for c in COLUMNS if c != "inventory_item_id")
+
+
+def insert_from(source: str, expressions: dict[str, str]) -> str:
+    """PostgreSQL: the upsert of the row for each item the CTE `source` returns (its
+    `inventory_item_id`), each other column (FROM_COLUMNS, every one) given as an SQL expression."""
+    values = ", ".join(expressions[c] for c in FROM_COLUMNS)
+    return (
+        f"INSERT INTO order_item_inventory_reservation (inventory_item_id, {', '.join(FROM_COLUMNS)}) "
+        f"SELECT inventory_item_id, {values} FROM {source} {ON_CONFLICT}"
+    )

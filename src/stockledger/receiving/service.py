@@ -10,6 +10,7 @@ unless the receipt says `additional: true`; the check runs after the received it
 so a concurrent receipt of the same line into the same item waits and then sees the first.
 `additional` on a line never received is simply its first receipt. A line received before as
 another product is refused, 409 `conflict`, even with `additional`: a shipment line has one product.
+The shipment is a purchase shipment received in this facility only (`receiving/shipments.py`).
 """
 
 from dataclasses import dataclass, field
@@ -34,8 +35,8 @@ from stockledger.ledger.models import CostLayer, FacilityLocation, InventoryItem
 from stockledger.ledger.post import Links, Posted, Posting, post
 from stockledger.receiving.backorders import Filled, Receipt, fill_backorders, lock_items_for_receipt, total
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
+from stockledger.receiving.shipments import check_receivable
 from stockledger.reservations.rules import INV_AVAILABLE
-from stockledger.shipping.service import check_shipment_of
 
 RECEIPT_REASON = "RECEIPT"
 
@@ -101,7 +102,7 @@ def _receipt(doc: ReceiptDoc, rec: Received) -> Receipt:
 
 def _check(session: Session, doc: ReceiptDoc) -> None:
     require_facility(session, doc.facility_id)
-    check_shipment_of(session, doc.shipment_id, doc.facility_id)
+    check_receivable(session, doc.shipment_id, doc.facility_id)
     seen: set[str] = set()
     for line in doc.items:
         if line.shipment_item_seq_id in seen:

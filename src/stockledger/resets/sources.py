@@ -1,8 +1,10 @@
 """Reset lines out of a CSV stream or a JSON document, lazily: a file is never read whole."""
 
+import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
@@ -12,6 +14,8 @@ from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, is_utf8_text
 from stockledger.resets.rules import ATP, QOH, JsonText, RawLine
 
 CSV_COLUMNS = ("facilityId", "productId", QOH, ATP)
+LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+SAVE_AS_UTF8 = "Save the file as UTF-8 (in a spreadsheet: “CSV UTF-8”) and send it again."
 
 
 class MalformedBody(AppError):
@@ -41,7 +45,49 @@ def csv_lines(rows: Iterable[str]) -> Iterator[RawLine]:
     except csv.Error as exc:
         raise ValidationFailed(f"CSV line {reader.line_num}: {exc}", line=reader.line_num) from exc
     except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"The CSV is not UTF-8 (after line {reader.line_num}): {exc.reason}") from exc
+        raise NotUtf8(_where_not_utf8(rows, reader.line_num + 1)) from exc
+
+
+class NotUtf8(ValidationFailed):
+    """A CSV that is not UTF-8 text, with the line and byte where it stops being readable."""
+
+
+def _where_not_utf8(rows: Iterable[str], next_line: int) -> str:
+    """The first byte that is not UTF-8, located by reading the file again when it can be (a file,
+    an upload); else the line the reader had come to (the decoder reads ahead, so at or after it)."""
+    binary = rows.buffer if isinstance(rows, io.TextIOWrapper) else None
+    found = first_bad_byte(binary) if binary is not None and binary.seekable() else None
+    if found is None:
+        return f"The CSV is not UTF-8 text at or after line {next_line}. {SAVE_AS_UTF8}"
+    line, column, value = found
+    where = f"line {line}, byte {column} (0x{value:02X})"
+    return f"The CSV is not UTF-8 text: {where} cannot be read. {SAVE_AS_UTF8}"
+
+
+def first_bad_byte(binary: IO[bytes]) -> tuple[int, int, int] | None:
+    """(line, byte within the line counted from 1, its value) of the first byte that is not UTF-8;
+    None when there is none. Lines end at \n, \r\n or \r, as the reader splits them."""
+    binary.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, line_start, start, carry = 1, 0, 0, b""  # start: the file offset of `scan`
+    while True:
+        chunk = binary.read(1 << 16)
+        data = carry + chunk
+        carry = b"\r" if chunk and data.endswith(b"\r") else b""  # a \r\n split over two reads
+        scan = data[: len(data) - len(carry)]
+        try:
+            decoder.decode(scan, final=not chunk)
+            bad = None
+        except UnicodeDecodeError as exc:  # exc.object: the decoder's held-back bytes, then scan
+            bad = start - (len(exc.object) - len(scan)) + exc.start, exc.object[exc.start]
+        breaks = list(LINE_BREAK.finditer(scan, 0, len(scan) if bad is None else max(bad[0] - start, 0)))
+        line += len(breaks)
+        line_start = start + breaks[-1].end() if breaks else line_start
+        if bad is not None:
+            return line, bad[0] - line_start + 1, bad[1]
+        if not chunk:
+            return None
+        start += len(scan)
 
 
 def _column_positions(header: list[str] | None) -> list[int]:

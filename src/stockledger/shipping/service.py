@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility, require_product
 from stockledger.core.db import upsert
-from stockledger.core.errors import Conflict, NotFound, ValidationFailed
+from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.scope import check_owner
 from stockledger.ledger.models import OrderItemShipGroup, Shipment, ShipmentItem, ShipmentRouteSegment
@@ -169,12 +169,13 @@ def require_shipment(session: Session, shipment_id: str) -> Shipment:
 def check_shipment_of(session: Session, shipment_id: str | None, facility_id: str) -> None:
     """A stock change linked to a shipment links one of its own facility, or one this ledger does
     not hold (a purchase shipment known to another system). Another facility's shipment: a 403
-    that names nothing for a token that may not touch it, else 422."""
+    that names nothing for a token that may not touch it, else 409 `conflict` (the id is valid;
+    it is the shipment's facility that does not fit)."""
     shipment = find_shipment(session, shipment_id) if shipment_id is not None else None
     if shipment is None or shipment.facility_id == facility_id:
         return
     check_owner(session, shipment.facility_id, f"shipment {shipment_id}", shipmentId=shipment.shipment_id)
-    raise ValidationFailed(
+    raise Conflict(
         f"Shipment {shipment_id} is not a shipment of facility {facility_id}",
         shipmentId=shipment.shipment_id,
         facilityId=facility_id,

@@ -14,6 +14,7 @@ from typing import Protocol
 WIDTH, HEIGHT = 640, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 12, 12, 28
 END_MARGIN = 24  # the last level keeps some width after the last change, to be seen
+MINUTES, SECONDS = "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"
 
 
 class DetailLike(Protocol):
@@ -49,7 +50,7 @@ class Chart:
     last: datetime
     levels: list[Level]
     dots: list[tuple[float, float, Level]]  # where each change lands on the QOH line, for its tooltip
-    times: list[tuple[float, datetime]]  # the time axis' labels
+    times: list[tuple[float, str]]  # the time axis' labels: where, and what each says
 
 
 def levels(qoh_now: Decimal, atp_now: Decimal, newest_first: Sequence[DetailLike]) -> list[Level]:
@@ -113,12 +114,25 @@ def _x_positions(series: list[Level]) -> list[float]:
     return xs
 
 
-def time_ticks(first: datetime, last: datetime) -> list[tuple[float, datetime]]:
-    """Where the axis labels its times: first, middle and last (one label when they are one instant)."""
+def time_ticks(first: datetime, last: datetime) -> list[tuple[float, str]]:
+    """Where the axis labels its times (first, middle and last) and what each says: to the minute
+    when that tells them apart, else to the second, the date said once when all fall on one day;
+    a label that would repeat the one before it is left out (changes within a second: one label)."""
     left, right = float(PAD_LEFT), float(WIDTH - PAD_RIGHT - END_MARGIN)
     if last <= first:
-        return [(left, first)]
-    return [(left, first), ((left + right) / 2, first + (last - first) / 2), (right, last)]
+        return [(left, first.strftime(MINUTES))]
+    at = [(left, first), ((left + right) / 2, first + (last - first) / 2), (right, last)]
+    for fmt in (MINUTES, SECONDS):
+        labels = [(x, t.strftime(fmt)) for x, t in at]
+        if len({text for _, text in labels}) == len(labels):
+            break
+    kept = [labels[0]]
+    for x, text in labels[1:]:
+        if text != kept[-1][1]:
+            kept.append((x, text))
+    if first.date() == last.date():  # the date once, on the first label
+        kept = kept[:1] + [(x, text[len("2000-01-01 ") :]) for x, text in kept[1:]]
+    return kept
 
 
 def _steps(xs: list[float], ys: list[float]) -> str:

@@ -19,22 +19,23 @@ from sqlalchemy.orm import Session
 
 from stockledger.auth.rules import Principal
 from stockledger.core.deps import get_database, write_session
-from stockledger.core.errors import AppError, Forbidden, ValidationFailed
+from stockledger.core.errors import AppError, Forbidden, NegativeStock, ValidationFailed
 from stockledger.core.ids import new_id
 from stockledger.core.schemas import TEXT_QUANTITIES, PathId
 from stockledger.core.scope import check_owner
 from stockledger.counts import service as counts
 from stockledger.counts.schemas import CountDoc
 from stockledger.ledger.items import find_inventory_item
+from stockledger.ledger.models import InventoryItem
 from stockledger.receiving import service as receiving
-from stockledger.receiving.schemas import ReceiptDoc
+from stockledger.receiving.schemas import REJECTION_REASON_IDS, ReceiptDoc
 from stockledger.variances import service as variances
 from stockledger.variances.schemas import VarianceIn
 from stockledger.web.auth import Staff, may
 from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FORM_ERROR, FormState, blank_forms, field_errors, filled, form_values
 from stockledger.web.pages import refuse
-from stockledger.web.product_view import product_context
+from stockledger.web.product_view import item_words, product_context
 from stockledger.web.refusals import missing, nothing, staff_wording, zero_refused
 from stockledger.web.templating import quantity, render
 from stockledger.web.wording import named, system_reasons
@@ -182,14 +183,32 @@ def log_variance(
     def action(session: Session) -> str:
         assert doc is not None
         _same_product(session, doc, product_id)
-        out = variances.log_variance(session, doc)
+        try:
+            out = variances.log_variance(session, doc)
+        except NegativeStock as exc:
+            raise _below_zero(session, facility_id, exc) from exc
+        item = session.get(InventoryItem, (facility_id, out.inventory_item_id))
         return (
             f"Variance of {quantity(out.quantity)} ({named(out.variance_reason_id)}) "
-            f"logged on {out.inventory_item_id}: "
+            f"logged on {item_words(item)}: "
             f"QOH {quantity(out.quantity_on_hand_total)}, ATP {quantity(out.available_to_promise_total)}."
         )
 
     return run_form(request, principal, facility_id, product_id, form, action if doc else None)
+
+
+def _below_zero(session: Session, facility_id: str, exc: NegativeStock) -> NegativeStock:
+    """The guard's refusal naming the item as the page shows it, not by its generated id."""
+    item = session.get(InventoryItem, (facility_id, str(exc.extra.get("inventoryItemId"))))
+    qoh, diff = exc.extra.get("quantityOnHandTotal"), exc.extra.get("quantityOnHandDiff")
+    if item is None or qoh is None or diff is None:
+        return exc
+    words = item_words(item)
+    return NegativeStock(
+        f"{words[:1].upper()}{words[1:]} has {quantity(qoh)} on hand; "
+        f"{quantity(diff)} would take it below zero.",
+        **exc.extra,
+    )
 
 
 def _same_product(session: Session, doc: VarianceIn, product_id: str) -> None:
@@ -225,6 +244,7 @@ def receive_shipment_line(
             if values.get("quantityAccepted")
             else "Enter how many units you accept (or how many you reject)."
         )
+    _rejection_reason(form)
     line_fields = (
         "shipmentItemSeqId",
         "quantityAccepted",
@@ -247,10 +267,23 @@ def receive_shipment_line(
         assert doc is not None
         (received,) = receiving.receive_purchase_shipment(session, doc)
         accepted, rejected = received.line.quantity_accepted, received.line.quantity_rejected
-        into = f" into {received.item.inventory_item_id}" if received.item else ""
+        into = f" into {item_words(received.item)}" if received.item else ""
         return (
             f"Received {quantity(accepted)}{into} from shipment {doc.shipment_id}"
             f"{f', {quantity(rejected)} rejected' if rejected else ''}."
         )
 
     return run_form(request, principal, facility_id, product_id, form, action if doc else None)
+
+
+def _rejection_reason(form: FormState) -> None:
+    """Rejected units need one of the listed reasons, and a reason needs rejected units."""
+    reason, rejected = form.values.get("rejectionReasonId"), form.values.get("quantityRejected")
+    if reason and reason not in REJECTION_REASON_IDS:
+        form.errors["rejectionReasonId"] = "Choose one of the listed reasons."
+    elif reason and nothing(rejected) and not form.errors.get("quantityRejected"):
+        form.errors["rejectionReasonId"] = (
+            "No unit is rejected: leave this empty, or enter how many units you reject."
+        )
+    elif not reason and not nothing(rejected):
+        form.errors["rejectionReasonId"] = "Choose why the units were rejected."

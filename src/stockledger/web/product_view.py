@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,19 +13,13 @@ from stockledger.catalog import service as catalog
 from stockledger.core.fixed import ZERO
 from stockledger.ledger import views
 from stockledger.ledger.models import FacilityLocation, InventoryItem, OrderItemInventoryReservation
+from stockledger.receiving.schemas import REJECTION_REASONS
 from stockledger.web import queries
 from stockledger.web.auth import may
-from stockledger.web.wording import named, reasons_for, status_words
+from stockledger.web.wording import item_status, named, reasons_for, status_words
 
 # Forms whose service exists: a form is shown only when it can be served.
 READY = {"count": True, "variance": True, "receive": True, "reserve": True, "cancel": True}
-# Why units arrive and are not accepted (ShipmentReceipt.rejectionReasonId).
-REJECTION_REASONS = (
-    ("SRJ_DAMAGED", "Damaged"),
-    ("SRJ_NOT_ORDERED", "Not ordered"),
-    ("SRJ_OVER_SHIPPED", "More than ordered"),
-    ("SRJ_EXPIRED", "Expired or too close to expiry"),
-)
 MAX_LOCATIONS = 500
 
 
@@ -47,9 +42,11 @@ def product_context(
         "backordered": backordered(session, facility_id, product_id),
         "items": items,
         "item_labels": {i.inventory_item_id: item_label(i) for i in items},
+        "item_statuses": item_statuses(session, facility_id, items),
         "item_options": [(i.inventory_item_id, item_option(i)) for i in items],
         "reservations": reservations,
         "line_totals": line_totals(reservations),
+        "cancel_here": first_of_each_line(reservations),
         "reasons_options": reason_options(session, principal),
         "location_options": location_options(session, facility_id),
         "rejection_options": REJECTION_REASONS,
@@ -67,6 +64,18 @@ def line_totals(reservations: Sequence[OrderItemInventoryReservation]) -> dict[t
     return totals
 
 
+def first_of_each_line(reservations: Sequence[OrderItemInventoryReservation]) -> list[bool]:
+    """Which rows carry their order line's Cancel button: the first of each line (a Cancel ends all
+    of the line, so a line reserved on two items shows one button, not two alike)."""
+    seen: set[tuple[str, str]] = set()
+    first = []
+    for r in reservations:
+        line = (r.order_id, r.order_item_seq_id)
+        first.append(line not in seen)
+        seen.add(line)
+    return first
+
+
 def item_label(item: InventoryItem) -> str:
     """An item as staff tell items apart in the table (next to its status and location): its lot and
     when it was received. Its generated id is only the link's tooltip."""
@@ -74,6 +83,17 @@ def item_label(item: InventoryItem) -> str:
     if item.datetime_received:
         parts.append(f"received {item.datetime_received:%Y-%m-%d}")
     return " · ".join(parts)
+
+
+def item_statuses(session: Session, facility_id: str, items: Sequence[InventoryItem]) -> dict[str, Markup]:
+    """Each item's status in staff words, a returned item that was emptied saying so."""
+    emptied = queries.emptied_returns(session, facility_id, items)
+    return {
+        i.inventory_item_id: item_status(
+            i.status_id, i.expire_date, emptied_return=i.inventory_item_id in emptied
+        )
+        for i in items
+    }
 
 
 def item_option(item: InventoryItem) -> str:
@@ -87,6 +107,19 @@ def item_option(item: InventoryItem) -> str:
     if item.datetime_received:
         parts.append(f"received {item.datetime_received:%Y-%m-%d}")
     return " · ".join(parts)
+
+
+def item_words(item: InventoryItem | None) -> str:
+    """An item named in a sentence as the items table shows it (lot, location, received date),
+    never by its generated id."""
+    if item is None:
+        return "the item"
+    parts = [f"lot {item.lot_id}" if item.lot_id else "no lot"]
+    if item.location_seq_id:
+        parts.append(f"at {item.location_seq_id}")
+    if item.datetime_received:
+        parts.append(f"received {item.datetime_received:%Y-%m-%d}")
+    return f"the item ({', '.join(parts)})"
 
 
 def why_atp_differs(availability: views.Availability) -> list[tuple[str, Decimal]]:

@@ -4,6 +4,7 @@ They read the same ProductFacilityInventoryItem view and ledger rows as the API;
 computes a total of its own.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, get_args
@@ -20,6 +21,7 @@ from stockledger.ledger.models import (
     OrderItemInventoryReservation,
     Product,
     ProductFacility,
+    ReturnItem,
     VarianceReason,
 )
 from stockledger.ledger.views import (
@@ -289,3 +291,21 @@ def with_balances(
         qoh -= row.quantity_on_hand_diff
         atp -= row.available_to_promise_diff
     return out
+
+
+def emptied_returns(session: Session, facility_id: str, items: Sequence[InventoryItem]) -> set[str]:
+    """The returned (INV_RETURNED) items that hold nothing and that no return line waits on."""
+    empty = {
+        i.inventory_item_id for i in items if i.status_id == "INV_RETURNED" and i.quantity_on_hand_total <= 0
+    }
+    if not empty:
+        return set()
+    r = ReturnItem
+    waiting = session.scalars(
+        select(r.inventory_item_id).where(
+            r.facility_id == facility_id,
+            r.inventory_item_id.in_(sorted(empty)),
+            r.status_id == "RETURN_RECEIVED",
+        )
+    )
+    return empty - set(waiting)

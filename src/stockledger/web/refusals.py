@@ -42,8 +42,13 @@ def _short(exc: InsufficientStock) -> str:
         return f"{exc.detail}. Nothing was reserved."
     first = lines[0]
     available, asked = Decimal(str(first["available"])), Decimal(str(first["requested"]))
-    have = "none available" if available <= 0 else f"only {quantity(available)} available"
+    if available <= 0:  # lowering the quantity cannot help
+        return (
+            f"Cannot reserve {quantity(asked)}: none available. Nothing was reserved. To promise it "
+            "anyway, choose “Reserve all, backorder the rest”: receiving fills it first."
+        )
     return (
-        f"Cannot reserve {quantity(asked)}: {have}. Nothing was reserved. To go ahead, lower the quantity, "
-        "or choose “Reserve what is available” or “Reserve all, backorder the rest”."
+        f"Cannot reserve {quantity(asked)}: only {quantity(available)} available. Nothing was reserved. "
+        "To go ahead, lower the quantity, or choose “Reserve what is available” or "
+        "“Reserve all, backorder the rest”."
     )

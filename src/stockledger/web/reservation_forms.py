@@ -4,9 +4,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from stockledger.core.errors import ValidationFailed
+from stockledger.core.errors import InsufficientStock, ValidationFailed
 from stockledger.core.schemas import PathId
 from stockledger.reservations import service as reservations
+from stockledger.reservations.lines import LineOutcome
 from stockledger.reservations.schemas import ReservationRequest
 from stockledger.reservations.service import ReserveLine
 from stockledger.web import reserve_once as once
@@ -44,17 +45,37 @@ def reserve(
             return before
         line = ReserveLine(doc.order_item_seq_id, doc.product_id, doc.quantity, doc.lot_id)
         (outcome,) = reservations.reserve_stock(session, doc.order_id, facility_id, [line], doc.fill).lines
-        short = outcome.quantity_not_available + outcome.quantity_unreserved
-        message = (
-            f"Reserved {quantity(outcome.quantity_reserved - outcome.quantity_not_available)} for order "
-            f"{doc.order_id}/{doc.order_item_seq_id}{f'; {quantity(short)} not available' if short else ''}. "
-            + once.line_total(session, facility_id, doc.order_id, doc.order_item_seq_id)
+        message = reserved_words(outcome, f"{doc.order_id}/{doc.order_item_seq_id}") + (
+            " " + once.line_total(session, facility_id, doc.order_id, doc.order_item_seq_id)
         )
         if claim is not None:
             once.remember(session, claim, message)
         return message
 
     return run_form(request, principal, facility_id, product_id, form, action if doc else None)
+
+
+def reserved_words(outcome: LineOutcome, line: str) -> str:
+    """What a reservation did, in staff words: reserved from stock, backordered (promised with no
+    stock behind it), or not reserved. Reserving nothing at all is refused, so it rolls back and
+    reads as a refusal next to the quantity, not as a success."""
+    covered = outcome.quantity_reserved - outcome.quantity_not_available
+    backordered, unreserved = outcome.quantity_not_available, outcome.quantity_unreserved
+    if outcome.quantity_reserved <= 0:
+        raise InsufficientStock(
+            f"Nothing was reserved for order {line}: none is available here",
+            lines=[{"available": 0, "requested": outcome.quantity_requested}],
+        )
+    done = [f"reserved {quantity(covered)}"] if covered else []
+    if backordered:
+        done.append(f"backordered {quantity(backordered)}")
+    said = " and ".join(done)
+    sentence = f"{said[:1].upper()}{said[1:]} for order {line}."
+    if backordered:
+        sentence += " Backordered units have no stock behind them yet; receiving fills them first."
+    if unreserved:
+        sentence += f" {quantity(unreserved)} not available, not reserved."
+    return sentence
 
 
 @router.post("/cancel", response_class=HTMLResponse, dependencies=POSTS)

@@ -23,6 +23,7 @@ from stockledger.web.auth import Staff, may
 from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FormState
 from stockledger.web.pages import refuse
+from stockledger.web.reset_wording import problem_words, sentence
 from stockledger.web.templating import render
 
 router = APIRouter(prefix="/ui/resets", include_in_schema=False)
@@ -82,7 +83,7 @@ def _apply(
             )
             return outcome, None
     except AppError as exc:
-        return None, f"{exc.detail} Nothing was changed."
+        return None, f"{sentence(exc.detail)} Nothing was changed."
     except UnicodeDecodeError:
         return None, "The file is not UTF-8 text. Nothing was changed."
 
@@ -104,4 +105,6 @@ def _page(
 ) -> HTMLResponse:
     context: dict[str, Any] = {"title": "ERP inventory reset", "principal": principal, "form": form}
     keep_file = bool(form.errors) or bool(outcome and outcome.lines_failed)
-    return render(request, "resets.html", status, **context, outcome=outcome, keep_file=keep_file)
+    return render(
+        request, "resets.html", status, **context, outcome=outcome, keep_file=keep_file, problem=problem_words
+    )

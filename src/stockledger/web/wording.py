@@ -62,15 +62,29 @@ def coded(code: str | None) -> Markup:
     return Markup('<span class="coded" title="{}">{}</span>').format(escape(code), named(code))
 
 
+def coded_as(code: str, words: str) -> Markup:
+    """Words of the page's own choosing, with the code as their tooltip."""
+    return Markup('<span class="coded" title="{}">{}</span>').format(escape(code), words)
+
+
 def status_words(status_id: str | None, expire_date: datetime | None, now: datetime | None = None) -> str:
     """The words of item_status, for a select's option, where no markup goes."""
     expired = expire_date is not None and as_utc(expire_date) <= (now or utcnow())
     return "Expired" if status_id == "INV_AVAILABLE" and expired else named(status_id)
 
 
-def item_status(status_id: str | None, expire_date: datetime | None, now: datetime | None = None) -> Markup:
+def item_status(
+    status_id: str | None,
+    expire_date: datetime | None,
+    now: datetime | None = None,
+    emptied_return: bool = False,
+) -> Markup:
     """An item's status as staff read it: a sellable item whose lot has expired is "Expired", not
-    "Available" (expired stock is not promisable, SPEC §11), with its status code as the tooltip."""
+    "Available" (expired stock is not promisable, SPEC §11), with its status code as the tooltip;
+    a returned item with nothing left and no return line waiting on it (its units were inspected
+    and moved, or counted as gone) says so, not "not inspected"."""
+    if status_id == "INV_RETURNED" and emptied_return:
+        return coded_as(status_id, "Returned, nothing left to inspect")
     if status_id == "INV_AVAILABLE" and status_words(status_id, expire_date, now) == "Expired":
         return Markup('<span class="coded expired" title="{}">Expired</span>').format(escape(status_id))
     return coded(status_id)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from stockledger.events.outbox import event_values, event_values_around
+from stockledger.events.outbox import event_values, payload_around
 
 DIALECT = PGDialect_psycopg()
 
@@ -20,13 +20,17 @@ def _payload(item_id: str) -> dict[str, Any]:
 
 
 def test_head_the_ids_json_and_tail_are_the_payload_byte_for_byte() -> None:
-    around = event_values_around(DIALECT, "F1", "StockReserved", _payload, "someone")
+    head, tail = payload_around("StockReserved", _payload, "someone")
     whole = event_values(DIALECT, "F1", "StockReserved", _payload('I-"1"'), "someone")["e_payload"]
-    assert around["e_payload_head"] + json.dumps('I-"1"') + around["e_payload_tail"] == whole
-    assert "e_payload" not in around
+    assert head + json.dumps('I-"1"') + tail == whole
 
 
 @pytest.mark.parametrize("payload", [lambda _: {"orderId": "O1"}, lambda i: {"a": i, "b": i}])
 def test_a_payload_must_name_the_id_exactly_once(payload: Any) -> None:
     with pytest.raises(ValueError, match="exactly once"):
-        event_values_around(DIALECT, "F1", "StockReserved", payload, None)
+        payload_around("StockReserved", payload, None)
+
+
+def test_an_unknown_event_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown event type"):
+        payload_around("StockReservd", _payload, None)

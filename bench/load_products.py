@@ -1,0 +1,317 @@
+"""Benchmark: bulk product load (issue 19, target 5): `stockledger load` and `POST /v1/import`
+of 100,000 products, each ≥ 20,000 products/s, on PostgreSQL.
+
+    .venv/bin/python bench/load_products.py [--products 100000] [--per-document 10000] [--repeat 1]
+
+The data: seed-format facility documents (as seed 002's 02_facility_products.json), each with
+the facility, its 10 facilityLocations and `--per-document` products, every product with a
+productFacility and one productFacilityLocation: 30,011 records a document at 10,000 (an import
+document holds at most 50,000). Three runs, each on a fresh migrated database
+(stockledger_bench_load, CHECKPOINT before), in turn `--repeat` times (the best of each is
+reported, with every time: the machine is shared):
+
+1. baseline: raw SQL on one psycopg connection, per document: json.load, COPY of its rows into
+   temporary tables, INSERT … SELECT … ON CONFLICT DO UPDATE into facility, facility_location,
+   product, product_facility, product_facility_location, commit: the database work a load
+   cannot avoid;
+2. `stockledger load FILE…` on a pseudo-terminal (its Rich progress bar drawn), process start
+   included;
+3. `stockledger serve` (1 worker, --no-publish) and one POST /v1/import per document in turn
+   over HTTP (httpx, keep-alive), from the first request sent to the last answer.
+
+Each run must leave the same rows (counted per table). Prints seconds and products/s per run,
+`RATIO load_products_cli` and `RATIO load_products_http` (seconds / baseline seconds: the
+price of the application over the raw SQL) and a LIMIT line per path (ok at ≥ 20,000/s).
+Records nothing in bench/RESULTS.md.
+"""
+
+import argparse
+import json
+import os
+import pty
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from httpbench import CLI, create_token, load_average, serving
+
+from stockledger.core import migrate
+from stockledger.core.db import Database
+
+ADMIN = os.environ.get("STOCKLEDGER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+NAME = "stockledger_bench_load"
+TARGET_PER_SECOND = 20_000
+LOCATIONS = 10
+FACILITY = "LOAD_DC"
+PORT = 8731
+TABLES = ("facility", "facility_location", "product", "product_facility", "product_facility_location")
+
+
+def url() -> str:
+    return ADMIN.rsplit("/", 1)[0] + f"/{NAME}"
+
+
+def fresh_database() -> None:
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {NAME}")
+    db = Database(url())
+    migrate.upgrade(db.engine)
+    db.dispose()
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")  # the previous run's dirty pages written before this one starts
+
+
+def drop_database() -> None:
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+
+
+def document(first: int, count: int) -> dict[str, Any]:
+    """A facility document of products first … first + count - 1."""
+    return {
+        "facilityId": FACILITY,
+        "facilityTypeId": "WAREHOUSE",
+        "facilityName": "Bulk load DC",
+        "facilityLocations": [
+            {"locationSeqId": f"{n:04d}", "locationTypeEnumId": "FLT_PICKLOC", "areaId": "A"}
+            for n in range(1, LOCATIONS + 1)
+        ],
+        "products": [
+            {
+                "productId": f"BULK{n:07d}",
+                "productTypeId": "FINISHED_GOOD",
+                "productName": f"Bulk product {n}",
+                "productFacility": {"minimumStock": n % 20, "reorderQuantity": 50, "daysToShip": n % 7},
+                "productFacilityLocations": [
+                    {"locationSeqId": f"{n % LOCATIONS + 1:04d}", "minimumStock": 5, "moveQuantity": 10}
+                ],
+            }
+            for n in range(first, first + count)
+        ],
+    }
+
+
+def write_documents(folder: Path, products: int, per_document: int) -> list[Path]:
+    paths = []
+    for number, first in enumerate(range(0, products, per_document)):
+        path = folder / f"products_{number:03d}.json"
+        path.write_text(json.dumps(document(first, min(per_document, products - first))))
+        paths.append(path)
+    return paths
+
+
+def counts() -> dict[str, int]:
+    with psycopg.connect(url()) as conn:
+        return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}  # type: ignore[index]
+
+
+BASELINE_TEMP = """
+CREATE TEMP TABLE IF NOT EXISTS t_loc (location_seq_id text, location_type_enum_id text, area_id text);
+CREATE TEMP TABLE IF NOT EXISTS t_product (product_id text, product_type_id text, product_name text,
+  minimum_stock numeric, reorder_quantity numeric, days_to_ship int);
+CREATE TEMP TABLE IF NOT EXISTS t_pfl (product_id text, location_seq_id text, minimum_stock numeric,
+  move_quantity numeric);
+TRUNCATE t_loc, t_product, t_pfl;
+"""
+
+BASELINE_INSERTS = (
+    """INSERT INTO facility (facility_id, facility_type_id, facility_name, costing_method_id, created_stamp)
+    VALUES (%(f)s, %(type)s, %(name)s, 'FIFO', now() AT TIME ZONE 'UTC') ON CONFLICT (facility_id)
+    DO UPDATE SET facility_type_id = EXCLUDED.facility_type_id, facility_name = EXCLUDED.facility_name""",
+    """INSERT INTO facility_location (facility_id, location_seq_id, location_type_enum_id, area_id)
+    SELECT %(f)s, location_seq_id, location_type_enum_id, area_id FROM t_loc
+    ON CONFLICT (facility_id, location_seq_id) DO UPDATE SET
+    location_type_enum_id = EXCLUDED.location_type_enum_id, area_id = EXCLUDED.area_id""",
+    """INSERT INTO product (product_id, product_type_id, product_name, created_stamp)
+    SELECT product_id, product_type_id, product_name, now() AT TIME ZONE 'UTC' FROM t_product
+    ON CONFLICT (product_id) DO UPDATE SET
+    product_type_id = EXCLUDED.product_type_id, product_name = EXCLUDED.product_name""",
+    """INSERT INTO product_facility (facility_id, product_id, minimum_stock, reorder_quantity, days_to_ship)
+    SELECT %(f)s, product_id, minimum_stock, reorder_quantity, days_to_ship FROM t_product
+    ON CONFLICT (facility_id, product_id) DO UPDATE SET minimum_stock = EXCLUDED.minimum_stock,
+    reorder_quantity = EXCLUDED.reorder_quantity, days_to_ship = EXCLUDED.days_to_ship""",
+    """INSERT INTO product_facility_location (facility_id, product_id, location_seq_id, minimum_stock,
+    move_quantity) SELECT %(f)s, product_id, location_seq_id, minimum_stock, move_quantity FROM t_pfl
+    ON CONFLICT (facility_id, product_id, location_seq_id) DO UPDATE SET
+    minimum_stock = EXCLUDED.minimum_stock, move_quantity = EXCLUDED.move_quantity""",
+)
+
+
+def baseline(paths: list[Path]) -> float:
+    started = time.monotonic()
+    with psycopg.connect(url()) as conn:
+        for path in paths:
+            doc = json.loads(path.read_text())
+            conn.execute(BASELINE_TEMP)
+            with conn.cursor() as cur:
+                with cur.copy("COPY t_loc FROM STDIN") as copy:
+                    for loc in doc["facilityLocations"]:
+                        copy.write_row((loc["locationSeqId"], loc["locationTypeEnumId"], loc["areaId"]))
+                with cur.copy("COPY t_product FROM STDIN") as copy:
+                    for p in doc["products"]:
+                        pf = p["productFacility"]
+                        copy.write_row(
+                            (
+                                p["productId"],
+                                p["productTypeId"],
+                                p["productName"],
+                                pf["minimumStock"],
+                                pf["reorderQuantity"],
+                                pf["daysToShip"],
+                            )
+                        )
+                with cur.copy("COPY t_pfl FROM STDIN") as copy:
+                    for p in doc["products"]:
+                        for pfl in p["productFacilityLocations"]:
+                            copy.write_row(
+                                (
+                                    p["productId"],
+                                    pfl["locationSeqId"],
+                                    pfl["minimumStock"],
+                                    pfl["moveQuantity"],
+                                )
+                            )
+                params = {"f": doc["facilityId"], "type": doc["facilityTypeId"], "name": doc["facilityName"]}
+                for sql in BASELINE_INSERTS:
+                    cur.execute(sql, params)
+            conn.commit()
+    return time.monotonic() - started
+
+
+def run_cli_on_terminal(paths: list[Path], env: dict[str, str]) -> tuple[float, str]:
+    """`stockledger load` with stdout and stderr on a pseudo-terminal: its seconds and output."""
+    leader, follower = pty.openpty()
+    cpu_before = _children_cpu()
+    started = time.monotonic()
+    with subprocess.Popen(
+        [CLI, "load", *map(str, paths)], stdout=follower, stderr=follower, stdin=subprocess.DEVNULL, env=env
+    ) as proc:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait()
+    seconds = time.monotonic() - started
+    print(f"stockledger load: {_children_cpu() - cpu_before:.2f} s of CPU (user + system) in {seconds:.2f} s")
+    os.close(leader)
+    output = b"".join(chunks).decode("utf-8", "replace")
+    if code != 0:
+        raise RuntimeError(f"stockledger load exited {code}:\n{output[-3000:]}")
+    return seconds, output
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_http(paths: list[Path], env: dict[str, str]) -> float:
+    token = create_token(env, "admin", "bench load_products")
+    bodies = [path.read_bytes() for path in paths]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with serving(env, PORT, 1) as base, httpx.Client(base_url=base, timeout=600) as client:
+        server = _server_pid()
+        cpu_before = _cpu_of(server)
+        started = time.monotonic()
+        for body in bodies:
+            answer = client.post("/v1/import", content=body, headers=headers)
+            if answer.status_code != 200:
+                raise RuntimeError(f"POST /v1/import: {answer.status_code} {answer.text[:2000]}")
+        seconds = time.monotonic() - started
+        cpu = _cpu_of(server) - cpu_before
+        print(f"stockledger serve: {cpu:.2f} s of CPU (user + system) in {seconds:.2f} s")
+        return seconds
+
+
+def _server_pid() -> int:
+    """The process of `stockledger serve --port PORT` (one worker: the one that answers)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or gone
+            continue
+        if proc.name.isdigit() and b"serve" in argv and str(PORT).encode() in argv:
+            return int(proc.name)
+    raise RuntimeError(f"no stockledger serve on port {PORT}")
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (/proc/PID/stat)."""
+    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--per-document", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each path (the best is reported)")
+    args = parser.parse_args()
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": url(), "TERM": "xterm-256color", "COLUMNS": "120"}
+    for name in ("STOCKLEDGER_NATS_URL", "NO_COLOR", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
+    seconds: dict[str, list[float]] = {"baseline": [], "cli": [], "http": []}
+    rows: dict[str, dict[str, int]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_documents(Path(tmp), args.products, args.per_document)
+            fresh_database()
+            # once (not timed): the CLI's modules compiled to bytecode in __pycache__, as an
+            # installation has them (the Dockerfile: UV_COMPILE_BYTECODE=1)
+            subprocess.run([CLI, "load", str(paths[0])], env=env, check=True, capture_output=True)
+            for _ in range(args.repeat):  # the three in turn, each on a fresh database
+                fresh_database()
+                seconds["baseline"].append(baseline(paths))
+                rows["baseline"] = counts()
+                fresh_database()
+                cli_seconds, output = run_cli_on_terminal(paths, env)
+                seconds["cli"].append(cli_seconds)
+                if "\x1b[?25l" not in output:
+                    raise RuntimeError("stockledger load drew no progress bar on the terminal")
+                rows["cli"] = counts()
+                fresh_database()
+                seconds["http"].append(run_http(paths, env))
+                rows["http"] = counts()
+    finally:
+        drop_database()
+    report(args.products, len(paths), seconds, rows)
+
+
+def report(
+    products: int, documents: int, seconds: dict[str, list[float]], rows: dict[str, dict[str, int]]
+) -> None:
+    """Each run's best (least disturbed by the machine's other work) and all its times."""
+    print(f"{products} products in {documents} documents; load average {load_average()}")
+    if not rows["baseline"] == rows["cli"] == rows["http"]:
+        raise RuntimeError(f"the runs left different rows: {rows}")
+    print(f"rows per table (each run): {rows['baseline']}")
+    labels = {
+        "baseline": "raw SQL baseline (COPY, INSERT … SELECT)",
+        "cli": "stockledger load (terminal, process start included)",
+        "http": "POST /v1/import on serve",
+    }
+    best = {run: min(times) for run, times in seconds.items()}
+    for run, label in labels.items():
+        each = ", ".join(f"{t:.2f}" for t in seconds[run])
+        print(f"{label}: best {best[run]:.2f} s, {products / best[run]:,.0f} products/s (runs: {each} s)")
+    for run in ("cli", "http"):
+        print(f"RATIO load_products_{run} {best[run] / best['baseline']:.3f}")
+    for run in ("cli", "http"):
+        rate = products / best[run]
+        print(f"LIMIT load_products_{run} {'ok' if rate >= TARGET_PER_SECOND else 'OVER'} ({rate:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()

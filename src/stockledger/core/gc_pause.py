@@ -1,0 +1,23 @@
+"""Cyclic garbage collection paused around bulk work."""
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """No cyclic garbage collection in the block (as it found it after): a document's import
+    makes a few objects a record (parsed JSON, models, rows), none of them cyclic garbage, and
+    each collection of the older generations walks them all again, and every document still
+    waiting (measured: 45 % of `stockledger load`'s CPU for 100,000 products, 25 % of
+    POST /v1/import's). Refcounting still frees what the block drops. The pause is the
+    process's: in `serve`, other requests' cyclic garbage waits for the end of the import (a
+    document holds at most 50,000 records: about a second)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
