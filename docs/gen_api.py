@@ -53,7 +53,10 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "with `inventoryItemVariances`. Loading the same document again writes nothing. An item keeps "
         "its facility and its product: naming an existing item with another one is 409 `conflict` "
         "and applies nothing. At most 50,000 records (objects and array elements); an item's total "
-        "at most 10^12 units.",
+        "at most 10^12 units. Only the members the format lists: another (`inventoryItemVariances` in "
+        "a facility document) is 422 `extra_forbidden` naming it, and nothing is loaded. The OFBiz "
+        "entity engine's audit stamps (`lastUpdatedStamp`, `lastUpdatedTxStamp`, `createdStamp`, "
+        "`createdTxStamp`), on every record of an OFBiz export, are accepted and not stored.",
         ("validation_failed", "malformed_json", "not_found", "conflict", "quantity_overflow"),
     ),
     ("GET", "/v1/facilities/{facility_id}"): (
@@ -139,7 +142,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "or CSV, as `text/csv` or `application/octet-stream` (streamed; the 10 MB limit does not "
         "apply; a generated client sends its File body as octet-stream). Lines that cannot be applied are "
         "listed in `failures` with a line code (`unknown_product`, `no_quantity`, …), the others are "
-        "applied.",
+        "applied. A JSON member other than `lines` and `source`, or than a line's four, is 422 "
+        "`extra_forbidden` naming each (a misspelt `quantityOnHnad`), and nothing is applied.",
         ("validation_failed", "malformed_json", "unsupported_media_type"),
     ),
     ("GET", "/v1/external-inventory-resets/{inventory_reset_id}"): (

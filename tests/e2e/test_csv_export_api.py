@@ -8,6 +8,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from stockledger.core import csv_export
 from stockledger.core.db import Database
@@ -194,3 +195,39 @@ def test_the_stock_pages_csv_refuses_a_facility_out_of_scope(seeded: Database, c
     refused = client.get(f"/ui/facilities/{FAC}/stock.csv")
     assert refused.status_code == 403
     assert not refused.headers["content-type"].startswith("text/csv")
+
+
+EXPORTS = (
+    ("/v1/product-facility-inventory.csv", "product_facility"),
+    ("/v1/inventory-items/FG001-INV-001/details.csv", "inventory_item_detail"),
+    ("/v1/product-facility-inventory?facilityId=FACILITY_1&format=csv", "product_facility"),
+)
+
+
+@pytest.mark.parametrize(("path", "table"), EXPORTS)
+def test_head_on_an_export_answers_its_headers_without_reading_a_row(
+    seeded_client: TestClient, path: str, table: str
+) -> None:
+    """HEAD reads no row (it read every one and dropped the body); GET reads them."""
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = seeded_client.app.state.db.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        head = seeded_client.head(path)
+        read_on_head = [s for s in statements if f"FROM {table}" in s]
+        statements.clear()
+        got = seeded_client.get(path)
+        read_on_get = [s for s in statements if f"FROM {table}" in s]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert (head.status_code, got.status_code) == (200, 200)
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"] == "text/csv; charset=utf-8"
+    assert head.headers["content-disposition"] == got.headers["content-disposition"]
+    assert read_on_head == []
+    assert read_on_get != []
+    assert len(_rows(got.text)) > 1

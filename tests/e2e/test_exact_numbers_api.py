@@ -50,9 +50,14 @@ def test_the_largest_total_with_six_decimals_reads_exactly(
     with seeded.transaction() as session:  # straight through the ledger: a detail row and the totals
         post(session, Posting("FACILITY_1", ITEM, "VAR_FOUND", step, step))
     variance = {"inventoryItemId": ITEM, "quantity": 0.000001, "varianceReasonId": "VAR_FOUND"}
-    logged = seeded_client.post("/v1/variances", json=variance)
+    key = {"Idempotency-Key": "exact-variance-1"}
+    logged = seeded_client.post("/v1/variances", json=variance, headers=key)
     assert logged.status_code == 200, logged.text
     assert LARGEST in _exact(logged.text)
+    replayed = seeded_client.post("/v1/variances", json=variance, headers=key)  # the stored answer
+    assert (replayed.status_code, replayed.headers["idempotent-replayed"]) == (200, "true")
+    assert replayed.content == logged.content
+    assert replayed.headers["content-length"] == str(len(replayed.content))
     answers = {
         "item": seeded_client.get(f"/v1/inventory-items/{ITEM}"),
         "availability": seeded_client.get("/v1/availability", params=STOCK),

@@ -2,6 +2,7 @@
 422 quantity_overflow, never a 500 or a 503, and an import that would cause it is refused."""
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,9 @@ from httpx import Response
 from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS
 from stockledger.core.db import Database
 from stockledger.core.schemas import MAX_ITEM_TOTAL
+from stockledger.ledger import post as ledger_post
 from stockledger.ledger.post import Posting, post
+from tests.e2e.test_web_pages import _as
 from tests.shipping_support import snapshot
 
 PRODUCT = {"facilityId": "FACILITY_1", "productId": "FG002"}
@@ -34,10 +37,12 @@ def _item(n: int, details: int = 0) -> dict[str, Any]:
 
 
 def _fill(client: TestClient, db: Database, items: int) -> None:
-    """`items` items of FG002 holding MAX_ITEM_TOTAL each, straight through the ledger."""
+    """`items` items of FG002 holding MAX_ITEM_TOTAL each, straight through the ledger, as rows
+    written before writes were refused for leaving totals SQLite cannot add (ledger.post)."""
     response = client.post("/v1/import", json=[_item(n) for n in range(items)])
     assert response.status_code == 200, response.text
-    with db.transaction() as session:
+    with pytest.MonkeyPatch.context() as before_the_guard, db.transaction() as session:
+        before_the_guard.setattr(ledger_post, "require_summable_items", lambda *_: None)
         for n in range(items):
             post(session, Posting("FACILITY_1", f"BIG-{n}", "VAR_FOUND", MAX_ITEM_TOTAL, MAX_ITEM_TOTAL))
 
@@ -110,3 +115,22 @@ def test_postgresql_adds_them_exactly(seeded_client: TestClient, seeded: Databas
         availability = seeded_client.get("/v1/availability", params=PRODUCT)
         assert availability.json()["quantityOnHandTotal"] == expected
     assert Decimal(expected) > Decimal(2**63 - 1) / 1_000_000
+
+
+@pytest.mark.posts_without_events
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_stock_page_lists_the_other_products_beside_one_sqlite_cannot_add(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    """One product's totals past what SQLite adds took the stock page down for every product."""
+    _fill(seeded_client, seeded, 10)
+    _as(seeded_client, seeded, "admin")
+    for params in ({}, {"sort": "qoh", "direction": "desc"}):
+        page = seeded_client.get("/ui/facilities/FACILITY_1", params=params)
+        assert page.status_code == 200, page.text[:500]
+        listed = re.findall(r'data-product-id="([^"]+)"', page.text)
+        assert {"FG001", "FG002", "FG003"} <= set(listed), params
+        fg002 = page.text.split('data-product-id="FG002"', 1)[1].split("</tr>", 1)[0]
+        assert 'data-col="too-large"' in fg002
+        fg001 = page.text.split('data-product-id="FG001"', 1)[1].split("</tr>", 1)[0]
+        assert re.search(r'data-col="qoh">\d+<', fg001), fg001

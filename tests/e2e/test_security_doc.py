@@ -38,3 +38,20 @@ def test_the_documented_roles_match_the_write_policy(tmp_path: Path) -> None:
 def test_every_open_path_is_listed() -> None:
     text = SECURITY.read_text()
     assert [p for p in OPEN_PATHS if f"`{p}`" not in text] == []
+
+
+API_MD = SECURITY.parent / "docs" / "api.md"
+ERROR_ROW = re.compile(r"^\| (\d{3}) \| `([a-z_]+)` \|")
+STATUS_CODE = re.compile(r"`?\b(\d{3}) `?([a-z]+_[a-z_]+)`")
+
+
+def test_every_status_and_code_in_security_md_is_the_one_the_api_answers() -> None:
+    """`422 idempotency_mismatch` in SECURITY.md while the server answers 409 is a doc that lies."""
+    answered = {}
+    for line in API_MD.read_text().splitlines():
+        match = ERROR_ROW.match(line)
+        if match:
+            answered[match.group(2)] = int(match.group(1))
+    named = [(int(s), code) for s, code in STATUS_CODE.findall(SECURITY.read_text())]
+    assert named, "the pattern no longer finds the statuses SECURITY.md names"
+    assert [(s, code) for s, code in named if answered.get(code, s) != s] == []

@@ -1,6 +1,5 @@
 """DTOs of the catalogue: the seed documents as they stand, and what reads return."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from pydantic import Field
@@ -10,6 +9,7 @@ from stockledger.core.schemas import (
     ApiModel,
     DocumentModel,
     Id,
+    Instant,
     Money,
     NonNegativeQuantity,
     Quantity,
@@ -58,7 +58,7 @@ class FacilityDoc(DocumentModel):
 
 class DetailDoc(DocumentModel):
     inventory_item_detail_seq_id: Id | None = None
-    effective_date: datetime | None = None
+    effective_date: Instant | None = None
     quantity_on_hand_diff: Quantity = Decimal(0)
     available_to_promise_diff: Quantity = Decimal(0)
     accounting_quantity_diff: Quantity | None = None
@@ -82,8 +82,8 @@ class InventoryItemDoc(DocumentModel):
     product_id: Id
     facility_id: Id
     status_id: str | None = None
-    datetime_received: datetime | None = None
-    expire_date: datetime | None = None
+    datetime_received: Instant | None = None
+    expire_date: Instant | None = None
     location_seq_id: Id | None = None
     lot_id: str | None = None
     quantity_on_hand_total: Quantity | None = None
@@ -105,7 +105,7 @@ class VarianceDoc(DocumentModel):
 
 class PhysicalInventoryDoc(DocumentModel):
     physical_inventory_id: Id
-    physical_inventory_date: datetime | None = None
+    physical_inventory_date: Instant | None = None
     party_id: str | None = None
     general_comments: str | None = Field(default=None, max_length=1000)
     inventory_item_variances: list[VarianceDoc] = Field(min_length=1)

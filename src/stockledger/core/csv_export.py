@@ -3,7 +3,9 @@
 RFC 4180 (comma, CRLF line ends, fields quoted only when they hold a comma, quote or line
 break, quotes doubled), a header row of the JSON field names. The rows are read with the list's
 own keyset paging, a chunk at a time, each chunk in a short read session of its own: memory
-stays flat and no connection is held while the client reads.
+stays flat and no connection is held while the client reads. The first chunk is read before the
+answer starts (a lost database is then a 503); one lost later cuts the body short, so the client
+sees an incomplete transfer, never a complete-looking file that lacks rows (ResponseCut).
 """
 
 import csv
@@ -19,6 +21,8 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from stockledger.core.deps import get_database
+from stockledger.core.disconnects import LOST, ResponseCut
+from stockledger.core.routing import HEAD_ONLY
 from stockledger.core.scope import bind_principal
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -87,21 +91,37 @@ def csv_response(
     cells_of: Callable[[T], Sequence[object]],
     filename: str,
 ) -> StreamingResponse:
-    """The rows `read_chunk` gives, page after page by `key_of`, as a streamed CSV body."""
+    """The rows `read_chunk` gives, page after page by `key_of`, as a streamed CSV body. To a
+    HEAD (core.routing.HEAD_ONLY) the same headers, and no row is read."""
+    disposition = f'attachment; filename="{filename}"'
+    if request.scope.get(HEAD_ONLY):
+        return CsvResponse(
+            iter(()),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
     db, principal = get_database(request), getattr(request.state, "principal", None)
 
+    def read(after: Any) -> list[T]:
+        with db.reading() as session:
+            bind_principal(session, principal)
+            return read_chunk(session, after, CHUNK_ROWS)
+
+    # The first page before the answer starts: a database lost now is the read routes' 503
+    # (after their one retry), not a 200 whose body stops short.
+    first = read(None)
+
     def rows() -> Iterator[Sequence[object]]:
-        after: Any = None
+        chunk = first
         while True:
-            with db.reading() as session:
-                bind_principal(session, principal)
-                chunk = read_chunk(session, after, CHUNK_ROWS)
             yield from (cells_of(row) for row in chunk)
             if len(chunk) < CHUNK_ROWS:
                 return
-            after = key_of(chunk[-1])
+            try:
+                chunk = read(key_of(chunk[-1]))
+            except LOST as error:  # the 200 has started: cut the body (core.disconnects.ResponseCut)
+                raise ResponseCut(f"the CSV export of {request.url.path}", error) from None
 
-    disposition = f'attachment; filename="{filename}"'
     return CsvResponse(
         csv_body(header, rows()),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",

@@ -62,6 +62,17 @@ class RetryingReads(Session):
         return super()._execute_internal(*args, **kwargs)
 
 
+class ResponseCut(Exception):
+    """A streamed answer whose database connection was lost after its first bytes were sent:
+    it cannot become a 503 any more, and ending it normally would hand the client a complete-
+    looking body that lacks the rest. core.problems.DatabaseErrorMiddleware logs one warning
+    line (`describe`, no traceback) and ends the request without its last chunk, so the
+    server closes the connection and the client sees an incomplete transfer."""
+
+    def __init__(self, what: str, error: BaseException) -> None:
+        super().__init__(f"{what} was cut short: the database connection was lost ({describe(error)})")
+
+
 def describe(error: BaseException) -> str:
     """One line naming a database error without its SQL or parameters: the driver's message."""
     cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error

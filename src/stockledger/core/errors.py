@@ -75,6 +75,7 @@ class QuantityOverflow(AppError):
     status, code, title = 422, "quantity_overflow", "Quantity overflow"
 
 
+TOTAL_OVERFLOW = "A total would pass 9.2×10^12 units, more than the ledger holds for one item"
 SQLITE_OVERFLOW = (
     "Totals past 9.2×10^12 units per product and facility exceed what SQLite can add; use PostgreSQL"
 )

@@ -12,10 +12,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Pending
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stockledger.core.disconnects import LOST, describe
+from stockledger.core.disconnects import LOST, ResponseCut, describe
 from stockledger.core.errors import (
     PROBLEM_JSON,
     SQLITE_OVERFLOW,
+    TOTAL_OVERFLOW,
     AppError,
     QuantityOverflow,
     ValidationFailed,
@@ -122,6 +123,10 @@ def client_data_error(exc: BaseException) -> AppError | None:
     (PostgreSQL), a sum past SQLite's 64-bit integers. A 422 that must not be retried, not a 503."""
     orig = getattr(exc, "orig", None)
     state = getattr(orig, "sqlstate", None)
+    # Quantities are BIGINT millionths: "bigint out of range" (a total), "value … is out of range
+    # for type bigint" (a sum bound as a parameter).
+    if state == "22003" and "bigint" in str(orig):
+        return QuantityOverflow(TOTAL_OVERFLOW)
     if isinstance(state, str) and state in CLIENT_DATA_STATES:
         return ValidationFailed(f"The request does not fit the database: {CLIENT_DATA_STATES[state]}")
     if isinstance(exc, OperationalError) and str(orig) == "integer overflow":  # SQLite's SUM()
@@ -196,6 +201,10 @@ class DatabaseErrorMiddleware:
 
         try:
             await self.app(scope, receive, watch)
+        except ResponseCut as cut:  # one line; no last chunk: the client sees the body is incomplete
+            log.warning("%s", cut)
+            if not started:
+                raise
         except LOST as error:
             if started:
                 raise

@@ -1,10 +1,12 @@
 """Pydantic building blocks shared by every feature's DTOs (OFBiz camelCase in JSON)."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -12,10 +14,12 @@ from pydantic import (
     PlainSerializer,
     ValidationInfo,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-from stockledger.core.exact_json import EXACT_MARK
+from stockledger.core.exact_json import exact_mark
 
 # The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
 # (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
@@ -34,7 +38,7 @@ def json_number(value: Decimal) -> int | float | str:
     if -FLOAT_EXACT < value < FLOAT_EXACT:
         return float(value)
     number = float(value)
-    return number if Decimal(repr(number)) == value else EXACT_MARK + format(value, "f")
+    return number if Decimal(repr(number)) == value else exact_mark(format(value, "f"))
 
 
 FLOAT_EXACT = Decimal(10) ** 9
@@ -93,6 +97,27 @@ Money = Annotated[
     _as_number,
     _declared({"minimum": 0}),
 ]
+
+
+OUTSIDE_THE_CALENDAR = (
+    "this instant is outside the calendar in UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"
+)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The instant in UTC (one without an offset is UTC), or a refusal when UTC cannot name it:
+    `9999-12-31T23:59:59-01:00` is in year 10000 there, past what Python and the columns hold."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(OUTSIDE_THE_CALENDAR) from None
+
+
+# Every timestamp a client sends (bodies, queries, forms): RFC 3339, an offset given or UTC meant,
+# held in UTC from here on, so no comparison, bind or answer meets one the calendar cannot hold.
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
 # Ids and codes are String(60) columns (core.model_base): longer text is refused here, at the edge,
 # on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
 ID_MAX = 60
@@ -115,6 +140,30 @@ ReasonId = Annotated[Id, Field(description=OPEN_REASON)]
 PathId = Annotated[str, Path(max_length=ID_MAX)]
 
 
+DUPLICATE_LINE = "duplicate_line"
+
+
+def unique_lines(attribute: str, member: str) -> AfterValidator:
+    """A list's validator: no two of its lines have the same `attribute` (`member` in JSON). A
+    repeat is a 422 validation_failed listing {loc: [body, <list>], msg, type: duplicate_line},
+    its msg for staff: "orderItemSeqId 10 appears twice: on lines 1 and 3"."""
+
+    def check(lines: list[Any]) -> list[Any]:
+        first: dict[Any, int] = {}
+        for number, line in enumerate(lines, start=1):
+            value = getattr(line, attribute)
+            if value in first:
+                raise PydanticCustomError(
+                    DUPLICATE_LINE,
+                    "{member} {value} appears twice: on lines {first} and {again}",
+                    {"member": member, "value": value, "first": first[value], "again": number},
+                )
+            first[value] = number
+        return lines
+
+    return AfterValidator(check)
+
+
 class ApiModel(BaseModel):
     """camelCase on the wire, snake_case in Python; built from ORM rows or dicts."""
 
@@ -127,7 +176,7 @@ NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text holds no NUL: core.guards refuses it
 def _declare_text_bound(schema: dict[str, Any]) -> None:
     """The contract says what the service enforces on text: at most ID_MAX characters unless the
     field says otherwise (str_max_length), no NUL; and only the members it reads (another is a
-    422; a DocumentModel ignores them)."""
+    422 extra_forbidden)."""
     schema["additionalProperties"] = False
     for field in schema.get("properties", {}).values():
         for branch in [field, *field.get("anyOf", ())]:
@@ -174,13 +223,41 @@ class InputModel(ApiModel):
     )
 
 
-class DocumentModel(InputModel):
-    """A document in the OFBiz seed formats (POST /v1/import, `stockledger load`): OFBiz
-    documents carry many members this service does not read, so unknown ones are ignored. The
-    contract still lists only the members read (a client need send no others; declaring any
-    member open would promise that any value there is taken, and a NUL anywhere is refused)."""
+# The entity engine's audit stamps, on every record an OFBiz export writes: the ledger keeps
+# its own (created_stamp, the detail rows), so they are accepted and not stored.
+OFBIZ_STAMPS = ("lastUpdatedStamp", "lastUpdatedTxStamp", "createdStamp", "createdTxStamp")
+_STAMP_SCHEMA = {
+    "type": "string",
+    "maxLength": 40,
+    "pattern": NO_NUL,
+    "description": "OFBiz entity-engine audit stamp: accepted as an export writes it, not stored",
+}
 
-    model_config = ConfigDict(extra="ignore")
+
+def _declare_document(schema: dict[str, Any]) -> None:
+    _declare_text_bound(schema)
+    schema.setdefault("properties", {}).update({stamp: dict(_STAMP_SCHEMA) for stamp in OFBIZ_STAMPS})
+
+
+class DocumentModel(InputModel):
+    """A document in the OFBiz seed formats (POST /v1/import, `stockledger load`). Like every
+    body, only its listed members: the seeds' sample JSON carries no others, and a member this
+    service does not read (inventoryItemVariances in a facility document) is a 422
+    extra_forbidden naming it, not dropped without a word. The entity engine's audit stamps
+    (OFBIZ_STAMPS), which every OFBiz export carries, are the exception: accepted, not stored."""
+
+    model_config = ConfigDict(json_schema_extra=_declare_document)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_stamps(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(stamp in data for stamp in OFBIZ_STAMPS):
+            for stamp in OFBIZ_STAMPS:
+                value = data.get(stamp)
+                if value is not None and (not isinstance(value, str) or len(value) > 40):
+                    raise PydanticCustomError("string_type", f"{stamp} must be a timestamp string")
+            return {k: v for k, v in data.items() if k not in OFBIZ_STAMPS}
+        return data
 
 
 class Health(ApiModel):

@@ -9,6 +9,7 @@ from stockledger.core.schemas import (
     ApiModel,
     Id,
     InputModel,
+    Instant,
     NonNegativeQuantity,
     QuantityOut,
     VarianceReasonId,
@@ -39,7 +40,7 @@ class CountLine(InputModel):
 class CountDoc(InputModel):
     physical_inventory_id: Id
     facility_id: Id
-    physical_inventory_date: datetime | None = None
+    physical_inventory_date: Instant | None = None
     party_id: Id | None = None
     general_comments: str | None = Field(default=None, max_length=1000)
     counts: list[CountLine] = Field(min_length=1, max_length=10_000)

@@ -18,7 +18,7 @@ from stockledger.events.publisher import (
     publish_forever,
     publish_pending,
 )
-from stockledger.events.status import database_status, stream_status
+from stockledger.events.status import STATUS_SCAN_LIMIT, database_status, stream_status
 
 events_app = typer.Typer(help="The outbox and NATS JetStream: publish events, consume OMS messages.")
 console = Console()
@@ -96,17 +96,23 @@ def new_deployment_id_command() -> None:
 @events_app.command("status")
 @database_command
 def status(
-    stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER", nats_url: NatsUrl = None
+    stream: Annotated[str, typer.Option(help="JetStream stream")] = "STOCKLEDGER",
+    nats_url: NatsUrl = None,
+    scan_limit: Annotated[
+        int, typer.Option(min=1, help="Messages read from the end of the stream")
+    ] = STATUS_SCAN_LIMIT,
 ) -> None:
     """The publisher's position, the outbox, and (with NATS) the gap between the outbox and the
     stream. Exit 1 when the stream holds a message of this deployment that is not the outbox's
-    event of its number (AHEAD, DIVERGED: a restored or cloned database) or NATS is down."""
+    event of its number (AHEAD, DIVERGED: a restored or cloned database), lacks outbox events
+    below its last one of ours (HOLES), holds none of ours in what was read (gap unknown), or
+    NATS is down."""
     db = open_database()
     report, deployment, last = database_status(db, stream)
     url = nats_url or get_settings().nats_url
     try:
         if url:
-            asyncio.run(stream_status(db, url, stream, report, (deployment, last)))
+            asyncio.run(stream_status(db, url, stream, report, (deployment, last), scan_limit))
     except BrokerUnavailable as exc:
         report.lines.append(f"{exc}: the stream was not compared")
         report.problem = True

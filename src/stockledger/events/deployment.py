@@ -64,6 +64,13 @@ def outbox_after(db: Database, event_seq: int) -> int:
         return int(session.execute(query).scalar_one())
 
 
+def outbox_between(db: Database, low: int, high: int) -> list[int]:
+    """The eventSeqs of the outbox from `low` to `high`, both included, in order."""
+    with db.reading() as session:
+        query = select(OutboxEvent.event_seq).where(OutboxEvent.event_seq.between(low, high))
+        return list(session.scalars(query.order_by(OutboxEvent.event_seq)))
+
+
 def is_outbox_event(db: Database, event_seq: int, body: bytes) -> bool:
     """Whether `body` (a message of this deployment on the stream) is the outbox's event
     `event_seq`, byte for byte; not so after a restore, when the stream holds a lost future."""

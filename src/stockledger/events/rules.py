@@ -1,5 +1,7 @@
 """Pure rules of the NATS subjects (no database, no broker)."""
 
+import re
+
 
 def subject_token(value: str) -> str:
     """A NATS subject token: ids may hold '.', which would split the token, so it becomes '_'."""
@@ -23,7 +25,17 @@ def message_id(deployment_id: str, event_seq: int) -> str:
     return f"{deployment_id}:{event_seq}"
 
 
-def own_event_seq(msg_id: str, deployment_id: str) -> int | None:
-    """The eventSeq of a message id this deployment sent; None for anyone else's."""
+def own_event_seq(msg_id: object, deployment_id: str) -> int | None:
+    """The eventSeq of a message id this deployment sent; None for anyone else's. Only the exact
+    form message_id() writes is ours: `<deploymentId>:<n>`, n >= 1 in ASCII digits without
+    leading zeros (`<id>:0048` is not eventSeq 48). A header NATS could not read as text (the
+    client hands over an email.header.Header for non-ASCII) is never ours."""
+    if not isinstance(msg_id, str):
+        return None
     sender, _, seq = msg_id.rpartition(":")
-    return int(seq) if sender == deployment_id and seq.isdigit() else None
+    if sender != deployment_id or not CANONICAL_SEQ.fullmatch(seq):
+        return None
+    return int(seq)
+
+
+CANONICAL_SEQ = re.compile(r"[1-9][0-9]*")

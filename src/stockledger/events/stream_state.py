@@ -27,6 +27,9 @@ class StreamState:
     own_body: bytes = b""  # that message's body (the feed item it was published from)
     own_seq: int | None = None  # that message's stream sequence
     own: tuple[tuple[int, bytes], ...] = ()  # every_own: (eventSeq, body) of each of ours scanned
+    from_first: bool = False  # the scan reached the stream's first message
+    oldest_own_seq: int | None = None  # every_own: the stream sequence of the oldest of ours scanned
+    first_seq: int = 0  # the stream's first sequence (1 unless messages were trimmed or purged)
 
 
 async def stream_state(
@@ -53,7 +56,18 @@ async def stream_state(
         return StreamState(state.messages, None, scanned)
     seq, event_seq, body = found[0]
     every = tuple((e, b) for _, e, b in found) if every_own else ()
-    return StreamState(state.messages, event_seq, scanned, body, seq, every)
+    oldest = found[-1][0] if every_own else None
+    return StreamState(
+        state.messages,
+        event_seq,
+        scanned,
+        body,
+        seq,
+        every,
+        lowest == state.first_seq,
+        oldest,
+        state.first_seq,
+    )
 
 
 async def _own_message_at(

@@ -20,6 +20,7 @@ from stockledger.core.db import Database
 from stockledger.core.deps import commit_keyed, keyed_session
 from stockledger.core.disconnects import LOST
 from stockledger.core.errors import AppError
+from stockledger.core.exact_json import exact_numbers
 from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
 from stockledger.core.routing import is_routed
@@ -136,13 +137,14 @@ class _Captured:
 
 
 async def _send_answer(send: Send, answer: StoredAnswer, replayed: bool) -> None:
-    headers = [(b"content-length", str(len(answer.body)).encode())]
+    body = exact_numbers(answer.body)  # stored as made: a replay makes nothing (core.exact_json)
+    headers = [(b"content-length", str(len(body)).encode())]
     if answer.content_type:
         headers.append((b"content-type", answer.content_type.encode()))
     if replayed:
         headers.append((REPLAYED.lower().encode(), b"true"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _bad(keys: list[str]) -> str:

@@ -20,7 +20,7 @@ from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
 from stockledger.core.exact_json import exact_numbers
 from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of
-from stockledger.core.schemas import PathId
+from stockledger.core.schemas import Instant, PathId
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger import items, views
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
@@ -188,7 +188,8 @@ async def get_availability(
     facility_id: Annotated[str, Query(alias="facilityId", min_length=1)],
     product_id: Annotated[str, Query(alias="productId", min_length=1)],
     as_of: Annotated[
-        datetime | None, Query(alias="asOf", description="Replay the ledger to this instant")
+        Instant | None,
+        Query(alias="asOf", description="Replay the ledger to this instant (no offset given: UTC)"),
     ] = None,
     allow_expired: Annotated[
         bool,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.core.db import WriteBehind
 from stockledger.core.model_base import utcnow
+from stockledger.core.sums import require_summable_items
 from stockledger.events.outbox import Event, event_inserts, record_event
 from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.postings import Links, LockedItem, Posted, Posting
@@ -76,11 +77,31 @@ def post(
     Refused (InsufficientStock, NegativeStock, NotFound): the postings before it may be written,
     so the caller's transaction rolls back."""
     if isinstance(postings, Posting):
-        return _post_one(session, postings, held or {}, carried)
+        one = _post_one(session, postings, held or {}, carried)
+        _require_summable(session, [(postings, one)])
+        return one
     posted = _post_many(session, postings, held or {}, writes)
     if carried is not None:
         _write_carried(session, carried)
+    _require_summable(session, list(zip(postings, posted, strict=True)))
     return posted
+
+
+def _require_summable(session: Session, done: Sequence[tuple[Posting, Posted]]) -> None:
+    """SQLite: the products of the items whose totals grew still add up (core.sums); a write
+    that only shrinks totals (a count of a product past the bound) is always let through."""
+    grown: dict[str, set[str]] = {}
+    for posting, after in done:
+        diffs = (posting.quantity_on_hand_diff, posting.available_to_promise_diff, posting.accounting_diff)
+        totals = (
+            after.quantity_on_hand_total,
+            after.available_to_promise_total,
+            after.accounting_quantity_total,
+        )
+        if any(abs(total) > abs(total - diff) for total, diff in zip(totals, diffs, strict=True)):
+            grown.setdefault(after.facility_id, set()).add(after.inventory_item_id)
+    for facility_id, item_ids in grown.items():
+        require_summable_items(session, facility_id, item_ids)
 
 
 def _post_one(session: Session, posting: Posting, held: Held, carried: Carried | None) -> Posted:

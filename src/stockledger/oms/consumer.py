@@ -33,10 +33,11 @@ class ConsumerConfig:
 
 
 def message_id(msg: Msg) -> str:
-    """The sender's Nats-Msg-Id, else the stream and its sequence (unique within the stream)."""
+    """The sender's Nats-Msg-Id, whole (apply_message refuses one it cannot store, never cuts
+    it), else the stream and its sequence (unique within the stream)."""
     given = (msg.headers or {}).get(MSG_ID)
     if given:
-        return given[:255]
+        return str(given)
     return f"{msg.metadata.stream}:{msg.metadata.sequence.stream}"
 
 

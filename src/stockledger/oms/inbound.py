@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import upsert
@@ -23,6 +24,7 @@ from stockledger.core.schemas import Id
 from stockledger.core.transactions import savepoint
 from stockledger.events.models import ProcessedMessage
 from stockledger.idempotency.models import UNKNOWN_FACILITY
+from stockledger.oms.refusals import body_problem, data_refusal, stored_id
 from stockledger.reservations.schemas import ReserveOrderRequest
 from stockledger.reservations.service import ReserveLine, reserve_stock
 from stockledger.returns.schemas import ReturnIn
@@ -80,6 +82,7 @@ def apply_message(session: Session, message_type: str, message_id: str, body: by
     """Apply one inbound message at most once, in the caller's transaction (the consumer's:
     oms/consumer.py `apply_one`); returns applied, refused or duplicate."""
     document, problem = _parse(message_type, body)
+    message_id, problem = stored_id(message_id, problem)
     facility_id = _facility_of(document)
     if not _claim(session, facility_id, message_id, message_type):
         return DUPLICATE
@@ -91,12 +94,18 @@ def apply_message(session: Session, message_type: str, message_id: str, body: by
 
 
 def _parse(message_type: str, body: bytes) -> tuple[Any, str | None]:
+    """The document, or why the message is refused before any service sees it (oms/refusals.py;
+    JSON nested past Python's recursion limit makes json.loads raise RecursionError)."""
     if message_type not in HANDLERS:
-        return None, f"unknown_message_type: {message_type}"
+        return None, f"unknown_message_type: {message_type[:200]}"
+    if (problem := body_problem(body)) is not None:
+        return None, problem
     try:
         return json.loads(body), None
     except (ValueError, UnicodeDecodeError):
         return None, "malformed_json: the message body is not JSON"
+    except RecursionError:
+        return None, "malformed_json: the message body nests arrays or objects too deeply"
 
 
 def _apply(session: Session, message_type: str, document: Any) -> str | None:
@@ -108,6 +117,10 @@ def _apply(session: Session, message_type: str, document: Any) -> str | None:
         return f"{exc.code}: {exc.detail}"
     except ValidationError as exc:
         return f"validation_failed: {exc.errors(include_url=False)[:3]}"
+    except (DBAPIError, OverflowError) as exc:  # a value past its column: the API's 422, not an outage
+        if (refusal := data_refusal(exc)) is None:
+            raise
+        return refusal
     return None
 
 
@@ -123,7 +136,9 @@ def _claim(session: Session, facility_id: str, message_id: str, message_type: st
     """Record the message as processed; False when it already was (a concurrent twin waits here)."""
     claimed = session.execute(
         upsert(session, ProcessedMessage)
-        .values(facility_id=facility_id, message_id=message_id, message_type=message_type, outcome=APPLIED)
+        .values(
+            facility_id=facility_id, message_id=message_id, message_type=message_type[:60], outcome=APPLIED
+        )
         .on_conflict_do_nothing(index_elements=["facility_id", "message_id"])
         .returning(ProcessedMessage.message_id)
     ).scalar_one_or_none()

@@ -10,6 +10,7 @@ from stockledger.core.schemas import (
     ApiModel,
     Id,
     InputModel,
+    Instant,
     Money,
     NonNegativeQuantity,
     QuantityOut,
@@ -51,7 +52,7 @@ class ReceiptLine(InputModel):
     quantity_rejected: NonNegativeQuantity = Decimal(0)
     unit_cost: Money | None = None
     lot_id: Id | None = None
-    expire_date: datetime | None = None
+    expire_date: Instant | None = None
     location_seq_id: Id | None = None
     rejection_reason_id: Id | None = Field(
         default=None,

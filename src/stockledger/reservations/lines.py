@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from stockledger.core.errors import ValidationFailed
+from stockledger.core.errors import ValidationFailed, listed_errors
 from stockledger.core.fixed import ZERO
+from stockledger.core.schemas import DUPLICATE_LINE
 from stockledger.ledger.sole_item import SoleItemReservation
 from stockledger.reservations.rules import RESERVE_REASON
 
@@ -62,8 +63,8 @@ class ReserveOutcome:
 def check_lines(lines: Sequence[ReserveLine]) -> None:
     if not lines:
         raise ValidationFailed("An order to reserve needs at least one line")
-    seen: set[str] = set()
-    for line in lines:
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
         if not line.quantity.is_finite() or line.quantity <= 0:
             raise ValidationFailed(
                 "quantity must be a positive number",
@@ -71,11 +72,15 @@ def check_lines(lines: Sequence[ReserveLine]) -> None:
                 quantity=str(line.quantity),
             )
         if line.order_item_seq_id in seen:
+            # The shape of the API's refusal (core.schemas.unique_lines), for the other callers.
+            seq_id = line.order_item_seq_id
+            msg = f"orderItemSeqId {seq_id} appears twice: on lines {seen[seq_id]} and {number}"
             raise ValidationFailed(
-                f"orderItemSeqId {line.order_item_seq_id} appears twice in the order",
+                f"body.items: {msg}",
                 orderItemSeqId=line.order_item_seq_id,
+                **listed_errors([{"loc": ["body", "items"], "msg": msg, "type": DUPLICATE_LINE}]),
             )
-        seen.add(line.order_item_seq_id)
+        seen[line.order_item_seq_id] = number
 
 
 def whole_line(line: ReserveLine, item_id: str) -> LineOutcome:

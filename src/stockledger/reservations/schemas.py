@@ -2,10 +2,18 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
-from stockledger.core.schemas import ApiModel, Id, InputModel, PositiveQuantity, QuantityOut
+from stockledger.core.schemas import (
+    ApiModel,
+    Id,
+    InputModel,
+    PositiveQuantity,
+    QuantityOut,
+    unique_lines,
+)
 
 
 class Fill(StrEnum):
@@ -43,7 +51,11 @@ class ReserveOrderRequest(InputModel):
 
     facility_id: Id
     fill: Fill = Fill.ALL_OR_NOTHING
-    items: list[OrderLine] = Field(min_length=1, max_length=20_000)
+    items: Annotated[
+        list[OrderLine],
+        Field(min_length=1, max_length=20_000),
+        unique_lines("order_item_seq_id", "orderItemSeqId"),
+    ]
     allow_expired: bool = Field(
         default=False, description="FEFO may take lots whose expireDate has passed (default: skip them)"
     )

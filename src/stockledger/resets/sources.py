@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from stockledger.core.errors import AppError, ValidationFailed, clipped
+from stockledger.core.errors import AppError, ValidationFailed, clipped, listed_errors
 from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, is_utf8_text
 from stockledger.resets.rules import ATP, QOH, JsonText, RawLine
 
@@ -118,6 +118,7 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
     stray = next((n for n, line in enumerate(document["lines"], start=1) if not isinstance(line, dict)), None)
     if stray is not None:
         raise ValidationFailed(f"lines[{stray - 1}]: a line is a JSON object", line=stray)
+    _refuse_unknown_members(document)
     source = document.get("source")
     if source is not None and (not isinstance(source, str) or len(source) > 255):
         raise ValidationFailed("source must be a string of at most 255 characters")
@@ -126,6 +127,28 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
     if isinstance(source, str) and not is_utf8_text(source):
         raise ValidationFailed(f"source: {SURROGATE_DETAIL}")
     return document
+
+
+DOCUMENT_MEMBERS = frozenset(("lines", "source"))
+LINE_MEMBERS = frozenset(CSV_COLUMNS)
+
+
+def _refuse_unknown_members(document: dict[str, Any]) -> None:
+    """A member the contract does not list (`additionalProperties: false`), at the top or in a
+    line, refuses the whole reset before anything is applied: a misspelt `quantityOnHnad` is
+    named, not taken for a line without a quantity."""
+    unknown: list[list[str | int]] = [["body", name] for name in document if name not in DOCUMENT_MEMBERS]
+    for n, line in enumerate(document["lines"]):
+        if not line.keys() <= LINE_MEMBERS:
+            unknown += [["body", "lines", n, name] for name in line if name not in LINE_MEMBERS]
+    if unknown:
+        errors = [
+            {"loc": loc, "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
+            for loc in unknown
+        ]
+        where = ".".join(str(part) for part in unknown[0])
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise ValidationFailed(f"{where}: not a member of a reset{more}", **listed_errors(errors))
 
 
 def json_lines(lines: list[Any]) -> Iterator[RawLine]:

@@ -1,9 +1,8 @@
 """DTOs of shipping: sales shipments, confirming them shipped, POS sales (OFBiz camelCase)."""
 
-from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
@@ -15,17 +14,10 @@ from stockledger.core.schemas import (
     QuantityOut,
     absent,
     refused,
+    unique_lines,
 )
 
 MAX_LINES = 1000
-
-
-def _unique(values: Iterable[str], what: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{what} {value} appears twice")
-        seen.add(value)
 
 
 class ShipGroupIn(InputModel):
@@ -52,15 +44,17 @@ class ShipmentCreate(InputModel):
     shipment_id: Id | None = None
     primary_order_id: Id
     origin_facility_id: Id
-    items: list[ShipmentItemIn] = Field(min_length=1, max_length=MAX_LINES)
+    items: Annotated[
+        list[ShipmentItemIn],
+        Field(min_length=1, max_length=MAX_LINES),
+        unique_lines("shipment_item_seq_id", "shipmentItemSeqId"),
+    ]
     ship_group: ShipGroupIn | None = None
-    route_segments: list[RouteSegmentIn] = Field(default=[], max_length=100)
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Self:
-        _unique((i.shipment_item_seq_id for i in self.items), "shipmentItemSeqId")
-        _unique((s.shipment_route_segment_id for s in self.route_segments), "shipmentRouteSegmentId")
-        return self
+    route_segments: Annotated[
+        list[RouteSegmentIn],
+        Field(max_length=100),
+        unique_lines("shipment_route_segment_id", "shipmentRouteSegmentId"),
+    ] = []
 
 
 class ShipmentStatus(StrEnum):
@@ -118,13 +112,12 @@ class PosItemIn(InputModel):
 class PosSaleIn(InputModel):
     order_id: Id
     facility_id: Id
-    items: list[PosItemIn] = Field(min_length=1, max_length=MAX_LINES)
+    items: Annotated[
+        list[PosItemIn],
+        Field(min_length=1, max_length=MAX_LINES),
+        unique_lines("order_item_seq_id", "orderItemSeqId"),
+    ]
     allow_expired: bool = False  # sell from expired lots too
-
-    @model_validator(mode="after")
-    def _unique_lines(self) -> Self:
-        _unique((i.order_item_seq_id for i in self.items), "orderItemSeqId")
-        return self
 
 
 # ---- answers ----

@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Literal, get_args
 
 from sqlalchemy import ColumnElement, Select, Subquery, func, literal, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.auth.rules import Principal
 from stockledger.core.fixed import ZERO
+from stockledger.core.problems import client_data_error
 from stockledger.ledger.models import (
     Facility,
     InventoryItem,
@@ -47,6 +49,7 @@ class StockRow:
     minimum_stock: Decimal | None
     computed_inventory_count: Decimal
     not_promisable: NotPromisable  # on hand, not in ATP, by kind
+    too_large: bool = False  # SQLite cannot add its totals up (core.sums): shown as such, not summed
 
     @property
     def below_minimum(self) -> bool:
@@ -69,7 +72,33 @@ def stock_page(
 
 
 def stock_rows(session: Session, facility_id: str, product_ids: list[str]) -> list[StockRow]:
-    """The view rows of these products, with names and reservations, in the order given."""
+    """The view rows of these products, with names and reservations, in the order given. On
+    SQLite, a product whose totals it cannot add (rows written before such writes were refused)
+    is a row marked too_large, and the others are listed as ever: one product does not take the
+    whole page down."""
+    try:
+        return _stock_rows(session, facility_id, product_ids)
+    except OperationalError as exc:
+        if client_data_error(exc) is None:
+            raise
+    found: list[StockRow] = []
+    for product_id in product_ids:
+        try:
+            found.extend(_stock_rows(session, facility_id, [product_id]))
+        except OperationalError as exc:
+            if client_data_error(exc) is None:
+                raise
+            name = session.scalar(select(Product.product_name).where(Product.product_id == product_id))
+            found.append(_too_large(product_id, name))
+    return found
+
+
+def _too_large(product_id: str, name: str | None) -> StockRow:
+    held = NotPromisable(ZERO, ZERO, ZERO, ZERO, ZERO)
+    return StockRow(product_id, name, None, ZERO, ZERO, ZERO, None, ZERO, held, too_large=True)
+
+
+def _stock_rows(session: Session, facility_id: str, product_ids: list[str]) -> list[StockRow]:
     v = product_facility_inventory_item
     # The view aggregates; naming its keys keeps a page's cost to the page (a range would sum all after it).
     rows = session.execute(
@@ -140,7 +169,18 @@ def stock_sorted(session: Session, facility_id: str, query: StockQuery, offset: 
         stmt = stmt.where(v.c.minimum_stock.is_not(None), v.c.computed_inventory_count < 0)
     if query.search:
         stmt = stmt.where(_matches(v.c.product_id, query.search))
-    return list(session.scalars(stmt))
+    try:
+        return list(session.scalars(stmt))
+    except OperationalError as exc:  # SQLite cannot add one product's totals: list by product id
+        if client_data_error(exc) is None:
+            raise
+    pf = ProductFacility  # the ids alone, no sum: each row then shows what can be added
+    ids = select(pf.product_id).where(pf.facility_id == facility_id).order_by(pf.product_id)
+    if query.search:
+        ids = ids.join(Product, Product.product_id == pf.product_id).where(
+            _matches(pf.product_id, query.search)
+        )
+    return list(session.scalars(ids.offset(offset).limit(limit)))
 
 
 _HELD_COLUMNS = (
