@@ -30,6 +30,7 @@ CITUS_TESTS := \
 	tests/integration/test_cli.py tests/integration/test_resets_cli.py tests/integration/test_tokens.py \
 	tests/integration/test_events_feed.py tests/integration/test_outbox.py \
 	tests/integration/test_reservations_concurrency.py tests/integration/test_reservations_sole_item.py \
+	tests/integration/test_order_items.py \
 	tests/integration/test_ledger_post.py tests/integration/test_resets.py \
 	tests/integration/test_receiving_backorders.py \
 	tests/e2e/test_idempotency_api.py tests/e2e/test_api_reads.py tests/e2e/test_scenario_store_day.py \

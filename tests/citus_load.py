@@ -192,13 +192,23 @@ class Load:
     """CLIENTS threads reserving over HTTP in `facilities` until `stop` is set or each has sent
     `budget` requests; `sent` counts every answered request. Each answer is tallied under the
     `phase` current when it was sent (the test moves it on). With `reads`, every other request
-    is an availability read instead."""
+    is an availability read instead. `kept_for` (phase, n): each client keeps the last n requests
+    of its budget for that phase, waiting for it (a step of unknown length, a rebalance, does
+    not use the whole budget up)."""
 
     def __init__(
-        self, base_url: str, token: str, facilities: list[str], clients: int, budget: int, reads: bool = False
+        self,
+        base_url: str,
+        token: str,
+        facilities: list[str],
+        clients: int,
+        budget: int,
+        reads: bool = False,
+        kept_for: tuple[str, int] | None = None,
     ) -> None:
         self.base_url, self.token, self.facilities, self.budget = base_url, token, facilities, budget
         self.reads = reads  # every other request an availability read
+        self.kept_for = kept_for
         self.tally = Tally()
         self.stop = threading.Event()
         self.sent = 0
@@ -222,6 +232,9 @@ class Load:
         try:
             with httpx.Client(base_url=self.base_url, headers=headers, timeout=120) as http:
                 for n in range(self.budget):
+                    if self.kept_for is not None and n >= self.budget - self.kept_for[1]:
+                        while self.phase != self.kept_for[0] and not self.stop.is_set():
+                            time.sleep(0.05)
                     if self.stop.is_set():
                         return
                     facility = rng.choice(self.facilities)

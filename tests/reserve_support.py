@@ -19,11 +19,13 @@ def reserve_line(
 ) -> ReserveOutcome:
     """Where the database runs a change alone (PostgreSQL), and unless `sole_item_tried`: the
     one statement in autocommit when the product's sole item covers the line. Otherwise
-    `reserve_stock` in a transaction of its own, which decides, nothing having been written."""
+    `reserve_stock` in a transaction of its own, which decides, nothing having been written; on
+    Citus (no change runs alone) it tries the sole item first, in steps, unless `sole_item_tried`."""
     if db.runs_alone and not sole_item_tried:
         outcome = reserve_alone(db, order_id, facility_id, line, fill, principal)
         if outcome is not None:
             return outcome
+    tried = db.runs_alone or sole_item_tried
     with command_transaction(db) as session:
         bind_principal(session, principal)
-        return reserve_stock(session, order_id, facility_id, [line], fill, try_sole_item=False)
+        return reserve_stock(session, order_id, facility_id, [line], fill, try_sole_item=not tried)

@@ -3,8 +3,9 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.core.db import Database
@@ -107,3 +108,30 @@ def committed_alone(db: Database) -> Iterator[list[tuple[str, int]]]:
         yield seen
     finally:
         db.after_alone.remove(_record)
+
+
+SOLE_ITEM_POST = "WITH picked AS"  # how the one statement, and its post step on Citus, begin
+
+
+@contextmanager
+def sole_item_tries(db: Database) -> Iterator[list[int]]:
+    """The rows each try of the sole-item reservation's post returned during the block: the one
+    statement (committed alone or in a session) or, on Citus, its post step, which runs in a
+    transaction (ledger/sole_item_steps.py)."""
+    seen: list[int] = []
+
+    def _alone(sql: str, returned: int) -> None:
+        if sql.startswith(SOLE_ITEM_POST):
+            seen.append(returned)
+
+    def _executed(_conn: Any, cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.startswith(SOLE_ITEM_POST):
+            seen.append(cursor.rowcount)
+
+    db.after_alone.append(_alone)
+    event.listen(db.engine, "after_cursor_execute", _executed)
+    try:
+        yield seen
+    finally:
+        db.after_alone.remove(_alone)
+        event.remove(db.engine, "after_cursor_execute", _executed)

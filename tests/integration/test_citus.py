@@ -14,9 +14,11 @@ from sqlalchemy import Connection, event, inspect, text
 
 from stockledger.core import citus, migrate
 from stockledger.core.db import Database
-from stockledger.ledger.sole_item import SoleItemReservation, sole_item_statement
 from stockledger.ledger.views import product_facility_inventory_item
-from tests.stock_support import FACILITY, receive
+from stockledger.reservations.service import ReserveLine
+from tests.databases import CITUS_TEST_SHARDS
+from tests.reserve_support import reserve_line
+from tests.stock_support import FACILITY, add_sole_item, receive
 
 on_citus = pytest.mark.parametrize("backend", ["citus"], indirect=True)
 
@@ -106,24 +108,38 @@ def _assert_router(plan: str, sql: str) -> None:
 
 
 @on_citus
-@pytest.mark.xfail(
-    strict=True,
-    reason="planned in parts: each writing CTE is a distributed subplan run through the coordinator,"
-    " and the order-item guard (SPEC §11) reads order_item in every facility, so on every shard"
-    " (docs/scaling.md, 'What a reservation costs on Citus')",
-)
-def test_the_one_statement_reservation_is_a_single_shard_plan(seeded: Database) -> None:
-    reservation = SoleItemReservation(
-        FACILITY, "O-PLAN", "00001", "FG002", None, Decimal(1), "RESERVATION", "StockReserved", _payload
-    )
-    statement = sole_item_statement(seeded.engine.dialect, reservation, "tests")
+def test_every_write_of_the_sole_item_reservation_is_a_single_shard_plan(
+    seeded: Database, writes: list[tuple[str, Any]], reads: list[tuple[str, Any]]
+) -> None:
+    """On Citus the one statement of ledger/sole_item.py is written in steps that each stay on
+    the facility's shard (ledger/sole_item_steps.py); the one read of the order item's claims in
+    the other facilities goes to every shard and writes nothing."""
+    item = add_sole_item(seeded, "SOLO-1", 10)
+    assert citus.shards_by_facility(seeded.engine)  # asked before the recording: not in it
+    writes.clear()
+    reads.clear()
+    outcome = reserve_line(seeded, "O-PLAN", FACILITY, ReserveLine("1", "SOLO-1", Decimal(3)))
+    assert [(r.inventory_item_id, r.quantity) for r in outcome.lines[0].reservations] == [(item, 3)]
+    assert [_written(sql) for sql, _ in writes] == [
+        "inventory_item",  # the guarded post: WITH picked …, posted AS (UPDATE …) SELECT
+        "inventory_item_detail",
+        "order_item_inventory_reservation",
+        "outbox_event",
+        "order_item",
+    ]
     with seeded.engine.connect() as conn:
-        plan = _plan(conn, _NAMED.sub(r"%(\1)s", statement.sql.replace("%", "%%")), statement.params)
-    _assert_router(plan, statement.sql)
+        for sql, params in writes:
+            _assert_router(_plan(conn, sql, params), sql)
+        [(read, params)] = reads
+        assert re.findall(r"Task Count: (\d+)", _plan(conn, read, params)) == [str(CITUS_TEST_SHARDS)]
+    assert read.startswith("SELECT 1 FROM order_item WHERE")
 
 
-def _payload(item_id: str) -> dict[str, Any]:
-    return {"orderId": "O-PLAN", "inventoryItemId": item_id}
+def _written(sql: str) -> str:
+    """The table a statement writes: its INSERT's, or its writing CTE's UPDATE's."""
+    found = re.search(r"(?:INSERT INTO|UPDATE) (\w+)", sql)
+    assert found is not None, sql
+    return found.group(1)
 
 
 @on_citus
@@ -131,9 +147,6 @@ def test_the_router_check_sees_a_statement_over_every_shard(seeded: Database) ->
     sql = "UPDATE inventory_item SET status_id = status_id WHERE inventory_item_id = %(i)s"
     with seeded.engine.connect() as conn, pytest.raises(AssertionError, match="more than one task"):
         _assert_router(_plan(conn, sql, {"i": "FG001-INV-001"}), sql)
-
-
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # a Statement's :name, as psycopg's %(name)s
 
 
 @pytest.fixture
@@ -144,6 +157,20 @@ def writes(db: Database) -> Iterator[list[tuple[str, Any]]]:
     def record(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
         if sql.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE", "WITH"}:
             seen.append((sql, params[0] if many else params))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def reads(db: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Every SELECT, as the driver received it, while the test runs."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, many: bool) -> None:
+        if sql.lstrip().split(None, 1)[0].upper() == "SELECT":
+            seen.append((sql, params))
 
     event.listen(db.engine, "before_cursor_execute", record)
     yield seen

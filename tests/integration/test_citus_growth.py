@@ -58,7 +58,8 @@ def test_a_third_worker_joins_and_takes_shards_under_load(tmp_path: Path) -> Non
                 assert [p for (p,) in conn.execute(_NODES_OF)] == [coordinator + 1, coordinator + 2]
             server = Server(db_url, workers=1, log=tmp_path / "serve.log")
             try:
-                with Load(server.base_url, token, FACILITIES, CLIENTS, BUDGET) as load:
+                after = ("after", 20)  # each client keeps 20 requests for after the moves
+                with Load(server.base_url, token, FACILITIES, CLIENTS, BUDGET, kept_for=after) as load:
                     wait_for(lambda: load.sent >= 30, "30 requests before the third worker joins")
                     load.phase = "rebalance"
                     with psycopg.connect(db_url, autocommit=True) as conn:

@@ -6,8 +6,8 @@ facilities. One worker is stopped (`scripts/citus.sh stop-node`) while the load 
 of the facility on the other worker keep being served; the stopped worker's facility answers
 503 database_unavailable with Retry-After (never a 500); and once the worker is started again
 (`start-node`) its facility's reservations succeed. Reservations in the other facility may
-answer 503 too while the worker is down: the order-item guard of the one-statement reservation
-reads order_item on every worker (docs/scaling.md, "What a reservation costs on Citus"). At the
+answer 503 too while the worker is down: a reservation reads the order item's claims in the
+other facilities, on every worker (docs/scaling.md, "What a reservation costs on Citus"). At the
 end nothing is half-applied: per facility, the ATP consumed equals the active reservations
 equals the units the clients were told were reserved, QOH is unchanged, and `stockledger
 verify` is clean.

@@ -24,7 +24,9 @@ from stockledger.shipping.confirm import confirm_shipment
 from stockledger.shipping.pos import record_pos_sale
 from stockledger.shipping.schemas import PosSaleIn, ShipmentCreate
 from stockledger.shipping.service import create_shipment
+from tests.conftest import POSTGRES_LIKE
 from tests.reserve_support import reserve_line
+from tests.scope_support import second_facility
 from tests.shipping_support import FACILITY, snapshot
 from tests.stock_support import add_sole_item, reservations
 
@@ -109,6 +111,92 @@ def test_of_two_concurrent_first_uses_the_second_is_refused(seeded: Database, so
     [refused] = outcome
     assert isinstance(refused, OrderItemConflict)
     assert [(r[1], r[2]) for r in reservations(seeded, "O5")] == [("FG001-INV-001", D(2))]
+
+
+OTHER_FACILITY = "FACILITY_2"  # tests.scope_support.second_facility: FG001 and FG002, one item each
+
+
+def _claims(db: Database, order_id: str) -> list[tuple[str, str]]:
+    with db.reading() as session:
+        rows = session.execute(
+            select(OrderItem.facility_id, OrderItem.product_id)
+            .where(OrderItem.order_id == order_id)
+            .order_by(OrderItem.facility_id)
+        )
+        return [(f, p) for f, p in rows]
+
+
+@pytest.mark.parametrize("way", sorted(RESERVE_WAYS))
+def test_an_order_item_of_another_product_in_another_facility_is_refused(seeded: Database, way: str) -> None:
+    """The claims in other facilities are read (on Citus: the one read over every shard)."""
+    second_facility(seeded)
+    _reserve(seeded, "O8", "1", "FG001", 2)
+    before = snapshot(seeded)
+    with pytest.raises(OrderItemConflict) as refused:
+        if way == "reserve_line":
+            reserve_line(seeded, "O8", OTHER_FACILITY, ReserveLine("1", "FG002", D(1)))
+        else:
+            with seeded.transaction() as session:
+                reserve_stock(session, "O8", OTHER_FACILITY, [ReserveLine("1", "FG002", D(1))])
+    assert (refused.value.extra["productId"], refused.value.extra["requestedProductId"]) == ("FG001", "FG002")
+    assert snapshot(seeded) == before
+    assert _claims(seeded, "O8") == [(FACILITY, "FG001")]
+
+
+@pytest.mark.corrupts_ledger  # it makes the pair `stockledger verify` reports
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
+def test_a_first_use_in_another_facility_not_yet_committed_is_not_seen(seeded: Database) -> None:
+    """The cross-facility part of the rule is a read, on one server as on Citus (docs/scaling.md):
+    another facility's claim that has not committed is not seen (READ COMMITTED) and nothing
+    waits for it (the primary key that serialises first uses is per facility). Both commit, and
+    `stockledger verify` reports the order item (one_product_per_order_item). SQLite serialises
+    writers, so there the second sees the first."""
+    second_facility(seeded)
+    done: list[BaseException | int] = []
+
+    def second() -> None:
+        try:
+            outcome = reserve_line(seeded, "O10", OTHER_FACILITY, ReserveLine("1", "FG002", D(1)))
+            done.append(int(outcome.lines[0].quantity_reserved))
+        except BaseException as error:  # handed to the test thread
+            done.append(error)
+
+    with seeded.transaction() as session:
+        reserve_stock(session, "O10", FACILITY, [ReserveLine("1", "FG001", D(1))])
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(30)
+        assert not racer.is_alive()  # it did not wait for the first's claim
+    assert done == [1]
+    assert _claims(seeded, "O10") == [(FACILITY, "FG001"), (OTHER_FACILITY, "FG002")]
+    with seeded.reading() as session:
+        assert check_rules(session)["one_product_per_order_item"] == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_a_first_use_in_another_facility_waits_and_is_refused(seeded: Database) -> None:
+    """SQLite serialises writers (BEGIN IMMEDIATE): the second first use waits for the first's
+    commit, then reads its claim."""
+    second_facility(seeded)
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            reserve_line(seeded, "O11", OTHER_FACILITY, ReserveLine("1", "FG002", D(1)))
+            outcome.append(None)
+        except BaseException as error:  # handed to the test thread
+            outcome.append(error)
+
+    with seeded.transaction() as session:
+        reserve_stock(session, "O11", FACILITY, [ReserveLine("1", "FG001", D(1))])
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waits for the first's transaction
+    racer.join(30)
+    [refused] = outcome
+    assert isinstance(refused, OrderItemConflict)
+    assert _claims(seeded, "O11") == [(FACILITY, "FG001")]
 
 
 def _shipment(

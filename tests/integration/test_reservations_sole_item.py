@@ -24,9 +24,16 @@ from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.verify import find_mismatches
 from stockledger.metrics.ledger_rows import count_ledger_rows
 from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_stock
+from tests.conftest import POSTGRES_LIKE
 from tests.reserve_support import reserve_line
 from tests.shipping_support import FACILITY, details, events, totals
-from tests.stock_support import add_sole_item, committed_alone, reservations
+from tests.stock_support import (
+    SOLE_ITEM_POST,
+    add_sole_item,
+    committed_alone,
+    reservations,
+    sole_item_tries,
+)
 
 D = Decimal
 SOLO = "SOLO-1"
@@ -50,19 +57,38 @@ def statements(seeded: Database) -> Iterator[list[str]]:
     event.remove(seeded.engine, "before_cursor_execute", _count)
 
 
+def _heads(statements: list[str]) -> list[list[str]]:
+    return [sql.split(None, 3)[:3] for sql in statements]
+
+
+# Citus: the one statement in steps that each stay on the facility's shard but one read
+# (ledger/sole_item_steps.py; test_citus.py reads their plans): the order item's claims in the
+# other facilities, the post, then detail, reservation, event and claim.
+CITUS_STEPS = [
+    ["SELECT", "1", "FROM"],
+    ["WITH", "picked", "AS"],
+    ["INSERT", "INTO", "inventory_item_detail"],
+    ["INSERT", "INTO", "order_item_inventory_reservation"],
+    ["INSERT", "INTO", "outbox_event"],
+    ["INSERT", "INTO", "order_item"],
+]
+
+
 def _reserve(db: Database, order_id: str, quantity: int, fill: str = "ALL_OR_NOTHING") -> ReserveOutcome:
     with db.transaction() as session:
         return reserve_stock(session, order_id, FACILITY, [ReserveLine("1", SOLO, D(quantity))], fill)
 
 
 def test_a_sole_item_line_writes_the_rows_and_event_of_the_general_path(
-    seeded: Database, solo: str, statements: list[str]
+    seeded: Database, solo: str, statements: list[str], backend: str
 ) -> None:
     statements.clear()
     outcome = _reserve(seeded, "SO1", 3)
-    if seeded.engine.dialect.name == "postgresql":
+    if backend == "postgres":
         assert len(statements) == 1
-        assert statements[0].startswith("WITH picked AS")
+        assert statements[0].startswith(SOLE_ITEM_POST)
+    if backend == "citus":
+        assert _heads(statements) == CITUS_STEPS
     [line] = outcome.lines
     assert [(r.inventory_item_id, r.quantity, r.quantity_not_available) for r in line.reservations] == [
         (solo, D(3), D(0))
@@ -186,13 +212,16 @@ def alone(seeded: Database) -> Iterator[list[tuple[str, int]]]:
 
 
 def test_reserve_line_is_one_statement_committed_alone_with_the_same_rows(
-    seeded: Database, solo: str, statements: list[str], alone: list[tuple[str, int]]
+    seeded: Database, solo: str, statements: list[str], alone: list[tuple[str, int]], backend: str
 ) -> None:
     statements.clear()
     outcome = reserve_line(seeded, "SL1", FACILITY, ReserveLine("1", SOLO, D(3)))
-    if seeded.is_postgres:
+    if backend == "postgres":
         assert statements == []  # no Session, no BEGIN or COMMIT of its own
-        assert [(sql.startswith("WITH picked AS"), returned) for sql, returned in alone] == [(True, 1)]
+        assert [(sql.startswith(SOLE_ITEM_POST), returned) for sql, returned in alone] == [(True, 1)]
+    elif backend == "citus":  # a transaction of its own, in steps
+        assert alone == []
+        assert _heads(statements) == CITUS_STEPS
     else:
         assert alone == []  # SQLite: reserve_stock in a transaction
         assert len(statements) > 1
@@ -208,7 +237,7 @@ def test_reserve_line_is_one_statement_committed_alone_with_the_same_rows(
 
 
 def test_reserve_line_falls_back_to_a_transaction_when_the_sole_item_is_short(
-    seeded: Database, solo: str, alone: list[tuple[str, int]]
+    seeded: Database, solo: str, alone: list[tuple[str, int]], backend: str
 ) -> None:
     with pytest.raises(InsufficientStock):
         reserve_line(seeded, "SL2", FACILITY, ReserveLine("1", SOLO, D(11)))
@@ -218,18 +247,19 @@ def test_reserve_line_falls_back_to_a_transaction_when_the_sole_item_is_short(
     partial = reserve_line(seeded, "SL3", FACILITY, ReserveLine("1", SOLO, D(11)), "PARTIAL")
     assert partial.lines[0].quantity_reserved == 10
     assert totals(seeded, solo) == (D(10), D(0))
-    if seeded.is_postgres:  # both tried the statement first; it returned nothing and wrote nothing
+    if backend == "postgres":  # both tried the statement first; it returned nothing and wrote nothing
         assert [returned for _, returned in alone] == [0, 0]
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
 def test_the_statement_writes_the_event_payload_of_the_general_path_byte_for_byte(
-    seeded: Database, solo: str, alone: list[tuple[str, int]]
+    seeded: Database, solo: str
 ) -> None:
     other = add_sole_item(seeded, "SOLO-2", 10)
-    reserve_line(seeded, "SB1", FACILITY, ReserveLine("1", SOLO, D(3)))  # the one statement
-    reserve_line(seeded, "SB2", FACILITY, ReserveLine("1", "SOLO-2", D(3)), sole_item_tried=True)
-    assert [returned for _, returned in alone] == [1]  # the second: the general path
+    with sole_item_tries(seeded) as tries:
+        reserve_line(seeded, "SB1", FACILITY, ReserveLine("1", SOLO, D(3)))  # the one statement
+        reserve_line(seeded, "SB2", FACILITY, ReserveLine("1", "SOLO-2", D(3)), sole_item_tried=True)
+    assert tries == [1]  # the second: the general path
     with seeded.reading() as session:
         found = dict(
             session.execute(

@@ -18,9 +18,11 @@ tables already in pg_dist_partition are left as they are.
 """
 
 import logging
+import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, exc, text
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 ANCHOR = "inventory_item"  # every distributed table is co-located with it
@@ -84,14 +86,50 @@ def has_workers(conn: Connection) -> bool:
         return False
     if conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).first() is None:
         return False
-    workers = "SELECT count(*) FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND groupid <> 0"
-    return int(conn.execute(text(workers)).scalar_one()) > 0
+    return int(conn.execute(text(_WORKERS)).scalar_one()) > 0
 
 
 def distributes(engine: Engine) -> bool:
     """Whether `engine`'s database is a Citus coordinator with workers."""
     with engine.connect() as conn:
         return has_workers(conn)
+
+
+def shards_by_facility(on: Session | Engine | Connection) -> bool:
+    """Whether the database (of a session, an engine or a connection) is a Citus coordinator with
+    workers (`has_workers`), asked once per engine (a dictionary look-up after that). Writers that
+    have a single-server fast path check it to write a change in statements that each stay on
+    the facility's shard (ledger/sole_item_steps.py; core.db.Database.runs_alone)."""
+    engine = (on.get_bind() if isinstance(on, Session) else on).engine
+    known = _SHARDED.get(engine)
+    if known is None:
+        known = _SHARDED[engine] = engine.dialect.name == "postgresql" and _asks_workers(engine)
+    return known
+
+
+def _asks_workers(engine: Engine) -> bool:
+    """`has_workers` on a pooled driver connection: the probe fires none of the engine's events
+    (which count statements: metrics, tests). Driver errors as SQLAlchemy's (a server down: 503)."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        driver = engine.raw_connection()
+    except dbapi_error as error:
+        raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error
+    try:
+        cursor = driver.cursor()
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute(_WORKERS)
+        row = cursor.fetchone()
+        return row is not None and int(row[0]) > 0
+    finally:
+        driver.close()  # back to the pool, rolled back
+
+
+_WORKERS = "SELECT count(*) FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND groupid <> 0"
+# Per engine, weakly: an entry goes with its engine (tests make one per test database).
+_SHARDED: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
 
 
 def distribute(engine: Engine) -> list[str]:

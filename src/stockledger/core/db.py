@@ -32,6 +32,7 @@ from stockledger.core.async_pool import (
     open_pool,
     run_on_pool,
 )
+from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import Settings
 from stockledger.core.dialects import (
     LockWaitExceeded,
@@ -217,11 +218,17 @@ class Database:
         self.async_pool: AsyncPool | None = None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.engine, class_=RetryingReads, expire_on_commit=False)
-        # A change may be one write statement sent alone in autocommit (run_alone, and on the
-        # event loop run_alone_async): its writes as data-modifying CTEs, so PostgreSQL only.
-        self.runs_alone = self.is_postgres
         self.kind = self.engine.dialect.name  # "postgresql" or "sqlite": what /health reports
         self.after_alone: list[Callable[[str, int], None]] = []
+
+    @property
+    def runs_alone(self) -> bool:
+        """Whether a change may be one write statement sent alone in autocommit (run_alone, and
+        on the event loop run_alone_async): its writes as data-modifying CTEs, so PostgreSQL; not a
+        Citus coordinator with workers, which would plan such a statement in parts through the
+        coordinator (core.citus.shards_by_facility: the ledger writes in steps there, each on the
+        facility's shard, in the caller's transaction). Asked of the server once per engine."""
+        return self.is_postgres and not shards_by_facility(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

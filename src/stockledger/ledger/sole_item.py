@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
+from stockledger.core.citus import shards_by_facility
 from stockledger.core.db import BindTarget, Database, Statement, bound, run
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.errors import OrderItemConflict
@@ -28,6 +29,7 @@ from stockledger.core.scope import check_facility
 from stockledger.events.outbox import OUTBOX_SEQUENCE, payload_around
 from stockledger.ledger.postings import DETAIL, LINK_NAMES, TOTALS, format_seq_sql
 from stockledger.ledger.reservation_rows import RES_ACTIVE, insert_from
+from stockledger.ledger.sole_item_steps import claim_lost_on_a_shard, post_in_steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +54,13 @@ class SoleItemReservation:
 
 def post_sole_item(session: Session, reservation: SoleItemReservation) -> str | None:
     """In the session's transaction: the item's id, or None having written nothing. An order
-    item claimed for another product meanwhile: 409 order_item_conflict."""
+    item claimed for another product meanwhile: 409 order_item_conflict. On Citus, in steps that
+    each stay on the facility's shard (ledger/sole_item_steps.py): the same rows."""
     check_facility(session, reservation.facility_id)
-    statement = sole_item_statement(session, reservation, acting_user(session))
     try:
-        rows = run(session, statement)
+        if shards_by_facility(session):
+            return post_in_steps(session, reservation)
+        rows = run(session, sole_item_statement(session, reservation, acting_user(session)))
     except IntegrityError as error:
         if not lost_claim(error):
             raise
@@ -132,10 +136,9 @@ def _bind(on: BindTarget, now: datetime, quantity: Decimal) -> tuple[Any, Any, A
 def lost_claim(error: Exception) -> bool:
     """The error the statement's claim raises when another product won the order item."""
     diag = getattr(getattr(error, "orig", None), "diag", None)
-    return (
-        getattr(diag, "table_name", None) == "order_item"
-        and getattr(diag, "column_name", None) == "product_id"
-    )
+    if getattr(diag, "table_name", None) == "order_item":
+        return getattr(diag, "column_name", None) == "product_id"
+    return claim_lost_on_a_shard(error)
 
 
 # The detail row's columns but the item's id and number (which come from `posted`), as SQL: a

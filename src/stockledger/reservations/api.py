@@ -53,7 +53,7 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
     principal = getattr(request.state, "principal", None)
     keyed = getattr(request.state, "write_session", None) is not None
     tried = False  # the one statement, on the loop: no row means nothing written
-    if db.async_pool is not None and not keyed:
+    if db.async_pool is not None and not keyed and db.runs_alone:
         try:
             outcome = await service.reserve_line_async(
                 db, body.order_id, body.facility_id, line, body.fill, principal
@@ -75,16 +75,18 @@ def _reserve_in_thread(
     autocommit, if the product's sole item covers the line. Otherwise the request's write
     transaction (core.deps.write_session; with a key the middleware's, so the key's claim and
     stored answer commit with the change), in which the service decides, nothing having been
-    written (with a key it tries the one statement inside that transaction)."""
+    written (with a key, or on Citus where no change runs alone, it tries the one statement, or
+    its steps, inside that transaction)."""
     db = get_database(request)
     principal = getattr(request.state, "principal", None)
-    if not keyed and not tried and db.runs_alone:
+    alone = not keyed and db.runs_alone  # else the one statement (or its steps) in the transaction
+    if alone and not tried:
         outcome = service.reserve_alone(db, body.order_id, body.facility_id, line, body.fill, principal)
         if outcome is not None:
             return _created(outcome)
     with write_session(request) as session:
         outcome = service.reserve_stock(
-            session, body.order_id, body.facility_id, [line], body.fill, try_sole_item=keyed
+            session, body.order_id, body.facility_id, [line], body.fill, try_sole_item=not alone
         )
         answer = _line_out(outcome, outcome.lines[0])
     return _answer(answer)
