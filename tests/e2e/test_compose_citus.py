@@ -68,3 +68,17 @@ def test_the_documented_placement_is_core_citus_lists() -> None:
         "reference (replicated to every node)": set(citus.REFERENCE_TABLES),
         "coordinator only": set(citus.COORDINATOR_TABLES),
     }
+
+
+def test_the_nodes_can_sign_in_to_each_other() -> None:
+    """The image answers password connections with scram-sha-256; the connections Citus opens
+    between nodes carry the password only when the node's environment gives it to libpq (PGUSER,
+    PGPASSWORD), or citus_add_node fails with "fe_sendauth: no password supplied"."""
+    services = _compose()["services"]
+    for name in ("coordinator", "worker1", "worker2"):
+        env = services[name]["environment"]
+        assert env.get("POSTGRES_HOST_AUTH_METHOD") == "trust" or (
+            env["PGUSER"] == env["POSTGRES_USER"] and env["PGPASSWORD"] == env["POSTGRES_PASSWORD"]
+        ), name
+    published = services["coordinator"]["ports"]
+    assert all(port.startswith("127.0.0.1:") for port in published)  # not on every interface
