@@ -1,0 +1,60 @@
+"""What an outside tester found on the pages in the second round (issue 20 F1, F3, F7), over HTTP on
+both databases: a count that changes several items, a product with no minimum stock, plain refusals."""
+
+import re
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+
+from stockledger.core.db import Database
+from tests.e2e.test_web_pages import HX, PRODUCT, _as, _numbers, _rows
+from tests.e2e.test_web_tester_fixes import _notice
+
+
+def _items(client: TestClient, product_id: str) -> dict[str, Decimal]:
+    found = client.get(f"/v1/inventory-items?facilityId=FACILITY_1&productId={product_id}").json()
+    return {i["inventoryItemId"]: Decimal(str(i["quantityOnHandTotal"])) for i in found["items"]}
+
+
+def test_a_count_that_changes_several_items_says_what_changed_on_each(
+    seeded: Database, client: TestClient
+) -> None:
+    before = _items(client, "FG002")
+    assert set(before) == {"FG002-INV-001", "FG002-INV-002"}
+    assert min(before.values()) > 2
+    assert max(before.values()) < sum(before.values()) - 2
+    _as(client, seeded, "store")
+    done = client.post(f"{PRODUCT}/FG002/count", data={"quantityCounted": "2"}, headers=HX)
+    assert done.status_code == 200, done.text
+    notice = _notice(done.text)
+    after = _items(client, "FG002")
+    assert sum(after.values()) == 2
+    changed = {item: after[item] - before[item] for item in before if after[item] != before[item]}
+    assert len(changed) == 2, changed  # the difference is more than any one item holds
+    assert notice.startswith("Count PI")
+    assert ": 2 counted. Changed the item (no lot, at 0003, received 2024-07-08): QOH −" in notice, notice
+    assert "the item (no lot, at 0007, received 2024-07-11): QOH −" in notice, notice
+    assert "FG002-INV" not in notice
+    assert _numbers(done.text)["qoh"] == "2"
+    plain = client.post(f"{PRODUCT}/FG002/count", data={"quantityCounted": "1"}, follow_redirects=False)
+    assert plain.status_code == 303
+
+
+def test_a_count_of_a_product_with_several_lots_names_each_lot(seeded: Database, client: TestClient) -> None:
+    _as(client, seeded, "store")
+    for n, lot in enumerate(("LOT-A", "LOT-B", "LOT-C"), 1):
+        sent = {"shipmentId": "PO_F1", "shipmentItemSeqId": f"0000{n}", "quantityAccepted": "5", "lotId": lot}
+        assert client.post(f"{PRODUCT}/FG003/receive", data=sent, headers=HX).status_code == 200
+    total = sum(_items(client, "FG003").values())
+    rows = _rows(seeded)
+    done = client.post(f"{PRODUCT}/FG003/count", data={"quantityCounted": "3"}, headers=HX)
+    assert done.status_code == 200, done.text
+    notice = _notice(done.text)
+    assert sum(_items(client, "FG003").values()) == 3
+    named = re.findall(r"the item \(([^)]*)\): QOH −([\d,.]+)", notice)
+    assert len(named) >= 2, notice
+    assert sum(Decimal(q.replace(",", "")) for _, q in named) == total - 3
+    assert _rows(seeded)[0] == rows[0] + len(named)
+    same = client.post(f"{PRODUCT}/FG003/count", data={"quantityCounted": "3"}, headers=HX)
+    assert same.status_code == 200
+    assert _notice(same.text).endswith(": 3 counted. It matched the stock: nothing changed.")
