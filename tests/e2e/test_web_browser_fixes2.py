@@ -4,6 +4,9 @@ the page sideways."""
 
 from typing import Any
 
+import httpx
+import pytest
+
 from tests.e2e.test_web_browser import Site, browser, page, sign_in, site
 
 __all__ = ["browser", "page", "site"]  # the module's fixtures: one server, one browser
@@ -28,3 +31,48 @@ def test_a_server_error_on_a_form_is_never_silent(page: Any, site: Site) -> None
     page.locator('p.notice[role="status"]').wait_for()
     assert "2 counted" in page.locator('p.notice[role="status"]').inner_text()
     assert page.locator("form [data-request-error]:visible").count() == 0
+
+
+def _received(site: Site, shipment: str, quantity: str) -> str:
+    """A new item of FG002 received with `quantity` units: its history has one row."""
+    headers = {"Authorization": f"Bearer {site.tokens['admin']}"}
+    line = {
+        "shipmentItemSeqId": "00001",
+        "productId": "FG002",
+        "quantityAccepted": float(quantity),
+        "lotId": shipment,
+    }
+    with httpx.Client(base_url=site.url, headers=headers) as api:
+        sent = {"shipmentId": shipment, "facilityId": "FACILITY_1", "items": [line]}
+        received = api.post("/v1/receipts", json=sent)
+        assert received.status_code == 201, received.text
+        return str(received.json()["items"][0]["inventoryItemId"])
+
+
+def _labels_outside(page: Any) -> list[str]:
+    """The chart's y labels not wholly inside the chart's box."""
+    found: list[str] = page.evaluate(
+        """() => {
+            const svg = document.querySelector('figure.chart svg').getBoundingClientRect();
+            return [...document.querySelectorAll('figure.chart text.axis:not(.time)')]
+                .filter(t => { const b = t.getBoundingClientRect();
+                               return b.width === 0 || b.left < svg.left || b.right > svg.right; })
+                .map(t => t.textContent);
+        }"""
+    )
+    return found
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_chart_y_labels_fit_the_chart(browser: Any, site: Site, width: int) -> None:
+    items = {"16.2k": _received(site, f"PO-F2-{width}-A", "16200")}
+    items["1.24k"] = _received(site, f"PO-F2-{width}-B", "1242.290263")
+    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
+    page = context.new_page()
+    sign_in(page, site, "viewer")
+    for top, item_id in items.items():
+        page.goto(f"{site.url}/ui/items/{item_id}")
+        labels = page.locator("figure.chart text.axis:not(.time)").all_text_contents()
+        assert labels[-1] == top, labels
+        assert _labels_outside(page) == [], (width, labels)
+    context.close()
