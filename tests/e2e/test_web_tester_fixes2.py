@@ -5,8 +5,10 @@ import re
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from stockledger.core.db import Database
+from stockledger.ledger.models import ProductFacility
 from tests.e2e.test_web_pages import HX, PRODUCT, _as, _numbers, _rows
 from tests.e2e.test_web_tester_fixes import _notice
 
@@ -58,3 +60,43 @@ def test_a_count_of_a_product_with_several_lots_names_each_lot(seeded: Database,
     same = client.post(f"{PRODUCT}/FG003/count", data={"quantityCounted": "3"}, headers=HX)
     assert same.status_code == 200
     assert _notice(same.text).endswith(": 3 counted. It matched the stock: nothing changed.")
+
+
+def test_a_product_with_no_minimum_is_never_below_minimum(seeded: Database, client: TestClient) -> None:
+    with seeded.transaction() as session:
+        session.execute(
+            update(ProductFacility)
+            .where(ProductFacility.facility_id == "FACILITY_1", ProductFacility.product_id == "FG002")
+            .values(minimum_stock=None)
+        )
+    atp = client.get("/v1/availability?facilityId=FACILITY_1&productId=FG002").json()[
+        "availableToPromiseTotal"
+    ]
+    variance = {
+        "inventoryItemId": "FG002-INV-002",
+        "quantity": -(atp + 3),
+        "varianceReasonId": "VAR_LOST",
+        "allowNegative": True,
+    }
+    assert client.post("/v1/variances", json=variance).status_code == 200, variance
+    _as(client, seeded, "viewer")
+    page = client.get(f"{PRODUCT}/FG002")
+    assert page.status_code == 200
+    assert _numbers(page.text)["minimum"] == "–"
+    assert _numbers(page.text)["atp"] == "-3"
+    assert "below minimum</span>" not in page.text
+    assert "below-min" not in page.text
+    stock = client.get("/ui/facilities/FACILITY_1?q=FG002")
+    row = re.search(r'<tr class="([^"]*)" data-product-id="FG002">(.*?)</tr>', stock.text, re.S)
+    assert row is not None
+    assert row.group(1) == ""
+    assert 'data-col="minimum">–<' in row.group(2)
+    with seeded.transaction() as session:  # with a minimum of 0, ATP -3 is below it
+        session.execute(
+            update(ProductFacility)
+            .where(ProductFacility.facility_id == "FACILITY_1", ProductFacility.product_id == "FG002")
+            .values(minimum_stock=0)
+        )
+    marked = client.get(f"{PRODUCT}/FG002").text
+    assert _numbers(marked)["minimum"] == "0"
+    assert '<span class="tag low">below minimum</span>' in marked
