@@ -2,6 +2,7 @@
 form whose answer is a server error says so, chart labels fit the chart, long numbers never push
 the page sideways."""
 
+import re
 from typing import Any
 
 import httpx
@@ -76,3 +77,68 @@ def test_the_chart_y_labels_fit_the_chart(browser: Any, site: Site, width: int) 
         assert labels[-1] == top, labels
         assert _labels_outside(page) == [], (width, labels)
     context.close()
+
+
+HUGE = "999999999.999999"  # the most one line may receive; eleven of them: 10,999,999,999.999989
+
+
+def _huge_item(site: Site) -> str:
+    """FG003 received eleven times the most a line may bring, into one lot: an item, and a product
+    total, of 10,999,999,999.999989 units."""
+    headers = {"Authorization": f"Bearer {site.tokens['admin']}"}
+    lines = [
+        {
+            "shipmentItemSeqId": f"{n:05}",
+            "productId": "FG003",
+            "quantityAccepted": float(HUGE),
+            "lotId": "LOT-F5",
+        }
+        for n in range(1, 12)
+    ]
+    with httpx.Client(base_url=site.url, headers=headers) as api:
+        received = api.post(
+            "/v1/receipts", json={"shipmentId": "PO-F5", "facilityId": "FACILITY_1", "items": lines}
+        )
+        assert received.status_code == 201, received.text
+        item_ids = {i["inventoryItemId"] for i in received.json()["items"]}
+        assert len(item_ids) == 1, item_ids
+        return str(item_ids.pop())
+
+
+def _overflows(page: Any) -> list[str]:
+    """What sticks out sideways: the page itself, a table's box, a number tile."""
+    found: list[str] = page.evaluate(
+        """() => {
+            const out = [];
+            const width = document.documentElement.clientWidth;
+            if (document.documentElement.scrollWidth > width)
+                out.push('page ' + document.documentElement.scrollWidth + ' > ' + width);
+            for (const wrap of document.querySelectorAll('.table-wrap'))
+                if (wrap.scrollWidth > wrap.clientWidth)
+                    out.push('table ' + wrap.scrollWidth + ' > ' + wrap.clientWidth);
+            for (const dd of document.querySelectorAll('dl.numbers dd')) {
+                const box = dd.getBoundingClientRect();
+                if (dd.scrollWidth > dd.clientWidth || box.right > width)
+                    out.push('tile ' + dd.textContent + ' ' + dd.scrollWidth + ' > ' + dd.clientWidth);
+            }
+            return out;
+        }"""
+    )
+    return found
+
+
+def test_many_digit_quantities_never_scroll_sideways(browser: Any, site: Site) -> None:
+    item_id = _huge_item(site)
+    for width in (390, 1024, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
+        page = context.new_page()
+        sign_in(page, site, "viewer")
+        for path in (
+            "/ui/facilities/FACILITY_1",
+            "/ui/facilities/FACILITY_1/products/FG003",
+            f"/ui/items/{item_id}",
+        ):
+            page.goto(f"{site.url}{path}")
+            assert re.search(r"\d{2},\d{3},\d{3},\d{3}\.\d{6}", page.content()), path  # 11 billion and some
+            assert _overflows(page) == [], (width, path)
+        context.close()
