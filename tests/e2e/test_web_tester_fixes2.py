@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from stockledger.core.db import Database
 from stockledger.ledger.models import ProductFacility
-from tests.e2e.test_web_pages import HX, PRODUCT, _as, _numbers, _rows
-from tests.e2e.test_web_tester_fixes import _notice
+from tests.e2e.test_web_pages import HX, PRODUCT, _as, _errors, _numbers, _rows
+from tests.e2e.test_web_tester_fixes import _drain, _notice
 
 
 def _items(client: TestClient, product_id: str) -> dict[str, Decimal]:
@@ -100,3 +100,51 @@ def test_a_product_with_no_minimum_is_never_below_minimum(seeded: Database, clie
     marked = client.get(f"{PRODUCT}/FG002").text
     assert _numbers(marked)["minimum"] == "0"
     assert '<span class="tag low">below minimum</span>' in marked
+
+
+def _summary(html: str) -> str:
+    found = re.findall(r'<p class="error-summary" role="alert">([^<]*)</p>', html)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_receiving_against_a_sales_shipment_says_so_in_staff_words(
+    seeded: Database, client: TestClient
+) -> None:
+    sale = {
+        "orderId": "POS-F7",
+        "facilityId": "FACILITY_1",
+        "items": [{"orderItemSeqId": "00001", "productId": "FG002", "quantity": 1}],
+    }
+    sold = client.post("/v1/pos-sales", json=sale)
+    assert sold.status_code == 201, sold.text
+    shipment = sold.json()["shipmentId"]
+    _as(client, seeded, "store")
+    before = _rows(seeded)
+    sent = {"shipmentId": shipment, "shipmentItemSeqId": "00001", "quantityAccepted": "2"}
+    refused = client.post(f"{PRODUCT}/FG002/receive", data=sent, headers=HX)
+    assert refused.status_code == 422
+    assert _errors(refused.text) == [
+        f"Shipment {shipment} is one this facility sends out (a shipment of an order or a till sale), not a "
+        "delivery to receive. Enter the id of the purchase shipment that arrived."
+    ]
+    assert 'id="receive-shipmentId-error"' in refused.text
+    assert _summary(refused.text) == "Nothing was changed: correct the fields marked below."
+    assert _rows(seeded) == before
+
+
+def test_reserving_when_none_is_available_does_not_ask_to_correct_fields(
+    seeded: Database, client: TestClient
+) -> None:
+    _drain(client, "FG002")
+    _as(client, seeded, "admin")
+    sent = {"orderId": "O-F7", "orderItemSeqId": "00001", "quantity": "1", "fill": "ALL_OR_NOTHING"}
+    refused = client.post(f"{PRODUCT}/FG002/reserve", data=sent, headers=HX)
+    assert refused.status_code == 422
+    assert "correct the fields marked below" not in refused.text
+    assert (
+        _summary(refused.text)
+        == "Nothing was reserved: there is not enough stock for this quantity (see below)."
+    )
+    (error,) = _errors(refused.text)
+    assert error.startswith("Cannot reserve 1: none available. Nothing was reserved.")

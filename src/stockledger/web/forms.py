@@ -36,7 +36,7 @@ from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FORM_ERROR, FormState, blank_forms, field_errors, filled, form_values
 from stockledger.web.pages import refuse
 from stockledger.web.product_view import item_words, product_context
-from stockledger.web.refusals import missing, nothing, staff_wording, zero_refused
+from stockledger.web.refusals import missing, nothing, staff_wording, summary_of, zero_refused
 from stockledger.web.templating import quantity, render, signed
 from stockledger.web.wording import named, system_reasons
 
@@ -103,7 +103,8 @@ def errors_of(exc: AppError, values: dict[str, str]) -> dict[str, str]:
         return {FORM_ERROR: exc.detail}
     field, message = staff_wording(exc)
     if field is not None and field in values:
-        return {field: message}
+        summary = summary_of(exc)
+        return {field: message, **({FORM_ERROR: summary} if summary else {})}
     named = [key for key in exc.extra if key in values]
     return {named[0] if named else FORM_ERROR: message}
 
