@@ -1,14 +1,12 @@
 """The contract declares each list cursor as it really is (issue 20 F6, schemathesis ST202): the
-format that names its kind, a pattern every issued cursor matches, and a description that says
-what it encodes and that any other string is a 422. Checked on the served contract and on cursors
-the lists really issue, on both databases."""
+format that names its kind and a description that says what it encodes and that any other string
+is a 422. Checked on the served contract and on cursors the lists really issue, on both databases."""
 
-import re
+import base64
+import json
 
 import pytest
 from fastapi.testclient import TestClient
-
-from stockledger.core.pagination import CURSOR_PATTERN
 
 FORMATS = {
     "/v1/orders/{order_id}/pick-suggestions": "seq-cursor",
@@ -29,7 +27,7 @@ def test_every_cursor_parameter_declares_its_format_pattern_and_meaning(client: 
                     continue
                 schema = parameter["schema"]
                 found[path] = schema["format"]
-                assert schema["pattern"] == CURSOR_PATTERN, path
+                assert "pattern" not in schema, path  # the format's generator makes real ones
                 assert schema["maxLength"] == 500, path
                 for described in (schema["description"], parameter["description"]):
                     assert described.startswith("The `next` of the previous page, sent back unchanged."), path
@@ -55,7 +53,8 @@ def test_the_cursors_a_list_issues_match_the_declared_pattern(seeded_client: Tes
     assert first.status_code == 200, first.text
     issued = first.json()["next"]
     assert issued is not None
-    assert re.fullmatch(CURSOR_PATTERN, issued), issued
+    key = json.loads(base64.urlsafe_b64decode(issued + "=" * (-len(issued) % 4)))  # as described
+    assert isinstance(key, list), key
     assert seeded_client.get(f"{path}&cursor={issued}").status_code == 200
     refused = seeded_client.get(f"{path}&cursor=not-a-cursor")
     assert refused.status_code == 422
