@@ -258,9 +258,14 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/inventory-increases"): (
-        "Increase ATP and QOH of a product's facility item, linked to what caused it. A `shipmentId` "
-        "of another facility's shipment is 409 `conflict` (403 for a token that may not touch that "
-        "facility).",
+        "Increase ATP and QOH of a product's facility item, linked to what caused it. `reasonEnumId` is "
+        "one of `INV_INCREASE` (the default), `VAR_FOUND`, `VAR_INTEGR`, `VAR_MISSHIP_ORDERED`, "
+        "`RETURN_RESTOCKED`; any other (a system reason such as `RESERVATION` or `VAR_EXT_RESET`, or one "
+        "that lowers stock) is 422 naming `reasonEnumId`. `orderId`, `orderItemSeqId`, `shipmentId` and "
+        '`shipmentItemSeqId` are references stored on the ledger row as given (SPEC §4: "where known"): '
+        "an order or shipment this ledger does not hold (the OMS's, a purchase shipment of another "
+        "system) is taken as is; a `shipmentId` of another facility's shipment is 409 `conflict` (403 "
+        "for a token that may not touch that facility).",
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/reservations"): (

@@ -195,7 +195,7 @@ def test_a_count_sets_qoh_and_a_bad_one_changes_nothing(seeded: Database, client
     assert _rows(seeded) == before
     done = client.post(f"{PRODUCT}/FG003/count", data={"quantityCounted": "60"}, headers=HX)
     assert done.status_code == 200
-    assert "QOH changed by -2" in done.text
+    assert "QOH −2, ATP −2." in done.text
     assert _numbers(done.text).items() >= {"qoh": "60", "atp": "60"}.items()
     plain = client.post(f"{PRODUCT}/FG003/count", data={"quantityCounted": "61"}, follow_redirects=False)
     assert plain.status_code == 303

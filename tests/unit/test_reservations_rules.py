@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 
 from stockledger.core.errors import Conflict, ValidationFailed
+from stockledger.core.problem_members import PROBLEM_MEMBERS
 from stockledger.rejection.rules import rejected_quantity, require_mode, spread
+from stockledger.reservations.lines import check_lines
 from stockledger.reservations.planning import plan_lines
 from stockledger.reservations.rules import (
     Candidate,
@@ -96,3 +98,13 @@ def test_the_net_caps_each_line_and_is_shared_by_the_orders_lines() -> None:
     assert (expired_too.available, expired_too.short) == (D(7), D(1))
     [none] = plan_lines({"P": [_c("A", 1), _c("B", -3)]}, [ReserveLine("1", "P", D(1))], now)
     assert (none.takes, none.available, none.short) == ([], D(-2), D(1))
+
+
+def test_a_refused_line_quantity_is_a_number_in_the_problem_as_in_the_contract() -> None:
+    assert PROBLEM_MEMBERS["quantity"]["type"] == "number"
+    with pytest.raises(ValidationFailed) as refused:
+        check_lines([ReserveLine("00001", "FG001", Decimal("-2.5"))])
+    assert refused.value.extra == {"orderItemSeqId": "00001", "quantity": Decimal("-2.5")}
+    with pytest.raises(ValidationFailed) as not_finite:
+        check_lines([ReserveLine("00001", "FG001", Decimal("NaN"))])
+    assert not_finite.value.extra == {"orderItemSeqId": "00001"}

@@ -117,3 +117,35 @@ def test_a_row_effective_before_the_one_ahead_of_it_does_not_step_backwards() ->
     assert drawn is not None
     xs = [x for x, _, _ in drawn.dots]
     assert xs == sorted(xs)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("16200", "16.2k"),
+        ("1242.290263", "1.24k"),
+        ("12", "12"),
+        ("-3", "−3"),
+        ("0.5", "0.5"),
+        ("0.000001", "0.000001"),
+        ("999999", "1M"),
+        ("10999999999.99999", "11B"),
+        ("-16200", "−16.2k"),
+    ],
+)
+def test_a_y_label_is_short(value: str, text: str) -> None:
+    assert chart.tick_text(Decimal(value)) == text
+
+
+def test_the_plot_starts_right_of_the_widest_y_label() -> None:
+    small = chart.draw(chart.levels(Decimal(10), Decimal(10), [Row(T0, Decimal(10), Decimal(10))]))
+    wide = chart.draw(
+        chart.levels(Decimal(-16200), Decimal(-16200), [Row(T0, Decimal(-16200), Decimal(-16200))])
+    )
+    assert small is not None
+    assert wide is not None
+    assert small.left == chart.PAD_LEFT
+    assert [t.text for t in wide.ticks] == ["−16.2k", "−8.1k", "0"]
+    assert wide.left == round(chart.LABEL_CHAR * 6 + chart.LABEL_GAP) > chart.PAD_LEFT
+    assert wide.qoh_path.startswith(f"M{float(wide.left)},")
+    assert wide.times[0][0] == wide.left

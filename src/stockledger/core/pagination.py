@@ -16,30 +16,30 @@ from stockledger.core.guards import is_utf8_text
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size, at most 1000")]
-NEXT = "The `next` value of the previous page (a cursor this service did not issue is a 422)"
 # The cursor's `format` in the contract says which lists issue it: a position (an offset or a
 # sequence number), or a key of one, two or three ids (tests/e2e/schemathesis_hooks.py generates
-# real ones).
-Cursor = Annotated[
-    str | None,
-    Query(max_length=500, description=NEXT),
-    WithJsonSchema({"type": "string", "maxLength": 500, "format": "seq-cursor"}),
-]
-KeyCursor = Annotated[
-    str | None,
-    Query(max_length=500, description=NEXT),
-    WithJsonSchema({"type": "string", "maxLength": 500, "format": "key-cursor"}),
-]
-IdCursor = Annotated[  # a key of one id
-    str | None,
-    Query(max_length=500, description=NEXT),
-    WithJsonSchema({"type": "string", "maxLength": 500, "format": "id-cursor"}),
-]
-Key3Cursor = Annotated[  # a key of three ids
-    str | None,
-    Query(max_length=500, description=NEXT),
-    WithJsonSchema({"type": "string", "maxLength": 500, "format": "key3-cursor"}),
-]
+# real ones); its description says what it encodes, and that a string the service did not issue
+# is a 422. No `pattern`: one loose enough for every issued cursor also admits strings that are
+# not cursors, and a generator would then make those instead of the format's real ones.
+
+
+def _cursor(fmt: str, holds: str) -> Any:
+    description = (
+        "The `next` of the previous page, sent back unchanged. It is base64url (no padding) of a JSON "
+        f"array of {holds}; a string this service did not issue is 422 `validation_failed`"
+    )
+    schema = {"type": "string", "maxLength": 500, "format": fmt}
+    return Annotated[
+        str | None,
+        Query(max_length=500, description=description),
+        WithJsonSchema({**schema, "description": description}),
+    ]
+
+
+Cursor = _cursor("seq-cursor", "one integer from 0 to 2147483647 (a position in the list)")
+KeyCursor = _cursor("key-cursor", "the last row's key: two ids")
+IdCursor = _cursor("id-cursor", "the last row's key: one id")  # a key of one id
+Key3Cursor = _cursor("key3-cursor", "the last row's key: three ids")  # a key of three ids
 MAX_KEY_INT = 2**31 - 1  # an INTEGER: the int keys are detail rows' seq_num and page offsets
 MAX_KEY_TEXT = 255
 

@@ -77,7 +77,9 @@ PROBLEM_MEMBERS: dict[str, dict[str, Any]] = {
     "maxRecords": _member({"type": "integer"}, "The most records an import document holds"),
     "productIds": _member(TEXTS, "Products not found (the first 100)"),
     "facilityIds": _member(TEXTS, "Facilities not found"),
-    "quantity": _member(TEXT, "The quantity as sent, when it is not a usable number"),
+    "quantity": _member(
+        NUMBER, "The quantity as sent, when it is not usable (0 or below; absent when not finite)"
+    ),
     "cursor": _member(TEXT, "A cursor this service did not issue"),
     "fill": _member(TEXT, "A fill policy that is not one of the service's"),
     "rejectionMode": _member(TEXT, "A rejection mode that is not one of the service's"),

@@ -66,10 +66,9 @@ def check_lines(lines: Sequence[ReserveLine]) -> None:
     seen: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.quantity.is_finite() or line.quantity <= 0:
+            sent = {"quantity": line.quantity} if line.quantity.is_finite() else {}  # a number, as sent
             raise ValidationFailed(
-                "quantity must be a positive number",
-                orderItemSeqId=line.order_item_seq_id,
-                quantity=str(line.quantity),
+                "quantity must be a positive number", orderItemSeqId=line.order_item_seq_id, **sent
             )
         if line.order_item_seq_id in seen:
             # The shape of the API's refusal (core.schemas.unique_lines), for the other callers.

@@ -27,6 +27,7 @@ RESET_PATH = "/v1/external-inventory-resets"  # exempt from the 10 MB body limit
 
 # text/csv, or the same bytes as application/octet-stream: what a generated client sends (its File body)
 CSV_TYPES = {"text/csv", "application/csv", "application/octet-stream"}
+SEND = "Send application/json, or CSV as text/csv, application/csv or application/octet-stream"
 BODY_DOC = documented_body(
     "ResetDocument",
     ResetDocument,
@@ -122,10 +123,10 @@ def _lines(content_type: str, body: IO[bytes]) -> tuple[Iterable[RawLine], str |
     """The lines, read lazily from the body (a CSV line by line, as the CLI and the page do)."""
     media = media_type(content_type)
     if not media:
-        raise HTTPException(415, "Send application/json or text/csv: the body has no Content-Type")
+        raise HTTPException(415, f"{SEND}: the body has no Content-Type")
     if media in CSV_TYPES:
         return sources.csv_lines(sources.csv_text(body)), None
     if is_json(content_type):
         document = sources.parse_json_document(body.read())
         return sources.json_lines(document["lines"]), document.get("source")
-    raise HTTPException(415, f"Send application/json or text/csv, not {media}")
+    raise HTTPException(415, f"{SEND}, not {media}")

@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from stockledger.core.schemas import (
     ApiModel,
@@ -58,6 +58,13 @@ class InspectionIn(InputModel):
     outcome: InspectionOutcome
 
 
+# The reasons a direct increase of ATP and QOH may give (SPEC §4: a return or a correction): the
+# default, stock found, a count correction, the ordered item of a mis-shipment, a return put back
+# on sale. The system's own (RESERVATION, VAR_EXT_RESET, receipts, imports) come only from their
+# operations, and a reason that lowers stock (VAR_LOST…) would misname a + row.
+INCREASE_REASON_IDS = ("INV_INCREASE", "VAR_FOUND", "VAR_INTEGR", "VAR_MISSHIP_ORDERED", "RETURN_RESTOCKED")
+
+
 class InventoryIncreaseIn(InputModel):
     model_config = refused(absent("productId", "inventoryItemId"))
 
@@ -70,8 +77,23 @@ class InventoryIncreaseIn(InputModel):
     shipment_id: Id | None = None
     shipment_item_seq_id: Id | None = None
     inventory_reset_id: Id | None = None
-    reason_enum_id: Id | None = None
+    reason_enum_id: Id | None = Field(
+        default=None,
+        json_schema_extra={"enum": [*INCREASE_REASON_IDS, None]},
+        description=(
+            "Why stock is added: one of "
+            + ", ".join(INCREASE_REASON_IDS)
+            + " (a closed list; absent: INV_INCREASE)"
+        ),
+    )
     description: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("reason_enum_id", mode="after")
+    @classmethod
+    def _reason_of_an_increase(cls, reason: str | None) -> str | None:
+        if reason is not None and reason not in INCREASE_REASON_IDS:
+            raise ValueError(f"reasonEnumId must be one of {', '.join(INCREASE_REASON_IDS)}")
+        return reason
 
     @model_validator(mode="after")
     def _names_an_item(self) -> Self:

@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Protocol
 
 WIDTH, HEIGHT = 640, 220
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 12, 12, 28
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 56, 12, 12, 28  # PAD_LEFT: the least; wider labels take more
+LABEL_CHAR, LABEL_GAP = 11.5, 12  # one character of a y label at the phone's 20 units, and its margins
+UNITS = ((1, ""), (10**3, "k"), (10**6, "M"), (10**9, "B"), (10**12, "T"))
 END_MARGIN = 24  # the last level keeps some width after the last change, to be seen
 MINUTES, SECONDS = "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"
 
@@ -37,12 +39,14 @@ class Level:
 class Tick:
     y: float
     label: Decimal
+    text: str  # what the axis says: short (16.2k), the exact numbers are in the tooltips and the table
 
 
 @dataclass(frozen=True, slots=True)
 class Chart:
     width: int
     height: int
+    left: int  # where the plot starts: room for the widest y label
     qoh_path: str
     atp_path: str
     ticks: list[Tick]
@@ -75,17 +79,21 @@ def draw(series: list[Level]) -> Chart | None:
     low, high = min(min(values), Decimal(0)), max(values)
     if high == low:
         high = low + 1
-    xs = _x_positions(series)
+    marks = sorted({low, high, _nice_middle(low, high)})
+    texts = [tick_text(v) for v in marks]
+    left = max(PAD_LEFT, round(LABEL_CHAR * max(len(t) for t in texts) + LABEL_GAP))
+    xs = _x_positions(series, left)
 
     def y(value: Decimal) -> float:
         usable = HEIGHT - PAD_TOP - PAD_BOTTOM
         return round(PAD_TOP + usable * float((high - value) / (high - low)), 1)
 
-    ticks = [Tick(y(v), v) for v in sorted({low, high, _nice_middle(low, high)})]
+    ticks = [Tick(y(v), v, text) for v, text in zip(marks, texts, strict=True)]
     dots = [(x, y(lv.qoh), lv) for x, lv in zip(xs, series, strict=True)]
     return Chart(
         WIDTH,
         HEIGHT,
+        left,
         _steps(xs, [y(lv.qoh) for lv in series]),
         _steps(xs, [y(lv.atp) for lv in series]),
         ticks,
@@ -93,15 +101,28 @@ def draw(series: list[Level]) -> Chart | None:
         series[-1].when,
         series,
         dots,
-        time_ticks(series[0].when, series[-1].when),
+        time_ticks(series[0].when, series[-1].when, left),
     )
 
 
-def _x_positions(series: list[Level]) -> list[float]:
+def tick_text(value: Decimal) -> str:
+    """A y label of at most three significant digits, thousands as k, millions as M (16,200 → 16.2k,
+    1,242.290263 → 1.24k, 12 → 12), so the widest fits the chart's left margin."""
+    size, sign = abs(value), ("−" if value < 0 else "")
+    for unit, suffix in UNITS:
+        text = f"{float(size) / unit:.3g}"
+        if "e" not in text and float(text) < 1000:
+            return f"{sign}{text}{suffix}"
+        if unit == 1 and size < 1:  # below 0.001: the few decimals a quantity may have
+            return f"{sign}{size.normalize():f}"
+    return f"{sign}{float(size):.2e}"
+
+
+def _x_positions(series: list[Level], left_edge: int = PAD_LEFT) -> list[float]:
     """Each change where its time falls between the first and the last: a quiet month takes a month's
     width. Times out of order (a row effective before the one written ahead of it) stay at the
     earlier one's x, so the steps never run backwards. All at one instant: evenly spaced."""
-    left, right = float(PAD_LEFT), float(WIDTH - PAD_RIGHT - END_MARGIN)
+    left, right = float(left_edge), float(WIDTH - PAD_RIGHT - END_MARGIN)
     start = series[0].when
     span = max((lv.when - start).total_seconds() for lv in series)
     if span <= 0:
@@ -114,11 +135,11 @@ def _x_positions(series: list[Level]) -> list[float]:
     return xs
 
 
-def time_ticks(first: datetime, last: datetime) -> list[tuple[float, str]]:
+def time_ticks(first: datetime, last: datetime, left_edge: int = PAD_LEFT) -> list[tuple[float, str]]:
     """Where the axis labels its times (first, middle and last) and what each says: to the minute
     when that tells them apart, else to the second, the date said once when all fall on one day;
     a label that would repeat the one before it is left out (changes within a second: one label)."""
-    left, right = float(PAD_LEFT), float(WIDTH - PAD_RIGHT - END_MARGIN)
+    left, right = float(left_edge), float(WIDTH - PAD_RIGHT - END_MARGIN)
     if last <= first:
         return [(left, first.strftime(MINUTES))]
     at = [(left, first), ((left + right) / 2, first + (last - first) / 2), (right, last)]

@@ -24,7 +24,7 @@ from stockledger.core.ids import new_id
 from stockledger.core.schemas import TEXT_QUANTITIES, PathId
 from stockledger.core.scope import check_owner
 from stockledger.counts import service as counts
-from stockledger.counts.schemas import CountDoc
+from stockledger.counts.schemas import CountDoc, CountResult
 from stockledger.ledger.items import find_inventory_item
 from stockledger.ledger.models import InventoryItem
 from stockledger.receiving import service as receiving
@@ -36,8 +36,8 @@ from stockledger.web.csrf import csrf_protected
 from stockledger.web.formstate import FORM_ERROR, FormState, blank_forms, field_errors, filled, form_values
 from stockledger.web.pages import refuse
 from stockledger.web.product_view import item_words, product_context
-from stockledger.web.refusals import missing, nothing, staff_wording, zero_refused
-from stockledger.web.templating import quantity, render
+from stockledger.web.refusals import missing, nothing, staff_wording, summary_of, zero_refused
+from stockledger.web.templating import quantity, render, signed
 from stockledger.web.wording import named, system_reasons
 
 router = APIRouter(prefix="/ui/facilities/{facility_id}/products/{product_id}", include_in_schema=False)
@@ -103,7 +103,8 @@ def errors_of(exc: AppError, values: dict[str, str]) -> dict[str, str]:
         return {FORM_ERROR: exc.detail}
     field, message = staff_wording(exc)
     if field is not None and field in values:
-        return {field: message}
+        summary = summary_of(exc)
+        return {field: message, **({FORM_ERROR: summary} if summary else {})}
     named = [key for key in exc.extra if key in values]
     return {named[0] if named else FORM_ERROR: message}
 
@@ -157,13 +158,27 @@ def record_count(
     def action(session: Session) -> str:
         assert doc is not None
         result = counts.record_count(session, doc)
-        (variance,) = result.variances
-        return (
-            f"Count {result.physical_inventory_id} recorded: {quantity(variance.quantity_counted)} counted, "
-            f"QOH changed by {quantity(variance.quantity_on_hand_var)}."
-        )
+        return count_words(session, facility_id, result)
 
     return run_form(request, principal, facility_id, product_id, form, action if doc else None)
+
+
+def count_words(session: Session, facility_id: str, result: CountResult) -> str:
+    """What a count changed, item by item as staff see them: the counted item takes the difference,
+    any other item of the product may have its available-to-promise corrected."""
+    counted = next((v.quantity_counted for v in result.variances if v.quantity_counted is not None), None)
+    changes = []
+    for v in result.variances:
+        moved = [f"QOH {signed(v.quantity_on_hand_var)}"] if v.quantity_on_hand_var else []
+        if v.available_to_promise_var:
+            moved.append(f"ATP {signed(v.available_to_promise_var)}")
+        if moved:
+            item = session.get(InventoryItem, (facility_id, v.inventory_item_id))
+            changes.append(f"{item_words(item)}: {', '.join(moved)}")
+    head = f"Count {result.physical_inventory_id} recorded: {quantity(counted)} counted."
+    if not changes:
+        return f"{head} It matched the stock: nothing changed."
+    return f"{head} Changed {'; '.join(changes)}."
 
 
 @router.post("/variance", response_class=HTMLResponse, dependencies=POSTS)

@@ -12,7 +12,12 @@ from stockledger.auth.rules import Principal
 from stockledger.catalog import service as catalog
 from stockledger.core.fixed import ZERO
 from stockledger.ledger import views
-from stockledger.ledger.models import FacilityLocation, InventoryItem, OrderItemInventoryReservation
+from stockledger.ledger.models import (
+    FacilityLocation,
+    InventoryItem,
+    OrderItemInventoryReservation,
+    ProductFacility,
+)
 from stockledger.receiving.schemas import REJECTION_REASONS
 from stockledger.web import queries
 from stockledger.web.auth import may
@@ -38,6 +43,7 @@ def product_context(
         "product_id": product_id,
         "product_name": queries.product_name(session, product_id),
         "availability": availability,
+        "has_minimum": minimum_set(session, facility_id, product_id),
         "why_atp_differs": why_atp_differs(availability),
         "backordered": backordered(session, facility_id, product_id),
         "items": items,
@@ -107,6 +113,13 @@ def item_option(item: InventoryItem) -> str:
     if item.datetime_received:
         parts.append(f"received {item.datetime_received:%Y-%m-%d}")
     return " · ".join(parts)
+
+
+def minimum_set(session: Session, facility_id: str, product_id: str) -> bool:
+    """Whether the product has a minimum stock here: without one it is never "below minimum"
+    (the stock page's rule; availability reports its minimum as 0)."""
+    link = session.get(ProductFacility, (facility_id, product_id))
+    return link is not None and link.minimum_stock is not None
 
 
 def item_words(item: InventoryItem | None) -> str:

@@ -4,6 +4,7 @@ API wording ("1 line(s) short; order item 00001 …") told as a person would ("O
 from decimal import Decimal, InvalidOperation
 
 from stockledger.core.errors import AppError, InsufficientStock
+from stockledger.receiving.shipments import NotAPurchaseShipment
 from stockledger.web.formstate import FormState
 from stockledger.web.templating import quantity
 
@@ -33,7 +34,21 @@ def staff_wording(exc: AppError) -> tuple[str | None, str]:
     """The field a refusal is about, when it is about one, and what to tell the person at the form."""
     if isinstance(exc, InsufficientStock):
         return "quantity", _short(exc)
+    if isinstance(exc, NotAPurchaseShipment):
+        shipment = exc.extra.get("shipmentId")
+        return "shipmentId", (
+            f"Shipment {shipment} is one this facility sends out (a shipment of an order or a till sale), "
+            "not a delivery to receive. Enter the id of the purchase shipment that arrived."
+        )
     return None, exc.detail
+
+
+def summary_of(exc: AppError) -> str | None:
+    """What the box above a refused form says when no field was typed wrong: the request was fine,
+    the stock was not there (the default summary asks to correct the fields marked below)."""
+    if isinstance(exc, InsufficientStock):
+        return "Nothing was reserved: there is not enough stock for this quantity (see below)."
+    return None
 
 
 def _short(exc: InsufficientStock) -> str:
