@@ -33,6 +33,7 @@ from tests.e2e.test_events_nats import (
     _stream_messages,
     names,
 )
+from tests.e2e.test_events_status_gaps_nats import _delete_ours
 
 __all__ = ["names"]  # the fixture, imported for pytest
 
@@ -212,3 +213,44 @@ def test_a_cloned_database_publishes_its_events_under_a_new_deployment_id(
     finally:
         clone.dispose()
     assert json.dumps(_ours(stream, deployment_of(seeded))[-1][1]).count("ORDER-ORIGINAL-1") == 1
+
+
+def test_a_forged_id_deleted_before_our_event_is_published_stops_the_publisher_and_says_so(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JetStream still acks our event as a duplicate of the deleted message: publish stopped with a
+    raw `NotFoundError … no message found` (as a lost connection); now it says what happened."""
+    stream, prefix = names
+    config = PublisherConfig(NATS_URL, stream, prefix)
+    _reserve(seeded_client, "ORDER-GONE-0")
+    asyncio.run(publish_pending(seeded, config))
+    last, ours = outbox_last(seeded), deployment_of(seeded)
+    asyncio.run(_forge(stream, f"{prefix}.FACILITY_1.StockReserved", message_id(ours, last + 1)))
+    asyncio.run(_delete_ours(stream, message_id(ours, last + 1)))
+    _reserve(seeded_client, "ORDER-GONE-1")
+    assert outbox_last(seeded) > last
+
+    args = [
+        "events",
+        "publish",
+        "--once",
+        "--stream",
+        stream,
+        "--subject-prefix",
+        prefix,
+        "--nats-url",
+        NATS_URL,
+    ]
+    code, output = _cli(_url(seeded), args, monkeypatch)
+    assert code == 1, output
+    assert f"published 0 events to {stream}" in output
+    assert f"held a message under the id of eventSeq {last + 1} of this deployment" in output
+    assert "deleted since" in output
+    assert "run `stockledger events new-deployment-id`, then publish again" in output
+    assert "NotFoundError" not in output
+    assert "no message found" not in output
+    assert _position(seeded, stream) == last
+
+    assert _cli(_url(seeded), ["events", "new-deployment-id"], monkeypatch)[0] == 0
+    assert _cli(_url(seeded), args, monkeypatch)[0] == 0  # under the new id: published
+    assert _position(seeded, stream) == outbox_last(seeded)

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import socket
 import time
 
 import nats
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from stockledger.core.db import Database
 from stockledger.events.models import ProcessedMessage
+from stockledger.ledger.models import OrderItemInventoryReservation
 from stockledger.oms.consumer import ConsumerConfig, consume
 from tests.e2e.test_events_inbound_nats import WINDOW, inbound
 from tests.shipping_support import snapshot
@@ -132,3 +134,54 @@ def test_two_long_ids_with_the_same_first_255_characters_are_two_messages(
     asyncio.run(_send_raw(inbound, [(second, _order("OMS-LONG-2"))]))
     assert _consume_all(seeded, inbound, 1) == 1
     assert _recorded(seeded) == recorded  # a redelivery of the second: a duplicate
+
+
+def _hpub(subject: str, msg_id: bytes, body: bytes) -> bytes:
+    headers = b"NATS/1.0\r\nNats-Msg-Id: " + msg_id + b"\r\n\r\n"
+    head = f"HPUB {subject} {len(headers)} {len(headers) + len(body)}\r\n".encode()
+    return head + headers + body + b"\r\n"
+
+
+def _send_raw_bytes(config: ConsumerConfig, messages: list[tuple[bytes, bytes]]) -> None:
+    """As the tester did: nats-py will not send an id that is not UTF-8, a raw socket will."""
+    with socket.create_connection(("127.0.0.1", 4222), timeout=5) as sock:
+        sock.recv(4096)  # INFO
+        sock.sendall(b'CONNECT {"verbose":false,"headers":true}\r\n')
+        subject = f"{config.subject_prefix}.FACILITY_1.OrderConfirmed"
+        sock.sendall(b"".join(_hpub(subject, msg_id, body) for msg_id, body in messages) + b"PING\r\n")
+        answer = b""
+        while b"PONG" not in answer and b"-ERR" not in answer:
+            answer += sock.recv(4096)
+        assert b"-ERR" not in answer, answer
+
+
+def test_ids_that_are_not_utf8_are_each_refused_never_one_dropped(
+    seeded: Database, inbound: ConsumerConfig
+) -> None:
+    """nats-py decodes 0xFF and 0xFE to U+FFFD: both were one stored id with a real U+FFFD, the first
+    applied and the others dropped as handled. Now each id that is not UTF-8 is refused under a hash
+    of its raw bytes, and the real U+FFFD (valid UTF-8) is an id of its own, applied."""
+    bad_ff, bad_fe, real = b"t17b-u2-\xff", b"t17b-u2-\xfe", b"t17b-u2-\xef\xbf\xbd"
+    _send_raw_bytes(
+        inbound, [(bad_ff, _order("OMS-U2-FF")), (bad_fe, _order("OMS-U2-FE")), (real, _order("OMS-U2-REAL"))]
+    )
+    assert _consume_all(seeded, inbound, 3) == 3
+    assert asyncio.run(_unacknowledged(inbound)) == (0, 0)
+    recorded = _recorded(seeded)
+    hashed = {raw: "invalid:sha256:" + hashlib.sha256(raw).hexdigest() for raw in (bad_ff, bad_fe)}
+    assert recorded == {
+        hashed[bad_ff]: ("refused", "invalid_message_id: Nats-Msg-Id is not valid UTF-8"),
+        hashed[bad_fe]: ("refused", "invalid_message_id: Nats-Msg-Id is not valid UTF-8"),
+        "t17b-u2-\ufffd": ("applied", ""),
+    }
+    with seeded.reading() as session:
+        reserved = session.execute(
+            select(OrderItemInventoryReservation.order_id).where(
+                OrderItemInventoryReservation.order_id.like("OMS-U2-%")
+            )
+        ).scalars()
+        assert sorted(set(reserved)) == ["OMS-U2-REAL"]
+
+    _send_raw_bytes(inbound, [(bad_ff, _order("OMS-U2-FF")), (real, _order("OMS-U2-REAL"))])  # re-sent
+    assert _consume_all(seeded, inbound, 2) == 2
+    assert _recorded(seeded) == recorded  # duplicates now, recorded once

@@ -108,3 +108,49 @@ def test_a_flooded_stream_is_read_through_and_past_the_limit_is_unknown(
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 1, result.output
     assert "none of this deployment's in the last 100: gap unknown" in result.output
+
+
+def test_our_last_message_deleted_is_a_hole_not_backlog(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The publisher's position is past it, so `publish` never resends it: it was `gap: 1`, exit 0."""
+    stream, prefix = names
+    last = _published(seeded_client, seeded, PublisherConfig(NATS_URL, stream, prefix), ["TAIL-1", "TAIL-2"])
+    asyncio.run(_delete_ours(stream, f"{deployment_of(seeded)}:{last}"))
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 1, output
+    assert f"gap: 0 outbox events after eventSeq {last} are not on the stream" in output
+    assert f"HOLES: 1 outbox events up to eventSeq {last} are not on stream {stream} ({last})" in output
+
+
+def test_a_deleted_stream_is_a_hole_before_and_after_publish_creates_it_again(
+    seeded_client: TestClient, seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both were exit 0: `does not exist (nothing published yet)`, then `gap: <position>`."""
+    stream, prefix = names
+    config = PublisherConfig(NATS_URL, stream, prefix)
+    last = _published(seeded_client, seeded, config, ["WIPED-1", "WIPED-2"])
+    lost = len(outbox_between(seeded, 1, last))
+    asyncio.run(_delete_stream(stream))
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 1, output
+    assert "nothing published yet" not in output
+    assert f"stream {stream}: does not exist, but events up to {last} were published to it" in output
+    assert f"HOLES: {lost} outbox events up to eventSeq {last} are not on stream {stream}" in output
+
+    assert (
+        asyncio.run(publish_pending(seeded, config)) == 0
+    )  # creates it again, empty: nothing after the position
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 1, output
+    assert f"gap: 0 outbox events after eventSeq {last} are not on the stream" in output
+    assert f"HOLES: {lost} outbox events up to eventSeq {last} are not on stream {stream}" in output
+
+
+def test_nothing_published_and_no_stream_is_exit_0(
+    seeded: Database, names: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream, _ = names
+    code, output = _status(seeded, stream, monkeypatch)
+    assert code == 0, output
+    assert f"stream {stream}: does not exist (nothing published yet)" in output

@@ -105,8 +105,8 @@ def status(
     """The publisher's position, the outbox, and (with NATS) the gap between the outbox and the
     stream. Exit 1 when the stream holds a message of this deployment that is not the outbox's
     event of its number (AHEAD, DIVERGED: a restored or cloned database), lacks outbox events
-    below its last one of ours (HOLES), holds none of ours in what was read (gap unknown), or
-    NATS is down."""
+    up to the publisher's position (HOLES; a missing stream too, once anything was published),
+    holds none of ours in what was read (gap unknown), or NATS is down."""
     db = open_database()
     report, deployment, last = database_status(db, stream)
     url = nats_url or get_settings().nats_url

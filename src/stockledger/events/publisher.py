@@ -65,16 +65,31 @@ class StreamDiverged(Exception):
     outbox's event: publishing it would lose it (JetStream drops it as a duplicate) or reuse a
     number consumers have seen. The publisher stops before it; `published`: events sent first."""
 
-    def __init__(self, stream: str, event_seq: int, stream_seq: int | None, published: int = 0) -> None:
+    def __init__(
+        self, stream: str, event_seq: int, stream_seq: int | None, published: int = 0, gone: bool = False
+    ) -> None:
         self.stream, self.event_seq, self.stream_seq = stream, event_seq, stream_seq
         self.published = published
         where = f" (stream sequence {stream_seq})" if stream_seq is not None else ""
+        if gone:  # the duplicate ack points at a message deleted since: ours or not, unknowable
+            super().__init__(
+                f"stream {stream} held a message under the id of eventSeq {event_seq} of this deployment"
+                f"{where}, deleted since: JetStream drops the outbox's event {event_seq} as its duplicate "
+                "for the stream's duplicate window, and consumers may have seen another event under this "
+                "number (a forged message, or ours deleted after a lost ack): publishing stopped (the "
+                f"unpublished events stay in the outbox). {FIX}"
+            )
+            return
         super().__init__(
             f"stream {stream} already holds eventSeq {event_seq} of this deployment{where}, and it is not "
             f"the outbox's event {event_seq}: publishing stopped (the unpublished events stay in the "
-            "outbox). A restored or cloned database, or a forged message: run `stockledger events "
-            "new-deployment-id`, then publish again (docs/operations.md, Backups and restore)"
+            f"outbox). A restored or cloned database, or a forged message: {FIX}"
         )
+
+
+FIX = (
+    "run `stockledger events new-deployment-id`, then publish again (docs/operations.md, Backups and restore)"
+)
 
 
 async def connect(url: str, timeout: float) -> Client:
@@ -170,8 +185,8 @@ async def _publish(
         body = event_body(event)
         try:
             ack = await js.publish(subject, body, stream=config.stream, headers=headers)
-            if ack.duplicate and not await _is_stored(js, config.stream, ack, body):
-                return done, StreamDiverged(config.stream, event.event_seq, ack.seq)
+            if ack.duplicate and (stored := await _stored_body(js, config.stream, ack)) != body:
+                return done, StreamDiverged(config.stream, event.event_seq, ack.seq, gone=stored is None)
         except Exception as exc:  # timeout, no responders, connection closed
             log.warning("publishing event %d failed: %s", event.event_seq, exc)
             break
@@ -179,10 +194,14 @@ async def _publish(
     return done, None
 
 
-async def _is_stored(js: JetStreamContext, stream: str, ack: PubAck, body: bytes) -> bool:
-    """Whether the message a duplicate ack points at (the first one with this id) is `body`,
-    byte for byte: a re-send after a lost ack, not another message under our id."""
-    return (await js.get_msg(stream, ack.seq)).data == body
+async def _stored_body(js: JetStreamContext, stream: str, ack: PubAck) -> bytes | None:
+    """The body of the message a duplicate ack points at (the first one with this id): ours, byte
+    for byte, when this is a re-send after a lost ack. None: deleted since (JetStream still
+    remembers its id for the duplicate window)."""
+    try:
+        return (await js.get_msg(stream, ack.seq)).data or b""
+    except NotFoundError:
+        return None
 
 
 async def _catch_up_with_stream(db: Database, js: JetStreamContext, stream: str, deployment: str) -> None:

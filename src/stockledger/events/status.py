@@ -1,16 +1,17 @@
 """`stockledger events status`: the publisher's position, the outbox, and what the stream holds of ours.
 
 The stream part reads the stream's last `scan_limit` messages (STATUS_SCAN_LIMIT: all of them,
-unless the stream is larger) and keeps this deployment's. Its last one (S): outbox events after S
-are the gap (not yet published, or the publisher is stuck). Each is compared with the outbox (one
-query): one that is not the outbox's event of its number (another body: DIVERGED; beyond the
-outbox's last: AHEAD) means a restored or cloned database or a forged message, and a publisher
-that stops there. Holes below S: an outbox event between our first and last message that the
-stream lacks (a deleted message), or, when the stream's very first message is ours and nothing
-was ever trimmed from it, every outbox event before it (a stream deleted and created again by
-the next publish). No message of ours in what was read of a stream larger than that (flooded
-by other senders) is an unknown state. Each of these is a problem (exit 1); the gap after S
-alone is not.
+unless the stream is larger) and keeps this deployment's. The publisher's position P (or our last
+message there, if later): outbox events after P are the gap (not yet published, or the publisher
+is stuck). Each is compared with the outbox (one query): one that is not the outbox's event of its
+number (another body: DIVERGED; beyond the outbox's last: AHEAD) means a restored or cloned
+database or a forged message, and a publisher that stops there. Holes: an outbox event between our
+first message and P that the stream lacks (a deleted message, our last one included: the publisher
+is past it and never resends it), or, when the stream's very first message is ours (or none is and
+it was never trimmed) and nothing was ever trimmed from it, every outbox event up to P before it
+(a stream deleted and created again by the next publish); a missing stream while P > 0. No
+message of ours in what was read of a stream larger than that (flooded by other senders) is an
+unknown state. Each of these is a problem (exit 1); the gap after P alone is not.
 """
 
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ LISTED = 10  # missing eventSeqs named
 class StatusReport:
     lines: list[str] = field(default_factory=list)
     problem: bool = False  # exit 1: diverged, ahead, a hole, an unknown state, or NATS down
+    published: int = 0  # the publisher's position: events up to it were acknowledged by the stream
 
 
 def database_status(db: Database, stream: str) -> tuple[StatusReport, str, int]:
@@ -37,7 +39,7 @@ def database_status(db: Database, stream: str) -> tuple[StatusReport, str, int]:
     with db.reading() as session:
         published = position(session, stream)
     last, deployment = outbox_last(db), deployment_of(db)
-    report = StatusReport()
+    report = StatusReport(published=published)
     report.lines.append(f"{stream}: published up to eventSeq {published}")
     report.lines.append(f"outbox: last eventSeq {last}, {outbox_after(db, published)} after the position")
     report.lines.append(f"deployment: {deployment} (Nats-Msg-Id <deployment>:<eventSeq>)")
@@ -59,7 +61,13 @@ async def stream_status(
         js = nc.jetstream()
         state = await stream_state(js, stream, deployment, scan_limit, every_own=True)
     except NotFoundError:
-        report.lines.append(f"stream {stream}: does not exist (nothing published yet)")
+        if not report.published:
+            report.lines.append(f"stream {stream}: does not exist (nothing published yet)")
+            return
+        report.lines.append(
+            f"stream {stream}: does not exist, but events up to {report.published} were published to it"
+        )
+        _missing(stream, outbox_between(db, 1, report.published), report.published, report)
         return
     finally:
         await nc.close()
@@ -85,28 +93,40 @@ def _compare(db: Database, stream: str, state: StreamState, last: int, report: S
         inside = [seq for seq in wrong if seq <= last]
         report.lines.append(_diverged(inside[0] if inside else wrong[-1], last))
         return
-    gap = outbox_after(db, own or 0)
-    report.lines.append(f"gap: {gap} outbox events after eventSeq {own or 0} are not on the stream")
-    if own is not None:
-        _holes(db, stream, state, report)
+    published = max(report.published, own or 0)  # the publisher resends only events after it
+    gap = outbox_after(db, published)
+    report.lines.append(f"gap: {gap} outbox events after eventSeq {published} are not on the stream")
+    _holes(db, stream, state, published, report)
 
 
-def _holes(db: Database, stream: str, state: StreamState, report: StatusReport) -> None:
-    """Outbox events below our last message that the stream lacks. When every message the stream
-    ever held was read (nothing trimmed: its first sequence is 1) and its very first message is
-    ours, the outbox events before that one were published to a stream that is gone: missing."""
+def _holes(db: Database, stream: str, state: StreamState, published: int, report: StatusReport) -> None:
+    """Outbox events up to the publisher's position (or our last message, if later) that the stream
+    lacks: the publisher never sends them again. Below our oldest message only when every message
+    the stream ever held was read (nothing trimmed: its first sequence is 1) and its very first
+    message is ours, or none is ours and none has a bare `<eventSeq>` id (from before deployment
+    ids): the stream was deleted and created again. Otherwise they may be trimmed by its limits."""
     held = {seq for seq, _ in state.own}
-    recreated = state.from_first and state.first_seq == 1 and state.oldest_own_seq == 1
-    low = 1 if recreated else min(held)
-    missing = [seq for seq in outbox_between(db, low, state.own_last or 0) if seq not in held]
+    if held:
+        recreated = state.from_first and state.first_seq == 1 and state.oldest_own_seq == 1
+        low = 1 if recreated else min(held)
+    elif state.from_first and state.first_seq <= 1 and not state.legacy:
+        low = 1
+    else:
+        return
+    missing = [seq for seq in outbox_between(db, low, published) if seq not in held]
+    _missing(stream, missing, published, report)
+
+
+def _missing(stream: str, missing: list[int], published: int, report: StatusReport) -> None:
     if not missing:
         return
     report.problem = True
     named = ", ".join(str(seq) for seq in missing[:LISTED]) + (", …" if len(missing) > LISTED else "")
     report.lines.append(
-        f"HOLES: {len(missing)} outbox events up to eventSeq {state.own_last} are not on stream "
-        f"{stream} ({named}): deleted messages, or a stream deleted and created again; consumers "
-        "never got them (docs/events.md, events status)"
+        f"HOLES: {len(missing)} outbox events up to eventSeq {published} are not on stream "
+        f"{stream} ({named}): deleted messages, or a stream deleted (and created again); the "
+        "publisher is past them and never resends them, consumers never got them (docs/events.md, "
+        "events status)"
     )
 
 

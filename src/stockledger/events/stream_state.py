@@ -30,6 +30,7 @@ class StreamState:
     from_first: bool = False  # the scan reached the stream's first message
     oldest_own_seq: int | None = None  # every_own: the stream sequence of the oldest of ours scanned
     first_seq: int = 0  # the stream's first sequence (1 unless messages were trimmed or purged)
+    legacy: bool = False  # every_own: a message scanned has a bare `<eventSeq>` id (before deployment ids)
 
 
 async def stream_state(
@@ -42,18 +43,27 @@ async def stream_state(
     """The stream's message count and the eventSeq of this deployment's last message in it."""
     state = (await js.stream_info(stream)).state
     if not state.messages:
-        return StreamState(0, None, 0)
+        return StreamState(0, None, 0, from_first=True, first_seq=state.first_seq)
     lowest = max(state.first_seq, state.last_seq - scan_limit + 1)
     found: list[tuple[int, int, bytes]] = []  # (stream seq, eventSeq, body), newest first
+    legacy = False
     for seq in range(state.last_seq, lowest - 1, -1):
-        own = await _own_message_at(js, stream, seq, deployment_id)
+        own, msg_id = await _own_message_at(js, stream, seq, deployment_id)
+        legacy = legacy or msg_id.isdigit()
         if own is not None:
             found.append((seq, *own))
             if not every_own:
                 break
     scanned = state.last_seq - (found[-1][0] if found and not every_own else lowest) + 1
     if not found:
-        return StreamState(state.messages, None, scanned)
+        return StreamState(
+            state.messages,
+            None,
+            scanned,
+            from_first=lowest == state.first_seq,
+            first_seq=state.first_seq,
+            legacy=legacy,
+        )
     seq, event_seq, body = found[0]
     every = tuple((e, b) for _, e, b in found) if every_own else ()
     oldest = found[-1][0] if every_own else None
@@ -67,15 +77,18 @@ async def stream_state(
         lowest == state.first_seq,
         oldest,
         state.first_seq,
+        legacy,
     )
 
 
 async def _own_message_at(
     js: JetStreamContext, stream: str, seq: int, deployment_id: str
-) -> tuple[int, bytes] | None:
+) -> tuple[tuple[int, bytes] | None, str]:
+    """(eventSeq and body when the message is ours, else None; its Nats-Msg-Id)."""
     try:
         msg = await js.get_msg(stream, seq)
     except NotFoundError:  # deleted (or purged meanwhile)
-        return None
-    own = own_event_seq((msg.headers or {}).get(MSG_ID, ""), deployment_id)
-    return None if own is None else (own, msg.data or b"")
+        return None, ""
+    msg_id = str((msg.headers or {}).get(MSG_ID, ""))
+    own = own_event_seq(msg_id, deployment_id)
+    return (None if own is None else (own, msg.data or b"")), msg_id

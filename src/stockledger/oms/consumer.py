@@ -1,9 +1,12 @@
 """Consume inbound OMS messages from JetStream (stream OMS, subjects `oms.<facilityId>.<Type>`)."""
 
 import asyncio
+import base64
+import json
 import logging
 from dataclasses import dataclass
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 
@@ -15,6 +18,7 @@ from stockledger.events.stream_state import MSG_ID
 from stockledger.oms.inbound import INBOUND_USER, apply_message
 
 log = logging.getLogger("stockledger.events")  # the name operators collect (docs/operations.md)
+REPLACEMENT = "\ufffd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,33 @@ def message_id(msg: Msg) -> str:
     return f"{msg.metadata.stream}:{msg.metadata.sequence.stream}"
 
 
+async def sent_message_id(nc: Client, msg: Msg) -> str:
+    """message_id, except that an id holding U+FFFD is read again from the stream's raw copy:
+    nats-py decodes header values with errors="replace", so bytes 0xFF and 0xFE would both be
+    U+FFFD, one id. The raw bytes are decoded with surrogateescape (apply_message refuses them
+    under a hash of those bytes: oms/refusals.py); a real U+FFFD sent as UTF-8 stays itself."""
+    given = message_id(msg)
+    if REPLACEMENT not in given:
+        return given
+    raw = await raw_header(nc, msg.metadata.stream, msg.metadata.sequence.stream, MSG_ID)
+    return raw.decode("utf-8", "surrogateescape")
+
+
+async def raw_header(nc: Client, stream: str, sequence: int, name: str) -> bytes:
+    """Header `name` of message `sequence` as stored, undecoded ($JS.API.STREAM.MSG.GET).
+    Raises when it cannot be read (the caller NAKs: the message is delivered again)."""
+    answer = await nc.request(f"$JS.API.STREAM.MSG.GET.{stream}", json.dumps({"seq": sequence}).encode())
+    stored = json.loads(answer.data).get("message") or {}
+    wanted, found = name.lower().encode(), None
+    for line in base64.b64decode(stored.get("hdrs") or "").split(b"\r\n")[1:]:
+        key, sep, value = line.partition(b":")
+        if sep and key.strip().lower() == wanted:
+            found = value.strip()  # the last one, as nats-py's headers dict keeps
+    if found is not None:
+        return found
+    raise LookupError(f"{stream} message {sequence} has no {name} as stored: {answer.data[:200]!r}")
+
+
 async def consume(db: Database, config: ConsumerConfig, stop: asyncio.Event, idle_exit: bool = False) -> int:
     """Apply inbound messages until `stop` (or, with idle_exit, until none is waiting); returns the count."""
     nc = await connect(config.nats_url, config.connect_timeout)
@@ -59,7 +90,7 @@ async def consume(db: Database, config: ConsumerConfig, stop: asyncio.Event, idl
                     return handled
                 continue
             for msg in messages:
-                await _handle(db, msg, config.acting_user)
+                await _handle(db, nc, msg, config.acting_user)
                 handled += 1
         return handled
     finally:
@@ -73,14 +104,14 @@ def apply_one(db: Database, message_type: str, message_id: str, body: bytes, use
         return apply_message(session, message_type, message_id, body)
 
 
-async def _handle(db: Database, msg: Msg, user: str) -> None:
+async def _handle(db: Database, nc: Client, msg: Msg, user: str) -> None:
+    msg_id = message_id(msg)
     try:
-        outcome = await asyncio.to_thread(
-            apply_one, db, inbound_type(msg.subject), message_id(msg), msg.data, user
-        )
-    except Exception:  # the database, not the message: let JetStream deliver it again
-        log.exception("inbound %s not applied; redelivery in 5 s", msg.subject)
+        msg_id = await sent_message_id(nc, msg)
+        outcome = await asyncio.to_thread(apply_one, db, inbound_type(msg.subject), msg_id, msg.data, user)
+    except Exception:  # the database (or the raw id's read), not the message: deliver it again
+        log.exception("inbound %s %r not applied; redelivery in 5 s", msg.subject, msg_id)
         await msg.nak(delay=5)
         return
-    log.info("inbound %s %s: %s", msg.subject, message_id(msg), outcome)
+    log.info("inbound %s %r: %s", msg.subject, msg_id, outcome)
     await msg.ack()

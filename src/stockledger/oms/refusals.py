@@ -11,7 +11,10 @@ processed_message.message_id is 255 characters of text. A longer id cut to 255 w
 different messages one (the second dropped as already handled); a NUL cannot be stored by
 PostgreSQL at all, and other control characters are no id an OMS means to send. Such a message is
 refused (recorded `refused`, acknowledged), under `invalid:sha256:<hex>` of its whole id, so each
-distinct one is recorded once and a redelivery is a duplicate.
+distinct one is recorded once and a redelivery is a duplicate. An id whose bytes are not UTF-8
+reaches apply_message with each bad byte as a lone surrogate (oms/consumer.py reads the raw
+header; "surrogateescape"), so it is refused under a hash of its raw bytes: two such ids never
+become one U+FFFD id.
 """
 
 import hashlib
@@ -30,7 +33,9 @@ def id_problem(message_id: str) -> str | None:
         return "invalid_message_id: Nats-Msg-Id is empty"
     if len(message_id) > MAX_MESSAGE_ID:
         return f"invalid_message_id: Nats-Msg-Id is {len(message_id)} characters, over {MAX_MESSAGE_ID}"
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in message_id):
+    if any(unicodedata.category(ch) == "Cs" for ch in message_id):
+        return "invalid_message_id: Nats-Msg-Id is not valid UTF-8"
+    if any(unicodedata.category(ch) == "Cc" for ch in message_id):
         return "invalid_message_id: Nats-Msg-Id holds a control character (or a NUL)"
     return None
 
@@ -41,8 +46,16 @@ def stored_id(message_id: str, problem: str | None) -> tuple[str, str | None]:
     invalid = id_problem(message_id)
     if invalid is None:
         return message_id, problem
-    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
-    return INVALID_PREFIX + digest, invalid
+    return INVALID_PREFIX + hashlib.sha256(raw_id(message_id)).hexdigest(), invalid
+
+
+def raw_id(message_id: str) -> bytes:
+    """The id's bytes as sent: a byte that was not UTF-8 arrives as a lone surrogate
+    (surrogateescape); any other lone surrogate is kept distinct by surrogatepass."""
+    try:
+        return message_id.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return message_id.encode("utf-8", "surrogatepass")
 
 
 def body_problem(body: bytes) -> str | None:
