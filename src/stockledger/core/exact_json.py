@@ -22,9 +22,10 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXACT_MARK = "\x00exact:"
-_MARK_IN_JSON = b'"\\u0000exact:'
-_MARKED = re.compile(rb'"\\u0000exact:(-?[0-9]+(?:\.[0-9]+)?)"')
-_MARKED_TEXT = re.compile(r'"\\u0000exact:(-?[0-9]+(?:\.[0-9]+)?)"')
+_MARK_IN_TEXT = '"\\u0000exact:'  # the mark as json.dumps writes it inside a string
+_MARK_IN_JSON = _MARK_IN_TEXT.encode()
+_MARKED_TEXT = re.compile(re.escape(_MARK_IN_TEXT) + r'(-?[0-9]+(?:\.[0-9]+)?)"')
+_MARKED = re.compile(_MARKED_TEXT.pattern.encode())
 
 
 # Set by ExactNumbers for each request: a list that exact_mark appends to (a list, not a flag, so
@@ -46,7 +47,7 @@ def exact_numbers(body: bytes) -> bytes:
 
 
 def exact_numbers_text(text: str) -> str:
-    return _MARKED_TEXT.sub(r"\1", text) if '"\\u0000exact:' in text else text
+    return _MARKED_TEXT.sub(r"\1", text) if _MARK_IN_TEXT in text else text
 
 
 class ExactNumbers:
