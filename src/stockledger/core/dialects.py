@@ -5,7 +5,6 @@ does, never by its name (`writes_through_ctes`, `binds_arrays`; `Database.runs_a
 core/db.py). (Sequence numbers in commit order: core/fence.py.)"""
 
 import logging
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -18,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from stockledger.core.citus import has_workers
+from stockledger.core.citus import shards_by_facility
 from stockledger.core.sqlclock import UTC_NOW_SQL
 from stockledger.core.statements import Statement, is_postgres, run, table_binders
 from stockledger.core.write_behind import WriteBehind
@@ -37,20 +36,12 @@ def writes_through_ctes(session: Session) -> bool:
     return is_postgres(session)
 
 
-_STAGES_SET_BASED: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
-
-
 def stages_set_based(session: Session) -> bool:
     """Whether bulk work (the ERP reset) can stream its lines into a temporary table with COPY
     and be judged, diffed and posted set-based in one transaction: PostgreSQL without Citus
-    workers, asked once per engine (on Citus the line batches serve the distributed tables)."""
-    if not is_postgres(session):
-        return False
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    if engine not in _STAGES_SET_BASED:
-        _STAGES_SET_BASED[engine] = not has_workers(session.connection())
-    return _STAGES_SET_BASED[engine]
+    workers (core.citus.shards_by_facility; on Citus the line batches serve the distributed
+    tables)."""
+    return is_postgres(session) and not shards_by_facility(session)
 
 
 def binds_arrays(session: Session) -> bool:
