@@ -254,7 +254,7 @@ class DocumentModel(InputModel):
         if isinstance(data, dict) and any(stamp in data for stamp in OFBIZ_STAMPS):
             for stamp in OFBIZ_STAMPS:
                 value = data.get(stamp)
-                if value is not None and (not isinstance(value, str) or len(value) > 40):
+                if value is not None and (not isinstance(value, str) or len(value) > 40 or "\x00" in value):
                     raise PydanticCustomError("string_type", f"{stamp} must be a timestamp string")
             return {k: v for k, v in data.items() if k not in OFBIZ_STAMPS}
         return data
