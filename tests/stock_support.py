@@ -117,7 +117,7 @@ SOLE_ITEM_POST = "WITH picked AS"  # how the one statement, and its post step on
 def sole_item_tries(db: Database) -> Iterator[list[int]]:
     """The rows each try of the sole-item reservation's post returned during the block: the one
     statement (committed alone or in a session) or, on Citus, its post step, which runs in a
-    transaction (ledger/sole_item_steps.py)."""
+    transaction (ledger/sole_item_steps_pg.py)."""
     seen: list[int] = []
 
     def _alone(sql: str, returned: int) -> None:

@@ -44,7 +44,7 @@ def alone(seeded_client: TestClient) -> Iterator[list[tuple[str, int]]]:
 def tries(seeded_client: TestClient) -> Iterator[list[int]]:
     """The rows each try of the sole-item post returned (stock_support.sole_item_tries): on
     PostgreSQL the one statement committed alone, on Citus its post step (no change runs alone
-    there: steps that each stay on one shard, ledger/sole_item_steps.py, in the request's
+    there: steps that each stay on one shard, ledger/sole_item_steps_pg.py, in the request's
     transaction, in the worker thread)."""
     with sole_item_tries(seeded_client.app.state.db) as seen:  # type: ignore[attr-defined]
         yield seen

@@ -111,8 +111,8 @@ def _assert_router(plan: str, sql: str) -> None:
 def test_every_write_of_the_sole_item_reservation_is_a_single_shard_plan(
     seeded: Database, writes: list[tuple[str, Any]], reads: list[tuple[str, Any]]
 ) -> None:
-    """On Citus the one statement of ledger/sole_item.py is written in steps that each stay on
-    the facility's shard (ledger/sole_item_steps.py); the one read of the order item's claims in
+    """On Citus the one statement of ledger/sole_item_pg.py is written in steps that each stay on
+    the facility's shard (ledger/sole_item_steps_pg.py); the one read of the order item's claims in
     the other facilities goes to every shard and writes nothing."""
     item = add_sole_item(seeded, "SOLO-1", 10)
     assert citus.shards_by_facility(seeded.engine)  # asked before the recording: not in it

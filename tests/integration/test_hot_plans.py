@@ -18,7 +18,7 @@ from psycopg import RawCursor
 from sqlalchemy import literal_column, select, text
 
 from stockledger.core.db import Database, Statement, numbered
-from stockledger.ledger.sole_item import SoleItemReservation, sole_item_statement
+from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.reservations.service import ReserveLine
 from tests.reserve_support import reserve_line
 from tests.shipping_support import FACILITY

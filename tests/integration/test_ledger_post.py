@@ -11,7 +11,8 @@ from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock, NotFound
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import Links, Posting, post
-from stockledger.ledger.postings import format_seq, format_seq_sql
+from stockledger.ledger.postings import format_seq
+from stockledger.ledger.postings_pg import format_seq_sql
 from tests.conftest import POSTGRES_LIKE
 
 pytestmark = pytest.mark.posts_without_events  # the write path alone: no business event

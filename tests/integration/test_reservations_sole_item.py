@@ -62,7 +62,7 @@ def _heads(statements: list[str]) -> list[list[str]]:
 
 
 # Citus: the one statement in steps that each stay on the facility's shard but one read
-# (ledger/sole_item_steps.py; test_citus.py reads their plans): the order item's claims in the
+# (ledger/sole_item_steps_pg.py; test_citus.py reads their plans): the order item's claims in the
 # other facilities, the post, then detail, reservation, event and claim.
 CITUS_STEPS = [
     ["SELECT", "1", "FROM"],

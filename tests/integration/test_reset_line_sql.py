@@ -1,4 +1,4 @@
-"""The rules of a reset line, said twice: in Python (resets/rules.py) and in SQL (resets/line_sql.py,
+"""The rules of a reset line, said twice: in Python (resets/rules.py) and in SQL (resets/line_sql_pg.py,
 the PostgreSQL path). Table-driven: every line below is judged by `check_line`, and a reset of
 the lines must report exactly those failures (code, message, ids), on both databases; on
 PostgreSQL the lines went through COPY and the SQL judged them."""
@@ -16,7 +16,7 @@ from stockledger.core.db import Database
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, ProductFacility
 from stockledger.ledger.views import availability
-from stockledger.resets import line_sql
+from stockledger.resets import line_sql_pg
 from stockledger.resets.rules import JsonText, LineFailure, RawLine, check_line
 from stockledger.resets.service import reset_inventory
 from stockledger.resets.sources import csv_lines
@@ -170,7 +170,7 @@ def test_sql_and_the_rules_agree_on_every_line(seeded: Database, backend: str) -
 
 
 def test_whitespace_is_what_str_strip_trims() -> None:
-    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == line_sql.WHITESPACE
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == line_sql_pg.WHITESPACE
 
 
 def _details(session: Session, reset_id: str) -> list[tuple[str, Decimal, int]]:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from stockledger.core.db import bound, numbered
 from stockledger.ledger.postings import DETAIL, Links, Posting, detail_values
 from stockledger.ledger.reservation_rows import RES, RES_ACTIVE, ReservationRow
-from stockledger.ledger.sole_item import (
+from stockledger.ledger.sole_item_pg import (
     DETAIL_EXPRESSIONS,
     RESERVATION_EXPRESSIONS,
     SoleItemReservation,

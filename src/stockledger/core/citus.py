@@ -99,7 +99,7 @@ def shards_by_facility(on: Session | Engine | Connection) -> bool:
     """Whether the database (of a session, an engine or a connection) is a Citus coordinator with
     workers (`has_workers`), asked once per engine (a dictionary look-up after that). Writers that
     have a single-server fast path check it to write a change in statements that each stay on
-    the facility's shard (ledger/sole_item_steps.py; core.db.Database.runs_alone)."""
+    the facility's shard (ledger/sole_item_steps_pg.py; core.db.Database.runs_alone)."""
     engine = (on.get_bind() if isinstance(on, Session) else on).engine
     known = _SHARDED.get(engine)
     if known is None:

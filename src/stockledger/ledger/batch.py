@@ -13,7 +13,6 @@ from stockledger.core.db import (
     RowsCheck,
     Statement,
     WriteBehind,
-    array_literal,
     fetched_rows,
     from_arrays,
     one_of,
@@ -23,6 +22,7 @@ from stockledger.core.dialects import binds_arrays
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
+from stockledger.ledger.batch_pg import array_update
 from stockledger.ledger.postings import (
     DETAIL,
     ITEM,
@@ -139,7 +139,7 @@ def post_locked_batch(
         if p.require_atp and p.available_to_promise_diff < 0:  # post's guard: ATP + running sum >= 0
             need[item] = max(need[item], -acc[1]) if item in need else -acc[1]
     items = sorted(sums)  # lock order, as everywhere
-    update = _array_update(
+    update = array_update(
         facility_id,
         items,
         [sums[i] for i in items],
@@ -174,41 +174,6 @@ def _posted_backwards(
     return posted[::-1]
 
 
-def _array_update(
-    facility_id: str,
-    items: list[str],
-    sums: list[list[Decimal]],
-    old: list[int],
-    new: list[int],
-    need: list[int | None],
-) -> Statement:
-    """The totals of `items` (one facility, id order) moved by `sums`, each checked against its
-    `old` detail sequence and given its `new` one; `need`: the ATP an item must hold (micro-units),
-    None for no guard. Returns the ids updated."""
-    params: dict[str, object] = {
-        "f": facility_id,
-        "ids": array_literal(items),
-        "old": array_literal(old),
-        "new": array_literal(new),
-        "need": array_literal(need),
-    }
-    for n, total in enumerate(TOTALS):
-        params[f"d_{total}"] = array_literal([to_micros(acc[n]) for acc in sums])
-    return Statement(_ARRAY_UPDATE, params)
-
-
-_ARRAY_UPDATE = (
-    "UPDATE inventory_item AS i SET "
-    + ", ".join(f"{t} = i.{t} + d.{t}" for t in TOTALS)
-    + ", last_detail_seq = d.new FROM unnest(:ids::text[], "
-    + ", ".join(f":d_{t}::bigint[]" for t in TOTALS)
-    + ", :old::int[], :new::int[], :need::bigint[]) AS d (id, "
-    + ", ".join(TOTALS)
-    + ", old, new, need) WHERE i.facility_id = :f AND i.inventory_item_id = d.id "
-    "AND i.last_detail_seq = d.old "
-    "AND (d.need IS NULL OR i.available_to_promise_total >= d.need) "
-    f"RETURNING i.inventory_item_id, {', '.join('i.' + t for t in TOTALS)}"
-)
 _RETURNED = (ITEM.c.inventory_item_id, *(ITEM.c[t] for t in TOTALS))
 
 
@@ -257,8 +222,8 @@ def _write_totals(
 ) -> None:
     """Each item's totals move once, by the sum of its diffs; its detail seq is checked, then set.
 
-    PostgreSQL: one UPDATE from arrays per facility (_array_update; a few parameters however
-    many items). SQLite: one executemany, which sqlite3 loops in C.
+    PostgreSQL: one UPDATE from arrays per facility (ledger/batch_pg.py's array_update; a few
+    parameters however many items). SQLite: one executemany, which sqlite3 loops in C.
     """
     sums: dict[tuple[str, str], list[Decimal]] = {}
     last: dict[tuple[str, str], int] = {}
@@ -293,7 +258,7 @@ def _write_totals_from_arrays(
         by_facility.setdefault(facility_id, []).append(item)
     for facility_id, items in by_facility.items():
         keys = [(facility_id, i) for i in items]
-        statement = _array_update(
+        statement = array_update(
             facility_id,
             items,
             [sums[k] for k in keys],

@@ -14,7 +14,7 @@ caller's transaction, so for every item: totals == sum of its detail diffs.
   * `writes` given (PostgreSQL): the batch's statements are sent and not waited for
     (core.db.WriteBehind).
 
-The one-statement reservation, where the ledger also finds the item, is ledger/sole_item.py.
+The one-statement reservation, where the ledger also finds the item, is ledger/sole_item_pg.py.
 """
 
 from collections.abc import Mapping, Sequence

@@ -84,16 +84,9 @@ SEQ_DIGITS = 5  # a detail's seq id: its number, zero-padded to five digits, mor
 
 
 def format_seq(number: int) -> str:
-    """The detail seq id of detail number `number` (`format_seq_sql`: the same, in SQL)."""
+    """The detail seq id of detail number `number` (ledger/postings_pg.py's `format_seq_sql`:
+    the same, in SQL)."""
     return f"{number:0{SEQ_DIGITS}d}"
-
-
-def format_seq_sql(number: str) -> str:
-    """`format_seq` as a PostgreSQL expression of the integer expression `number`."""
-    return (
-        f"CASE WHEN {number} < {10**SEQ_DIGITS} THEN lpad({number}::text, {SEQ_DIGITS}, '0') "
-        f"ELSE {number}::text END"
-    )
 
 
 # An item as read under its row lock: QOH, ATP, accounting quantity, last_detail_seq

@@ -4,7 +4,7 @@ was written, and the caller's transaction decides (reservations/api.py: the requ
 
 from stockledger.core.db import Database
 from stockledger.core.scope import FacilityScoped, check_scope
-from stockledger.ledger.sole_item import post_sole_item_alone, post_sole_item_alone_async
+from stockledger.ledger.sole_item_pg import post_sole_item_alone, post_sole_item_alone_async
 from stockledger.reservations.lines import (
     ReserveLine,
     ReserveOutcome,

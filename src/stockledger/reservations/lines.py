@@ -1,6 +1,6 @@
 """An order's lines to reserve and what was reserved for them: the types every entry shares,
 the checks of a request, the StockReserved event's payload, and a line as the ledger's
-one-statement reservation (ledger/sole_item.py)."""
+one-statement reservation (ledger/sole_item_pg.py)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,7 +10,7 @@ from typing import Any
 from stockledger.core.errors import ValidationFailed, listed_errors
 from stockledger.core.fixed import ZERO
 from stockledger.core.schemas import DUPLICATE_LINE
-from stockledger.ledger.sole_item import SoleItemReservation
+from stockledger.ledger.sole_item_pg import SoleItemReservation
 from stockledger.reservations.rules import RESERVE_REASON
 
 

@@ -21,7 +21,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.events.outbox import Event
 from stockledger.ledger.post import Carried, Links, Posting, post
 from stockledger.ledger.reservation_rows import ReservationRow
-from stockledger.ledger.sole_item import post_sole_item
+from stockledger.ledger.sole_item_pg import post_sole_item
 from stockledger.orders.items import claim_order_items, products_of
 from stockledger.reservations.backorders import backorder_item
 from stockledger.reservations.hot import reserve_alone, reserve_line_async

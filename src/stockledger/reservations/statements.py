@@ -12,6 +12,7 @@ from stockledger.core.dialects import binds_arrays
 from stockledger.core.errors import NotFound
 from stockledger.ledger.models import InventoryItem, Product
 from stockledger.reservations.rules import INV_AVAILABLE, Candidate, chunks, fefo_key
+from stockledger.reservations.statements_pg import lock_products
 
 CHUNK = 10_000  # keys per IN (…) list: well under both databases' bind-parameter limits
 
@@ -102,8 +103,5 @@ _SELECT_BY_PRODUCT = select(*_CANDIDATE_COLUMNS).where(
     InventoryItem.product_id.in_(bindparam("p", expanding=True)),
     InventoryItem.status_id == INV_AVAILABLE,
 )
-_LOCK_PRODUCTS = (  # where the database binds arrays
-    f"SELECT {', '.join(c.name for c in _CANDIDATE_COLUMNS)} FROM inventory_item "
-    f"WHERE facility_id = :f AND product_id = ANY(:p::text[]) AND status_id = '{INV_AVAILABLE}' "
-    "ORDER BY inventory_item_id FOR UPDATE"
-)
+# where the database binds arrays
+_LOCK_PRODUCTS = lock_products(", ".join(c.name for c in _CANDIDATE_COLUMNS))

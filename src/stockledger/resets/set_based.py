@@ -1,11 +1,11 @@
 """An ERP reset applied by PostgreSQL: the lines streamed in with COPY, the rest set-based SQL.
 
-Python streams the lines (resets/staging.py) and reports; the database judges every line
-(the SQL of resets/line_sql.py, which says in SQL what resets/rules.py says in Python, and
+Python streams the lines (resets/staging_pg.py) and reports; the database judges every line
+(the SQL of resets/line_sql_pg.py, which says in SQL what resets/rules.py says in Python, and
 hands the rare line it cannot be sure of back to those rules), refuses a scoped caller's run
 naming another facility, finds or creates the facility items, computes the diffs, posts them
-through the ledger's set-based door (ledger/staged.py: totals and one detail row per change,
-in this transaction), records the InventoryChanged events (resets/set_events.py) and counts.
+through the ledger's set-based door (ledger/staged_pg.py: totals and one detail row per change,
+in this transaction), records the InventoryChanged events (resets/set_events_pg.py) and counts.
 A few dozen statements, whatever the size of the file.
 
 The same meaning as the line batches of resets/service.py (SQLite): a product named on
@@ -26,13 +26,13 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
 from stockledger.core.transactions import savepoint
 from stockledger.ledger.postings import Links
-from stockledger.ledger.staged import post_staged
-from stockledger.resets import line_sql
+from stockledger.ledger.staged_pg import post_staged
+from stockledger.resets import line_sql_pg
 from stockledger.resets.failures import STORED_FAILURES
 from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
 from stockledger.resets.rules import QOH, LineFailure, RawLine, ResetLine, check_line
-from stockledger.resets.set_events import record_changes
-from stockledger.resets.staging import STAGED_LINES, rebuilt, stage_lines
+from stockledger.resets.set_events_pg import record_changes
+from stockledger.resets.staging_pg import STAGED_LINES, rebuilt, stage_lines
 
 WORK_MEM = "128MB"
 TEMP_BUFFERS = "256MB"
@@ -53,7 +53,7 @@ def reset_in_database(
     """Apply the reset's lines; `outcome` gets its counts, failures, facilities and first changes."""
     scope = facilities_in_scope(session)
     _room_for_temporary_tables(session)
-    for name in line_sql.TEMPORARY:  # a second reset in the same transaction
+    for name in line_sql_pg.TEMPORARY:  # a second reset in the same transaction
         session.connection().execute(text(f"DROP TABLE IF EXISTS {name}"))
     outcome.lines_total = stage_lines(session, lines, scope)
     run = session.connection().execute
@@ -65,17 +65,17 @@ def reset_in_database(
     run(text(f"ANALYZE {STAGED_LINES}"))  # a temporary table has no statistics otherwise
     if scope is not None:
         _refuse_other_facilities(session, scope)
-    run(text(line_sql.CHECK), {"ws": line_sql.WHITESPACE})
+    run(text(line_sql_pg.CHECK), {"ws": line_sql_pg.WHITESPACE})
     _judge_deferred(session)
-    run(text(line_sql.UNKNOWN))
+    run(text(line_sql_pg.UNKNOWN))
     run(text("ANALYZE reset_checked"))
     now = utcnow().replace(tzinfo=None)
-    for statement in line_sql.DIFFS:
+    for statement in line_sql_pg.DIFFS:
         run(text(statement))
-    run(text(line_sql.NEW_ITEMS), {"prefix": line_sql.new_item_prefix()})
-    for statement in line_sql.FIND_OR_CREATE:
+    run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix()})
+    for statement in line_sql_pg.FIND_OR_CREATE:
         run(text(statement))
-    run(text(line_sql.POSTINGS))
+    run(text(line_sql_pg.POSTINGS))
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     changed = post_staged(session, "reset_posting", REASON, links, now, created="reset_created")
     for name in ("reset_current", "reset_new_item", "reset_created", "reset_posting"):
@@ -103,7 +103,7 @@ def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
     """A scoped caller's run naming another facility is refused whole (403), whatever the line
     holds: refusing only the lines that change stock would tell it the other facility's totals."""
     found = session.connection().execute(
-        text(line_sql.OUT_OF_SCOPE), {"ws": line_sql.WHITESPACE, "scope": sorted(scope)}
+        text(line_sql_pg.OUT_OF_SCOPE), {"ws": line_sql_pg.WHITESPACE, "scope": sorted(scope)}
     )
     row = found.first()
     if row is not None:
@@ -117,9 +117,9 @@ def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
 
 def _judge_deferred(session: Session) -> None:
     """The lines SQL leaves to the rules (a quantity with underscores, non-ASCII digits, a long
-    exponent: resets/line_sql.py), judged by them."""
+    exponent: resets/line_sql_pg.py), judged by them."""
     connection = session.connection()
-    rows = connection.execute(text(line_sql.DEFERRED)).all()
+    rows = connection.execute(text(line_sql_pg.DEFERRED)).all()
     if not rows:
         return
     judged: dict[str, list[object]] = {"ords": [], "codes": [], "kinds": [], "micros": []}
@@ -134,25 +134,25 @@ def _judge_deferred(session: Session) -> None:
             judged["codes"].append(result.code)
             judged["kinds"].append(None)
             judged["micros"].append(None)
-    connection.execute(text(line_sql.JUDGED), judged)
+    connection.execute(text(line_sql_pg.JUDGED), judged)
 
 
 def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
     run = session.connection().execute
-    failed, ok = run(text(line_sql.COUNTS)).one()
+    failed, ok = run(text(line_sql_pg.COUNTS)).one()
     outcome.lines_failed, outcome.lines_changed = int(failed), changed
     outcome.lines_unchanged = int(ok) - changed
-    outcome.facilities = set(run(text(line_sql.FACILITIES)).scalars())
+    outcome.facilities = set(run(text(line_sql_pg.FACILITIES)).scalars())
     if failed:
         wanted = STORED_FAILURES if keep_failures is None else max(keep_failures, STORED_FAILURES)
         limit = int(failed) if keep_failures is None else wanted
-        failures = [_failure(*row) for row in run(text(line_sql.FAILURES), {"n": limit})]
+        failures = [_failure(*row) for row in run(text(line_sql_pg.FAILURES), {"n": limit})]
         outcome.stored_failures = failures[:STORED_FAILURES]
         outcome.failures = failures if keep_failures is None else failures[:keep_failures]
     if outcome.keep_changes:
         outcome.changes = [
             ResetChange(line, f, p, from_micros(diff), from_micros(q), from_micros(a))
-            for line, f, p, diff, q, a in run(text(line_sql.CHANGES), {"n": outcome.keep_changes})
+            for line, f, p, diff, q, a in run(text(line_sql_pg.CHANGES), {"n": outcome.keep_changes})
         ]
 
 

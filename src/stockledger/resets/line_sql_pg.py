@@ -6,6 +6,9 @@ holds them to the same code for every kind of line): ids trimmed of what str.str
 most 10^9, at most 6 decimals. A quantity SQL cannot be sure of (non-ASCII characters, an
 underscore, a long number or exponent: what Python's Decimal might still read) is 'defer':
 set_based.py asks the rules themselves about such a line.
+
+SQL in PostgreSQL's dialect only (regular expressions, LATERAL, casts, temporary tables):
+reached only where core.dialects.stages_set_based says the database can (resets/set_based.py).
 """
 
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
@@ -13,7 +16,7 @@ from stockledger.core.ids import new_id
 from stockledger.core.schemas import MAX_QUANTITY
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN
-from stockledger.resets.staging import STAGED_LINES
+from stockledger.resets.staging_pg import STAGED_LINES
 
 # What str.strip() trims: the characters whose isspace() is true (a test holds it to that).
 WHITESPACE = (
@@ -140,7 +143,7 @@ def new_item_prefix() -> str:
 # resets/facility_items.py does it for a batch: the oldest item already there, else a new
 # one; the link inserted with it or, when the row was there, claimed where no item is linked;
 # the loser of a race takes the winner's link (read again by POSTINGS). The new items the run's
-# links name (reset_created) are inserted by the ledger with their first postings (ledger/staged.py).
+# links name (reset_created) are inserted by the ledger with their first postings (ledger/staged_pg.py).
 NEW_ITEMS = """
 CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
 SELECT n.f, n.p,

@@ -8,6 +8,11 @@ order item of another product), and the caller takes the general path, which dec
 Only the sole item: a guarded UPDATE that waited for another transaction and then found too
 little ATP still holds its row lock, and a caller falling back to locking all the product's
 items in id order must not hold one of them out of that order (deadlock).
+
+SQL in PostgreSQL's dialect only (data-modifying CTEs, to_json): reached only where
+core.dialects.writes_through_ctes (reservations/service.py) or `Database.runs_alone`
+(reservations/api.py, through reservations/hot.py) says the database can; on Citus
+(core.citus.shards_by_facility) it hands over to ledger/sole_item_steps_pg.py.
 """
 
 from collections.abc import Callable
@@ -27,9 +32,10 @@ from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
 from stockledger.events.outbox import OUTBOX_SEQUENCE, payload_around
-from stockledger.ledger.postings import DETAIL, LINK_NAMES, TOTALS, format_seq_sql
+from stockledger.ledger.postings import DETAIL, LINK_NAMES, TOTALS
+from stockledger.ledger.postings_pg import format_seq_sql
 from stockledger.ledger.reservation_rows import RES_ACTIVE, insert_from
-from stockledger.ledger.sole_item_steps import claim_lost_on_a_shard, post_in_steps
+from stockledger.ledger.sole_item_steps_pg import claim_lost_on_a_shard, post_in_steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ class SoleItemReservation:
 def post_sole_item(session: Session, reservation: SoleItemReservation) -> str | None:
     """In the session's transaction: the item's id, or None having written nothing. An order
     item claimed for another product meanwhile: 409 order_item_conflict. On Citus, in steps that
-    each stay on the facility's shard (ledger/sole_item_steps.py): the same rows."""
+    each stay on the facility's shard (ledger/sole_item_steps_pg.py): the same rows."""
     check_facility(session, reservation.facility_id)
     try:
         if shards_by_facility(session):

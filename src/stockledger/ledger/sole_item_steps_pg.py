@@ -1,4 +1,4 @@
-"""The one-statement reservation on Citus (ledger/sole_item.py): the same rows, written by
+"""The one-statement reservation on Citus (ledger/sole_item_pg.py): the same rows, written by
 statements that each stay on the facility's shard (a Citus router plan: one task, no part planned
 apart), in one transaction.
 
@@ -51,7 +51,7 @@ from stockledger.ledger.postings import (
 from stockledger.ledger.reservation_rows import ReservationRow, reservation_statements
 
 if TYPE_CHECKING:
-    from stockledger.ledger.sole_item import SoleItemReservation
+    from stockledger.ledger.sole_item_pg import SoleItemReservation
 
 ORDER_ITEM = cast(Table, OrderItem.__table__)
 
@@ -127,7 +127,7 @@ _ANOTHER_PRODUCT_ELSEWHERE = (
 
 
 def _post(lot: bool, live: bool) -> str:
-    """ledger/sole_item.py's `picked` and `posted`, the order-item guard limited to the facility:
+    """ledger/sole_item_pg.py's `picked` and `posted`, the order-item guard limited to the facility:
     the product's only INV_AVAILABLE item (of the lot, live), with ATP, posted to under its row
     lock; its id and new last_detail_seq."""
     alive = f" AND (one.expire_date IS NULL OR one.expire_date > {_NOW})" if live else ""
@@ -164,7 +164,7 @@ _DETAIL_INSERT = (
     f"INSERT INTO inventory_item_detail ({', '.join(DETAIL_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in DETAIL_COLUMNS)})"
 )
-# The claim of ledger/sole_item.py: another product there sets product_id NULL, whose NOT NULL
+# The claim of ledger/sole_item_pg.py: another product there sets product_id NULL, whose NOT NULL
 # constraint aborts the transaction.
 _CLAIM_HEAD = "INSERT INTO order_item ("
 _CLAIM = (

@@ -6,6 +6,9 @@ and the item's totals right after it; a payload over PAYLOAD_BYTES comes in part
 its changes (events/outbox.payload_parts: the same keys, `partOf`, `part`, `parts`, a series of
 its own per event), so no event is over 64 KB. The JSON is built by the database, in the form
 json.dumps gives it (no spaces; numbers as core.schemas.json_number writes them).
+
+SQL in PostgreSQL's dialect only (to_json, casts): reached only where
+core.dialects.stages_set_based says the database can (resets/set_based.py).
 """
 
 import json
@@ -17,7 +20,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.actor import acting_user
 from stockledger.core.ids import new_id
 from stockledger.events.outbox import OUTBOX_SEQUENCE, PAYLOAD_BYTES
-from stockledger.ledger.staged import STAGED_POSTED
+from stockledger.ledger.staged_pg import STAGED_POSTED
 from stockledger.resets.outcome import REASON
 
 MAX_ID = 60  # an id's longest (core.schemas.Id; the Python side checks it)
@@ -87,7 +90,7 @@ SELECT f, stockledger_fenced_nextval('{OUTBOX_SEQUENCE}'), 'InventoryChanged', p
 
 
 def record_changes(session: Session, inventory_reset_id: str, batch_size: int, now: datetime) -> int:
-    """Record the InventoryChanged events of what ledger/staged.py posted; how many were written."""
+    """Record the InventoryChanged events of what ledger/staged_pg.py posted; how many were written."""
     user = acting_user(session)
     mid = json.dumps({"inventoryResetId": inventory_reset_id, "reasonEnumId": REASON}, separators=(",", ":"))
     signed = "" if user is None else json.dumps({"changeByUserLoginId": user}, separators=(",", ":"))

@@ -1,5 +1,9 @@
 """Reset lines streamed into the temporary table STAGED_LINES with COPY (PostgreSQL).
 
+SQL in PostgreSQL's dialect only (a temporary table dropped at commit, the "char" type): the
+set-based reset (resets/set_based.py) is the one caller, and only where
+core.dialects.stages_set_based says the database can (docs/architecture.md).
+
 Each line becomes one row as received, judged by nobody yet: its position in the input
 (`ord`, from 0), its line number, the two ids and the two quantities as text with their kind:
 't' text (CSV), 's' a JSON string, 'n' a JSON number, 'x' anything else (true, a list…), NULL

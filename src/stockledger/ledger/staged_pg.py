@@ -15,6 +15,9 @@ What was posted is left in the temporary table STAGED_POSTED (ord, facility_id,
 inventory_item_id, seq_id, qoh_diff, atp_diff, qoh_total, atp_total: the item's totals right
 after the posting), for the caller's events. No refusal: the postings staged carry no
 `require_atp`/`require_qoh` guard (a reset sets totals, it may not be refused).
+
+SQL in PostgreSQL's dialect only (data-modifying CTEs, temporary tables dropped at commit):
+reached only where core.dialects.stages_set_based says the database can (resets/set_based.py).
 """
 
 from datetime import datetime
@@ -23,7 +26,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.ledger.postings import Links, format_seq_sql
+from stockledger.ledger.postings import Links
+from stockledger.ledger.postings_pg import format_seq_sql
 from stockledger.ledger.rules_check import INV_AVAILABLE
 
 STAGED_POSTED = "ledger_staged_posted"
