@@ -9,6 +9,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql", "postgres")
+# A PostgreSQL memory setting: a whole number and its unit
+MEMORY = r"^[1-9][0-9]{0,9}(kB|MB|GB|TB)$"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
@@ -23,6 +25,8 @@ class Settings(BaseSettings):
     async_wait_seconds: float = Field(default=0.5, gt=0, le=60)
     idle_ping_seconds: float = Field(default=5.0, ge=0, le=3600)
     reset_batch_size: int = Field(default=5_000, ge=100, le=10_000)
+    reset_work_mem: str = Field(default="128MB", pattern=MEMORY)
+    reset_temp_buffers: str = Field(default="256MB", pattern=MEMORY)
     publish_batch_size: int = Field(default=500, ge=1, le=10_000)
     consume_batch_size: int = Field(default=50, ge=1, le=10_000)
 

@@ -6,7 +6,10 @@ hands the rare line it cannot be sure of back to those rules), refuses a scoped 
 naming another facility, finds or creates the facility items, computes the diffs, posts them
 through the ledger's set-based door (ledger/staged_pg.py: totals and one detail row per change,
 in this transaction), records the InventoryChanged events (resets/set_events_pg.py) and counts.
-A few dozen statements, whatever the size of the file.
+A few dozen statements, whatever the size of the file. resets/service.py takes this path only
+where core.dialects.stages_set_based says the database can (`applies`); the SQL only PostgreSQL
+runs is in the *_pg.py modules named above, the driver's side (COPY, the memory settings) in
+core/bulk.py.
 
 The same meaning as the line batches of resets/service.py (SQLite): a product named on
 several lines sees the lines before it (in input order), each changed line is a posting of
@@ -16,15 +19,15 @@ its own, one InventoryChanged per facility per `batch_size` lines of input.
 from collections.abc import Iterable
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from stockledger.core.bulk import session_settings
+from stockledger.core.config import get_settings
 from stockledger.core.dialects import stages_set_based
 from stockledger.core.errors import Forbidden
 from stockledger.core.fixed import from_micros, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
-from stockledger.core.transactions import savepoint
 from stockledger.ledger.postings import Links
 from stockledger.ledger.staged_pg import post_staged
 from stockledger.resets import line_sql_pg
@@ -33,9 +36,6 @@ from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
 from stockledger.resets.rules import QOH, LineFailure, RawLine, ResetLine, check_line
 from stockledger.resets.set_events_pg import record_changes
 from stockledger.resets.staging_pg import STAGED_LINES, rebuilt, stage_lines
-
-WORK_MEM = "128MB"
-TEMP_BUFFERS = "256MB"
 
 
 def applies(session: Session) -> bool:
@@ -52,16 +52,19 @@ def reset_in_database(
 ) -> None:
     """Apply the reset's lines; `outcome` gets its counts, failures, facilities and first changes."""
     scope = facilities_in_scope(session)
-    _room_for_temporary_tables(session)
+    settings = get_settings()  # STOCKLEDGER_RESET_WORK_MEM, STOCKLEDGER_RESET_TEMP_BUFFERS
+    # The temporary tables' memory before the first of them; the sorts and hashes of a big file
+    # in memory; no JIT (compiling the expressions of these statements cost seconds). No
+    # plan_cache_mode = force_custom_plan (the line batches' setting): these statements run
+    # once each, and it made every foreign-key check of the rows written plan its query anew
+    # (a million-line load: 4× slower inserts).
+    session_settings(
+        session, work_mem=settings.reset_work_mem, temp_buffers=settings.reset_temp_buffers, jit=False
+    )
     for name in line_sql_pg.TEMPORARY:  # a second reset in the same transaction
         session.connection().execute(text(f"DROP TABLE IF EXISTS {name}"))
     outcome.lines_total = stage_lines(session, lines, scope)
     run = session.connection().execute
-    # No plan_cache_mode = force_custom_plan (the line batches' setting): these statements run
-    # once each, and it made every foreign-key check of the rows written plan its query anew
-    # (a million-line load: 4× slower inserts).
-    run(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))  # the sorts and hashes of a big file stay in memory
-    run(text("SET LOCAL jit = off"))  # compiling the expressions of these statements cost seconds
     run(text(f"ANALYZE {STAGED_LINES}"))  # a temporary table has no statistics otherwise
     if scope is not None:
         _refuse_other_facilities(session, scope)
@@ -82,21 +85,6 @@ def reset_in_database(
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, changed, keep_failures)
-
-
-def _room_for_temporary_tables(session: Session) -> None:
-    """Temporary tables live in the session's own buffers (temp_buffers, 8 MB by default): a
-    big file's would be written out and read back. The setting can only change before the
-    session's first temporary table: tried once per connection, in a savepoint."""
-    connection = session.connection()
-    if connection.info.get(TEMP_BUFFERS):
-        return
-    connection.info[TEMP_BUFFERS] = True
-    try:
-        with savepoint(session):
-            connection.execute(text(f"SET temp_buffers = '{TEMP_BUFFERS}'"))
-    except DBAPIError:
-        pass  # this session had a temporary table already: its buffers stay as they are
 
 
 def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:

@@ -1,4 +1,4 @@
-"""Reset lines streamed into the temporary table STAGED_LINES with COPY (PostgreSQL).
+"""Reset lines streamed into the temporary table STAGED_LINES (core.bulk.copy_rows: COPY).
 
 SQL in PostgreSQL's dialect only (a temporary table dropped at commit, the "char" type): the
 set-based reset (resets/set_based.py) is the one caller, and only where
@@ -15,14 +15,13 @@ with one no number), so it is judged here by the rules (resets/rules.py) and sta
 failure (`pre_code`, `pre_message`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, cast
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from stockledger.core.bulk import copy_rows
 from stockledger.core.errors import Forbidden
 from stockledger.core.guards import is_utf8_text
 from stockledger.resets.rules import JsonText, LineFailure, RawLine, check_line
@@ -33,7 +32,7 @@ _CREATE = (
     f"CREATE TEMP TABLE {STAGED_LINES} (ord bigint, line integer, fac text, prod text, qoh text, atp text, "
     'qk "char", ak "char", pre_code text, pre_message text) ON COMMIT DROP'
 )
-_COPY = f"COPY {STAGED_LINES} (ord, line, fac, prod, qoh, atp, qk, ak, pre_code, pre_message) FROM STDIN"
+_COLUMNS = ("ord", "line", "fac", "prod", "qoh", "atp", "qk", "ak", "pre_code", "pre_message")
 NUL = "\x00"
 Row = tuple[int, int, str | None, str | None, str | None, str | None, str | None, str | None, None, None]
 
@@ -43,21 +42,22 @@ def stage_lines(session: Session, lines: Iterable[RawLine], scope: frozenset[str
     connection = session.connection()
     connection.execute(text(f"DROP TABLE IF EXISTS {STAGED_LINES}"))
     connection.execute(text(_CREATE))
-    driver = cast(psycopg.Connection[Any], connection.connection.driver_connection)
-    count = 0
-    with driver.cursor().copy(_COPY) as copy:
-        if isinstance(lines, CsvLines):
-            for count, (line, f, p, q, a) in enumerate(lines.rows(), start=1):
-                if NUL in f"{f}{p}{q}{a}":
-                    copy.write_row(_judged(count - 1, RawLine(line, f, p, q, a), scope))
-                    continue
-                qk = None if q is None else "t"
-                ak = None if a is None else "t"
-                copy.write_row((count - 1, line, f, p, q, a, qk, ak, None, None))
-        else:
-            for count, raw in enumerate(lines, start=1):
-                copy.write_row(_row(count - 1, raw, scope))
-    return count
+    return copy_rows(session, STAGED_LINES, _COLUMNS, _rows(lines, scope))
+
+
+def _rows(lines: Iterable[RawLine], scope: frozenset[str] | None) -> Iterator[tuple[object, ...]]:
+    """Each line as its staged row, in input order (`ord` from 0)."""
+    if isinstance(lines, CsvLines):
+        for ord_, (line, f, p, q, a) in enumerate(lines.rows()):
+            if NUL in f"{f}{p}{q}{a}":
+                yield _judged(ord_, RawLine(line, f, p, q, a), scope)
+                continue
+            qk = None if q is None else "t"
+            ak = None if a is None else "t"
+            yield (ord_, line, f, p, q, a, qk, ak, None, None)
+    else:
+        for ord_, raw in enumerate(lines):
+            yield _row(ord_, raw, scope)
 
 
 def _row(ord_: int, raw: RawLine, scope: frozenset[str] | None) -> tuple[object, ...]:
