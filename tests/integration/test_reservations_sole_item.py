@@ -24,6 +24,7 @@ from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.verify import find_mismatches
 from stockledger.metrics.ledger_rows import count_ledger_rows
 from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_stock
+from stockledger.reservations.service import _reserve as general_path
 from tests.conftest import POSTGRES_LIKE
 from tests.reserve_support import reserve_line
 from tests.shipping_support import FACILITY, details, events, totals
@@ -258,7 +259,9 @@ def test_the_statement_writes_the_event_payload_of_the_general_path_byte_for_byt
     other = add_sole_item(seeded, "SOLO-2", 10)
     with sole_item_tries(seeded) as tries:
         reserve_line(seeded, "SB1", FACILITY, ReserveLine("1", SOLO, D(3)))  # the one statement
-        reserve_line(seeded, "SB2", FACILITY, ReserveLine("1", "SOLO-2", D(3)), sole_item_tried=True)
+        with seeded.transaction() as session:  # the general path, as after the statement wrote nothing
+            line = ReserveLine("1", "SOLO-2", D(3))
+            general_path(session, "SB2", FACILITY, [line], "ALL_OR_NOTHING", sole_item_first=False)
     assert tries == [1]  # the second: the general path
     with seeded.reading() as session:
         found = dict(
