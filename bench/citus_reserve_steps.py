@@ -6,7 +6,7 @@ Needs the cluster of scripts/citus.sh running, and nothing else using it (the CP
 its whole process tree). On the database stockledger_bench_citus_steps (4 facilities, half on
 each worker; `--items` products, one item of each in each facility; Citus's 32 shards a table),
 one client reserves 1 unit of a random product in a random facility (a unique order each), in
-a transaction of its own, the two ways ledger/sole_item_pg.py can: `post_sole_item` (on Citus:
+a transaction of its own, the two ways the ledger can: `post_sole_item` (ledger/post.py; on Citus:
 ledger/sole_item_steps_pg.py, every write a router plan, one read over every shard) and the one
 statement of plain PostgreSQL (`sole_item_statement`, which Citus plans in parts). Rounds of
 `--reservations` alternate between them. Prints, for each, the wall time of a reservation and
@@ -29,7 +29,8 @@ from citusbench import citus, cpu_delta, create_database, drop_database, node_cp
 from httpbench import CLI, append_results, load_average
 
 from stockledger.core.db import Database, run
-from stockledger.ledger.sole_item_pg import SoleItemReservation, post_sole_item, sole_item_statement
+from stockledger.ledger.post import post_sole_item
+from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.reservations.lines import ReserveLine, sole_item
 
 NAME = "stockledger_bench_citus_steps"

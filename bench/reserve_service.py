@@ -4,10 +4,10 @@
 
 Creates the database stockledger_bench_reserve (1 facility, `--items` products with one item
 each holding plenty of ATP, loaded through the ledger so `verify` holds), then:
-  * ours: `--workers` processes, each in a loop: `reserve_line` below (the one statement alone,
-    reservations.service.reserve_alone, else reserve_stock in a transaction of its own) for
-    1 unit of a random product (what POST /v1/reservations without an Idempotency-Key does,
-    without HTTP);
+  * ours: `--workers` processes, each in a loop: `reserve_line` below
+    (reservations.service.reserve_line: the one statement alone, else a transaction of its
+    own) for 1 unit of a random product (what POST /v1/reservations without an
+    Idempotency-Key does, without HTTP);
   * baseline: pgbench -M prepared (the best a raw client does) with `--workers` clients
     running the 5-round-trip script of issue 9 (BEGIN; guarded UPDATE of the item's ATP; INSERT
     a detail row; INSERT a reservation row; COMMIT) on the same items; also -M simple, the
@@ -37,7 +37,8 @@ from stockledger.core import migrate
 from stockledger.core.db import Database, Statement
 from stockledger.core.transactions import command_transaction
 from stockledger.ledger.verify import find_mismatches
-from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_alone, reserve_stock
+from stockledger.reservations import service
+from stockledger.reservations.service import ReserveLine, ReserveOutcome
 
 ADMIN = os.environ.get("STOCKLEDGER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 NAME = "stockledger_bench_reserve"
@@ -144,15 +145,12 @@ def count_mismatches(name: str | None = None) -> int:
 
 
 def reserve_line(db: Database, order_id: str, facility_id: str, line: ReserveLine) -> ReserveOutcome:
-    """One order item as POST /v1/reservations (no Idempotency-Key) writes it; the benchmark is
-    the entry point, so it owns the transaction: PostgreSQL's one statement alone in autocommit
-    when the product's sole item covers the line, else reserve_stock in a transaction of its own."""
-    if db.runs_alone:
-        outcome = reserve_alone(db, order_id, facility_id, line)
-        if outcome is not None:
-            return outcome
-    with command_transaction(db) as session:
-        return reserve_stock(session, order_id, facility_id, [line], try_sole_item=False)
+    """One order item as POST /v1/reservations (no Idempotency-Key) writes it
+    (reservations.service.reserve_line); the benchmark is the entry point, so it owns the
+    transaction the service opens when the ledger cannot write the line alone."""
+    return service.reserve_line(
+        db, order_id, facility_id, line, open_transaction=lambda: command_transaction(db)
+    )
 
 
 def _worker(
@@ -177,7 +175,7 @@ def _worker(
 
 
 def run_ours(workers: int, items: int, seconds: float, name: str | None = None) -> float:
-    """reserve_stock tps of `workers` processes on database `name` (default NAME)."""
+    """reserve_line tps of `workers` processes on database `name` (default NAME)."""
     ctx = mp.get_context("spawn")
     counts: mp.Queue[int] = ctx.Queue()
     ready = ctx.Barrier(workers)
@@ -186,7 +184,7 @@ def run_ours(workers: int, items: int, seconds: float, name: str | None = None) 
     for p in procs:
         p.start()
     done: list[int] = []
-    while len(done) < workers:  # a worker that died (an error in reserve_stock) fails the run
+    while len(done) < workers:  # a worker that died (an error in reserve_line) fails the run
         try:
             done.append(counts.get(timeout=1))
         except queue.Empty:

@@ -1,11 +1,13 @@
-"""One order item written as POST /v1/reservations writes it, for tests without a request: the
-test is the entry point, so it owns the transaction (docs/architecture.md, Transactions)."""
+"""One order item written as POST /v1/reservations without an Idempotency-Key writes it, for
+tests without a request: the test is the entry point, so it owns the transaction
+(docs/architecture.md, Transactions) and hands the service how to open it."""
 
 from stockledger.core.db import Database
-from stockledger.core.scope import FacilityScoped, bind_principal
+from stockledger.core.scope import FacilityScoped
 from stockledger.core.transactions import command_transaction
+from stockledger.reservations import service
 from stockledger.reservations.rules import ALL_OR_NOTHING
-from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_alone, reserve_stock
+from stockledger.reservations.service import ReserveLine, ReserveOutcome
 
 
 def reserve_line(
@@ -15,17 +17,8 @@ def reserve_line(
     line: ReserveLine,
     fill: str = ALL_OR_NOTHING,
     principal: FacilityScoped | None = None,
-    sole_item_tried: bool = False,
 ) -> ReserveOutcome:
-    """Where the database runs a change alone (PostgreSQL), and unless `sole_item_tried`: the
-    one statement in autocommit when the product's sole item covers the line. Otherwise
-    `reserve_stock` in a transaction of its own, which decides, nothing having been written; on
-    Citus (no change runs alone) it tries the sole item first, in steps, unless `sole_item_tried`."""
-    if db.runs_alone and not sole_item_tried:
-        outcome = reserve_alone(db, order_id, facility_id, line, fill, principal)
-        if outcome is not None:
-            return outcome
-    tried = db.runs_alone or sole_item_tried
-    with command_transaction(db) as session:
-        bind_principal(session, principal)
-        return reserve_stock(session, order_id, facility_id, [line], fill, try_sole_item=not tried)
+    """reservations.service.reserve_line, in a transaction of the test's own when it needs one."""
+    return service.reserve_line(
+        db, order_id, facility_id, line, fill, principal, open_transaction=lambda: command_transaction(db)
+    )

@@ -6,14 +6,17 @@ import asyncio
 import threading
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, event, select, text
 
 from stockledger.core import migrate
 from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock, OrderItemConflict
+from stockledger.core.transactions import command_transaction
 from stockledger.ledger.models import ItemIssuance, OrderItem
 from stockledger.ledger.rules_check import check_rules
 from stockledger.rejection.service import Rejection, reject_order_item
@@ -28,7 +31,7 @@ from tests.conftest import POSTGRES_LIKE
 from tests.reserve_support import reserve_line
 from tests.scope_support import second_facility
 from tests.shipping_support import FACILITY, snapshot
-from tests.stock_support import add_sole_item, reservations
+from tests.stock_support import SOLE_ITEM_POST, add_sole_item, reservations
 
 D = Decimal
 SOLO = "SOLO-1"  # a product with one item: PostgreSQL's one-statement path takes its lines
@@ -291,29 +294,41 @@ def test_a_shipment_line_issues_only_from_its_own_products_reservations(seeded: 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_the_event_loops_statement_loses_a_concurrent_first_use_cleanly(seeded: Database, solo: str) -> None:
-    """reserve_line_async (POST /v1/reservations on the async pool): its claim waits for the
-    first use, then aborts the statement: no row, nothing written; the thread path answers 409."""
+    """reserve_line_async (POST /v1/reservations on the async pool): its statement's claim waits
+    for the first use, then aborts the statement, nothing written; the general path (in a
+    worker thread, the statement not sent again) answers 409."""
     outcome: list[object] = []
+    sent: list[str] = []
+
+    def _sent(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        sent.append(sql)
 
     async def on_the_loop() -> None:
         await seeded.open_async()
         try:
             line = ReserveLine("1", SOLO, D(2))
-            outcome.append(await reserve_line_async(seeded, "O7", FACILITY, line))
+            opened = partial(command_transaction, seeded)
+            outcome.append(await reserve_line_async(seeded, "O7", FACILITY, line, open_transaction=opened))
+        except OrderItemConflict as refused:
+            outcome.append(refused)
         finally:
             await seeded.close_async()
 
     with seeded.transaction() as session:
         reserve_stock(session, "O7", FACILITY, [ReserveLine("1", "FG001", D(2))])
+        event.listen(seeded.engine, "before_cursor_execute", _sent)
         racer = threading.Thread(target=asyncio.run, args=(on_the_loop(),))
         racer.start()
         racer.join(0.5)
         assert racer.is_alive()  # waits for the first's claim
     racer.join(10)
-    assert outcome == [None]
+    event.remove(seeded.engine, "before_cursor_execute", _sent)
+    assert [type(o) for o in outcome] == [OrderItemConflict]
+    assert sent  # the general path's statements
+    assert not any(sql.startswith(SOLE_ITEM_POST) for sql in sent)
     assert [(r[1], r[2]) for r in reservations(seeded, "O7")] == [("FG001-INV-001", D(2))]
     with pytest.raises(OrderItemConflict):
-        reserve_line(seeded, "O7", FACILITY, ReserveLine("1", SOLO, D(2)), sole_item_tried=True)
+        reserve_line(seeded, "O7", FACILITY, ReserveLine("1", SOLO, D(2)))
 
 
 def _migrate(db: Database, revision: str) -> None:

@@ -21,9 +21,12 @@ from stockledger.core.db import Database, Statement
 from stockledger.core.errors import Forbidden, InsufficientStock
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
+from stockledger.ledger.post import NOT_SENT, post_sole_item
 from stockledger.ledger.verify import find_mismatches
 from stockledger.metrics.ledger_rows import count_ledger_rows
+from stockledger.reservations.lines import sole_item
 from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_stock
+from stockledger.reservations.service import _reserve as general_path
 from tests.conftest import POSTGRES_LIKE
 from tests.reserve_support import reserve_line
 from tests.shipping_support import FACILITY, details, events, totals
@@ -236,6 +239,30 @@ def test_reserve_line_is_one_statement_committed_alone_with_the_same_rows(
     ]
 
 
+def test_the_ledger_chooses_how_the_sole_item_reservation_is_written(
+    seeded: Database, solo: str, alone: list[tuple[str, int]], backend: str
+) -> None:
+    """The caller hands the ledger its Database (no transaction yet) or its Session; the
+    ledger alone decides: committed alone, in the transaction (Citus: in steps), or not at all."""
+    line = ReserveLine("1", SOLO, D(2))
+    first = post_sole_item(seeded, sole_item("SD1", FACILITY, line, "ALL_OR_NOTHING"), None)
+    with sole_item_tries(seeded) as tries, seeded.transaction() as session:
+        second = post_sole_item(session, sole_item("SD2", FACILITY, line, "ALL_OR_NOTHING"))
+    if backend == "postgres":
+        assert (first, second) == (solo, solo)
+        assert [returned for _, returned in alone] == [1]
+        assert tries == [1]
+        assert totals(seeded, solo) == (D(10), D(6))
+    elif backend == "citus":  # no change runs alone there: its steps, in the transaction
+        assert (first, second) == (NOT_SENT, solo)
+        assert (alone, tries) == ([], [1])
+        assert totals(seeded, solo) == (D(10), D(8))
+    else:  # SQLite: nothing sent (the general path would write it)
+        assert (first, second) == (NOT_SENT, None)
+        assert (alone, tries) == ([], [])
+        assert totals(seeded, solo) == (D(10), D(10))
+
+
 def test_reserve_line_falls_back_to_a_transaction_when_the_sole_item_is_short(
     seeded: Database, solo: str, alone: list[tuple[str, int]], backend: str
 ) -> None:
@@ -258,7 +285,9 @@ def test_the_statement_writes_the_event_payload_of_the_general_path_byte_for_byt
     other = add_sole_item(seeded, "SOLO-2", 10)
     with sole_item_tries(seeded) as tries:
         reserve_line(seeded, "SB1", FACILITY, ReserveLine("1", SOLO, D(3)))  # the one statement
-        reserve_line(seeded, "SB2", FACILITY, ReserveLine("1", "SOLO-2", D(3)), sole_item_tried=True)
+        with seeded.transaction() as session:  # the general path, as after the statement wrote nothing
+            line = ReserveLine("1", "SOLO-2", D(3))
+            general_path(session, "SB2", FACILITY, [line], "ALL_OR_NOTHING", sole_item_first=False)
     assert tries == [1]  # the second: the general path
     with seeded.reading() as session:
         found = dict(

@@ -5,8 +5,11 @@
 - A CLI command, or a runner a command starts (the inbound OMS consumer, the outbox publisher):
   `command_transaction`, one transaction per block.
 - A change that is ONE statement sent alone in autocommit (`Database.run_alone`, where
-  `Database.runs_alone`): the statement is its own transaction; the route (or the caller without
-  a request) decides to send it, and a service may offer it as a capability.
+  `Database.runs_alone`): the statement is its own transaction. A caller with no transaction
+  yet hands a service its Database and how to open its transaction (a callable the owner
+  gives, e.g. `lambda: command_transaction(db)`); the ledger sends the statement alone where it
+  can, and only otherwise does the service open the owner's transaction with it
+  (reservations.service.reserve_line).
 
 Services receive a Session and never commit, begin or roll back. A part of the owner's
 transaction that may fail (or be retried) alone runs in `savepoint`.

@@ -1,5 +1,7 @@
 """The one-statement reservation (PostgreSQL): a product's sole item found and posted to, its
-reservation row, the order item's claim and the event, all written by ONE statement.
+reservation row, the order item's claim and the event, all written by ONE statement; its type
+and its SQL (and the post step's of ledger/sole_item_steps_pg.py, from the same parts). The
+ledger's door (ledger/post.py `post_sole_item`) decides how it is sent.
 
 The same rows as the general path (reservations: lock, plan, `post`, upsert, record_event),
 or none: no row returned means nothing was written (not the sole item, too little ATP, an
@@ -21,21 +23,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from stockledger.core.actor import acting_user
-from stockledger.core.citus import shards_by_facility
-from stockledger.core.db import BindTarget, Database, Statement, bound, run
+from stockledger.core.db import BindTarget, Statement, bound
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
-from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
-from stockledger.core.scope import check_facility
 from stockledger.events.outbox import OUTBOX_SEQUENCE, payload_around
 from stockledger.ledger.postings import DETAIL, LINK_NAMES, TOTALS
 from stockledger.ledger.postings_pg import format_seq_sql
 from stockledger.ledger.reservation_rows import RES_ACTIVE, insert_from
-from stockledger.ledger.sole_item_steps_pg import claim_lost_on_a_shard, post_in_steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,54 +50,6 @@ class SoleItemReservation:
     event_type: str
     event_payload: Callable[[str], dict[str, Any]]
     allow_expired: bool = False
-
-
-def post_sole_item(session: Session, reservation: SoleItemReservation) -> str | None:
-    """In the session's transaction: the item's id, or None having written nothing. An order
-    item claimed for another product meanwhile: 409 order_item_conflict. On Citus, in steps that
-    each stay on the facility's shard (ledger/sole_item_steps_pg.py): the same rows."""
-    check_facility(session, reservation.facility_id)
-    try:
-        if shards_by_facility(session):
-            return post_in_steps(session, reservation)
-        rows = run(session, sole_item_statement(session, reservation, acting_user(session)))
-    except IntegrityError as error:
-        if not lost_claim(error):
-            raise
-        raise OrderItemConflict(
-            f"Order item {reservation.order_id}/{reservation.order_item_seq_id} was claimed for "
-            "another product meanwhile",
-            orderId=reservation.order_id,
-            orderItemSeqId=reservation.order_item_seq_id,
-            requestedProductId=reservation.product_id,
-        ) from error
-    return str(rows[0][0]) if rows else None
-
-
-def post_sole_item_alone(db: Database, reservation: SoleItemReservation, user: str | None) -> str | None:
-    """As a transaction of its own, for `user` (Database.run_alone; the caller has checked the
-    facility scope): the item's id, or None having written nothing (another product having won
-    the order item meanwhile included)."""
-    try:
-        rows = db.run_alone(sole_item_statement(db.engine, reservation, user))
-    except IntegrityError as error:
-        if not lost_claim(error):
-            raise
-        return None
-    return str(rows[0][0]) if rows else None
-
-
-async def post_sole_item_alone_async(
-    db: Database, reservation: SoleItemReservation, user: str | None
-) -> str | None:
-    """`post_sole_item_alone` on the event loop (Database.run_alone_async)."""
-    try:
-        rows = await db.run_alone_async(sole_item_statement(db.engine, reservation, user))
-    except IntegrityError as error:
-        if not lost_claim(error):
-            raise
-        return None
-    return str(rows[0][0]) if rows else None
 
 
 def sole_item_statement(on: BindTarget, reservation: SoleItemReservation, user: str | None) -> Statement:
@@ -139,14 +85,6 @@ def _bind(on: BindTarget, now: datetime, quantity: Decimal) -> tuple[Any, Any, A
     return values["created_stamp"], values["available_to_promise_diff"], -values["available_to_promise_diff"]
 
 
-def lost_claim(error: Exception) -> bool:
-    """The error the statement's claim raises when another product won the order item."""
-    diag = getattr(getattr(error, "orig", None), "diag", None)
-    if getattr(diag, "table_name", None) == "order_item":
-        return getattr(diag, "column_name", None) == "product_id"
-    return claim_lost_on_a_shard(error)
-
-
 # The detail row's columns but the item's id and number (which come from `posted`), as SQL: a
 # reservation's posting (ledger/postings.py `detail_values`: a unit test checks they agree).
 DETAIL_EXPRESSIONS = {
@@ -175,10 +113,11 @@ RESERVATION_EXPRESSIONS = {
 }
 
 
-def _picked(lot: bool, live: bool) -> str:
+def _picked(lot: bool, live: bool, only_here: bool = False) -> str:
     """The product's item: INV_AVAILABLE, of the lot if given, live unless expired lots are
     allowed, with ATP; the only INV_AVAILABLE one of the product in the facility (expired or
-    not: the general path locks them all); not for an order item of another product."""
+    not: the general path locks them all); not for an order item of another product (in this
+    facility alone if `only_here`: the post step on Citus, which reads the others first)."""
     return (
         "picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
         "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
@@ -188,16 +127,17 @@ def _picked(lot: bool, live: bool) -> str:
         "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
         "AND other.inventory_item_id <> one.inventory_item_id) "
         # SPEC §11: not for an order item that belongs to another product (orders/items.py decides)
-        "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.order_id = :order_id "
+        f"AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE {_HERE if only_here else ''}"
+        "oi.order_id = :order_id "
         "AND oi.order_item_seq_id = :order_item_seq_id AND oi.product_id <> :product_id))"
     )
 
 
-def _posted(live: bool) -> str:
-    """The guarded UPDATE … RETURNING of the item picked (re-checked under its row lock). The
-    pick is a scalar subquery, run once before the UPDATE looks its row up by primary key: as a
-    join (UPDATE … FROM picked), a plan made without statistics (right after a bulk load) walked
-    the facility's items in a nested loop, 1,000 × 1,000 rows, 124 ms a reservation."""
+def _posted(live: bool, returning: str) -> str:
+    """The guarded UPDATE … RETURNING (`returning`) of the item picked (re-checked under its row
+    lock). The pick is a scalar subquery, run once before the UPDATE looks its row up by primary
+    key: as a join (UPDATE … FROM picked), a plan made without statistics (right after a bulk
+    load) walked the facility's items in a nested loop, 1,000 × 1,000 rows, 124 ms a reservation."""
     return (
         "posted AS (UPDATE inventory_item AS i SET "
         "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
@@ -205,7 +145,7 @@ def _posted(live: bool) -> str:
         "WHERE i.facility_id = :facility_id AND i.inventory_item_id = (SELECT inventory_item_id FROM picked) "
         f"AND i.status_id = 'INV_AVAILABLE'{_live('i') if live else ''} "
         "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
-        f"RETURNING i.inventory_item_id, i.last_detail_seq, {', '.join('i.' + t for t in TOTALS)})"
+        f"RETURNING {returning})"
     )
 
 
@@ -215,6 +155,8 @@ def _live(alias: str) -> str:
 
 
 _LOT = " AND one.lot_id = :lot_id"
+_HERE = "oi.facility_id = :facility_id AND "
+_RETURNED = f"i.inventory_item_id, i.last_detail_seq, {', '.join('i.' + t for t in TOTALS)}"
 
 _SEQ_ID = format_seq_sql("last_detail_seq")
 _POSTED_DETAIL = (
@@ -229,7 +171,7 @@ _EVENT = (
 )
 # The order item's claim for the product (orders/items.py): another product there (a first use
 # that won meanwhile, past `picked`'s guard) sets product_id NULL, and the NOT NULL constraint
-# aborts the whole statement, so nothing is written (`lost_claim`).
+# aborts the whole statement, so nothing is written (ledger/post.py `lost_claim`).
 _CLAIMED = (
     "claimed AS (INSERT INTO order_item "
     "(facility_id, order_id, order_item_seq_id, product_id, created_stamp) "
@@ -242,7 +184,20 @@ _AFTER = (
     "SELECT inventory_item_id FROM posted"
 )
 _SQL = {  # (lot given, expired lots allowed) → the statement
-    (lot, allow_expired): f"WITH {_picked(lot, not allow_expired)}, {_posted(not allow_expired)}, {_AFTER}"
+    (lot, allow_expired): (
+        f"WITH {_picked(lot, not allow_expired)}, {_posted(not allow_expired, _RETURNED)}, {_AFTER}"
+    )
+    for lot in (False, True)
+    for allow_expired in (False, True)
+}
+# Citus's post step (ledger/sole_item_steps_pg.py): the same pick and post, the order-item guard in
+# the facility alone; the item's id and new last_detail_seq.
+POST_STEP = {  # (lot given, expired lots allowed) → the statement
+    (lot, allow_expired): (
+        f"WITH {_picked(lot, not allow_expired, only_here=True)}, "
+        f"{_posted(not allow_expired, 'i.inventory_item_id, i.last_detail_seq')} "
+        "SELECT inventory_item_id, last_detail_seq FROM posted"
+    )
     for lot in (False, True)
     for allow_expired in (False, True)
 }

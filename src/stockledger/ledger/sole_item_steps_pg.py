@@ -13,30 +13,30 @@ core.citus.shards_by_facility:
    written (the general path answers 409 order_item_conflict). order_item is distributed by
    facility, so this read goes to every shard; it is the only statement that does, and it
    writes nothing;
-2. the guarded post (`WITH picked …, posted AS (UPDATE …) SELECT …`), the order-item guard
-   limited to the facility: one shard;
+2. the guarded post (`WITH picked …, posted AS (UPDATE …) SELECT …`: ledger/sole_item_pg.py
+   `POST_STEP`, built from the one statement's parts), the order-item guard limited to the
+   facility: one shard;
 3. in one round trip (pipelined, core.db.WriteBehind): the detail row, the reservation upsert,
    the event and the order item's claim, each an INSERT … VALUES on the facility's shard. The
    event's INSERT names `stockledger_fenced_nextval`: Citus evaluates it on the coordinator
    before routing the row, so its number and fence are the coordinator's (core/fence.py).
 
 The claim's upsert decides between concurrent first uses in the facility, as on one server
-(another product there: its NOT NULL violation aborts the transaction, `lost_claim`). Another
-facility's claim that is not yet committed is not seen by step 1, nor by the one statement's
-guard on one server (READ COMMITTED): `stockledger verify` reports such a pair
-(one_product_per_order_item); docs/scaling.md.
+(another product there: its NOT NULL violation aborts the transaction, ledger/post.py
+`lost_claim`). Another facility's claim that is not yet committed is not seen by step 1, nor by
+the one statement's guard on one server (READ COMMITTED): `stockledger verify` reports such a
+pair (one_product_per_order_item); docs/scaling.md.
 """
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
 from stockledger.core.db import Statement, WriteBehind, bound, run
-from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.model_base import utcnow
 from stockledger.events.outbox import event_insert
 from stockledger.ledger.models import OrderItem
@@ -49,14 +49,12 @@ from stockledger.ledger.postings import (
     format_seq,
 )
 from stockledger.ledger.reservation_rows import ReservationRow, reservation_statements
-
-if TYPE_CHECKING:
-    from stockledger.ledger.sole_item_pg import SoleItemReservation
+from stockledger.ledger.sole_item_pg import POST_STEP, SoleItemReservation
 
 ORDER_ITEM = cast(Table, OrderItem.__table__)
 
 
-def post_in_steps(session: Session, reservation: "SoleItemReservation") -> str | None:
+def post_in_steps(session: Session, reservation: SoleItemReservation) -> str | None:
     """In the session's transaction (the caller has checked the facility scope): the item's id,
     or None having written nothing. A claim lost to another product raises the IntegrityError
     `lost_claim` recognises, after the post: the caller's transaction must roll back."""
@@ -71,7 +69,7 @@ def post_in_steps(session: Session, reservation: "SoleItemReservation") -> str |
         return None
     diff = bound(session, DETAIL, {"available_to_promise_diff": -r.quantity})  # the column's form
     guarded = {**keys, "lot_id": r.lot_id, **diff}
-    posted = run(session, Statement(_POST[r.lot_id is not None, r.allow_expired], guarded))
+    posted = run(session, Statement(POST_STEP[r.lot_id is not None, r.allow_expired], guarded))
     if not posted:
         return None
     item_id, seq_num = str(posted[0][0]), int(posted[0][1])
@@ -92,7 +90,7 @@ def claim_lost_on_a_shard(error: Exception) -> bool:
 
 
 def _writes(
-    session: Session, r: "SoleItemReservation", item_id: str, seq_num: int, now: datetime
+    session: Session, r: SoleItemReservation, item_id: str, seq_num: int, now: datetime
 ) -> list[Statement]:
     """The rows the one statement writes after its post: detail, reservation, event, claim."""
     user = acting_user(session)
@@ -126,40 +124,6 @@ _ANOTHER_PRODUCT_ELSEWHERE = (
 )
 
 
-def _post(lot: bool, live: bool) -> str:
-    """ledger/sole_item_pg.py's `picked` and `posted`, the order-item guard limited to the facility:
-    the product's only INV_AVAILABLE item (of the lot, live), with ATP, posted to under its row
-    lock; its id and new last_detail_seq."""
-    alive = f" AND (one.expire_date IS NULL OR one.expire_date > {_NOW})" if live else ""
-    still_alive = f" AND (i.expire_date IS NULL OR i.expire_date > {_NOW})" if live else ""
-    return (
-        "WITH picked AS (SELECT one.inventory_item_id FROM inventory_item AS one "
-        "WHERE one.facility_id = :facility_id AND one.product_id = :product_id "
-        f"AND one.status_id = 'INV_AVAILABLE'{' AND one.lot_id = :lot_id' if lot else ''}{alive} "
-        "AND one.available_to_promise_total > 0 "
-        "AND NOT EXISTS (SELECT 1 FROM inventory_item AS other WHERE other.facility_id = :facility_id "
-        "AND other.product_id = :product_id AND other.status_id = 'INV_AVAILABLE' "
-        "AND other.inventory_item_id <> one.inventory_item_id) "
-        "AND NOT EXISTS (SELECT 1 FROM order_item AS oi WHERE oi.facility_id = :facility_id "
-        "AND oi.order_id = :order_id AND oi.order_item_seq_id = :order_item_seq_id "
-        "AND oi.product_id <> :product_id)), "
-        "posted AS (UPDATE inventory_item AS i SET "
-        "available_to_promise_total = i.available_to_promise_total + :available_to_promise_diff, "
-        "last_detail_seq = i.last_detail_seq + 1 "
-        "WHERE i.facility_id = :facility_id AND i.inventory_item_id = (SELECT inventory_item_id FROM picked) "
-        f"AND i.status_id = 'INV_AVAILABLE'{still_alive} "
-        "AND i.available_to_promise_total + :available_to_promise_diff >= 0 "
-        "RETURNING i.inventory_item_id, i.last_detail_seq) "
-        "SELECT inventory_item_id, last_detail_seq FROM posted"
-    )
-
-
-_NOW = UTC_NOW_IN_CTE_STATEMENTS
-_POST = {  # (lot given, expired lots allowed) → the statement
-    (lot, allow_expired): _post(lot, not allow_expired)
-    for lot in (False, True)
-    for allow_expired in (False, True)
-}
 _DETAIL_INSERT = (
     f"INSERT INTO inventory_item_detail ({', '.join(DETAIL_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in DETAIL_COLUMNS)})"

@@ -1,12 +1,17 @@
 """The ledger's set-based door (PostgreSQL): postings staged in a temporary table, posted by the
 database in two statements, however many there are.
 
-A bulk caller (the ERP reset) that has computed its postings in SQL stages them in a temporary
-table of columns (ord, facility_id, inventory_item_id, qoh_diff, atp_diff, acc_diff), the
-diffs in micro-units (core.fixed). `post_staged` then writes, in the caller's transaction:
+A bulk caller (the ERP reset) that has computed its postings in SQL stages them in the
+temporary table STAGED_POSTINGS (ord, facility_id, inventory_item_id, qoh_diff, atp_diff,
+acc_diff), the diffs in micro-units (core.fixed), and the items that do not exist yet, each
+with postings there (a findOrCreate's new facility items), in the temporary table STAGED_ITEMS
+(facility_id, inventory_item_id, product_id; empty if none). The statements name these fixed
+tables, never a name handed in. `post_staged` then writes, in the caller's transaction:
 
   * one UPDATE of each item's totals (all its postings summed) and of its `last_detail_seq`,
-    returning the totals before them;
+    returning the totals before them (a new item: inserted with its postings' totals, available
+    and non-serialised, not inserted at zero and updated, which would write each row twice and
+    check its foreign keys twice);
   * one InventoryItemDetail row per posting (several postings on one item: consecutive seq
     numbers in `ord` order, as `post` would give them one after the other).
 
@@ -30,20 +35,22 @@ from stockledger.ledger.postings import Links
 from stockledger.ledger.postings_pg import format_seq_sql
 from stockledger.ledger.rules_check import INV_AVAILABLE
 
+STAGED_POSTINGS = "ledger_staged_posting"
+STAGED_ITEMS = "ledger_staged_item"
 STAGED_POSTED = "ledger_staged_posted"
 
 _MOVE = f"""
 WITH summed AS (
     SELECT facility_id, inventory_item_id, sum(qoh_diff) AS qoh, sum(atp_diff) AS atp,
            sum(acc_diff) AS acc, count(*) AS n
-    FROM {{staged}} GROUP BY facility_id, inventory_item_id
+    FROM {STAGED_POSTINGS} GROUP BY facility_id, inventory_item_id
 ), created AS (
     INSERT INTO inventory_item (facility_id, inventory_item_id, inventory_item_type_id, product_id, status_id,
         datetime_received, quantity_on_hand_total, available_to_promise_total, accounting_quantity_total,
         last_detail_seq, created_stamp)
     SELECT c.facility_id, c.inventory_item_id, 'NON_SERIAL_INV_ITEM', c.product_id, '{INV_AVAILABLE}', :now,
            s.qoh, s.atp, s.acc, s.n, :now
-    FROM {{created}} c
+    FROM {STAGED_ITEMS} c
     JOIN summed s ON s.facility_id = c.facility_id AND s.inventory_item_id = c.inventory_item_id
     ORDER BY c.facility_id, c.inventory_item_id
     RETURNING facility_id, inventory_item_id, 0 AS seq0, 0::bigint AS qoh0, 0::bigint AS atp0
@@ -55,7 +62,7 @@ WITH summed AS (
         last_detail_seq = i.last_detail_seq + s.n
     FROM summed s
     WHERE i.facility_id = s.facility_id AND i.inventory_item_id = s.inventory_item_id
-      AND NOT EXISTS (SELECT 1 FROM {{created}} c
+      AND NOT EXISTS (SELECT 1 FROM {STAGED_ITEMS} c
                       WHERE c.facility_id = s.facility_id AND c.inventory_item_id = s.inventory_item_id)
     RETURNING i.facility_id, i.inventory_item_id, i.last_detail_seq - s.n AS seq0,
               i.quantity_on_hand_total - s.qoh AS qoh0, i.available_to_promise_total - s.atp AS atp0
@@ -66,7 +73,7 @@ WITH summed AS (
            m.seq0 + row_number() OVER w AS seq,
            m.qoh0 + sum(p.qoh_diff) OVER w AS qoh_total,
            m.atp0 + sum(p.atp_diff) OVER w AS atp_total
-    FROM {{staged}} p
+    FROM {STAGED_POSTINGS} p
     JOIN before m ON m.facility_id = p.facility_id AND m.inventory_item_id = p.inventory_item_id
     WINDOW w AS (PARTITION BY p.facility_id, p.inventory_item_id ORDER BY p.ord
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
@@ -76,10 +83,6 @@ SELECT ord, facility_id, inventory_item_id, {format_seq_sql("seq")}, seq, qoh_di
        qoh_total, atp_total
 FROM numbered
 """
-_NOTHING_CREATED = (
-    "(SELECT NULL::text AS facility_id, NULL::text AS inventory_item_id, NULL::text AS product_id LIMIT 0)"
-)
-
 _LINK_COLUMNS = tuple(Links.__dataclass_fields__)
 
 
@@ -99,27 +102,22 @@ def _detail_insert() -> str:
 _DETAIL = _detail_insert()
 
 
-def post_staged(
-    session: Session, staged: str, reason: str, links: Links, now: datetime, created: str | None = None
-) -> int:
-    """Post every posting of the temporary table `staged` (see above) in the session's
-    transaction; the number of detail rows written. `now` (naive UTC) is their effective
-    date and stamp; the user (core.actor) is recorded unless `links` names one.
+_DROP_POSTED = f"DROP TABLE IF EXISTS {STAGED_POSTED}"
+_CREATE_POSTED = (
+    f"CREATE TEMP TABLE {STAGED_POSTED} (ord bigint, facility_id text, inventory_item_id text, "
+    "seq_id text, seq integer, qoh_diff bigint, atp_diff bigint, acc_diff bigint, qoh_total bigint, "
+    "atp_total bigint) ON COMMIT DROP"
+)
 
-    `created`: a temporary table (facility_id, inventory_item_id, product_id) of items that do
-    not exist yet, each with postings in `staged` (a findOrCreate's new facility items): they
-    are inserted with their postings' totals (available, non-serialised), not inserted at zero
-    and updated (which would write each row twice and check its foreign keys twice)."""
+
+def post_staged(session: Session, reason: str, links: Links, now: datetime) -> int:
+    """Post every posting of STAGED_POSTINGS, creating the items of STAGED_ITEMS (see above), in
+    the session's transaction; the number of detail rows written. `now` (naive UTC) is their
+    effective date and stamp; the user (core.actor) is recorded unless `links` names one."""
     connection = session.connection()
-    connection.execute(text(f"DROP TABLE IF EXISTS {STAGED_POSTED}"))
-    connection.execute(
-        text(
-            f"CREATE TEMP TABLE {STAGED_POSTED} (ord bigint, facility_id text, inventory_item_id text, "
-            "seq_id text, seq integer, qoh_diff bigint, atp_diff bigint, acc_diff bigint, qoh_total bigint, "
-            "atp_total bigint) ON COMMIT DROP"
-        )
-    )
-    connection.execute(text(_MOVE.format(staged=staged, created=created or _NOTHING_CREATED)), {"now": now})
+    connection.execute(text(_DROP_POSTED))
+    connection.execute(text(_CREATE_POSTED))
+    connection.execute(text(_MOVE), {"now": now})
     values = {name: getattr(links, name) for name in _LINK_COLUMNS}
     if values["change_by_user_login_id"] is None:
         values["change_by_user_login_id"] = acting_user(session)

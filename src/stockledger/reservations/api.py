@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from stockledger.core.db import AsyncPoolUnavailable
 from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
 from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.pagination import Cursor, Key3Cursor, Limit, decode_cursor, encode_cursor, page_of
@@ -28,7 +27,6 @@ from stockledger.reservations.schemas import (
 from stockledger.reservations.service import LineOutcome, ReserveLine, ReserveOutcome
 
 router = APIRouter(prefix="/v1", tags=["reservations"], route_class=ExactJsonRoute)
-NOTHING_RESERVED = "PARTIAL with nothing available: nothing was created"
 
 
 @router.post(
@@ -41,53 +39,34 @@ NOTHING_RESERVED = "PARTIAL with nothing available: nothing was created"
 )
 async def create_reservation(body: ReservationRequest, request: Request) -> Response:
     """createOrderItemInventoryReservation: ATP − quantity over the product's items, FEFO."""
-    # The hot write. PostgreSQL, no Idempotency-Key, the product's sole item covers the line:
-    # one statement on the event loop (async pool, no thread hop). Otherwise: transaction,
-    # reservation and commit in ONE worker-thread hop (a sync route with a sync dependency
-    # costs four). A Response either way, so FastAPI does not validate and encode the answer
-    # again.
-    db = get_database(request)
+    # The hot write. The request owns the transaction: with an Idempotency-Key the middleware's
+    # is open (the key's claim and stored answer commit with the change), and the service writes
+    # the line in it; without, the service gets the Database and how to open the request's
+    # transaction, and the ledger writes the line alone where it can (PostgreSQL: one statement
+    # on the event loop, no thread hop). The rest in ONE worker-thread hop (a sync route with a
+    # sync dependency costs four). A Response either way, so FastAPI does not validate and
+    # encode the answer again.
     line = ReserveLine(
         body.order_item_seq_id, body.product_id, body.quantity, body.lot_id, body.allow_expired
     )
-    principal = getattr(request.state, "principal", None)
-    keyed = getattr(request.state, "write_session", None) is not None
-    tried = False  # the one statement, on the loop: no row means nothing written
-    if db.async_pool is not None and not keyed and db.runs_alone:
-        try:
-            outcome = await service.reserve_line_async(
-                db, body.order_id, body.facility_id, line, body.fill, principal
-            )
-        except AsyncPoolUnavailable:  # nothing sent: the thread path does it all
-            outcome = None
-        else:
-            tried = True
-        if outcome is not None:
-            return _created(outcome)
-    return await run_in_threadpool(_reserve_in_thread, request, body, line, keyed, tried)
+    if getattr(request.state, "write_session", None) is not None:
+        return await run_in_threadpool(_reserve_keyed, request, body, line)
+    outcome = await service.reserve_line_async(
+        get_database(request),
+        body.order_id,
+        body.facility_id,
+        line,
+        body.fill,
+        getattr(request.state, "principal", None),
+        open_transaction=lambda: write_session(request),
+    )
+    return _created(outcome)
 
 
-def _reserve_in_thread(
-    request: Request, body: ReservationRequest, line: ReserveLine, keyed: bool, tried: bool
-) -> Response:
-    """The request decides how the line is written, in one worker-thread hop. No
-    Idempotency-Key and the statement not `tried` on the loop: PostgreSQL's one statement in
-    autocommit, if the product's sole item covers the line. Otherwise the request's write
-    transaction (core.deps.write_session; with a key the middleware's, so the key's claim and
-    stored answer commit with the change), in which the service decides, nothing having been
-    written (with a key, or on Citus where no change runs alone, it tries the one statement, or
-    its steps, inside that transaction)."""
-    db = get_database(request)
-    principal = getattr(request.state, "principal", None)
-    alone = not keyed and db.runs_alone  # else the one statement (or its steps) in the transaction
-    if alone and not tried:
-        outcome = service.reserve_alone(db, body.order_id, body.facility_id, line, body.fill, principal)
-        if outcome is not None:
-            return _created(outcome)
+def _reserve_keyed(request: Request, body: ReservationRequest, line: ReserveLine) -> Response:
+    """In the keyed request's transaction (core.deps.write_session: the middleware's)."""
     with write_session(request) as session:
-        outcome = service.reserve_stock(
-            session, body.order_id, body.facility_id, [line], body.fill, try_sole_item=not alone
-        )
+        outcome = service.reserve_stock(session, body.order_id, body.facility_id, [line], body.fill)
         answer = _line_out(outcome, outcome.lines[0])
     return _answer(answer)
 

@@ -10,24 +10,34 @@ with every short line, PARTIAL and BACKORDER see exactly the ATP that the locks 
 created after the candidate read (a new lot received meanwhile) are simply not used by this order.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import partial
 
+from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility
-from stockledger.core.dialects import writes_through_ctes
+from stockledger.core.db import Database
 from stockledger.core.model_base import utcnow
+from stockledger.core.scope import FacilityScoped, bind_principal, check_scope
 from stockledger.events.outbox import Event
-from stockledger.ledger.post import Carried, Links, Posting, post
+from stockledger.ledger.post import (
+    NOT_SENT,
+    Carried,
+    Links,
+    Posting,
+    SoleItemReservation,
+    post,
+    post_sole_item,
+    post_sole_item_async,
+)
 from stockledger.ledger.reservation_rows import ReservationRow
-from stockledger.ledger.sole_item_pg import post_sole_item
 from stockledger.orders.items import claim_order_items, products_of
 from stockledger.reservations.backorders import backorder_item
-from stockledger.reservations.hot import reserve_alone, reserve_line_async
 from stockledger.reservations.lines import (
     LineOutcome,
-    ReservedFrom,
     ReserveLine,
     ReserveOutcome,
     check_lines,
@@ -50,18 +60,22 @@ from stockledger.reservations.statements import Locked, lock_candidates, require
 
 __all__ = [
     "LineOutcome",
+    "OpenTransaction",
     "Released",
     "ReserveLine",
     "ReserveOutcome",
-    "ReservedFrom",
     "cancel_reservation",
     "release_reservation",
-    "reserve_alone",
+    "reserve_line",
     "reserve_line_async",
     "reserve_stock",
 ]
 
 EVENT_LINES = 1_000
+
+# The caller's way to open its write transaction (the request's core.deps.write_session, a
+# command's core.transactions.command_transaction): the caller owns it, commits or rolls back.
+OpenTransaction = Callable[[], AbstractContextManager[Session]]
 
 
 def reserve_stock(
@@ -70,14 +84,88 @@ def reserve_stock(
     facility_id: str,
     lines: Sequence[ReserveLine],
     fill: str = ALL_OR_NOTHING,
-    *,
-    try_sole_item: bool = True,
 ) -> ReserveOutcome:
-    """Reserve every line of an order in the caller's transaction, per the fill policy.
-    `try_sole_item` (one line, where the database `writes_through_ctes`): first the ledger's one
-    statement, in the transaction; False when the caller has tried it alone already
-    (`reserve_alone`: it returned no row, writing nothing)."""
-    return _reserve(session, order_id, facility_id, lines, fill, try_sole_item)
+    """Reserve every line of an order in the caller's transaction, per the fill policy. One
+    line: first the ledger's sole-item reservation, in the transaction (the ledger decides
+    whether and how, per database)."""
+    return _reserve(session, order_id, facility_id, lines, fill, sole_item_first=True)
+
+
+def reserve_line(
+    db: Database,
+    order_id: str,
+    facility_id: str,
+    line: ReserveLine,
+    fill: str = ALL_OR_NOTHING,
+    principal: FacilityScoped | None = None,
+    *,
+    open_transaction: OpenTransaction,
+) -> ReserveOutcome:
+    """One order item, for `principal`, its caller having no transaction yet (POST
+    /v1/reservations without an Idempotency-Key): the ledger writes it from the product's sole
+    item alone where it can; else, nothing written, in the transaction `open_transaction`
+    opens (the ledger tries the sole item there unless it tried it alone)."""
+    reservation, user = _checked(db, order_id, facility_id, line, fill, principal)
+    first = post_sole_item(db, reservation, user)
+    if isinstance(first, str):
+        return sole_item_outcome(order_id, facility_id, fill, line, first)
+    return _in_transaction(open_transaction, principal, order_id, facility_id, line, fill, first is NOT_SENT)
+
+
+async def reserve_line_async(
+    db: Database,
+    order_id: str,
+    facility_id: str,
+    line: ReserveLine,
+    fill: str = ALL_OR_NOTHING,
+    principal: FacilityScoped | None = None,
+    *,
+    open_transaction: OpenTransaction,
+) -> ReserveOutcome:
+    """`reserve_line` from the event loop: the sole item's statement on the loop where the
+    ledger can send it there (the async pool), anything more in ONE worker-thread hop."""
+    reservation, user = _checked(db, order_id, facility_id, line, fill, principal)
+    first = await post_sole_item_async(db, reservation, user)
+    if isinstance(first, str):
+        return sole_item_outcome(order_id, facility_id, fill, line, first)
+    if first is NOT_SENT:  # the thread hands the ledger the Database, as reserve_line does
+        call = partial(
+            reserve_line, db, order_id, facility_id, line, fill, principal, open_transaction=open_transaction
+        )
+    else:  # sent, nothing written: the general path
+        call = partial(_in_transaction, open_transaction, principal, order_id, facility_id, line, fill, False)
+    return await to_thread.run_sync(call)
+
+
+def _in_transaction(
+    open_transaction: OpenTransaction,
+    principal: FacilityScoped | None,
+    order_id: str,
+    facility_id: str,
+    line: ReserveLine,
+    fill: str,
+    sole_item_first: bool,
+) -> ReserveOutcome:
+    with open_transaction() as session:
+        bind_principal(session, principal)
+        return _reserve(session, order_id, facility_id, [line], fill, sole_item_first)
+
+
+def _checked(
+    db: Database,
+    order_id: str,
+    facility_id: str,
+    line: ReserveLine,
+    fill: str,
+    principal: FacilityScoped | None,
+) -> tuple[SoleItemReservation, str | None]:
+    """The line as the ledger's sole-item reservation and who writes it, once the fill, the
+    line and the caller's facility scope are checked (a Session's path checks them as it goes)."""
+    require_fill(fill)
+    check_lines([line])
+    check_scope(principal, facility_id)
+    user = principal.login_id if principal is not None else db.user
+    return sole_item(order_id, facility_id, line, fill), user
 
 
 def _reserve(
@@ -86,11 +174,11 @@ def _reserve(
     facility_id: str,
     lines: Sequence[ReserveLine],
     fill: str,
-    try_sole_item: bool,
+    sole_item_first: bool,
 ) -> ReserveOutcome:
     require_fill(fill)
     check_lines(lines)
-    if try_sole_item and len(lines) == 1 and writes_through_ctes(session):  # it claims the order item itself
+    if sole_item_first and len(lines) == 1:  # it claims the order item itself
         outcome = _reserve_from_sole_item(session, order_id, facility_id, lines[0], fill)
         if outcome is not None:
             return outcome
@@ -119,8 +207,9 @@ def _reserve_from_sole_item(
     session: Session, order_id: str, facility_id: str, line: ReserveLine, fill: str
 ) -> ReserveOutcome | None:
     """One line of a product with one item in the facility, which covers it: posted, reserved
-    and its event recorded in ONE statement in the session's transaction (PostgreSQL), as every
-    fill policy would. None: not so: the general path decides, nothing having been written."""
+    and its event recorded by the ledger in the session's transaction, as every fill policy
+    would. None: not so (or not on this database): the general path decides, nothing having
+    been written."""
     item = post_sole_item(session, sole_item(order_id, facility_id, line, fill))
     return None if item is None else sole_item_outcome(order_id, facility_id, fill, line, item)
 

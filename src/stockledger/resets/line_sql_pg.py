@@ -14,6 +14,7 @@ reached only where core.dialects.stages_set_based says the database can (resets/
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.ids import new_id
 from stockledger.core.schemas import MAX_QUANTITY
+from stockledger.ledger.staged_pg import STAGED_ITEMS, STAGED_POSTINGS
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN
 from stockledger.resets.staging_pg import STAGED_LINES
@@ -143,7 +144,7 @@ def new_item_prefix() -> str:
 # resets/facility_items.py does it for a batch: the oldest item already there, else a new
 # one; the link inserted with it or, when the row was there, claimed where no item is linked;
 # the loser of a race takes the winner's link (read again by POSTINGS). The new items the run's
-# links name (reset_created) are inserted by the ledger with their first postings (ledger/staged_pg.py).
+# links name (STAGED_ITEMS) are inserted by the ledger with their first postings (ledger/staged_pg.py).
 NEW_ITEMS = """
 CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
 SELECT n.f, n.p,
@@ -168,8 +169,8 @@ ON CONFLICT (facility_id, product_id) DO NOTHING
 UPDATE product_facility pf SET inventory_item_id = n.item FROM reset_new_item n
 WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NULL
 """,
-    """
-CREATE TEMP TABLE reset_created ON COMMIT DROP AS
+    f"""
+CREATE TEMP TABLE {STAGED_ITEMS} ON COMMIT DROP AS
 SELECT n.f AS facility_id, n.item AS inventory_item_id, n.p AS product_id
 FROM reset_new_item n
 JOIN product_facility pf ON pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id = n.item
@@ -177,8 +178,8 @@ WHERE n.fresh
 """,
 ]
 
-POSTINGS = """
-CREATE TEMP TABLE reset_posting ON COMMIT DROP AS
+POSTINGS = f"""
+CREATE TEMP TABLE {STAGED_POSTINGS} ON COMMIT DROP AS
 SELECT d.ord, d.f AS facility_id, pf.inventory_item_id,
        d.diff AS qoh_diff, d.diff AS atp_diff, d.diff AS acc_diff
 FROM reset_diff d JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
@@ -202,6 +203,6 @@ TEMPORARY = (
     "reset_current",
     "reset_diff",
     "reset_new_item",
-    "reset_created",
-    "reset_posting",
+    STAGED_ITEMS,
+    STAGED_POSTINGS,
 )

@@ -29,7 +29,7 @@ from stockledger.core.fixed import from_micros, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger.postings import Links
-from stockledger.ledger.staged_pg import post_staged
+from stockledger.ledger.staged_pg import STAGED_ITEMS, STAGED_POSTINGS, post_staged
 from stockledger.resets import line_sql_pg
 from stockledger.resets.failures import STORED_FAILURES
 from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
@@ -80,8 +80,8 @@ def reset_in_database(
         run(text(statement))
     run(text(line_sql_pg.POSTINGS))
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
-    changed = post_staged(session, "reset_posting", REASON, links, now, created="reset_created")
-    for name in ("reset_current", "reset_new_item", "reset_created", "reset_posting"):
+    changed = post_staged(session, REASON, links, now)
+    for name in ("reset_current", "reset_new_item", STAGED_ITEMS, STAGED_POSTINGS):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, changed, keep_failures)
