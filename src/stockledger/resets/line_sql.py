@@ -10,7 +10,7 @@ set_based.py asks the rules themselves about such a line.
 
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.ids import new_id
-from stockledger.core.schemas import MAX_QUANTITY
+from stockledger.core.quantities import MAX_QUANTITY
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN
 from stockledger.resets.staging import STAGED_LINES
