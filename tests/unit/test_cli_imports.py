@@ -81,3 +81,25 @@ def test_the_root_imports_no_feature_before_a_command_is_named() -> None:
 )
 def test_each_lazy_command_resolves_to_its_module(name: str, module: str) -> None:
     assert module in _modules_after(PROBE.format(name=name))
+
+
+def test_the_help_lists_every_command() -> None:
+    from typer.testing import CliRunner
+
+    from stockledger.cli import app
+
+    shown = CliRunner().invoke(app, ["--help"], terminal_width=120)
+    assert shown.exit_code == 0, shown.output
+    listed = {line.split()[1] for line in shown.output.splitlines() if line.startswith("│ ")}
+    commands = {"migrate", "demo", "load", "verify", "serve", "reset", "token", "events", "idempotency"}
+    assert listed & commands == commands
+
+
+def test_a_mistyped_lazy_command_is_suggested() -> None:
+    from typer.testing import CliRunner
+
+    from stockledger.cli import app
+
+    mistyped = CliRunner().invoke(app, ["rest"])
+    assert mistyped.exit_code == 2
+    assert "No such command 'rest'. Did you mean 'reset'?" in mistyped.output
