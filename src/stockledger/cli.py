@@ -1,46 +1,110 @@
-"""The `stockledger` command line: serve, demo, load, verify, migrate."""
+"""The `stockledger` command line: serve, demo, load, verify, migrate, reset, token, events, idempotency.
+
+A command imports what it needs when it runs, not before: `stockledger reset` starts without
+FastAPI, Alembic or the other features (tests/unit/test_cli_imports.py). The commands written
+here import inside their bodies; the features' commands (LAZY) are imported by name when asked
+for, and all of them when `stockledger --help` lists them.
+"""
 
 import json
 import os
 import signal
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typer import _click as click
+from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
+from typer.main import get_group
 
-from stockledger.auth.cli import token_app, user_or_exit
-from stockledger.auth.service import create_token, list_tokens
-from stockledger.catalog.cli import load_documents
-from stockledger.catalog.importer import ImportOutcome
-from stockledger.catalog.load_progress import load_progress, records_in
-from stockledger.catalog.seeds import seed_documents
-from stockledger.core.cli_database import database_command, open_database
+from stockledger.core.cli_database import database_command, open_database, user_or_exit
 from stockledger.core.config import Settings, get_settings, settings_problem
-from stockledger.core.errors import AppError
-from stockledger.core.gc_pause import collections_paused
-from stockledger.core.parent_watch import announce_parent
-from stockledger.core.transactions import command_transaction
-from stockledger.events.background import BackgroundPublisher
-from stockledger.events.cli import events_app
-from stockledger.events.publisher import PublisherConfig
-from stockledger.idempotency.cli import idempotency_app
-from stockledger.ledger.rules_check import check_rules
-from stockledger.ledger.verify import find_mismatches
-from stockledger.oms.cli import consume_command
-from stockledger.resets.cli import reset as reset_command
+
+if TYPE_CHECKING:
+    from stockledger.catalog.importer import ImportOutcome
+    from stockledger.events.background import BackgroundPublisher
+
+
+def _token(holder: typer.Typer) -> None:
+    from stockledger.auth.cli import token_app
+
+    holder.add_typer(token_app, name="token")
+
+
+def _events(holder: typer.Typer) -> None:
+    from stockledger.events.cli import events_app
+    from stockledger.oms.cli import consume_command
+
+    events = typer.Typer(help=events_app.info.help)  # a copy: events_app itself stays as events/ wrote it
+    for command in events_app.registered_commands:
+        events.registered_commands.append(command)
+    events.command("consume")(consume_command)  # the OMS consumer: a layer above the features
+    holder.add_typer(events, name="events")
+
+
+def _idempotency(holder: typer.Typer) -> None:
+    from stockledger.idempotency.cli import idempotency_app
+
+    holder.add_typer(idempotency_app, name="idempotency")
+
+
+def _reset(holder: typer.Typer) -> None:
+    from stockledger.resets.cli import reset
+
+    holder.command(name="reset")(reset)
+
+
+# The features' commands, each registered on a Typer of its own when first asked for.
+LAZY: dict[str, Callable[[typer.Typer], None]] = {
+    "reset": _reset,
+    "token": _token,
+    "events": _events,
+    "idempotency": _idempotency,
+}
+
+
+@cache
+def _lazy_command(name: str) -> click.Command:
+    holder = typer.Typer()
+    LAZY[name](holder)
+    return get_group(holder).commands[name]
+
+
+class LazyCommands(TyperGroup):
+    """The root command: the commands written here, then LAZY's, imported on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY:
+            return _lazy_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:  # Typer suggests only the commands written here
+            from difflib import get_close_matches
+
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(map(repr, matches))}?"
+            raise
+
 
 app = typer.Typer(
-    help="stockledger: an append-only inventory ledger (QOH and ATP per facility).", no_args_is_help=True
+    cls=LazyCommands,
+    help="stockledger: an append-only inventory ledger (QOH and ATP per facility).",
+    no_args_is_help=True,
 )
-app.add_typer(token_app, name="token")
-events_app.command("consume")(consume_command)  # the OMS consumer: a layer above the features
-app.add_typer(events_app, name="events")
-app.add_typer(idempotency_app, name="idempotency")
-app.command(name="reset")(reset_command)
 console = Console()
 err = Console(stderr=True)
 User = Annotated[
@@ -77,6 +141,11 @@ def demo(
 ) -> None:
     """Migrate, load the seed sample documents (safe to run again); print a demo admin token the
     first time (a token is shown once: later runs say how to make another)."""
+    from stockledger.auth.service import create_token, list_tokens
+    from stockledger.catalog.cli import load_documents
+    from stockledger.catalog.seeds import seed_documents
+    from stockledger.core.transactions import command_transaction
+
     db = open_database(user_or_exit(user), migrate=True)
     _print_outcomes(load_documents(db, seed_documents()))
     with command_transaction(db) as session:
@@ -104,6 +173,11 @@ def load(
     user: User = None,
 ) -> None:
     """Load seed-format JSON documents, each file in a transaction of its own."""
+    from stockledger.catalog.cli import load_documents
+    from stockledger.catalog.load_progress import load_progress, records_in
+    from stockledger.core.errors import AppError
+    from stockledger.core.gc_pause import collections_paused
+
     db = open_database(user_or_exit(user), migrate=True)
     documents = []
     with load_progress(console, len(files), "reading") as reading, collections_paused():
@@ -130,6 +204,11 @@ def load(
 def verify() -> None:
     """Check totals == sum of detail diffs for every item, and the business rules (SPEC §11),
     each by name with a count; exit 1 on any (exit 2: no migrated database to check)."""
+    from rich.table import Table
+
+    from stockledger.ledger.rules_check import check_rules
+    from stockledger.ledger.verify import find_mismatches
+
     db = open_database()
     with db.reading() as session:
         mismatches = find_mismatches(session)
@@ -176,6 +255,8 @@ def serve(
     uvloop and httptools (uvicorn[standard]) serve the requests; `--workers N` runs N processes,
     each on a socket of its own on Linux (SO_REUSEPORT: the kernel shares the connections
     evenly); set PROMETHEUS_MULTIPROC_DIR for /metrics to add them up."""
+    from stockledger.core.parent_watch import announce_parent
+
     settings = get_settings()
     publisher = _publisher(publish, settings, stream, subject_prefix)
     open_database(migrate=True).dispose()
@@ -211,6 +292,7 @@ def _run_workers(host: str, port: int, workers: int, options: dict[str, Any]) ->
     (core/worker_sockets.py), so the kernel spreads the connections evenly where one shared
     socket lets the first worker awake take most of them."""
     import uvicorn
+    from rich.markup import escape
 
     from stockledger.core.worker_sockets import SocketPerWorker, spreads_connections, worker_sockets
 
@@ -232,7 +314,10 @@ def _run_workers(host: str, port: int, workers: int, options: dict[str, Any]) ->
 
 def _publisher(
     publish: bool | None, settings: Settings, stream: str, prefix: str
-) -> BackgroundPublisher | None:
+) -> "BackgroundPublisher | None":
+    from stockledger.events.background import BackgroundPublisher
+    from stockledger.events.publisher import PublisherConfig
+
     nats_url = settings.nats_url
     if publish is None:
         publish = bool(nats_url)
@@ -249,7 +334,9 @@ def _exit_quietly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def _print_outcomes(outcomes: list[tuple[str, ImportOutcome]]) -> None:
+def _print_outcomes(outcomes: list[tuple[str, "ImportOutcome"]]) -> None:
+    from rich.table import Table
+
     table = Table("document", "type", "records", "ledger rows written")
     for name, outcome in outcomes:
         records = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))

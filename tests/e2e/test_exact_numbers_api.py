@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from stockledger.core.db import Database
-from stockledger.core.schemas import MAX_ITEM_TOTAL, json_number
+from stockledger.core.quantities import MAX_ITEM_TOTAL, json_number
 from stockledger.ledger.post import Posting, post
 
 LARGEST = MAX_ITEM_TOTAL - Decimal("0.000001")

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from stockledger.auth.service import create_token
 from stockledger.core.db import Database
-from stockledger.core.schemas import MAX_QUANTITY
+from stockledger.core.quantities import MAX_QUANTITY
 from stockledger.events.outbox import record_event
 from stockledger.ledger.post import Posting, post
 

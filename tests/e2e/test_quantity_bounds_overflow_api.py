@@ -12,7 +12,7 @@ from httpx import Response
 
 from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS
 from stockledger.core.db import Database
-from stockledger.core.schemas import MAX_ITEM_TOTAL
+from stockledger.core.quantities import MAX_ITEM_TOTAL
 from stockledger.ledger import post as ledger_post
 from stockledger.ledger.post import Posting, post
 from tests.e2e.test_web_pages import _as

@@ -7,7 +7,7 @@ from decimal import Decimal
 from starlette.types import Message, Receive, Scope, Send
 
 from stockledger.core.exact_json import ExactNumbers
-from stockledger.core.schemas import json_number
+from stockledger.core.quantities import json_number
 
 LARGEST = Decimal("999999999999.999999")
 LOOKS_MARKED = b'{"quantity":"\\u0000exact:5"}'

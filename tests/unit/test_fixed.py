@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stockledger.core.fixed import from_micros, to_micros
-from stockledger.core.schemas import json_number
+from stockledger.core.quantities import json_number
 
 six_decimals = st.decimals(
     min_value=Decimal(-(10**12)), max_value=Decimal(10**12), places=6, allow_nan=False, allow_infinity=False

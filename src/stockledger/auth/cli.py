@@ -7,7 +7,6 @@ from rich.console import Console
 from rich.table import Table
 
 from stockledger.auth import service
-from stockledger.core.actor import cli_user
 from stockledger.core.cli_database import database_command, open_database
 from stockledger.core.errors import AppError
 from stockledger.core.transactions import command_transaction
@@ -74,13 +73,3 @@ def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `to
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"token {token_id} revoked")
-
-
-def user_or_exit(user: str | None) -> str:
-    """The user a command records (core.actor.cli_user); an unusable `--user` ends the command in
-    one line, exit 2, as `token create --user` does."""
-    try:
-        return cli_user(user)
-    except AppError as exc:
-        typer.echo(f"stockledger: --user: {exc.detail}", err=True)
-        raise typer.Exit(2) from None

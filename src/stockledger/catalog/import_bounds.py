@@ -6,7 +6,7 @@ from typing import Any
 
 from stockledger.catalog.schemas import DetailDoc, InventoryItemDoc
 from stockledger.core.errors import QuantityOverflow, ValidationFailed
-from stockledger.core.schemas import MAX_ITEM_TOTAL
+from stockledger.core.quantities import MAX_ITEM_TOTAL
 
 MAX_IMPORT_RECORDS = 50_000
 

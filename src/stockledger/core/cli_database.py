@@ -20,9 +20,11 @@ from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from stockledger.core import migrate as migrations
+from stockledger.core.actor import cli_user
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database, configured_database
+from stockledger.core.errors import AppError
+from stockledger.core.revisions import schema_revisions
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,6 +42,8 @@ def open_database(user: str | None = None, *, migrate: bool = False) -> Database
     db = configured_database(settings, user=user)
     try:
         if migrate:
+            from stockledger.core import migrate as migrations  # Alembic: only commands that migrate
+
             migrations.upgrade(db.engine)
         else:
             _require_migrated(db)
@@ -47,6 +51,16 @@ def open_database(user: str | None = None, *, migrate: bool = False) -> Database
         db.dispose()
         raise
     return db
+
+
+def user_or_exit(user: str | None) -> str:
+    """The user a command records (core.actor.cli_user); an unusable `--user` ends the command in
+    one line, exit 2, as `token create --user` does."""
+    try:
+        return cli_user(user)
+    except AppError as exc:
+        typer.echo(f"stockledger: --user: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
 
 
 def database_command(command: Callable[P, R]) -> Callable[P, R]:
@@ -83,7 +97,7 @@ def _check_sqlite_file(url: str, *, migrated: bool) -> None:
     uri = path.resolve().as_uri() + "?mode=ro"
     probe = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool)
     try:
-        current, head = migrations.schema_revisions(probe)
+        current, head = schema_revisions(probe)
     except OperationalError:
         raise  # cannot open it (permissions...): database_command's "cannot reach" line
     except DatabaseError as exc:
@@ -97,7 +111,7 @@ def _check_sqlite_file(url: str, *, migrated: bool) -> None:
 
 
 def _require_migrated(db: Database) -> None:
-    current, head = migrations.schema_revisions(db.engine)
+    current, head = schema_revisions(db.engine)
     if current != head:
         raise DatabaseUnusable(
             _not_migrated(db.engine.url.render_as_string(hide_password=True), current, head)

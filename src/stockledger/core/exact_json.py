@@ -8,12 +8,11 @@ looks for marks only in an answer whose making wrote one (exact_mark notes it): 
 1 MB list included, pass through unread (a scan costs about 0.2 µs per KB).
 
 An answer sent again without being made again (an Idempotency-Key replay) has its marks written
-out where it is sent (idempotency.middleware), not here."""
+out where it is sent (idempotency.middleware), not here. The marks themselves are
+core.exact_marks' (no web framework: the outbox and the command line use them too)."""
 
 import json
-import re
 from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -21,33 +20,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-EXACT_MARK = "\x00exact:"
-_MARK_IN_TEXT = '"\\u0000exact:'  # the mark as json.dumps writes it inside a string
-_MARK_IN_JSON = _MARK_IN_TEXT.encode()
-_MARKED_TEXT = re.compile(re.escape(_MARK_IN_TEXT) + r'(-?[0-9]+(?:\.[0-9]+)?)"')
-_MARKED = re.compile(_MARKED_TEXT.pattern.encode())
-
-
-# Set by ExactNumbers for each request: a list that exact_mark appends to (a list, not a flag, so
-# a route run in a worker thread, in a copy of the context, still reaches it).
-_MARKS_WRITTEN: ContextVar[list[bool] | None] = ContextVar("stockledger_exact_marks", default=None)
-
-
-def exact_mark(digits: str) -> str:
-    """The marked text of the number `digits`, noted for the answer being made."""
-    written = _MARKS_WRITTEN.get()
-    if written is not None and not written:
-        written.append(True)
-    return EXACT_MARK + digits
-
-
-def exact_numbers(body: bytes) -> bytes:
-    """`body` (JSON) with each marked text of a number written as that number."""
-    return _MARKED.sub(rb"\1", body) if _MARK_IN_JSON in body else body
-
-
-def exact_numbers_text(text: str) -> str:
-    return _MARKED_TEXT.sub(r"\1", text) if _MARK_IN_TEXT in text else text
+from stockledger.core.exact_marks import MARK_IN_JSON, MARKS_WRITTEN, exact_numbers
 
 
 class ExactNumbers:
@@ -74,7 +47,7 @@ class ExactNumbers:
             if (
                 written
                 and message["type"] == "http.response.body"
-                and _MARK_IN_JSON in message.get("body", b"")
+                and MARK_IN_JSON in message.get("body", b"")
             ):
                 message = {**message, "body": exact_numbers(message["body"])}
                 if start is not None and not message.get("more_body", False):
@@ -86,11 +59,11 @@ class ExactNumbers:
                 start = None
             await send(message)
 
-        token = _MARKS_WRITTEN.set(written)
+        token = MARKS_WRITTEN.set(written)
         try:
             await self.app(scope, receive, exact)
         finally:
-            _MARKS_WRITTEN.reset(token)
+            MARKS_WRITTEN.reset(token)
 
 
 class ExactJsonRequest(Request):

@@ -53,12 +53,3 @@ def revision(engine: Engine, message: str) -> None:
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
-
-
-def schema_revisions(engine: Engine) -> tuple[str | None, str]:
-    """The database's schema revision (None: never migrated) and the one this code needs."""
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    assert head is not None
-    return current, head

@@ -23,8 +23,8 @@ from stockledger.core.errors import (
     listed_errors,
     problem,
 )
+from stockledger.core.quantities import json_number
 from stockledger.core.routing import methods_at
-from stockledger.core.schemas import json_number
 
 log = logging.getLogger("stockledger")
 # SQLSTATEs of the client's data, not of the database's health: a value longer than its column

@@ -19,29 +19,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from stockledger.core.exact_json import exact_mark
+from stockledger.core.quantities import MAX_QUANTITY, json_number
 
-# The largest quantity a request may give (docs/api.md "Quantities"). Stored as BIGINT millionths
-# (at most 9.2 * 10^12 units), so about 9,000 items at this bound still sum without overflow.
-MAX_QUANTITY = Decimal(10) ** 9
-# The most one inventory item's total may reach by an import's detail rows (BIGINT millionths
-# hold 9.2 * 10^12 units; SQLite cannot add up totals past that either).
-MAX_ITEM_TOTAL = Decimal(10) ** 12
-
-
-def json_number(value: Decimal) -> int | float | str:
-    """Quantities leave as JSON numbers: integers when whole, else the shortest float when it is
-    the same number (always below 10^9 with 6 decimals: 15 significant digits at most), else a
-    marked text that core.exact_json writes as the number's digits (999999999999.999999)."""
-    if value == value.to_integral_value():
-        return int(value)
-    if -FLOAT_EXACT < value < FLOAT_EXACT:
-        return float(value)
-    number = float(value)
-    return number if Decimal(repr(number)) == value else exact_mark(format(value, "f"))
-
-
-FLOAT_EXACT = Decimal(10) ** 9
 _as_number = PlainSerializer(json_number, return_type=Any, when_used="json")
 _OUT = WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "number"}]})
 TEXT_QUANTITIES = "text_quantities"  # validation context of the staff forms, whose fields are all text

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
 from stockledger.core.db import BindTarget, Statement, bound, run
-from stockledger.core.exact_json import exact_numbers_text
+from stockledger.core.exact_marks import exact_numbers_text
 from stockledger.core.fence import fenced_next_value
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
-from stockledger.core.schemas import json_number
+from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_facility
 from stockledger.events.models import OutboxEvent
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic import field_serializer
 
-from stockledger.core.exact_json import exact_numbers
-from stockledger.core.schemas import ApiModel, json_number
+from stockledger.core.exact_marks import exact_numbers
+from stockledger.core.quantities import json_number
+from stockledger.core.schemas import ApiModel
 from stockledger.events.feed import FeedEvent
 from stockledger.events.outbox import EventType
 

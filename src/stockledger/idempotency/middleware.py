@@ -20,7 +20,7 @@ from stockledger.core.db import Database
 from stockledger.core.deps import commit_keyed, keyed_session
 from stockledger.core.disconnects import LOST
 from stockledger.core.errors import AppError
-from stockledger.core.exact_json import exact_numbers
+from stockledger.core.exact_marks import exact_numbers
 from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
 from stockledger.core.routing import is_routed

@@ -18,7 +18,7 @@ from stockledger.core.csv_export import (
 )
 from stockledger.core.db import AsyncPoolUnavailable, Database
 from stockledger.core.deps import ReadSession, get_database
-from stockledger.core.exact_json import exact_numbers
+from stockledger.core.exact_marks import exact_numbers
 from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of
 from stockledger.core.schemas import Instant, PathId
 from stockledger.core.scope import facilities_in_scope

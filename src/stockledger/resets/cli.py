@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.progress import open as progress_open
 from rich.table import Table
 
-from stockledger.auth.cli import user_or_exit
-from stockledger.core.cli_database import database_command, open_database
+from stockledger.core.cli_database import database_command, open_database, user_or_exit
 from stockledger.core.config import get_settings
 from stockledger.core.errors import AppError
 from stockledger.core.transactions import command_transaction

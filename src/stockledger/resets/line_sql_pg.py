@@ -13,7 +13,7 @@ reached only where core.dialects.stages_set_based says the database can (resets/
 
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.ids import new_id
-from stockledger.core.schemas import MAX_QUANTITY
+from stockledger.core.quantities import MAX_QUANTITY
 from stockledger.ledger.staged_pg import STAGED_ITEMS, STAGED_POSTINGS
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from stockledger.core.schemas import MAX_QUANTITY
+from stockledger.core.quantities import MAX_QUANTITY
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,60}$")  # the Id type of core.schemas
 QOH = "quantityOnHand"

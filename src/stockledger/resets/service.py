@@ -34,7 +34,7 @@ from stockledger.core.errors import Forbidden, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
-from stockledger.core.schemas import json_number
+from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_owner, facilities_in_scope
 from stockledger.core.sqlclock import utc_now
 from stockledger.events.outbox import event_inserts
