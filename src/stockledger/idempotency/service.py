@@ -119,8 +119,3 @@ def _key_is(claim: KeyClaim) -> tuple[ColumnElement[bool], ...]:
         IdempotencyKey.token_id == claim.token_id,
         IdempotencyKey.idempotency_key == claim.key,
     )
-
-
-def find_answer(session: Session, facility_id: str, token_id: str, key: str) -> IdempotencyKey | None:
-    """The stored key row (tests and operators)."""
-    return session.get(IdempotencyKey, (facility_id, token_id, key))

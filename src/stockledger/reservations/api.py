@@ -28,7 +28,6 @@ from stockledger.reservations.schemas import (
 from stockledger.reservations.service import LineOutcome, ReserveLine, ReserveOutcome
 
 router = APIRouter(prefix="/v1", tags=["reservations"], route_class=ExactJsonRoute)
-NOTHING_RESERVED = "PARTIAL with nothing available: nothing was created"
 
 
 @router.post(
