@@ -31,6 +31,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from stockledger.core.config import Settings, default
 from stockledger.core.db import Database, upsert
 from stockledger.core.disconnects import LOST, describe
 from stockledger.core.model_base import utcnow
@@ -51,9 +52,16 @@ class PublisherConfig:
     nats_url: str
     stream: str = "STOCKLEDGER"
     subject_prefix: str = "stockledger"
-    batch_size: int = 500
-    connect_timeout: float = 2.0
+    batch_size: int = default("publish_batch_size")
+    connect_timeout: float = default("nats_connect_seconds")
     poll_seconds: float = 0.5
+
+    @classmethod
+    def of(cls, settings: Settings, nats_url: str, stream: str, subject_prefix: str) -> "PublisherConfig":
+        """The publisher of `settings`: their batch size and NATS connect timeout."""
+        return cls(
+            nats_url, stream, subject_prefix, settings.publish_batch_size, settings.nats_connect_seconds
+        )
 
 
 class BrokerUnavailable(Exception):
