@@ -144,17 +144,29 @@ def test_a_duplicate_waits_the_idempotency_wait_then_gets_a_409(
         assert first[0].status_code == 200, first[0].text
 
 
-def test_the_statement_caches_are_sized_by_the_setting() -> None:
-    """Sized as core.statements is imported: a process started with the variable has caches of
-    that size; an unusable value leaves the default there (the commands refuse it, in one line)."""
-    show = (
-        "from stockledger.core.statements import lean_select; "
-        "print(lean_select.cache_parameters()['maxsize'])"
-    )
-    for value, size in (("37", "37"), ("0", "512")):
+@pytest.mark.parametrize(
+    ("variable", "show", "default"),
+    [
+        (
+            "STOCKLEDGER_STATEMENT_CACHE_SIZE",
+            "from stockledger.core.statements import lean_select; "
+            "print(lean_select.cache_parameters()['maxsize'])",
+            "512",
+        ),
+        (  # a load a batch of 2 at a time: tests/integration/test_product_import_batches.py
+            "STOCKLEDGER_IMPORT_BATCH_SIZE",
+            "from stockledger.catalog.import_products import BATCH; print(BATCH)",
+            "5000",
+        ),
+    ],
+)
+def test_what_is_sized_at_import_takes_the_setting(variable: str, show: str, default: str) -> None:
+    """Sized as its module is imported: a process started with the variable has that size; an
+    unusable value leaves the default there (the commands refuse it, in one line)."""
+    for value, size in (("37", "37"), ("0", default)):
         done = subprocess.run(
             [sys.executable, "-c", show],
-            env={"STOCKLEDGER_STATEMENT_CACHE_SIZE": value, "PATH": ""},
+            env={variable: value, "PATH": ""},
             capture_output=True,
             text=True,
             check=True,

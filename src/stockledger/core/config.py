@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     nats_connect_seconds: float = Field(
         default=2.0, gt=0, le=60, description="how long a publisher or consumer tries to reach NATS"
     )
+    import_batch_size: int = Field(
+        default=5_000, ge=1, le=100_000, description="products per batch of a load (read at start)"
+    )
     csv_export_chunk_rows: int = Field(
         default=1_000, ge=1, le=100_000, description="rows a CSV export reads per statement"
     )
