@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 from stockledger.app import create_app
 from stockledger.auth import service
 from stockledger.cli import app as cli_app
-from stockledger.core.config import Settings
+from stockledger.core.config import Settings, get_settings
 from stockledger.core.db import Database
+from stockledger.events.publisher import PublisherConfig
 from stockledger.idempotency.models import IdempotencyKey
 from tests.conftest import POSTGRES_LIKE
 from tests.e2e.test_events_inbound_nats import NATS_URL, _delete_stream
@@ -180,6 +181,17 @@ def test_every_setting_is_described_and_documented() -> None:
     for name, field in Settings.model_fields.items():
         assert field.description, name
         assert f"| `STOCKLEDGER_{name.upper()}` | " in table, name
+
+
+def test_the_publisher_of_serve_and_events_publish_takes_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STOCKLEDGER_PUBLISH_POLL_SECONDS", "0.05")
+    monkeypatch.setenv("STOCKLEDGER_NATS_CONNECT_SECONDS", "0.7")
+    monkeypatch.setenv("STOCKLEDGER_PUBLISH_BATCH_SIZE", "9")
+    config = PublisherConfig.of(get_settings(), "nats://x", "S", "s")
+    assert (config.poll_seconds, config.connect_timeout, config.batch_size) == (0.05, 0.7, 9)
+    assert PublisherConfig("nats://x").poll_seconds == 0.5  # the default, declared on the setting
 
 
 @pytest.fixture

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     )
     reset_batch_size: int = Field(default=5_000, ge=100, le=10_000, description="lines per reset batch")
     publish_batch_size: int = Field(default=500, ge=1, le=10_000, description="outbox events per publish")
+    publish_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="the publisher's wait between looks at an empty outbox"
+    )
     publish_retry_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="serve's publisher: the pause after a failure"
     )
