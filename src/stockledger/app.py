@@ -26,7 +26,7 @@ from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
 from stockledger.events.api import router as events_router
 from stockledger.idempotency.middleware import IdempotencyMiddleware
-from stockledger.idempotency.rules import MAX_KEY_LENGTH, WRITE_METHODS
+from stockledger.idempotency.rules import MAX_KEY_LENGTH, WRITE_METHODS, KeyPolicy
 from stockledger.ledger.api import router as ledger_router
 from stockledger.ledger.fast_availability import AvailabilityFastPath
 from stockledger.metrics.api import router as metrics_router
@@ -96,13 +96,14 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
         generate_unique_id_function=openapi.operation_id,
     )
     app.state.db = db
-    app.state.settings = settings
+    app.state.settings = settings  # read once: the routes and middlewares take their tunables here
+    app.state.key_policy = KeyPolicy.of(settings.idempotency_key_hours, settings.idempotency_wait_seconds)
     problems.install(app)
     page_errors.install(app)  # after: a page's refusal is a page
     openapi.install(app, openapi.AccessRules(is_open, WRITE_METHODS, MAX_KEY_LENGTH))
     # Added last = outermost: body limit, then auth, then idempotency (refused requests claim no key).
     app.add_middleware(IdempotencyMiddleware)
-    app.state.auth_cache = PrincipalCache(seconds=settings.token_cache_seconds)
+    app.state.auth_cache = PrincipalCache(settings.token_cache_seconds, settings.token_cache_entries)
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))

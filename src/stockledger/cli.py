@@ -326,7 +326,7 @@ def _publisher(
     if not nats_url:
         err.print("[red]--publish needs a NATS server: set STOCKLEDGER_NATS_URL[/red]")
         raise typer.Exit(2)
-    config = PublisherConfig(nats_url, stream, prefix, batch_size=settings.publish_batch_size)
+    config = PublisherConfig.of(settings, nats_url, stream, prefix)
     return BackgroundPublisher(settings, config)
 
 

@@ -107,7 +107,7 @@ def test_a_value_past_its_column_that_reaches_postgresql_is_a_422_not_a_503(db: 
     ):
         with pytest.raises(DBAPIError) as raised, db.transaction() as session:
             session.execute(text(statement), {"long": LONG, "big": 2**40})
-        answer = database_problem("/v1/x", raised.value)
+        answer = database_problem("/v1/x", raised.value, {"Retry-After": "2"})
         assert answer.status_code == 422
         assert json.loads(bytes(answer.body))["code"] == "validation_failed"
         assert "retry-after" not in answer.headers

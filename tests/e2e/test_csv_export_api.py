@@ -115,7 +115,8 @@ def test_every_row_is_exported_once_across_chunks(
         assert seeded_client.post("/v1/variances", json=variance | {"comments": f"v{n}"}).status_code == 200
     whole = seeded_client.get("/v1/inventory-items/FG001-INV-002/details", headers=CSV).text
     stock = seeded_client.get("/v1/product-facility-inventory", headers=CSV).text
-    monkeypatch.setattr(csv_export, "CHUNK_ROWS", chunk)
+    state = seeded_client.app.state  # type: ignore[attr-defined]
+    monkeypatch.setattr(state, "settings", state.settings.model_copy(update={"csv_export_chunk_rows": chunk}))
     monkeypatch.setattr(csv_export, "FLUSH_BYTES", 40 * chunk)  # the body sent in several pieces
     assert seeded_client.get("/v1/inventory-items/FG001-INV-002/details", headers=CSV).text == whole
     assert seeded_client.get("/v1/product-facility-inventory", headers=CSV).text == stock

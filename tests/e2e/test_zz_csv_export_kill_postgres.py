@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, text
 
 from stockledger.auth.service import create_token
-from stockledger.core.csv_export import CHUNK_ROWS
+from stockledger.core.config import default
 from stockledger.core.db import Database
 from stockledger.ledger.models import InventoryItem
 from stockledger.resets.rules import RawLine
@@ -31,7 +31,8 @@ from tests.stress.support import Server, add_facility_and_products, fresh_databa
 pytestmark = pytest.mark.postgres
 
 FACILITY = "CSVKILL"
-ROWS = 30 * CHUNK_ROWS  # ≈ 3 MB of CSV: more than the socket buffers hold ahead of the reader
+# ≈ 3 MB of CSV: more than the socket buffers hold ahead of the reader
+ROWS = 30 * default("csv_export_chunk_rows")
 LOCK_DETAILS = "LOCK TABLE inventory_item_detail IN ACCESS EXCLUSIVE MODE"
 
 

@@ -143,12 +143,15 @@ class Client:
         }
         self.tally.attempts += 1
         response = self.http.post("/v1/reservations", json=body)
-        if not self._check(f"POST /v1/reservations {fill}", response, {200, 201}):
+        created = {201} if fill == "ALL_OR_NOTHING" else {200, 201}  # PARTIAL: 200 iff nothing reserved
+        if not self._check(f"POST /v1/reservations {fill}", response, created):
             self.tally.refusals += 1
             return
         reserved = _units(response.json()["quantityReserved"])
         if fill == "ALL_OR_NOTHING" and reserved != quantity:
             self.tally.unexpected.append(f"ALL_OR_NOTHING reserved {reserved} of {quantity}: {response.text}")
+        if (response.status_code == 200) != (reserved == 0):
+            self.tally.unexpected.append(f"{fill} {response.status_code} with {reserved} reserved")
         if reserved == 0:
             self.tally.refusals += 1  # PARTIAL with nothing there: 200, nothing created
             return

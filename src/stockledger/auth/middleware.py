@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stockledger.auth.rules import READ_METHODS, Principal, is_open, may_call
 from stockledger.auth.service import authenticate
+from stockledger.core.config import default
 from stockledger.core.db import Database
 from stockledger.core.limits import replay_body
 from stockledger.core.problems import send_problem
@@ -33,7 +34,10 @@ class PrincipalCache:
     monotonic seconds."""
 
     def __init__(
-        self, seconds: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        seconds: float = default("token_cache_seconds"),
+        max_entries: int = default("token_cache_entries"),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.seconds = seconds
         self.max_entries = max_entries

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from stockledger.catalog.import_rows import ImportOutcome, fields
 from stockledger.catalog.import_stock import Tick, no_tick
 from stockledger.catalog.schemas import ProductDoc
+from stockledger.core.config import at_import
 from stockledger.core.db import WriteBehind, one_of, upsert_rows
 from stockledger.core.dialects import binds_arrays
 from stockledger.core.errors import Forbidden, ValidationFailed
@@ -26,7 +27,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger.models import FacilityLocation, Product, ProductFacility, ProductFacilityLocation
 
-BATCH = 5_000  # products per batch: the progress bar moves a batch at a time
+BATCH: int = at_import("import_batch_size")  # products per batch: the progress bar moves a batch at a time
 PRODUCT: Table = Product.__table__  # type: ignore[assignment]
 LINK: Table = ProductFacility.__table__  # type: ignore[assignment]
 LINK_LOCATION: Table = ProductFacilityLocation.__table__  # type: ignore[assignment]

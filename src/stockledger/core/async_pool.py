@@ -17,13 +17,14 @@ from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
+from stockledger.core.config import default
 from stockledger.core.statements import INDEX_PLANS, driver_error
 
 AsyncPool = AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]
 
 # Defaults of the settings STOCKLEDGER_ASYNC_WAIT_SECONDS and STOCKLEDGER_IDLE_PING_SECONDS.
-ASYNC_WAIT_SECONDS = 0.5
-IDLE_PING_SECONDS = 5.0
+ASYNC_WAIT_SECONDS: float = default("async_wait_seconds")
+IDLE_PING_SECONDS: float = default("idle_ping_seconds")
 
 
 class AsyncPoolUnavailable(Exception):

@@ -1,9 +1,11 @@
 """Settings, read from the environment (prefix STOCKLEDGER_)."""
 
+import os
 import re
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,18 +19,67 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STOCKLEDGER_", extra="ignore")
 
-    database_url: str = f"sqlite:///{Path.cwd() / 'stockledger.db'}"
-    nats_url: str | None = None
-    db_pool_size: int = Field(default=10, ge=1, le=1000)
-    # Tunables (docs/operations.md, Settings): each a default measured on the 2-CPU machine.
-    token_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
-    async_wait_seconds: float = Field(default=0.5, gt=0, le=60)
-    idle_ping_seconds: float = Field(default=5.0, ge=0, le=3600)
-    reset_batch_size: int = Field(default=5_000, ge=100, le=10_000)
-    reset_work_mem: str = Field(default="128MB", pattern=MEMORY)
-    reset_temp_buffers: str = Field(default="256MB", pattern=MEMORY)
-    publish_batch_size: int = Field(default=500, ge=1, le=10_000)
-    consume_batch_size: int = Field(default=50, ge=1, le=10_000)
+    database_url: str = Field(
+        default=f"sqlite:///{Path.cwd() / 'stockledger.db'}", description="a SQLite file or a database URL"
+    )
+    nats_url: str | None = Field(default=None, description="the NATS server; unset: nothing published")
+    db_pool_size: int = Field(default=10, ge=1, le=1000, description="connections per pool of a process")
+    # Tunables (docs/operations.md, Settings): each a default measured on the 2-CPU machine. Each
+    # is read once, where the app, a database or a command is made, never per request.
+    token_cache_seconds: float = Field(
+        default=5.0, ge=0, le=3600, description="how long a worker trusts a token's principal"
+    )
+    token_cache_entries: int = Field(
+        default=10_000, ge=1, le=10_000_000, description="principals a worker keeps; full: forgets them all"
+    )
+    async_wait_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="a hot route's wait for the async pool, then the thread path"
+    )
+    idle_ping_seconds: float = Field(
+        default=5.0, ge=0, le=3600, description="a pooled connection idle this long is pinged first"
+    )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="SQLite: how long a writer waits for the write lock"
+    )
+    statement_cache_size: int = Field(
+        default=512, ge=1, le=100_000, description="entries of each compiled-statement cache (per process)"
+    )
+    retry_after_seconds: int = Field(
+        default=2, ge=0, le=3600, description="Retry-After of a 503 database_unavailable"
+    )
+    idempotency_key_hours: float = Field(
+        default=24.0, gt=0, le=24 * 366, description="how long an Idempotency-Key replays its answer"
+    )
+    idempotency_wait_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="a duplicate's wait for its key's first request, then 409"
+    )
+    reset_batch_size: int = Field(default=5_000, ge=100, le=10_000, description="lines per reset batch")
+    reset_work_mem: str = Field(
+        default="128MB", pattern=MEMORY, description="PostgreSQL work_mem of a set-based reset's transaction"
+    )
+    reset_temp_buffers: str = Field(
+        default="256MB", pattern=MEMORY, description="PostgreSQL temp_buffers of a reset's connection (once)"
+    )
+    publish_batch_size: int = Field(default=500, ge=1, le=10_000, description="outbox events per publish")
+    publish_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="the publisher's wait between looks at an empty outbox"
+    )
+    publish_retry_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="serve's publisher: the pause after a failure"
+    )
+    consume_batch_size: int = Field(default=50, ge=1, le=10_000, description="OMS messages per pull")
+    consume_fetch_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="a pull's wait for OMS messages before it asks again"
+    )
+    nats_connect_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="how long a publisher or consumer tries to reach NATS"
+    )
+    import_batch_size: int = Field(
+        default=5_000, ge=1, le=100_000, description="products per batch of a load (read at start)"
+    )
+    csv_export_chunk_rows: int = Field(
+        default=1_000, ge=1, le=100_000, description="rows a CSV export reads per statement"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -72,6 +123,26 @@ def settings_problem(exc: ValidationError) -> str:
     name = "STOCKLEDGER_" + str(first["loc"][0]).upper() if first["loc"] else "a STOCKLEDGER_ setting"
     reason = str(first["msg"]).removeprefix("Value error, ")
     return f"{name} {reason}"
+
+
+def default(name: str) -> Any:
+    """The default of setting `name`: declared once, on its field, for whatever else needs it."""
+    return Settings.model_fields[name].default
+
+
+def at_import(name: str) -> Any:
+    """Setting `name` read from the environment alone, for what is sized when its module is
+    imported (before any Settings is made). An unusable value gives the default here: the
+    commands and the app refuse it, in one line, when they read the settings."""
+    field = Settings.model_fields[name]
+    raw = os.environ.get(f"STOCKLEDGER_{name.upper()}")
+    if raw is None:
+        return field.default
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, *field.metadata])  # type: ignore[arg-type]
+        return adapter.validate_python(raw)
+    except ValidationError:
+        return field.default
 
 
 def get_settings() -> Settings:

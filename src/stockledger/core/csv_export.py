@@ -26,7 +26,6 @@ from stockledger.core.routing import HEAD_ONLY
 from stockledger.core.scope import bind_principal
 
 CSV_MEDIA_TYPE = "text/csv"
-CHUNK_ROWS = 1000  # rows read per statement
 FLUSH_BYTES = 64 * 1024  # bytes sent per chunk of the body
 
 T = TypeVar("T")
@@ -101,11 +100,12 @@ def csv_response(
             headers={"Content-Disposition": disposition},
         )
     db, principal = get_database(request), getattr(request.state, "principal", None)
+    chunk_rows: int = request.app.state.settings.csv_export_chunk_rows  # rows read per statement
 
     def read(after: Any) -> list[T]:
         with db.reading() as session:
             bind_principal(session, principal)
-            return read_chunk(session, after, CHUNK_ROWS)
+            return read_chunk(session, after, chunk_rows)
 
     # The first page before the answer starts: a database lost now is the read routes' 503
     # (after their one retry), not a 200 whose body stops short.
@@ -115,7 +115,7 @@ def csv_response(
         chunk = first
         while True:
             yield from (cells_of(row) for row in chunk)
-            if len(chunk) < CHUNK_ROWS:
+            if len(chunk) < chunk_rows:
                 return
             try:
                 chunk = read(key_of(chunk[-1]))

@@ -33,7 +33,7 @@ from stockledger.core.async_pool import (
     run_on_pool,
 )
 from stockledger.core.citus import shards_by_facility
-from stockledger.core.config import Settings
+from stockledger.core.config import Settings, default
 from stockledger.core.dialects import (
     LockWaitExceeded,
     analyze_after_commit,
@@ -66,6 +66,9 @@ from stockledger.core.statements import (
     run_together,
 )
 from stockledger.core.write_behind import WriteBehind
+
+POOL_SIZE: int = default("db_pool_size")
+BUSY_TIMEOUT_SECONDS: float = default("sqlite_busy_timeout_seconds")
 
 __all__ = [
     "ASYNC_WAIT_SECONDS",
@@ -115,10 +118,16 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, pool_size: int = 10, idle_ping: float = IDLE_PING_SECONDS, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    pool_size: int = POOL_SIZE,
+    idle_ping: float = IDLE_PING_SECONDS,
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    **kwargs: Any,
+) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, **kwargs)
+        return _sqlite_engine(url, busy_timeout, **kwargs)
     # hide_parameters: an error's text (logged, raised) never carries request data (order ids)
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, **kwargs)
     _ping_when_idle(engine, idle_ping)
@@ -155,10 +164,11 @@ def _ping_when_idle(engine: Engine, idle_ping: float) -> None:
             raise exc.DisconnectionError(str(error)) from error
 
 
-def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **kwargs
-    )
+def _sqlite_engine(url: str, busy_timeout: float, **kwargs: Any) -> Engine:
+    """`busy_timeout`: seconds a statement waits for another connection's write lock (then
+    "database is locked": a 503)."""
+    connect_args = {"check_same_thread": False, "timeout": busy_timeout}
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -166,7 +176,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -185,18 +195,20 @@ class Database:
     """One engine and its session factory (and, on PostgreSQL once opened, the async pool).
 
     `async_wait` bounds the wait for a connection of the async pool (then the thread path);
-    `idle_ping`: a pooled connection idle that many seconds is pinged before use."""
+    `idle_ping`: a pooled connection idle that many seconds is pinged before use; `busy_timeout`
+    (SQLite): a writer's wait for the write lock. The defaults are the settings' (core.config)."""
 
     def __init__(
         self,
         url: str,
-        pool_size: int = 10,
+        pool_size: int = POOL_SIZE,
         user: str | None = None,
         async_wait: float = ASYNC_WAIT_SECONDS,
         idle_ping: float = IDLE_PING_SECONDS,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
         **kwargs: Any,
     ) -> None:
-        self.engine = make_engine(url, pool_size=pool_size, idle_ping=idle_ping, **kwargs)
+        self.engine = make_engine(url, pool_size, idle_ping, busy_timeout, **kwargs)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         # PostgreSQL: statements run alone (`run_alone`, `fetch_one`) on connections of their own,
         # in autocommit and planned to read by index (INDEX_PLANS), opened when first needed
@@ -348,11 +360,13 @@ class Database:
 
 
 def configured_database(settings: Settings, url: str | None = None, user: str | None = None) -> Database:
-    """The database of `settings` (or at `url`) with their pool size, async wait and idle ping."""
+    """The database of `settings` (or at `url`) with their pool size, async wait, idle ping and
+    SQLite busy timeout."""
     return Database(
         url or settings.database_url,
         pool_size=settings.db_pool_size,
         user=user,
         async_wait=settings.async_wait_seconds,
         idle_ping=settings.idle_ping_seconds,
+        busy_timeout=settings.sqlite_busy_timeout_seconds,
     )

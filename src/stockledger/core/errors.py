@@ -101,13 +101,5 @@ class OrderItemConflict(AppError):
     status, code, title = 409, "order_item_conflict", "Order item conflict"
 
 
-class Unauthorized(AppError):
-    status, code, title = 401, "unauthorized", "Unauthorized"
-
-
 class Forbidden(AppError):
     status, code, title = 403, "forbidden", "Forbidden"
-
-
-class ServiceUnavailable(AppError):
-    status, code, title = 503, "service_unavailable", "Service unavailable"

@@ -115,7 +115,7 @@ def _conflict(path: str, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return database_problem(request.url.path, exc)
+    return database_problem(request.url.path, exc, retry_after(request.app))
 
 
 def client_data_error(exc: BaseException) -> AppError | None:
@@ -137,9 +137,15 @@ def client_data_error(exc: BaseException) -> AppError | None:
     return None
 
 
-def unavailable(path: str, exc: Exception) -> JSONResponse:
-    """503 database_unavailable with Retry-After: the database cannot be reached, or the
-    request's connection died (nothing of it committed)."""
+def retry_after(app: Any) -> dict[str, str]:
+    """The Retry-After header of a 503 from `app` (STOCKLEDGER_RETRY_AFTER_SECONDS, read when the
+    app was made): the middlewares and the handlers answer the same."""
+    return {"Retry-After": str(app.state.settings.retry_after_seconds)}
+
+
+def unavailable(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
+    """503 database_unavailable with Retry-After (`headers`): the database cannot be reached, or
+    the request's connection died (nothing of it committed)."""
     # One line: a lost connection is expected (a restart, a failover); its SQL would be kilobytes.
     log.warning("database unavailable on %s: %s", path, describe(exc))
     body = problem(
@@ -149,10 +155,10 @@ def unavailable(path: str, exc: Exception) -> JSONResponse:
         "The database cannot be reached; retry shortly",
         path,
     )
-    return problem_response(body, headers={"Retry-After": "2"})
+    return problem_response(body, headers=headers)
 
 
-def database_problem(path: str, exc: Exception) -> JSONResponse:
+def database_problem(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
     """The answer to a database error: 409 for an integrity error, 422 for the client's data
     (client_data_error), else 503 database_unavailable."""
     if isinstance(exc, IntegrityError):
@@ -160,14 +166,14 @@ def database_problem(path: str, exc: Exception) -> JSONResponse:
     if (refusal := client_data_error(exc)) is not None:
         log.info("database refused the data of %s: %s", path, exc)
         return problem_response(refusal.to_problem(path))
-    return unavailable(path, exc)
+    return unavailable(path, exc, headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Errors raised in a middleware outside core.disconnects.DatabaseErrorMiddleware skip the
     # handlers above and land here: a database that is down is still a 503, not a 500.
     if isinstance(exc, (DBAPIError, PendingRollbackError)) or client_data_error(exc) is not None:
-        return database_problem(request.url.path, exc)
+        return database_problem(request.url.path, exc, retry_after(request.app))
     log.exception("unexpected error on %s", request.url.path)
     return problem_response(
         problem(
@@ -208,7 +214,8 @@ class DatabaseErrorMiddleware:
         except LOST as error:
             if started:
                 raise
-            await database_problem(scope.get("path", ""), error)(scope, receive, send)
+            answer = database_problem(scope.get("path", ""), error, retry_after(scope["app"]))
+            await answer(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

@@ -20,10 +20,12 @@ from sqlalchemy import Column, Connection, Engine, Select, Table, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from stockledger.core.config import at_import
+
 # Entries per cache of this module (SQL text → driver text, statements → compiled SQL, columns →
 # result processors, tables → bind processors). The application has a few hundred distinct
 # statements; a batch's SQL differs with its shape, and beyond this the least recently used goes.
-STATEMENT_CACHE_SIZE = 512
+STATEMENT_CACHE_SIZE: int = at_import("statement_cache_size")  # sized as the module is imported
 
 Processor = Callable[[Any], Any] | None
 RowsCheck = Callable[[list[tuple[Any, ...]]], None]

@@ -16,7 +16,6 @@ from stockledger.core.db import Database, configured_database
 from stockledger.events.publisher import PublisherConfig, publish_forever
 
 log = logging.getLogger("stockledger.events")
-RETRY_SECONDS = 5.0
 
 
 class BackgroundPublisher:
@@ -59,7 +58,8 @@ class BackgroundPublisher:
             try:
                 await publish_forever(db, self.config, self._stop)
             except Exception:  # a database hiccup must not end publishing for the server's lifetime
-                log.exception("the publisher failed; retrying in %.0f s", RETRY_SECONDS)
+                pause = self.settings.publish_retry_seconds
+                log.exception("the publisher failed; retrying in %.0f s", pause)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=RETRY_SECONDS)
+                    await asyncio.wait_for(self._stop.wait(), timeout=pause)
         log.info("publisher stopped")

@@ -55,8 +55,7 @@ def publish(
 ) -> None:
     """Deliver the outbox to NATS JetStream at least once (resumes from its stored position)."""
     db = open_database(migrate=True)
-    batch_size = get_settings().publish_batch_size
-    config = PublisherConfig(nats_url_or_exit(nats_url), stream, subject_prefix, batch_size=batch_size)
+    config = PublisherConfig.of(get_settings(), nats_url_or_exit(nats_url), stream, subject_prefix)
 
     async def run() -> None:
         if once:

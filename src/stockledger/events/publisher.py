@@ -31,6 +31,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from stockledger.core.config import Settings, default
 from stockledger.core.db import Database, upsert
 from stockledger.core.disconnects import LOST, describe
 from stockledger.core.model_base import utcnow
@@ -44,6 +45,7 @@ from stockledger.events.stream_state import MSG_ID, stream_state
 
 log = logging.getLogger("stockledger.events")
 ALL_FACILITIES = "_"
+BACKOFF_MAX_SECONDS = 30.0  # the longest wait between tries while NATS or the database is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +53,21 @@ class PublisherConfig:
     nats_url: str
     stream: str = "STOCKLEDGER"
     subject_prefix: str = "stockledger"
-    batch_size: int = 500
-    connect_timeout: float = 2.0
-    poll_seconds: float = 0.5
+    batch_size: int = default("publish_batch_size")
+    connect_timeout: float = default("nats_connect_seconds")
+    poll_seconds: float = default("publish_poll_seconds")
+
+    @classmethod
+    def of(cls, settings: Settings, nats_url: str, stream: str, subject_prefix: str) -> "PublisherConfig":
+        """The publisher of `settings`: their batch size, NATS connect timeout and poll interval."""
+        return cls(
+            nats_url,
+            stream,
+            subject_prefix,
+            settings.publish_batch_size,
+            settings.nats_connect_seconds,
+            settings.publish_poll_seconds,
+        )
 
 
 class BrokerUnavailable(Exception):
@@ -142,15 +156,15 @@ async def publish_forever(db: Database, config: PublisherConfig, stop: asyncio.E
             log.debug("published %d events", published)
         except BrokerUnavailable as exc:
             log.warning("%s; events stay in the outbox", exc)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
         except StreamDiverged as exc:
             if str(exc) != reported:
                 log.error("%s", exc)
                 reported = str(exc)
-            delay = 30.0
+            delay = BACKOFF_MAX_SECONDS
         except LOST as exc:  # one line: the connection's loss is expected, its SQL is noise
             log.warning("the publisher lost its database connection (%s); retrying", describe(exc))
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
 

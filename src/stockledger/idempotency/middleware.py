@@ -31,7 +31,6 @@ from stockledger.idempotency.service import KeyClaim, StoredAnswer
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 WRITE_SESSION = "write_session"  # core.deps.WriteSession joins the session kept under this name
-RETRY_AFTER = {"Retry-After": "2"}
 
 
 class IdempotencyMiddleware:
@@ -84,10 +83,12 @@ class IdempotencyMiddleware:
             if keep:
                 await run_in_threadpool(_commit_with_answer, session, claim, answer)
         except LOST:  # the database went away, or the connection died under the request
+            from stockledger.core.problems import retry_after  # as in _send_problem
+
             detail = "The database could not commit the change; retry shortly (with the same key)"
-            await _send_problem(
-                scope, send, 503, "database_unavailable", "Service unavailable", detail, RETRY_AFTER
-            )
+            headers = retry_after(scope["app"])
+            title = "Service unavailable"
+            await _send_problem(scope, send, 503, "database_unavailable", title, detail, headers)
             return
         finally:
             await run_in_threadpool(session.close)  # rolls back whatever was not committed
@@ -101,7 +102,8 @@ def _commit_with_answer(session: Session, claim: KeyClaim, answer: StoredAnswer)
 def _claim_of(scope: Scope, key: str, body: bytes) -> KeyClaim:
     method, path = scope["method"], scope["path"]
     fingerprint = rules.request_fingerprint(method, path, scope.get("query_string", b""), body)
-    return KeyClaim(rules.facility_scope(path, body), _token_of(scope), key, fingerprint, method, path)
+    facility_id, policy = rules.facility_scope(path, body), scope["app"].state.key_policy
+    return KeyClaim(facility_id, _token_of(scope), key, fingerprint, method, path, policy)
 
 
 def _token_of(scope: Scope) -> str:

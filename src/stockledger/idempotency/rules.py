@@ -2,13 +2,13 @@
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
 from stockledger.idempotency.models import UNKNOWN_FACILITY
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-KEY_TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 MAX_FACILITY_LENGTH = 60
 # Answers not kept: the request never really ran (auth refused it, timeout, rate limit), named
@@ -16,6 +16,20 @@ MAX_FACILITY_LENGTH = 60
 # would refuse the real request for 24 hours), or failed on our side (5xx: its transaction
 # rolls back, claim included). A retry with the key runs afresh.
 TRANSIENT_STATUSES = frozenset({401, 403, 404, 408, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPolicy:
+    """How long a key replays its first answer (STOCKLEDGER_IDEMPOTENCY_KEY_HOURS), and how long a
+    duplicate waits for the first request with its key before a 409 (a PostgreSQL lock_timeout,
+    STOCKLEDGER_IDEMPOTENCY_WAIT_SECONDS)."""
+
+    lifetime: timedelta
+    claim_wait: str
+
+    @classmethod
+    def of(cls, hours: float, wait_seconds: float) -> "KeyPolicy":
+        return cls(timedelta(hours=hours), f"{max(1, round(wait_seconds * 1000))}ms")  # 0 would be no limit
 
 
 def applies_to(method: str, path: str) -> bool:

@@ -9,10 +9,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.db import LockWaitExceeded, lock_wait_at_most, upsert
 from stockledger.core.errors import Conflict
 from stockledger.idempotency.models import IdempotencyKey
-from stockledger.idempotency.rules import KEY_TTL
-
-# How long a duplicate waits for the first request with its key before it gets a 409.
-CLAIM_WAIT = "10s"
+from stockledger.idempotency.rules import KeyPolicy
 
 
 class IdempotencyMismatch(Conflict):
@@ -34,6 +31,7 @@ class KeyClaim:
     request_hash: str
     method: str
     path: str
+    policy: KeyPolicy  # the app's (app.state.key_policy), from the settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +98,13 @@ def _insert_claim(session: Session, claim: KeyClaim, now: datetime) -> bool:
             request_method=claim.method,
             request_path=claim.path,
             created_stamp=now,
-            expires_at=now + KEY_TTL,
+            expires_at=now + claim.policy.lifetime,
         )
         .on_conflict_do_nothing(index_elements=["facility_id", "token_id", "idempotency_key"])
         .returning(IdempotencyKey.idempotency_key)
     )
     try:
-        with lock_wait_at_most(session, CLAIM_WAIT):
+        with lock_wait_at_most(session, claim.policy.claim_wait):
             inserted = session.execute(stmt).scalar_one_or_none()
     except LockWaitExceeded as exc:
         raise IdempotencyInProgress(f"Idempotency-Key {claim.key} is being used by another request") from exc
@@ -119,8 +117,3 @@ def _key_is(claim: KeyClaim) -> tuple[ColumnElement[bool], ...]:
         IdempotencyKey.token_id == claim.token_id,
         IdempotencyKey.idempotency_key == claim.key,
     )
-
-
-def find_answer(session: Session, facility_id: str, token_id: str, key: str) -> IdempotencyKey | None:
-    """The stored key row (tests and operators)."""
-    return session.get(IdempotencyKey, (facility_id, token_id, key))

@@ -29,9 +29,16 @@ def consume_command(
 ) -> None:
     """Apply inbound OrderConfirmed, ShipmentConfirmed and ReturnReceived messages, each once."""
     db = open_database(migrate=True)
-    batch_size = get_settings().consume_batch_size
+    settings = get_settings()
     config = ConsumerConfig(
-        nats_url_or_exit(nats_url), stream, subject_prefix, durable, batch_size, user=user
+        nats_url_or_exit(nats_url),
+        stream,
+        subject_prefix,
+        durable,
+        settings.consume_batch_size,
+        settings.nats_connect_seconds,
+        settings.consume_fetch_seconds,
+        user=user,
     )
 
     async def run() -> int:

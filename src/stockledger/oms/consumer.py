@@ -10,6 +10,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 
+from stockledger.core.config import default
 from stockledger.core.db import Database
 from stockledger.core.transactions import command_transaction
 from stockledger.events.publisher import connect, ensure_stream
@@ -27,8 +28,9 @@ class ConsumerConfig:
     stream: str = "OMS"
     subject_prefix: str = "oms"
     durable: str = "stockledger"
-    batch_size: int = 50
-    connect_timeout: float = 2.0
+    batch_size: int = default("consume_batch_size")
+    connect_timeout: float = default("nats_connect_seconds")
+    fetch_timeout: float = default("consume_fetch_seconds")
     user: str | None = None  # recorded on the rows its messages write; None: nats:<durable>
 
     @property
@@ -84,7 +86,7 @@ async def consume(db: Database, config: ConsumerConfig, stop: asyncio.Event, idl
         )
         while not stop.is_set():
             try:
-                messages = await sub.fetch(config.batch_size, timeout=1.0)
+                messages = await sub.fetch(config.batch_size, timeout=config.fetch_timeout)
             except (NatsTimeout, TimeoutError):  # fetch raises either, depending on where it timed out
                 if idle_exit:
                     return handled

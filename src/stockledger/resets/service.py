@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from stockledger.core.config import default
 from stockledger.core.db import (
     WriteBehind,
     analyze_after_commit,
@@ -49,7 +50,7 @@ from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome, record
 __all__ = ["LISTED_FAILURES", "ResetChange", "ResetOutcome", "get_reset_run", "reset_inventory"]
 from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
 
-BATCH_SIZE = 5_000
+BATCH_SIZE: int = default("reset_batch_size")
 
 
 LISTED_FAILURES = 50  # the failed lines an answer lists (linesFailed and failureCount count them all)

@@ -10,7 +10,6 @@ from stockledger.core.fixed import ZERO
 INPUT, APPROVED, PACKED = "SHIPMENT_INPUT", "SHIPMENT_APPROVED", "SHIPMENT_PACKED"
 SHIPPED, CANCELLED = "SHIPMENT_SHIPPED", "SHIPMENT_CANCELLED"
 OPEN_STATUSES = (INPUT, APPROVED, PACKED)  # editable, resettable, shippable
-PATCHABLE_STATUSES = (APPROVED, PACKED, CANCELLED)  # SHIPPED only via /ship, INPUT only via /reset
 
 
 def require_open(shipment_id: str, status_id: str, action: str) -> None:

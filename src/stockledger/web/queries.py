@@ -7,7 +7,7 @@ computes a total of its own.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, get_args
+from typing import Literal
 
 from sqlalchemy import ColumnElement, Select, Subquery, func, literal, or_, select
 from sqlalchemy.exc import OperationalError
@@ -35,7 +35,6 @@ from stockledger.ledger.views import (
 
 MAX_FACILITIES = 500
 SortKey = Literal["product", "name", "qoh", "atp", "held", "reserved", "minimum", "computed"]
-SORTS: tuple[str, ...] = get_args(SortKey)
 
 
 @dataclass(frozen=True, slots=True)

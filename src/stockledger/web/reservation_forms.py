@@ -35,9 +35,9 @@ def reserve(
         form.errors[FORM_ERROR] = "This form is damaged: reload the page and send it again."
     fields = filled(values, "orderId", "orderItemSeqId", "quantity", "fill")
     doc = validated(ReservationRequest, {"facilityId": facility_id, "productId": product_id, **fields}, form)
-    claim = (
-        once.form_claim(principal, facility_id, request.url.path, values) if values.get(once.FIELD) else None
-    )
+    policy = request.app.state.key_policy
+    path = request.url.path
+    claim = once.form_claim(principal, facility_id, path, values, policy) if values.get(once.FIELD) else None
 
     def action(session: Session) -> str:
         assert doc is not None

@@ -1,10 +1,11 @@
 """One reservation per rendered reserve form: the form's one-time key, claimed like an Idempotency-Key.
 
 Each reserve form the page renders carries a fresh `formKey`. Its first successful post claims the
-key in the reservation's own transaction (idempotency.service, owned by the signed-in token, kept
-KEY_TTL) and stores the success message; the same form sent again (a stale tab, a resubmission, the
-back button) reserves nothing and shows that first message. A refused post rolls its claim back, so
-the corrected form may be sent again. A new form for the same order line is a new reservation.
+key in the reservation's own transaction (idempotency.service, owned by the signed-in token, kept as
+long as an Idempotency-Key) and stores the success message; the same form sent again (a stale tab, a
+resubmission, the back button) reserves nothing and shows that first message. A refused post rolls
+its claim back, so the corrected form may be sent again. A new form for the same order line is a new
+reservation.
 """
 
 import hashlib
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from stockledger.auth.rules import Principal
 from stockledger.core.errors import Conflict
 from stockledger.core.model_base import utcnow
+from stockledger.idempotency.rules import KeyPolicy
 from stockledger.idempotency.service import (
     IdempotencyMismatch,
     KeyClaim,
@@ -35,11 +37,13 @@ def valid_form_key(key: str) -> bool:
     return KEY_SHAPE.fullmatch(key) is not None
 
 
-def form_claim(principal: Principal, facility_id: str, path: str, values: dict[str, str]) -> KeyClaim:
+def form_claim(
+    principal: Principal, facility_id: str, path: str, values: dict[str, str], policy: KeyPolicy
+) -> KeyClaim:
     sent = json.dumps({name: values.get(name, "") for name in SENT_FIELDS}, sort_keys=True)
     digest = hashlib.sha256(sent.encode()).hexdigest()
     key = f"ui-reserve:{values[FIELD]}"
-    return KeyClaim(facility_id, principal.token_id, key, digest, "POST", path)
+    return KeyClaim(facility_id, principal.token_id, key, digest, "POST", path, policy)
 
 
 def first_answer(session: Session, claim: KeyClaim) -> str | None:
