@@ -21,7 +21,7 @@ from stockledger.catalog.import_rows import ImportOutcome, fields
 from stockledger.catalog.import_stock import Tick, no_tick
 from stockledger.catalog.schemas import ProductDoc
 from stockledger.core.bulk import upsert_copied
-from stockledger.core.db import one_of
+from stockledger.core.db import WriteBehind, one_of
 from stockledger.core.dialects import binds_arrays
 from stockledger.core.errors import Forbidden, ValidationFailed
 from stockledger.core.model_base import utcnow
@@ -52,20 +52,24 @@ def import_products(
     for a facility's document, their ProductFacility and ProductFacilityLocation rows."""
     scoped = facilities_in_scope(session) is not None
     _check(session, docs, facility_id, scoped)
-    for start in range(0, len(docs), BATCH):
-        batch = docs[start : start + BATCH]
-        if not scoped:
-            items: list[Item] = [((), doc) for doc in batch]
-            for columns, rows in _rows(items, (), LINK_FIELDS, _product_key):
-                now = (utcnow(),)  # created_stamp: written by the INSERT alone
-                stamped = [row + now for row in rows]
-                upsert_copied(
-                    session, PRODUCT, [*columns, "created_stamp"], stamped, ["product_id"], ["created_stamp"]
-                )
-        outcome.counts["products"] += len(batch)
-        if facility_id is not None:
-            _write_links(session, batch, facility_id, outcome)
-        tick(len(batch))
+    with WriteBehind(session) as writes:  # PostgreSQL: a batch upserted while the next is made
+        for start in range(0, len(docs), BATCH):
+            batch = docs[start : start + BATCH]
+            if not scoped:
+                _write_products(session, batch, writes)
+            outcome.counts["products"] += len(batch)
+            if facility_id is not None:
+                _write_links(session, batch, facility_id, outcome, writes)
+            tick(len(batch))
+
+
+def _write_products(session: Session, batch: list[ProductDoc], writes: WriteBehind) -> None:
+    items: list[Item] = [((), doc) for doc in batch]
+    now = (utcnow(),)  # created_stamp: written by the INSERT alone
+    for columns, rows in _rows(items, (), LINK_FIELDS, _product_key):
+        stamped = [row + now for row in rows]
+        stamp = ["created_stamp"]
+        upsert_copied(session, PRODUCT, [*columns, *stamp], stamped, ["product_id"], stamp, writes)
 
 
 def _check(session: Session, docs: list[ProductDoc], facility_id: str | None, scoped: bool) -> None:
@@ -119,20 +123,22 @@ def _known_locations(session: Session, facility_id: str, named: set[str]) -> set
     return known
 
 
-def _write_links(session: Session, batch: list[ProductDoc], facility_id: str, outcome: ImportOutcome) -> None:
+def _write_links(
+    session: Session, batch: list[ProductDoc], facility_id: str, outcome: ImportOutcome, writes: WriteBehind
+) -> None:
     """Each product's ProductFacility row (the productFacility fields given) and its
     ProductFacilityLocation rows."""
     prefix = ("facility_id", "product_id")
     links: list[Item] = [((facility_id, d.product_id), d.product_facility) for d in batch]
     for columns, rows in _rows(links, prefix, NOTHING, lambda item: item[0]):
-        upsert_copied(session, LINK, columns, rows, prefix)
+        upsert_copied(session, LINK, columns, rows, prefix, writes=writes)
     outcome.counts["productFacilities"] += len(links)
     located: list[Item] = [
         ((facility_id, d.product_id), pfl) for d in batch for pfl in d.product_facility_locations
     ]
     keys = [*prefix, "location_seq_id"]
     for columns, rows in _rows(located, prefix, NOTHING, _located_key):
-        upsert_copied(session, LINK_LOCATION, columns, rows, keys)
+        upsert_copied(session, LINK_LOCATION, columns, rows, keys, writes=writes)
     if located:  # counted when there are some, as a row-by-row load counted them
         outcome.counts["productFacilityLocations"] += len(located)
 

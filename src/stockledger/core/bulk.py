@@ -16,7 +16,15 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from stockledger.core.dialects import upsert_rows
-from stockledger.core.statements import connection_of, driver_error, is_postgres, table_binders
+from stockledger.core.statements import (
+    Statement,
+    connection_of,
+    driver_error,
+    is_postgres,
+    run,
+    table_binders,
+)
+from stockledger.core.write_behind import WriteBehind
 
 STAGE_PREFIX = "stage_"  # the staging table of `table`: a temporary table, dropped at commit
 
@@ -35,14 +43,16 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
         into = ".".join(map(_quoted, table.split(".")))
         conn.exec_driver_sql(f"INSERT INTO {into} ({quoted}) VALUES ({marks})", [tuple(r) for r in rows])
         return len(rows)
-    _copy(conn, table, columns, list(zip(*rows, strict=True)))
+    values = list(zip(*rows, strict=True))
+    _copy(conn, table, columns, values, _copy_text(values))
     return len(rows)
 
 
-def _copy(conn: Connection, table: str, columns: Sequence[str], values: list[tuple[object, ...]]) -> None:
-    """COPY FROM STDIN of the rows given a column at a time (`values`): as one text in COPY's
-    format when `_copy_text` makes it, else row by row."""
-    text = _copy_text(values)
+def _copy(
+    conn: Connection, table: str, columns: Sequence[str], values: list[tuple[object, ...]], text: str | None
+) -> None:
+    """COPY FROM STDIN of the rows given a column at a time (`values`): as `text` (COPY's
+    format, `_copy_text`) when made, else row by row."""
     driver = conn.connection.dbapi_connection
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -100,32 +110,43 @@ def upsert_copied(
     rows: Sequence[Sequence[Any]],
     keys: Sequence[str],
     insert_only: Sequence[str] = (),
+    writes: WriteBehind | None = None,
 ) -> None:
     """`rows` (Python values in `columns` order, each key once) INSERTed, or their other
     columns but `insert_only` UPDATEd where the key exists (DO NOTHING when none is left), as
-    core.dialects.upsert_rows does. PostgreSQL: the rows (the columns' bind processors
-    applied) COPYed into a temporary staging table of
-    `table`'s columns, made once a transaction (ON COMMIT DROP), then one INSERT … SELECT …
-    ON CONFLICT. SQLite: upsert_rows (one executemany)."""
+    core.dialects.upsert_rows does. SQLite: upsert_rows (one executemany).
+
+    PostgreSQL: the rows (the columns' bind processors applied) COPYed into a temporary
+    staging table of `table`'s columns (made once a transaction, ON COMMIT DROP), then one
+    INSERT … SELECT … ON CONFLICT. With `writes`, that INSERT is sent in pipeline mode and its
+    answer awaited by the next call (a COPY cannot share the pipeline) or at the settle: the
+    server upserts while the caller makes the next rows."""
     if not rows:
         return
     if not is_postgres(session):
-        upsert_rows(
-            session, table, [dict(zip(columns, row, strict=True)) for row in rows], keys, None, insert_only
-        )
+        named = [dict(zip(columns, row, strict=True)) for row in rows]
+        upsert_rows(session, table, named, keys, None, insert_only)
         return
+    values = _bound(session, table, columns, rows)
+    text = _copy_text(values)  # made before waiting for the upsert sent last
+    if writes is not None:
+        writes.settle()
     stage = f"pg_temp.{STAGE_PREFIX}{table.name}"
     conn = connection_of(session)
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT * FROM {table.name} WITH NO DATA"
     )
     conn.exec_driver_sql(f"TRUNCATE {stage}")
-    _copy(conn, stage, columns, _bound(session, table, columns, rows))
+    _copy(conn, stage, columns, values, text)
     changes = [c for c in columns if c not in keys and c not in insert_only]
     action = f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in changes)}" if changes else "DO NOTHING"
     listed = ", ".join(columns)
     conflict = f"ON CONFLICT ({', '.join(keys)}) {action}"
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM {stage} {conflict}")
+    upsert = Statement(f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM {stage} {conflict}", {})
+    if writes is None:
+        run(session, upsert)
+    else:
+        writes.send(upsert)
 
 
 def _bound(
