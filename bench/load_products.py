@@ -19,7 +19,11 @@ reported, with every time: the machine is shared):
 3. `stockledger serve` (1 worker, --no-publish) and one POST /v1/import per document in turn
    over HTTP (httpx, keep-alive), from the first request sent to the last answer.
 
-Each run must leave the same rows (counted per table). Prints seconds and products/s per run,
+Each run must leave the same rows (counted per table, and the sums of their quantities: the
+baseline scales them to millionths as the application stores them). Prints, per run, the CPU
+seconds of the client (the baseline's process, `stockledger load`, `serve`) and of the
+PostgreSQL backends it used (BackendCpu), which a loaded machine disturbs less than the wall
+seconds; then seconds and products/s per run,
 `RATIO load_products_cli` and `RATIO load_products_http` (seconds / baseline seconds: the
 price of the application over the raw SQL) and a LIMIT line per path (ok at ≥ 20,000/s).
 Records nothing in bench/RESULTS.md.

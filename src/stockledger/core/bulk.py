@@ -89,7 +89,9 @@ def _copy_text(columns: list[tuple[object, ...]]) -> str | None:
             return None
         if datetime in kinds and any(v.tzinfo for v in values if isinstance(v, datetime)):
             return None
-        if type(None) in kinds:
+        if values.count(values[0]) == len(values):  # one value (a stamp, a facility's id): once
+            texts.append([_NULL if values[0] is None else str(values[0])] * len(values))
+        elif type(None) in kinds:
             texts.append([_NULL if v is None else str(v) for v in values])
         else:
             texts.append(list(map(str, values)))
