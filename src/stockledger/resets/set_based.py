@@ -87,14 +87,15 @@ def reset_in_database(
 def _room_for_temporary_tables(session: Session) -> None:
     """Temporary tables live in the session's own buffers (temp_buffers, 8 MB by default): a
     big file's would be written out and read back. The setting can only change before the
-    session's first temporary table: tried once per connection, in a savepoint."""
+    session's first temporary table (a product load's staging tables, core.bulk, may have come
+    first on a pooled connection): tried once per connection, in a savepoint."""
     connection = session.connection()
     if connection.info.get(TEMP_BUFFERS):
         return
     connection.info[TEMP_BUFFERS] = True
     try:
-        with savepoint(session):
-            connection.execute(text(f"SET temp_buffers = '{TEMP_BUFFERS}'"))
+        with savepoint(session):  # session.connection() in it: the SAVEPOINT is sent then, not before
+            session.connection().execute(text(f"SET temp_buffers = '{TEMP_BUFFERS}'"))
     except DBAPIError:
         pass  # this session had a temporary table already: its buffers stay as they are
 
