@@ -19,19 +19,25 @@ reported, with every time: the machine is shared):
 3. `stockledger serve` (1 worker, --no-publish) and one POST /v1/import per document in turn
    over HTTP (httpx, keep-alive), from the first request sent to the last answer.
 
-Each run must leave the same rows (counted per table). Prints seconds and products/s per run,
+Each run must leave the same rows (counted per table, and the sums of their quantities: the
+baseline scales them to millionths as the application stores them). Prints, per run, the CPU
+seconds of the client (the baseline's process, `stockledger load`, `serve`) and of the
+PostgreSQL backends it used (BackendCpu), which a loaded machine disturbs less than the wall
+seconds; then seconds and products/s per run,
 `RATIO load_products_cli` and `RATIO load_products_http` (seconds / baseline seconds: the
 price of the application over the raw SQL) and a LIMIT line per path (ok at ≥ 20,000/s).
 Records nothing in bench/RESULTS.md.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import pty
 import resource
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +56,47 @@ LOCATIONS = 10
 FACILITY = "LOAD_DC"
 PORT = 8731
 TABLES = ("facility", "facility_location", "product", "product_facility", "product_facility_location")
+
+
+APP_NAME = "bench_load_products"  # the application_name of every connection a run makes
+
+
+class BackendCpu:
+    """CPU seconds (user + system) of the PostgreSQL backends named APP_NAME while the block runs:
+    each polled from /proc every 20 ms (the server is on this host), its last reading counted."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._base: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+
+    def __enter__(self) -> "BackendCpu":
+        self._conn = psycopg.connect(ADMIN, autocommit=True)
+        self._base = self._read()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
+        self.seconds = sum(cpu - self._base.get(pid, 0.0) for pid, cpu in self._last.items())
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._last.update(self._read())
+            time.sleep(0.02)
+        self._last.update(self._read())
+
+    def _read(self) -> dict[int, float]:
+        found = {}
+        pids = self._conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (APP_NAME,))
+        for (pid,) in pids.fetchall():
+            with contextlib.suppress(OSError):  # gone since
+                found[int(pid)] = _cpu_of(int(pid))
+        return found
 
 
 def url() -> str:
@@ -107,8 +154,17 @@ def write_documents(folder: Path, products: int, per_document: int) -> list[Path
 
 
 def counts() -> dict[str, int]:
+    """Rows per table, and the sums of the quantities (in millionths, as stored): the runs must
+    leave the same values, not only as many rows."""
+    sums = {
+        "product_facility": "sum(minimum_stock) + sum(reorder_quantity) + sum(days_to_ship)",
+        "product_facility_location": "sum(minimum_stock) + sum(move_quantity)",
+    }
     with psycopg.connect(url()) as conn:
-        return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}  # type: ignore[index]
+        found = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}  # type: ignore[index]
+        for table, total in sums.items():
+            found[f"{table} quantities"] = int(conn.execute(f"SELECT {total} FROM {table}").fetchone()[0])  # type: ignore[index]
+    return found
 
 
 BASELINE_TEMP = """
@@ -133,19 +189,20 @@ BASELINE_INSERTS = (
     ON CONFLICT (product_id) DO UPDATE SET
     product_type_id = EXCLUDED.product_type_id, product_name = EXCLUDED.product_name""",
     """INSERT INTO product_facility (facility_id, product_id, minimum_stock, reorder_quantity, days_to_ship)
-    SELECT %(f)s, product_id, minimum_stock, reorder_quantity, days_to_ship FROM t_product
+    SELECT %(f)s, product_id, minimum_stock * 1000000, reorder_quantity * 1000000, days_to_ship FROM t_product
     ON CONFLICT (facility_id, product_id) DO UPDATE SET minimum_stock = EXCLUDED.minimum_stock,
     reorder_quantity = EXCLUDED.reorder_quantity, days_to_ship = EXCLUDED.days_to_ship""",
     """INSERT INTO product_facility_location (facility_id, product_id, location_seq_id, minimum_stock,
-    move_quantity) SELECT %(f)s, product_id, location_seq_id, minimum_stock, move_quantity FROM t_pfl
+    move_quantity) SELECT %(f)s, product_id, location_seq_id, minimum_stock * 1000000, move_quantity * 1000000
+    FROM t_pfl
     ON CONFLICT (facility_id, product_id, location_seq_id) DO UPDATE SET
     minimum_stock = EXCLUDED.minimum_stock, move_quantity = EXCLUDED.move_quantity""",
 )
 
 
 def baseline(paths: list[Path]) -> float:
-    started = time.monotonic()
-    with psycopg.connect(url()) as conn:
+    started, cpu = time.monotonic(), time.process_time()
+    with BackendCpu() as backend, psycopg.connect(url(), application_name=APP_NAME) as conn:
         for path in paths:
             doc = json.loads(path.read_text())
             conn.execute(BASELINE_TEMP)
@@ -181,7 +238,10 @@ def baseline(paths: list[Path]) -> float:
                 for sql in BASELINE_INSERTS:
                     cur.execute(sql, params)
             conn.commit()
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    client = time.process_time() - cpu
+    print(f"baseline: client {client:.2f} s, backend {backend.seconds:.2f} s of CPU in {seconds:.2f} s")
+    return seconds
 
 
 def run_cli_on_terminal(paths: list[Path], env: dict[str, str]) -> tuple[float, str]:
@@ -189,9 +249,16 @@ def run_cli_on_terminal(paths: list[Path], env: dict[str, str]) -> tuple[float, 
     leader, follower = pty.openpty()
     cpu_before = _children_cpu()
     started = time.monotonic()
-    with subprocess.Popen(
-        [CLI, "load", *map(str, paths)], stdout=follower, stderr=follower, stdin=subprocess.DEVNULL, env=env
-    ) as proc:
+    with (
+        BackendCpu() as backend,
+        subprocess.Popen(
+            [CLI, "load", *map(str, paths)],
+            stdout=follower,
+            stderr=follower,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        ) as proc,
+    ):
         os.close(follower)
         chunks = []
         while True:
@@ -204,7 +271,10 @@ def run_cli_on_terminal(paths: list[Path], env: dict[str, str]) -> tuple[float, 
             chunks.append(chunk)
         code = proc.wait()
     seconds = time.monotonic() - started
-    print(f"stockledger load: {_children_cpu() - cpu_before:.2f} s of CPU (user + system) in {seconds:.2f} s")
+    client = _children_cpu() - cpu_before
+    print(
+        f"stockledger load: client {client:.2f} s, backend {backend.seconds:.2f} s of CPU in {seconds:.2f} s"
+    )
     os.close(leader)
     output = b"".join(chunks).decode("utf-8", "replace")
     if code != 0:
@@ -225,13 +295,14 @@ def run_http(paths: list[Path], env: dict[str, str]) -> float:
         server = _server_pid()
         cpu_before = _cpu_of(server)
         started = time.monotonic()
-        for body in bodies:
-            answer = client.post("/v1/import", content=body, headers=headers)
-            if answer.status_code != 200:
-                raise RuntimeError(f"POST /v1/import: {answer.status_code} {answer.text[:2000]}")
+        with BackendCpu() as backend:
+            for body in bodies:
+                answer = client.post("/v1/import", content=body, headers=headers)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"POST /v1/import: {answer.status_code} {answer.text[:2000]}")
         seconds = time.monotonic() - started
         cpu = _cpu_of(server) - cpu_before
-        print(f"stockledger serve: {cpu:.2f} s of CPU (user + system) in {seconds:.2f} s")
+        print(f"stockledger serve: {cpu:.2f} s, backend {backend.seconds:.2f} s of CPU in {seconds:.2f} s")
         return seconds
 
 
@@ -260,6 +331,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each path (the best is reported)")
     args = parser.parse_args()
     env = {**os.environ, "STOCKLEDGER_DATABASE_URL": url(), "TERM": "xterm-256color", "COLUMNS": "120"}
+    env["PGAPPNAME"] = APP_NAME  # libpq's: the CLI's and the server's connections, for BackendCpu
     for name in ("STOCKLEDGER_NATS_URL", "NO_COLOR", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     seconds: dict[str, list[float]] = {"baseline": [], "cli": [], "http": []}

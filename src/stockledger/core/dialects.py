@@ -201,15 +201,16 @@ def upsert_rows(
     rows: Sequence[Mapping[str, Any]],
     keys: Sequence[str],
     writes: WriteBehind | None = None,
+    insert_only: Sequence[str] = (),
 ) -> None:
-    """`rows` (all with the same columns, each key once) INSERTed, or their other columns
-    UPDATEd where the key exists (ON CONFLICT DO UPDATE; DO NOTHING when the rows hold keys
-    only). PostgreSQL: one statement from arrays (`from_arrays`) however many rows, sent
+    """`rows` (all with the same columns, each key once) INSERTed, or their other columns but
+    `insert_only` UPDATEd where the key exists (ON CONFLICT DO UPDATE; DO NOTHING when no
+    column is left to update). PostgreSQL: one statement from arrays (`from_arrays`) however many rows, sent
     through `writes` when given (its answer awaited at their settle); SQLite: one executemany."""
     if not rows:
         return
     columns = list(rows[0])
-    changes = [c for c in columns if c not in keys]
+    changes = [c for c in columns if c not in keys and c not in insert_only]
     if is_postgres(session):
         select_rows, params = from_arrays(session, table, rows)
         action = (

@@ -19,6 +19,11 @@ QUANTUM = Decimal("0.000001")
 
 def to_micros(value: Decimal | int | float | str) -> int:
     """The number of millionths in `value` (rounded half-even past six decimals)."""
+    if type(value) is Decimal:  # the usual case: a validated quantity, six decimals at most
+        scaled = value * SCALE
+        whole = int(scaled)
+        if whole == scaled:
+            return whole
     return int((Decimal(value) * SCALE).to_integral_value(ROUND_HALF_EVEN))
 
 
