@@ -221,12 +221,13 @@ class OrderItemInventoryReservation(Base):
             name="fk_reservation_item_product",
         ),
         Index("ix_reservation_facility_product", "facility_id", "product_id", "status_id"),
-        Index("ix_reservation_order_item", "order_id", "order_item_seq_id"),  # migration 0004
+        # led by the order item: its reads in every facility use it (migration 0018)
+        PrimaryKeyConstraint("order_id", "order_item_seq_id", "facility_id", "inventory_item_id"),
     )
-    facility_id: Mapped[str] = mapped_column(primary_key=True)
-    order_id: Mapped[str] = mapped_column(primary_key=True)
-    order_item_seq_id: Mapped[str] = mapped_column(primary_key=True)
-    inventory_item_id: Mapped[str] = mapped_column(primary_key=True)
+    facility_id: Mapped[str]
+    order_id: Mapped[str]
+    order_item_seq_id: Mapped[str]
+    inventory_item_id: Mapped[str]
     product_id: Mapped[str]
     ship_group_seq_id: Mapped[str | None]
     quantity: Mapped[Decimal]
