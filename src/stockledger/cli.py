@@ -272,7 +272,7 @@ def serve(
         "log_level": "info",
         "access_log": access_log,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": ONE_WRITE_HTTPTOOLS,  # httptools, each response in one write (core/one_write.py)
         # a spawned worker imports the whole app before it answers uvicorn's health ping; on a
         # busy host that takes over uvicorn's 5 s default and the worker is killed and respawned
         "timeout_worker_healthcheck": 60,
@@ -285,6 +285,7 @@ def serve(
 
 
 WORKER_APP = "stockledger.app:create_worker_app"
+ONE_WRITE_HTTPTOOLS = "stockledger.core.one_write:OneWriteHttpToolsProtocol"  # imported by uvicorn
 
 
 def _run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> None:

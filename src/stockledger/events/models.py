@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stockledger.core.model_base import Base, utcnow
@@ -12,9 +12,10 @@ class OutboxEvent(Base):
     """One business change, written in its transaction (SPEC §7); see events/feed.py for its order."""
 
     __tablename__ = "outbox_event"
-    __table_args__ = (Index("ix_outbox_event_seq", "event_seq"),)
-    facility_id: Mapped[str] = mapped_column(primary_key=True)
-    event_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # global, increasing
+    # led by event_seq: every read is in its order, none by facility (migration 0018)
+    __table_args__ = (PrimaryKeyConstraint("event_seq", "facility_id"),)
+    facility_id: Mapped[str]
+    event_seq: Mapped[int] = mapped_column(BigInteger)  # global, increasing
     event_type: Mapped[str] = mapped_column(String(60))
     payload: Mapped[str] = mapped_column(Text)  # JSON, camelCase
     created_stamp: Mapped[datetime] = mapped_column(default=utcnow)

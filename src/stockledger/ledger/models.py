@@ -95,6 +95,8 @@ class InventoryItem(Base):
         ),
         Index("ix_inventory_item_facility_product", "facility_id", "product_id"),
         Index("ix_inventory_item_id", "inventory_item_id"),
+        # the reservations' key to their item and its product (migration 0017)
+        Index("ix_inventory_item_product_key", "facility_id", "inventory_item_id", "product_id", unique=True),
     )
     facility_id: Mapped[str] = mapped_column(ForeignKey("facility.facility_id"), primary_key=True)
     inventory_item_id: Mapped[str] = mapped_column(primary_key=True)
@@ -212,18 +214,21 @@ class InventoryItemVariance(Base):
 class OrderItemInventoryReservation(Base):
     __tablename__ = "order_item_inventory_reservation"
     __table_args__ = (
+        # one key, one check: the item exists and is of the reservation's product (migration 0017)
         ForeignKeyConstraint(
-            ["facility_id", "inventory_item_id"],
-            ["inventory_item.facility_id", "inventory_item.inventory_item_id"],
+            ["facility_id", "inventory_item_id", "product_id"],
+            ["inventory_item.facility_id", "inventory_item.inventory_item_id", "inventory_item.product_id"],
+            name="fk_reservation_item_product",
         ),
         Index("ix_reservation_facility_product", "facility_id", "product_id", "status_id"),
-        Index("ix_reservation_order_item", "order_id", "order_item_seq_id"),  # migration 0004
+        # led by the order item: its reads in every facility use it (migration 0018)
+        PrimaryKeyConstraint("order_id", "order_item_seq_id", "facility_id", "inventory_item_id"),
     )
-    facility_id: Mapped[str] = mapped_column(primary_key=True)
-    order_id: Mapped[str] = mapped_column(primary_key=True)
-    order_item_seq_id: Mapped[str] = mapped_column(primary_key=True)
-    inventory_item_id: Mapped[str] = mapped_column(primary_key=True)
-    product_id: Mapped[str] = mapped_column(ForeignKey("product.product_id"))
+    facility_id: Mapped[str]
+    order_id: Mapped[str]
+    order_item_seq_id: Mapped[str]
+    inventory_item_id: Mapped[str]
+    product_id: Mapped[str]
     ship_group_seq_id: Mapped[str | None]
     quantity: Mapped[Decimal]
     quantity_not_available: Mapped[Decimal] = mapped_column(default=ZERO)

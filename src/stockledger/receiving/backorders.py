@@ -156,9 +156,19 @@ def _move_promises(session: Session, receipt: Receipt, moved: list[Filled]) -> N
 def _row(
     session: Session, facility_id: str, order_id: str, seq_id: str, item_id: str
 ) -> OrderItemInventoryReservation:
-    row = session.get(OrderItemInventoryReservation, (facility_id, order_id, seq_id, item_id))
+    row = session.get(OrderItemInventoryReservation, _key(facility_id, order_id, seq_id, item_id))
     assert row is not None, (order_id, seq_id, item_id)  # locked and read just above
     return row
+
+
+def _key(facility_id: str, order_id: str, seq_id: str, item_id: str) -> dict[str, str]:
+    """A reservation's primary key by column name (its order is the table's: migration 0018)."""
+    return {
+        "facility_id": facility_id,
+        "order_id": order_id,
+        "order_item_seq_id": seq_id,
+        "inventory_item_id": item_id,
+    }
 
 
 def _add_to_row(
@@ -167,7 +177,7 @@ def _add_to_row(
     """The order item's row on the received item grows; an ended or missing one starts again
     (keeping the old promise's reservedDatetime, so it stays in its place in the queue)."""
     reserved = old.reserved_datetime
-    key = (receipt.facility_id, f.order_id, f.order_item_seq_id, receipt.inventory_item_id)
+    key = _key(receipt.facility_id, f.order_id, f.order_item_seq_id, receipt.inventory_item_id)
     row = session.get(OrderItemInventoryReservation, key, with_for_update=True)
     if row is None:
         session.add(
