@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from stockledger.core.citus import has_workers
+
 revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
@@ -32,7 +34,16 @@ _ITEM = ["facility_id", "inventory_item_id"]
 _ITEM_PRODUCT = ["facility_id", "inventory_item_id", "product_id"]
 
 
+def _one_connection_per_node() -> None:
+    """Citus: the reservation table has a key to a reference table (product), so a change of its
+    keys after a parallel operation in the same transaction is refused; every statement of this
+    migration runs over one connection per node instead (the migration's transaction only)."""
+    if has_workers(op.get_bind()):
+        op.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
 def upgrade() -> None:
+    _one_connection_per_node()
     op.create_index(KEY, "inventory_item", _ITEM_PRODUCT, unique=True)
     old = [fk["name"] for fk in sa.inspect(op.get_bind()).get_foreign_keys(TABLE) if fk["name"]]
     with op.batch_alter_table(TABLE) as batch:
@@ -44,6 +55,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _one_connection_per_node()
     with op.batch_alter_table(TABLE) as batch:
         batch.create_foreign_key(
             op.f("fk_order_item_inventory_reservation_facility_id_inventory_item_id_inventory_item"),
