@@ -30,7 +30,7 @@ the ledger chooses:
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, overload
+from typing import Final, Literal, overload
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -52,6 +52,7 @@ from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_state
 from stockledger.ledger.sole_item_steps_pg import claim_lost_on_a_shard, post_in_steps
 
 __all__ = [
+    "IN_TRANSACTION",
     "NOT_SENT",
     "Carried",
     "Held",
@@ -60,6 +61,7 @@ __all__ = [
     "Posted",
     "Posting",
     "ReservationRow",
+    "SoleItemPosted",
     "SoleItemReservation",
     "post",
     "post_sole_item",
@@ -112,6 +114,8 @@ def post(
         one = _post_one(session, postings, held or {}, carried)
         _require_summable(session, [(postings, one)])
         return one
+    if len(postings) == 1 and writes is None:  # chosen by the count: a list of one is one posting
+        return [post(session, postings[0], held=held, carried=carried)]
     posted = _post_many(session, postings, held or {}, writes)
     if carried is not None:
         _write_carried(session, carried)
@@ -173,12 +177,16 @@ def _write_carried(session: Session, carried: Carried) -> None:
 
 class _Unsent(Enum):
     NOT_SENT = "not sent"
+    IN_TRANSACTION = "in a transaction"
 
 
 # Nothing sent, nothing written: the sole-item reservation needs what the caller did not hand
-# the ledger (a transaction, or a thread off the event loop): hand it again with that.
-NOT_SENT = _Unsent.NOT_SENT
-SoleItemPosted = str | None | Literal[_Unsent.NOT_SENT]
+# the ledger. NOT_SENT: a thread off the event loop (hand the ledger the Database there);
+# IN_TRANSACTION: a transaction (open one and hand the ledger its Session).
+NOT_SENT: Final = _Unsent.NOT_SENT
+IN_TRANSACTION: Final = _Unsent.IN_TRANSACTION
+SoleItemPosted = str | None | Literal[_Unsent.IN_TRANSACTION]
+SoleItemPostedAsync = SoleItemPosted | Literal[_Unsent.NOT_SENT]
 
 
 @overload
@@ -193,15 +201,16 @@ def post_sole_item(
     on: Session | Database, reservation: SoleItemReservation, user: str | None = None
 ) -> SoleItemPosted:
     """The reservation from its product's sole item: the item's id, or None having written
-    nothing (the general path decides), or NOT_SENT (a Database that runs no change alone:
-    hand the ledger a Session). A Session: in its transaction, for its user (an order item
-    claimed for another product meanwhile: 409 order_item_conflict). A Database: committed
-    alone, for `user` (the caller has checked the facility scope; another product having won
-    the order item meanwhile: None)."""
+    nothing (the general path decides; at once where the statement cannot be used: SQLite), or
+    IN_TRANSACTION (a Database that runs no change alone, Citus: hand the ledger a Session). A
+    Session: in its transaction, for its user (an order item claimed for another product
+    meanwhile: 409 order_item_conflict). A Database: committed alone, for `user` (the caller
+    has checked the facility scope; another product having won the order item meanwhile: None)."""
     if isinstance(on, Session):
         return _in_transaction(on, reservation)
-    if not on.runs_alone:
-        return NOT_SENT
+    unsendable = _unsendable(on)
+    if unsendable is not NOT_SENT:
+        return unsendable
     try:
         rows = on.run_alone(sole_item_statement(on.engine, reservation, user))
     except IntegrityError as error:
@@ -213,11 +222,14 @@ def post_sole_item(
 
 async def post_sole_item_async(
     db: Database, reservation: SoleItemReservation, user: str | None
-) -> SoleItemPosted:
-    """`post_sole_item` of a Database on the event loop (its async pool). NOT_SENT: the pool is
-    not open, or had no connection in time, or the database runs no change alone: hand the
-    ledger the Database in a worker thread (or a Session)."""
-    if db.async_pool is None or not db.runs_alone:
+) -> SoleItemPostedAsync:
+    """`post_sole_item` of a Database on the event loop (its async pool), answered at once where
+    the statement cannot be sent alone (None: SQLite; IN_TRANSACTION: Citus). NOT_SENT: the pool
+    is not open, or had no connection in time: hand the ledger the Database in a worker thread."""
+    unsendable = _unsendable(db)
+    if unsendable is not NOT_SENT:
+        return unsendable
+    if db.async_pool is None:
         return NOT_SENT
     try:
         rows = await db.run_alone_async(sole_item_statement(db.engine, reservation, user))
@@ -228,6 +240,15 @@ async def post_sole_item_async(
             raise
         return None
     return str(rows[0][0]) if rows else None
+
+
+def _unsendable(db: Database) -> Literal[_Unsent.IN_TRANSACTION, _Unsent.NOT_SENT] | None:
+    """Why the sole-item statement cannot go alone on `db`, or NOT_SENT where it can: None, the
+    writes would be several statements (the general path does them); IN_TRANSACTION, its
+    steps need the caller's transaction (Citus)."""
+    if not writes_through_ctes(db.engine):
+        return None
+    return NOT_SENT if db.runs_alone else IN_TRANSACTION
 
 
 def _in_transaction(session: Session, reservation: SoleItemReservation) -> str | None:
