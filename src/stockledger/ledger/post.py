@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.actor import acting_user
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.db import AsyncPoolUnavailable, Database, WriteBehind, run
-from stockledger.core.dialects import writes_through_ctes
+from stockledger.core.dialects import stages_set_based, writes_through_ctes
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
@@ -50,6 +50,7 @@ from stockledger.ledger.reservation_rows import ReservationRow, reservation_stat
 from stockledger.ledger.single import post_locked, post_one
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.ledger.sole_item_steps_pg import claim_lost_on_a_shard, post_in_steps
+from stockledger.ledger.staged_pg import StagedPostings, post_staged
 
 __all__ = [
     "IN_TRANSACTION",
@@ -63,6 +64,7 @@ __all__ = [
     "ReservationRow",
     "SoleItemPosted",
     "SoleItemReservation",
+    "StagedPostings",
     "post",
     "post_sole_item",
     "post_sole_item_async",
@@ -88,6 +90,10 @@ def post(
 
 
 @overload
+def post(session: Session, postings: StagedPostings) -> int: ...
+
+
+@overload
 def post(
     session: Session,
     postings: Sequence[Posting],
@@ -100,16 +106,22 @@ def post(
 
 def post(
     session: Session,
-    postings: Posting | Sequence[Posting],
+    postings: Posting | Sequence[Posting] | StagedPostings,
     *,
     held: Held | None = None,
     carried: Carried | None = None,
     writes: WriteBehind | None = None,
-) -> Posted | list[Posted]:
+) -> Posted | list[Posted] | int:
     """Apply the postings in the order given (callers give several in item id order: the lock
     order) with what they carry, in the session's transaction; the totals right after each.
     Refused (InsufficientStock, NegativeStock, NotFound): the postings before it may be written,
-    so the caller's transaction rolls back."""
+    so the caller's transaction rolls back. StagedPostings (postings computed in the database,
+    as typed SELECTs): posted set-based, their guards applied as every posting's; the number of
+    detail rows written (what was posted: ledger/staged_pg.py's STAGED_POSTED)."""
+    if isinstance(postings, StagedPostings):
+        if not stages_set_based(session):
+            raise RuntimeError("staged postings need a database that stages set-based (core.dialects)")
+        return post_staged(session, postings)
     if isinstance(postings, Posting):
         one = _post_one(session, postings, held or {}, carried)
         _require_summable(session, [(postings, one)])
