@@ -43,6 +43,7 @@ from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
 from stockledger.core.sums import require_summable_items
+from stockledger.core.write_behind import writes_behind
 from stockledger.events.outbox import Event, event_inserts, record_event
 from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.postings import Links, LockedItem, Posted, Posting
@@ -100,7 +101,6 @@ def post(
     *,
     held: Held | None = None,
     carried: Carried | None = None,
-    writes: WriteBehind | None = None,
 ) -> list[Posted]: ...
 
 
@@ -110,7 +110,6 @@ def post(
     *,
     held: Held | None = None,
     carried: Carried | None = None,
-    writes: WriteBehind | None = None,
 ) -> Posted | list[Posted] | int:
     """Apply the postings in the order given (callers give several in item id order: the lock
     order) with what they carry, in the session's transaction; the totals right after each.
@@ -126,6 +125,7 @@ def post(
         one = _post_one(session, postings, held or {}, carried)
         _require_summable(session, [(postings, one)])
         return one
+    writes = writes_behind(session)  # the transaction's open WriteBehind block, if any
     if len(postings) == 1 and writes is None:  # chosen by the count: a list of one is one posting
         return [post(session, postings[0], held=held, carried=carried)]
     posted = _post_many(session, postings, held or {}, writes)
