@@ -9,10 +9,14 @@ caller's transaction, so for every item: totals == sum of its detail diffs.
   * one posting on an item the transaction holds (locked and read): item, detail row and what
     it carries in one round trip (PostgreSQL: one statement);
   * several: set-based (ledger/batch.py), the items read under row locks unless held as read;
+    a list of one is one posting (chosen by the count);
   * several on items held by their detail sequence alone, one facility, PostgreSQL: two
     statements from arrays, guarded by the database;
-  * `writes` given (PostgreSQL): the batch's statements are sent and not waited for
-    (core.db.WriteBehind).
+  * inside the transaction's `with WriteBehind(session)` block (core.write_behind.writes_behind,
+    PostgreSQL): the batch's statements are sent and not waited for;
+  * a StagedPostings (postings a bulk caller computed in the database, as typed SELECTs; the
+    ERP reset): set-based in the database (ledger/staged_pg.py, where
+    core.dialects.stages_set_based), the guards the postings carry applied as for any posting.
 
 The one-statement reservation, where the ledger also finds the item (`post_sole_item`, given
 a typed SoleItemReservation; its SQL in ledger/sole_item_pg.py), comes in by this door too. The
@@ -23,8 +27,10 @@ the ledger chooses:
     in autocommit (`post_sole_item_async`: on the event loop's pool);
   * a Session on PostgreSQL: the one statement in that transaction; on Citus, its steps, each
     on the facility's shard (ledger/sole_item_steps_pg.py);
-  * otherwise nothing is sent: NOT_SENT (no transaction to write in: open one and hand it the
-    Session) or None (the general path: lock, plan, `post`).
+  * otherwise nothing is sent, answered at once from what the database is: None where the
+    statement cannot be used (SQLite: the general path, lock, plan, `post`), IN_TRANSACTION where
+    its steps need a transaction (Citus: open one and hand the ledger the Session), NOT_SENT from
+    the event loop with no async connection at hand (hand the ledger the Database in a thread).
 """
 
 from collections.abc import Mapping, Sequence
