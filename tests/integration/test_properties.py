@@ -6,6 +6,11 @@ the items the step may legitimately take there: the backordered items of a BACKO
 the item of a loss beyond its ATP, the item of a count below what is reserved on it.
 After every sequence: totals == sum of details for every item.
 
+Besides the seed documents' products (two INV_AVAILABLE items each, so the general path), the
+world holds SOLE-1, whose only item in the facility has 60 units, and RUNOUT-1, whose only item
+has 4 (reservations soon run it out): a reservation of either without an Idempotency-Key takes
+the one-statement path (PostgreSQL) and is checked like every other step.
+
 Each run draws a new seed and prints it; `STOCKLEDGER_PROPERTY_SEED=<seed>` replays a run.
 """
 
@@ -33,11 +38,21 @@ from stockledger.catalog.seeds import seed_documents
 from stockledger.core.db import Database
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.ledger.verify import find_mismatches
+from tests.stock_support import add_sole_item
 
 FAC = "FACILITY_1"
 SEED = int(os.environ.get("STOCKLEDGER_PROPERTY_SEED") or int.from_bytes(os.urandom(8)))
-PRODUCTS = ["FG001", "FG002", "FG003"]
-ITEMS = ["FG001-INV-001", "FG001-INV-002", "FG002-INV-001", "FG002-INV-002", "FG003-INV-001", "FG003-INV-002"]
+SOLE_ITEMS = {"SOLE-1": 60, "RUNOUT-1": 4}  # products with one item: the one-statement reservation
+PRODUCTS = ["FG001", "FG002", "FG003", *SOLE_ITEMS]
+ITEMS = [
+    "FG001-INV-001",
+    "FG001-INV-002",
+    "FG002-INV-001",
+    "FG002-INV-002",
+    "FG003-INV-001",
+    "FG003-INV-002",
+    *SOLE_ITEMS,  # a sole item, by its product (Run.item)
+]
 KEPT_TABLES = {"alembic_version", "inventory_item_type", "variance_reason"}
 PROBLEM_CODES = {
     "insufficient_stock",
@@ -78,6 +93,11 @@ class Run:
     reserved: list[tuple[str, str, int]] = field(default_factory=list)  # (orderId, productId, qty)
     sold: list[tuple[str, str, int]] = field(default_factory=list)  # POS (orderId, productId, qty)
     returned: dict[str, int] = field(default_factory=dict)  # POS orderId: units returned so far
+    sole: dict[str, str] = field(default_factory=dict)  # product with one item: that item's id
+
+    def item(self, named: str) -> str:
+        """An item drawn by name: a seed item's id, or a sole item's product."""
+        return self.sole.get(named, named)
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self.ids)}"
@@ -198,7 +218,8 @@ def _cancel(run: Run, which: int) -> Taken:
     return GUARDED
 
 
-def _variance(run: Run, item_id: str, qty: int, allow_negative: bool) -> Taken:
+def _variance(run: Run, named: str, qty: int, allow_negative: bool) -> Taken:
+    item_id = run.item(named)
     refused = qty < 0 and -qty > run.qoh(item_id) and not allow_negative  # QOH below zero: 409
     body = {
         "inventoryItemId": item_id,
@@ -210,7 +231,8 @@ def _variance(run: Run, item_id: str, qty: int, allow_negative: bool) -> Taken:
     return frozenset({item_id}) if qty < 0 and not refused else GUARDED  # a loss beyond its ATP
 
 
-def _count(run: Run, item_id: str, counted: int) -> Taken:
+def _count(run: Run, named: str, counted: int) -> Taken:
+    item_id = run.item(named)
     # By item: ATP becomes counted − reserved on it (SPEC §11), below zero when counted is less.
     # (A count by product puts the whole difference on the facility item.)
     line = {"inventoryItemId": item_id, "quantityCounted": counted}
@@ -347,12 +369,13 @@ def test_any_sequence_keeps_the_ledger_rule_and_atp(
     with _fresh_database(request, backend, tmp_path) as url:
         db = Database(url)
         load_documents(db, seed_documents())
+        sole = {product_id: add_sole_item(db, product_id, units) for product_id, units in SOLE_ITEMS.items()}
         with db.transaction() as session:
             token = create_token(session, "admin", description="property test").token
         headers = {"Authorization": f"Bearer {token}"}
         try:
             with TestClient(create_app(url), raise_server_exceptions=False, headers=headers) as client:
-                run = Run(client, db)
+                run = Run(client, db, sole=sole)
                 before = run.atps()
                 for number, (name, *args) in enumerate(steps, 1):
                     taken = STEPS[name](run, *args)

@@ -6,6 +6,7 @@ scenario, with the same expected values), and it falls back without writing anyt
 transaction, committed in autocommit.
 """
 
+import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,11 +20,14 @@ from sqlalchemy.exc import OperationalError
 
 from stockledger.core.db import Database, Statement
 from stockledger.core.errors import Forbidden, InsufficientStock
+from stockledger.core.scope import FacilityScoped
+from stockledger.core.transactions import command_transaction
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
-from stockledger.ledger.post import NOT_SENT, post_sole_item
+from stockledger.ledger.post import IN_TRANSACTION, post_sole_item
 from stockledger.ledger.verify import find_mismatches
 from stockledger.metrics.ledger_rows import count_ledger_rows
+from stockledger.reservations import service
 from stockledger.reservations.lines import sole_item
 from stockledger.reservations.service import ReserveLine, ReserveOutcome, reserve_stock
 from stockledger.reservations.service import _reserve as general_path
@@ -254,11 +258,11 @@ def test_the_ledger_chooses_how_the_sole_item_reservation_is_written(
         assert tries == [1]
         assert totals(seeded, solo) == (D(10), D(6))
     elif backend == "citus":  # no change runs alone there: its steps, in the transaction
-        assert (first, second) == (NOT_SENT, solo)
+        assert (first, second) == (IN_TRANSACTION, solo)
         assert (alone, tries) == ([], [1])
         assert totals(seeded, solo) == (D(10), D(8))
-    else:  # SQLite: nothing sent (the general path would write it)
-        assert (first, second) == (NOT_SENT, None)
+    else:  # SQLite: nothing sent, answered at once (the general path would write it)
+        assert (first, second) == (None, None)
         assert (alone, tries) == ([], [])
         assert totals(seeded, solo) == (D(10), D(10))
 
@@ -349,3 +353,40 @@ def test_run_alone_on_an_unreachable_server_is_sqlalchemys_operational_error(db:
     with pytest.raises(OperationalError):
         down.run_alone(Statement("WITH x AS (SELECT 1) SELECT * FROM x", {}))
     down.dispose()
+
+
+def test_reserve_line_async_checks_once_and_the_ledger_answers_at_once(
+    seeded: Database, solo: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route without an Idempotency-Key: the line and scope checked once, the sole-item
+    statement tried once where it can be used (PostgreSQL: alone on the event loop; Citus: its
+    steps in the transaction) and never on SQLite, where the ledger says the general path at once."""
+    checked: list[str] = []
+    check_scope = service.check_scope
+
+    def _counted(principal: FacilityScoped | None, facility_id: str) -> None:
+        checked.append(facility_id)
+        check_scope(principal, facility_id)
+
+    monkeypatch.setattr(service, "check_scope", _counted)
+
+    async def on_the_loop() -> ReserveOutcome:
+        await seeded.open_async()
+        try:
+            line = ReserveLine("1", SOLO, D(2))
+            return await service.reserve_line_async(
+                seeded, "SA1", FACILITY, line, open_transaction=lambda: command_transaction(seeded)
+            )
+        finally:
+            await seeded.close_async()
+
+    with sole_item_tries(seeded) as tries, committed_alone(seeded) as alone:
+        outcome = asyncio.run(on_the_loop())
+    assert [(line.quantity_reserved, line.reservations[0].inventory_item_id) for line in outcome.lines] == [
+        (D(2), solo)
+    ]
+    assert checked == [FACILITY]
+    assert tries == ([] if backend == "sqlite" else [1])
+    assert len(alone) == (1 if backend == "postgres" else 0)
+    assert totals(seeded, solo) == (D(10), D(8))
+    assert reservations(seeded, "SA1") == [("1", solo, D(2), D(0), "RES_ACTIVE")]

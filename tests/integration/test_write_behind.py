@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import event, exc, func, select, text
 
 from stockledger.core.db import Database, Statement, WriteBehind, run
+from stockledger.core.write_behind import writes_behind
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import Posting, post
 from stockledger.metrics.ledger_rows import count_ledger_rows
@@ -122,11 +123,22 @@ def test_post_batch_through_writes_refuses_a_stale_read_at_settle(seeded: Databa
     with (
         pytest.raises(RuntimeError, match="changed while locked"),
         seeded.transaction() as session,
-        WriteBehind(session) as writes,
+        WriteBehind(session),
     ):
-        post(
-            session, [Posting(F, item_id, "VAR_EXT_RESET", Decimal(1), Decimal(1))], held=stale, writes=writes
-        )
+        post(session, [Posting(F, item_id, "VAR_EXT_RESET", Decimal(1), Decimal(1))], held=stale)
     with seeded.reading() as session:
         d = InventoryItemDetail
         assert session.scalar(select(func.max(d.seq_num)).where(d.inventory_item_id == item_id)) == seq
+
+
+def test_a_with_block_binds_it_to_the_transaction_for_the_writers_that_find_it(db: Database) -> None:
+    """ledger.post and core.bulk.upsert_copied find the block's WriteBehind on the session
+    (core.write_behind.writes_behind): nobody passes it; a nested block's ends with it."""
+    with db.transaction() as session:
+        assert writes_behind(session) is None
+        with WriteBehind(session) as outer:
+            assert writes_behind(session) is outer
+            with WriteBehind(session) as inner:
+                assert writes_behind(session) is inner
+            assert writes_behind(session) is outer
+        assert writes_behind(session) is None

@@ -53,24 +53,24 @@ def import_products(
     for a facility's document, their ProductFacility and ProductFacilityLocation rows."""
     scoped = facilities_in_scope(session) is not None
     _check(session, docs, facility_id, scoped)
-    with WriteBehind(session) as writes:  # PostgreSQL: a batch upserted while the next is made
+    with WriteBehind(session):  # PostgreSQL: a batch upserted while the next is made (core.bulk)
         for start in range(0, len(docs), BATCH):
             batch = docs[start : start + BATCH]
             if not scoped:
-                _write_products(session, batch, writes)
+                _write_products(session, batch)
             outcome.counts["products"] += len(batch)
             if facility_id is not None:
-                _write_links(session, batch, facility_id, outcome, writes)
+                _write_links(session, batch, facility_id, outcome)
             tick(len(batch))
 
 
-def _write_products(session: Session, batch: list[ProductDoc], writes: WriteBehind) -> None:
+def _write_products(session: Session, batch: list[ProductDoc]) -> None:
     items: list[Item] = [((), doc) for doc in batch]
     now = (utcnow(),)  # created_stamp: written by the INSERT alone
     for columns, rows in _rows(items, (), LINK_FIELDS, _product_key):
         stamped = [row + now for row in rows]
         stamp = ["created_stamp"]
-        upsert_copied(session, PRODUCT, [*columns, *stamp], stamped, ["product_id"], stamp, writes)
+        upsert_copied(session, PRODUCT, [*columns, *stamp], stamped, ["product_id"], stamp)
 
 
 def _check(session: Session, docs: list[ProductDoc], facility_id: str | None, scoped: bool) -> None:
@@ -124,22 +124,20 @@ def _known_locations(session: Session, facility_id: str, named: set[str]) -> set
     return known
 
 
-def _write_links(
-    session: Session, batch: list[ProductDoc], facility_id: str, outcome: ImportOutcome, writes: WriteBehind
-) -> None:
+def _write_links(session: Session, batch: list[ProductDoc], facility_id: str, outcome: ImportOutcome) -> None:
     """Each product's ProductFacility row (the productFacility fields given) and its
     ProductFacilityLocation rows."""
     prefix = ("facility_id", "product_id")
     links: list[Item] = [((facility_id, d.product_id), d.product_facility) for d in batch]
     for columns, rows in _rows(links, prefix, NOTHING, lambda item: item[0]):
-        upsert_copied(session, LINK, columns, rows, prefix, writes=writes)
+        upsert_copied(session, LINK, columns, rows, prefix)
     outcome.counts["productFacilities"] += len(links)
     located: list[Item] = [
         ((facility_id, d.product_id), pfl) for d in batch for pfl in d.product_facility_locations
     ]
     keys = [*prefix, "location_seq_id"]
     for columns, rows in _rows(located, prefix, NOTHING, _located_key):
-        upsert_copied(session, LINK_LOCATION, columns, rows, keys, writes=writes)
+        upsert_copied(session, LINK_LOCATION, columns, rows, keys)
     if located:  # counted when there are some, as a row-by-row load counted them
         outcome.counts["productFacilityLocations"] += len(located)
 

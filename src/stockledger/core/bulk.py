@@ -27,7 +27,7 @@ from stockledger.core.statements import (
     table_binders,
 )
 from stockledger.core.transactions import savepoint
-from stockledger.core.write_behind import WriteBehind
+from stockledger.core.write_behind import writes_behind
 
 EXECUTEMANY_ROWS = 10_000  # SQLite: rows per executemany, so a long stream is never one list in memory
 _TEMP_BUFFERS_TRIED = "stockledger.temp_buffers_tried"  # connection.info key
@@ -185,7 +185,6 @@ def upsert_copied(
     rows: Sequence[Sequence[Any]],
     keys: Sequence[str],
     insert_only: Sequence[str] = (),
-    writes: WriteBehind | None = None,
 ) -> None:
     """`rows` (Python values in `columns` order, each key once) INSERTed, or their other
     columns but `insert_only` UPDATEd where the key exists (DO NOTHING when none is left), as
@@ -193,7 +192,8 @@ def upsert_copied(
 
     PostgreSQL: the rows (the columns' bind processors applied) COPYed into a temporary
     staging table of `table`'s columns (made once a transaction, ON COMMIT DROP), then one
-    INSERT … SELECT … ON CONFLICT. With `writes`, that INSERT is sent in pipeline mode and its
+    INSERT … SELECT … ON CONFLICT. In a `with WriteBehind(session)` block (core.write_behind:
+    `writes_behind`), that INSERT is sent in pipeline mode and its
     answer awaited by the next call (a COPY cannot share the pipeline) or at the settle: the
     server upserts while the caller makes the next rows."""
     if not rows:
@@ -202,6 +202,7 @@ def upsert_copied(
         named = [dict(zip(columns, row, strict=True)) for row in rows]
         upsert_rows(session, table, named, keys, None, insert_only)
         return
+    writes = writes_behind(session)
     values = _bound(session, table, columns, rows)
     text = _copy_text(values)  # made before waiting for the upsert sent last
     if writes is not None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.sqlclock import UTC_NOW_SQL
-from stockledger.core.statements import Statement, is_postgres, run, table_binders
+from stockledger.core.statements import BindTarget, Statement, dialect_of, is_postgres, run, table_binders
 from stockledger.core.write_behind import WriteBehind
 
 log = logging.getLogger("stockledger.db")
@@ -29,11 +29,12 @@ log = logging.getLogger("stockledger.db")
 UTC_NOW_IN_CTE_STATEMENTS = UTC_NOW_SQL["postgresql"]
 
 
-def writes_through_ctes(session: Session) -> bool:
+def writes_through_ctes(on: BindTarget) -> bool:
     """Whether several writes can be ONE statement of data-modifying CTEs (`WITH a AS (UPDATE …
     RETURNING …), b AS (INSERT …) …`), committed or refused as one: PostgreSQL. SQLite runs the
-    same writes one after the other (core.statements.run_together)."""
-    return is_postgres(session)
+    same writes one after the other (core.statements.run_together). `on`: a Session, or an
+    Engine where no transaction is open yet (the ledger's sole-item reservation asks first)."""
+    return dialect_of(on).name == "postgresql"
 
 
 def stages_set_based(session: Session) -> bool:

@@ -31,19 +31,29 @@ class WriteBehind:
     settle; the caller settles before it reads or commits. SQLite: `send` runs the statement
     at once, since there is no server to overlap with.
 
-    A `with` block settles on leaving. On an error it only leaves pipeline mode, and the
-    transaction rolls back.
+    A `with` block binds it to the session's transaction for the block (`writes_behind`): the
+    writers that may leave their answers behind (ledger.post of several postings,
+    core.bulk.upsert_copied) find it there and use it, so no caller threads it through. The
+    block settles on leaving. On an error it only leaves pipeline mode, and the transaction
+    rolls back.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._pipeline: ExitStack | None = None
         self._sent: list[tuple[Any, str, Mapping[str, Any], RowsCheck | None]] = []
+        self._outer: WriteBehind | None = None
 
     def __enter__(self) -> "WriteBehind":
+        self._outer = writes_behind(self.session)
+        self.session.info[_BOUND] = self
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if self._outer is None:
+            self.session.info.pop(_BOUND, None)
+        else:
+            self.session.info[_BOUND] = self._outer
         if exc_type is None:
             self.settle()
         elif self._pipeline is not None:
@@ -96,6 +106,16 @@ class WriteBehind:
                 conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
             if check is not None:
                 check(rows_of(cursor, sql))
+
+
+_BOUND = "stockledger.write_behind"  # session.info key: the WriteBehind of the open `with` block
+
+
+def writes_behind(session: Session) -> WriteBehind | None:
+    """The WriteBehind bound to the session by an open `with WriteBehind(session)` block, or
+    None: the writes whose answers may wait are sent through it, else run and waited for."""
+    bound: WriteBehind | None = session.info.get(_BOUND)
+    return bound
 
 
 def _answered(cursor: Any) -> bool:

@@ -9,10 +9,14 @@ caller's transaction, so for every item: totals == sum of its detail diffs.
   * one posting on an item the transaction holds (locked and read): item, detail row and what
     it carries in one round trip (PostgreSQL: one statement);
   * several: set-based (ledger/batch.py), the items read under row locks unless held as read;
+    a list of one is one posting (chosen by the count);
   * several on items held by their detail sequence alone, one facility, PostgreSQL: two
     statements from arrays, guarded by the database;
-  * `writes` given (PostgreSQL): the batch's statements are sent and not waited for
-    (core.db.WriteBehind).
+  * inside the transaction's `with WriteBehind(session)` block (core.write_behind.writes_behind,
+    PostgreSQL): the batch's statements are sent and not waited for;
+  * a StagedPostings (postings a bulk caller computed in the database, as typed SELECTs; the
+    ERP reset): set-based in the database (ledger/staged_pg.py, where
+    core.dialects.stages_set_based), the guards the postings carry applied as for any posting.
 
 The one-statement reservation, where the ledger also finds the item (`post_sole_item`, given
 a typed SoleItemReservation; its SQL in ledger/sole_item_pg.py), comes in by this door too. The
@@ -23,14 +27,16 @@ the ledger chooses:
     in autocommit (`post_sole_item_async`: on the event loop's pool);
   * a Session on PostgreSQL: the one statement in that transaction; on Citus, its steps, each
     on the facility's shard (ledger/sole_item_steps_pg.py);
-  * otherwise nothing is sent: NOT_SENT (no transaction to write in: open one and hand it the
-    Session) or None (the general path: lock, plan, `post`).
+  * otherwise nothing is sent, answered at once from what the database is: None where the
+    statement cannot be used (SQLite: the general path, lock, plan, `post`), IN_TRANSACTION where
+    its steps need a transaction (Citus: open one and hand the ledger the Session), NOT_SENT from
+    the event loop with no async connection at hand (hand the ledger the Database in a thread).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, overload
+from typing import Final, Literal, overload
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,11 +44,12 @@ from sqlalchemy.orm import Session
 from stockledger.core.actor import acting_user
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.db import AsyncPoolUnavailable, Database, WriteBehind, run
-from stockledger.core.dialects import writes_through_ctes
+from stockledger.core.dialects import stages_set_based, writes_through_ctes
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
 from stockledger.core.sums import require_summable_items
+from stockledger.core.write_behind import writes_behind
 from stockledger.events.outbox import Event, event_inserts, record_event
 from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.postings import Links, LockedItem, Posted, Posting
@@ -50,8 +57,10 @@ from stockledger.ledger.reservation_rows import ReservationRow, reservation_stat
 from stockledger.ledger.single import post_locked, post_one
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.ledger.sole_item_steps_pg import claim_lost_on_a_shard, post_in_steps
+from stockledger.ledger.staged_pg import StagedPostings, post_staged
 
 __all__ = [
+    "IN_TRANSACTION",
     "NOT_SENT",
     "Carried",
     "Held",
@@ -60,7 +69,9 @@ __all__ = [
     "Posted",
     "Posting",
     "ReservationRow",
+    "SoleItemPosted",
     "SoleItemReservation",
+    "StagedPostings",
     "post",
     "post_sole_item",
     "post_sole_item_async",
@@ -86,32 +97,43 @@ def post(
 
 
 @overload
+def post(session: Session, postings: StagedPostings) -> int: ...
+
+
+@overload
 def post(
     session: Session,
     postings: Sequence[Posting],
     *,
     held: Held | None = None,
     carried: Carried | None = None,
-    writes: WriteBehind | None = None,
 ) -> list[Posted]: ...
 
 
 def post(
     session: Session,
-    postings: Posting | Sequence[Posting],
+    postings: Posting | Sequence[Posting] | StagedPostings,
     *,
     held: Held | None = None,
     carried: Carried | None = None,
-    writes: WriteBehind | None = None,
-) -> Posted | list[Posted]:
+) -> Posted | list[Posted] | int:
     """Apply the postings in the order given (callers give several in item id order: the lock
     order) with what they carry, in the session's transaction; the totals right after each.
     Refused (InsufficientStock, NegativeStock, NotFound): the postings before it may be written,
-    so the caller's transaction rolls back."""
+    so the caller's transaction rolls back. StagedPostings (postings computed in the database,
+    as typed SELECTs): posted set-based, their guards applied as every posting's; the number of
+    detail rows written (what was posted: ledger/staged_pg.py's STAGED_POSTED)."""
+    if isinstance(postings, StagedPostings):
+        if not stages_set_based(session):
+            raise RuntimeError("staged postings need a database that stages set-based (core.dialects)")
+        return post_staged(session, postings)
     if isinstance(postings, Posting):
         one = _post_one(session, postings, held or {}, carried)
         _require_summable(session, [(postings, one)])
         return one
+    writes = writes_behind(session)  # the transaction's open WriteBehind block, if any
+    if len(postings) == 1 and writes is None:  # chosen by the count: a list of one is one posting
+        return [post(session, postings[0], held=held, carried=carried)]
     posted = _post_many(session, postings, held or {}, writes)
     if carried is not None:
         _write_carried(session, carried)
@@ -173,12 +195,16 @@ def _write_carried(session: Session, carried: Carried) -> None:
 
 class _Unsent(Enum):
     NOT_SENT = "not sent"
+    IN_TRANSACTION = "in a transaction"
 
 
 # Nothing sent, nothing written: the sole-item reservation needs what the caller did not hand
-# the ledger (a transaction, or a thread off the event loop): hand it again with that.
-NOT_SENT = _Unsent.NOT_SENT
-SoleItemPosted = str | None | Literal[_Unsent.NOT_SENT]
+# the ledger. NOT_SENT: a thread off the event loop (hand the ledger the Database there);
+# IN_TRANSACTION: a transaction (open one and hand the ledger its Session).
+NOT_SENT: Final = _Unsent.NOT_SENT
+IN_TRANSACTION: Final = _Unsent.IN_TRANSACTION
+SoleItemPosted = str | None | Literal[_Unsent.IN_TRANSACTION]
+SoleItemPostedAsync = SoleItemPosted | Literal[_Unsent.NOT_SENT]
 
 
 @overload
@@ -193,15 +219,16 @@ def post_sole_item(
     on: Session | Database, reservation: SoleItemReservation, user: str | None = None
 ) -> SoleItemPosted:
     """The reservation from its product's sole item: the item's id, or None having written
-    nothing (the general path decides), or NOT_SENT (a Database that runs no change alone:
-    hand the ledger a Session). A Session: in its transaction, for its user (an order item
-    claimed for another product meanwhile: 409 order_item_conflict). A Database: committed
-    alone, for `user` (the caller has checked the facility scope; another product having won
-    the order item meanwhile: None)."""
+    nothing (the general path decides; at once where the statement cannot be used: SQLite), or
+    IN_TRANSACTION (a Database that runs no change alone, Citus: hand the ledger a Session). A
+    Session: in its transaction, for its user (an order item claimed for another product
+    meanwhile: 409 order_item_conflict). A Database: committed alone, for `user` (the caller
+    has checked the facility scope; another product having won the order item meanwhile: None)."""
     if isinstance(on, Session):
         return _in_transaction(on, reservation)
-    if not on.runs_alone:
-        return NOT_SENT
+    unsendable = _unsendable(on)
+    if unsendable is not NOT_SENT:
+        return unsendable
     try:
         rows = on.run_alone(sole_item_statement(on.engine, reservation, user))
     except IntegrityError as error:
@@ -213,11 +240,14 @@ def post_sole_item(
 
 async def post_sole_item_async(
     db: Database, reservation: SoleItemReservation, user: str | None
-) -> SoleItemPosted:
-    """`post_sole_item` of a Database on the event loop (its async pool). NOT_SENT: the pool is
-    not open, or had no connection in time, or the database runs no change alone: hand the
-    ledger the Database in a worker thread (or a Session)."""
-    if db.async_pool is None or not db.runs_alone:
+) -> SoleItemPostedAsync:
+    """`post_sole_item` of a Database on the event loop (its async pool), answered at once where
+    the statement cannot be sent alone (None: SQLite; IN_TRANSACTION: Citus). NOT_SENT: the pool
+    is not open, or had no connection in time: hand the ledger the Database in a worker thread."""
+    unsendable = _unsendable(db)
+    if unsendable is not NOT_SENT:
+        return unsendable
+    if db.async_pool is None:
         return NOT_SENT
     try:
         rows = await db.run_alone_async(sole_item_statement(db.engine, reservation, user))
@@ -228,6 +258,15 @@ async def post_sole_item_async(
             raise
         return None
     return str(rows[0][0]) if rows else None
+
+
+def _unsendable(db: Database) -> Literal[_Unsent.IN_TRANSACTION, _Unsent.NOT_SENT] | None:
+    """Why the sole-item statement cannot go alone on `db`, or NOT_SENT where it can: None, the
+    writes would be several statements (the general path does them); IN_TRANSACTION, its
+    steps need the caller's transaction (Citus)."""
+    if not writes_through_ctes(db.engine):
+        return None
+    return NOT_SENT if db.runs_alone else IN_TRANSACTION
 
 
 def _in_transaction(session: Session, reservation: SoleItemReservation) -> str | None:

@@ -1,12 +1,14 @@
-"""The ledger's set-based door (PostgreSQL): postings staged in a temporary table, posted by the
-database in two statements, however many there are.
+"""The ledger's set-based strategy (PostgreSQL): postings a bulk caller computed in the
+database, posted by the database in two statements, however many there are.
 
-A bulk caller (the ERP reset) that has computed its postings in SQL stages them in the
-temporary table STAGED_POSTINGS (ord, facility_id, inventory_item_id, qoh_diff, atp_diff,
-acc_diff), the diffs in micro-units (core.fixed), and the items that do not exist yet, each
-with postings there (a findOrCreate's new facility items), in the temporary table STAGED_ITEMS
-(facility_id, inventory_item_id, product_id; empty if none). The statements name these fixed
-tables, never a name handed in. `post_staged` then writes, in the caller's transaction:
+The caller (the ERP reset) hands `post` (ledger/post.py, the one door) a `StagedPostings`: a
+typed SELECT of its postings (ord, facility_id, inventory_item_id, qoh_diff, atp_diff,
+acc_diff; the diffs in micro-units, core.fixed), a typed SELECT of the items that do not exist
+yet, each with postings (a findOrCreate's new facility items: facility_id, inventory_item_id,
+product_id), the reason and links of every detail row, and the guards the postings carry, as
+any posting does (`require_atp`, `require_qoh`). The ledger checks the SELECTs' columns, fills
+its own temporary tables STAGED_POSTINGS and STAGED_ITEMS from them (NOT NULL columns of its
+own types) and writes, in the caller's transaction:
 
   * one UPDATE of each item's totals (all its postings summed) and of its `last_detail_seq`,
     returning the totals before them (a new item: inserted with its postings' totals, available
@@ -18,19 +20,27 @@ tables, never a name handed in. `post_staged` then writes, in the caller's trans
 So the ledger rule holds as for `post`: for every item, totals == sum of its detail diffs.
 What was posted is left in the temporary table STAGED_POSTED (ord, facility_id,
 inventory_item_id, seq_id, qoh_diff, atp_diff, qoh_total, atp_total: the item's totals right
-after the posting), for the caller's events. No refusal: the postings staged carry no
-`require_atp`/`require_qoh` guard (a reset sets totals, it may not be refused).
+after the posting), for the caller's events. Guarded postings (`require_atp`, `require_qoh`)
+are refused as `post` refuses them, on the running totals in `ord` order: the first posting
+that takes its item's ATP (QOH) below zero raises InsufficientStock (NegativeStock), and the
+caller's transaction rolls back. An ERP reset's carry no guard: SPEC §4 sets its totals, ATP
+below zero included (SECURITY.md).
 
 SQL in PostgreSQL's dialect only (data-modifying CTEs, temporary tables dropped at commit):
-reached only where core.dialects.stages_set_based says the database can (resets/set_based.py).
+reached only where core.dialects.stages_set_based says the database can (ledger/post.py).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Integer, Select, column, insert, table, text
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
+from stockledger.core.errors import InsufficientStock, NegativeStock, NotFound
+from stockledger.core.fixed import from_micros
+from stockledger.core.scope import check_facility, facilities_in_scope
 from stockledger.ledger.postings import Links
 from stockledger.ledger.postings_pg import format_seq_sql
 from stockledger.ledger.rules_check import INV_AVAILABLE
@@ -110,18 +120,109 @@ _CREATE_POSTED = (
 )
 
 
-def post_staged(session: Session, reason: str, links: Links, now: datetime) -> int:
-    """Post every posting of STAGED_POSTINGS, creating the items of STAGED_ITEMS (see above), in
-    the session's transaction; the number of detail rows written. `now` (naive UTC) is their
-    effective date and stamp; the user (core.actor) is recorded unless `links` names one."""
+@dataclass(frozen=True, slots=True)
+class StagedPostings:
+    """Postings computed in the database, handed to `post` as typed SELECTs (see above)."""
+
+    postings: Select[Any]  # ord, facility_id, inventory_item_id, qoh_diff, atp_diff, acc_diff (micro-units)
+    new_items: Select[Any] | None  # facility_id, inventory_item_id, product_id
+    reason_enum_id: str
+    links: Links
+    effective_date: datetime  # naive UTC: the detail rows' effective date and stamp
+    require_atp: bool = False
+    require_qoh: bool = False
+
+
+_POSTING_COLUMNS = {
+    "ord": "bigint",
+    "facility_id": "text",
+    "inventory_item_id": "text",
+    "qoh_diff": "bigint",
+    "atp_diff": "bigint",
+    "acc_diff": "bigint",
+}
+_ITEM_COLUMNS = {"facility_id": "text", "inventory_item_id": "text", "product_id": "text"}
+
+
+def post_staged(session: Session, staged: StagedPostings) -> int:
+    """Post `staged` (see above) in the session's transaction; the number of detail rows written.
+    The user (core.actor) is recorded unless its links name one."""
     connection = session.connection()
+    staged_rows = _fill(session, STAGED_POSTINGS, _POSTING_COLUMNS, staged.postings)
+    if facilities_in_scope(session) is not None:  # a scoped caller posts to its facilities only
+        for facility_id in connection.execute(text(f"SELECT DISTINCT facility_id FROM {STAGED_POSTINGS}")):
+            check_facility(session, facility_id[0])
+    _fill(session, STAGED_ITEMS, _ITEM_COLUMNS, staged.new_items)
     connection.execute(text(_DROP_POSTED))
     connection.execute(text(_CREATE_POSTED))
-    connection.execute(text(_MOVE), {"now": now})
-    values = {name: getattr(links, name) for name in _LINK_COLUMNS}
+    now = staged.effective_date
+    moved = connection.execute(text(_MOVE), {"now": now}).rowcount
+    if moved != staged_rows:  # a posting of an item that neither exists nor is staged as new
+        raise NotFound(f"{staged_rows - moved} staged postings name no inventory item")
+    _refuse_unguarded(session, staged)
+    values = {name: getattr(staged.links, name) for name in _LINK_COLUMNS}
     if values["change_by_user_login_id"] is None:
         values["change_by_user_login_id"] = acting_user(session)
     result = connection.execute(
-        text(_DETAIL), {**values, "effective_date": now, "reason": reason, "now": now}
+        text(_DETAIL), {**values, "effective_date": now, "reason": staged.reason_enum_id, "now": now}
     )
+    for name in (STAGED_ITEMS, STAGED_POSTINGS):
+        connection.execute(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables to come
     return int(result.rowcount)
+
+
+def _fill(session: Session, name: str, columns: dict[str, str], rows: Select[Any] | None) -> int:
+    """The ledger's temporary table `name` (its own columns, NOT NULL), filled from `rows`, a
+    SELECT of exactly those columns, in that order, integers where the table holds bigint; the
+    number of rows."""
+    if rows is not None:
+        given = list(rows.selected_columns.keys())
+        if given != list(columns):
+            raise TypeError(f"staged rows for {name} select {given}, not {list(columns)}")
+        for key, selected in zip(given, rows.selected_columns, strict=True):
+            if columns[key] == "bigint" and not isinstance(selected.type, Integer):
+                raise TypeError(f"staged column {key} of {name} is {selected.type}, not an integer")
+    connection = session.connection()
+    connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    defined = ", ".join(f"{column} {kind} NOT NULL" for column, kind in columns.items())
+    connection.execute(text(f"CREATE TEMP TABLE {name} ({defined}) ON COMMIT DROP"))
+    if rows is None:
+        return 0
+    target = table(name, *(column(c) for c in columns))
+    filled = insert(target).from_select(list(columns), rows).execution_options(preserve_rowcount=True)
+    return int(connection.execute(filled).rowcount)
+
+
+_GUARDS = {
+    "require_atp": "SELECT facility_id, inventory_item_id, atp_total - atp_diff, atp_diff "
+    f"FROM {STAGED_POSTED} WHERE atp_diff < 0 AND atp_total < 0 ORDER BY ord LIMIT 1",
+    "require_qoh": "SELECT facility_id, inventory_item_id, qoh_total - qoh_diff, qoh_diff "
+    f"FROM {STAGED_POSTED} WHERE qoh_diff < 0 AND qoh_total < 0 ORDER BY ord LIMIT 1",
+}
+
+
+def _refuse_unguarded(session: Session, staged: StagedPostings) -> None:
+    """The first guarded posting (in `ord` order) its item's running total does not cover, as
+    `post` refuses it; the caller's transaction rolls back."""
+    for guard, query in _GUARDS.items():
+        if not getattr(staged, guard):
+            continue
+        found = session.connection().execute(text(query)).first()
+        if found is None:
+            continue
+        _, item_id, before, diff = found
+        if guard == "require_qoh":
+            raise NegativeStock(
+                f"Inventory item {item_id} has {from_micros(before)} on hand; {from_micros(diff)} "
+                "would take it below zero",
+                inventoryItemId=item_id,
+                quantityOnHandTotal=from_micros(before),
+                quantityOnHandDiff=from_micros(diff),
+            )
+        raise InsufficientStock(
+            f"Inventory item {item_id} has {from_micros(before)} available to promise; "
+            f"{from_micros(-diff)} requested",
+            inventoryItemId=item_id,
+            available=from_micros(before),
+            requested=from_micros(-diff),
+        )

@@ -12,8 +12,8 @@ created after the candidate read (a new lot received meanwhile) are simply not u
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from anyio import to_thread
 from sqlalchemy.orm import Session
@@ -24,10 +24,12 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.scope import FacilityScoped, bind_principal, check_scope
 from stockledger.events.outbox import Event
 from stockledger.ledger.post import (
+    IN_TRANSACTION,
     NOT_SENT,
     Carried,
     Links,
     Posting,
+    SoleItemPosted,
     SoleItemReservation,
     post,
     post_sole_item,
@@ -88,6 +90,8 @@ def reserve_stock(
     """Reserve every line of an order in the caller's transaction, per the fill policy. One
     line: first the ledger's sole-item reservation, in the transaction (the ledger decides
     whether and how, per database)."""
+    require_fill(fill)
+    check_lines(lines)
     return _reserve(session, order_id, facility_id, lines, fill, sole_item_first=True)
 
 
@@ -104,12 +108,10 @@ def reserve_line(
     """One order item, for `principal`, its caller having no transaction yet (POST
     /v1/reservations without an Idempotency-Key): the ledger writes it from the product's sole
     item alone where it can; else, nothing written, in the transaction `open_transaction`
-    opens (the ledger tries the sole item there unless it tried it alone)."""
-    reservation, user = _checked(db, order_id, facility_id, line, fill, principal)
-    first = post_sole_item(db, reservation, user)
-    if isinstance(first, str):
-        return sole_item_outcome(order_id, facility_id, fill, line, first)
-    return _in_transaction(open_transaction, principal, order_id, facility_id, line, fill, first is NOT_SENT)
+    opens (the ledger tries the sole item there where it said so: IN_TRANSACTION)."""
+    one = _One(db, order_id, facility_id, line, fill, principal, open_transaction)
+    reservation, user = one.checked()
+    return one.finish(post_sole_item(db, reservation, user))
 
 
 async def reserve_line_async(
@@ -123,49 +125,49 @@ async def reserve_line_async(
     open_transaction: OpenTransaction,
 ) -> ReserveOutcome:
     """`reserve_line` from the event loop: the sole item's statement on the loop where the
-    ledger can send it there (the async pool), anything more in ONE worker-thread hop."""
-    reservation, user = _checked(db, order_id, facility_id, line, fill, principal)
+    ledger can send it there (the async pool), anything more in ONE worker-thread hop. The
+    ledger answers at once where the statement cannot go alone (SQLite: the general path;
+    Citus: its steps in the transaction)."""
+    one = _One(db, order_id, facility_id, line, fill, principal, open_transaction)
+    reservation, user = one.checked()
     first = await post_sole_item_async(db, reservation, user)
     if isinstance(first, str):
         return sole_item_outcome(order_id, facility_id, fill, line, first)
-    if first is NOT_SENT:  # the thread hands the ledger the Database, as reserve_line does
-        call = partial(
-            reserve_line, db, order_id, facility_id, line, fill, principal, open_transaction=open_transaction
-        )
-    else:  # sent, nothing written: the general path
-        call = partial(_in_transaction, open_transaction, principal, order_id, facility_id, line, fill, False)
-    return await to_thread.run_sync(call)
+    if first is NOT_SENT:  # no async connection: the thread hands the ledger the Database
+        return await to_thread.run_sync(lambda: one.finish(post_sole_item(db, reservation, user)))
+    return await to_thread.run_sync(one.finish, first)
 
 
-def _in_transaction(
-    open_transaction: OpenTransaction,
-    principal: FacilityScoped | None,
-    order_id: str,
-    facility_id: str,
-    line: ReserveLine,
-    fill: str,
-    sole_item_first: bool,
-) -> ReserveOutcome:
-    with open_transaction() as session:
-        bind_principal(session, principal)
-        return _reserve(session, order_id, facility_id, [line], fill, sole_item_first)
+@dataclass(frozen=True, slots=True)
+class _One:
+    """One order item reserved by a caller with no transaction yet (reserve_line)."""
 
+    db: Database
+    order_id: str
+    facility_id: str
+    line: ReserveLine
+    fill: str
+    principal: FacilityScoped | None
+    open_transaction: OpenTransaction
 
-def _checked(
-    db: Database,
-    order_id: str,
-    facility_id: str,
-    line: ReserveLine,
-    fill: str,
-    principal: FacilityScoped | None,
-) -> tuple[SoleItemReservation, str | None]:
-    """The line as the ledger's sole-item reservation and who writes it, once the fill, the
-    line and the caller's facility scope are checked (a Session's path checks them as it goes)."""
-    require_fill(fill)
-    check_lines([line])
-    check_scope(principal, facility_id)
-    user = principal.login_id if principal is not None else db.user
-    return sole_item(order_id, facility_id, line, fill), user
+    def checked(self) -> tuple[SoleItemReservation, str | None]:
+        """The line as the ledger's sole-item reservation and who writes it, once the fill, the
+        line and the caller's facility scope are checked: the one check of this path."""
+        require_fill(self.fill)
+        check_lines([self.line])
+        check_scope(self.principal, self.facility_id)
+        user = self.principal.login_id if self.principal is not None else self.db.user
+        return sole_item(self.order_id, self.facility_id, self.line, self.fill), user
+
+    def finish(self, first: SoleItemPosted) -> ReserveOutcome:
+        """What the ledger's sole-item door answered: reserved (the item's id), or the general
+        path in the transaction opened now, the sole item tried there first if IN_TRANSACTION."""
+        if isinstance(first, str):
+            return sole_item_outcome(self.order_id, self.facility_id, self.fill, self.line, first)
+        with self.open_transaction() as session:
+            bind_principal(session, self.principal)
+            sole_item_first = first is IN_TRANSACTION
+            return _reserve(session, self.order_id, self.facility_id, [self.line], self.fill, sole_item_first)
 
 
 def _reserve(
@@ -176,8 +178,7 @@ def _reserve(
     fill: str,
     sole_item_first: bool,
 ) -> ReserveOutcome:
-    require_fill(fill)
-    check_lines(lines)
+    """The lines, checked by the caller (`fill`, quantities)."""
     if sole_item_first and len(lines) == 1:  # it claims the order item itself
         outcome = _reserve_from_sole_item(session, order_id, facility_id, lines[0], fill)
         if outcome is not None:
@@ -244,11 +245,11 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
         Event(outcome.facility_id, "StockReserved", reserved_event(outcome, part))
         for part in chunks(reserved, EVENT_LINES)
     ]
-    # The usual case, one take from a locked item: posting, reservation and event in one round
-    # trip (PostgreSQL: one statement); several: set-based, the locked items not read again.
+    # The ledger chooses by their count: one take from a locked item, posting, reservation and
+    # event in one round trip (PostgreSQL: one statement); several, set-based, not read again.
     post(
         session,
-        postings[0] if len(postings) == 1 else sorted(postings, key=lambda p: p.inventory_item_id),
+        sorted(postings, key=lambda p: p.inventory_item_id),
         held={(outcome.facility_id, item): seq for item, seq in locked.items()},
         carried=Carried(_reservation_rows(outcome), events),
     )

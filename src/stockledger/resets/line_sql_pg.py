@@ -11,10 +11,14 @@ SQL in PostgreSQL's dialect only (regular expressions, LATERAL, casts, temporary
 reached only where core.dialects.stages_set_based says the database can (resets/set_based.py).
 """
 
+from typing import Any, cast
+
+from sqlalchemy import BigInteger, Boolean, Select, Table, Text, and_, column, select, table
+
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.ids import new_id
 from stockledger.core.quantities import MAX_QUANTITY
-from stockledger.ledger.staged_pg import STAGED_ITEMS, STAGED_POSTINGS
+from stockledger.ledger.models import ProductFacility
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN
 from stockledger.resets.staging_pg import STAGED_LINES
@@ -143,8 +147,8 @@ def new_item_prefix() -> str:
 # findOrCreateFacilityInventoryItem for every changed product without a linked item, as
 # resets/facility_items.py does it for a batch: the oldest item already there, else a new
 # one; the link inserted with it or, when the row was there, claimed where no item is linked;
-# the loser of a race takes the winner's link (read again by POSTINGS). The new items the run's
-# links name (STAGED_ITEMS) are inserted by the ledger with their first postings (ledger/staged_pg.py).
+# the loser of a race takes the winner's link (read again by `postings`). The new items the run's
+# links name (`new_items`) are inserted by the ledger with their first postings (ledger/staged_pg.py).
 NEW_ITEMS = """
 CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
 SELECT n.f, n.p,
@@ -169,22 +173,50 @@ ON CONFLICT (facility_id, product_id) DO NOTHING
 UPDATE product_facility pf SET inventory_item_id = n.item FROM reset_new_item n
 WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NULL
 """,
-    f"""
-CREATE TEMP TABLE {STAGED_ITEMS} ON COMMIT DROP AS
-SELECT n.f AS facility_id, n.item AS inventory_item_id, n.p AS product_id
-FROM reset_new_item n
-JOIN product_facility pf ON pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id = n.item
-WHERE n.fresh
-""",
 ]
 
-POSTINGS = f"""
-CREATE TEMP TABLE {STAGED_POSTINGS} ON COMMIT DROP AS
-SELECT d.ord, d.f AS facility_id, pf.inventory_item_id,
-       d.diff AS qoh_diff, d.diff AS atp_diff, d.diff AS acc_diff
-FROM reset_diff d JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
-WHERE d.diff <> 0
-"""
+
+# What the ledger posts (ledger/staged_pg.py's StagedPostings, handed to ledger.post): typed
+# SELECTs, the ledger's own tables filled from them by the ledger.
+_DIFF = table(
+    "reset_diff", column("ord", BigInteger), column("f", Text), column("p", Text), column("diff", BigInteger)
+)
+_NEW = table(
+    "reset_new_item", column("f", Text), column("p", Text), column("item", Text), column("fresh", Boolean)
+)
+_LINK = cast(Table, ProductFacility.__table__)
+
+
+def postings() -> Select[Any]:
+    """One posting per changed line, on the facility item its product's link names."""
+    d, link = _DIFF.c, _LINK.c
+    return (
+        select(
+            d.ord,
+            d.f.label("facility_id"),
+            link.inventory_item_id,
+            d.diff.label("qoh_diff"),
+            d.diff.label("atp_diff"),
+            d.diff.label("acc_diff"),
+        )
+        .join_from(_DIFF, _LINK, and_(link.facility_id == d.f, link.product_id == d.p))
+        .where(d.diff != 0)
+    )
+
+
+def new_items() -> Select[Any]:
+    """The new items the run's links name (the loser of a race names the winner's, not its own)."""
+    n, link = _NEW.c, _LINK.c
+    return (
+        select(n.f.label("facility_id"), n.item.label("inventory_item_id"), n.p.label("product_id"))
+        .join_from(
+            _NEW,
+            _LINK,
+            and_(link.facility_id == n.f, link.product_id == n.p, link.inventory_item_id == n.item),
+        )
+        .where(n.fresh)
+    )
+
 
 COUNTS = (
     "SELECT count(*) FILTER (WHERE code IS NOT NULL), count(*) FILTER (WHERE code IS NULL) FROM reset_checked"
@@ -203,6 +235,4 @@ TEMPORARY = (
     "reset_current",
     "reset_diff",
     "reset_new_item",
-    STAGED_ITEMS,
-    STAGED_POSTINGS,
 )

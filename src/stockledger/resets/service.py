@@ -136,7 +136,7 @@ def _apply_batch(
         outcome.failures.extend(failures[:room])
     outcome.stored_failures.extend(failures[: STORED_FAILURES - len(outcome.stored_failures)])
     batch = _plan(session, outcome, usable)
-    posted = post(session, batch.postings, held=batch.locked, writes=writes)
+    posted = post(session, batch.postings, held=batch.locked)  # sent through `writes` (its block)
     _record_changes(session, outcome, batch, posted, writes)
 
 

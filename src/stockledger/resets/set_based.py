@@ -3,9 +3,10 @@
 Python streams the lines (resets/staging_pg.py) and reports; the database judges every line
 (the SQL of resets/line_sql_pg.py, which says in SQL what resets/rules.py says in Python, and
 hands the rare line it cannot be sure of back to those rules), refuses a scoped caller's run
-naming another facility, finds or creates the facility items, computes the diffs, posts them
-through the ledger's set-based door (ledger/staged_pg.py: totals and one detail row per change,
-in this transaction), records the InventoryChanged events (resets/set_events_pg.py) and counts.
+naming another facility, finds or creates the facility items, computes the diffs, hands them
+to the ledger's door as typed SELECTs (ledger.post of a StagedPostings, which posts them
+set-based: ledger/staged_pg.py, totals and one detail row per change, in this transaction),
+records the InventoryChanged events (resets/set_events_pg.py) and counts.
 A few dozen statements, whatever the size of the file. resets/service.py takes this path only
 where core.dialects.stages_set_based says the database can (`applies`); the SQL only PostgreSQL
 runs is in the *_pg.py modules named above, the driver's side (COPY, the memory settings) in
@@ -28,8 +29,7 @@ from stockledger.core.errors import Forbidden
 from stockledger.core.fixed import from_micros, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
-from stockledger.ledger.postings import Links
-from stockledger.ledger.staged_pg import STAGED_ITEMS, STAGED_POSTINGS, post_staged
+from stockledger.ledger.post import Links, StagedPostings, post
 from stockledger.resets import line_sql_pg
 from stockledger.resets.failures import STORED_FAILURES
 from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
@@ -78,10 +78,11 @@ def reset_in_database(
     run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix()})
     for statement in line_sql_pg.FIND_OR_CREATE:
         run(text(statement))
-    run(text(line_sql_pg.POSTINGS))
+    # No guard: a reset sets totals, ATP below zero included (SPEC §4, SECURITY.md)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
-    changed = post_staged(session, REASON, links, now)
-    for name in ("reset_current", "reset_new_item", STAGED_ITEMS, STAGED_POSTINGS):
+    staged = StagedPostings(line_sql_pg.postings(), line_sql_pg.new_items(), REASON, links, now)
+    changed = post(session, staged)
+    for name in ("reset_current", "reset_new_item"):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, changed, keep_failures)
