@@ -35,6 +35,7 @@ from stockledger.metrics.middleware import MetricsMiddleware
 from stockledger.receiving.api import router as receiving_router
 from stockledger.rejection.api import router as rejection_router
 from stockledger.reservations.api import router as reservations_router
+from stockledger.reservations.fast_reserve import ReservationFastPath
 from stockledger.resets.api import RESET_PATH
 from stockledger.resets.api import router as resets_router
 from stockledger.returns.api import router as returns_router
@@ -47,12 +48,21 @@ from stockledger.web.routes import static_files as web_static_files
 
 
 class StockledgerApp(FastAPI):
-    """FastAPI, with the hottest read answered before the middleware stack when it can be
-    (ledger.fast_availability; it declines everything it does not serve exactly as the route)."""
+    """FastAPI, with the hottest read and write answered before the middleware stack when they
+    can be (ledger.fast_availability, reservations.fast_reserve; each hands the full stack
+    everything it does not serve exactly as the route)."""
 
     availability_fast_path: AvailabilityFastPath | None = None
+    reservation_fast_path: ReservationFastPath | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reserve = self.reservation_fast_path
+        if reserve is not None and reserve.accepts(scope):
+            handed = await reserve.serve(scope, receive, send)
+            if handed is None:
+                return
+            await super().__call__(scope, handed, send)
+            return
         fast = self.availability_fast_path
         if (
             fast is not None
@@ -106,6 +116,7 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.state.auth_cache = PrincipalCache(settings.token_cache_seconds, settings.token_cache_entries)
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
+    app.reservation_fast_path = ReservationFastPath(app, db, app.state.auth_cache)
     app.add_middleware(BodyLimitMiddleware, streaming=(RESET_PATH,))
     app.add_middleware(problems.DatabaseErrorMiddleware)  # a lost connection under a middleware: 503, not 500
     app.add_middleware(MetricsMiddleware)  # times and counts refused requests too

@@ -45,13 +45,13 @@ class BodyLimitMiddleware:
             detail = f"The request body is larger than {self.max_bytes // (1024 * 1024)} MB"
             await _refuse(scope, receive, send, 413, "payload_too_large", detail)
             return
-        if (refusal := _refusal(scope, body)) is not None:
+        if (refusal := body_refusal(scope, body)) is not None:
             await _refuse(scope, receive, send, *refusal)
             return
         await self.app(scope, replay_body(body), send)
 
 
-def _refusal(scope: Scope, body: bytes) -> tuple[int, str, str] | None:
+def body_refusal(scope: Scope, body: bytes) -> tuple[int, str, str] | None:
     """(status, code, detail) when the body is not one any route takes."""
     content_type = content_type_of(scope)
     if body and scope.get("path", "").startswith("/v1/"):

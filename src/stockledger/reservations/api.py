@@ -26,6 +26,9 @@ from stockledger.reservations.schemas import (
 )
 from stockledger.reservations.service import LineOutcome, ReserveLine, ReserveOutcome
 
+# The scope key under which reservations.fast_reserve hands the full stack the error its call raised.
+FAST_PATH_FAILED = "stockledger.reserve_failed"
+
 router = APIRouter(prefix="/v1", tags=["reservations"], route_class=ExactJsonRoute)
 
 
@@ -49,6 +52,9 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
     line = ReserveLine(
         body.order_item_seq_id, body.product_id, body.quantity, body.lot_id, body.allow_expired
     )
+    failed = request.scope.get(FAST_PATH_FAILED)
+    if failed is not None:  # the fast path's call failed (reservations.fast_reserve): its error
+        raise failed
     if getattr(request.state, "write_session", None) is not None:
         return await run_in_threadpool(_reserve_keyed, request, body, line)
     outcome = await service.reserve_line_async(
@@ -60,7 +66,8 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
         getattr(request.state, "principal", None),
         open_transaction=lambda: write_session(request),
     )
-    return _created(outcome)
+    code, answer = created_answer(outcome)
+    return Response(answer, code, media_type="application/json")
 
 
 def _reserve_keyed(request: Request, body: ReservationRequest, line: ReserveLine) -> Response:
@@ -71,14 +78,19 @@ def _reserve_keyed(request: Request, body: ReservationRequest, line: ReserveLine
     return _answer(answer)
 
 
-def _created(outcome: ReserveOutcome) -> Response:
-    return _answer(_line_out(outcome, outcome.lines[0]))
+def created_answer(outcome: ReserveOutcome) -> tuple[int, bytes]:
+    """The un-keyed route's status and body (reservations.fast_reserve answers with them too)."""
+    answer = _line_out(outcome, outcome.lines[0])
+    return _status(answer), answer.model_dump_json(by_alias=True).encode()
+
+
+def _status(answer: OrderItemReservation) -> int:
+    # PARTIAL with nothing there: nothing created
+    return status.HTTP_200_OK if answer.quantity_reserved == 0 else status.HTTP_201_CREATED
 
 
 def _answer(answer: OrderItemReservation) -> Response:
-    # PARTIAL with nothing there: nothing created
-    code = status.HTTP_200_OK if answer.quantity_reserved == 0 else status.HTTP_201_CREATED
-    return Response(answer.model_dump_json(by_alias=True), code, media_type="application/json")
+    return Response(answer.model_dump_json(by_alias=True), _status(answer), media_type="application/json")
 
 
 @router.delete("/reservations/{order_id}/{order_item_seq_id}", response_model=ReleaseResult)
