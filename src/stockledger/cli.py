@@ -172,7 +172,12 @@ def load(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     user: User = None,
 ) -> None:
-    """Load seed-format JSON documents, each file in a transaction of its own."""
+    """Load seed-format JSON documents, each file in a transaction of its own.
+
+    Every file is read and validated before any is written: an invalid one (not UTF-8, not
+    JSON, its schema, a duplicate line, over 50,000 records) is named with its first errors'
+    locations, exit 2, nothing written. A refusal while writing names its file: the files
+    before it are committed. Ctrl-C: exit 130, the file being written rolled back."""
     from stockledger.catalog.cli import load_documents
     from stockledger.catalog.load_progress import load_progress, records_in
     from stockledger.core.errors import AppError
@@ -183,20 +188,48 @@ def load(
     with load_progress(console, len(files), "reading") as reading, collections_paused():
         for path in files:
             reading.start(path.name, 1)
-            try:
-                documents.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
-            except json.JSONDecodeError as exc:
-                err.print(f"[red]{path}: not valid JSON: {exc}[/red]")
-                raise typer.Exit(2) from exc
+            documents.append((path.name, _read_document(path)))
             reading.finish()
     records = sum(records_in(document) for _, document in documents)
     try:
         with load_progress(console, records, "loading") as loading:
             outcomes = load_documents(db, documents, loading)
-        _print_outcomes(outcomes)
     except AppError as exc:
-        err.print(f"[red]{exc.code}: {exc.detail}[/red]")
+        err.print(
+            f"{exc.code}: {exc.detail}{_error_locations(exc.extra)}",
+            style="red",
+            markup=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from exc
+    except KeyboardInterrupt as exc:  # as `reset` does: no traceback; the document being written rolled back
+        err.print(
+            "[red]interrupted: the document being written rolled back, the ones before it committed[/red]"
+        )
+        raise typer.Exit(130) from exc
+    _print_outcomes(outcomes)
+
+
+def _read_document(path: Path) -> Any:
+    """A file's JSON; not UTF-8 or not JSON: one line naming the file, exit 2 (nothing written)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        err.print(f"{path}: not UTF-8: {exc}; nothing written", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    except json.JSONDecodeError as exc:
+        err.print(
+            f"{path}: not valid JSON: {exc}; nothing written", style="red", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(2) from exc
+
+
+def _error_locations(extra: dict[str, Any]) -> str:
+    """The first few errors of a refusal, as the API lists them (errors[].loc and msg)."""
+    errors = extra.get("errors") or []
+    shown = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]]
+    more = extra.get("errorCount", len(errors)) - len(shown)
+    return "".join(f"\n  {line}" for line in shown) + (f"\n  and {more} more" if more > 0 else "")
 
 
 @app.command()

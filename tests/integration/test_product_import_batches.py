@@ -89,14 +89,15 @@ TWICE = [
 def test_a_product_named_twice_in_a_document_leaves_what_two_documents_in_turn_leave(
     client: TestClient, db: Database
 ) -> None:
-    """One batch holds both: a key is upserted once, with the fields of both (the later wins)."""
+    """One batch holds both: a key is upserted once, with the fields of both (the later wins);
+    the counts are of the rows written, P1 counted once."""
     body = _import(client, _facility(TWICE))
     assert body["counts"] == {
         "facilities": 1,
         "facilityLocations": 2,
-        "products": 3,
-        "productFacilities": 3,
-        "productFacilityLocations": 3,
+        "products": 2,
+        "productFacilities": 2,
+        "productFacilityLocations": 2,
     }
     assert _rows(db) == [
         [("P1", "FINISHED_GOOD", "Second", "named again"), ("P2", None, "Other", None)],
@@ -167,12 +168,14 @@ def test_a_batch_of_ticks_moves_the_bar_and_never_past_the_document() -> None:
         assert tracker.completed == 8
 
 
-def test_a_later_invalid_document_is_refused_after_the_earlier_ones_committed(db: Database) -> None:
-    """load_documents validates the next document while it writes this one: the refusal still
-    comes in its turn, with the documents before it committed and the ones after it untouched."""
+def test_a_later_invalid_document_refuses_the_run_before_anything_is_written(db: Database) -> None:
+    """load_documents validates every document before it writes any: an invalid one is named in
+    the refusal, and the documents before it are not written either."""
     good = _facility([{"productId": "P1"}])
     bad = {"facilityId": "BATCHED", "products": [{"productId": "has a blank"}]}
     after = {"productId": "P9"}
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as refused:
         load_documents(db, [("good", good), ("bad", bad), ("after", after)])
-    assert [r[0] for r in _rows(db)[0]] == ["P1"]
+    assert refused.value.detail.startswith("bad: The document does not match its schema (nothing written)")
+    assert refused.value.extra["errors"][0]["loc"] == ["products", 0, "productId"]
+    assert _rows(db)[0] == []

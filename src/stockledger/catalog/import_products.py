@@ -6,7 +6,8 @@ loaded ≈ 1,000 products/s. The rows go from the validated models to the COPY a
 dump and no dict per row (a batch's products alike, as a document's usually are).
 
 A product named twice in one batch is written once, with the fields of both (the later wins a
-field both give): what the two upserts in a row would leave.
+field both give): what the two upserts in a row would leave; the counts are of the rows
+written (one product, not two).
 """
 
 from collections.abc import Callable, Hashable, Iterator
@@ -58,10 +59,23 @@ def import_products(
             batch = docs[start : start + BATCH]
             if not scoped:
                 _write_products(session, batch)
-            outcome.counts["products"] += len(batch)
             if facility_id is not None:
-                _write_links(session, batch, facility_id, outcome)
+                _write_links(session, batch, facility_id)
             tick(len(batch))
+    _count(docs, facility_id, outcome)
+
+
+def _count(docs: list[ProductDoc], facility_id: str | None, outcome: ImportOutcome) -> None:
+    """The rows written, not the records read: a product named twice is one product (its
+    ProductFacility one row, a location it names twice one ProductFacilityLocation)."""
+    products = len(set(map(_product_id, docs)))
+    outcome.counts["products"] += products
+    if facility_id is None:
+        return
+    outcome.counts["productFacilities"] += products
+    located = {(d.product_id, pfl.location_seq_id) for d in docs for pfl in d.product_facility_locations}
+    if located:  # counted when there are some, as a row-by-row load counted them
+        outcome.counts["productFacilityLocations"] += len(located)
 
 
 def _write_products(session: Session, batch: list[ProductDoc]) -> None:
@@ -124,22 +138,22 @@ def _known_locations(session: Session, facility_id: str, named: set[str]) -> set
     return known
 
 
-def _write_links(session: Session, batch: list[ProductDoc], facility_id: str, outcome: ImportOutcome) -> None:
+def _write_links(session: Session, batch: list[ProductDoc], facility_id: str) -> None:
     """Each product's ProductFacility row (the productFacility fields given) and its
     ProductFacilityLocation rows."""
     prefix = ("facility_id", "product_id")
     links: list[Item] = [((facility_id, d.product_id), d.product_facility) for d in batch]
     for columns, rows in _rows(links, prefix, NOTHING, lambda item: item[0]):
         upsert_copied(session, LINK, columns, rows, prefix)
-    outcome.counts["productFacilities"] += len(links)
     located: list[Item] = [
         ((facility_id, d.product_id), pfl) for d in batch for pfl in d.product_facility_locations
     ]
     keys = [*prefix, "location_seq_id"]
     for columns, rows in _rows(located, prefix, NOTHING, _located_key):
         upsert_copied(session, LINK_LOCATION, columns, rows, keys)
-    if located:  # counted when there are some, as a row-by-row load counted them
-        outcome.counts["productFacilityLocations"] += len(located)
+
+
+_product_id = attrgetter("product_id")
 
 
 def _product_key(item: Item) -> Hashable:

@@ -4,7 +4,7 @@ Catalogue rows (facilities, locations, products) are upserted field by field her
 (InventoryItems, PhysicalInventory documents) is loaded by catalog/import_stock.py.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
@@ -16,6 +16,7 @@ from stockledger.catalog.import_rows import ImportOutcome, fields, merge
 from stockledger.catalog.import_stock import Tick, import_items, import_physical_inventory, no_tick
 from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalInventoryDoc, ProductDoc
 from stockledger.core.errors import ValidationFailed, listed_errors
+from stockledger.core.schemas import unique_lines
 from stockledger.ledger.models import Facility, FacilityLocation
 
 __all__ = [
@@ -30,7 +31,8 @@ __all__ = [
 
 
 Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
-ITEMS = TypeAdapter(list[InventoryItemDoc])
+# The same item twice in one list would merge its fields and lose a line: refused as a duplicate_line.
+ITEMS = TypeAdapter(Annotated[list[InventoryItemDoc], unique_lines("inventory_item_id", "inventoryItemId")])
 
 
 def import_document(session: Session, document: Any, tick: Tick = no_tick) -> ImportOutcome:

@@ -1,6 +1,7 @@
 """DTOs of the catalogue: the seed documents as they stand, and what reads return."""
 
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field
 
@@ -14,6 +15,7 @@ from stockledger.core.schemas import (
     NonNegativeQuantity,
     Quantity,
     QuantityOut,
+    unique_lines,
 )
 from stockledger.ledger.schemas import InventoryItemOut
 
@@ -44,6 +46,8 @@ class ProductDoc(DocumentModel):
     product_name: str | None = Field(default=None, max_length=255)
     description: str | None = Field(default=None, max_length=10_000)  # a Text column
     product_facility: ProductFacilityDoc | None = None
+    # A product (or a location of a product) named twice is merged, the later winning a field
+    # both give (catalog/import_products.py): the counts are of the rows written.
     product_facility_locations: list[ProductFacilityLocationDoc] = []
 
 
@@ -52,7 +56,7 @@ class FacilityDoc(DocumentModel):
     facility_type_id: str | None = None
     facility_name: str | None = Field(default=None, max_length=255)
     costing_method_id: str | None = Field(default=None, pattern="^(FIFO|LIFO|AVERAGE)$")
-    facility_locations: list[LocationDoc] = []
+    facility_locations: Annotated[list[LocationDoc], unique_lines("location_seq_id", "locationSeqId")] = []
     products: list[ProductDoc] = []
 
 
@@ -91,7 +95,9 @@ class InventoryItemDoc(DocumentModel):
     accounting_quantity_total: Quantity | None = None
     unit_cost: Money | None = None
     currency_uom_id: str | None = Field(default=None, max_length=20)
-    inventory_item_details: list[DetailDoc] = []
+    inventory_item_details: Annotated[
+        list[DetailDoc], unique_lines("inventory_item_detail_seq_id", "inventoryItemDetailSeqId")
+    ] = []
 
 
 class VarianceDoc(DocumentModel):

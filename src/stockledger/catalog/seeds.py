@@ -27,7 +27,7 @@ def load_document(session: Session, document: Any, tick: Tick) -> tuple[ImportOu
 
 def load_parsed(session: Session, parsed: Parsed, tick: Tick) -> tuple[ImportOutcome, dict[str, int]]:
     """`load_document` of a document `parse_document` validated already (catalog/cli.py
-    validates the next document while this one is written)."""
+    validates every document before it writes any)."""
     before = inserts_counted(session)
     outcome = import_parsed(session, parsed, tick)
     return outcome, rows_added_since(session, before)

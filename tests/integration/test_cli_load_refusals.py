@@ -1,0 +1,173 @@
+"""`stockledger load` refuses what POST /v1/import refuses, naming the file and the errors'
+locations, before anything is written: a NUL in text, a file that is not UTF-8, an invalid
+document after a valid one, a duplicate line in one document (a product named twice is
+merged instead: test_product_import_batches.py); Ctrl-C exits 130 quietly."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from stockledger.catalog import cli as catalog_cli
+from stockledger.catalog.cli import load_documents
+from stockledger.cli import app
+from stockledger.core.db import Database
+from stockledger.core.errors import ValidationFailed
+from stockledger.ledger.models import Facility, InventoryItemDetail, Product
+
+runner = CliRunner()
+NUL_PRODUCT = {"facilityId": "FN", "products": [{"productId": "PN", "productName": "a\u0000b"}]}
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("STOCKLEDGER_DATABASE_URL", db_url)
+    return db_url
+
+
+def _write(folder: Path, name: str, document: Any) -> str:
+    path = folder / name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def _count(db: Database, column: Any) -> int:
+    with db.reading() as session:
+        return int(session.scalar(select(func.count(column))) or 0)
+
+
+def test_a_nul_in_text_is_refused_by_load_as_by_the_api(
+    env: str, db: Database, client: TestClient, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["load", _write(tmp_path, "nul.json", NUL_PRODUCT)])
+    assert result.exit_code == 2, result.output
+    assert (
+        "validation_failed: nul.json: The document does not match its schema (nothing written)"
+        in result.output
+    )
+    assert "products.0: productName: Text may not contain the NUL character (U+0000)" in result.output
+    assert "Traceback" not in result.output
+    assert _count(db, Facility.facility_id) == 0
+    answer = client.post("/v1/import", json=NUL_PRODUCT)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "validation_failed"
+
+
+def test_a_nul_in_a_nested_record_is_refused_by_the_model() -> None:
+    items = [{"inventoryItemId": "I", "productId": "P", "facilityId": "F", "lotId": "L\u0000"}]
+    with pytest.raises(ValidationFailed) as refused:
+        catalog_cli.parse_document(items)
+    assert refused.value.extra["errors"][0]["loc"] == [0]
+    assert refused.value.extra["errors"][0]["msg"].startswith("lotId: Text may not contain the NUL")
+
+
+def test_a_file_not_in_utf8_is_one_line_naming_it(env: str, db: Database, tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes(b'{"facilityId": "FL", "facilityName": "caf\xe9"}')
+    result = runner.invoke(app, ["load", str(latin1)])
+    assert result.exit_code == 2, result.output
+    assert "latin1.json: not UTF-8" in result.output
+    assert "nothing written" in result.output
+    assert "Traceback" not in result.output
+    assert _count(db, Facility.facility_id) == 0
+
+
+def test_an_invalid_later_file_is_named_and_nothing_is_written(
+    env: str, db: Database, tmp_path: Path
+) -> None:
+    good = _write(tmp_path, "a.json", {"facilityId": "FA", "products": [{"productId": "PA"}]})
+    bad = _write(
+        tmp_path, "b.json", {"facilityId": "FB", "products": [{"productId": "has a blank"}, {"x": 1}]}
+    )
+    result = runner.invoke(app, ["load", good, bad])
+    assert result.exit_code == 2, result.output
+    assert (
+        "validation_failed: b.json: The document does not match its schema (nothing written)" in result.output
+    )
+    assert "products.0.productId:" in result.output
+    assert "products.1.x:" in result.output
+    assert _count(db, Facility.facility_id) == 0
+    assert _count(db, Product.product_id) == 0
+
+
+def test_too_many_records_names_the_file(db: Database) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        load_documents(db, [("ok.json", {"productId": "P1"}), ("big.json", [{}] * 60_000)])
+    assert refused.value.detail.startswith("big.json: ")
+    assert _count(db, Product.product_id) == 0
+
+
+DUPLICATES = [
+    (
+        [
+            {
+                "inventoryItemId": "D1",
+                "productId": "PD",
+                "facilityId": "FD",
+                "inventoryItemDetails": [
+                    {"inventoryItemDetailSeqId": "1", "quantityOnHandDiff": 3, "availableToPromiseDiff": 3},
+                    {"inventoryItemDetailSeqId": "1", "quantityOnHandDiff": 8, "availableToPromiseDiff": 8},
+                ],
+            }
+        ],
+        [0, "inventoryItemDetails"],
+        "inventoryItemDetailSeqId 1 appears twice: on lines 1 and 2",
+    ),
+    (
+        [
+            {"inventoryItemId": "D2", "productId": "PD", "facilityId": "FD", "lotId": "first"},
+            {"inventoryItemId": "D2", "productId": "PD", "facilityId": "FD", "lotId": "second"},
+        ],
+        [],
+        "inventoryItemId D2 appears twice: on lines 1 and 2",
+    ),
+    (
+        {
+            "facilityId": "FD",
+            "facilityLocations": [{"locationSeqId": "L", "areaId": "A"}, {"locationSeqId": "L"}],
+        },
+        ["facilityLocations"],
+        "locationSeqId L appears twice: on lines 1 and 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "loc", "msg"), DUPLICATES)
+def test_a_duplicate_line_in_one_document_is_refused(
+    client: TestClient, db: Database, document: Any, loc: list[Any], msg: str
+) -> None:
+    base = {"facilityId": "FD", "products": [{"productId": "PD"}]}
+    assert client.post("/v1/import", json=base).status_code == 200
+    answer = client.post("/v1/import", json=document)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["code"] == "validation_failed"
+    assert problem["errors"] == [{"loc": loc, "msg": msg, "type": "duplicate_line"}]
+    assert _count(db, InventoryItemDetail.inventory_item_id) == 0
+    assert _count(db, Product.product_id) == 1
+
+
+def test_ctrl_c_while_loading_exits_130_without_a_traceback(
+    env: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _write(tmp_path, "a.json", {"facilityId": "FA"})
+    second = _write(tmp_path, "b.json", {"facilityId": "FB"})
+    loaded = catalog_cli.load_parsed
+
+    def interrupted_on_the_second(session: Any, parsed: Any, tick: Any) -> Any:
+        outcome = loaded(session, parsed, tick)  # written, then the interrupt before the commit
+        if parsed[1].facility_id == "FB":
+            raise KeyboardInterrupt
+        return outcome
+
+    monkeypatch.setattr(catalog_cli, "load_parsed", interrupted_on_the_second)
+    result = runner.invoke(app, ["load", first, second])
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output
+    assert "Traceback" not in result.output
+    with db.reading() as session:
+        assert list(session.scalars(select(Facility.facility_id))) == ["FA"]
