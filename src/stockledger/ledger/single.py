@@ -22,6 +22,7 @@ from stockledger.ledger.postings import (
     detail_values,
     expire_loaded_item,
     format_seq,
+    guards,
     numeric_seq,
     raise_refusal,
 )
@@ -65,10 +66,7 @@ def post_locked(
             "last_detail_seq": seq_num,
         },
     )
-    guarded = posting.require_atp and posting.available_to_promise_diff < 0
-    update = Statement(
-        _LOCKED_UPDATE_GUARDED if guarded else _LOCKED_UPDATE, {**change, "last": last_detail_seq}
-    )
+    update = Statement(_locked_update(posting), {**change, "last": last_detail_seq})
     values = detail_values(posting, seq_num, seq_id, now, user=acting_user(session))
     detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, values))
     rows = run_together(session, [update, detail, *also])
@@ -89,10 +87,14 @@ _LOCKED_SET = (
     "WHERE facility_id = :facility_id AND inventory_item_id = :inventory_item_id AND last_detail_seq = :last"
 )
 _RETURNING = f" RETURNING {', '.join(TOTALS)}"
-_LOCKED_UPDATE = _LOCKED_SET + _RETURNING
-_LOCKED_UPDATE_GUARDED = (
-    f"{_LOCKED_SET} AND available_to_promise_total + :available_to_promise_total >= 0{_RETURNING}"
-)
+
+
+def _locked_update(p: Posting) -> str:
+    """The locked UPDATE with `guards(p)` as its floors (each total's diff is bound by its name)."""
+    floors = "".join(f" AND {total} + :{total} >= 0" for total in guards(p))
+    return f"{_LOCKED_SET}{floors}{_RETURNING}"
+
+
 _DETAIL_INSERT = (
     f"INSERT INTO inventory_item_detail ({', '.join(DETAIL_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in DETAIL_COLUMNS)})"
@@ -115,8 +117,6 @@ def _guarded_update(p: Posting) -> ReturningUpdate[tuple[int, Decimal, Decimal, 
         )
         .returning(ITEM.c.last_detail_seq, *(ITEM.c[name] for name in TOTALS))
     )
-    if p.require_atp and p.available_to_promise_diff < 0:
-        stmt = stmt.where(ITEM.c.available_to_promise_total + p.available_to_promise_diff >= 0)
-    if p.require_qoh and p.quantity_on_hand_diff < 0:
-        stmt = stmt.where(ITEM.c.quantity_on_hand_total + p.quantity_on_hand_diff >= 0)
+    for total, diff in guards(p).items():
+        stmt = stmt.where(ITEM.c[total] + diff >= 0)
     return stmt
