@@ -116,7 +116,7 @@ def payload_parts(payload: dict[str, Any]) -> list[str]:
 
 def _insert(session: Session, values: dict[str, Any]) -> Statement:
     next_seq, seq_params = fenced_next_value(session, OUTBOX_SEQUENCE)
-    return Statement(_INSERT.format(next_seq=next_seq), {**values, **seq_params})
+    return Statement(f"{_INSERT_HEAD}{next_seq}{_INSERT_TAIL}", {**values, **seq_params})
 
 
 def event_values(
@@ -171,10 +171,8 @@ def payload_around(
 _ID = "\x00id\x00"
 _ID_JSON = json.dumps(_ID)
 _COLUMNS = "facility_id, event_seq, event_type, payload, created_stamp"
-_INSERT = (
-    f"INSERT INTO outbox_event ({_COLUMNS}) "
-    "VALUES (:facility_id, {next_seq}, :event_type, :payload, :created_stamp) RETURNING event_seq"
-)
+_INSERT_HEAD = f"INSERT INTO outbox_event ({_COLUMNS}) VALUES (:facility_id, "  # then the next seq
+_INSERT_TAIL = ", :event_type, :payload, :created_stamp) RETURNING event_seq"
 
 
 def _json_default(value: object) -> object:
