@@ -13,7 +13,7 @@ items in id order must not hold one of them out of that order (deadlock).
 
 SQL in PostgreSQL's dialect only (data-modifying CTEs, to_json): reached only where
 core.dialects.writes_through_ctes (reservations/service.py) or `Database.runs_alone`
-(reservations/api.py, through reservations/hot.py) says the database can; on Citus
+(reservations/api.py, through reservations/service.py and ledger/post.py) says the database can; on Citus
 (core.citus.shards_by_facility) it hands over to ledger/sole_item_steps_pg.py.
 """
 
