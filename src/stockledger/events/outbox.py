@@ -119,17 +119,6 @@ def _insert(session: Session, values: dict[str, Any]) -> Statement:
     return Statement(f"{_INSERT_HEAD}{next_seq}{_INSERT_TAIL}", {**values, **seq_params})
 
 
-def event_values(
-    on: BindTarget, facility_id: str, event_type: str, payload: dict[str, Any], user: str | None
-) -> dict[str, Any]:
-    """One event's values as `e_`-named driver parameters, for a caller's own statement (the
-    ledger's one-statement reservation) that has checked the facility scope and found the user
-    itself (no Session); the payload must fit in one part. It gets `changeByUserLoginId: user`
-    when a user is known."""
-    values = _values(on, facility_id, event_type, _dumps(_signed(payload, user)))
-    return {f"e_{k}": v for k, v in values.items()}
-
-
 def _signed(payload: dict[str, Any], user: str | None) -> dict[str, Any]:
     """The payload with `changeByUserLoginId`: who the change was made for (core.actor)."""
     return payload if user is None else {**payload, "changeByUserLoginId": user}
@@ -156,9 +145,9 @@ def payload_around(
     event_type: str, payload_of: Callable[[str], dict[str, Any]], user: str | None
 ) -> tuple[str, str]:
     """For a payload that names an id only the statement learns (the item a reservation posts
-    to): the JSON of `payload_of(id)` (signed by `user`, as `event_values` signs it) before and
-    after the id's JSON string, so that `head || to_json(id)::text || tail` in SQL is that
-    payload's JSON, byte for byte."""
+    to): the JSON of `payload_of(id)` (signed by `user`, as `event_inserts` signs for the acting
+    user) before and after the id's JSON string, so that `head || to_json(id)::text || tail` in
+    SQL is that payload's JSON, byte for byte."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
     head, found, tail = _dumps(_signed(payload_of(_ID), user)).partition(_ID_JSON)
