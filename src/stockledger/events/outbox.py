@@ -19,13 +19,13 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import BindTarget, Statement, bound, run
 from stockledger.core.exact_marks import exact_numbers_text
 from stockledger.core.fence import fenced_next_value
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import BindTarget, Statement, bound, run
 from stockledger.events.models import OutboxEvent
 
 
@@ -80,7 +80,7 @@ def event_inserts(
 
 def event_insert(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> Statement:
     """The INSERT of one event that fits in one part (… RETURNING event_seq), to run now or with
-    other writes (core.db.run_together). The INSERT takes its number itself, fenced."""
+    other writes (core.statements.run_together). The INSERT takes its number itself, fenced."""
     (statement,) = event_inserts(session, facility_id, event_type, payload)
     return statement
 

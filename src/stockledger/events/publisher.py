@@ -32,7 +32,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from stockledger.core.config import Settings, default
-from stockledger.core.db import Database, upsert
+from stockledger.core.db import Database
+from stockledger.core.dialects import upsert
 from stockledger.core.disconnects import LOST, describe
 from stockledger.core.model_base import utcnow
 from stockledger.core.transactions import command_transaction

@@ -9,19 +9,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import (
-    RowsCheck,
-    Statement,
-    WriteBehind,
-    fetched_rows,
-    from_arrays,
-    one_of,
-    run,
-)
-from stockledger.core.dialects import binds_arrays
+from stockledger.core.dialects import binds_arrays, from_arrays, one_of
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import RowsCheck, Statement, fetched_rows, run
+from stockledger.core.write_behind import WriteBehind
 from stockledger.ledger.batch_pg import FLOORED, array_update
 from stockledger.ledger.postings import (
     ATP,
@@ -70,7 +63,7 @@ def post_batch(
     Like `post`, a refused posting raises after the postings before it are written.
 
     With `writes` (PostgreSQL), the two statements are sent and not waited for: the caller
-    settles them before it reads again or commits (core.db.WriteBehind).
+    settles them before it reads again or commits (core.write_behind.WriteBehind).
     """
     if not postings:
         return []
@@ -137,7 +130,7 @@ def post_locked_batch(
         given = numeric_seq(p.detail_seq_id)
         seq_num = last[item] + 1 if given is None else max(last[item] + 1, given)
         last[item] = seq_num
-        # one instant for the batch: one parameter, not an array (core.db.from_arrays)
+        # one instant for the batch: one parameter, not an array (core.dialects.from_arrays)
         details.append(detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num), now, user))
         acc = sums.setdefault(item, [ZERO, ZERO, ZERO])
         acc[0] += p.quantity_on_hand_diff
@@ -332,7 +325,7 @@ def _insert_details(
     session: Session, details: list[dict[str, object]], writes: WriteBehind | None = None
 ) -> None:
     """The detail rows (all with the same keys): on PostgreSQL one INSERT from arrays
-    (core.db.from_arrays), sent through `writes` when given; on SQLite one executemany."""
+    (core.dialects.from_arrays), sent through `writes` when given; on SQLite one executemany."""
     if binds_arrays(session):
         rows, params = from_arrays(session, DETAIL, details)
         insert_rows = Statement(f"INSERT INTO inventory_item_detail ({', '.join(details[0])}) {rows}", params)

@@ -5,8 +5,9 @@ as one array parameter (SQLite: one executemany there)."""
 from collections.abc import Mapping
 from decimal import Decimal
 
-from stockledger.core.db import Statement, array_literal
+from stockledger.core.dialects import array_literal
 from stockledger.core.fixed import to_micros
+from stockledger.core.statements import Statement
 from stockledger.ledger.postings import ATP, QOH, TOTALS
 
 FLOORED = (QOH, ATP)  # the totals a posting's guards may floor (ledger/postings.py's `guards`)

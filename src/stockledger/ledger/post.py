@@ -12,7 +12,7 @@ caller's transaction, so for every item: totals == sum of its detail diffs.
   * several on items held by their detail sequence alone, one facility, PostgreSQL: two
     statements from arrays, guarded by the database;
   * `writes` given (PostgreSQL): the batch's statements are sent and not waited for
-    (core.db.WriteBehind).
+    (core.write_behind.WriteBehind).
 
 The one-statement reservation, where the ledger also finds the item (`post_sole_item`, given
 a typed SoleItemReservation; its SQL in ledger/sole_item_pg.py), comes in by this door too. The
@@ -36,13 +36,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
+from stockledger.core.async_pool import AsyncPoolUnavailable
 from stockledger.core.citus import shards_by_facility
-from stockledger.core.db import AsyncPoolUnavailable, Database, WriteBehind, run
+from stockledger.core.db import Database
 from stockledger.core.dialects import writes_through_ctes
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import run
 from stockledger.core.sums import require_summable_items
+from stockledger.core.write_behind import WriteBehind
 from stockledger.events.outbox import Event, event_inserts, record_event
 from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.postings import Links, LockedItem, Posted, Posting

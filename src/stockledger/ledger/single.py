@@ -1,6 +1,6 @@
 """One posting: a guarded UPDATE … RETURNING of the item, then the INSERT of its detail row;
 or, for an item the transaction has locked and read, both in one round trip with the
-caller's other writes (core.db.run_together)."""
+caller's other writes (core.statements.run_together)."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import Statement, bound, fetched, run_together
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import Statement, bound, fetched, run_together
 from stockledger.ledger.postings import (
     DETAIL,
     DETAIL_COLUMNS,
@@ -47,7 +47,7 @@ def post_locked(
 ) -> Posted:
     """`post` for an item this transaction has locked and read (`last_detail_seq` as read under
     the lock): the same rows, written in one round trip together with the caller's other writes
-    (`also`, core.db.run_together). Refused → the caller's transaction must roll back, since on
+    (`also`, core.statements.run_together). Refused → the caller's transaction must roll back, since on
     PostgreSQL `also` ran in the same statement. `now`: the detail row's stamp, when the caller
     built `also` (its event) after taking it, so the row is not later than its event."""
     check_facility(session, posting.facility_id)

@@ -23,9 +23,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from stockledger.core.db import BindTarget, Statement, bound
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.model_base import utcnow
+from stockledger.core.statements import BindTarget, Statement, bound
 from stockledger.events.outbox import OUTBOX_SEQUENCE, payload_around
 from stockledger.ledger.postings import DETAIL, LINK_NAMES, TOTALS
 from stockledger.ledger.postings_pg import format_seq_sql

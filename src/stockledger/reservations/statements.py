@@ -7,9 +7,9 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import Statement, array_literal, fetched_rows, locking, run
-from stockledger.core.dialects import binds_arrays, serialises_writers
+from stockledger.core.dialects import array_literal, binds_arrays, locking, serialises_writers
 from stockledger.core.errors import NotFound
+from stockledger.core.statements import Statement, fetched_rows, run
 from stockledger.ledger.models import InventoryItem, Product
 from stockledger.reservations.rules import INV_AVAILABLE, Candidate, chunks, fefo_key
 from stockledger.reservations.statements_pg import lock_products
