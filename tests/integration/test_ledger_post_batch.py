@@ -52,6 +52,7 @@ def postings(draw: st.DrawFn) -> list[Posting]:
                 effective_date=WHEN,
                 links=Links(order_id=draw(st.none() | st.sampled_from(["O1", "O2"])), description="d"),
                 require_atp=draw(st.booleans()),
+                require_qoh=draw(st.booleans()),
                 detail_seq_id=seq_id,
             )
         )
