@@ -13,9 +13,11 @@ from stockledger.core.actor import acting_user
 from stockledger.core.scope import check_facility
 from stockledger.core.statements import Statement, bound, fetched, run_together
 from stockledger.ledger.postings import (
+    ATP,
     DETAIL,
     DETAIL_COLUMNS,
     ITEM,
+    QOH,
     TOTALS,
     Posted,
     Posting,
@@ -91,10 +93,17 @@ _RETURNING = f" RETURNING {', '.join(TOTALS)}"
 
 def _locked_update(p: Posting) -> str:
     """The locked UPDATE with `guards(p)` as its floors (each total's diff is bound by its name)."""
-    floors = "".join(f" AND {total} + :{total} >= 0" for total in guards(p))
+    return _LOCKED_UPDATES[tuple(guards(p))]
+
+
+def _with_floors(totals: tuple[str, ...]) -> str:
+    floors = "".join(f" AND {total} + :{total} >= 0" for total in totals)
     return f"{_LOCKED_SET}{floors}{_RETURNING}"
 
 
+# built once per set of guarded totals (`guards` gives QOH before ATP)
+_FLOORED: tuple[tuple[str, ...], ...] = ((), (QOH,), (ATP,), (QOH, ATP))
+_LOCKED_UPDATES = {t: _with_floors(t) for t in _FLOORED}
 _DETAIL_INSERT = (
     f"INSERT INTO inventory_item_detail ({', '.join(DETAIL_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in DETAIL_COLUMNS)})"
