@@ -28,7 +28,8 @@ from citus_reserve_http import stock
 from citusbench import citus, cpu_delta, create_database, drop_database, node_cpu, spread_facilities
 from httpbench import CLI, append_results, load_average
 
-from stockledger.core.db import Database, run
+from stockledger.core.db import Database
+from stockledger.core.statements import run
 from stockledger.ledger.post import post_sole_item
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.reservations.lines import ReserveLine, sole_item

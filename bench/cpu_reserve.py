@@ -32,7 +32,8 @@ from psycopg import RawCursor
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reserve_service as bench
 
-from stockledger.core.db import Database, numbered
+from stockledger.core.db import Database
+from stockledger.core.statements import numbered
 from stockledger.ledger.sole_item_pg import sole_item_statement
 from stockledger.reservations.lines import sole_item
 from stockledger.reservations.rules import ALL_OR_NOTHING

@@ -34,7 +34,8 @@ import psycopg
 from sqlalchemy import text
 
 from stockledger.core import migrate
-from stockledger.core.db import Database, Statement
+from stockledger.core.db import Database
+from stockledger.core.statements import Statement
 from stockledger.core.transactions import command_transaction
 from stockledger.ledger.verify import find_mismatches
 from stockledger.reservations import service

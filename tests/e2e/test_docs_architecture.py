@@ -28,6 +28,7 @@ ADDED_TO_EVERY_PAYLOAD = {"changeByUserLoginId"}  # events.outbox.event_inserts,
 
 PATH = re.compile(r"(?<![\w/.<{])((?:[a-z_0-9]+/)+[a-z_0-9]+\.(?:py|md|yaml))\b")
 TICKED_FILE = re.compile(r"`([a-z_0-9]+\.py)`")
+BARE_FILE = re.compile(r"(?<![\w/.*<{-])([a-z_0-9]+\.py)\b")  # a module by its file name alone
 TICKED_FOLDER = re.compile(r"`([a-z_]+)/`")
 TICKED_DOTTED = re.compile(r"`([a-z_]+(?:\.[A-Za-z_0-9]+)+)(?:\(\))?`")
 EVENT_ARROW = r"^\s*\w+\s*-[->)x]+\s*{alias}\s*:\s*(\w+)\s*\{{([^}}]*)\}}"
@@ -55,6 +56,47 @@ def test_every_file_and_folder_in_backticks_exists() -> None:
     files = [f for f in sorted(set(TICKED_FILE.findall(DOC))) if f not in names]
     folders = [d for d in sorted(set(TICKED_FOLDER.findall(DOC))) if not (SOURCE / d).is_dir()]
     assert (files, folders) == ([], [])
+
+
+def _python_files() -> set[str]:
+    return {
+        path.name
+        for folder in ("src", "tests", "bench", "docs", "scripts")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+
+
+def test_every_module_named_by_its_file_name_alone_exists() -> None:
+    """`single.py`, `(sole_item_pg.py, …)`: a bare file name, in backticks or not, in the
+    document or in the source's docstrings and comments, names a module that exists."""
+    names = _python_files()
+    named = set(BARE_FILE.findall(DOC))
+    assert len(named) > 20  # the pattern still finds the document's names
+    in_source = {
+        (path.relative_to(SOURCE).as_posix(), name)
+        for path in SOURCE.rglob("*.py")
+        for name in BARE_FILE.findall(path.read_text(encoding="utf-8"))
+    }
+    missing = sorted(n for n in named if n not in names)
+    missing_in_source = sorted((where, n) for where, n in in_source if n not in names)
+    assert (missing, missing_in_source) == ([], [])
+
+
+def test_every_module_path_the_source_names_exists() -> None:
+    """`reservations/hot.py` in a docstring: a module path named in the source exists."""
+    named = {
+        (path.relative_to(SOURCE).as_posix(), found)
+        for path in SOURCE.rglob("*.py")
+        for found in PATH.findall(path.read_text(encoding="utf-8"))
+    }
+    assert len(named) > 20
+    tests = ROOT / "tests"
+    missing = [
+        (where, p)
+        for where, p in sorted(named)
+        if not any((base / p).exists() for base in (SOURCE, ROOT, tests, SOURCE / where.split("/")[0]))
+    ]
+    assert missing == []
 
 
 def test_every_dotted_name_it_gives_imports() -> None:

@@ -4,9 +4,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from stockledger.app import create_app
 from stockledger.core.db import Database
 from stockledger.core.limits import MAX_BODY
 from tests.shipping_support import snapshot
@@ -21,12 +23,12 @@ def _padded(size: int) -> bytes:
     return doc + b" " * (size - len(doc))
 
 
-def _too_large(response: Response) -> dict[str, Any]:
+def _too_large(response: Response, limit: str = "10 MB") -> dict[str, Any]:
     assert response.status_code == 413, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
     assert (body["status"], body["code"]) == (413, "payload_too_large")
-    assert "10 MB" in body["detail"]
+    assert body["detail"] == f"The request body is larger than {limit}"
     return body
 
 
@@ -92,3 +94,16 @@ def test_the_erp_reset_csv_is_exempt_from_the_limit(seeded_client: TestClient) -
         "/v1/availability", params={"facilityId": "FACILITY_1", "productId": "FG001"}
     )
     assert availability.json()["quantityOnHandTotal"] == 40
+
+
+def test_the_limit_is_the_max_body_bytes_setting(
+    seeded: Database, db_url: str, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STOCKLEDGER_MAX_BODY_BYTES, read when the app is made: a body of that size is served, one
+    byte more is a 413 naming the limit."""
+    monkeypatch.setenv("STOCKLEDGER_MAX_BODY_BYTES", "4096")
+    headers = {**JSON, "Authorization": f"Bearer {admin_token}"}
+    with TestClient(create_app(db_url), headers=headers) as client:
+        assert client.post("/v1/variances", content=_padded(4096)).status_code == 200
+        _too_large(client.post("/v1/variances", content=_padded(4097)), "4096 bytes")
+        assert _qoh(client, "FG002-INV-001") == 23

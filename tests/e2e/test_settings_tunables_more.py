@@ -154,6 +154,11 @@ def test_a_duplicate_waits_the_idempotency_wait_then_gets_a_409(
             "print(lean_select.cache_parameters()['maxsize'])",
             "512",
         ),
+        (
+            "STOCKLEDGER_RESERVATION_EVENT_LINES",
+            "from stockledger.reservations.service import EVENT_LINES; print(EVENT_LINES)",
+            "1000",
+        ),
         (  # a load a batch of 2 at a time: tests/integration/test_product_import_batches.py
             "STOCKLEDGER_IMPORT_BATCH_SIZE",
             "from stockledger.catalog.import_products import BATCH; print(BATCH)",
@@ -189,8 +194,10 @@ def test_the_publisher_of_serve_and_events_publish_takes_the_settings(
     monkeypatch.setenv("STOCKLEDGER_PUBLISH_POLL_SECONDS", "0.05")
     monkeypatch.setenv("STOCKLEDGER_NATS_CONNECT_SECONDS", "0.7")
     monkeypatch.setenv("STOCKLEDGER_PUBLISH_BATCH_SIZE", "9")
+    monkeypatch.setenv("STOCKLEDGER_PUBLISH_BACKOFF_MAX_SECONDS", "3")
     config = PublisherConfig.of(get_settings(), "nats://x", "S", "s")
     assert (config.poll_seconds, config.connect_timeout, config.batch_size) == (0.05, 0.7, 9)
+    assert config.backoff_max_seconds == 3
     assert PublisherConfig("nats://x").poll_seconds == 0.5  # the default, declared on the setting
 
 

@@ -17,7 +17,8 @@ import pytest
 from psycopg import RawCursor
 from sqlalchemy import literal_column, select, text
 
-from stockledger.core.db import Database, Statement, numbered
+from stockledger.core.db import Database
+from stockledger.core.statements import Statement, numbered
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.reservations.service import ReserveLine
 from tests.reserve_support import reserve_line

@@ -10,16 +10,10 @@ from hypothesis import strategies as st
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import (
-    Database,
-    Statement,
-    array_literal,
-    from_arrays,
-    one_of,
-    plan_each_statement,
-    run,
-)
+from stockledger.core.db import Database
+from stockledger.core.dialects import array_literal, from_arrays, one_of, plan_each_statement
 from stockledger.core.errors import AppError, InsufficientStock, NotFound
+from stockledger.core.statements import Statement, run
 from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post
@@ -58,6 +52,7 @@ def postings(draw: st.DrawFn) -> list[Posting]:
                 effective_date=WHEN,
                 links=Links(order_id=draw(st.none() | st.sampled_from(["O1", "O2"])), description="d"),
                 require_atp=draw(st.booleans()),
+                require_qoh=draw(st.booleans()),
                 detail_seq_id=seq_id,
             )
         )

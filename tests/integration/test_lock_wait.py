@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import text
 
-from stockledger.core.db import Database, LockWaitExceeded, lock_wait_at_most
+from stockledger.core.db import Database
+from stockledger.core.dialects import LockWaitExceeded, lock_wait_at_most
 from tests.conftest import POSTGRES_LIKE
 
 RENAME = text("UPDATE product SET product_name = :n WHERE product_id = 'FG001'")

@@ -18,9 +18,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from stockledger.core.db import Database, Statement
+from stockledger.core.db import Database
 from stockledger.core.errors import Forbidden, InsufficientStock
 from stockledger.core.scope import FacilityScoped
+from stockledger.core.statements import Statement
 from stockledger.core.transactions import command_transaction
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail

@@ -2,8 +2,9 @@
 
 from sqlalchemy import bindparam, literal_column, select
 
-from stockledger.core.db import Database, Statement, from_arrays, run, run_together
-from stockledger.core.statements import CACHES, STATEMENT_CACHE_SIZE
+from stockledger.core.db import Database
+from stockledger.core.dialects import from_arrays
+from stockledger.core.statements import CACHES, STATEMENT_CACHE_SIZE, Statement, run, run_together
 from stockledger.ledger.models import Product
 
 MORE = STATEMENT_CACHE_SIZE + 40  # distinct shapes: more than a cache holds

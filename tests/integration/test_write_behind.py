@@ -1,4 +1,4 @@
-"""core.db.WriteBehind: writes sent without waiting, settled before the caller reads or commits."""
+"""core.write_behind.WriteBehind: writes sent without waiting, settled before the caller reads or commits."""
 
 from decimal import Decimal
 
@@ -6,8 +6,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import event, exc, func, select, text
 
-from stockledger.core.db import Database, Statement, WriteBehind, run
-from stockledger.core.write_behind import writes_behind
+from stockledger.core.db import Database
+from stockledger.core.statements import Statement, run
+from stockledger.core.write_behind import WriteBehind, writes_behind
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import Posting, post
 from stockledger.metrics.ledger_rows import count_ledger_rows

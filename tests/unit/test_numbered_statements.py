@@ -1,6 +1,6 @@
 """Statements run alone go to PostgreSQL with its own placeholders ($1…), converted once."""
 
-from stockledger.core.db import Statement, numbered
+from stockledger.core.statements import Statement, numbered
 
 
 def test_names_become_numbers_in_order_and_a_repeated_name_is_one_parameter() -> None:

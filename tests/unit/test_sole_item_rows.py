@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from stockledger.core.db import bound, numbered
+from stockledger.core.statements import bound, numbered
 from stockledger.ledger.postings import DETAIL, Links, Posting, detail_values
 from stockledger.ledger.reservation_rows import RES, RES_ACTIVE, ReservationRow
 from stockledger.ledger.sole_item_pg import (

@@ -21,8 +21,8 @@ from stockledger.catalog.schemas import (
     StockedItemList,
     StockedItemOut,
 )
-from stockledger.core.db import analyze_after_commit, inserts_counted
 from stockledger.core.deps import ReadSession, WriteSession
+from stockledger.core.dialects import analyze_after_commit, inserts_counted
 from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.gc_pause import collections_paused
 from stockledger.core.openapi import documented_body

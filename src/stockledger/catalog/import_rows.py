@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import upsert
+from stockledger.core.dialects import upsert
 from stockledger.core.errors import ValidationFailed
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import FacilityLocation, InventoryItem

@@ -5,7 +5,7 @@ from typing import cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import upsert
+from stockledger.core.dialects import upsert
 from stockledger.core.errors import NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow

@@ -245,8 +245,4 @@ def _bound(
     return by_column
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 __all__ = ["copy_rows", "session_settings", "upsert_copied"]

@@ -67,6 +67,18 @@ class Settings(BaseSettings):
     publish_retry_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="serve's publisher: the pause after a failure"
     )
+    publish_backoff_max_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="the publisher's longest wait while NATS or the database is away",
+    )
+    publisher_start_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="serve: how long it waits for its publisher thread to start"
+    )
+    publisher_stop_seconds: float = Field(
+        default=15.0, gt=0, le=600, description="serve: how long it waits for its publisher thread to end"
+    )
     consume_batch_size: int = Field(default=50, ge=1, le=10_000, description="OMS messages per pull")
     consume_fetch_seconds: float = Field(
         default=1.0, gt=0, le=60, description="a pull's wait for OMS messages before it asks again"
@@ -76,6 +88,18 @@ class Settings(BaseSettings):
     )
     import_batch_size: int = Field(
         default=5_000, ge=1, le=100_000, description="products per batch of a load (read at start)"
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="the largest request body (streamed uploads aside)",
+    )
+    reservation_event_lines: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="reservation lines per StockReserved event (read at start)",
     )
     csv_export_chunk_rows: int = Field(
         default=1_000, ge=1, le=100_000, description="rows a CSV export reads per statement"

@@ -7,7 +7,7 @@ start with BEGIN IMMEDIATE so two writers queue instead of failing on lock upgra
 PostgreSQL: psycopg 3, READ COMMITTED, a pool that checks idle connections on checkout, and
 single-statement changes sent in autocommit on a pool of their own (Database.run_alone).
 
-The names other modules use are importable from here as before (re-exported below).
+Each name is imported from the module that defines it: no re-exports here.
 """
 
 import select
@@ -28,81 +28,30 @@ from stockledger.core.async_pool import (
     ASYNC_WAIT_SECONDS,
     IDLE_PING_SECONDS,
     AsyncPool,
-    AsyncPoolUnavailable,
     open_pool,
     run_on_pool,
 )
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import Settings, default
-from stockledger.core.dialects import (
-    LockWaitExceeded,
-    analyze_after_commit,
-    array_literal,
-    from_arrays,
-    inserts_counted,
-    lock_wait_at_most,
-    locking,
-    next_value_expression,
-    one_of,
-    plan_each_statement,
-    upsert,
-    upsert_rows,
-)
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
 from stockledger.core.statements import (
     INDEX_PLANS,
-    BindTarget,
-    RowsCheck,
     Statement,
-    bound,
     driver_error,
-    fetched,
-    fetched_rows,
     first_row,
-    is_postgres,
     lean_select,
     numbered,
-    run,
-    run_together,
 )
-from stockledger.core.write_behind import WriteBehind
 
 POOL_SIZE: int = default("db_pool_size")
 BUSY_TIMEOUT_SECONDS: float = default("sqlite_busy_timeout_seconds")
 
 __all__ = [
-    "ASYNC_WAIT_SECONDS",
-    "IDLE_PING_SECONDS",
-    "INDEX_PLANS",
-    "AsyncPoolUnavailable",
-    "BindTarget",
     "Database",
-    "LockWaitExceeded",
-    "RowsCheck",
-    "Statement",
-    "WriteBehind",
-    "analyze_after_commit",
-    "array_literal",
-    "bound",
     "configured_database",
-    "fetched",
-    "fetched_rows",
-    "from_arrays",
-    "inserts_counted",
-    "is_postgres",
     "is_sqlite",
-    "lock_wait_at_most",
-    "locking",
     "make_engine",
-    "next_value_expression",
     "normalize_url",
-    "numbered",
-    "one_of",
-    "plan_each_statement",
-    "run",
-    "run_together",
-    "upsert",
-    "upsert_rows",
 ]
 
 

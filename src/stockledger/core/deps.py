@@ -23,6 +23,11 @@ def get_database(request: Request) -> Database:
     return db
 
 
+# The request state's name for a transaction a middleware owns (the idempotency middleware's
+# keyed request: the key's claim commits with the change); write_session joins it.
+WRITE_SESSION = "write_session"
+
+
 @contextmanager
 def write_session(request: Request) -> Iterator[Session]:
     """The request's write transaction: committed when the block ends, rolled back on an error.
@@ -31,7 +36,7 @@ def write_session(request: Request) -> Iterator[Session]:
     in one worker-thread hop instead of FastAPI's four (sync dependency in and out, sync route,
     answer validation).
     """
-    owned: Session | None = getattr(request.state, "write_session", None)
+    owned: Session | None = getattr(request.state, WRITE_SESSION, None)
     if owned is not None:
         # The idempotency middleware owns this request's transaction (the key's claim and
         # its stored answer commit with the change); a refused change rolls back alone.

@@ -1,8 +1,8 @@
 """SQL that differs between SQLite and PostgreSQL, behind one call each, so features never branch
 on the database: upserts, id lists, row locks, lock waits, sequences, bulk rows from arrays, plan
 settings, statistics after bulk work; and what a feature may ask of the database, by what it
-does, never by its name (`writes_through_ctes`, `binds_arrays`; `Database.runs_alone` in
-core/db.py). (Sequence numbers in commit order: core/fence.py.)"""
+does, never by its name (`writes_through_ctes`, `binds_arrays`, `serialises_writers`;
+`Database.runs_alone` in core/db.py). (Sequence numbers in commit order: core/fence.py.)"""
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -51,6 +51,13 @@ def binds_arrays(session: Session) -> bool:
     PostgreSQL, which then also takes a statement's row locks in its ORDER BY order. SQLite:
     executemany and IN lists, under the write lock its transaction holds from BEGIN."""
     return is_postgres(session)
+
+
+def serialises_writers(session: Session) -> bool:
+    """Whether the database lets one writing transaction run at a time, so that what it reads
+    cannot change before it commits and a read needs no row lock: SQLite (its transactions
+    take the write lock at BEGIN, core.db). PostgreSQL: a writer locks the rows it relies on."""
+    return not is_postgres(session)
 
 
 def upsert_updating(

@@ -8,6 +8,7 @@ incrementally; they check their own content.
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stockledger.core.config import default
 from stockledger.core.guards import (
     NUL_DETAIL,
     SURROGATE_DETAIL,
@@ -19,7 +20,7 @@ from stockledger.core.guards import (
     nul_in_target,
 )
 
-MAX_BODY = 10 * 1024 * 1024
+MAX_BODY: int = default("max_body_bytes")
 
 
 class BodyLimitMiddleware:
@@ -42,7 +43,7 @@ class BodyLimitMiddleware:
         fits = declared is None or declared <= self.max_bytes
         body = await read_body(receive, self.max_bytes) if fits else None
         if body is None:
-            detail = f"The request body is larger than {self.max_bytes // (1024 * 1024)} MB"
+            detail = f"The request body is larger than {_size(self.max_bytes)}"
             await _refuse(scope, receive, send, 413, "payload_too_large", detail)
             return
         if (refusal := body_refusal(scope, body)) is not None:
@@ -112,3 +113,8 @@ def replay_body(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
+
+
+def _size(limit: int) -> str:
+    mb = 1024 * 1024
+    return f"{limit // mb} MB" if limit % mb == 0 else f"{limit} bytes"

@@ -31,13 +31,14 @@ class BackgroundPublisher:
 
     def start(self) -> None:
         self._thread.start()
-        self._ready.wait(timeout=10)
+        self._ready.wait(timeout=self.settings.publisher_start_seconds)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Ask the loop to end after its current batch and wait for the thread."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the loop to end after its current batch and wait for the thread (`timeout`, else
+        the settings' publisher_stop_seconds)."""
         if self._loop is not None and self._stop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
+        self._thread.join(self.settings.publisher_stop_seconds if timeout is None else timeout)
 
     @property
     def running(self) -> bool:

@@ -6,7 +6,8 @@ from collections.abc import Collection
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import Database, upsert
+from stockledger.core.db import Database
+from stockledger.core.dialects import upsert
 from stockledger.events.feed import event_at, events_at
 from stockledger.events.models import DeploymentIdentity, OutboxEvent
 from stockledger.events.schemas import event_body

@@ -19,13 +19,13 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import BindTarget, Statement, bound, run
 from stockledger.core.exact_marks import exact_numbers_text
 from stockledger.core.fence import fenced_next_value
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import BindTarget, Statement, bound, run
 from stockledger.events.models import OutboxEvent
 
 
@@ -80,7 +80,7 @@ def event_inserts(
 
 def event_insert(session: Session, facility_id: str, event_type: str, payload: dict[str, Any]) -> Statement:
     """The INSERT of one event that fits in one part (… RETURNING event_seq), to run now or with
-    other writes (core.db.run_together). The INSERT takes its number itself, fenced."""
+    other writes (core.statements.run_together). The INSERT takes its number itself, fenced."""
     (statement,) = event_inserts(session, facility_id, event_type, payload)
     return statement
 
@@ -116,18 +116,7 @@ def payload_parts(payload: dict[str, Any]) -> list[str]:
 
 def _insert(session: Session, values: dict[str, Any]) -> Statement:
     next_seq, seq_params = fenced_next_value(session, OUTBOX_SEQUENCE)
-    return Statement(_INSERT.format(next_seq=next_seq), {**values, **seq_params})
-
-
-def event_values(
-    on: BindTarget, facility_id: str, event_type: str, payload: dict[str, Any], user: str | None
-) -> dict[str, Any]:
-    """One event's values as `e_`-named driver parameters, for a caller's own statement (the
-    ledger's one-statement reservation) that has checked the facility scope and found the user
-    itself (no Session); the payload must fit in one part. It gets `changeByUserLoginId: user`
-    when a user is known."""
-    values = _values(on, facility_id, event_type, _dumps(_signed(payload, user)))
-    return {f"e_{k}": v for k, v in values.items()}
+    return Statement(f"{_INSERT_HEAD}{next_seq}{_INSERT_TAIL}", {**values, **seq_params})
 
 
 def _signed(payload: dict[str, Any], user: str | None) -> dict[str, Any]:
@@ -156,9 +145,9 @@ def payload_around(
     event_type: str, payload_of: Callable[[str], dict[str, Any]], user: str | None
 ) -> tuple[str, str]:
     """For a payload that names an id only the statement learns (the item a reservation posts
-    to): the JSON of `payload_of(id)` (signed by `user`, as `event_values` signs it) before and
-    after the id's JSON string, so that `head || to_json(id)::text || tail` in SQL is that
-    payload's JSON, byte for byte."""
+    to): the JSON of `payload_of(id)` (signed by `user`, as `event_inserts` signs for the acting
+    user) before and after the id's JSON string, so that `head || to_json(id)::text || tail` in
+    SQL is that payload's JSON, byte for byte."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
     head, found, tail = _dumps(_signed(payload_of(_ID), user)).partition(_ID_JSON)
@@ -171,10 +160,8 @@ def payload_around(
 _ID = "\x00id\x00"
 _ID_JSON = json.dumps(_ID)
 _COLUMNS = "facility_id, event_seq, event_type, payload, created_stamp"
-_INSERT = (
-    f"INSERT INTO outbox_event ({_COLUMNS}) "
-    "VALUES (:facility_id, {next_seq}, :event_type, :payload, :created_stamp) RETURNING event_seq"
-)
+_INSERT_HEAD = f"INSERT INTO outbox_event ({_COLUMNS}) VALUES (:facility_id, "  # then the next seq
+_INSERT_TAIL = ", :event_type, :payload, :created_stamp) RETURNING event_seq"
 
 
 def _json_default(value: object) -> object:

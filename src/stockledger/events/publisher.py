@@ -32,7 +32,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from stockledger.core.config import Settings, default
-from stockledger.core.db import Database, upsert
+from stockledger.core.db import Database
+from stockledger.core.dialects import upsert
 from stockledger.core.disconnects import LOST, describe
 from stockledger.core.model_base import utcnow
 from stockledger.core.transactions import command_transaction
@@ -45,7 +46,6 @@ from stockledger.events.stream_state import MSG_ID, stream_state
 
 log = logging.getLogger("stockledger.events")
 ALL_FACILITIES = "_"
-BACKOFF_MAX_SECONDS = 30.0  # the longest wait between tries while NATS or the database is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +56,12 @@ class PublisherConfig:
     batch_size: int = default("publish_batch_size")
     connect_timeout: float = default("nats_connect_seconds")
     poll_seconds: float = default("publish_poll_seconds")
+    backoff_max_seconds: float = default("publish_backoff_max_seconds")  # the longest wait between tries
 
     @classmethod
     def of(cls, settings: Settings, nats_url: str, stream: str, subject_prefix: str) -> "PublisherConfig":
-        """The publisher of `settings`: their batch size, NATS connect timeout and poll interval."""
+        """The publisher of `settings`: their batch size, NATS connect timeout, poll interval and
+        longest backoff."""
         return cls(
             nats_url,
             stream,
@@ -67,6 +69,7 @@ class PublisherConfig:
             settings.publish_batch_size,
             settings.nats_connect_seconds,
             settings.publish_poll_seconds,
+            settings.publish_backoff_max_seconds,
         )
 
 
@@ -156,15 +159,15 @@ async def publish_forever(db: Database, config: PublisherConfig, stop: asyncio.E
             log.debug("published %d events", published)
         except BrokerUnavailable as exc:
             log.warning("%s; events stay in the outbox", exc)
-            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+            delay = min(delay * 2, config.backoff_max_seconds)
         except StreamDiverged as exc:
             if str(exc) != reported:
                 log.error("%s", exc)
                 reported = str(exc)
-            delay = BACKOFF_MAX_SECONDS
+            delay = config.backoff_max_seconds
         except LOST as exc:  # one line: the connection's loss is expected, its SQL is noise
             log.warning("the publisher lost its database connection (%s); retrying", describe(exc))
-            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+            delay = min(delay * 2, config.backoff_max_seconds)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
 

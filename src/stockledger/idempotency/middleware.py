@@ -17,7 +17,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.db import Database
-from stockledger.core.deps import commit_keyed, keyed_session
+from stockledger.core.deps import WRITE_SESSION, commit_keyed, keyed_session
 from stockledger.core.disconnects import LOST
 from stockledger.core.errors import AppError
 from stockledger.core.exact_marks import exact_numbers
@@ -30,7 +30,6 @@ from stockledger.idempotency.service import KeyClaim, StoredAnswer
 
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
-WRITE_SESSION = "write_session"  # core.deps.WriteSession joins the session kept under this name
 
 
 class IdempotencyMiddleware:

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import LockWaitExceeded, lock_wait_at_most, upsert
+from stockledger.core.dialects import LockWaitExceeded, lock_wait_at_most, upsert
 from stockledger.core.errors import Conflict
 from stockledger.idempotency.models import IdempotencyKey
 from stockledger.idempotency.rules import KeyPolicy

@@ -8,6 +8,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from stockledger.core.async_pool import AsyncPoolUnavailable
 from stockledger.core.csv_export import (
     CSV_RESPONSE,
     CsvResponse,
@@ -16,7 +17,7 @@ from stockledger.core.csv_export import (
     csv_response,
     wants_csv,
 )
-from stockledger.core.db import AsyncPoolUnavailable, Database
+from stockledger.core.db import Database
 from stockledger.core.deps import ReadSession, get_database
 from stockledger.core.exact_marks import exact_numbers
 from stockledger.core.pagination import Cursor, KeyCursor, Limit, Page, decode_cursor, page_of

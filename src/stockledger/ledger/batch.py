@@ -3,29 +3,24 @@
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import (
-    RowsCheck,
-    Statement,
-    WriteBehind,
-    fetched_rows,
-    from_arrays,
-    one_of,
-    run,
-)
-from stockledger.core.dialects import binds_arrays
+from stockledger.core.dialects import binds_arrays, from_arrays, one_of
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
-from stockledger.ledger.batch_pg import array_update
+from stockledger.core.statements import RowsCheck, Statement, fetched_rows, run
+from stockledger.core.write_behind import WriteBehind
+from stockledger.ledger.batch_pg import FLOORED, array_update
 from stockledger.ledger.postings import (
+    ATP,
     DETAIL,
     ITEM,
+    QOH,
     TOTALS,
     LockedItem,
     Posted,
@@ -33,8 +28,10 @@ from stockledger.ledger.postings import (
     detail_values,
     expire_loaded_items,
     format_seq,
+    guards,
     numeric_seq,
     raise_refusal,
+    refused_total,
 )
 
 # Bind parameters per statement stay under SQLite's limit (32,766; PostgreSQL allows 65,535).
@@ -66,7 +63,7 @@ def post_batch(
     Like `post`, a refused posting raises after the postings before it are written.
 
     With `writes` (PostgreSQL), the two statements are sent and not waited for: the caller
-    settles them before it reads again or commits (core.db.WriteBehind).
+    settles them before it reads again or commits (core.write_behind.WriteBehind).
     """
     if not postings:
         return []
@@ -96,6 +93,8 @@ def post_batch(
         _insert_details(session, details, writes)
         expire_loaded_items(session, {(s.posting.facility_id, s.posting.inventory_item_id) for s in planned})
     if refused is not None:
+        if writes is not None:
+            writes.settle()  # the refusal reads the totals the sent writes left
         raise_refusal(session, refused)
     return [s.posted for s in planned]
 
@@ -107,9 +106,10 @@ def post_locked_batch(
     (`locked`: item id → last_detail_seq as read under the lock): the same rows and totals,
     written set-based on PostgreSQL in two statements whatever their number: the totals'
     UPDATE from arrays, checked against the sequence read and guarded as `post_batch` guards
-    each posting in turn (an item's ATP must cover the deepest running shortfall of its
-    guarded postings), then the detail rows' INSERT from arrays. Refused → InsufficientStock
-    (or NotFound) before any detail row is written; the caller's transaction rolls back.
+    each posting in turn (ledger/postings.py's `guards`: an item's QOH and ATP must each cover
+    the deepest running shortfall of the postings guarding it), then the detail rows' INSERT
+    from arrays. Refused → NegativeStock or InsufficientStock (or NotFound) before any detail
+    row is written; the caller's transaction rolls back.
     SQLite: `post_batch` (no network to save)."""
     if not postings:
         return []
@@ -122,7 +122,7 @@ def post_locked_batch(
     check_facility(session, facility_id)
     last = dict(locked)
     sums: dict[str, list[Decimal]] = {}
-    need: dict[str, Decimal] = {}  # ATP an item must hold for every guarded posting to pass
+    need: dict[str, dict[str, Decimal]] = {}  # per item, per floored total: what it must hold
     details = []
     now, user = utcnow(), acting_user(session)
     for p in postings:
@@ -130,14 +130,16 @@ def post_locked_batch(
         given = numeric_seq(p.detail_seq_id)
         seq_num = last[item] + 1 if given is None else max(last[item] + 1, given)
         last[item] = seq_num
-        # one instant for the batch: one parameter, not an array (core.db.from_arrays)
+        # one instant for the batch: one parameter, not an array (core.dialects.from_arrays)
         details.append(detail_values(p, seq_num, p.detail_seq_id or format_seq(seq_num), now, user))
         acc = sums.setdefault(item, [ZERO, ZERO, ZERO])
         acc[0] += p.quantity_on_hand_diff
         acc[1] += p.available_to_promise_diff
         acc[2] += p.accounting_diff
-        if p.require_atp and p.available_to_promise_diff < 0:  # post's guard: ATP + running sum >= 0
-            need[item] = max(need[item], -acc[1]) if item in need else -acc[1]
+        running = {QOH: acc[0], ATP: acc[1]}
+        for total in guards(p):  # post's guard: the total + the running sum >= 0
+            floors = need.setdefault(item, {})
+            floors[total] = max(floors.get(total, -running[total]), -running[total])
     items = sorted(sums)  # lock order, as everywhere
     update = array_update(
         facility_id,
@@ -145,18 +147,43 @@ def post_locked_batch(
         [sums[i] for i in items],
         [locked[i] for i in items],
         [last[i] for i in items],
-        [None if i not in need else to_micros(need[i]) for i in items],
+        {t: [_floor(need.get(i, {}), t) for i in items] for t in FLOORED},
     )
     returned = fetched_rows(session, _RETURNED, run(session, update))
     after = {row[0]: list(row[1:]) for row in returned}
     if len(after) != len(items):
-        refused = [p for p in postings if p.inventory_item_id not in after and p.inventory_item_id in need]
-        if refused:
-            raise_refusal(session, refused[0])
-        raise RuntimeError("inventory items changed while locked: refusing to post the batch")
+        _raise_first_refusal(session, [p for p in postings if p.inventory_item_id not in after])
     _insert_details(session, details)
     expire_loaded_items(session, {(facility_id, i) for i in items})
     return _posted_backwards(postings, details, after)
+
+
+def _floor(floors: dict[str, Decimal], total: str) -> int | None:
+    return to_micros(floors[total]) if total in floors else None
+
+
+def _raise_first_refusal(session: Session, refused: Sequence[Posting]) -> NoReturn:
+    """The first of the postings of the items the array UPDATE left (none of theirs written) that
+    its guards refuse, folded from the items' stored totals; none: the items moved meanwhile."""
+    stored = {
+        item: {QOH: qoh, ATP: atp}
+        for item, qoh, atp in session.execute(
+            select(ITEM.c.inventory_item_id, ITEM.c[QOH], ITEM.c[ATP]).where(
+                ITEM.c.facility_id == refused[0].facility_id,
+                ITEM.c.inventory_item_id.in_({p.inventory_item_id for p in refused}),
+            )
+        )
+    }
+    earlier: dict[str, list[Posting]] = {}
+    for p in refused:
+        before = earlier.setdefault(p.inventory_item_id, [])
+        totals = stored[p.inventory_item_id]
+        if refused_total(p, totals) is not None:
+            raise_refusal(session, p, before)
+        before.append(p)
+        totals[QOH] += p.quantity_on_hand_diff
+        totals[ATP] += p.available_to_promise_diff
+    raise RuntimeError("inventory items changed while locked: refusing to post the batch")
 
 
 def _posted_backwards(
@@ -202,9 +229,7 @@ def _fold(state: dict[tuple[str, str], LockedItem], p: Posting) -> _Planned | No
     if key not in state:
         return None
     qoh, atp, acc, last = state[key]
-    if p.require_atp and p.available_to_promise_diff < 0 and atp + p.available_to_promise_diff < 0:
-        return None
-    if p.require_qoh and p.quantity_on_hand_diff < 0 and qoh + p.quantity_on_hand_diff < 0:
+    if refused_total(p, {QOH: qoh, ATP: atp}) is not None:
         return None
     given = numeric_seq(p.detail_seq_id)
     seq_num = last + 1 if given is None else max(last + 1, given)
@@ -264,7 +289,7 @@ def _write_totals_from_arrays(
             [sums[k] for k in keys],
             [start[k][3] for k in keys],
             [last[k] for k in keys],
-            [None] * len(items),
+            {},
         )
         if writes is None:
             _all_updated(len(items))(run(session, statement))
@@ -300,7 +325,7 @@ def _insert_details(
     session: Session, details: list[dict[str, object]], writes: WriteBehind | None = None
 ) -> None:
     """The detail rows (all with the same keys): on PostgreSQL one INSERT from arrays
-    (core.db.from_arrays), sent through `writes` when given; on SQLite one executemany."""
+    (core.dialects.from_arrays), sent through `writes` when given; on SQLite one executemany."""
     if binds_arrays(session):
         rows, params = from_arrays(session, DETAIL, details)
         insert_rows = Statement(f"INSERT INTO inventory_item_detail ({', '.join(details[0])}) {rows}", params)

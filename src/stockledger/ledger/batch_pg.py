@@ -2,11 +2,15 @@
 ledger/batch.py sends it only where core.dialects.binds_arrays says the database takes a list
 as one array parameter (SQLite: one executemany there)."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 
-from stockledger.core.db import Statement, array_literal
+from stockledger.core.dialects import array_literal
 from stockledger.core.fixed import to_micros
-from stockledger.ledger.postings import TOTALS
+from stockledger.core.statements import Statement
+from stockledger.ledger.postings import ATP, QOH, TOTALS
+
+FLOORED = (QOH, ATP)  # the totals a posting's guards may floor (ledger/postings.py's `guards`)
 
 
 def array_update(
@@ -15,18 +19,20 @@ def array_update(
     sums: list[list[Decimal]],
     old: list[int],
     new: list[int],
-    need: list[int | None],
+    need: Mapping[str, list[int | None]],
 ) -> Statement:
     """The totals of `items` (one facility, id order) moved by `sums`, each checked against its
-    `old` detail sequence and given its `new` one; `need`: the ATP an item must hold (micro-units),
-    None for no guard. Returns the ids updated."""
+    `old` detail sequence and given its `new` one; `need`: per floored total (QOH, ATP), what
+    each item must hold of it (micro-units), None for no guard; a total not in `need`: no guard.
+    Returns the ids updated."""
     params: dict[str, object] = {
         "f": facility_id,
         "ids": array_literal(items),
         "old": array_literal(old),
         "new": array_literal(new),
-        "need": array_literal(need),
     }
+    for total in FLOORED:
+        params[f"need_{total}"] = array_literal(need.get(total, [None] * len(items)))
     for n, total in enumerate(TOTALS):
         params[f"d_{total}"] = array_literal([to_micros(acc[n]) for acc in sums])
     return Statement(ARRAY_UPDATE, params)
@@ -37,10 +43,14 @@ ARRAY_UPDATE = (
     + ", ".join(f"{t} = i.{t} + d.{t}" for t in TOTALS)
     + ", last_detail_seq = d.new FROM unnest(:ids::text[], "
     + ", ".join(f":d_{t}::bigint[]" for t in TOTALS)
-    + ", :old::int[], :new::int[], :need::bigint[]) AS d (id, "
+    + ", :old::int[], :new::int[], "
+    + ", ".join(f":need_{t}::bigint[]" for t in FLOORED)
+    + ") AS d (id, "
     + ", ".join(TOTALS)
-    + ", old, new, need) WHERE i.facility_id = :f AND i.inventory_item_id = d.id "
+    + ", old, new, "
+    + ", ".join(f"need_{t}" for t in FLOORED)
+    + ") WHERE i.facility_id = :f AND i.inventory_item_id = d.id "
     "AND i.last_detail_seq = d.old "
-    "AND (d.need IS NULL OR i.available_to_promise_total >= d.need) "
-    f"RETURNING i.inventory_item_id, {', '.join('i.' + t for t in TOTALS)}"
+    + "".join(f"AND (d.need_{t} IS NULL OR i.{t} >= d.need_{t}) " for t in FLOORED)
+    + f"RETURNING i.inventory_item_id, {', '.join('i.' + t for t in TOTALS)}"
 )

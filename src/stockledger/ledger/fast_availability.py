@@ -16,7 +16,8 @@ from starlette.types import Scope, Send
 
 from stockledger.auth.middleware import PrincipalCache, bearer_of
 from stockledger.auth.rules import may_call
-from stockledger.core.db import AsyncPoolUnavailable, Database
+from stockledger.core.async_pool import AsyncPoolUnavailable
+from stockledger.core.db import Database
 from stockledger.core.errors import AppError
 from stockledger.ledger.api import availability_json
 from stockledger.ledger.views import availability_now

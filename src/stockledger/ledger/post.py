@@ -42,14 +42,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
+from stockledger.core.async_pool import AsyncPoolUnavailable
 from stockledger.core.citus import shards_by_facility
-from stockledger.core.db import AsyncPoolUnavailable, Database, WriteBehind, run
+from stockledger.core.db import Database
 from stockledger.core.dialects import stages_set_based, writes_through_ctes
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import run
 from stockledger.core.sums import require_summable_items
-from stockledger.core.write_behind import writes_behind
+from stockledger.core.write_behind import WriteBehind, writes_behind
 from stockledger.events.outbox import Event, event_inserts, record_event
 from stockledger.ledger.batch import post_batch, post_locked_batch
 from stockledger.ledger.postings import Links, LockedItem, Posted, Posting

@@ -6,6 +6,7 @@ InventoryItemDetail row, in the caller's transaction, so for every item: totals 
 detail diffs. ledger/post.py is the door callers post through.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -47,7 +48,8 @@ class Links:
 @dataclass(frozen=True, slots=True)
 class Posting:
     """One change of one item. `require_atp` refuses it if ATP would go below zero, `require_qoh`
-    (post and post_batch) if QOH would: checked in the same guarded UPDATE, not read before it."""
+    if QOH would: checked in the same guarded UPDATE, not read before it, whichever way the
+    ledger writes it (`guards` below is the one rule every way applies)."""
 
     facility_id: str
     inventory_item_id: str
@@ -137,16 +139,44 @@ def detail_values(
     }
 
 
-def raise_refusal(session: Session, p: Posting) -> NoReturn:
+QOH, ATP = "quantity_on_hand_total", "available_to_promise_total"
+
+
+def guards(p: Posting) -> dict[str, Decimal]:
+    """The totals `p` may not take below zero, each with its diff: QOH under `require_qoh`,
+    ATP under `require_atp`, each only when the diff takes from it. The one rule of every way
+    the ledger writes a posting (ledger/single.py's WHERE clauses, ledger/batch.py's fold and
+    its array UPDATE's floors): the same posting gets the same answer whichever is chosen."""
+    found: dict[str, Decimal] = {}
+    if p.require_qoh and p.quantity_on_hand_diff < 0:
+        found[QOH] = p.quantity_on_hand_diff
+    if p.require_atp and p.available_to_promise_diff < 0:
+        found[ATP] = p.available_to_promise_diff
+    return found
+
+
+def refused_total(p: Posting, totals: Mapping[str, Decimal]) -> str | None:
+    """The first total (QOH, then ATP) a guard of `p` finds below zero after it, `totals` being
+    the item's before it; None: `p` passes."""
+    for total, diff in guards(p).items():
+        if totals[total] + diff < 0:
+            return total
+    return None
+
+
+def raise_refusal(session: Session, p: Posting, earlier: Sequence[Posting] = ()) -> NoReturn:
+    """The error of a refused posting, from the item's totals as stored plus `earlier` (postings
+    on the item before `p` that are not written yet)."""
     found = session.execute(
-        select(ITEM.c.available_to_promise_total, ITEM.c.quantity_on_hand_total).where(
+        select(ITEM.c.quantity_on_hand_total, ITEM.c.available_to_promise_total).where(
             ITEM.c.facility_id == p.facility_id, ITEM.c.inventory_item_id == p.inventory_item_id
         )
     ).one_or_none()
     if found is None:
         raise NotFound(f"Inventory item {p.inventory_item_id} not found in facility {p.facility_id}")
-    atp, qoh = found
-    if p.require_qoh and qoh + p.quantity_on_hand_diff < 0:
+    qoh = found[0] + sum((e.quantity_on_hand_diff for e in earlier), ZERO)
+    atp = found[1] + sum((e.available_to_promise_diff for e in earlier), ZERO)
+    if refused_total(p, {QOH: qoh, ATP: atp}) == QOH:
         raise NegativeStock(
             f"Inventory item {p.inventory_item_id} has {qoh} on hand; {p.quantity_on_hand_diff} "
             "would take it below zero",

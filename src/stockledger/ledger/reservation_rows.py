@@ -14,8 +14,8 @@ from typing import Any, cast
 from sqlalchemy import Table, case
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import BindTarget, Statement, bound, from_arrays, run
-from stockledger.core.dialects import binds_arrays, upsert_updating
+from stockledger.core.dialects import binds_arrays, from_arrays, upsert_updating
+from stockledger.core.statements import BindTarget, Statement, bound, run
 from stockledger.ledger.models import OrderItemInventoryReservation
 
 RES = cast(Table, OrderItemInventoryReservation.__table__)
@@ -66,7 +66,7 @@ def upsert_reservations(session: Session, rows: Sequence[ReservationRow]) -> Non
 
 
 def reservation_statements(on: BindTarget, rows: Sequence[ReservationRow]) -> list[Statement]:
-    """One lean upsert per row, to run with the postings (core.db.run_together)."""
+    """One lean upsert per row, to run with the postings (core.statements.run_together)."""
     return [Statement(_UPSERT_ONE, bound(on, RES, row.values())) for row in rows]
 
 

@@ -1,6 +1,6 @@
 """One posting: a guarded UPDATE … RETURNING of the item, then the INSERT of its detail row;
 or, for an item the transaction has locked and read, both in one round trip with the
-caller's other writes (core.db.run_together)."""
+caller's other writes (core.statements.run_together)."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -10,18 +10,21 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import Statement, bound, fetched, run_together
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import Statement, bound, fetched, run_together
 from stockledger.ledger.postings import (
+    ATP,
     DETAIL,
     DETAIL_COLUMNS,
     ITEM,
+    QOH,
     TOTALS,
     Posted,
     Posting,
     detail_values,
     expire_loaded_item,
     format_seq,
+    guards,
     numeric_seq,
     raise_refusal,
 )
@@ -46,7 +49,7 @@ def post_locked(
 ) -> Posted:
     """`post` for an item this transaction has locked and read (`last_detail_seq` as read under
     the lock): the same rows, written in one round trip together with the caller's other writes
-    (`also`, core.db.run_together). Refused → the caller's transaction must roll back, since on
+    (`also`, core.statements.run_together). Refused → the caller's transaction must roll back, since on
     PostgreSQL `also` ran in the same statement. `now`: the detail row's stamp, when the caller
     built `also` (its event) after taking it, so the row is not later than its event."""
     check_facility(session, posting.facility_id)
@@ -65,10 +68,7 @@ def post_locked(
             "last_detail_seq": seq_num,
         },
     )
-    guarded = posting.require_atp and posting.available_to_promise_diff < 0
-    update = Statement(
-        _LOCKED_UPDATE_GUARDED if guarded else _LOCKED_UPDATE, {**change, "last": last_detail_seq}
-    )
+    update = Statement(_locked_update(posting), {**change, "last": last_detail_seq})
     values = detail_values(posting, seq_num, seq_id, now, user=acting_user(session))
     detail = Statement(_DETAIL_INSERT, bound(session, DETAIL, values))
     rows = run_together(session, [update, detail, *also])
@@ -89,10 +89,21 @@ _LOCKED_SET = (
     "WHERE facility_id = :facility_id AND inventory_item_id = :inventory_item_id AND last_detail_seq = :last"
 )
 _RETURNING = f" RETURNING {', '.join(TOTALS)}"
-_LOCKED_UPDATE = _LOCKED_SET + _RETURNING
-_LOCKED_UPDATE_GUARDED = (
-    f"{_LOCKED_SET} AND available_to_promise_total + :available_to_promise_total >= 0{_RETURNING}"
-)
+
+
+def _locked_update(p: Posting) -> str:
+    """The locked UPDATE with `guards(p)` as its floors (each total's diff is bound by its name)."""
+    return _LOCKED_UPDATES[tuple(guards(p))]
+
+
+def _with_floors(totals: tuple[str, ...]) -> str:
+    floors = "".join(f" AND {total} + :{total} >= 0" for total in totals)
+    return f"{_LOCKED_SET}{floors}{_RETURNING}"
+
+
+# built once per set of guarded totals (`guards` gives QOH before ATP)
+_FLOORED: tuple[tuple[str, ...], ...] = ((), (QOH,), (ATP,), (QOH, ATP))
+_LOCKED_UPDATES = {t: _with_floors(t) for t in _FLOORED}
 _DETAIL_INSERT = (
     f"INSERT INTO inventory_item_detail ({', '.join(DETAIL_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in DETAIL_COLUMNS)})"
@@ -115,8 +126,6 @@ def _guarded_update(p: Posting) -> ReturningUpdate[tuple[int, Decimal, Decimal, 
         )
         .returning(ITEM.c.last_detail_seq, *(ITEM.c[name] for name in TOTALS))
     )
-    if p.require_atp and p.available_to_promise_diff < 0:
-        stmt = stmt.where(ITEM.c.available_to_promise_total + p.available_to_promise_diff >= 0)
-    if p.require_qoh and p.quantity_on_hand_diff < 0:
-        stmt = stmt.where(ITEM.c.quantity_on_hand_total + p.quantity_on_hand_diff >= 0)
+    for total, diff in guards(p).items():
+        stmt = stmt.where(ITEM.c[total] + diff >= 0)
     return stmt

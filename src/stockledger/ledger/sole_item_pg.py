@@ -13,7 +13,7 @@ items in id order must not hold one of them out of that order (deadlock).
 
 SQL in PostgreSQL's dialect only (data-modifying CTEs, to_json): reached only where
 core.dialects.writes_through_ctes (reservations/service.py) or `Database.runs_alone`
-(reservations/api.py, through reservations/hot.py) says the database can; on Citus
+(reservations/api.py, through reservations/service.py and ledger/post.py) says the database can; on Citus
 (core.citus.shards_by_facility) it hands over to ledger/sole_item_steps_pg.py.
 """
 
@@ -23,9 +23,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from stockledger.core.db import BindTarget, Statement, bound
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.model_base import utcnow
+from stockledger.core.statements import BindTarget, Statement, bound
 from stockledger.events.outbox import OUTBOX_SEQUENCE, payload_around
 from stockledger.ledger.postings import DETAIL, LINK_NAMES, TOTALS
 from stockledger.ledger.postings_pg import format_seq_sql

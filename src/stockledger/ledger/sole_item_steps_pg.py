@@ -16,7 +16,7 @@ core.citus.shards_by_facility:
 2. the guarded post (`WITH picked …, posted AS (UPDATE …) SELECT …`: ledger/sole_item_pg.py
    `POST_STEP`, built from the one statement's parts), the order-item guard limited to the
    facility: one shard;
-3. in one round trip (pipelined, core.db.WriteBehind): the detail row, the reservation upsert,
+3. in one round trip (pipelined, core.write_behind.WriteBehind): the detail row, the reservation upsert,
    the event and the order item's claim, each an INSERT … VALUES on the facility's shard. The
    event's INSERT names `stockledger_fenced_nextval`: Citus evaluates it on the coordinator
    before routing the row, so its number and fence are the coordinator's (core/fence.py).
@@ -36,8 +36,9 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.db import Statement, WriteBehind, bound, run
 from stockledger.core.model_base import utcnow
+from stockledger.core.statements import Statement, bound, run
+from stockledger.core.write_behind import WriteBehind
 from stockledger.events.outbox import event_insert
 from stockledger.ledger.models import OrderItem
 from stockledger.ledger.postings import (

@@ -38,7 +38,7 @@ def _after_execute(
 
 
 def _in_single_statement(statement: str, returned: int) -> int:
-    """A single-statement write (core.db.run_together, the sole-item reservation): one detail
+    """A single-statement write (core.statements.run_together, the sole-item reservation): one detail
     row per detail INSERT when its first CTE (the posting) returned a row."""
     return statement.count(_IN_CTE) if returned > 0 and _IN_CTE in statement else 0
 

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import upsert
+from stockledger.core.dialects import upsert
 from stockledger.core.errors import AppError
 from stockledger.core.schemas import Id
 from stockledger.core.transactions import savepoint

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from stockledger.core.deps import ReadSession, WriteSession, get_database, write_session
+from stockledger.core.deps import WRITE_SESSION, ReadSession, WriteSession, get_database, write_session
 from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.pagination import Cursor, Key3Cursor, Limit, decode_cursor, encode_cursor, page_of
 from stockledger.core.schemas import PathId
@@ -55,7 +55,7 @@ async def create_reservation(body: ReservationRequest, request: Request) -> Resp
     failed = request.scope.get(FAST_PATH_FAILED)
     if failed is not None:  # the fast path's call failed (reservations.fast_reserve): its error
         raise failed
-    if getattr(request.state, "write_session", None) is not None:
+    if getattr(request.state, WRITE_SESSION, None) is not None:
         return await run_in_threadpool(_reserve_keyed, request, body, line)
     outcome = await service.reserve_line_async(
         get_database(request),

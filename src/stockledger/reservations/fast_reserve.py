@@ -38,10 +38,15 @@ _DECLINING_HEADERS = frozenset({b"idempotency-key", b"cookie"})
 
 
 class ReservationFastPath:
-    def __init__(self, app: ASGIApp, db: Database, principals: PrincipalCache) -> None:
+    def __init__(
+        self, app: ASGIApp, db: Database, principals: PrincipalCache, max_bytes: int = MAX_BODY
+    ) -> None:
         self.app = app  # the whole app: write_session finds the Database on scope["app"].state
         self.db = db
         self.principals = principals
+        self.max_bytes = (
+            max_bytes  # the body limit's (STOCKLEDGER_MAX_BODY_BYTES): larger, the full stack refuses
+        )
 
     def accepts(self, scope: Scope) -> bool:
         return bool(
@@ -57,9 +62,9 @@ class ReservationFastPath:
         """Answer the request (None), or the `receive` the full stack is to read the body from."""
         started = time.perf_counter()
         principal, length = self._principal_and_length(scope)
-        if principal is None or length is None or length > MAX_BODY:
+        if principal is None or length is None or length > self.max_bytes:
             return receive
-        body = await read_body(receive, MAX_BODY)
+        body = await read_body(receive, self.max_bytes)
         if body is None:  # a Content-Length that lied: let the stack read the rest and refuse
             return receive
         replay = replay_body(body)

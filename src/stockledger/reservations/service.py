@@ -19,6 +19,7 @@ from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility
+from stockledger.core.config import at_import
 from stockledger.core.db import Database
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import FacilityScoped, bind_principal, check_scope
@@ -73,7 +74,7 @@ __all__ = [
     "reserve_stock",
 ]
 
-EVENT_LINES = 1_000
+EVENT_LINES: int = at_import("reservation_event_lines")  # lines per StockReserved event
 
 # The caller's way to open its write transaction (the request's core.deps.write_session, a
 # command's core.transactions.command_transaction): the caller owns it, commits or rolls back.

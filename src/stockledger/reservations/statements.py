@@ -7,9 +7,9 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import Statement, array_literal, fetched_rows, locking, run
-from stockledger.core.dialects import binds_arrays
+from stockledger.core.dialects import array_literal, binds_arrays, locking, serialises_writers
 from stockledger.core.errors import NotFound
+from stockledger.core.statements import Statement, fetched_rows, run
 from stockledger.ledger.models import InventoryItem, Product
 from stockledger.reservations.rules import INV_AVAILABLE, Candidate, chunks, fefo_key
 from stockledger.reservations.statements_pg import lock_products
@@ -42,7 +42,7 @@ def lock_candidates(
     if binds_arrays(session):  # one lean statement, the ids as one array, the locks in id order
         lock = Statement(_LOCK_PRODUCTS, {"f": facility_id, "p": array_literal(sorted(product_ids))})
         return _candidates(fetched_rows(session, _LEAN_COLUMNS, run(session, lock)))
-    if len(product_ids) <= CHUNK:  # SQLite: one statement (the write lock is held already)
+    if serialises_writers(session) and len(product_ids) <= CHUNK:  # no row lock needed: one statement
         return _candidates(session.execute(_SELECT_BY_PRODUCT, {"f": facility_id, "p": sorted(product_ids)}))
     i = InventoryItem
     ids: list[str] = []

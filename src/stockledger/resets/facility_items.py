@@ -12,7 +12,7 @@ from typing import TypeVar, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from stockledger.core.db import one_of, upsert
+from stockledger.core.dialects import one_of, upsert
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow

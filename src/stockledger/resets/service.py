@@ -24,13 +24,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.config import default
-from stockledger.core.db import (
-    WriteBehind,
-    analyze_after_commit,
-    inserts_counted,
-    one_of,
-    plan_each_statement,
-)
+from stockledger.core.dialects import analyze_after_commit, inserts_counted, one_of, plan_each_statement
 from stockledger.core.errors import Forbidden, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
@@ -38,6 +32,7 @@ from stockledger.core.model_base import utcnow
 from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_owner, facilities_in_scope
 from stockledger.core.sqlclock import utc_now
+from stockledger.core.write_behind import WriteBehind
 from stockledger.events.outbox import event_inserts
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post

@@ -7,7 +7,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import require_facility, require_product
-from stockledger.core.db import upsert
+from stockledger.core.dialects import upsert
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.scope import check_owner
