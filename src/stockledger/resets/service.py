@@ -201,7 +201,11 @@ def _plan(session: Session, outcome: ResetOutcome, lines: list[ResetLine]) -> _B
             change = ResetChange(line.line, line.facility_id, line.product_id, diff, qoh + diff, atp + diff)
             outcome.changes.append(change)
     outcome.lines_changed += len(changes)
-    items = find_or_create_facility_items(session, {(c.facility_id, c.product_id) for c, _ in changes})
+    created: set[Pair] = set()
+    pairs = {(c.facility_id, c.product_id) for c, _ in changes}
+    items = find_or_create_facility_items(session, pairs, created)
+    for facility_id, product_id in created:  # zero items just inserted: `post` need not read them
+        batch.locked[(facility_id, items[(facility_id, product_id)])] = (ZERO, ZERO, ZERO, 0)
     now = utcnow()
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     for line, diff in changes:
