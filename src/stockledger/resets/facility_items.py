@@ -50,12 +50,16 @@ def find_or_create_facility_items(
 def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
     found: dict[Pair, str] = {}
     for facility_id, products in _by_facility(pairs):
-        rows = session.connection().execute(
-            select(PF.c.product_id, PF.c.inventory_item_id).where(
-                PF.c.facility_id == facility_id,
-                one_of(session, PF.c.product_id, products),
-                PF.c.inventory_item_id.is_not(None),
+        rows = (
+            session.connection()
+            .execute(
+                select(PF.c.product_id, PF.c.inventory_item_id).where(
+                    PF.c.facility_id == facility_id,
+                    one_of(session, PF.c.product_id, products),
+                    PF.c.inventory_item_id.is_not(None),
+                )
             )
+            .all()
         )
         found.update({(facility_id, p): item for p, item in rows})
     return found

@@ -163,10 +163,10 @@ def _known_only(
     asked = {line.facility_id for line in lines} - known_facilities
     if asked:
         found = select(Facility.facility_id).where(one_of(session, Facility.facility_id, sorted(asked)))
-        known_facilities |= set(session.connection().scalars(found))
+        known_facilities |= set(session.connection().scalars(found).all())
     products = {line.product_id for line in lines}
     known = select(Product.product_id).where(one_of(session, Product.product_id, sorted(products)))
-    known_products = set(session.connection().scalars(known))
+    known_products = set(session.connection().scalars(known).all())
     kept, failed = [], []
     for line in lines:
         if line.facility_id not in known_facilities:
@@ -230,20 +230,24 @@ def _current_totals(
     i = InventoryItem
     for facility_id, products in by_facility.items():
         # Core rows, not ORM loading (with the other reads of a reset: 0.8 s of a 200,000-line sync)
-        rows = session.connection().execute(
-            select(
-                i.inventory_item_id,
-                i.product_id,
-                i.quantity_on_hand_total,
-                i.available_to_promise_total,
-                i.accounting_quantity_total,
-                i.last_detail_seq,
-                _PROMISABLE,
+        rows = (
+            session.connection()
+            .execute(
+                select(
+                    i.inventory_item_id,
+                    i.product_id,
+                    i.quantity_on_hand_total,
+                    i.available_to_promise_total,
+                    i.accounting_quantity_total,
+                    i.last_detail_seq,
+                    _PROMISABLE,
+                )
+                .where(i.facility_id == facility_id, one_of(session, i.product_id, products))
+                .order_by(i.inventory_item_id)
+                .with_for_update()
             )
-            .where(i.facility_id == facility_id, one_of(session, i.product_id, products))
-            .order_by(i.inventory_item_id)
-            .with_for_update()
-        )
+            .all()
+        )  # one fetchall, not a fetchone per row
         for item_id, product_id, qoh, atp, accounting, last_seq, promisable in rows:
             locked[(facility_id, item_id)] = (qoh, atp, accounting, last_seq)
             before = totals.get((facility_id, product_id), (ZERO, ZERO))
