@@ -37,6 +37,22 @@ def test_a_large_payload_is_cut_along_its_longest_list_into_numbered_parts() -> 
     assert [line for p in parts for line in p["changes"]] == lines  # every line once, in order
 
 
+def test_a_payload_at_the_limit_is_one_part_and_one_byte_over_is_cut() -> None:
+    """Its list's items alone fit (so the whole is dumped and measured): the whole decides."""
+
+    def payload(note: int) -> dict[str, Any]:
+        lines = [{"productId": f"P{n:05d}", "note": "x" * 50} for n in range(600)]
+        return {"facilityId": F, "note": "y" * note, "changes": lines}
+
+    fits = PAYLOAD_BYTES - len(json.dumps(payload(0), separators=(",", ":")))
+    assert fits > 0
+    assert payload_parts(payload(fits)) == [json.dumps(payload(fits), separators=(",", ":"))]
+    over = payload_parts(payload(fits + 1))
+    assert len(over) == 2
+    assert all(len(text) <= PAYLOAD_BYTES for text in over)
+    assert [line for text in over for line in json.loads(text)["changes"]] == payload(0)["changes"]
+
+
 def _events(db: Database, event_type: str) -> list[tuple[int, str]]:
     with db.reading() as session:
         rows = session.execute(

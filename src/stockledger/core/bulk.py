@@ -6,7 +6,7 @@ own connection; SQLite: executemany, and nothing to set. Features never reach th
 connection themselves (tests/unit/test_database_differences.py)."""
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import Any, cast
@@ -16,9 +16,11 @@ from psycopg import sql
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from stockledger.core.dialects import upsert_rows
 from stockledger.core.statements import (
+    Processor,
     Statement,
     connection_of,
     driver_error,
@@ -56,6 +58,50 @@ def _copy(session: Session, table: str, columns: Sequence[str], rows: Iterable[S
             write(row)
             count += 1
     return count
+
+
+def execute_many(session: Session, statement: UpdateBase, rows: Sequence[Mapping[str, Any]]) -> int:
+    """`statement` (an INSERT, UPDATE or DELETE with bind parameters) run once per row of `rows`
+    (dicts with the same keys, values as the models take them), in the session's transaction;
+    the rows it changed (PostgreSQL: an UPDATE's or DELETE's; -1 for an INSERT).
+    PostgreSQL: SQLAlchemy's executemany. SQLite: the statement compiled once, each parameter's
+    bind processor applied once per distinct value, then one driver executemany of tuples:
+    SQLAlchemy's own executemany builds and processes a parameter dict per row, ≈ 60 µs a detail
+    row of a 100,000-line reset (profiled), more than SQLite takes to insert it."""
+    if not rows:
+        return 0
+    if is_postgres(session):
+        return cast(int, session.execute(statement, list(rows)).rowcount)  # type: ignore[attr-defined]
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
+    names = compiled.positiontup or []
+    missing = [n for n in names if n not in rows[0]]
+    if missing:  # a column default or a value bound in the statement: SQLAlchemy's to apply
+        raise ValueError(f"execute_many takes every parameter from the rows; missing {missing}")
+    binders = cast(Mapping[str, Processor], compiled._bind_processors)  # per parameter (no tuples on SQLite)
+    values = [_bound_column(binders.get(n), [row[n] for row in rows]) for n in names]
+    count = 0
+    for chunk in _chunks(zip(*values, strict=True), EXECUTEMANY_ROWS):
+        count += connection.exec_driver_sql(compiled.string, chunk).rowcount
+    return count
+
+
+def _bound_column(binder: Processor, values: list[Any]) -> list[Any]:
+    """A parameter's values as the driver takes them; a repeated value (an instant, a quantity)
+    converted once."""
+    if binder is None:
+        return values
+    done: dict[Any, Any] = {}
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            out.append(done[value])
+        except KeyError:
+            out.append(done.setdefault(value, binder(value)))
+    return out
 
 
 def _insert_many(

@@ -6,10 +6,11 @@ write on SQLite (an import) therefore adds up what it touched before it commits,
 refused (422 quantity_overflow) instead of leaving totals that every later read fails to add.
 """
 
-from collections.abc import Collection, Iterator, Sequence
+import json
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, column, func, select, table
+from sqlalchemy import Executable, column, func, select, table, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,6 @@ RESERVATION = table(
     *(column(name) for name in ("facility_id", "product_id", "quantity", "status_id")),
 )
 RES_ACTIVE = "RES_ACTIVE"  # ledger.reservation_rows: only active reservations are added up by reads
-CHUNK = 500  # ids per statement
 TOTALS = ("quantity_on_hand_total", "available_to_promise_total", "accounting_quantity_total")
 
 
@@ -60,40 +60,36 @@ def require_summable_items(session: Session, facility_id: str, item_ids: Collect
     BIGINT itself (22003, core.problems) and adds up sums as NUMERIC: nothing to check there."""
     if not item_ids or session.get_bind().dialect.name != "sqlite":
         return
-    products: set[str] = set()
-    for chunk in _chunks(sorted(item_ids)):
-        products.update(
-            session.scalars(
-                select(ITEM.c.product_id)
-                .distinct()
-                .where(ITEM.c.facility_id == facility_id, ITEM.c.inventory_item_id.in_(chunk))
-            )
-        )
-    totals = [ITEM.c[name] for name in TOTALS]
-    for chunk in _chunks(sorted(products)):
-        items = (
-            select(*(func.sum(t) for t in totals), *(func.sum(func.typeof(t) != "integer") for t in totals))
-            .where(ITEM.c.facility_id == facility_id, ITEM.c.product_id.in_(chunk))
-            .group_by(ITEM.c.product_id)
-        )
-        quantity = RESERVATION.c.quantity
-        reserved = (
-            select(func.sum(quantity), func.sum(func.typeof(quantity) != "integer"))
-            .where(
-                RESERVATION.c.facility_id == facility_id,
-                RESERVATION.c.product_id.in_(chunk),
-                RESERVATION.c.status_id == RES_ACTIVE,
-            )
-            .group_by(RESERVATION.c.product_id)
-        )
-        _require_integers(session, items)
-        _require_integers(session, reserved)
+    ids = json.dumps(sorted(item_ids))  # one parameter however many: no IN list to build and expand
+    for statement in (_ITEM_SUMS, _RESERVED_SUMS):
+        _require_integers(session, statement, {"f": facility_id, "ids": ids})
 
 
-def _require_integers(session: Session, statement: Select[Any]) -> None:
+# The products of the items given (a JSON array, read by SQLite's json_each), each added up:
+# two statements whatever the count, where IN lists of 500 ids cost 400 compiled statements
+# (≈ 50 µs a line of a 100,000-line reset, profiled).
+# CROSS JOIN: SQLite keeps the ids as the outer loop, each item found by its key (an IN over
+# json_each searched the facility's items by facility_id alone: all of them, each statement).
+_TOUCHED = """SELECT i.product_id FROM json_each(:ids) AS j
+     CROSS JOIN inventory_item AS i ON i.facility_id = :f AND i.inventory_item_id = j.value"""
+_ITEM_SUMS = text(
+    f"""SELECT {", ".join(f"sum({t})" for t in TOTALS)},
+           {", ".join(f"sum(typeof({t}) != 'integer')" for t in TOTALS)}
+    FROM inventory_item WHERE facility_id = :f AND product_id IN ({_TOUCHED})
+    GROUP BY product_id"""
+)
+_RESERVED_SUMS = text(
+    f"""SELECT sum(quantity), sum(typeof(quantity) != 'integer')
+    FROM order_item_inventory_reservation
+    WHERE facility_id = :f AND product_id IN ({_TOUCHED}) AND status_id = '{RES_ACTIVE}'
+    GROUP BY product_id"""
+)
+
+
+def _require_integers(session: Session, statement: Executable, params: dict[str, Any] | None = None) -> None:
     """Each row: sums, then as many counts of values that are not integers."""
     try:
-        rows = session.execute(statement).all()
+        rows = session.execute(statement, params).all()
     except OperationalError as exc:
         if str(exc.orig) != "integer overflow":
             raise
@@ -101,8 +97,3 @@ def _require_integers(session: Session, statement: Select[Any]) -> None:
     half = len(rows[0]) // 2 if rows else 0
     if any(any(row[half:]) for row in rows):  # a total stored as a float: past 64 bits
         raise QuantityOverflow(SQLITE_OVERFLOW)
-
-
-def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]

@@ -90,18 +90,24 @@ def payload_parts(payload: dict[str, Any]) -> list[str]:
     change's lines) is cut into runs so that each part stays under PAYLOAD_BYTES. Every part
     carries the payload's other keys, then `"partOf": <id of the series>, "part": k, "parts": n`,
     then its run of the list. Text is ASCII (json.dumps escapes the rest), so characters are bytes."""
-    whole = _dumps(payload)
     lists = [k for k, v in payload.items() if isinstance(v, list)]
-    if len(whole) <= PAYLOAD_BYTES or not lists:
-        return [whole]
+    if not lists:
+        return [_dumps(payload)]
     key = max(lists, key=lambda k: len(payload[k]))
+    items = [_dumps(x) for x in payload[key]]
+    # The whole text holds each item's text and a comma between: when those alone are over the
+    # limit, the whole (a bulk change of 5,000 lines) is not dumped only to be measured.
+    if sum(map(len, items)) + len(items) - 1 <= PAYLOAD_BYTES:
+        whole = _dumps(payload)
+        if len(whole) <= PAYLOAD_BYTES:
+            return [whole]
     rest = {k: v for k, v in payload.items() if k != key}
     series = new_id("EP")
     head = _dumps({**rest, "partOf": series, "part": 0, "parts": 0})
     room = PAYLOAD_BYTES - len(head) - len(key) - 32  # the key, its brackets, the numbers' digits
     runs: list[list[str]] = [[]]
     size = 0
-    for item in (_dumps(x) for x in payload[key]):
+    for item in items:
         if runs[-1] and size + len(item) + 1 > room:
             runs.append([])
             size = 0

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
+from stockledger.core.bulk import execute_many
 from stockledger.core.dialects import binds_arrays, from_arrays, one_of
 from stockledger.core.fixed import ZERO, Fixed6, to_micros
 from stockledger.core.model_base import utcnow
@@ -59,7 +60,8 @@ def post_batch(
     (`locked`, keyed (facility, item)), the postings are folded in order in Python (so several
     on one item accumulate, and the ATP guard sees the running total), then each item's totals
     move once by the sum of its diffs and the detail rows are inserted: on PostgreSQL one
-    statement each from arrays (per facility for the totals), on SQLite two executemany.
+    statement each from arrays (per facility for the totals), on SQLite two driver executemany
+    (core.bulk.execute_many).
     Like `post`, a refused posting raises after the postings before it are written.
 
     With `writes` (PostgreSQL), the two statements are sent and not waited for: the caller
@@ -248,7 +250,8 @@ def _write_totals(
     """Each item's totals move once, by the sum of its diffs; its detail seq is checked, then set.
 
     PostgreSQL: one UPDATE from arrays per facility (ledger/batch_pg.py's array_update; a few
-    parameters however many items). SQLite: one executemany, which sqlite3 loops in C.
+    parameters however many items). SQLite: one driver executemany (core.bulk.execute_many),
+    which sqlite3 loops in C.
     """
     sums: dict[tuple[str, str], list[Decimal]] = {}
     last: dict[tuple[str, str], int] = {}
@@ -266,8 +269,7 @@ def _write_totals(
         {"f": f, "i": i, "qoh": q, "atp": a, "acc": c, "old_seq": start[(f, i)][3], "new_seq": last[(f, i)]}
         for (f, i), (q, a, c) in sorted(sums.items())
     ]
-    result = session.execute(_TOTALS_UPDATE, rows)
-    if result.rowcount != len(rows):  # type: ignore[attr-defined]
+    if execute_many(session, _TOTALS_UPDATE, rows) != len(rows):
         raise RuntimeError("inventory items changed while locked: refusing to post the batch")
 
 
@@ -334,7 +336,7 @@ def _insert_details(
         else:
             writes.send(insert_rows)
     else:
-        session.execute(insert(DETAIL), details)
+        execute_many(session, insert(DETAIL), details)
 
 
 def _chunks(rows: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:

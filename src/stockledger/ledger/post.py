@@ -35,6 +35,7 @@ the ledger chooses:
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 from typing import Final, Literal, overload
 
@@ -148,16 +149,19 @@ def _require_summable(session: Session, done: Sequence[tuple[Posting, Posted]]) 
     that only shrinks totals (a count of a product past the bound) is always let through."""
     grown: dict[str, set[str]] = {}
     for posting, after in done:
-        diffs = (posting.quantity_on_hand_diff, posting.available_to_promise_diff, posting.accounting_diff)
-        totals = (
-            after.quantity_on_hand_total,
-            after.available_to_promise_total,
-            after.accounting_quantity_total,
-        )
-        if any(abs(total) > abs(total - diff) for total, diff in zip(totals, diffs, strict=True)):
+        if (
+            _grew(after.quantity_on_hand_total, posting.quantity_on_hand_diff)
+            or _grew(after.available_to_promise_total, posting.available_to_promise_diff)
+            or _grew(after.accounting_quantity_total, posting.accounting_diff)
+        ):
             grown.setdefault(after.facility_id, set()).add(after.inventory_item_id)
     for facility_id, item_ids in grown.items():
         require_summable_items(session, facility_id, item_ids)
+
+
+def _grew(total: Decimal, diff: Decimal) -> bool:
+    """Whether a total moved away from zero by `diff` (a zero diff moved nothing)."""
+    return bool(diff) and abs(total) > abs(total - diff)
 
 
 def _post_one(session: Session, posting: Posting, held: Held, carried: Carried | None) -> Posted:

@@ -12,6 +12,7 @@ from typing import TypeVar, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from stockledger.core.bulk import execute_many
 from stockledger.core.dialects import one_of, upsert
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
@@ -25,8 +26,12 @@ CHUNK = 10_000  # products per statement: under SQLite's 32,766 bind parameters
 _T = TypeVar("_T")
 
 
-def find_or_create_facility_items(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
-    """The facility item id of each (facilityId, productId), creating link and zero item when missing."""
+def find_or_create_facility_items(
+    session: Session, pairs: Collection[Pair], created: set[Pair] | None = None
+) -> dict[Pair, str]:
+    """The facility item id of each (facilityId, productId), creating link and zero item when
+    missing; the pairs whose item this call inserted are added to `created` (their totals are
+    zero, their last detail seq 0, and this transaction's insert holds them)."""
     linked = _linked(session, pairs)
     missing = sorted(set(pairs) - linked.keys())
     if missing:
@@ -34,7 +39,10 @@ def find_or_create_facility_items(session: Session, pairs: Collection[Pair]) -> 
         fresh = {pair: new_id("II") for pair in missing if pair not in candidates}
         _claim_links(session, {**candidates, **fresh})
         winners = _linked(session, missing)
-        _insert_zero_items(session, {pair: item for pair, item in fresh.items() if winners.get(pair) == item})
+        inserted = {pair: item for pair, item in fresh.items() if winners.get(pair) == item}
+        _insert_zero_items(session, inserted)
+        if created is not None:
+            created.update(inserted)
         linked.update(winners)
     return linked
 
@@ -42,12 +50,16 @@ def find_or_create_facility_items(session: Session, pairs: Collection[Pair]) -> 
 def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
     found: dict[Pair, str] = {}
     for facility_id, products in _by_facility(pairs):
-        rows = session.connection().execute(
-            select(PF.c.product_id, PF.c.inventory_item_id).where(
-                PF.c.facility_id == facility_id,
-                one_of(session, PF.c.product_id, products),
-                PF.c.inventory_item_id.is_not(None),
+        rows = (
+            session.connection()
+            .execute(
+                select(PF.c.product_id, PF.c.inventory_item_id).where(
+                    PF.c.facility_id == facility_id,
+                    one_of(session, PF.c.product_id, products),
+                    PF.c.inventory_item_id.is_not(None),
+                )
             )
+            .all()
         )
         found.update({(facility_id, p): item for p, item in rows})
     return found
@@ -79,13 +91,11 @@ def _by_facility(pairs: Collection[Pair]) -> Iterator[tuple[str, Sequence[str]]]
 def _claim_links(session: Session, candidates: dict[Pair, str]) -> None:
     """Upsert the ProductFacility rows, then link each candidate where no item is linked yet."""
     rows = [{"f": f, "p": p, "item": item} for (f, p), item in sorted(candidates.items())]
-    session.execute(
-        upsert(session, PF)
-        .values(facility_id=bindparam("f"), product_id=bindparam("p"))
-        .on_conflict_do_nothing(index_elements=["facility_id", "product_id"]),
-        rows,
-    )
-    session.execute(_CLAIM, rows)
+    links = [{"f": f, "p": p} for (f, p), _ in sorted(candidates.items())]
+    new_link = upsert(session, PF).values(facility_id=bindparam("f"), product_id=bindparam("p"))
+    new_link = new_link.on_conflict_do_nothing(index_elements=["facility_id", "product_id"])
+    execute_many(session, new_link, links)
+    execute_many(session, _CLAIM, rows)
 
 
 _CLAIM = (
@@ -117,8 +127,7 @@ def _insert_zero_items(session: Session, items: dict[Pair, str]) -> None:
         }
         for (f, p), item in sorted(items.items())
     ]
-    if rows:
-        session.execute(insert(ITEM), rows)
+    execute_many(session, insert(ITEM), rows)
 
 
 def _chunks(rows: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
