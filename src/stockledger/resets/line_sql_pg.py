@@ -98,6 +98,32 @@ FROM (SELECT c2.ord,
 WHERE c.ord = u.ord
 """
 
+# A product without any item in the facility has no row to lock: two runs would each diff it
+# against "no item", and the second post its diff onto the item the first created (QOH 10 and
+# 20 sent, 30 left). So its ProductFacility link is inserted (ON CONFLICT DO NOTHING: waits
+# for a run inserting it) and locked, in (facility, product) order, before DIFFS; DIFFS, a NEW
+# statement, then reads (and locks) the items as they are once the other run has committed.
+LOCK_UNSTOCKED = [
+    """
+CREATE TEMP TABLE reset_unstocked ON COMMIT DROP AS
+SELECT DISTINCT c.f, c.p FROM reset_checked c
+WHERE c.code IS NULL
+  AND NOT EXISTS (SELECT 1 FROM inventory_item i WHERE i.facility_id = c.f AND i.product_id = c.p)
+""",
+    """
+INSERT INTO product_facility (facility_id, product_id)
+SELECT f, p FROM reset_unstocked ORDER BY f, p
+ON CONFLICT (facility_id, product_id) DO NOTHING
+""",
+    """
+SELECT count(*) FROM (
+    SELECT 1 FROM product_facility pf JOIN reset_unstocked u ON pf.facility_id = u.f AND pf.product_id = u.p
+    ORDER BY pf.facility_id, pf.product_id
+    FOR NO KEY UPDATE OF pf
+) locked
+""",
+]
+
 # The current totals of each product named (QOH over its items in the facility, ATP over its
 # promisable ones: SPEC §11), its items locked in id order as the line batches lock them; then
 # each line's diff: a line sets QOH (or ATP), and the same diff moves both, so QOH − ATP stays
@@ -200,6 +226,7 @@ JOIN {STAGED_LINES} s ON s.ord = c.ord ORDER BY c.line, c.ord
 CHANGES = "SELECT line, f, p, diff, after_q, after_a FROM reset_diff WHERE diff <> 0 ORDER BY ord LIMIT :n"
 TEMPORARY = (
     "reset_checked",
+    "reset_unstocked",
     "reset_current",
     "reset_diff",
     "reset_new_item",

@@ -73,7 +73,7 @@ def reset_in_database(
     run(text(line_sql_pg.UNKNOWN))
     run(text("ANALYZE reset_checked"))
     now = utcnow().replace(tzinfo=None)
-    for statement in line_sql_pg.DIFFS:
+    for statement in (*line_sql_pg.LOCK_UNSTOCKED, *line_sql_pg.DIFFS):
         run(text(statement))
     run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix()})
     for statement in line_sql_pg.FIND_OR_CREATE:
@@ -81,7 +81,7 @@ def reset_in_database(
     run(text(line_sql_pg.POSTINGS))
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     changed = post_staged(session, REASON, links, now)
-    for name in ("reset_current", "reset_new_item", STAGED_ITEMS, STAGED_POSTINGS):
+    for name in ("reset_unstocked", "reset_current", "reset_new_item", STAGED_ITEMS, STAGED_POSTINGS):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, changed, keep_failures)
