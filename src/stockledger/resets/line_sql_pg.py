@@ -28,6 +28,7 @@ ID = "'^[-A-Za-z0-9_.:]+$'"  # ID_PATTERN (with IS_ID's length), the hyphen firs
 assert ID_PATTERN.pattern == r"^[A-Za-z0-9_.:\-]{1,60}$", "ID must say what ID_PATTERN says"
 SIMPLE = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'"  # what numeric reads as Decimal does
 NUMBER = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$'"
+TEXT_NUMBER = r"'^-?[0-9]+(\.[0-9]+)?$'"  # rules.TEXT_NUMBER: a CSV quantity, no sign +, no exponent
 NOT_FINITE = "'^[+-]?(inf|infinity|s?nan[0-9]*)$'"  # matched ignoring case, as Decimal reads them
 MAX = int(MAX_QUANTITY)
 
@@ -64,6 +65,7 @@ CROSS JOIN LATERAL (
 ) n
 CROSS JOIN LATERAL (
     SELECT CASE WHEN c.k IS NULL OR c.k IN ('s', 'x') THEN 'invalid_quantity'
+                WHEN c.k = 't' AND NOT (c.t ~ {TEXT_NUMBER}) THEN 'invalid_quantity'
                 WHEN n.n < 0 THEN 'negative_quantity'
                 WHEN n.n > {MAX} OR n.n <> round(n.n, 6) THEN 'invalid_quantity'
                 WHEN n.n IS NOT NULL THEN NULL
