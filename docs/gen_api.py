@@ -143,7 +143,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "apply; a generated client sends its File body as octet-stream). Lines that cannot be applied are "
         "listed in `failures` with a line code (`unknown_product`, `no_quantity`, …), the others are "
         "applied. A JSON member other than `lines` and `source`, or than a line's four, is 422 "
-        "`extra_forbidden` naming each (a misspelt `quantityOnHnad`), and nothing is applied.",
+        "`extra_forbidden` naming each (a misspelt `quantityOnHnad`), and nothing is applied; so is "
+        "a CSV header naming a column twice or one other than these four (case counts), and a "
+        "JSON line with a NUL or a lone surrogate in a string (422, nothing applied).",
         ("validation_failed", "malformed_json", "unsupported_media_type"),
     ),
     ("GET", "/v1/external-inventory-resets/{inventory_reset_id}"): (

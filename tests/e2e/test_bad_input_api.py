@@ -105,23 +105,28 @@ def test_a_nul_in_a_body_is_a_422_and_changes_nothing(seeded_client: TestClient,
     assert snapshot(seeded) == before
 
 
-def test_a_nul_in_a_reset_line_fails_that_line(seeded_client: TestClient) -> None:
-    """As any other malformed id in a reset: the line is reported failed, the others applied."""
+def test_a_nul_in_a_reset_csv_line_fails_the_line_in_json_refuses_all(seeded_client: TestClient) -> None:
+    """A CSV (a streamed file): the line is reported failed, as any other malformed id, the
+    others applied. A JSON body: text with a NUL anywhere in it is 422 (the error table), nothing
+    applied."""
     nul_csv = "facilityId,productId,quantityOnHand\nFACILITY_1\x00,FG001,1\nFACILITY_1,FG002,5\n"
+    response = seeded_client.post(
+        "/v1/external-inventory-resets", content=nul_csv.encode(), headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["linesFailed"], body["failures"][0]["code"], body["failures"][0]["line"]) == (
+        1,
+        "invalid_line",
+        2,
+    )
     line = {"facilityId": "FACILITY_1", "productId": "FG001\u0000", "quantityOnHand": 1}
-    json_lines = {"lines": [line, {"facilityId": "FACILITY_1", "productId": "FG002", "quantityOnHand": 5}]}
-    for sent in (
-        {"content": nul_csv.encode(), "headers": {"content-type": "text/csv"}},
-        {"json": json_lines},
-    ):
-        response = seeded_client.post("/v1/external-inventory-resets", **sent)  # type: ignore[arg-type]
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert (body["linesFailed"], body["failures"][0]["code"], body["failures"][0]["line"]) == (
-            1,
-            "invalid_line",
-            1 + ("content" in sent),
-        )
+    json_lines = {"lines": [line, {"facilityId": "FACILITY_1", "productId": "FG002", "quantityOnHand": 6}]}
+    response = seeded_client.post("/v1/external-inventory-resets", json=json_lines)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_failed"
+    stock = seeded_client.get("/v1/product-facility-inventory", params={"productId": "FG002"}).json()
+    assert [row["quantityOnHandTotal"] for row in stock["items"]] == [5]  # the CSV's, not 6
 
 
 def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(seeded_client: TestClient) -> None:

@@ -83,7 +83,7 @@ def test_a_csv_reset_over_http_and_its_idempotent_resend(seeded_client: TestClie
         {
             "line": 3,
             "code": "invalid_quantity",
-            "message": "quantityOnHand is not a finite number",
+            "message": "quantityOnHand is not a number: 'nan'",  # CSV text: a JSON number's grammar
             "facilityId": "FACILITY_1",
             "productId": "FG003",
         }

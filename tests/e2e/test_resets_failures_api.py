@@ -55,3 +55,45 @@ def test_a_huge_csv_header_is_refused_without_echoing_it(seeded_client: TestClie
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "validation_failed"
     assert len(response.content) < 1000
+
+
+def test_a_csv_header_naming_a_column_twice_or_an_unknown_one_is_refused_whole(
+    seeded_client: TestClient,
+) -> None:
+    """As a JSON member the contract does not list: 422, nothing applied (not the first value
+    taken, nor every line failing no_quantity for a `QuantityOnHand`)."""
+    url = "/v1/external-inventory-resets"
+    before = seeded_client.get("/v1/inventory-items/FG001-INV-001/details").json()
+    headers = {
+        "facilityId,productId,quantityOnHand,quantityOnHand": "twice",
+        "facilityId,productId,quantityOnHand,note": "note",
+        "facilityId,productId,QuantityOnHand": "QuantityOnHand",
+        "facilityId,productId,quantityOnHand,": "not a column",
+    }
+    for header, named in headers.items():
+        body = f"{header}\nFACILITY_1,FG001,3,4\n".encode()
+        response = seeded_client.post(url, content=body, headers={"content-type": "text/csv"})
+        assert response.status_code == 422, (header, response.text)
+        assert response.json()["code"] == "validation_failed"
+        assert named in response.json()["detail"]
+    assert seeded_client.get("/v1/inventory-items/FG001-INV-001/details").json() == before
+
+
+def test_a_json_reset_with_a_nul_or_lone_surrogate_in_a_line_is_refused_whole(
+    seeded_client: TestClient,
+) -> None:
+    """docs/api.md: text with a NUL (or a lone surrogate) anywhere in the body is 422; not one
+    line failing while the others apply."""
+    url = "/v1/external-inventory-resets"
+    before = seeded_client.get("/v1/inventory-items/FG001-INV-001/details").json()
+    for bad in ('"FG\\u0000002"', '"FG\\ud800"'):
+        body = (
+            '{"lines": [{"facilityId": "FACILITY_1", "productId": "FG001", "quantityOnHand": 3},'
+            f' {{"facilityId": "FACILITY_1", "productId": {bad}, "quantityOnHand": 4}}]}}'
+        )
+        json_type = {"content-type": "application/json"}
+        response = seeded_client.post(url, content=body.encode(), headers=json_type)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["code"] == "validation_failed"
+        assert "lines[1].productId" in response.json()["detail"]
+    assert seeded_client.get("/v1/inventory-items/FG001-INV-001/details").json() == before

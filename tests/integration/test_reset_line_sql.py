@@ -239,15 +239,15 @@ def test_a_reset_that_changes_nothing_writes_no_ledger_row_and_no_change_event(s
 
 
 CSV = (
-    "\ufeffproductId,facilityId,availableToPromise,quantityOnHand,note\n"
-    f"{P},{F},,40,a\n"
+    "\ufeffproductId,facilityId,availableToPromise,quantityOnHand\n"
+    f"{P},{F},,40\n"
     "\n"
-    f'"{P}",{F},,"4\n1",multi-line field\n'
+    f'"{P}",{F},,"4\n1"\n'
     f"{P},{F},1,1\n"
     f"{P},{F}\n"
-    f"{P},{F},,5\x00,nul\n"
+    f"{P},{F},,5\x00\n"
     f"NOPE,{F},,1\n"
-    f"{P},{F},7,,last\n"
+    f"{P},{F},7,\n"
 )
 
 

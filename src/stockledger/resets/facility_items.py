@@ -47,6 +47,29 @@ def find_or_create_facility_items(
     return linked
 
 
+def lock_links(session: Session, pairs: Collection[Pair]) -> None:
+    """Insert (ON CONFLICT DO NOTHING: waiting for a transaction inserting it) and lock the
+    ProductFacility row of each pair, in (facility, product) order: the row a reset of a product
+    with no item yet locks, so a concurrent reset reads its totals only after this one commits."""
+    rows = [{"f": f, "p": p} for f, p in sorted(pairs)]
+    if not rows:
+        return
+    session.execute(
+        upsert(session, PF)
+        .values(facility_id=bindparam("f"), product_id=bindparam("p"))
+        .on_conflict_do_nothing(index_elements=["facility_id", "product_id"]),
+        rows,
+    )
+    for facility_id, products in _by_facility(pairs):
+        locked = (
+            select(PF.c.product_id)
+            .where(PF.c.facility_id == facility_id, one_of(session, PF.c.product_id, products))
+            .order_by(PF.c.product_id)
+            .with_for_update()
+        )
+        session.connection().execute(locked).all()
+
+
 def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
     found: dict[Pair, str] = {}
     for facility_id, products in _by_facility(pairs):

@@ -32,6 +32,7 @@ ID = "'^[-A-Za-z0-9_.:]+$'"  # ID_PATTERN (with IS_ID's length), the hyphen firs
 assert ID_PATTERN.pattern == r"^[A-Za-z0-9_.:\-]{1,60}$", "ID must say what ID_PATTERN says"
 SIMPLE = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'"  # what numeric reads as Decimal does
 NUMBER = r"'^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$'"
+TEXT_NUMBER = r"'^-?[0-9]+(\.[0-9]+)?$'"  # rules.TEXT_NUMBER: a CSV quantity, no sign +, no exponent
 NOT_FINITE = "'^[+-]?(inf|infinity|s?nan[0-9]*)$'"  # matched ignoring case, as Decimal reads them
 MAX = int(MAX_QUANTITY)
 
@@ -68,6 +69,7 @@ CROSS JOIN LATERAL (
 ) n
 CROSS JOIN LATERAL (
     SELECT CASE WHEN c.k IS NULL OR c.k IN ('s', 'x') THEN 'invalid_quantity'
+                WHEN c.k = 't' AND NOT (c.t ~ {TEXT_NUMBER}) THEN 'invalid_quantity'
                 WHEN n.n < 0 THEN 'negative_quantity'
                 WHEN n.n > {MAX} OR n.n <> round(n.n, 6) THEN 'invalid_quantity'
                 WHEN n.n IS NOT NULL THEN NULL
@@ -101,6 +103,32 @@ FROM (SELECT c2.ord,
       WHERE c2.code IS NULL AND (fa.facility_id IS NULL OR pr.product_id IS NULL)) u
 WHERE c.ord = u.ord
 """
+
+# A product without any item in the facility has no row to lock: two runs would each diff it
+# against "no item", and the second post its diff onto the item the first created (QOH 10 and
+# 20 sent, 30 left). So its ProductFacility link is inserted (ON CONFLICT DO NOTHING: waits
+# for a run inserting it) and locked, in (facility, product) order, before DIFFS; DIFFS, a NEW
+# statement, then reads (and locks) the items as they are once the other run has committed.
+LOCK_UNSTOCKED = [
+    """
+CREATE TEMP TABLE reset_unstocked ON COMMIT DROP AS
+SELECT DISTINCT c.f, c.p FROM reset_checked c
+WHERE c.code IS NULL
+  AND NOT EXISTS (SELECT 1 FROM inventory_item i WHERE i.facility_id = c.f AND i.product_id = c.p)
+""",
+    """
+INSERT INTO product_facility (facility_id, product_id)
+SELECT f, p FROM reset_unstocked ORDER BY f, p
+ON CONFLICT (facility_id, product_id) DO NOTHING
+""",
+    """
+SELECT count(*) FROM (
+    SELECT 1 FROM product_facility pf JOIN reset_unstocked u ON pf.facility_id = u.f AND pf.product_id = u.p
+    ORDER BY pf.facility_id, pf.product_id
+    FOR NO KEY UPDATE OF pf
+) locked
+""",
+]
 
 # The current totals of each product named (QOH over its items in the facility, ATP over its
 # promisable ones: SPEC §11), its items locked in id order as the line batches lock them; then
@@ -232,6 +260,7 @@ JOIN {STAGED_LINES} s ON s.ord = c.ord ORDER BY c.line, c.ord
 CHANGES = "SELECT line, f, p, diff, after_q, after_a FROM reset_diff WHERE diff <> 0 ORDER BY ord LIMIT :n"
 TEMPORARY = (
     "reset_checked",
+    "reset_unstocked",
     "reset_current",
     "reset_diff",
     "reset_new_item",

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from stockledger.core.quantities import MAX_QUANTITY
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,60}$")  # the Id type of core.schemas
+TEXT_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # a CSV quantity: a JSON number's grammar, no exponent
 QOH = "quantityOnHand"
 ATP = "availableToPromise"
 
@@ -73,6 +74,8 @@ def parse_quantity(value: object) -> Decimal | str:
         return "is not a number"
     if isinstance(value, JsonText):
         return f"is a string ({str(value)[:40]!r}), not a JSON number"
+    if isinstance(value, str) and not TEXT_NUMBER.fullmatch(value.strip()):
+        return f"is not a number: {str(value)[:40]!r}"  # +4, 1e3, .5, an Arabic-Indic digit
     try:
         number = Decimal(value.strip() if isinstance(value, str) else str(value))
     except InvalidOperation:

@@ -38,7 +38,7 @@ from stockledger.ledger.models import ExternalInventoryReset, Facility, Inventor
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets import set_based
-from stockledger.resets.facility_items import Pair, find_or_create_facility_items
+from stockledger.resets.facility_items import Pair, find_or_create_facility_items, lock_links
 from stockledger.resets.failures import ALL_FACILITIES, STORED_FAILURES
 from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome, record_run
 
@@ -217,8 +217,26 @@ def _current_totals(
 ) -> dict[Pair, tuple[Decimal, Decimal]]:
     """QOH of each product over all its items in the facility and its promisable ATP (SPEC §11:
     INV_AVAILABLE, lot not expired by the database's clock, as availability reports it), the
-    items locked (id order) and each kept in `locked` as read, so `post` does not read them again."""
+    items locked (id order) and each kept in `locked` as read, so `post` does not read them again.
+    A product with no item has nothing to lock: its ProductFacility row is locked instead
+    (facility_items.lock_links) and its items read again in a new statement, so a concurrent
+    reset creating its item is waited for and its totals seen (not diffed against "no item")."""
     totals: dict[Pair, tuple[Decimal, Decimal]] = {}
+    _read_locked(session, pairs, locked, totals)
+    unstocked = pairs - totals.keys()
+    if unstocked:
+        lock_links(session, unstocked)
+        _read_locked(session, unstocked, locked, totals)
+    return totals
+
+
+def _read_locked(
+    session: Session,
+    pairs: set[Pair],
+    locked: dict[tuple[str, str], LockedItem],
+    totals: dict[Pair, tuple[Decimal, Decimal]],
+) -> None:
+    """The items of `pairs`, locked in id order, added to `locked` and summed into `totals`."""
     by_facility: dict[str, list[str]] = defaultdict(list)
     for facility_id, product_id in sorted(pairs):
         by_facility[facility_id].append(product_id)
@@ -247,7 +265,6 @@ def _current_totals(
             locked[(facility_id, item_id)] = (qoh, atp, accounting, last_seq)
             before = totals.get((facility_id, product_id), (ZERO, ZERO))
             totals[(facility_id, product_id)] = (before[0] + qoh, before[1] + (atp if promisable else ZERO))
-    return totals
 
 
 _PROMISABLE = and_(

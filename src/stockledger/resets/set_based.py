@@ -73,7 +73,7 @@ def reset_in_database(
     run(text(line_sql_pg.UNKNOWN))
     run(text("ANALYZE reset_checked"))
     now = utcnow().replace(tzinfo=None)
-    for statement in line_sql_pg.DIFFS:
+    for statement in (*line_sql_pg.LOCK_UNSTOCKED, *line_sql_pg.DIFFS):
         run(text(statement))
     run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix()})
     for statement in line_sql_pg.FIND_OR_CREATE:
@@ -82,7 +82,7 @@ def reset_in_database(
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     staged = StagedPostings(line_sql_pg.postings(), line_sql_pg.new_items(), REASON, links, now)
     changed = post(session, staged)
-    for name in ("reset_current", "reset_new_item"):
+    for name in ("reset_unstocked", "reset_current", "reset_new_item"):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, changed, keep_failures)

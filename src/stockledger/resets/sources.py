@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
@@ -130,7 +131,22 @@ def _column_positions(header: list[str] | None) -> list[int]:
             f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; "
             f"got {clipped(','.join(names))}"
         )
+    _refuse_loose_header(names)
     return [names.index(c) if c in names else -1 for c in CSV_COLUMNS]
+
+
+def _refuse_loose_header(names: list[str]) -> None:
+    """A header naming a column twice or one the reset does not know (`QuantityOnHand`, a
+    typo) is refused whole, as a JSON member the contract does not list is: nothing applied."""
+    twice = next((name for name, n in Counter(names).items() if n > 1), None)
+    if twice is not None:
+        raise ValidationFailed(f'The CSV header names the column "{clipped(twice)}" twice')
+    unknown = [name for name in names if name not in CSV_COLUMNS]
+    if unknown:
+        raise ValidationFailed(
+            f'The CSV header names "{clipped(unknown[0])}", not a column of a reset; '
+            f"the columns are {','.join(CSV_COLUMNS)}"
+        )
 
 
 def parse_json_document(body: bytes) -> dict[str, Any]:
@@ -149,6 +165,7 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
     if stray is not None:
         raise ValidationFailed(f"lines[{stray - 1}]: a line is a JSON object", line=stray)
     _refuse_unknown_members(document)
+    _refuse_nul(document["lines"])
     source = document.get("source")
     if source is not None and (not isinstance(source, str) or len(source) > 255):
         raise ValidationFailed("source must be a string of at most 255 characters")
@@ -157,6 +174,17 @@ def parse_json_document(body: bytes) -> dict[str, Any]:
     if isinstance(source, str) and not is_utf8_text(source):
         raise ValidationFailed(f"source: {SURROGATE_DETAIL}")
     return document
+
+
+def _refuse_nul(lines: list[dict[str, Any]]) -> None:
+    """Text with a NUL or a lone surrogate anywhere in the body is 422 (docs/api.md, the error
+    table), the reset's lines included: the whole reset refused, nothing applied."""
+    for n, line in enumerate(lines):
+        for name, value in line.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationFailed(f"lines[{n}].{name}: {NUL_DETAIL}", line=n + 1)
+            if isinstance(value, str) and not is_utf8_text(value):
+                raise ValidationFailed(f"lines[{n}].{name}: {SURROGATE_DETAIL}", line=n + 1)
 
 
 DOCUMENT_MEMBERS = frozenset(("lines", "source"))
