@@ -49,7 +49,6 @@ BUSY_TIMEOUT_SECONDS: float = default("sqlite_busy_timeout_seconds")
 __all__ = [
     "Database",
     "configured_database",
-    "is_sqlite",
     "make_engine",
     "normalize_url",
 ]
@@ -61,10 +60,6 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def make_engine(

@@ -10,7 +10,7 @@ from typing import Any
 from stockledger.core.errors import ValidationFailed, listed_errors
 from stockledger.core.fixed import ZERO
 from stockledger.core.schemas import DUPLICATE_LINE
-from stockledger.ledger.sole_item_pg import SoleItemReservation
+from stockledger.ledger.post import SoleItemReservation
 from stockledger.reservations.rules import RESERVE_REASON
 
 
