@@ -50,7 +50,7 @@ bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO line
 	command -v wrk >/dev/null || apt-get install -y wrk  # the HTTP benchmarks' load generator
 	.venv/bin/python bench/reserve_service.py
 	.venv/bin/python bench/reserve_order_10k.py
-	.venv/bin/python bench/reserve_http.py
+	.venv/bin/python bench/reserve_http.py --clients 8 16 --load api  # issue 19: 8 and 16 connections, right after a load through the API
 	.venv/bin/python bench/hot_items.py
 	.venv/bin/python bench/availability_p99.py
 	.venv/bin/python bench/availability_p99.py --workers 2  # for comparison: the connections split unevenly
@@ -58,6 +58,8 @@ bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO line
 	.venv/bin/python bench/reserve_ledger_10m.py
 	.venv/bin/python bench/reset_1m.py
 	.venv/bin/python bench/reset_sqlite.py
+	.venv/bin/python bench/load_products.py  # issue 19 item 5: stockledger load and POST /v1/import of 100,000 products
+	.venv/bin/python bench/events_publish.py  # issue 19 item 6: a 1,000,000-line reset's events on NATS
 
 stress: install  ## tests/stress at full size on PostgreSQL: 100,000 reservation attempts over HTTP, kill -9 in a 1,000,000-line reset, 20,000 requests while connections are killed (~45 min)
 	STOCKLEDGER_STRESS_ATTEMPTS=100000 STOCKLEDGER_STRESS_RESET_LINES=1000000 STOCKLEDGER_STRESS_KILL_REQUESTS=20000 \
