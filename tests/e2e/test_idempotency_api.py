@@ -140,7 +140,8 @@ def test_a_refused_change_rolls_back_but_its_key_is_kept(seeded_client: TestClie
     before = _state(seeded)
     bad = [
         *_extra_detail("0095", 3),
-        {"inventoryItemId": "FG001-INV-001", "productId": "FG002", "facilityId": "FACILITY_1"},
+        # another item of the seed, named for another product than its own: 409 after the first record
+        {"inventoryItemId": "FG002-INV-001", "productId": "FG001", "facilityId": "FACILITY_1"},
     ]
     first = seeded_client.post("/v1/import", json=bad, headers={"Idempotency-Key": "half-way"})
     assert first.status_code == 409, first.text
