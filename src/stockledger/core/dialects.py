@@ -143,14 +143,16 @@ class LockWaitExceeded(Exception):
 
 
 @contextmanager
-def lock_wait_at_most(session: Session, wait: str) -> Iterator[None]:
-    """Within the block, a statement waits at most `wait` (a PostgreSQL interval: '10s') for a row
-    lock and then raises LockWaitExceeded (the transaction is then aborted: roll it back). SQLite:
-    the write transaction holds the database lock already (BEGIN IMMEDIATE), nothing to wait for."""
+def lock_wait_at_most(session: Session, seconds: float) -> Iterator[None]:
+    """Within the block, a statement waits at most `seconds` for a row lock and then raises
+    LockWaitExceeded (the transaction is then aborted: roll it back). The wait is bound, in whole
+    milliseconds, at least 1 (0 would be no limit). SQLite: the write transaction holds the database
+    lock already (BEGIN IMMEDIATE), nothing to wait for."""
     if not is_postgres(session):
         yield
         return
-    session.execute(text(f"SET LOCAL lock_timeout = '{wait}'"))
+    millis = max(1, round(seconds * 1000))
+    session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": str(millis)})
     try:
         yield
     except OperationalError as exc:
