@@ -241,13 +241,16 @@ def run_together(session: Session, statements: Sequence[Statement]) -> list[tupl
 
     PostgreSQL: ONE statement and one round trip, each write a data-modifying CTE (they share one
     snapshot and must not depend on each other's rows: the caller supplies every value). SQLite:
-    the statements in order (no network to save). A caller that finds the first statement's rows
-    wanting raises, and the transaction (hence all of it) is rolled back.
+    the statements in order (no network to save), and none after a first statement that returned
+    no row (a guard that refused): nothing else is written. A caller that finds the first
+    statement's rows wanting raises, and the transaction is rolled back (on PostgreSQL, the
+    other writes with it).
     """
     if not is_postgres(session):
         first = run(session, statements[0])
-        for statement in statements[1:]:
-            run(session, statement)
+        if first:
+            for statement in statements[1:]:
+                run(session, statement)
         return first
     combined = _combined(tuple(statement.sql for statement in statements))
     params = {f"s{n}_{k}": v for n, statement in enumerate(statements) for k, v in statement.params.items()}
