@@ -231,6 +231,26 @@ def driver_error(
     return wrapped
 
 
+NOT_NULL_VIOLATION = "23502"  # PostgreSQL's SQLSTATE
+
+
+def violates_not_null(error: Exception, table: str, column: str) -> bool:
+    """`error` (SQLAlchemy's, as raised) is the NOT NULL constraint of `table`.`column` refusing a
+    row. PostgreSQL names both in the error's diagnostics; Citus relays a worker's violation
+    without them (its message names the shard), so there the failed statement must be an
+    INSERT INTO `table`. SQLite: its message names them."""
+    orig = getattr(error, "orig", None)
+    diag = getattr(orig, "diag", None)
+    if diag is None:
+        return f"NOT NULL constraint failed: {table}.{column}" in str(orig)
+    if diag.sqlstate != NOT_NULL_VIOLATION:
+        return False
+    if diag.table_name is not None:
+        return bool(diag.table_name == table and diag.column_name == column)
+    statement = getattr(error, "statement", None) or ""
+    return str(statement).startswith(f"INSERT INTO {table} (")
+
+
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
 def _returns_rows(sql: str) -> bool:
     return sql.startswith(("SELECT", "WITH")) or " RETURNING " in sql

@@ -50,7 +50,7 @@ from stockledger.core.dialects import stages_set_based, writes_through_ctes
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
-from stockledger.core.statements import run
+from stockledger.core.statements import run, violates_not_null
 from stockledger.core.sums import require_summable_items
 from stockledger.core.write_behind import WriteBehind, writes_behind
 from stockledger.events.outbox import Event, event_inserts, record_event
@@ -59,7 +59,7 @@ from stockledger.ledger.postings import Links, LockedItem, Posted, Posting
 from stockledger.ledger.reservation_rows import ReservationRow, reservation_statements, upsert_reservations
 from stockledger.ledger.single import post_locked, post_one
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
-from stockledger.ledger.sole_item_steps_pg import claim_lost_on_a_shard, post_in_steps
+from stockledger.ledger.sole_item_steps_pg import post_in_steps
 from stockledger.ledger.staged_pg import StagedPostings, post_staged
 
 __all__ = [
@@ -298,7 +298,4 @@ def _in_transaction(session: Session, reservation: SoleItemReservation) -> str |
 
 def lost_claim(error: Exception) -> bool:
     """The error the sole-item reservation's claim raises when another product won the order item."""
-    diag = getattr(getattr(error, "orig", None), "diag", None)
-    if getattr(diag, "table_name", None) == "order_item":
-        return getattr(diag, "column_name", None) == "product_id"
-    return claim_lost_on_a_shard(error)
+    return violates_not_null(error, "order_item", "product_id")
