@@ -60,7 +60,7 @@ from stockledger.ledger.reservation_rows import ReservationRow, reservation_stat
 from stockledger.ledger.single import post_locked, post_one
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.ledger.sole_item_steps_pg import post_in_steps
-from stockledger.ledger.staged_pg import StagedPostings, post_staged
+from stockledger.ledger.staged_pg import StagedPosted, StagedPostings, post_staged
 
 __all__ = [
     "IN_TRANSACTION",
@@ -74,6 +74,7 @@ __all__ = [
     "ReservationRow",
     "SoleItemPosted",
     "SoleItemReservation",
+    "StagedPosted",
     "StagedPostings",
     "post",
     "post_sole_item",
@@ -100,7 +101,7 @@ def post(
 
 
 @overload
-def post(session: Session, postings: StagedPostings) -> int: ...
+def post(session: Session, postings: StagedPostings) -> StagedPosted: ...
 
 
 @overload
@@ -119,13 +120,13 @@ def post(
     *,
     held: Held | None = None,
     carried: Carried | None = None,
-) -> Posted | list[Posted] | int:
+) -> Posted | list[Posted] | StagedPosted:
     """Apply the postings in the order given (callers give several in item id order: the lock
     order) with what they carry, in the session's transaction; the totals right after each.
     Refused (InsufficientStock, NegativeStock, NotFound): the postings before it may be written,
     so the caller's transaction rolls back. StagedPostings (postings computed in the database,
-    as typed SELECTs): posted set-based, their guards applied as every posting's; the number of
-    detail rows written (what was posted: ledger/staged_pg.py's STAGED_POSTED)."""
+    as typed SELECTs): posted set-based, their guards applied as every posting's; what was
+    posted (StagedPosted: the number of detail rows written, and the rows to read them from)."""
     if isinstance(postings, StagedPostings):
         if not stages_set_based(session):
             raise RuntimeError("staged postings need a database that stages set-based (core.dialects)")
