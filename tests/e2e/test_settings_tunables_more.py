@@ -154,6 +154,17 @@ def test_a_duplicate_waits_the_idempotency_wait_then_gets_a_409(
             "print(lean_select.cache_parameters()['maxsize'])",
             "512",
         ),
+        (  # the upsert builder's cache too, sized by the same setting
+            "STOCKLEDGER_STATEMENT_CACHE_SIZE",
+            "from stockledger.core.dialects import _upsert_updating; "
+            "print(_upsert_updating.cache_parameters()['maxsize'])",
+            "512",
+        ),
+        (  # ANALYZE after bulk work: tests/integration/test_bulk_statistics.py
+            "STOCKLEDGER_ANALYZE_GROWN_ROWS",
+            "from stockledger.core.dialects import GROWN_ROWS; print(GROWN_ROWS)",
+            "1000",
+        ),
         (
             "STOCKLEDGER_RESERVATION_EVENT_LINES",
             "from stockledger.reservations.service import EVENT_LINES; print(EVENT_LINES)",

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     statement_cache_size: int = Field(
         default=512, ge=1, le=100_000, description="entries of each compiled-statement cache (per process)"
     )
+    analyze_grown_rows: int = Field(
+        default=1_000,
+        ge=1,
+        le=1_000_000_000,
+        description="PostgreSQL: rows bulk work adds to a table before it is analysed (read at start)",
+    )
+    analyze_grown_share: float = Field(
+        default=0.10,
+        ge=0,
+        le=100,
+        description="and the share of its known rows they must be (read at start)",
+    )
     retry_after_seconds: int = Field(
         default=2, ge=0, le=3600, description="Retry-After of a 503 database_unavailable"
     )
