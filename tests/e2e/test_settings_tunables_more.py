@@ -3,6 +3,7 @@ the SQLite busy timeout and Retry-After, the Idempotency-Key lifetime and wait, 
 caches' size, the NATS connect timeout and the consumer's fetch wait."""
 
 import asyncio
+import re
 import socket
 import sqlite3
 import subprocess
@@ -260,3 +261,22 @@ def test_the_consumer_waits_the_fetch_setting_for_messages(
     finally:
         asyncio.run(_delete_stream(stream))
     assert lasted["1.6"] - lasted["0.1"] >= 1.2, lasted
+
+
+def test_the_sign_in_cookie_and_form_token_last_as_the_settings_say(
+    seeded: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCKLEDGER_SIGN_IN_HOURS", "0.5")
+    monkeypatch.setenv("STOCKLEDGER_FORM_TOKEN_SECONDS", "120")
+    token, _ = _token(seeded)
+    for client in _client(db_url):
+        page = client.get("/ui/login")
+        assert page.status_code == 200
+        assert "Max-Age=120" in page.headers["set-cookie"]
+        form = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert form is not None
+        signed = client.post(
+            "/ui/login", data={"token": token, "csrf_token": form.group(1)}, follow_redirects=False
+        )
+        assert signed.status_code == 303
+        assert "Max-Age=1800" in signed.headers["set-cookie"]

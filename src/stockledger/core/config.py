@@ -95,6 +95,15 @@ class Settings(BaseSettings):
     consume_fetch_seconds: float = Field(
         default=1.0, gt=0, le=60, description="a pull's wait for OMS messages before it asks again"
     )
+    consume_retry_seconds: float = Field(
+        default=5.0, ge=0, le=3600, description="an inbound message not applied is delivered again after this"
+    )
+    sign_in_hours: float = Field(
+        default=12.0, gt=0, le=24 * 366, description="how long the web UI's sign-in cookie lasts"
+    )
+    form_token_seconds: int = Field(
+        default=3600, ge=60, le=7 * 24 * 3600, description="how long the sign-in page's form token lasts"
+    )
     nats_connect_seconds: float = Field(
         default=2.0, gt=0, le=60, description="how long a publisher or consumer tries to reach NATS"
     )
