@@ -10,13 +10,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import nats
 import pytest
 from fastapi.testclient import TestClient
 from nats.js.api import StreamConfig
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from stockledger.core.db import Database
 from stockledger.events.models import ProcessedMessage
@@ -159,3 +160,30 @@ def test_a_return_received_message_processes_the_return_once(
     assert _deliver(seeded, inbound, "ReturnReceived", "oms-ret-2", body) == 1
     assert snapshot(seeded) == before
     assert _outcomes(seeded) == {"oms-ret-1": "applied", "oms-ret-2": "refused"}
+
+
+def _fail_once(db: Database, config: ConsumerConfig, msg_id: str) -> None:
+    """Deliver a message while the database cannot record it (its table renamed away: a real
+    failure), so the consumer naks it with its retry delay; then put the table back."""
+    with db.transaction() as session:
+        session.execute(text("ALTER TABLE processed_message RENAME TO processed_message_away"))
+    try:
+        assert _deliver(db, config, "ShipmentConfirmed", msg_id, {"shipmentId": "NO-SUCH"}) == 1
+    finally:
+        with db.transaction() as session:
+            session.execute(text("ALTER TABLE processed_message_away RENAME TO processed_message"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_message_not_applied_comes_back_after_the_retry_setting(
+    seeded: Database, inbound: ConsumerConfig
+) -> None:
+    """STOCKLEDGER_CONSUME_RETRY_SECONDS (ConsumerConfig.retry_seconds): the nak's delay."""
+    quick = replace(inbound, fetch_timeout=0.1)
+    _fail_once(seeded, replace(quick, retry_seconds=30), "oms-late")
+    assert asyncio.run(consume(seeded, quick, asyncio.Event(), idle_exit=True)) == 0  # not back yet
+    _fail_once(seeded, replace(quick, retry_seconds=0.3), "oms-soon")
+    time.sleep(0.6)
+    handled = asyncio.run(consume(seeded, inbound, asyncio.Event(), idle_exit=True))
+    assert handled == 1
+    assert _outcomes(seeded) == {"oms-soon": "refused"}

@@ -3,6 +3,7 @@ the SQLite busy timeout and Retry-After, the Idempotency-Key lifetime and wait, 
 caches' size, the NATS connect timeout and the consumer's fetch wait."""
 
 import asyncio
+import re
 import socket
 import sqlite3
 import subprocess
@@ -154,6 +155,17 @@ def test_a_duplicate_waits_the_idempotency_wait_then_gets_a_409(
             "print(lean_select.cache_parameters()['maxsize'])",
             "512",
         ),
+        (  # the upsert builder's cache too, sized by the same setting
+            "STOCKLEDGER_STATEMENT_CACHE_SIZE",
+            "from stockledger.core.dialects import _upsert_updating; "
+            "print(_upsert_updating.cache_parameters()['maxsize'])",
+            "512",
+        ),
+        (  # ANALYZE after bulk work: tests/integration/test_bulk_statistics.py
+            "STOCKLEDGER_ANALYZE_GROWN_ROWS",
+            "from stockledger.core.dialects import GROWN_ROWS; print(GROWN_ROWS)",
+            "1000",
+        ),
         (
             "STOCKLEDGER_RESERVATION_EVENT_LINES",
             "from stockledger.reservations.service import EVENT_LINES; print(EVENT_LINES)",
@@ -249,3 +261,22 @@ def test_the_consumer_waits_the_fetch_setting_for_messages(
     finally:
         asyncio.run(_delete_stream(stream))
     assert lasted["1.6"] - lasted["0.1"] >= 1.2, lasted
+
+
+def test_the_sign_in_cookie_and_form_token_last_as_the_settings_say(
+    seeded: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCKLEDGER_SIGN_IN_HOURS", "0.5")
+    monkeypatch.setenv("STOCKLEDGER_FORM_TOKEN_SECONDS", "120")
+    token, _ = _token(seeded)
+    for client in _client(db_url):
+        page = client.get("/ui/login")
+        assert page.status_code == 200
+        assert "Max-Age=120" in page.headers["set-cookie"]
+        form = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert form is not None
+        signed = client.post(
+            "/ui/login", data={"token": token, "csrf_token": form.group(1)}, follow_redirects=False
+        )
+        assert signed.status_code == 303
+        assert "Max-Age=1800" in signed.headers["set-cookie"]

@@ -52,7 +52,11 @@ def state(db: Database, item: str = ITEM) -> tuple[Decimal, Decimal, int]:
 def test_staged_postings_without_guards_may_take_atp_below_zero(seeded: Database) -> None:
     qoh, atp, details = state(seeded)
     with seeded.transaction() as session:
-        assert post(session, staged((ITEM, 1, -1), (ITEM, -2, int(-atp) - 5))) == 2
+        posted = post(session, staged((ITEM, 1, -1), (ITEM, -2, int(-atp) - 5)))
+        assert posted.count == 2
+        rows = posted.rows  # what was posted, read in the same transaction
+        read = session.execute(select(rows.c.ord, rows.c.qoh_total).order_by(rows.c.ord)).all()
+        assert [total for _, total in read] == [int(qoh + 1) * 1_000_000, int(qoh - 1) * 1_000_000]
     assert state(seeded) == (qoh - 1, Decimal(-6), details + 2)
 
 
@@ -75,7 +79,7 @@ def test_guarded_staged_postings_are_refused_on_the_running_total(
     assert refused.value.extra["inventoryItemId"] == ITEM  # type: ignore[attr-defined]
     assert state(seeded) == (qoh, atp, details)
     with seeded.transaction() as session:  # what the running total covers passes
-        assert post(session, replace(staged(*rows[:2]), **{guard: True})) == 2
+        assert post(session, replace(staged(*rows[:2]), **{guard: True})).count == 2
     assert state(seeded) == (qoh - take, atp - take, details + 2)
 
 

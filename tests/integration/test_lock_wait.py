@@ -12,7 +12,9 @@ RENAME = text("UPDATE product SET product_name = :n WHERE product_id = 'FG001'")
 
 def test_statements_in_the_block_run_and_the_wait_is_reset_after(seeded: Database) -> None:
     with seeded.transaction() as session:
-        with lock_wait_at_most(session, "2s"):
+        with lock_wait_at_most(session, 2.0):
+            if seeded.is_postgres:  # bound as whole milliseconds
+                assert session.execute(text("SHOW lock_timeout")).scalar_one() == "2s"
             session.execute(RENAME, {"n": "renamed"})
         if seeded.is_postgres:  # back to the server's default for the rest of the transaction
             assert session.execute(text("SHOW lock_timeout")).scalar_one() == "0"
@@ -28,7 +30,7 @@ def test_a_lock_held_longer_than_the_wait_raises_lock_wait_exceeded(seeded: Data
         with (
             pytest.raises(LockWaitExceeded),
             seeded.transaction() as waiter,
-            lock_wait_at_most(waiter, "50ms"),
+            lock_wait_at_most(waiter, 0.05),
         ):
             waiter.execute(RENAME, {"n": "waited"})
     with seeded.reading() as session:

@@ -24,6 +24,9 @@ MODULES = ("sqlalchemy.dialects",)  # a dialect's own insert (ON CONFLICT) and t
 DATABASE_NAME = re.compile(r"\b(postgresql|postgres|sqlite|sqlite3|psycopg)\b", re.IGNORECASE)
 DRIVERS = ("psycopg", "psycopg2", "psycopg_pool", "sqlite3", "asyncpg", "pysqlite2")  # core/ talks to them
 DRIVER_ATTRIBUTES = {"driver_connection", "dbapi_connection"}  # the driver's own connection
+# A driver's error details (psycopg's `diag`, `sqlstate`, psycopg2's `pgcode`), read as attributes
+# or through getattr: core.statements.violates_not_null reads them.
+DRIVER_ERROR_DETAILS = {"diag", "sqlstate", "pgcode"}
 # SQL that only PostgreSQL runs (casts, arrays, JSON functions, FILTER, LATERAL, temporary tables
 # dropped at commit, COPY, SET LOCAL, regular-expression operators, data-modifying CTEs…): outside
 # core/ it lives in a module named `*_pg.py`, reached only behind a core capability
@@ -78,6 +81,10 @@ def differences(source: str, postgres_module: bool = False) -> list[str]:
             found.append(f"{line}: {node.id}")
         elif isinstance(node, ast.Attribute) and node.attr in NAMES | ATTRIBUTES | DRIVER_ATTRIBUTES:
             found.append(f"{line}: .{node.attr}")
+        elif isinstance(node, ast.Attribute) and node.attr in DRIVER_ERROR_DETAILS:
+            found.append(f"{line}: .{node.attr} (a driver's error detail)")
+        elif isinstance(node, ast.Constant) and node.value in DRIVER_ERROR_DETAILS:
+            found.append(f"{line}: {node.value!r} (a driver's error detail)")
         elif _is_copy_on_a_cursor(node):
             found.append(f"{line}: COPY on the driver's cursor")
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
@@ -164,6 +171,11 @@ def test_the_check_reads_every_module_outside_core() -> None:
         "driver = connection.connection.driver_connection\n",
         "raw = connection.connection.dbapi_connection\n",
         "with driver.cursor().copy(SQL) as copy:\n    pass\n",
+        # a driver's error details (ledger/post.py, sole_item_steps_pg.py before violates_not_null)
+        "diag = getattr(getattr(error, 'orig', None), 'diag', None)\n",
+        "ok = getattr(diag, 'sqlstate', None) == '23502'\n",
+        "table = error.orig.diag.table_name\n",
+        "if error.orig.pgcode == '23502':\n    pass\n",
         # SQL only PostgreSQL runs, outside a *_pg.py (the forms that were in the tree)
         "SQL = 'SELECT x FROM t WHERE p = ANY(:p::text[]) ORDER BY x FOR UPDATE'\n",
         "SQL = 'SELECT count(*) FILTER (WHERE code IS NOT NULL) FROM reset_checked'\n",

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     statement_cache_size: int = Field(
         default=512, ge=1, le=100_000, description="entries of each compiled-statement cache (per process)"
     )
+    analyze_grown_rows: int = Field(
+        default=1_000,
+        ge=1,
+        le=1_000_000_000,
+        description="PostgreSQL: rows bulk work adds to a table before it is analysed (read at start)",
+    )
+    analyze_grown_share: float = Field(
+        default=0.10,
+        ge=0,
+        le=100,
+        description="and the share of its known rows they must be (read at start)",
+    )
     retry_after_seconds: int = Field(
         default=2, ge=0, le=3600, description="Retry-After of a 503 database_unavailable"
     )
@@ -82,6 +94,15 @@ class Settings(BaseSettings):
     consume_batch_size: int = Field(default=50, ge=1, le=10_000, description="OMS messages per pull")
     consume_fetch_seconds: float = Field(
         default=1.0, gt=0, le=60, description="a pull's wait for OMS messages before it asks again"
+    )
+    consume_retry_seconds: float = Field(
+        default=5.0, ge=0, le=3600, description="an inbound message not applied is delivered again after this"
+    )
+    sign_in_hours: float = Field(
+        default=12.0, gt=0, le=24 * 366, description="how long the web UI's sign-in cookie lasts"
+    )
+    form_token_seconds: int = Field(
+        default=3600, ge=60, le=7 * 24 * 3600, description="how long the sign-in page's form token lasts"
     )
     nats_connect_seconds: float = Field(
         default=2.0, gt=0, le=60, description="how long a publisher or consumer tries to reach NATS"

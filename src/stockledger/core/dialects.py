@@ -18,8 +18,17 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stockledger.core.citus import shards_by_facility
+from stockledger.core.config import at_import
 from stockledger.core.sqlclock import UTC_NOW_SQL
-from stockledger.core.statements import BindTarget, Statement, dialect_of, is_postgres, run, table_binders
+from stockledger.core.statements import (
+    STATEMENT_CACHE_SIZE,
+    BindTarget,
+    Statement,
+    dialect_of,
+    is_postgres,
+    run,
+    table_binders,
+)
 from stockledger.core.write_behind import WriteBehind
 
 log = logging.getLogger("stockledger.db")
@@ -69,7 +78,7 @@ def upsert_updating(
     return _upsert_updating(session.get_bind().dialect.name, table, keys, set_of)
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
 def _upsert_updating(
     kind: str, table: Table, keys: tuple[str, ...], set_of: Callable[[Any], dict[str, Any]]
 ) -> Any:
@@ -143,14 +152,16 @@ class LockWaitExceeded(Exception):
 
 
 @contextmanager
-def lock_wait_at_most(session: Session, wait: str) -> Iterator[None]:
-    """Within the block, a statement waits at most `wait` (a PostgreSQL interval: '10s') for a row
-    lock and then raises LockWaitExceeded (the transaction is then aborted: roll it back). SQLite:
-    the write transaction holds the database lock already (BEGIN IMMEDIATE), nothing to wait for."""
+def lock_wait_at_most(session: Session, seconds: float) -> Iterator[None]:
+    """Within the block, a statement waits at most `seconds` for a row lock and then raises
+    LockWaitExceeded (the transaction is then aborted: roll it back). The wait is bound, in whole
+    milliseconds, at least 1 (0 would be no limit). SQLite: the write transaction holds the database
+    lock already (BEGIN IMMEDIATE), nothing to wait for."""
     if not is_postgres(session):
         yield
         return
-    session.execute(text(f"SET LOCAL lock_timeout = '{wait}'"))
+    millis = max(1, round(seconds * 1000))
+    session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": str(millis)})
     try:
         yield
     except OperationalError as exc:
@@ -268,9 +279,10 @@ def _array_element(value: Any) -> str:
 
 
 # A table is analysed after bulk work that added at least this many rows and this share of the
-# rows its statistics knew (pg_class.reltuples; never analysed: the minimum alone).
-GROWN_ROWS = 1_000
-GROWN_SHARE = 0.10
+# rows its statistics knew (pg_class.reltuples; never analysed: the minimum alone). Settings,
+# read as the module is imported.
+GROWN_ROWS: int = at_import("analyze_grown_rows")
+GROWN_SHARE: float = at_import("analyze_grown_share")
 _PENDING = "stockledger.rows_added"  # session.info key: rows this transaction added, per table
 
 _ROWS_ADDED = (

@@ -231,6 +231,26 @@ def driver_error(
     return wrapped
 
 
+NOT_NULL_VIOLATION = "23502"  # PostgreSQL's SQLSTATE
+
+
+def violates_not_null(error: Exception, table: str, column: str) -> bool:
+    """`error` (SQLAlchemy's, as raised) is the NOT NULL constraint of `table`.`column` refusing a
+    row. PostgreSQL names both in the error's diagnostics; Citus relays a worker's violation
+    without them (its message names the shard), so there the failed statement must be an
+    INSERT INTO `table`. SQLite: its message names them."""
+    orig = getattr(error, "orig", None)
+    diag = getattr(orig, "diag", None)
+    if diag is None:
+        return f"NOT NULL constraint failed: {table}.{column}" in str(orig)
+    if diag.sqlstate != NOT_NULL_VIOLATION:
+        return False
+    if diag.table_name is not None:
+        return bool(diag.table_name == table and diag.column_name == column)
+    statement = getattr(error, "statement", None) or ""
+    return str(statement).startswith(f"INSERT INTO {table} (")
+
+
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
 def _returns_rows(sql: str) -> bool:
     return sql.startswith(("SELECT", "WITH")) or " RETURNING " in sql
@@ -241,13 +261,16 @@ def run_together(session: Session, statements: Sequence[Statement]) -> list[tupl
 
     PostgreSQL: ONE statement and one round trip, each write a data-modifying CTE (they share one
     snapshot and must not depend on each other's rows: the caller supplies every value). SQLite:
-    the statements in order (no network to save). A caller that finds the first statement's rows
-    wanting raises, and the transaction (hence all of it) is rolled back.
+    the statements in order (no network to save), and none after a first statement that returned
+    no row (a guard that refused): nothing else is written. A caller that finds the first
+    statement's rows wanting raises, and the transaction is rolled back (on PostgreSQL, the
+    other writes with it).
     """
     if not is_postgres(session):
         first = run(session, statements[0])
-        for statement in statements[1:]:
-            run(session, statement)
+        if first:
+            for statement in statements[1:]:
+                run(session, statement)
         return first
     combined = _combined(tuple(statement.sql for statement in statements))
     params = {f"s{n}_{k}": v for n, statement in enumerate(statements) for k, v in statement.params.items()}

@@ -25,11 +25,11 @@ class KeyPolicy:
     STOCKLEDGER_IDEMPOTENCY_WAIT_SECONDS)."""
 
     lifetime: timedelta
-    claim_wait: str
+    claim_wait: float  # seconds
 
     @classmethod
     def of(cls, hours: float, wait_seconds: float) -> "KeyPolicy":
-        return cls(timedelta(hours=hours), f"{max(1, round(wait_seconds * 1000))}ms")  # 0 would be no limit
+        return cls(timedelta(hours=hours), wait_seconds)
 
 
 def applies_to(method: str, path: str) -> bool:

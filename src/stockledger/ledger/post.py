@@ -50,7 +50,7 @@ from stockledger.core.dialects import stages_set_based, writes_through_ctes
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
-from stockledger.core.statements import run
+from stockledger.core.statements import run, violates_not_null
 from stockledger.core.sums import require_summable_items
 from stockledger.core.write_behind import WriteBehind, writes_behind
 from stockledger.events.outbox import Event, event_inserts, record_event
@@ -59,8 +59,8 @@ from stockledger.ledger.postings import Links, LockedItem, Posted, Posting
 from stockledger.ledger.reservation_rows import ReservationRow, reservation_statements, upsert_reservations
 from stockledger.ledger.single import post_locked, post_one
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
-from stockledger.ledger.sole_item_steps_pg import claim_lost_on_a_shard, post_in_steps
-from stockledger.ledger.staged_pg import StagedPostings, post_staged
+from stockledger.ledger.sole_item_steps_pg import post_in_steps
+from stockledger.ledger.staged_pg import StagedPosted, StagedPostings, post_staged
 
 __all__ = [
     "IN_TRANSACTION",
@@ -74,6 +74,7 @@ __all__ = [
     "ReservationRow",
     "SoleItemPosted",
     "SoleItemReservation",
+    "StagedPosted",
     "StagedPostings",
     "post",
     "post_sole_item",
@@ -100,7 +101,7 @@ def post(
 
 
 @overload
-def post(session: Session, postings: StagedPostings) -> int: ...
+def post(session: Session, postings: StagedPostings) -> StagedPosted: ...
 
 
 @overload
@@ -119,13 +120,13 @@ def post(
     *,
     held: Held | None = None,
     carried: Carried | None = None,
-) -> Posted | list[Posted] | int:
+) -> Posted | list[Posted] | StagedPosted:
     """Apply the postings in the order given (callers give several in item id order: the lock
     order) with what they carry, in the session's transaction; the totals right after each.
     Refused (InsufficientStock, NegativeStock, NotFound): the postings before it may be written,
     so the caller's transaction rolls back. StagedPostings (postings computed in the database,
-    as typed SELECTs): posted set-based, their guards applied as every posting's; the number of
-    detail rows written (what was posted: ledger/staged_pg.py's STAGED_POSTED)."""
+    as typed SELECTs): posted set-based, their guards applied as every posting's; what was
+    posted (StagedPosted: the number of detail rows written, and the rows to read them from)."""
     if isinstance(postings, StagedPostings):
         if not stages_set_based(session):
             raise RuntimeError("staged postings need a database that stages set-based (core.dialects)")
@@ -298,7 +299,4 @@ def _in_transaction(session: Session, reservation: SoleItemReservation) -> str |
 
 def lost_claim(error: Exception) -> bool:
     """The error the sole-item reservation's claim raises when another product won the order item."""
-    diag = getattr(getattr(error, "orig", None), "diag", None)
-    if getattr(diag, "table_name", None) == "order_item":
-        return getattr(diag, "column_name", None) == "product_id"
-    return claim_lost_on_a_shard(error)
+    return violates_not_null(error, "order_item", "product_id")

@@ -81,15 +81,6 @@ def post_in_steps(session: Session, reservation: SoleItemReservation) -> str | N
     return item_id
 
 
-def claim_lost_on_a_shard(error: Exception) -> bool:
-    """The claim's NOT NULL violation (another product won the order item) as Citus relays it
-    from the worker: without its table and column (the message names the shard), so it is
-    recognised by its SQLSTATE and its statement, the claim's INSERT."""
-    diag = getattr(getattr(error, "orig", None), "diag", None)
-    statement = getattr(error, "statement", None) or ""
-    return getattr(diag, "sqlstate", None) == "23502" and statement.startswith(_CLAIM_HEAD)
-
-
 def _writes(
     session: Session, r: SoleItemReservation, item_id: str, seq_num: int, now: datetime
 ) -> list[Statement]:

@@ -18,13 +18,13 @@ own types) and writes, in the caller's transaction:
     numbers in `ord` order, as `post` would give them one after the other).
 
 So the ledger rule holds as for `post`: for every item, totals == sum of its detail diffs.
-What was posted is left in the temporary table STAGED_POSTED (ord, facility_id,
-inventory_item_id, seq_id, qoh_diff, atp_diff, qoh_total, atp_total: the item's totals right
-after the posting), for the caller's events. Guarded postings (`require_atp`, `require_qoh`)
-are refused as `post` refuses them, on the running totals in `ord` order: the first posting
-that takes its item's ATP (QOH) below zero raises InsufficientStock (NegativeStock), and the
-caller's transaction rolls back. An ERP reset's carry no guard: SPEC §4 sets its totals, ATP
-below zero included (SECURITY.md).
+What was posted is left, until the transaction ends, in a temporary table the result names
+(`StagedPosted.rows`: ord, facility_id, inventory_item_id, seq_id, qoh_diff, atp_diff,
+qoh_total, atp_total, the item's totals right after the posting), for the caller's events.
+Guarded postings (`require_atp`, `require_qoh`) are refused as `post` refuses them, on the
+running totals in `ord` order: the first posting that takes its item's ATP (QOH) below zero
+raises InsufficientStock (NegativeStock), and the caller's transaction rolls back. An ERP
+reset's carry no guard: SPEC §4 sets its totals, ATP below zero included (SECURITY.md).
 
 SQL in PostgreSQL's dialect only (data-modifying CTEs, temporary tables dropped at commit):
 reached only where core.dialects.stages_set_based says the database can (ledger/post.py).
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, column, insert, table, text
+from sqlalchemy import BigInteger, Integer, Select, TableClause, Text, column, insert, table, text
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
@@ -120,6 +120,30 @@ _CREATE_POSTED = (
 )
 
 
+# What post_staged posted, for its caller to read in the same transaction (StagedPosted.rows).
+POSTED_ROWS = table(
+    STAGED_POSTED,
+    column("ord", BigInteger),
+    column("facility_id", Text),
+    column("inventory_item_id", Text),
+    column("seq_id", Text),
+    column("qoh_diff", BigInteger),
+    column("atp_diff", BigInteger),
+    column("qoh_total", BigInteger),
+    column("atp_total", BigInteger),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StagedPosted:
+    """What `post` of a StagedPostings posted: `count` detail rows, one row each in `rows` (the
+    contract for the caller: a temporary table, read in the same transaction, by its columns or,
+    in SQL text, by `rows.name`; quantities in micro-units, the totals the item's right after)."""
+
+    count: int
+    rows: TableClause = POSTED_ROWS
+
+
 @dataclass(frozen=True, slots=True)
 class StagedPostings:
     """Postings computed in the database, handed to `post` as typed SELECTs (see above)."""
@@ -144,8 +168,8 @@ _POSTING_COLUMNS = {
 _ITEM_COLUMNS = {"facility_id": "text", "inventory_item_id": "text", "product_id": "text"}
 
 
-def post_staged(session: Session, staged: StagedPostings) -> int:
-    """Post `staged` (see above) in the session's transaction; the number of detail rows written.
+def post_staged(session: Session, staged: StagedPostings) -> StagedPosted:
+    """Post `staged` (see above) in the session's transaction; what was posted (StagedPosted).
     The user (core.actor) is recorded unless its links name one."""
     connection = session.connection()
     staged_rows = _fill(session, STAGED_POSTINGS, _POSTING_COLUMNS, staged.postings)
@@ -168,7 +192,7 @@ def post_staged(session: Session, staged: StagedPostings) -> int:
     )
     for name in (STAGED_ITEMS, STAGED_POSTINGS):
         connection.execute(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables to come
-    return int(result.rowcount)
+    return StagedPosted(int(result.rowcount))
 
 
 def _fill(session: Session, name: str, columns: dict[str, str], rows: Select[Any] | None) -> int:

@@ -38,6 +38,7 @@ def consume_command(
         settings.consume_batch_size,
         settings.nats_connect_seconds,
         settings.consume_fetch_seconds,
+        settings.consume_retry_seconds,
         user=user,
     )
 

@@ -31,6 +31,7 @@ class ConsumerConfig:
     batch_size: int = default("consume_batch_size")
     connect_timeout: float = default("nats_connect_seconds")
     fetch_timeout: float = default("consume_fetch_seconds")
+    retry_seconds: float = default("consume_retry_seconds")  # a message not applied: redelivered after
     user: str | None = None  # recorded on the rows its messages write; None: nats:<durable>
 
     @property
@@ -92,7 +93,7 @@ async def consume(db: Database, config: ConsumerConfig, stop: asyncio.Event, idl
                     return handled
                 continue
             for msg in messages:
-                await _handle(db, nc, msg, config.acting_user)
+                await _handle(db, nc, msg, config)
                 handled += 1
         return handled
     finally:
@@ -106,14 +107,16 @@ def apply_one(db: Database, message_type: str, message_id: str, body: bytes, use
         return apply_message(session, message_type, message_id, body)
 
 
-async def _handle(db: Database, nc: Client, msg: Msg, user: str) -> None:
+async def _handle(db: Database, nc: Client, msg: Msg, config: ConsumerConfig) -> None:
+    user = config.acting_user
     msg_id = message_id(msg)
     try:
         msg_id = await sent_message_id(nc, msg)
         outcome = await asyncio.to_thread(apply_one, db, inbound_type(msg.subject), msg_id, msg.data, user)
     except Exception:  # the database (or the raw id's read), not the message: deliver it again
-        log.exception("inbound %s %r not applied; redelivery in 5 s", msg.subject, msg_id)
-        await msg.nak(delay=5)
+        wait = config.retry_seconds
+        log.exception("inbound %s %r not applied; redelivery in %s s", msg.subject, msg_id, wait)
+        await msg.nak(delay=wait)
         return
     log.info("inbound %s %r: %s", msg.subject, msg_id, outcome)
     await msg.ack()

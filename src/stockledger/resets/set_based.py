@@ -81,11 +81,11 @@ def reset_in_database(
     # No guard: a reset sets totals, ATP below zero included (SPEC §4, SECURITY.md)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     staged = StagedPostings(line_sql_pg.postings(), line_sql_pg.new_items(), REASON, links, now)
-    changed = post(session, staged)
+    posted = post(session, staged)
     for name in ("reset_unstocked", "reset_current", "reset_new_item"):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
-    record_changes(session, outcome.inventory_reset_id, batch_size, now)
-    _count(session, outcome, changed, keep_failures)
+    record_changes(session, posted, outcome.inventory_reset_id, batch_size, now)
+    _count(session, outcome, posted.count, keep_failures)
 
 
 def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:

@@ -13,6 +13,7 @@ core.dialects.stages_set_based says the database can (resets/set_based.py).
 
 import json
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from stockledger.core.actor import acting_user
 from stockledger.core.ids import new_id
 from stockledger.events.outbox import OUTBOX_SEQUENCE, PAYLOAD_BYTES
-from stockledger.ledger.staged_pg import STAGED_POSTED
+from stockledger.ledger.post import StagedPosted
 from stockledger.resets.outcome import REASON
 
 MAX_ID = 60  # an id's longest (core.schemas.Id; the Python side checks it)
@@ -54,7 +55,11 @@ _KEYS = len(
 )
 NUMBER_TEXT = 24  # '-123456789.123456', '1.5e-05': a float8's shortest text of a quantity
 
-_EVENTS = f"""
+
+@lru_cache(maxsize=4)
+def _events(posted: str) -> str:
+    """The INSERT … SELECT of the events of the rows in the ledger's table `posted`."""
+    return f"""
 WITH groups AS (
     SELECT p.facility_id AS f, p.ord / :batch AS batch, count(*) AS total,
            dense_rank() OVER (ORDER BY p.ord / :batch, p.facility_id) AS series,
@@ -64,11 +69,11 @@ WITH groups AS (
            length('{{"facilityId":' || to_json(p.facility_id)::text) + :single - 1 + count(*) * (
                {_KEYS} + {MAX_ID} + max(octet_length(to_json(p.inventory_item_id)::text))
                + max(length(p.seq_id)) + 4 * {NUMBER_TEXT} + 1) <= {PAYLOAD_BYTES} AS whole
-    FROM {STAGED_POSTED} p GROUP BY p.ord / :batch, p.facility_id
+    FROM {posted} p GROUP BY p.ord / :batch, p.facility_id
 ), numbered AS (
     SELECT lp.facility_id AS f, lp.ord / :batch AS batch, lp.ord, {_CHANGE} AS j,
            row_number() OVER (PARTITION BY lp.ord / :batch, lp.facility_id ORDER BY lp.ord) - 1 AS n
-    FROM {STAGED_POSTED} lp JOIN reset_diff d ON d.ord = lp.ord
+    FROM {posted} lp JOIN reset_diff d ON d.ord = lp.ord
 ), changed AS (
     SELECT c.batch, c.f, c.ord, c.j, g.whole, g.series,
            CASE WHEN g.whole THEN 0 ELSE c.n / g.per_part END AS part,
@@ -89,8 +94,10 @@ SELECT f, stockledger_fenced_nextval('{OUTBOX_SEQUENCE}'), 'InventoryChanged', p
 """
 
 
-def record_changes(session: Session, inventory_reset_id: str, batch_size: int, now: datetime) -> int:
-    """Record the InventoryChanged events of what ledger/staged_pg.py posted; how many were written."""
+def record_changes(
+    session: Session, posted: StagedPosted, inventory_reset_id: str, batch_size: int, now: datetime
+) -> int:
+    """Record the InventoryChanged events of what the ledger `posted`; how many were written."""
     user = acting_user(session)
     mid = json.dumps({"inventoryResetId": inventory_reset_id, "reasonEnumId": REASON}, separators=(",", ":"))
     signed = "" if user is None else json.dumps({"changeByUserLoginId": user}, separators=(",", ":"))
@@ -100,7 +107,7 @@ def record_changes(session: Session, inventory_reset_id: str, batch_size: int, n
     head = len(mid) + len(signed) + len('{"facilityId":"",' + '"partOf":"","part":,"parts":,"changes":[]}')
     head += len(new_id("EP")) + 6 + 20 + 32
     result = session.connection().execute(
-        text(_EVENTS),
+        text(_events(posted.rows.name)),
         {
             "batch": batch_size,
             "single": single,

@@ -14,7 +14,6 @@ from stockledger.web.templating import render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 LOGIN = "/ui/login"
-COOKIE_MAX_AGE = 12 * 3600  # a working day; the token itself stays valid until revoked
 
 
 def principal_of(request: Request, raw: str | None) -> Principal | None:
@@ -67,7 +66,7 @@ def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
     response.set_cookie(
         COOKIE,
         raw,
-        max_age=COOKIE_MAX_AGE,
+        max_age=round(request.app.state.settings.sign_in_hours * 3600),  # the token outlives it
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",

@@ -70,7 +70,10 @@ def with_login_token(request: Request, render_page: Callable[[str], Response]) -
     """The sign-in page rendered with its form token (the cookie's, else a fresh one), and the cookie."""
     value = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
     response = render_page(value)
-    response.set_cookie(LOGIN_COOKIE, value, max_age=3600, httponly=True, samesite="strict", path=LOGIN_PATH)
+    lifetime = request.app.state.settings.form_token_seconds
+    response.set_cookie(
+        LOGIN_COOKIE, value, max_age=lifetime, httponly=True, samesite="strict", path=LOGIN_PATH
+    )
     return response
 
 
