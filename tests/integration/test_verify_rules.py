@@ -28,8 +28,8 @@ BREAKS = {
     "nothing_reserved_on_non_promisable_items": [
         "UPDATE inventory_item SET status_id = 'INV_ON_HOLD' WHERE inventory_item_id = 'FG001-INV-001'"
     ],
-    "one_product_per_order_item": [
-        "UPDATE order_item_inventory_reservation SET product_id = 'FG002' WHERE order_id = 'O1'"
+    "one_product_per_order_item": [  # the claim (a reservation's product is held to its item's by a key)
+        "UPDATE order_item SET product_id = 'FG002' WHERE order_id = 'O1'"
     ],
     "an_event_for_every_ledger_row": ["DELETE FROM outbox_event WHERE event_type = 'StockReserved'"],
 }
