@@ -111,7 +111,14 @@ def compile_bytecode() -> None:
 
 def run_cli(csv: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one `stockledger reset` child."""
-    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": url(OURS)}
+    wall, _, rss = timed_reset(url(OURS), csv)
+    return wall, rss
+
+
+def timed_reset(database_url: str, csv: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (KiB) of one `stockledger reset` child on
+    `database_url` (bench/reset_sqlite.py's too)."""
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": database_url}
     started = time.perf_counter()
     child = subprocess.Popen(
         [str(STOCKLEDGER), "reset", str(csv)], env=env, stdout=subprocess.PIPE, text=True
@@ -123,7 +130,7 @@ def run_cli(csv: Path) -> tuple[float, int]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"stockledger reset failed:\n{output}")
     print(" ".join(output.split()))  # the outcome line, which Rich wraps at 80 columns in a pipe
-    return wall, usage.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 BASELINE_SQL = [

@@ -32,7 +32,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reset_1m import compile_bytecode, write_csv
+from reset_1m import compile_bytecode, timed_reset, write_csv
 
 from stockledger.core import migrate
 from stockledger.core.db import Database
@@ -85,19 +85,7 @@ def copy_database(source: Path, target: Path) -> None:
 
 def run_cli(path: Path, csv_file: Path) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and peak RSS (KiB) of one `stockledger reset` child."""
-    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": f"sqlite:///{path}"}
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [str(STOCKLEDGER), "reset", str(csv_file)], env=env, stdout=subprocess.PIPE, text=True
-    )
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"stockledger reset failed:\n{output}")
-    print(" ".join(output.split()))
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    return timed_reset(f"sqlite:///{path}", csv_file)
 
 
 def _micros(text: str) -> int | None:
