@@ -86,15 +86,17 @@ def event_insert(session: Session, facility_id: str, event_type: str, payload: d
 
 
 def payload_parts(payload: dict[str, Any]) -> list[str]:
-    """The payload as JSON text: one text up to PAYLOAD_BYTES; over it, its longest list (a bulk
-    change's lines) is cut into runs so that each part stays under PAYLOAD_BYTES. Every part
-    carries the payload's other keys, then `"partOf": <id of the series>, "part": k, "parts": n`,
-    then its run of the list. Text is ASCII (json.dumps escapes the rest), so characters are bytes."""
-    lists = [k for k, v in payload.items() if isinstance(v, list)]
-    if not lists:
+    """The payload as JSON text: one text up to PAYLOAD_BYTES; over it, its longest list by text
+    (a bulk change's lines, not a shorter list of as many ids) is cut into runs so that each part
+    stays under PAYLOAD_BYTES. Every part carries the payload's other keys, then `"partOf": <id of
+    the series>, "part": k, "parts": n`, then its run of the list. Text is ASCII (json.dumps escapes
+    the rest), so characters are bytes. The other keys are the caller's to keep small (a
+    StockReserved event's productIds: reservations.lines.reserved_events)."""
+    texts = {k: [_dumps(x) for x in v] for k, v in payload.items() if isinstance(v, list)}
+    if not texts:
         return [_dumps(payload)]
-    key = max(lists, key=lambda k: len(payload[k]))
-    items = [_dumps(x) for x in payload[key]]
+    key = max(texts, key=lambda k: sum(map(len, texts[k])))
+    items = texts[key]
     # The whole text holds each item's text and a comma between: when those alone are over the
     # limit, the whole (a bulk change of 5,000 lines) is not dumped only to be measured.
     if sum(map(len, items)) + len(items) - 1 <= PAYLOAD_BYTES:

@@ -13,15 +13,24 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from stockledger.core.dialects import upsert
+from stockledger.core.dialects import binds_arrays, from_arrays, upsert
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
+from stockledger.core.statements import Statement, run
 from stockledger.ledger.models import OrderItem
 
 ORDER_ITEM = cast(Table, OrderItem.__table__)
 KEYS = ("facility_id", "order_id", "order_item_seq_id")
 CHUNK = 1_000  # rows per upsert: 5 parameters each, well under both databases' limits
+
+_COLUMNS = (*KEYS, "product_id", "created_stamp")
+_RETURNED = ("order_id", "order_item_seq_id", "product_id")
+_INSERT = f"INSERT INTO order_item ({', '.join(_COLUMNS)})"
+_CLAIMED = (
+    f"ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET product_id = order_item.product_id "
+    f"RETURNING {', '.join(_RETURNED)}"
+)
 
 Products = Mapping[tuple[str, str], str]  # (order id, order item seq id) → product id
 
@@ -41,28 +50,22 @@ def claim_order_items(session: Session, facility_id: str, products: Products) ->
     """Fix each order item's product in the facility on its first use; 409 when it (here or in
     another facility) belongs to another product. The caller's transaction holds the rows."""
     check_facility(session, facility_id)
-    keys = sorted(products)  # lock order
-    for start in range(0, len(keys), CHUNK):
-        part = keys[start : start + CHUNK]
-        now = utcnow()
-        rows = [
-            {
-                "facility_id": facility_id,
-                "order_id": o,
-                "order_item_seq_id": s,
-                "product_id": products[(o, s)],
-            }
-            | {"created_stamp": now}
-            for o, s in part
-        ]
-        stmt = upsert(session, ORDER_ITEM).values(rows)
-        stmt = stmt.on_conflict_do_update(
+    now = utcnow()
+    rows = [  # in lock order
+        {"facility_id": facility_id, "order_id": o, "order_item_seq_id": s, "product_id": products[(o, s)]}
+        | {"created_stamp": now}
+        for o, s in sorted(products)
+    ]
+    claimed: Iterable[tuple[str, str, str]]
+    if binds_arrays(session):  # one statement of a few arrays, however many rows
+        select_rows, params = from_arrays(session, ORDER_ITEM, rows)
+        claimed = run(session, Statement(f"{_INSERT} {select_rows} {_CLAIMED}", params))
+    else:  # INSERT … VALUES of many rows, compiled once ("insertmanyvalues"), in pages
+        stmt = upsert(session, ORDER_ITEM).on_conflict_do_update(
             index_elements=list(KEYS), set_={"product_id": ORDER_ITEM.c.product_id}
         )
-        claimed = session.execute(
-            stmt.returning(ORDER_ITEM.c.order_id, ORDER_ITEM.c.order_item_seq_id, ORDER_ITEM.c.product_id)
-        )
-        _refuse_others(products, ((o, s, p) for o, s, p in claimed))
+        claimed = session.execute(stmt.returning(*(ORDER_ITEM.c[k] for k in _RETURNED)), rows).tuples()
+    _refuse_others(products, ((o, s, p) for o, s, p in claimed))
     check_order_items(session, products, except_facility=facility_id)
 
 

@@ -115,6 +115,36 @@ def sole_item(order_id: str, facility_id: str, line: ReserveLine, fill: str) -> 
     )
 
 
+# A StockReserved event's productIds stay this small, so that its lines, cut into parts by
+# events.outbox.payload_parts, have the room of a part (ids are at most 60 characters).
+PRODUCT_IDS_BYTES = 16 * 1024
+
+
+def reserved_events(outcome: ReserveOutcome, most_lines: int) -> list[dict[str, Any]]:
+    """The StockReserved payloads of an order's reserved lines: at most `most_lines` lines each,
+    and no more than PRODUCT_IDS_BYTES of product ids."""
+    payloads: list[dict[str, Any]] = []
+    run: list[LineOutcome] = []
+    ids: set[str] = set()
+    size = 0
+    for line in outcome.lines:
+        if not line.reservations:
+            continue
+        grows = line.product_id not in ids
+        full = grows and size + len(line.product_id) + 3 > PRODUCT_IDS_BYTES
+        if run and (len(run) == most_lines or full):
+            payloads.append(reserved_event(outcome, run))
+            run, ids, size = [], set(), 0
+            grows = True
+        run.append(line)
+        if grows:
+            ids.add(line.product_id)
+            size += len(line.product_id) + 3
+    if run:
+        payloads.append(reserved_event(outcome, run))
+    return payloads
+
+
 def reserved_event(outcome: ReserveOutcome, lines: Sequence[LineOutcome]) -> dict[str, Any]:
     """The StockReserved payload of some lines of an order."""
     return {

@@ -44,7 +44,7 @@ from stockledger.reservations.lines import (
     ReserveLine,
     ReserveOutcome,
     check_lines,
-    reserved_event,
+    reserved_events,
     sole_item,
     sole_item_outcome,
 )
@@ -56,7 +56,6 @@ from stockledger.reservations.rules import (
     RESERVE_REASON,
     Candidate,
     add_backorder,
-    chunks,
     require_fill,
 )
 from stockledger.reservations.statements import Locked, lock_candidates, require_products
@@ -241,10 +240,8 @@ def _write(session: Session, outcome: ReserveOutcome, locked: Locked) -> None:
         for line in outcome.lines
         for r in line.reservations
     ]
-    reserved = [line for line in outcome.lines if line.reservations]
-    events = [  # one event per order (per 1,000 lines of it)
-        Event(outcome.facility_id, "StockReserved", reserved_event(outcome, part))
-        for part in chunks(reserved, EVENT_LINES)
+    events = [  # one event per order (per 1,000 lines of it, each cut in parts of 64 KB)
+        Event(outcome.facility_id, "StockReserved", p) for p in reserved_events(outcome, EVENT_LINES)
     ]
     # The ledger chooses by their count: one take from a locked item, posting, reservation and
     # event in one round trip (PostgreSQL: one statement); several, set-based, not read again.
