@@ -1,7 +1,8 @@
 """The rules of a reset line, said twice: in Python (resets/rules.py) and in SQL (resets/line_sql_pg.py,
-the PostgreSQL path). Table-driven: every line below is judged by `check_line`, and a reset of
-the lines must report exactly those failures (code, message, ids), on both databases; on
-PostgreSQL the lines went through COPY and the SQL judged them."""
+the PostgreSQL path; resets/line_sql_sqlite.py, SQLite's). Table-driven: every line below is
+judged by `check_line`, and a reset of the lines must report exactly those failures (code,
+message, ids), on both databases; the lines went through COPY (executemany on SQLite) and the
+SQL judged them."""
 
 import json
 from decimal import Decimal
@@ -59,6 +60,15 @@ QUANTITIES: list[Any] = [
     "\u0663",  # ARABIC-INDIC DIGIT THREE: Decimal reads it
     "\uff11",  # FULLWIDTH DIGIT ONE
     "5\x00",  # no text PostgreSQL can hold: judged by the rules on the way in
+    "0001.5",  # SQLite reads the digits as integers: leading zeros, the point, the decimals
+    "00000000000001000000000",
+    "999999999.999999",
+    "1.1234560",
+    "-0.000",
+    "12.",
+    "1..2",
+    "--1",
+    "-",
     "1" * 300,
     "0." + "0" * 300 + "1",
     Decimal("12.5"),
@@ -66,6 +76,10 @@ QUANTITIES: list[Any] = [
     Decimal("NaN"),
     Decimal("-Infinity"),
     Decimal("-3"),
+    Decimal("0E-10"),
+    Decimal("1.000000000"),
+    0.1,
+    1e-7,
     7,
     10**30,
     2.5,
@@ -297,6 +311,7 @@ def test_new_and_existing_items_in_one_run_and_a_second_run_in_the_same_transact
         link = session.get(ProductFacility, (F, "NEW2"))
         assert link is not None
         assert link.inventory_item_id is not None
+        assert link.inventory_item_id.endswith("00000001")  # the run's first new item, set-based
         item = session.get(InventoryItem, (F, link.inventory_item_id))
         assert item is not None
         assert (item.quantity_on_hand_total, item.available_to_promise_total, item.last_detail_seq) == (

@@ -7,7 +7,8 @@ refused (422 quantity_overflow) instead of leaving totals that every later read 
 """
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Executable, column, func, select, table, text
@@ -97,3 +98,37 @@ def _require_integers(session: Session, statement: Executable, params: dict[str,
     half = len(rows[0]) // 2 if rows else 0
     if any(any(row[half:]) for row in rows):  # a total stored as a float: past 64 bits
         raise QuantityOverflow(SQLITE_OVERFLOW)
+
+
+def require_summable_selected(session: Session, items: str) -> None:
+    """`require_summable_items` for the items a SELECT of (facility_id, inventory_item_id) names
+    (SQL text: a set-based post's own table of what grew), however many: each product of theirs
+    added up in one pass over the items and one over the active reservations (SQLite; nothing
+    to check on PostgreSQL, as above)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    products = f"""SELECT DISTINCT i.facility_id, i.product_id FROM ({items}) AS g
+         CROSS JOIN inventory_item AS i
+           ON i.facility_id = g.facility_id AND i.inventory_item_id = g.inventory_item_id"""
+    item_sums = f"""SELECT {", ".join(f"sum({t})" for t in TOTALS)},
+           {", ".join(f"sum(typeof({t}) != 'integer')" for t in TOTALS)}
+        FROM inventory_item WHERE (facility_id, product_id) IN ({products})
+        GROUP BY facility_id, product_id"""
+    reserved_sums = f"""SELECT sum(quantity), sum(typeof(quantity) != 'integer')
+        FROM order_item_inventory_reservation
+        WHERE (facility_id, product_id) IN ({products}) AND status_id = '{RES_ACTIVE}'
+        GROUP BY facility_id, product_id"""
+    for statement in (item_sums, reserved_sums):
+        _require_integers(session, text(statement))
+
+
+@contextmanager
+def overflow_refused() -> Iterator[None]:
+    """Within the block, SQLite's "integer overflow" (a SUM of totals past 64 bits in a set-based
+    write) is QuantityOverflow (422), as the checks above refuse it."""
+    try:
+        yield
+    except OperationalError as exc:
+        if str(exc.orig) != "integer overflow":
+            raise
+        raise QuantityOverflow(SQLITE_OVERFLOW) from exc
