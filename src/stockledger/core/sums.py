@@ -102,24 +102,39 @@ def _require_integers(session: Session, statement: Executable, params: dict[str,
 
 def require_summable_selected(session: Session, items: str) -> None:
     """`require_summable_items` for the items a SELECT of (facility_id, inventory_item_id) names
-    (SQL text: a set-based post's own table of what grew), however many: each product of theirs
-    added up in one pass over the items and one over the active reservations (SQLite; nothing
-    to check on PostgreSQL, as above)."""
+    (SQL text: a set-based post's own table of what grew), however many: their products listed
+    once, then each added up through its index, over its items and its active reservations
+    (SQLite; nothing to check on PostgreSQL, as above)."""
     if session.get_bind().dialect.name != "sqlite":
         return
-    products = f"""SELECT DISTINCT i.facility_id, i.product_id FROM ({items}) AS g
-         CROSS JOIN inventory_item AS i
-           ON i.facility_id = g.facility_id AND i.inventory_item_id = g.inventory_item_id"""
-    item_sums = f"""SELECT {", ".join(f"sum({t})" for t in TOTALS)},
-           {", ".join(f"sum(typeof({t}) != 'integer')" for t in TOTALS)}
-        FROM inventory_item WHERE (facility_id, product_id) IN ({products})
-        GROUP BY facility_id, product_id"""
-    reserved_sums = f"""SELECT sum(quantity), sum(typeof(quantity) != 'integer')
-        FROM order_item_inventory_reservation
-        WHERE (facility_id, product_id) IN ({products}) AND status_id = '{RES_ACTIVE}'
-        GROUP BY facility_id, product_id"""
-    for statement in (item_sums, reserved_sums):
-        _require_integers(session, text(statement))
+    run = session.connection().execute
+    run(text(f"DROP TABLE IF EXISTS temp.{_PRODUCTS}"))
+    run(text(f"CREATE TEMP TABLE {_PRODUCTS} (f TEXT, p TEXT, PRIMARY KEY (f, p)) WITHOUT ROWID"))
+    run(
+        text(
+            f"""INSERT OR IGNORE INTO {_PRODUCTS} SELECT i.facility_id, i.product_id FROM ({items}) AS g
+            CROSS JOIN inventory_item AS i
+              ON i.facility_id = g.facility_id AND i.inventory_item_id = g.inventory_item_id"""
+        )
+    )
+    for statement in (_PRODUCT_ITEM_SUMS, _PRODUCT_RESERVED_SUMS):
+        _require_integers(session, statement)
+    run(text(f"DROP TABLE {_PRODUCTS}"))
+
+
+_PRODUCTS = "summable_product"
+_PRODUCT_ITEM_SUMS = text(
+    f"""SELECT {", ".join(f"sum(i.{t})" for t in TOTALS)},
+           {", ".join(f"sum(typeof(i.{t}) != 'integer')" for t in TOTALS)}
+    FROM {_PRODUCTS} AS x CROSS JOIN inventory_item AS i ON i.facility_id = x.f AND i.product_id = x.p
+    GROUP BY x.f, x.p"""
+)
+_PRODUCT_RESERVED_SUMS = text(
+    f"""SELECT sum(r.quantity), sum(typeof(r.quantity) != 'integer')
+    FROM {_PRODUCTS} AS x CROSS JOIN order_item_inventory_reservation AS r
+      ON r.facility_id = x.f AND r.product_id = x.p AND r.status_id = '{RES_ACTIVE}'
+    GROUP BY x.f, x.p"""
+)
 
 
 @contextmanager

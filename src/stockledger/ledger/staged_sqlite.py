@@ -102,7 +102,17 @@ _CREATE_POSTED = (
     "seq_id TEXT, seq INTEGER, qoh_diff INTEGER, atp_diff INTEGER, acc_diff INTEGER, qoh_total INTEGER, "
     "atp_total INTEGER, acc_total INTEGER)"
 )
-_NUMBER = f"""
+# The postings numbered: an item posted once (a reset's every item) by a plain join; an item
+# posted several times by a window in `ord` order (its running totals).
+_NUMBER_ONE = f"""
+INSERT INTO {STAGED_POSTED}
+SELECT p.ord, p.facility_id, p.inventory_item_id, printf('%0{SEQ_DIGITS}d', s.seq0 + 1), s.seq0 + 1,
+       p.qoh_diff, p.atp_diff, p.acc_diff, s.qoh0 + p.qoh_diff, s.atp0 + p.atp_diff, s.acc0 + p.acc_diff
+FROM {STAGED_SUMS} s
+CROSS JOIN {STAGED_POSTINGS} p ON p.facility_id = s.facility_id AND p.inventory_item_id = s.inventory_item_id
+WHERE s.n = 1
+"""
+_NUMBER_MANY = f"""
 INSERT INTO {STAGED_POSTED}
 SELECT ord, facility_id, inventory_item_id, printf('%0{SEQ_DIGITS}d', seq), seq, qoh_diff, atp_diff, acc_diff,
        qoh_total, atp_total, acc_total
@@ -112,12 +122,12 @@ FROM (
            s.qoh0 + sum(p.qoh_diff) OVER w AS qoh_total,
            s.atp0 + sum(p.atp_diff) OVER w AS atp_total,
            s.acc0 + sum(p.acc_diff) OVER w AS acc_total
-    FROM {STAGED_POSTINGS} p
-    JOIN {STAGED_SUMS} s ON s.facility_id = p.facility_id AND s.inventory_item_id = p.inventory_item_id
+    FROM {STAGED_SUMS} s
+    CROSS JOIN {STAGED_POSTINGS} p ON p.facility_id = s.facility_id AND p.inventory_item_id = s.inventory_item_id
+    WHERE s.n > 1
     WINDOW w AS (PARTITION BY p.facility_id, p.inventory_item_id ORDER BY p.ord
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
-ORDER BY ord
 """
 # The items whose totals grew (moved away from zero): their products must still add up
 # (ledger/post.py's rule for any posting; a write that only shrinks totals is let through).
@@ -163,7 +173,8 @@ def post_staged_serialised(session: Session, staged: StagedPostings) -> StagedPo
         run(text(_CREATE).bindparams(bindparam("now", type_=_NOW)), {"now": now})
         run(text(_MOVE))
         run(text(_CREATE_POSTED))
-        run(text(_NUMBER))
+        run(text(_NUMBER_ONE))
+        run(text(_NUMBER_MANY))
     refuse_unguarded(session, staged)
     values: dict[str, Any] = {name: getattr(staged.links, name) for name in _LINK_COLUMNS}
     if values["change_by_user_login_id"] is None:

@@ -6,7 +6,8 @@ of what str.strip() trims (WHITESPACE) and made of the Id pattern's characters (
 them; exactly one quantity given; a CSV quantity in the grammar `-?[0-9]+(.[0-9]+)?`, at least
 0, at most 10^9, at most 6 decimals, read exactly (integer part and six decimals as integers,
 never a float). A JSON number in another form (an exponent, NaN, Infinity: what Decimal reads)
-is 'defer': set_based_sqlite.py asks the rules themselves about such a line.
+is 'defer', and so is a line with a NUL in a field: set_based_sqlite.py asks the rules
+themselves about such a line.
 
 SQL in SQLite's dialect (GLOB, printf, UPDATE … FROM of an aliased table, temporary tables that
 outlive the transaction, WITHOUT ROWID): reached only where core.dialects.stages_set_based and
@@ -50,6 +51,9 @@ CREATE_CHECKED = (
 # a trim is computed once a line, where the flattened query repeated it in every expression
 # naming its column (20,000 lines: 1.9 s, 0.13 s as co-routines).
 _STEP = "LIMIT -1 OFFSET 0"
+# A NUL in a field (a CSV line's: its bytes, which SQLite's string functions would stop at):
+# left to the rules.
+_NUL = " OR ".join(f"coalesce(instr(CAST({c} AS BLOB), x'00'), 0) > 0" for c in ("fac", "prod", "qoh", "atp"))
 _QG = "coalesce(qk IN ('n', 'x') OR tq <> '', 0)"
 _AG = "coalesce(ak IN ('n', 'x') OR ta <> '', 0)"
 _T = f"CASE WHEN {_QG} THEN tq ELSE ta END"
@@ -64,6 +68,7 @@ CHECK = f"""
 INSERT INTO {CHECKED}
 SELECT ord, line, f, p, kind,
        CASE WHEN pre_code IS NOT NULL THEN pre_code
+            WHEN nul THEN 'defer'
             WHEN NOT ({_is_id("f")} AND {_is_id("p")}) THEN 'invalid_line'
             WHEN qg AND ag THEN 'both_quantities'
             WHEN NOT (qg OR ag) THEN 'no_quantity'
@@ -74,18 +79,20 @@ SELECT ord, line, f, p, kind,
        END AS code,
        CASE WHEN NOT negative THEN micros END AS micros
 FROM (
-    SELECT ord, line, pre_code, f, p, qg, ag, kind, k, plain, negative, fp,
+    SELECT ord, line, pre_code, nul, f, p, qg, ag, kind, k, plain, negative, fp,
            CASE WHEN plain AND length(ltrim(ip, '0')) <= 10
                 THEN CAST(ip AS INTEGER) * 1000000 + CAST(substr(fp || '000000', 1, 6) AS INTEGER) END AS micros
     FROM (
-        SELECT ord, line, pre_code, f, p, qg, ag, kind, k, {_PLAIN} AS plain,
+        SELECT ord, line, pre_code, nul, f, p, qg, ag, kind, k, {_PLAIN} AS plain,
                coalesce(t GLOB '-*' AND u GLOB '*[1-9]*', 0) AS negative, {_IP} AS ip, {_FP} AS fp
         FROM (
-            SELECT ord, line, pre_code, f, p, {_QG} AS qg, {_AG} AS ag,
+            SELECT ord, line, pre_code, nul, f, p, {_QG} AS qg, {_AG} AS ag,
                    CASE WHEN {_QG} THEN 'q' ELSE 'a' END AS kind, CASE WHEN {_QG} THEN qk ELSE ak END AS k,
                    {_T} AS t, CASE WHEN {_T} GLOB '-*' THEN substr({_T}, 2) ELSE {_T} END AS u
             FROM (
-                SELECT ord, line, pre_code, trim(fac, :ws) AS f, trim(prod, :ws) AS p, qk, ak,
+                SELECT ord, line, pre_code, {_NUL} AS nul, trim(fac, :ws) AS f, trim(prod, :ws) AS p,
+                       coalesce(qk, CASE WHEN qoh IS NOT NULL THEN 't' END) AS qk,
+                       coalesce(ak, CASE WHEN atp IS NOT NULL THEN 't' END) AS ak,
                        trim(qoh, :ws) AS tq, trim(atp, :ws) AS ta
                 FROM {STAGED_LINES} ORDER BY ord {_STEP}
             ) {_STEP}
@@ -96,7 +103,8 @@ ORDER BY ord
 """
 
 DEFERRED = f"""
-SELECT s.ord, s.line, s.fac, s.prod, s.qoh, s.atp, s.qk, s.ak FROM {STAGED_LINES} s
+SELECT s.ord, s.line, s.fac, s.prod, s.qoh, s.atp, coalesce(s.qk, CASE WHEN s.qoh IS NOT NULL THEN 't' END),
+       coalesce(s.ak, CASE WHEN s.atp IS NOT NULL THEN 't' END) FROM {STAGED_LINES} s
 WHERE s.ord IN (SELECT ord FROM {CHECKED} WHERE code = 'defer') ORDER BY s.ord
 """
 JUDGED = f"UPDATE {CHECKED} SET code = :code, kind = :kind, micros = :micros WHERE ord = :ord"
@@ -157,9 +165,11 @@ NEW_ITEMS = [
 INSERT INTO reset_new_item
 SELECT f, p, coalesce(o, :prefix || printf('%08d', row_number() OVER (ORDER BY f, p))), o IS NULL
 FROM (
-    SELECT n.f, n.p, (SELECT i.inventory_item_id FROM inventory_item i
+    SELECT n.f, n.p,
+           CASE WHEN EXISTS (SELECT 1 FROM reset_current cur WHERE cur.f = n.f AND cur.p = n.p)
+                THEN (SELECT i.inventory_item_id FROM inventory_item i
                       WHERE i.facility_id = n.f AND i.product_id = n.p
-                      ORDER BY i.created_stamp, i.inventory_item_id LIMIT 1) AS o
+                      ORDER BY i.created_stamp, i.inventory_item_id LIMIT 1) END AS o
     FROM (SELECT DISTINCT d.f, d.p FROM reset_diff d
           LEFT JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
           WHERE d.diff <> 0 AND pf.inventory_item_id IS NULL) n
@@ -232,7 +242,8 @@ FACILITIES = (
     f"SELECT DISTINCT f FROM {CHECKED} WHERE (code IS NULL OR code <> 'invalid_line') AND f IS NOT NULL"
 )
 FAILURES = f"""
-SELECT c.line, c.code, c.f, c.p, s.fac, s.prod, s.qoh, s.atp, s.qk, s.ak, s.pre_message
+SELECT c.line, c.code, c.f, c.p, s.fac, s.prod, s.qoh, s.atp, coalesce(s.qk, CASE WHEN s.qoh IS NOT NULL
+       THEN 't' END), coalesce(s.ak, CASE WHEN s.atp IS NOT NULL THEN 't' END), s.pre_message
 FROM (SELECT ord, line, code, f, p FROM {CHECKED} WHERE code IS NOT NULL ORDER BY line, ord LIMIT :n) c
 JOIN {STAGED_LINES} s ON s.ord = c.ord ORDER BY c.line, c.ord
 """

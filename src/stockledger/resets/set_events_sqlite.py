@@ -15,9 +15,10 @@ and serialises_writers say the database can (resets/set_based_sqlite.py).
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from stockledger.core.statements import Statement, run
 from stockledger.events.outbox import EventType, record_encoded_event
 from stockledger.ledger.post import StagedPosted
 from stockledger.resets.outcome import REASON
@@ -49,25 +50,30 @@ _CHANGE = (
 
 
 def _changes(posted: str) -> str:
-    """Each change of the ledger's table `posted`, with its batch and facility, in event order."""
+    """The changes of the ledger's table `posted` whose lines are in one batch (`ord` from :lo to
+    :hi), with their facility, in event order."""
     return (
-        f"SELECT lp.ord / :batch, lp.facility_id, {_CHANGE} FROM {posted} lp JOIN reset_diff d ON d.ord = lp.ord "
-        "ORDER BY lp.ord / :batch, lp.facility_id, lp.ord"
+        f"SELECT lp.facility_id, {_CHANGE} FROM {posted} lp JOIN reset_diff d ON d.ord = lp.ord "
+        "WHERE lp.ord BETWEEN :lo AND :hi ORDER BY lp.facility_id, lp.ord"
     )
 
 
 def record_changes(session: Session, posted: StagedPosted, inventory_reset_id: str, batch_size: int) -> int:
-    """Record the InventoryChanged events of what the ledger `posted`; how many were recorded."""
-    rows = session.connection().execute(text(_changes(posted.rows.name)), {"batch": batch_size})
+    """Record the InventoryChanged events of what the ledger `posted` (its `ord`: the line's, from
+    1); how many were recorded."""
+    last = session.connection().execute(select(func.max(posted.rows.c.ord))).scalar()
+    changes = _changes(posted.rows.name)
     count = 0
-    for (_, facility_id), changes in groupby(rows, key=itemgetter(0, 1)):
-        payload = {
-            "facilityId": facility_id,
-            "inventoryResetId": inventory_reset_id,
-            "reasonEnumId": REASON,
-            "changes": [],
-        }
-        items = [change for _, _, change in changes]
-        record_encoded_event(session, facility_id, EventType.INVENTORY_CHANGED, payload, "changes", items)
-        count += 1
+    for lo in range(1, int(last or 0) + 1, batch_size):  # one batch's rows at a time, as driver tuples
+        rows = run(session, Statement(changes, {"lo": lo, "hi": lo + batch_size - 1}))
+        for facility_id, in_facility in groupby(rows, key=itemgetter(0)):
+            payload = {
+                "facilityId": facility_id,
+                "inventoryResetId": inventory_reset_id,
+                "reasonEnumId": REASON,
+                "changes": [],
+            }
+            items = [change for _, change in in_facility]
+            record_encoded_event(session, facility_id, EventType.INVENTORY_CHANGED, payload, "changes", items)
+            count += 1
     return count
