@@ -124,8 +124,11 @@ def test_staged_postings_on_a_new_item_and_twice_on_one_item_are_numbered_in_ord
     """A new item is inserted with its postings' totals; two postings on one item are two detail
     rows, consecutive, in `ord` order, with the totals right after each."""
     qoh, _, details = state(seeded)
-    new = select(literal(F, Text).label("facility_id"), literal("NEW-ITEM", Text).label("inventory_item_id"),
-                 literal("FG001", Text).label("product_id"))
+    new = select(
+        literal(F, Text).label("facility_id"),
+        literal("NEW-ITEM", Text).label("inventory_item_id"),
+        literal("FG001", Text).label("product_id"),
+    )
     with seeded.transaction() as session:
         postings = staged((ITEM, 2, 2), ("NEW-ITEM", 7, 7), (ITEM, -1, -1), ("NEW-ITEM", 1, 1))
         posted = post(session, replace(postings, new_items=new))

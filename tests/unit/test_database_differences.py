@@ -134,7 +134,8 @@ def test_no_module_outside_core_tells_the_databases_apart() -> None:
         f"{path.relative_to(SOURCE)}:{what}"
         for path in _outside_core()
         for what in differences(
-            path.read_text(encoding="utf-8"), bool(PG_MODULE.search(path.name) or SQLITE_MODULE.search(path.name))
+            path.read_text(encoding="utf-8"),
+            bool(PG_MODULE.search(path.name) or SQLITE_MODULE.search(path.name)),
         )
     ]
     assert found == []

@@ -123,7 +123,8 @@ FROM (
            s.atp0 + sum(p.atp_diff) OVER w AS atp_total,
            s.acc0 + sum(p.acc_diff) OVER w AS acc_total
     FROM {STAGED_SUMS} s
-    CROSS JOIN {STAGED_POSTINGS} p ON p.facility_id = s.facility_id AND p.inventory_item_id = s.inventory_item_id
+    CROSS JOIN {STAGED_POSTINGS} p
+      ON p.facility_id = s.facility_id AND p.inventory_item_id = s.inventory_item_id
     WHERE s.n > 1
     WINDOW w AS (PARTITION BY p.facility_id, p.inventory_item_id ORDER BY p.ord
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
@@ -150,7 +151,9 @@ def _detail_insert() -> str:
     )
 
 
-_DETAIL = text(_detail_insert()).bindparams(bindparam("now", type_=_NOW), bindparam("effective_date", type_=_NOW))
+_DETAIL = text(_detail_insert()).bindparams(
+    bindparam("now", type_=_NOW), bindparam("effective_date", type_=_NOW)
+)
 
 
 def post_staged_serialised(session: Session, staged: StagedPostings) -> StagedPosted:

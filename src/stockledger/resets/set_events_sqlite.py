@@ -40,9 +40,9 @@ def _number(micros: str) -> str:
 
 
 _CHANGE = (
-    "'{\"productId\":\"' || d.p || '\",\"inventoryItemId\":' || json_quote(lp.inventory_item_id)"
-    " || ',\"inventoryItemDetailSeqId\":\"' || lp.seq_id"
-    f" || '\",\"quantityOnHandDiff\":' || {_number('lp.qoh_diff')}"
+    '\'{"productId":"\' || d.p || \'","inventoryItemId":\' || json_quote(lp.inventory_item_id)'
+    ' || \',"inventoryItemDetailSeqId":"\' || lp.seq_id'
+    f' || \'","quantityOnHandDiff":\' || {_number("lp.qoh_diff")}'
     f" || ',\"availableToPromiseDiff\":' || {_number('lp.atp_diff')}"
     f" || ',\"quantityOnHandTotal\":' || {_number('lp.qoh_total')}"
     f" || ',\"availableToPromiseTotal\":' || {_number('lp.atp_total')} || '}}'"
