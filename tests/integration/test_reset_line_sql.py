@@ -6,6 +6,7 @@ SQL judged them."""
 
 import json
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
+from stockledger.core.quantities import json_number
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, ProductFacility
 from stockledger.ledger.views import availability
@@ -327,3 +329,31 @@ def test_new_and_existing_items_in_one_run_and_a_second_run_in_the_same_transact
         ]
         totals = availability(session, F, P)
         assert totals.quantity_on_hand_total == Decimal(49)
+
+
+def test_the_changes_numbers_are_written_as_json_number_writes_them(seeded: Database) -> None:
+    """The database writes each change's JSON (resets/set_events_pg.py, set_events_sqlite.py): a
+    quantity that is not whole is the float's shortest text, as json.dumps gives it (1e-05, 5e-06,
+    12.49999), byte for byte."""
+    given = ["0.00001", "12.5", "12.499995", "12.49999", "0.0001", "7"]
+    with seeded.transaction() as session:
+        import_document(session, {"productId": "NUM1", "productName": "Numbers"})
+        reset_inventory(session, [RawLine(n, F, "NUM1", q, None) for n, q in enumerate(given, start=2)])
+    with seeded.reading() as session:
+        payloads = session.scalars(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.event_type == "InventoryChanged")
+            .order_by(OutboxEvent.event_seq)
+        ).all()
+    totals = [Decimal(q) for q in given]
+    diffs = [totals[0], *(after - before for before, after in pairwise(totals))]
+    texts = [
+        f'"quantityOnHandDiff":{json.dumps(json_number(d))},"availableToPromiseDiff":{json.dumps(json_number(d))},'
+        f'"quantityOnHandTotal":{json.dumps(json_number(t))}'
+        for d, t in zip(diffs, totals, strict=True)
+    ]
+    assert "1e-05" in texts[0]
+    assert "5e-06" in texts[2]
+    assert "-5e-06" in texts[3]
+    written = "".join(payloads)
+    assert all(text in written for text in texts), (texts, written)
