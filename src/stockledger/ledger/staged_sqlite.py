@@ -11,8 +11,9 @@ the postings of an item in `ord` order and writes one InventoryItemDetail row pe
 for every item: totals == sum of its detail diffs. What was posted is left in the temporary
 table `StagedPosted.rows` names (the columns of PostgreSQL's, and acc_total), for the caller's
 events; it lives on the connection, so the next post drops it first (the reset drops it when
-done). The guards the postings carry are applied as on PostgreSQL; a product whose totals no longer add up in 64 bits is refused (core.sums:
-QuantityOverflow), and the caller's transaction rolls back.
+done). The guards the postings carry are applied as on PostgreSQL; a product whose totals no
+longer add up in 64 bits is refused (core.sums: QuantityOverflow), and the caller's transaction
+rolls back.
 
 SQL in SQLite's dialect (printf, UPDATE … FROM of an aliased table, temporary tables that outlive
 the transaction): reached only where core.dialects.stages_set_based and serialises_writers say
