@@ -1,10 +1,12 @@
 """The rules of a reset line, said twice: in Python (resets/rules.py) and in SQL (resets/line_sql_pg.py,
-the PostgreSQL path). Table-driven: every line below is judged by `check_line`, and a reset of
-the lines must report exactly those failures (code, message, ids), on both databases; on
-PostgreSQL the lines went through COPY and the SQL judged them."""
+the PostgreSQL path; resets/line_sql_sqlite.py, SQLite's). Table-driven: every line below is
+judged by `check_line`, and a reset of the lines must report exactly those failures (code,
+message, ids), on both databases; the lines went through COPY (executemany on SQLite) and the
+SQL judged them."""
 
 import json
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from stockledger.catalog.importer import import_document
 from stockledger.core.db import Database
+from stockledger.core.quantities import json_number
 from stockledger.events.models import OutboxEvent
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail, ProductFacility
 from stockledger.ledger.views import availability
@@ -59,6 +62,15 @@ QUANTITIES: list[Any] = [
     "\u0663",  # ARABIC-INDIC DIGIT THREE: Decimal reads it
     "\uff11",  # FULLWIDTH DIGIT ONE
     "5\x00",  # no text PostgreSQL can hold: judged by the rules on the way in
+    "0001.5",  # SQLite reads the digits as integers: leading zeros, the point, the decimals
+    "00000000000001000000000",
+    "999999999.999999",
+    "1.1234560",
+    "-0.000",
+    "12.",
+    "1..2",
+    "--1",
+    "-",
     "1" * 300,
     "0." + "0" * 300 + "1",
     Decimal("12.5"),
@@ -66,6 +78,10 @@ QUANTITIES: list[Any] = [
     Decimal("NaN"),
     Decimal("-Infinity"),
     Decimal("-3"),
+    Decimal("0E-10"),
+    Decimal("1.000000000"),
+    0.1,
+    1e-7,
     7,
     10**30,
     2.5,
@@ -297,6 +313,7 @@ def test_new_and_existing_items_in_one_run_and_a_second_run_in_the_same_transact
         link = session.get(ProductFacility, (F, "NEW2"))
         assert link is not None
         assert link.inventory_item_id is not None
+        assert link.inventory_item_id.endswith("00000001")  # the run's first new item, set-based
         item = session.get(InventoryItem, (F, link.inventory_item_id))
         assert item is not None
         assert (item.quantity_on_hand_total, item.available_to_promise_total, item.last_detail_seq) == (
@@ -312,3 +329,31 @@ def test_new_and_existing_items_in_one_run_and_a_second_run_in_the_same_transact
         ]
         totals = availability(session, F, P)
         assert totals.quantity_on_hand_total == Decimal(49)
+
+
+def test_the_changes_numbers_are_written_as_json_number_writes_them(seeded: Database) -> None:
+    """The database writes each change's JSON (resets/set_events_pg.py, set_events_sqlite.py): a
+    quantity that is not whole is the float's shortest text, as json.dumps gives it (1e-05, 5e-06,
+    12.49999), byte for byte."""
+    given = ["0.00001", "12.5", "12.499995", "12.49999", "0.0001", "7"]
+    with seeded.transaction() as session:
+        import_document(session, {"productId": "NUM1", "productName": "Numbers"})
+        reset_inventory(session, [RawLine(n, F, "NUM1", q, None) for n, q in enumerate(given, start=2)])
+    with seeded.reading() as session:
+        payloads = session.scalars(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.event_type == "InventoryChanged")
+            .order_by(OutboxEvent.event_seq)
+        ).all()
+    totals = [Decimal(q) for q in given]
+    diffs = [totals[0], *(after - before for before, after in pairwise(totals))]
+    texts = [
+        f'"quantityOnHandDiff":{json.dumps(json_number(d))},"availableToPromiseDiff":{json.dumps(json_number(d))},'
+        f'"quantityOnHandTotal":{json.dumps(json_number(t))}'
+        for d, t in zip(diffs, totals, strict=True)
+    ]
+    assert "1e-05" in texts[0]
+    assert "5e-06" in texts[2]
+    assert "-5e-06" in texts[3]
+    written = "".join(payloads)
+    assert all(text in written for text in texts), (texts, written)

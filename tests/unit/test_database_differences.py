@@ -39,7 +39,17 @@ POSTGRES_ONLY_SQL = re.compile(
     re.IGNORECASE,
 )
 PG_MODULE = re.compile(r"_pg\.py$")
-CAPABILITIES = ("writes_through_ctes", "binds_arrays", "stages_set_based", "runs_alone", "shards_by_facility")
+# SQL that only SQLite runs (JSON functions, printf, GLOB, UPDATE … FROM an aliased table…) lives in
+# a module named `*_sqlite.py` (the set-based reset's), reached behind the same capabilities.
+SQLITE_MODULE = re.compile(r"_sqlite\.py$")
+CAPABILITIES = (
+    "writes_through_ctes",
+    "binds_arrays",
+    "stages_set_based",
+    "runs_alone",
+    "shards_by_facility",
+    "serialises_writers",
+)
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -123,16 +133,22 @@ def test_no_module_outside_core_tells_the_databases_apart() -> None:
     found = [
         f"{path.relative_to(SOURCE)}:{what}"
         for path in _outside_core()
-        for what in differences(path.read_text(encoding="utf-8"), bool(PG_MODULE.search(path.name)))
+        for what in differences(
+            path.read_text(encoding="utf-8"),
+            bool(PG_MODULE.search(path.name) or SQLITE_MODULE.search(path.name)),
+        )
     ]
     assert found == []
 
 
-def test_a_postgres_module_says_which_capability_reaches_it() -> None:
-    """A `*_pg.py` is run only where a core capability says the database can: its docstring
-    names that capability (and the code calling into it asks it)."""
+def test_a_postgres_or_sqlite_module_says_which_capability_reaches_it() -> None:
+    """A `*_pg.py` (`*_sqlite.py`) is run only where a core capability says the database can: its
+    docstring names that capability (and the code calling into it asks it)."""
     modules = [path for path in _outside_core() if PG_MODULE.search(path.name)]
     assert modules, "the set-based reset's SQL, at least, lives in *_pg.py modules"
+    sqlite_modules = [path for path in _outside_core() if SQLITE_MODULE.search(path.name)]
+    assert sqlite_modules, "the set-based reset's SQLite SQL, at least, lives in *_sqlite.py modules"
+    modules += sqlite_modules
     silent = [
         str(path.relative_to(SOURCE))
         for path in modules

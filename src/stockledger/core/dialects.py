@@ -36,6 +36,9 @@ log = logging.getLogger("stockledger.db")
 # The database's clock (core.sqlclock.utc_now) in SQL written by hand for a statement whose
 # writes are data-modifying CTEs: only a database that `writes_through_ctes` runs one.
 UTC_NOW_IN_CTE_STATEMENTS = UTC_NOW_SQL["postgresql"]
+# The same for SQL written by hand where the database `serialises_writers` (the set-based reset's
+# SQLite statements, resets/line_sql_sqlite.py).
+UTC_NOW_IN_SERIALISED_STATEMENTS = UTC_NOW_SQL["sqlite"]
 
 
 def writes_through_ctes(on: BindTarget) -> bool:
@@ -47,11 +50,12 @@ def writes_through_ctes(on: BindTarget) -> bool:
 
 
 def stages_set_based(session: Session) -> bool:
-    """Whether bulk work (the ERP reset) can stream its lines into a temporary table with COPY
-    and be judged, diffed and posted set-based in one transaction: PostgreSQL without Citus
-    workers (core.citus.shards_by_facility; on Citus the line batches serve the distributed
-    tables)."""
-    return is_postgres(session) and not shards_by_facility(session)
+    """Whether bulk work (the ERP reset) can stream its lines into a temporary table (COPY, or
+    executemany: core.bulk.copy_rows) and be judged, diffed and posted set-based in one
+    transaction: PostgreSQL without Citus workers (core.citus.shards_by_facility; on Citus the
+    line batches serve the distributed tables), and SQLite, whose SQL for it is its own: where
+    the database `serialises_writers`, the set-based path takes no row lock (`*_sqlite.py`)."""
+    return not shards_by_facility(session)
 
 
 def binds_arrays(session: Session) -> bool:

@@ -7,7 +7,8 @@ refused (422 quantity_overflow) instead of leaving totals that every later read 
 """
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Executable, column, func, select, table, text
@@ -97,3 +98,52 @@ def _require_integers(session: Session, statement: Executable, params: dict[str,
     half = len(rows[0]) // 2 if rows else 0
     if any(any(row[half:]) for row in rows):  # a total stored as a float: past 64 bits
         raise QuantityOverflow(SQLITE_OVERFLOW)
+
+
+def require_summable_selected(session: Session, items: str) -> None:
+    """`require_summable_items` for the items a SELECT of (facility_id, inventory_item_id) names
+    (SQL text: a set-based post's own table of what grew), however many: their products listed
+    once, then each added up through its index, over its items and its active reservations
+    (SQLite; nothing to check on PostgreSQL, as above)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    run = session.connection().execute
+    run(text(f"DROP TABLE IF EXISTS temp.{_PRODUCTS}"))
+    run(text(f"CREATE TEMP TABLE {_PRODUCTS} (f TEXT, p TEXT, PRIMARY KEY (f, p)) WITHOUT ROWID"))
+    run(
+        text(
+            f"""INSERT OR IGNORE INTO {_PRODUCTS} SELECT i.facility_id, i.product_id FROM ({items}) AS g
+            CROSS JOIN inventory_item AS i
+              ON i.facility_id = g.facility_id AND i.inventory_item_id = g.inventory_item_id"""
+        )
+    )
+    for statement in (_PRODUCT_ITEM_SUMS, _PRODUCT_RESERVED_SUMS):
+        _require_integers(session, statement)
+    run(text(f"DROP TABLE {_PRODUCTS}"))
+
+
+_PRODUCTS = "summable_product"
+_PRODUCT_ITEM_SUMS = text(
+    f"""SELECT {", ".join(f"sum(i.{t})" for t in TOTALS)},
+           {", ".join(f"sum(typeof(i.{t}) != 'integer')" for t in TOTALS)}
+    FROM {_PRODUCTS} AS x CROSS JOIN inventory_item AS i ON i.facility_id = x.f AND i.product_id = x.p
+    GROUP BY x.f, x.p"""
+)
+_PRODUCT_RESERVED_SUMS = text(
+    f"""SELECT sum(r.quantity), sum(typeof(r.quantity) != 'integer')
+    FROM {_PRODUCTS} AS x CROSS JOIN order_item_inventory_reservation AS r
+      ON r.facility_id = x.f AND r.product_id = x.p AND r.status_id = '{RES_ACTIVE}'
+    GROUP BY x.f, x.p"""
+)
+
+
+@contextmanager
+def overflow_refused() -> Iterator[None]:
+    """Within the block, SQLite's "integer overflow" (a SUM of totals past 64 bits in a set-based
+    write) is QuantityOverflow (422), as the checks above refuse it."""
+    try:
+        yield
+    except OperationalError as exc:
+        if str(exc.orig) != "integer overflow":
+            raise
+        raise QuantityOverflow(SQLITE_OVERFLOW) from exc

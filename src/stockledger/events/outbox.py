@@ -66,6 +66,19 @@ def record_event(session: Session, facility_id: str, event_type: str, payload: d
     return numbers[-1]
 
 
+def record_encoded_event(
+    session: Session, facility_id: str, event_type: str, payload: dict[str, Any], key: str, items: list[str]
+) -> int:
+    """`record_event` of `payload` whose list `key` the caller encoded itself: `items`, the JSON
+    texts of its members as `json.dumps` writes them (a bulk change's lines, encoded by the
+    database); signed and cut into parts as `payload_parts` does; the (last part's) sequence number."""
+    if not facility_id.startswith("_"):
+        check_facility(session, facility_id)
+    parts = encoded_parts(_signed(payload, acting_user(session)), key, items)
+    values = (_values(session, facility_id, event_type, part) for part in parts)
+    return [int(run(session, _insert(session, v))[0][0]) for v in values][-1]
+
+
 def event_inserts(
     session: Session, facility_id: str, event_type: str, payload: dict[str, Any]
 ) -> list[Statement]:
@@ -96,11 +109,17 @@ def payload_parts(payload: dict[str, Any]) -> list[str]:
     if not texts:
         return [_dumps(payload)]
     key = max(texts, key=lambda k: sum(map(len, texts[k])))
-    items = texts[key]
+    return encoded_parts(payload, key, texts[key])
+
+
+def encoded_parts(payload: dict[str, Any], key: str, items: list[str]) -> list[str]:
+    """`payload_parts` of `payload` with its list `key` given as its members' JSON texts, `items`
+    (`payload[key]` itself is not read)."""
     # The whole text holds each item's text and a comma between: when those alone are over the
     # limit, the whole (a bulk change of 5,000 lines) is not dumped only to be measured.
     if sum(map(len, items)) + len(items) - 1 <= PAYLOAD_BYTES:
-        whole = _dumps(payload)
+        before, _, after = _dumps({**payload, key: []}).partition(f"{_dumps(key)}:[]")
+        whole = f"{before}{_dumps(key)}:[{','.join(items)}]{after}"
         if len(whole) <= PAYLOAD_BYTES:
             return [whole]
     rest = {k: v for k, v in payload.items() if k != key}

@@ -16,7 +16,8 @@ caller's transaction, so for every item: totals == sum of its detail diffs.
     PostgreSQL): the batch's statements are sent and not waited for;
   * a StagedPostings (postings a bulk caller computed in the database, as typed SELECTs; the
     ERP reset): set-based in the database (ledger/staged_pg.py, where
-    core.dialects.stages_set_based), the guards the postings carry applied as for any posting.
+    core.dialects.stages_set_based; ledger/staged_sqlite.py where the database also
+    serialises_writers), the guards the postings carry applied as for any posting.
 
 The one-statement reservation, where the ledger also finds the item (`post_sole_item`, given
 a typed SoleItemReservation; its SQL in ledger/sole_item_pg.py), comes in by this door too. The
@@ -46,7 +47,7 @@ from stockledger.core.actor import acting_user
 from stockledger.core.async_pool import AsyncPoolUnavailable
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.db import Database
-from stockledger.core.dialects import stages_set_based, writes_through_ctes
+from stockledger.core.dialects import serialises_writers, stages_set_based, writes_through_ctes
 from stockledger.core.errors import OrderItemConflict
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import check_facility
@@ -61,6 +62,7 @@ from stockledger.ledger.single import post_locked, post_one
 from stockledger.ledger.sole_item_pg import SoleItemReservation, sole_item_statement
 from stockledger.ledger.sole_item_steps_pg import post_in_steps
 from stockledger.ledger.staged_pg import StagedPosted, StagedPostings, post_staged
+from stockledger.ledger.staged_sqlite import post_staged_serialised
 
 __all__ = [
     "IN_TRANSACTION",
@@ -130,6 +132,8 @@ def post(
     if isinstance(postings, StagedPostings):
         if not stages_set_based(session):
             raise RuntimeError("staged postings need a database that stages set-based (core.dialects)")
+        if serialises_writers(session):  # no row lock needed, the database's own SQL
+            return post_staged_serialised(session, postings)
         return post_staged(session, postings)
     if isinstance(postings, Posting):
         one = _post_one(session, postings, held or {}, carried)

@@ -183,7 +183,7 @@ def post_staged(session: Session, staged: StagedPostings) -> StagedPosted:
     moved = connection.execute(text(_MOVE), {"now": now}).rowcount
     if moved != staged_rows:  # a posting of an item that neither exists nor is staged as new
         raise NotFound(f"{staged_rows - moved} staged postings name no inventory item")
-    _refuse_unguarded(session, staged)
+    refuse_unguarded(session, staged)
     values = {name: getattr(staged.links, name) for name in _LINK_COLUMNS}
     if values["change_by_user_login_id"] is None:
         values["change_by_user_login_id"] = acting_user(session)
@@ -225,7 +225,7 @@ _GUARDS = {
 }
 
 
-def _refuse_unguarded(session: Session, staged: StagedPostings) -> None:
+def refuse_unguarded(session: Session, staged: StagedPostings) -> None:
     """The first guarded posting (in `ord` order) its item's running total does not cover, as
     `post` refuses it; the caller's transaction rolls back."""
     for guard, query in _GUARDS.items():

@@ -1,7 +1,9 @@
 """createExternalInventoryReset: set products' QOH or ATP to the ERP's numbers.
 
 On plain PostgreSQL the database does it (resets/set_based.py: the lines streamed in with COPY,
-set-based SQL for the rest). On SQLite (and Citus) the lines go in batches, as below.
+set-based SQL for the rest), and on SQLite too, in its own SQL (resets/set_based_sqlite.py: the
+lines inserted by executemany; no row lock, its writers being serialised). On Citus the lines
+go in batches, as below.
 
 Each batch of lines costs a handful of set-based statements (known facilities and
 products, the current totals under row locks, findOrCreate of the facility items, then
@@ -24,7 +26,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.config import default
-from stockledger.core.dialects import analyze_after_commit, inserts_counted, one_of, plan_each_statement
+from stockledger.core.dialects import (
+    analyze_after_commit,
+    inserts_counted,
+    one_of,
+    plan_each_statement,
+    serialises_writers,
+)
 from stockledger.core.errors import Forbidden, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
@@ -41,6 +49,7 @@ from stockledger.resets import set_based
 from stockledger.resets.facility_items import Pair, find_or_create_facility_items, lock_links
 from stockledger.resets.failures import ALL_FACILITIES, STORED_FAILURES
 from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome, record_run
+from stockledger.resets.set_based_sqlite import reset_serialised
 
 __all__ = ["LISTED_FAILURES", "ResetChange", "ResetOutcome", "get_reset_run", "reset_inventory"]
 from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
@@ -74,7 +83,9 @@ def reset_inventory(
     outcome = ResetOutcome(new_id("IR"), source, keep_changes=keep_changes)
     inserts_before = inserts_counted(session)
     session.flush()  # the reads below are Core statements on the connection: no autoflush
-    if set_based.applies(session):  # PostgreSQL: the database does the work (resets/set_based.py)
+    if set_based.applies(session) and serialises_writers(session):  # SQLite: resets/set_based_sqlite.py
+        reset_serialised(session, outcome, lines, batch_size, keep_failures)
+    elif set_based.applies(session):  # PostgreSQL: the database does the work (resets/set_based.py)
         set_based.reset_in_database(session, outcome, lines, batch_size, keep_failures)
     else:
         plan_each_statement(session)  # an initial load fills the tables it reads as it goes

@@ -50,7 +50,7 @@ def _rows(lines: Iterable[RawLine], scope: frozenset[str] | None) -> Iterator[tu
     if isinstance(lines, CsvLines):
         for ord_, (line, f, p, q, a) in enumerate(lines.rows()):
             if NUL in f"{f}{p}{q}{a}":
-                yield _judged(ord_, RawLine(line, f, p, q, a), scope)
+                yield judged(ord_, RawLine(line, f, p, q, a), scope)
                 continue
             qk = None if q is None else "t"
             ak = None if a is None else "t"
@@ -63,15 +63,15 @@ def _rows(lines: Iterable[RawLine], scope: frozenset[str] | None) -> Iterator[tu
 def _row(ord_: int, raw: RawLine, scope: frozenset[str] | None) -> tuple[object, ...]:
     fac = raw.facility_id if isinstance(raw.facility_id, str) else None
     prod = raw.product_id if isinstance(raw.product_id, str) else None
-    q, qk = _value(raw.quantity_on_hand)
-    a, ak = _value(raw.available_to_promise)
+    q, qk = staged_value(raw.quantity_on_hand)
+    a, ak = staged_value(raw.available_to_promise)
     given = f"{fac}{prod}{q}{a}"
     if NUL in given or not (given.isascii() or is_utf8_text(given)):
-        return _judged(ord_, raw, scope)
+        return judged(ord_, raw, scope)
     return (ord_, raw.line, fac, prod, q, a, qk, ak, None, None)
 
 
-def _value(value: object) -> tuple[str | None, str | None]:
+def staged_value(value: object) -> tuple[str | None, str | None]:
     """A quantity as staged: its text and its kind (see above)."""
     if value is None:
         return None, None
@@ -97,7 +97,7 @@ def rebuilt(value: str | None, kind: str | None) -> object:
     return value
 
 
-def _judged(ord_: int, raw: RawLine, scope: frozenset[str] | None) -> tuple[object, ...]:
+def judged(ord_: int, raw: RawLine, scope: frozenset[str] | None) -> tuple[object, ...]:
     """A line holding a NUL, judged here (it fails); staged with its failure."""
     facility = raw.facility_id.strip() if isinstance(raw.facility_id, str) else ""
     if scope is not None and facility and facility not in scope:
