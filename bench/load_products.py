@@ -2,12 +2,13 @@
 of 100,000 products, each ≥ 20,000 products/s, on PostgreSQL.
 
     .venv/bin/python bench/load_products.py [--products 100000] [--per-document 10000] [--repeat 1]
+        [--database stockledger_bench_load] [--port 8731] [--runs baseline,cli,http]
 
 The data: seed-format facility documents (as seed 002's 02_facility_products.json), each with
 the facility, its 10 facilityLocations and `--per-document` products, every product with a
 productFacility and one productFacilityLocation: 30,011 records a document at 10,000 (an import
-document holds at most 50,000). Three runs, each on a fresh migrated database
-(stockledger_bench_load, CHECKPOINT before), in turn `--repeat` times (the best of each is
+document holds at most 50,000). Three runs (`--runs`: some of them), each on a fresh migrated
+database (`--database`, CHECKPOINT before), in turn `--repeat` times (the best of each is
 reported, with every time: the machine is shared):
 
 1. baseline: raw SQL on one psycopg connection, per document: json.load, COPY of its rows into
@@ -325,16 +326,22 @@ def _cpu_of(pid: int) -> float:
 
 
 def main() -> None:
+    global NAME, PORT, APP_NAME  # the scratch database and port of this run
     parser = argparse.ArgumentParser()
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--per-document", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each path (the best is reported)")
+    parser.add_argument("--database", default=NAME, help="the scratch database (dropped at the end)")
+    parser.add_argument("--port", type=int, default=PORT, help="serve's port for the HTTP run")
+    parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of {','.join(RUNS)}")
     args = parser.parse_args()
+    NAME, PORT, APP_NAME = args.database, args.port, f"bench_{args.database}"
+    runs = [run for run in RUNS if run in args.runs.split(",")]
     env = {**os.environ, "STOCKLEDGER_DATABASE_URL": url(), "TERM": "xterm-256color", "COLUMNS": "120"}
     env["PGAPPNAME"] = APP_NAME  # libpq's: the CLI's and the server's connections, for BackendCpu
     for name in ("STOCKLEDGER_NATS_URL", "NO_COLOR", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
-    seconds: dict[str, list[float]] = {"baseline": [], "cli": [], "http": []}
+    seconds: dict[str, list[float]] = {run: [] for run in runs}
     rows: dict[str, dict[str, int]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -343,22 +350,29 @@ def main() -> None:
             # once (not timed): the CLI's modules compiled to bytecode in __pycache__, as an
             # installation has them (the Dockerfile: UV_COMPILE_BYTECODE=1)
             subprocess.run([CLI, "load", str(paths[0])], env=env, check=True, capture_output=True)
-            for _ in range(args.repeat):  # the three in turn, each on a fresh database
-                fresh_database()
-                seconds["baseline"].append(baseline(paths))
-                rows["baseline"] = counts()
-                fresh_database()
-                cli_seconds, output = run_cli_on_terminal(paths, env)
-                seconds["cli"].append(cli_seconds)
-                if "\x1b[?25l" not in output:
-                    raise RuntimeError("stockledger load drew no progress bar on the terminal")
-                rows["cli"] = counts()
-                fresh_database()
-                seconds["http"].append(run_http(paths, env))
-                rows["http"] = counts()
+            for _ in range(args.repeat):  # the runs in turn, each on a fresh database
+                for run in runs:
+                    fresh_database()
+                    seconds[run].append(timed(run, paths, env))
+                    rows[run] = counts()
     finally:
         drop_database()
     report(args.products, len(paths), seconds, rows)
+
+
+RUNS = ("baseline", "cli", "http")
+
+
+def timed(run: str, paths: list[Path], env: dict[str, str]) -> float:
+    """The seconds of one run on a fresh database."""
+    if run == "baseline":
+        return baseline(paths)
+    if run == "http":
+        return run_http(paths, env)
+    cli_seconds, output = run_cli_on_terminal(paths, env)
+    if "\x1b[?25l" not in output:
+        raise RuntimeError("stockledger load drew no progress bar on the terminal")
+    return cli_seconds
 
 
 def report(
@@ -366,21 +380,25 @@ def report(
 ) -> None:
     """Each run's best (least disturbed by the machine's other work) and all its times."""
     print(f"{products} products in {documents} documents; load average {load_average()}")
-    if not rows["baseline"] == rows["cli"] == rows["http"]:
+    left = list(rows.values())
+    if any(found != left[0] for found in left):
         raise RuntimeError(f"the runs left different rows: {rows}")
-    print(f"rows per table (each run): {rows['baseline']}")
+    print(f"rows per table (each run): {left[0]}")
     labels = {
         "baseline": "raw SQL baseline (COPY, INSERT … SELECT)",
         "cli": "stockledger load (terminal, process start included)",
         "http": "POST /v1/import on serve",
     }
     best = {run: min(times) for run, times in seconds.items()}
-    for run, label in labels.items():
+    for run in seconds:
         each = ", ".join(f"{t:.2f}" for t in seconds[run])
-        print(f"{label}: best {best[run]:.2f} s, {products / best[run]:,.0f} products/s (runs: {each} s)")
-    for run in ("cli", "http"):
-        print(f"RATIO load_products_{run} {best[run] / best['baseline']:.3f}")
-    for run in ("cli", "http"):
+        rate = products / best[run]
+        print(f"{labels[run]}: best {best[run]:.2f} s, {rate:,.0f} products/s (runs: {each} s)")
+    paths = [run for run in ("cli", "http") if run in seconds]
+    if "baseline" in seconds:
+        for run in paths:
+            print(f"RATIO load_products_{run} {best[run] / best['baseline']:.3f}")
+    for run in paths:
         rate = products / best[run]
         print(f"LIMIT load_products_{run} {'ok' if rate >= TARGET_PER_SECOND else 'OVER'} ({rate:,.0f}/s)")
 

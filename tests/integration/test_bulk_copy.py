@@ -1,16 +1,22 @@
 """core.bulk: rows COPYed (PostgreSQL) or inserted (SQLite) exactly as given, and upserted
-through a staging table as core.dialects.upsert_rows would, on both databases."""
+as core.dialects.upsert_rows would, on both databases (PostgreSQL: new rows COPYed straight
+into their table, the others through a staging table)."""
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from stockledger.core.bulk import copy_rows, upsert_copied
 from stockledger.core.db import Database
+from stockledger.core.write_behind import WriteBehind, writes_behind
 from stockledger.ledger.models import Facility, Product, ProductFacility
 
 STAMP = datetime(2026, 1, 2, 3, 4, 5, 678901)
@@ -119,3 +125,59 @@ def test_a_reloaded_product_keeps_its_created_stamp_and_takes_awkward_names(
     again = _products(db)
     assert first[0][1] == "a\tb\\c\nd"
     assert again == [("AW", "plain", None, first[0][3])]
+
+
+def _staged(session: Session) -> bool:
+    """Whether this transaction made the product's staging table (an upsert through it), once
+    the writes left behind are done."""
+    writes = writes_behind(session)
+    if writes is not None:
+        writes.settle()
+    return session.execute(text("SELECT to_regclass('pg_temp.stage_product')")).scalar() is not None
+
+
+@pytest.mark.parametrize("behind", [False, True], ids=["waited", "behind"])
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_new_rows_are_copied_straight_into_their_table_and_the_others_upserted(
+    db: Database, behind: bool
+) -> None:
+    """A first load's rows go by COPY into the table (no staging table, no ON CONFLICT); a
+    batch with a key already there (this transaction's or an earlier one's) is upserted whole,
+    and so is every later batch of that table in the transaction; earlier rows stay. In a
+    WriteBehind block the COPY runs in a thread, and a key already there is found at the settle."""
+    columns = ["product_id", "product_name", "created_stamp"]
+    table = Product.__table__
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    with db.transaction() as session, WriteBehind(session) if behind else nullcontext():
+        upsert_copied(session, table, columns, [("N1", "one", STAMP)], ["product_id"], ["created_stamp"])  # type: ignore[arg-type]
+        upsert_copied(session, table, columns, [("N2", "two", STAMP)], ["product_id"], ["created_stamp"])  # type: ignore[arg-type]
+        assert not _staged(session)
+        mixed = [("N3", "three", later), ("N1", "ONE", later)]
+        upsert_copied(session, table, columns, mixed, ["product_id"], ["created_stamp"])  # type: ignore[arg-type]
+        upsert_copied(session, table, columns, [("N4", "four", later)], ["product_id"], ["created_stamp"])  # type: ignore[arg-type]
+        assert _staged(session)
+    stamp, later_stamp = STAMP.replace(tzinfo=UTC), later
+    assert _products(db) == [
+        ("N1", "ONE", None, stamp),
+        ("N2", "two", None, stamp),
+        ("N3", "three", None, later_stamp),
+        ("N4", "four", None, later_stamp),
+    ]
+    with db.transaction() as session:  # a reload: the key is there, the row upserted
+        upsert_copied(session, table, columns, [("N2", "TWO", later)], ["product_id"], ["created_stamp"])  # type: ignore[arg-type]
+        assert _staged(session)
+    assert _products(db)[1] == ("N2", "TWO", None, stamp)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_foreign_key_refusal_of_new_rows_is_raised_as_before(db: Database) -> None:
+    """Only a key already there turns the direct COPY into an upsert: a missing product still
+    fails the transaction, as the upsert would have."""
+    refused = pytest.raises(IntegrityError, match="fk_product_facility_product_id_product")
+    with refused, db.transaction() as session:
+        session.add(Facility(facility_id="F1", costing_method_id="FIFO"))
+        session.flush()
+        columns, keys = ["facility_id", "product_id", "days_to_ship"], ["facility_id", "product_id"]
+        upsert_copied(session, ProductFacility.__table__, columns, [("F1", "NONE", 1)], keys)  # type: ignore[arg-type]
+    with db.reading() as session:
+        assert session.get(Facility, "F1") is None

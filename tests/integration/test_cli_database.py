@@ -4,7 +4,9 @@ Exit 1 stays what a command found (verify: a broken ledger). Commands that need 
 refuse a SQLite file that does not exist and a schema not migrated; every command refuses a
 database server it cannot reach."""
 
+import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +117,18 @@ def test_a_postgresql_database_never_migrated_is_refused_until_migrate(
     assert _run(empty_postgres, workdir, "migrate").returncode == 0
     verified = _run(empty_postgres, workdir, "verify")
     assert verified.returncode == 0, verified.stderr
+
+
+def test_a_command_that_migrates_imports_no_alembic_when_the_schema_is_at_its_head(db_url: str) -> None:
+    """`stockledger load` (and every command that migrates first) starts without Alembic and its
+    migration scripts when there is nothing to migrate: the head is read from the files."""
+    code = (
+        "import sys\n"
+        "from stockledger.core.cli_database import open_database\n"
+        "open_database(migrate=True).dispose()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": db_url}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

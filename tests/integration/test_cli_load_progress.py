@@ -1,15 +1,18 @@
 """`stockledger load` shows a Rich progress bar on a terminal (a pty here), and nothing extra when piped."""
 
+import gc
 import io
 import json
 import os
 import pty
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
+from stockledger.catalog import cli as catalog_cli
 from stockledger.catalog.load_progress import load_progress, records_in
 from stockledger.core.db import Database
 from tests.integration.test_cli_settings import STOCKLEDGER
@@ -100,3 +103,27 @@ def test_load_piped_prints_only_the_outcome(db_url: str, db: Database, files: li
     assert "loading" not in result.stdout + result.stderr
     assert "\x1b[" not in result.stdout  # no cursor movement or colour codes in a pipe
     assert "ledger rows written" in result.stdout
+
+
+def test_collections_stay_paused_from_the_first_validation_to_the_last_commit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each collection of the oldest generation walked every document waiting (its JSON, its
+    models): `load_documents` pauses them for the whole run, validation included."""
+    seen: list[bool] = []
+    parse, load = catalog_cli.parse_document, catalog_cli.load_parsed
+
+    def parse_noting(document: Any) -> Any:
+        seen.append(gc.isenabled())
+        return parse(document)
+
+    def load_noting(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return load(*args)
+
+    monkeypatch.setattr(catalog_cli, "parse_document", parse_noting)
+    monkeypatch.setattr(catalog_cli, "load_parsed", load_noting)
+    documents = [("a.json", {"facilityId": "GA"}), ("b.json", {"facilityId": "GB"})]
+    assert len(catalog_cli.load_documents(db, documents)) == 2
+    assert seen == [False] * 4
+    assert gc.isenabled()

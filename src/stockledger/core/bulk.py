@@ -1,23 +1,26 @@
 """Bulk work on the driver, behind one call each: rows streamed into a table (`copy_rows`),
-rows upserted through a staging table (`upsert_copied`: COPY into a temporary table, then one
-`INSERT … SELECT … ON CONFLICT`, the set-based shape a raw client uses) and a transaction's memory
+rows upserted (`upsert_copied`: new rows COPYed straight into their table, the others COPYed
+into a temporary table, then one `INSERT … SELECT … ON CONFLICT`) and a transaction's memory
 settings (`session_settings`). PostgreSQL: COPY FROM STDIN and set_config through the session's
 own connection; SQLite: executemany, and nothing to set. Features never reach the driver's
 connection themselves (tests/unit/test_database_differences.py)."""
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from typing import Any, cast
 
 import psycopg
 from psycopg import sql
 from sqlalchemy import Connection, Table, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
+from stockledger.core.citus import shards_by_facility
 from stockledger.core.dialects import upsert_rows
 from stockledger.core.statements import (
     Processor,
@@ -29,7 +32,7 @@ from stockledger.core.statements import (
     table_binders,
 )
 from stockledger.core.transactions import savepoint
-from stockledger.core.write_behind import writes_behind
+from stockledger.core.write_behind import WriteBehind, writes_behind
 
 EXECUTEMANY_ROWS = 10_000  # SQLite: rows per executemany, so a long stream is never one list in memory
 _TEMP_BUFFERS_TRIED = "stockledger.temp_buffers_tried"  # connection.info key
@@ -236,12 +239,13 @@ def upsert_copied(
     columns but `insert_only` UPDATEd where the key exists (DO NOTHING when none is left), as
     core.dialects.upsert_rows does. SQLite: upsert_rows (one executemany).
 
-    PostgreSQL: the rows (the columns' bind processors applied) COPYed into a temporary
-    staging table of `table`'s columns (made once a transaction, ON COMMIT DROP), then one
+    PostgreSQL: the rows (the columns' bind processors applied) COPYed straight into `table`
+    when none of their keys is there (`_copied_as_new`); else COPYed into a temporary staging
+    table of `table`'s columns (made once a transaction, ON COMMIT DROP), then one
     INSERT … SELECT … ON CONFLICT. In a `with WriteBehind(session)` block (core.write_behind:
-    `writes_behind`), that INSERT is sent in pipeline mode and its
-    answer awaited by the next call (a COPY cannot share the pipeline) or at the settle: the
-    server upserts while the caller makes the next rows."""
+    `writes_behind`), the direct COPY runs behind in a thread, or that INSERT is sent in
+    pipeline mode, and either is awaited by the next call or at the settle: the server
+    writes while the caller makes the next rows."""
     if not rows:
         return
     if not is_postgres(session):
@@ -253,8 +257,27 @@ def upsert_copied(
     text = _copy_text(values)  # made before waiting for the upsert sent last
     if writes is not None:
         writes.settle()
-    stage = f"pg_temp.{STAGE_PREFIX}{table.name}"
     conn = connection_of(session)
+    copy = partial(_copy_columns, conn, table.name, columns, values, text)
+    staged = partial(_upsert_staged, session, conn, table, columns, values, text, keys, insert_only)
+    if not _copied_as_new(session, conn, table, copy, staged):
+        staged(writes)
+
+
+def _upsert_staged(
+    session: Session,
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: list[tuple[object, ...]],
+    text: str | None,
+    keys: Sequence[str],
+    insert_only: Sequence[str],
+    writes: WriteBehind | None,
+) -> None:
+    """The rows COPYed into `table`'s staging table, then one INSERT … SELECT … ON CONFLICT,
+    sent behind when `writes`."""
+    stage = f"pg_temp.{STAGE_PREFIX}{table.name}"
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT * FROM {table.name} WITH NO DATA"
     )
@@ -269,6 +292,76 @@ def upsert_copied(
         run(session, upsert)
     else:
         writes.send(upsert)
+
+
+def _copied_as_new(
+    session: Session,
+    conn: Connection,
+    table: Table,
+    copy: Callable[[], None],
+    staged: Callable[[WriteBehind | None], None],
+) -> bool:
+    """The rows COPYed straight into `table` (`copy`) when none of their keys is there yet (a
+    first load): no staging table, no INSERT … SELECT and no ON CONFLICT. In a savepoint: a key
+    already there (a reload, or a row another transaction added meanwhile) undoes it, and the
+    rows go `staged` instead. In a `with WriteBehind` block the COPY runs behind (its thread
+    waits for the server while the caller makes the next rows). Not tried for a table that
+    had a key there before in this transaction, at most DIRECT_TRIES times a transaction (each
+    savepoint takes a subtransaction id, of which a server process keeps 64 in shared memory),
+    and never on Citus: False, the rows are the caller's to stage."""
+    tries = _tries(session)
+    if table.name in tries.refused or tries.count >= DIRECT_TRIES or shards_by_facility(session):
+        return False
+    tries.count += 1
+    conn.exec_driver_sql(f"SAVEPOINT {_DIRECT}")
+
+    def done(error: BaseException | None) -> None:
+        if error is None:
+            conn.exec_driver_sql(f"RELEASE SAVEPOINT {_DIRECT}")
+            return
+        if getattr(getattr(error, "orig", None), "sqlstate", None) != UNIQUE_VIOLATION:
+            raise error
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_DIRECT}")
+        conn.exec_driver_sql(f"RELEASE SAVEPOINT {_DIRECT}")
+        tries.refused.add(table.name)
+        staged(None)
+
+    writes = writes_behind(session)
+    if writes is not None:
+        writes.behind(copy, done)
+        return True
+    failed: IntegrityError | None = None
+    try:
+        copy()
+    except IntegrityError as error:
+        failed = error
+    done(failed)
+    return True
+
+
+DIRECT_TRIES = 32  # direct COPYs a transaction (the batches of a 50,000-product document take 30)
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+_DIRECT = "stockledger_copied_as_new"  # the savepoint's name
+
+
+@dataclass
+class _Tries:
+    """The direct COPYs of one transaction: how many, and the tables that had a key there."""
+
+    transaction: object
+    count: int = 0
+    refused: set[str] = field(default_factory=set)
+
+
+def _tries(session: Session) -> _Tries:
+    transaction = session.get_transaction()
+    tries = session.info.get(_TRIES)
+    if not isinstance(tries, _Tries) or tries.transaction is not transaction:
+        tries = session.info[_TRIES] = _Tries(transaction)
+    return tries
+
+
+_TRIES = "stockledger.copied_as_new"  # session.info key
 
 
 def _bound(

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
+from stockledger.core import citus
 from stockledger.core.actor import cli_user
 from stockledger.core.config import get_settings
 from stockledger.core.db import Database, configured_database
@@ -42,9 +43,7 @@ def open_database(user: str | None = None, *, migrate: bool = False) -> Database
     db = configured_database(settings, user=user)
     try:
         if migrate:
-            from stockledger.core import migrate as migrations  # Alembic: only commands that migrate
-
-            migrations.upgrade(db.engine)
+            _up_to_date(db)
         else:
             _require_migrated(db)
     except BaseException:
@@ -108,6 +107,19 @@ def _check_sqlite_file(url: str, *, migrated: bool) -> None:
         probe.dispose()
     if migrated and current != head:
         raise DatabaseUnusable(_not_migrated(_shown(url), current, head))
+
+
+def _up_to_date(db: Database) -> None:
+    """The schema brought to the head: by Alembic when a migration is pending; at the head
+    already, without importing Alembic and its migration scripts (a third of `stockledger
+    load`'s start: 1.6 → 1.1 s of CPU), only the Citus placement migrate.upgrade ends with."""
+    current, head = schema_revisions(db.engine)
+    if current == head:
+        citus.distribute(db.engine)
+        return
+    from stockledger.core import migrate as migrations  # Alembic: only when a migration is pending
+
+    migrations.upgrade(db.engine)
 
 
 def _require_migrated(db: Database) -> None:

@@ -13,7 +13,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapValidator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -78,6 +80,30 @@ Money = Annotated[
     _declared({"minimum": 0}),
 ]
 
+
+def integers_remembered() -> WrapValidator:
+    """A quantity type's validator for documents of thousands of records, which repeat a few
+    quantities (5, 10, 50…): an integer is validated once (its Decimal made and checked against
+    the type's bounds), then its Decimal is taken from memory; any other value is validated each
+    time. It wraps the type's own validation: what that refuses, and how, stays the same (a
+    refusal is not remembered). One memory per call: each type keeps its own bounds."""
+    seen: dict[int, Any] = {}
+
+    def remembered(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if type(value) is not int:
+            return handler(value)
+        found = seen.get(value)
+        if found is None:
+            found = handler(value)
+            if len(seen) >= _REMEMBERED_AT_MOST:
+                seen.clear()
+            seen[value] = found
+        return found
+
+    return WrapValidator(remembered)
+
+
+_REMEMBERED_AT_MOST = 4096  # distinct integers per type kept
 
 OUTSIDE_THE_CALENDAR = (
     "this instant is outside the calendar in UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"

@@ -1,7 +1,8 @@
 """Writes whose answers can wait: psycopg's pipeline mode inside the session's transaction."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
+from threading import Thread
 from typing import Any
 
 from psycopg import pq
@@ -18,6 +19,8 @@ from stockledger.core.statements import (
     rows_of,
     run,
 )
+
+Done = Callable[[BaseException | None], None]  # what follows work done behind: its error or None
 
 
 class WriteBehind:
@@ -43,6 +46,7 @@ class WriteBehind:
         self._pipeline: ExitStack | None = None
         self._sent: list[tuple[Any, str, Mapping[str, Any], RowsCheck | None]] = []
         self._outer: WriteBehind | None = None
+        self._working: tuple[Thread, list[BaseException], Done] | None = None
 
     def __enter__(self) -> "WriteBehind":
         self._outer = writes_behind(self.session)
@@ -56,13 +60,44 @@ class WriteBehind:
             self.session.info[_BOUND] = self._outer
         if exc_type is None:
             self.settle()
-        elif self._pipeline is not None:
+            return
+        if self._working is not None:  # the connection is the work's until it ends
+            self._working[0].join()
+            self._working = None
+        if self._pipeline is not None:
             pipeline, self._pipeline, self._sent = self._pipeline, None, []
             with suppress(Exception):  # the block's own error is the one to report
                 pipeline.close()
 
+    def behind(self, work: Callable[[], object], done: Done) -> None:
+        """`work` (a COPY, whose driver waits for the server without holding the GIL) run in a
+        thread of its own while the caller goes on making the next rows; `done(its error or
+        None)` called in the caller's thread at the next `behind`, `send` or `settle`, before
+        anything else uses the connection. PostgreSQL only (its callers: core.bulk)."""
+        self._finish_work()
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as error:  # handed to `done` in the caller's thread
+                failed.append(error)
+
+        thread = Thread(target=run, name="stockledger-write-behind", daemon=True)
+        thread.start()
+        self._working = (thread, failed, done)
+
+    def _finish_work(self) -> None:
+        if self._working is None:
+            return
+        thread, failed, done = self._working
+        self._working = None
+        thread.join()
+        done(failed[0] if failed else None)
+
     def send(self, statement: Statement, check: RowsCheck | None = None) -> None:
         """Send `statement`; `check(rows)` runs at settle (its exception then stops the caller)."""
+        self._finish_work()
         session = self.session
         if not is_postgres(session):
             rows = run(session, statement)
@@ -85,7 +120,9 @@ class WriteBehind:
 
         When a statement failed, the checks of the answers before it run first: a check that
         fails there names the cause (an UPDATE that found its rows changed makes the next
-        INSERT collide), as it would have if each statement had been waited for."""
+        INSERT collide), as it would have if each statement had been waited for. Work
+        `behind` is waited for first."""
+        self._finish_work()
         if self._pipeline is None:
             return
         pipeline, self._pipeline = self._pipeline, None
