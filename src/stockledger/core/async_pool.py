@@ -8,7 +8,6 @@ served 649 requests/s through threads and 1,843 on the loop (bench/RESULTS.md).
 
 import select
 import time
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +19,18 @@ from sqlalchemy import Engine
 from stockledger.core.config import default
 from stockledger.core.statements import INDEX_PLANS, driver_error
 
-AsyncPool = AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]
+
+
+class PooledConnection(AsyncConnection[tuple[Any, ...]]):
+    """A connection of the async pool, with what its statements keep on it: its raw cursor, made
+    once (a new cursor each call also looked up every value's dumper again), and when it was
+    last used (`_usable`)."""
+
+    raw_cursor: AsyncRawCursor[tuple[Any, ...]] | None = None
+    used_at = 0.0
+
+
+AsyncPool = AsyncConnectionPool[PooledConnection]
 
 # Defaults of the settings STOCKLEDGER_ASYNC_WAIT_SECONDS and STOCKLEDGER_IDLE_PING_SECONDS.
 ASYNC_WAIT_SECONDS: float = default("async_wait_seconds")
@@ -41,6 +51,7 @@ async def open_pool(engine: Engine, size: int, wait_seconds: float) -> AsyncPool
         conninfo,
         min_size=1,
         max_size=size,
+        connection_class=PooledConnection,
         kwargs={"autocommit": True, "options": INDEX_PLANS},  # plans that read by index
         open=False,
         name="stockledger-async",
@@ -69,7 +80,7 @@ async def run_on_pool(
                 if not await _usable(conn, idle_ping):
                     continue  # closed: the pool drops it; the next one
                 try:
-                    cursor = AsyncRawCursor(conn) if isinstance(params, list) else conn.cursor()
+                    cursor = _raw_cursor(conn) if isinstance(params, list) else conn.cursor()
                     await cursor.execute(sql, params)
                     # pgresult.nfields, not description: that builds a Column per field (≈ 8 µs)
                     result = cursor.pgresult
@@ -81,7 +92,7 @@ async def run_on_pool(
                         continue
                     raise wrapped from error
                 finally:
-                    _ASYNC_USED[conn] = time.monotonic()
+                    conn.used_at = time.monotonic()
                 return rows
     except PoolTimeout as error:
         raise AsyncPoolUnavailable from error
@@ -92,17 +103,20 @@ def _nothing() -> None:
     """A broken connection needs no invalidating here: the async pool drops it when returned."""
 
 
-# When each pooled connection was last used; weak keys: an entry goes with its connection.
-_ASYNC_USED: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+def _raw_cursor(conn: PooledConnection) -> AsyncRawCursor[tuple[Any, ...]]:
+    cursor = conn.raw_cursor
+    if cursor is None:
+        cursor = conn.raw_cursor = AsyncRawCursor(conn)
+    return cursor
 
 
-async def _usable(conn: AsyncConnection[Any], idle_ping: float) -> bool:
+async def _usable(conn: PooledConnection, idle_ping: float) -> bool:
     """The check of `core.db`'s engine on checkout, for the async pool: a readable idle socket
     means the server closed it (then it is closed here); a connection idle a while is pinged."""
     if select.select([conn.fileno()], [], [], 0)[0]:
         await conn.close()
         return False
-    if time.monotonic() - _ASYNC_USED.get(conn, 0.0) >= idle_ping:
+    if time.monotonic() - conn.used_at >= idle_ping:
         try:
             await conn.execute("SELECT 1")
         except psycopg.OperationalError:
