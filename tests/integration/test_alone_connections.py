@@ -2,6 +2,7 @@
 statements, and a connection the server closed is replaced with a cursor of its own."""
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -16,11 +17,9 @@ PID = Statement("WITH me AS (SELECT pg_backend_pid() AS pid) SELECT pid FROM me"
 def _terminate(db: Database, pid: int) -> None:
     with psycopg.connect(db.engine.url.set(drivername="postgresql").render_as_string(False)) as conn:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        # wait until the server has closed it: the pool's check sees a readable socket then
-        conn.execute(
-            "DO $$ BEGIN WHILE EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s) LOOP "
-            "PERFORM pg_sleep(0.01); END LOOP; END $$" % int(pid)
-        )
+        # until the server has closed it: the pool's check sees a readable socket then
+        while conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            time.sleep(0.01)
 
 
 @pytest.fixture
