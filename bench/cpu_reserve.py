@@ -2,17 +2,19 @@
 
     .venv/bin/python bench/cpu_reserve.py [--count 2000] [--items 10000] [--order-items 100000]
                                           [--rounds 5] [--explain] [--profile] [--reuse]
+                                          [--database stockledger_bench_cpu]
 
-Builds stockledger_bench_cpu as bench/reserve_service.py builds its database (`--items`
-products, one item each, loaded by plain SQL, no ANALYZE) plus `--order-items` order items
-already claimed (the table a running shop has), then in one process, after 500 warm-up calls,
-`--rounds` times `--count` calls of bench/reserve_service.py's reserve_line (1 unit of a random
-product, each its own order): the client's CPU (time.process_time) and the server backend's
-(its run time in /proc/<pg_backend_pid()>/schedstat; PostgreSQL on this machine) per call. CPU
-time, not wall time: other load on the machine slows the calls but barely changes their CPU.
-`--explain`: EXPLAIN (ANALYZE, BUFFERS) of the statement for one more reservation (rolled
-back). `--profile`: the client's cProfile (cumulative, top 30). Drops the database at the end
-unless `--reuse` (which also uses it when it exists: before and after a change, the same table).
+Builds `--database` (default stockledger_bench_cpu) as bench/reserve_service.py builds its
+database (`--items` products, one item each, loaded by plain SQL, no ANALYZE) plus
+`--order-items` order items already claimed (the table a running shop has), then in one
+process, after 500 warm-up calls, `--rounds` times `--count` calls of bench/reserve_service.py's
+reserve_line (1 unit of a random product, each its own order): the client's CPU
+(time.process_time) and the server backend's (its run time in /proc/<pg_backend_pid()>/schedstat;
+PostgreSQL on this machine) per call. CPU time, not wall time: other load on the machine slows
+the calls but barely changes their CPU. `--explain`: EXPLAIN (ANALYZE, BUFFERS) of the
+statement for one more reservation (rolled back). `--profile`: the client's cProfile
+(cumulative, top 30; own time, top 25). Drops the database at the end unless `--reuse` (which
+also uses it when it exists: before and after a change, the same table).
 """
 
 import argparse
@@ -50,9 +52,9 @@ def backend_cpu(pid: int) -> float:
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
-def claim_order_items(count: int, items: int) -> None:
+def claim_order_items(count: int, items: int, name: str = NAME) -> None:
     """`count` order items claimed already, one product each, as earlier reservations leave them."""
-    with psycopg.connect(bench.url(NAME)) as conn:
+    with psycopg.connect(bench.url(name)) as conn:
         conn.execute(
             "INSERT INTO order_item (facility_id, order_id, order_item_seq_id, product_id, created_stamp) "
             "SELECT 'F1', 'OLD-' || n, '00001', 'P' || lpad((n %% %s)::text, 6, '0'), now() "
@@ -93,11 +95,13 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database for the next run, use it if there"
     )
+    parser.add_argument("--database", default=NAME)
     args = parser.parse_args()
-    if not (args.reuse and exists(NAME)):
-        bench.create_database(args.items, NAME)
-        claim_order_items(args.order_items, args.items)
-    db = Database(bench.url(NAME), pool_size=1)
+    name = args.database
+    if not (args.reuse and exists(name)):
+        bench.create_database(args.items, name)
+        claim_order_items(args.order_items, args.items, name)
+    db = Database(bench.url(name), pool_size=1)
     # the pool run_alone takes its connection from (before session 8: the engine's own)
     engine = getattr(db, "alone_engine", db.engine)
     raw = engine.raw_connection()
@@ -136,9 +140,10 @@ def main() -> None:
         run(args.count)
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
     db.dispose()
     if not args.reuse:
-        bench.drop_database(NAME)
+        bench.drop_database(name)
 
 
 if __name__ == "__main__":

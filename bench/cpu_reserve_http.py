@@ -70,9 +70,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--port", type=int, default=28457)
+    parser.add_argument("--database", default=NAME, help="the benchmark's database (dropped at the end)")
     args = parser.parse_args()
-    create_database(args.items, NAME)
-    env_new = server_env(NAME)
+    create_database(args.items, args.database)
+    env_new = server_env(args.database)
     env_old = {**env_new, "PYTHONPATH": str(Path(args.base).resolve())}
     per: dict[str, list[float]] = {"old": [], "new": []}
     try:
@@ -83,7 +84,7 @@ def main() -> None:
                 cost = per[side][-1]
                 print(f"pair {n} {side}: {created} created, {spent:.2f} s CPU, {cost:.0f} µs/request")
     finally:
-        drop_database(NAME)
+        drop_database(args.database)
     for side, values in per.items():
         each = ", ".join(f"{v:.0f}" for v in values)
         print(f"{side}: median {statistics.median(values):.0f} µs/request ({each})")

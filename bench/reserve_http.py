@@ -3,8 +3,8 @@
     .venv/bin/python bench/reserve_http.py [--workers 2] [--clients 8] [--items 10000] [--seconds 20]
     .venv/bin/python bench/reserve_http.py --load api --clients 8 16   # issue 19's target 3
 
-Creates the database stockledger_bench_reserve_http: with `--load sql` (the default)
-bench/reserve_service.py's create_database (1 facility, `--items` products with one item each
+Creates the database `--database` (default stockledger_bench_reserve_http): with `--load sql`
+(the default) bench/reserve_service.py's create_database (1 facility, `--items` products with one item each
 holding plenty of ATP, by raw SQL); with `--load api` the way a user loads it, right before the
 measure: `serve` up, POST /v1/import of the facility's products (documents of 5,000), then one
 ERP reset (POST /v1/external-inventory-resets, CSV) giving each its stock. Then, for each
@@ -121,38 +121,39 @@ def load_through_api(base: str, token: str, items: int) -> str:
 
 def run_once(args: argparse.Namespace, clients: int) -> None:
     """One measure at `clients` connections on a fresh database; its report."""
+    name = args.database
     loaded = "raw SQL"
     baselines: tuple[float, float] | None = None
     if args.load == "sql":
-        create_database(args.items, NAME)
+        create_database(args.items, name)
     else:
-        new_database(NAME)
+        new_database(name)
     try:
         if args.load == "sql":  # as before: the baselines first (their tables are loaded already)
             baselines = pgbench_both(clients, args)
-        env = server_env(NAME)
+        env = server_env(name)
         token = create_token(env, "oms", "reserve_http benchmark")
         with serving(env, args.port, args.workers, "--no-access-log") as base:
             if args.load == "api":
                 loaded = "the API: " + load_through_api(base, create_token(env, "admin", "load"), args.items)
-                with psycopg.connect(url(NAME)) as conn:
+                with psycopg.connect(url(name)) as conn:
                     create_baseline_tables(conn)
             # Warm-up: every worker compiles its statements before the clock starts.
             warm = run_wrk(base, reserve_lua(token, args.items, "WARM"), clients, 3)
             result = run_wrk(base, reserve_lua(token, args.items), clients, args.seconds)
         if baselines is None:  # through the API: ours right after the load, the baselines after
             baselines = pgbench_both(clients, args)
-        check = ledger_check(NAME)
+        check = ledger_check(name)
     finally:
-        drop_database(NAME)
+        drop_database(name)
     print(f"loaded through {loaded}")
     report(args, clients, baselines, warm, result, check)
 
 
 def pgbench_both(clients: int, args: argparse.Namespace) -> tuple[float, float]:
     """pgbench -M prepared (the baseline) and -M simple (history), in tps."""
-    prepared = run_pgbench(clients, args.items, args.seconds, NAME)
-    return prepared, run_pgbench(clients, args.items, args.seconds, NAME, protocol="simple")
+    prepared = run_pgbench(clients, args.items, args.seconds, args.database)
+    return prepared, run_pgbench(clients, args.items, args.seconds, args.database, protocol="simple")
 
 
 def main() -> None:
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument(
         "--load", choices=["sql", "api"], default="sql", help="raw SQL, or import + reset through the API"
     )
+    parser.add_argument("--database", default=NAME, help="the benchmark's database (dropped at the end)")
     args = parser.parse_args()
     for clients in args.clients:
         run_once(args, clients)

@@ -1,8 +1,10 @@
 """Benchmark: single-unit reservations through the service layer, against pgbench in the same run.
 
     .venv/bin/python bench/reserve_service.py [--workers 8] [--items 10000] [--seconds 20]
+                                              [--database stockledger_bench_reserve]
 
-Creates the database stockledger_bench_reserve (1 facility, `--items` products with one item
+Creates the database `--database` (default stockledger_bench_reserve; another name lets two
+runs share the server) (1 facility, `--items` products with one item
 each holding plenty of ATP, loaded through the ledger so `verify` holds), then:
   * ours: `--workers` processes, each in a loop: `reserve_line` below
     (reservations.service.reserve_line: the one statement alone, else a transaction of its
@@ -242,12 +244,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--database", default=NAME, help="the benchmark's database (dropped at the end)")
     args = parser.parse_args()
-    create_database(args.items)
-    baseline = run_pgbench(args.workers, args.items, args.seconds)
-    simple = run_pgbench(args.workers, args.items, args.seconds, protocol="simple")
-    ours = run_ours(args.workers, args.items, args.seconds)
-    mismatches = count_mismatches()
+    name = args.database
+    create_database(args.items, name)
+    baseline = run_pgbench(args.workers, args.items, args.seconds, name)
+    simple = run_pgbench(args.workers, args.items, args.seconds, name, protocol="simple")
+    ours = run_ours(args.workers, args.items, args.seconds, name)
+    mismatches = count_mismatches(name)
     ratio = ours / baseline
     print(f"pgbench -M prepared (5 round trips, {args.workers} clients): {baseline:.0f} tps")
     print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
@@ -258,7 +262,8 @@ def main() -> None:
         results.write(
             f"\n## reserve_service — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
             f"`.venv/bin/python bench/reserve_service.py --workers {args.workers} --items {args.items}"
-            f" --seconds {args.seconds:g}` (PostgreSQL 15, same machine)\n\n"
+            f" --seconds {args.seconds:g}{'' if name == NAME else f' --database {name}'}`"
+            f" (PostgreSQL 15, same machine; load average at the end {os.getloadavg()[0]:.1f})\n\n"
             f"| run | tps |\n|---|---|\n"
             f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.workers} clients "
             f"| {baseline:.0f} |\n"
@@ -266,7 +271,7 @@ def main() -> None:
             f"| reserve_line through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
             f"RATIO reserve_service {ratio:.3f} (target ≥ 0.50); verify: {mismatches} mismatches\n"
         )
-    drop_database()
+    drop_database(name)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ served 649 requests/s through threads and 1,843 on the loop (bench/RESULTS.md).
 
 import select
 import time
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +19,17 @@ from sqlalchemy import Engine
 from stockledger.core.config import default
 from stockledger.core.statements import INDEX_PLANS, driver_error
 
-AsyncPool = AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]
+
+class PooledConnection(AsyncConnection[tuple[Any, ...]]):
+    """A connection of the async pool, with what its statements keep on it: its raw cursor, made
+    once (a new cursor each call also looked up every value's dumper again), and when it was
+    last used (`_usable`)."""
+
+    raw_cursor: AsyncRawCursor[tuple[Any, ...]] | None = None
+    used_at = 0.0
+
+
+AsyncPool = AsyncConnectionPool[PooledConnection]
 
 # Defaults of the settings STOCKLEDGER_ASYNC_WAIT_SECONDS and STOCKLEDGER_IDLE_PING_SECONDS.
 ASYNC_WAIT_SECONDS: float = default("async_wait_seconds")
@@ -41,6 +50,7 @@ async def open_pool(engine: Engine, size: int, wait_seconds: float) -> AsyncPool
         conninfo,
         min_size=1,
         max_size=size,
+        connection_class=PooledConnection,
         kwargs={"autocommit": True, "options": INDEX_PLANS},  # plans that read by index
         open=False,
         name="stockledger-async",
@@ -65,44 +75,66 @@ async def run_on_pool(
     a list: `sql` is numbered (core.statements.numbered), sent on a raw cursor."""
     try:
         for _ in range(pool.max_size + 1):  # every pooled connection may have died with the server
-            async with pool.connection() as conn:
-                if not await _usable(conn, idle_ping):
-                    continue  # closed: the pool drops it; the next one
-                try:
-                    cursor = AsyncRawCursor(conn) if isinstance(params, list) else conn.cursor()
-                    await cursor.execute(sql, params)
-                    # pgresult.nfields, not description: that builds a Column per field (≈ 8 µs)
-                    result = cursor.pgresult
-                    rows = await cursor.fetchall() if result is not None and result.nfields else []
-                except psycopg.Error as error:
-                    wrapped = driver_error(error, engine.dialect, sql, params, conn, None, _nothing)
-                    if read and wrapped.connection_invalidated:
-                        await conn.close()  # the pool drops it; the next one
-                        continue
-                    raise wrapped from error
-                finally:
-                    _ASYNC_USED[conn] = time.monotonic()
+            # getconn and putconn, not pool.connection(): that also commits on the way back, a
+            # round of psycopg's machinery for nothing in autocommit (≈ 10 µs a statement)
+            conn = await pool.getconn()
+            try:
+                rows = await _run_on(conn, engine, sql, params, read, idle_ping)
+            finally:
+                await pool.putconn(conn)  # a closed or busy connection is replaced
+            if rows is not None:
                 return rows
     except PoolTimeout as error:
         raise AsyncPoolUnavailable from error
     raise AsyncPoolUnavailable
 
 
+async def _run_on(
+    conn: PooledConnection,
+    engine: Engine,
+    sql: str,
+    params: Mapping[str, Any] | list[Any],
+    read: bool,
+    idle_ping: float,
+) -> list[tuple[Any, ...]] | None:
+    """`run_on_pool` on one connection: its rows, or None when the next connection is to be tried
+    (this one was closed by the server, or a read's died under it)."""
+    if not await _usable(conn, idle_ping):
+        return None  # closed: the pool drops it
+    try:
+        cursor = _raw_cursor(conn) if isinstance(params, list) else conn.cursor()
+        await cursor.execute(sql, params)
+        # pgresult.nfields, not description: that builds a Column per field (≈ 8 µs)
+        result = cursor.pgresult
+        return await cursor.fetchall() if result is not None and result.nfields else []
+    except psycopg.Error as error:
+        wrapped = driver_error(error, engine.dialect, sql, params, conn, None, _nothing)
+        if read and wrapped.connection_invalidated:
+            await conn.close()  # the pool drops it
+            return None
+        raise wrapped from error
+    finally:
+        conn.used_at = time.monotonic()
+
+
 def _nothing() -> None:
     """A broken connection needs no invalidating here: the async pool drops it when returned."""
 
 
-# When each pooled connection was last used; weak keys: an entry goes with its connection.
-_ASYNC_USED: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+def _raw_cursor(conn: PooledConnection) -> AsyncRawCursor[tuple[Any, ...]]:
+    cursor = conn.raw_cursor
+    if cursor is None:
+        cursor = conn.raw_cursor = AsyncRawCursor(conn)
+    return cursor
 
 
-async def _usable(conn: AsyncConnection[Any], idle_ping: float) -> bool:
+async def _usable(conn: PooledConnection, idle_ping: float) -> bool:
     """The check of `core.db`'s engine on checkout, for the async pool: a readable idle socket
     means the server closed it (then it is closed here); a connection idle a while is pinged."""
     if select.select([conn.fileno()], [], [], 0)[0]:
         await conn.close()
         return False
-    if time.monotonic() - _ASYNC_USED.get(conn, 0.0) >= idle_ping:
+    if time.monotonic() - conn.used_at >= idle_ping:
         try:
             await conn.execute("SELECT 1")
         except psycopg.OperationalError:

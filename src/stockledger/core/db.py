@@ -155,13 +155,15 @@ class Database:
         self.engine = make_engine(url, pool_size, idle_ping, busy_timeout, **kwargs)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         # PostgreSQL: statements run alone (`run_alone`, `fetch_one`) on connections of their own,
-        # in autocommit and planned to read by index (INDEX_PLANS), opened when first needed
+        # in autocommit and planned to read by index (INDEX_PLANS), opened when first needed; no
+        # ROLLBACK when one goes back to the pool: in autocommit there is no transaction to end
         self.alone_engine = (
             make_engine(
                 url,
                 pool_size=pool_size,
                 idle_ping=idle_ping,
                 isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
                 **{**kwargs, "connect_args": {**kwargs.get("connect_args", {}), "options": INDEX_PLANS}},
             )
             if self.is_postgres
@@ -244,8 +246,7 @@ class Database:
             raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
         driver = fairy.dbapi_connection
         try:
-            raw = isinstance(params, list)
-            cursor = RawCursor(cast(psycopg.Connection[Any], driver)) if raw else driver.cursor()  # type: ignore[union-attr]
+            cursor = _raw_cursor(fairy) if isinstance(params, list) else driver.cursor()  # type: ignore[union-attr]
             cursor.execute(sql, params)
             if many:  # PostgreSQL (run_alone). pgresult.nfields, not description: that builds Columns
                 result = cursor.pgresult
@@ -301,6 +302,19 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.alone_engine.dispose()  # the same engine on SQLite: disposing twice is harmless
+
+
+_RAW_CURSOR = "stockledger_raw_cursor"
+
+
+def _raw_cursor(fairy: Any) -> RawCursor[Any]:
+    """The pooled connection's raw cursor, kept with it for its next statement (its record's
+    info, which the pool clears when it reconnects): a new cursor each call also looked up the
+    dumper of every value again."""
+    cursor = fairy.info.get(_RAW_CURSOR)
+    if cursor is None:
+        cursor = fairy.info[_RAW_CURSOR] = RawCursor(cast(psycopg.Connection[Any], fairy.dbapi_connection))
+    return cast(RawCursor[Any], cursor)
 
 
 def configured_database(settings: Settings, url: str | None = None, user: str | None = None) -> Database:
