@@ -59,14 +59,16 @@ class CsvLines:
             f, p, q, a = _column_positions(header)
             width, last = len(header or ()), reader.line_num
             for row in reader:
-                first, last = last + 1, reader.line_num
-                if len(row) == width and first == last:
-                    yield (last, row[f], row[p], row[q] if q >= 0 else None, row[a] if a >= 0 else None, None)
-                elif not row or (len(row) == 1 and not row[0].strip()):
+                line = reader.line_num
+                if len(row) == width and line == last + 1:  # the usual line: one physical line
+                    last = line
+                    yield (line, row[f], row[p], row[q] if q >= 0 else None, row[a] if a >= 0 else None, None)
+                    continue
+                first, last = last + 1, line
+                if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # blank line
-                else:
-                    cells = _cell(row, f), _cell(row, p), _cell(row, q), _cell(row, a)
-                    yield first, *cells, _misshapen(len(row), width, first, last)
+                cells = _cell(row, f), _cell(row, p), _cell(row, q), _cell(row, a)
+                yield first, *cells, _misshapen(len(row), width, first, last)
         except csv.Error as exc:
             hint = " (a quote left open?)" if "field limit" in str(exc) else ""
             raise ValidationFailed(f"CSV line {last + 1}: {exc}{hint}", line=last + 1) from exc
