@@ -10,6 +10,7 @@ import json
 import os
 import signal
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -211,9 +212,11 @@ def load(
 
 
 def _read_document(path: Path) -> Any:
-    """A file's JSON; not UTF-8 or not JSON: one line naming the file, exit 2 (nothing written)."""
+    """A file's JSON, its numbers exact (as POST /v1/import reads them: 1.0000000000000001 is
+    refused for its decimals, not read as the float 1.0); not UTF-8 or not JSON: one line naming
+    the file, exit 2 (nothing written)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except UnicodeDecodeError as exc:
         err.print(f"{path}: not UTF-8: {exc}; nothing written", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc

@@ -171,3 +171,23 @@ def test_ctrl_c_while_loading_exits_130_without_a_traceback(
     assert "Traceback" not in result.output
     with db.reading() as session:
         assert list(session.scalars(select(Facility.facility_id))) == ["FA"]
+
+
+def test_load_reads_quantities_exactly_as_the_api_does(
+    env: str, db: Database, client: TestClient, tmp_path: Path
+) -> None:
+    """A float cannot hold 1.0000000000000001: read as one, it was the 1 a document never said."""
+    text = (
+        '{"facilityId": "FQ", "facilityName": "Q", "products": '
+        '[{"productId": "PQ", "productFacility": {"minimumStock": 1.0000000000000001}}]}'
+    )
+    path = tmp_path / "exact.json"
+    path.write_text(text)
+    result = runner.invoke(app, ["load", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "minimumStock" in result.output
+    assert "6 decimal places" in result.output
+    assert _count(db, Facility.facility_id) == 0
+    answer = client.post("/v1/import", content=text, headers={"content-type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert _count(db, Facility.facility_id) == 0

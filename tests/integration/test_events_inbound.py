@@ -111,3 +111,14 @@ def test_expired_idempotency_keys_are_purged(db: Database) -> None:
         assert purge_expired(session, now) == 1
     with db.reading() as session:
         assert session.scalars(select(IdempotencyKey.idempotency_key)).all() == ["fresh"]
+
+
+def test_an_inbound_quantity_is_read_exactly(seeded: Database) -> None:
+    """A float cannot hold 1.0000000000000001: read as one, the order reserved the 1 it never said."""
+    before = _atp(seeded)
+    body = _order("O-IN-X", 1).replace(b'"quantity": 1', b'"quantity": 1.0000000000000001')
+    assert apply_one(seeded, "OrderConfirmed", "m-x", body) == REFUSED
+    assert _atp(seeded) == before
+    with seeded.reading() as session:
+        detail = session.scalar(select(ProcessedMessage.detail).where(ProcessedMessage.message_id == "m-x"))
+    assert str(detail).startswith("validation_failed"), detail

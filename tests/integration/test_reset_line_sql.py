@@ -96,7 +96,7 @@ QUANTITIES: list[Any] = [
 
 
 def _cases() -> list[RawLine]:
-    lines: list[tuple[Any, Any, Any, Any]] = [(F, P, q, None) for q in QUANTITIES]
+    lines: list[tuple[Any, ...]] = [(F, P, q, None) for q in QUANTITIES]
     lines += [(F, P, None, q) for q in ("45", "-2", "x", JsonText("3"), Decimal("46"))]
     lines += [
         (F, P, "1", "1"),  # both
@@ -104,7 +104,9 @@ def _cases() -> list[RawLine]:
         (F, P, "", None),  # neither
         (F, P, " ", "\u2003"),
         (F, P, None, None),
-        (f" {F}\u3000", f"\t{P} ", "47", None),  # ids trimmed as str.strip() does
+        (f" {F}\u3000", f"\t{P} ", "47", None),  # ids are compared exactly: not trimmed
+        (F, f"{P}\n", "47", None),  # a pattern's `$` matches before a final line break too
+        (F, P, "1", None, "has 5 fields, more than the header's 4"),  # misshapen (the page's lines)
         ("FACILITY 1", P, "1", None),
         (F, "FG 001", "1", None),
         (F, "X" * 60, "1", None),  # 60 characters: an id (unknown product)
@@ -272,7 +274,8 @@ def test_a_csv_streamed_into_copy_reports_what_its_lines_report(
     seeded: Database, backend: str, newline: str, tmp_path: Any
 ) -> None:
     """The CSV path (CsvLines.rows straight into COPY on PostgreSQL): physical line numbers, a
-    BOM, columns in any order, a blank line, a quoted field over two lines, a short row, a NUL."""
+    BOM, columns in any order, a blank line, a quoted field over two lines and a short row (each
+    refused as misshapen), a NUL."""
     path = tmp_path / "reset.csv"
     path.write_bytes(CSV.replace("\n", newline).encode())
     with path.open(encoding="utf-8-sig", newline="") as rows:
@@ -281,7 +284,7 @@ def test_a_csv_streamed_into_copy_reports_what_its_lines_report(
         outcome = reset_inventory(session, csv_lines(rows))
         assert _staged(session) == (backend == "postgres")
     assert [_ids(f) for f in outcome.failures] == [_ids(f) for f in expected]
-    assert [f.line for f in outcome.failures] == [5, 6, 7, 8, 9]  # a record is numbered by its last line
+    assert [f.line for f in outcome.failures] == [4, 6, 7, 8, 9]  # a record is numbered by its first line
     assert (outcome.lines_total, outcome.lines_changed) == (7, 2)
     with seeded.reading() as session:
         totals = availability(session, F, P)

@@ -95,3 +95,46 @@ def test_a_csv_header_may_order_and_omit_columns() -> None:
         (2, "F1", "P1", None, "5"),
         (3, "F1", "P2", None, ""),
     ]
+
+
+def test_a_csv_line_is_taken_only_as_it_stands() -> None:
+    """As many fields as the header, on one physical line; numbered by the line it starts on."""
+    text = [
+        "facilityId,productId,quantityOnHand\n",
+        "F1,P1,5\n",
+        "F1,P2,5,\n",
+        "F1,P3\n",
+        "\n",
+        'F1,"P4\n',
+        'P5",6\n',
+        "F1,P6,7\n",
+    ]
+    rows = list(csv_lines(text))
+    assert [(r.line, r.product_id, r.misshapen) for r in rows] == [
+        (2, "P1", None),
+        (3, "P2", "has 4 fields, more than the header's 3: refused, not guessed at"),
+        (4, "P3", "has 2 fields, fewer than the header's 3: refused, not guessed at"),
+        (
+            6,
+            "P4\nP5",
+            "a quoted field runs on from line 6 to line 7 (a quote left open?): the lines it spans "
+            "are not applied; an id or a quantity holds no line break",
+        ),
+        (8, "P6", None),
+    ]
+    failures = [check_line(r) for r in rows[1:4]]
+    assert [(f.line, f.code, f.product_id) for f in failures if isinstance(f, LineFailure)] == [
+        (3, "invalid_line", "P2"),
+        (4, "invalid_line", "P3"),
+        (6, "invalid_line", None),  # no line break is shown as an id
+    ]
+
+
+def test_an_id_is_compared_exactly() -> None:
+    for facility, product in ((" F", "P"), ("F", "P\t"), ("F", "P\n"), ("F", "\u2003P")):
+        failure = check_line(RawLine(2, facility, product, "1"))
+        assert isinstance(failure, LineFailure)
+        assert (failure.code, failure.facility_id) == ("invalid_line", None)
+        assert "has whitespace at its start or end: ids are compared exactly" in failure.message
+    # A quantity may have whitespace around it: the number is the same number.
+    assert check_line(RawLine(2, "F", "P", " 1 ")) == ResetLine(2, "F", "P", QOH, Decimal(1))

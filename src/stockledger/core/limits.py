@@ -4,8 +4,15 @@ surrogate in a JSON body, a 422 (core.guards); all problem+json.
 
 Streaming routes (the ERP reset CSV) are exempt from the size and type checks and read their body
 incrementally; they check their own content.
+
+A client that goes away before its whole body arrived (BodyCut, or Starlette's ClientDisconnect
+on a streaming route) is logged in one line (who, the route, how many bytes came) and answered
+nothing: no route ran on a partial body, so nothing changed.
 """
 
+import logging
+
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockledger.core.config import default
@@ -21,6 +28,15 @@ from stockledger.core.guards import (
 )
 
 MAX_BODY: int = default("max_body_bytes")
+log = logging.getLogger("stockledger")
+
+
+class BodyCut(Exception):
+    """The client went away after `received` bytes, before the end of its body."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the client went away after {received} bytes of its body")
+        self.received = received
 
 
 class BodyLimitMiddleware:
@@ -36,12 +52,19 @@ class BodyLimitMiddleware:
         if nul_in_target(scope):
             await _refuse(scope, receive, send, 422, "validation_failed", NUL_DETAIL)
             return
-        if scope.get("method") in ("GET", "HEAD", "OPTIONS") or scope.get("path") in self.streaming:
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
+            return
+        if scope.get("path") in self.streaming:
+            await _streamed(self.app, scope, receive, send)
             return
         declared = _content_length(scope)
         fits = declared is None or declared <= self.max_bytes
-        body = await read_body(receive, self.max_bytes) if fits else None
+        try:
+            body = await read_body(receive, self.max_bytes) if fits else None
+        except BodyCut as cut:
+            log_body_cut(scope, cut.received)
+            return
         if body is None:
             detail = f"The request body is larger than {_size(self.max_bytes)}"
             await _refuse(scope, receive, send, 413, "payload_too_large", detail)
@@ -50,6 +73,38 @@ class BodyLimitMiddleware:
             await _refuse(scope, receive, send, *refusal)
             return
         await self.app(scope, replay_body(body), send)
+
+
+async def _streamed(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """A streaming route, its body's bytes counted for the line logged when the client goes away."""
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        return message
+
+    try:
+        await app(scope, counted, send)
+    except (BodyCut, ClientDisconnect):
+        log_body_cut(scope, received)
+
+
+def log_body_cut(scope: Scope, received: int) -> None:
+    """One line for a client gone mid-body: who (its address, and its user once known), the route
+    and how many bytes came. Nothing is answered: there is no one to answer."""
+    client = scope.get("client")
+    who = f"client {client[0]}:{client[1]}" if client else "a client"
+    user = getattr(scope.get("state", {}).get("principal"), "login_id", None)
+    who += f" (user {user})" if user else ""
+    log.warning(
+        "%s went away after %d bytes of its %s %s body: nothing answered, nothing changed",
+        who,
+        received,
+        scope.get("method"),
+        scope.get("path"),
+    )
 
 
 def body_refusal(scope: Scope, body: bytes) -> tuple[int, str, str] | None:
@@ -85,13 +140,14 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def read_body(receive: Receive, max_bytes: int | None = None) -> bytes | None:
-    """The whole request body, or None once it grows past `max_bytes`."""
+    """The whole request body, or None once it grows past `max_bytes`; BodyCut when the client
+    goes away before its end (a part of a body is never taken for the whole)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away: what came is all
-            return b"".join(chunks)
+        if message["type"] != "http.request":
+            raise BodyCut(size)
         chunk = message.get("body", b"")
         size += len(chunk)
         if max_bytes is not None and size > max_bytes:

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StringConstraints,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
@@ -127,7 +128,14 @@ Instant = Annotated[datetime, AfterValidator(_in_utc)]
 # Ids and codes are String(60) columns (core.model_base): longer text is refused here, at the edge,
 # on both databases alike (PostgreSQL would refuse it only when writing, SQLite never).
 ID_MAX = 60
-Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# An id is compared exactly, so it is taken as sent: one with whitespace at either end is refused
+# by the pattern (422), never trimmed into another id, though a body's other text is trimmed
+# (InputModel). The ERP reset's lines follow the same rule (resets/rules.py; docs/api.md "Ids").
+Id = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9_.:\-]+$"),
+]
 # Reason ids: SPEC closes none of these sets. Variance reasons are a reference table (the seed list
 # plus VAR_EXT_RESET, loadable); rejection and return reasons are the ERP's enumeration ids,
 # stored as given. Their descriptions say so in the contract (no enum). Receipt-rejection reasons

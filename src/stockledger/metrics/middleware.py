@@ -11,6 +11,7 @@ from stockledger.metrics.registry import REQUEST_SECONDS, RESERVATIONS
 # Route templates of reservation requests (not the release, not the pick list).
 RESERVE_ROUTES = frozenset({"/v1/reservations", "/v1/orders/{order_id}/reserve"})
 ANSWER_SCAN_LIMIT = 4 * 1024 * 1024  # a bigger answer (a huge order) counts as plain "reserved"
+CLIENT_GONE = 499  # no answer at all: the client went away mid-body (core.limits); nginx's code
 
 
 class MetricsMiddleware:
@@ -23,18 +24,20 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        answered = False
         answer = bytearray()
 
         async def watch(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, answered = int(message["status"]), True
             elif message["type"] == "http.response.body" and _keeps(scope, answer):
                 answer.extend(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, watch)
+            status = status if answered else CLIENT_GONE
         finally:
             route = route_template(scope)
             REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(time.perf_counter() - started)

@@ -11,6 +11,7 @@ with its problem code, so a redelivery neither applies it nor retries it for eve
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -94,14 +95,16 @@ def apply_message(session: Session, message_type: str, message_id: str, body: by
 
 
 def _parse(message_type: str, body: bytes) -> tuple[Any, str | None]:
-    """The document, or why the message is refused before any service sees it (oms/refusals.py;
-    JSON nested past Python's recursion limit makes json.loads raise RecursionError)."""
+    """The document, its numbers exact (a quantity of 1.0000000000000001 is refused for its
+    decimals, not read as the float 1.0), or why the message is refused before any service sees
+    it (oms/refusals.py; JSON nested past Python's recursion limit makes json.loads raise
+    RecursionError)."""
     if message_type not in HANDLERS:
         return None, f"unknown_message_type: {message_type[:200]}"
     if (problem := body_problem(body)) is not None:
         return None, problem
     try:
-        return json.loads(body), None
+        return json.loads(body, parse_float=Decimal), None  # exact, as the API reads a body
     except (ValueError, UnicodeDecodeError):
         return None, "malformed_json: the message body is not JSON"
     except RecursionError:

@@ -25,7 +25,7 @@ from stockledger.core.db import Database
 from stockledger.core.deps import write_session
 from stockledger.core.exact_marks import MARK_IN_JSON, MARKS_WRITTEN, exact_numbers
 from stockledger.core.guards import nul_in_target
-from stockledger.core.limits import MAX_BODY, body_refusal, read_body, replay_body
+from stockledger.core.limits import MAX_BODY, BodyCut, body_refusal, log_body_cut, read_body, replay_body
 from stockledger.metrics.middleware import reservation_outcome
 from stockledger.metrics.registry import REQUEST_SECONDS, RESERVATIONS
 from stockledger.reservations import service
@@ -64,7 +64,11 @@ class ReservationFastPath:
         principal, length = self._principal_and_length(scope)
         if principal is None or length is None or length > self.max_bytes:
             return receive
-        body = await read_body(receive, self.max_bytes)
+        try:
+            body = await read_body(receive, self.max_bytes)
+        except BodyCut as cut:  # the client went away mid-body: no one to answer
+            log_body_cut(scope, cut.received)
+            return None
         if body is None:  # a Content-Length that lied: let the stack read the rest and refuse
             return receive
         replay = replay_body(body)

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import open as progress_open
 from rich.table import Table
 
 from stockledger.core.cli_database import database_command, open_database, user_or_exit
 from stockledger.core.config import get_settings
 from stockledger.core.errors import AppError
 from stockledger.core.transactions import command_transaction
+from stockledger.resets.progress import reading_then_applying
 from stockledger.resets.service import ResetOutcome, reset_inventory
 from stockledger.resets.sources import csv_lines
 
@@ -50,8 +50,8 @@ def reset(
     gc.freeze()
     try:
         with (
+            reading_then_applying(file, console) as rows,  # its last frame after the commit
             command_transaction(db) as session,
-            progress_open(file, "r", encoding="utf-8-sig", newline="", description="reset") as rows,
         ):
             outcome = reset_inventory(
                 session,

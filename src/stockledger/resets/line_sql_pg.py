@@ -1,11 +1,12 @@
 """The SQL of resets/set_based.py: each reset line judged, then the diffs, items and postings.
 
 CHECK says in SQL what resets/rules.py says in Python (tests/integration/test_reset_line_sql.py
-holds them to the same code for every kind of line): ids trimmed of what str.strip() trims
-(WHITESPACE) and matching the Id pattern, exactly one quantity given, a finite number ≥ 0, at
-most 10^9, at most 6 decimals. A quantity SQL cannot be sure of (non-ASCII characters, an
-underscore, a long number or exponent: what Python's Decimal might still read) is 'defer':
-set_based.py asks the rules themselves about such a line.
+holds them to the same code for every kind of line): ids matching the Id pattern as given (an
+id is compared exactly: not trimmed), exactly one quantity given (trimmed of what str.strip()
+trims, WHITESPACE), a finite number ≥ 0, at most 10^9, at most 6 decimals. A quantity SQL
+cannot be sure of (non-ASCII characters, an underscore, a long number or exponent: what
+Python's Decimal might still read) is 'defer': set_based.py asks the rules themselves about such
+a line.
 
 SQL in PostgreSQL's dialect only (regular expressions, LATERAL, casts, temporary tables):
 reached only where core.dialects.stages_set_based says the database can (resets/set_based.py).
@@ -53,7 +54,7 @@ SELECT s.ord, s.line, v.f, v.p, c.kind,
        q.micros
 FROM {STAGED_LINES} s
 CROSS JOIN LATERAL (
-    SELECT btrim(s.fac, :ws) AS f, btrim(s.prod, :ws) AS p,
+    SELECT s.fac AS f, s.prod AS p,
            s.qk IS NOT NULL AND (s.qk IN ('n', 'x') OR btrim(s.qoh, :ws) <> '') AS qg,
            s.ak IS NOT NULL AND (s.ak IN ('n', 'x') OR btrim(s.atp, :ws) <> '') AS ag
     OFFSET 0

@@ -1,13 +1,13 @@
 """The SQL of resets/set_based_sqlite.py: each reset line judged, then the diffs, items and postings.
 
 CHECK says in SQLite's SQL what resets/rules.py says in Python (tests/integration/test_reset_line_sql.py
-holds them to the same code for every kind of line), without regular expressions: ids trimmed
-of what str.strip() trims (WHITESPACE) and made of the Id pattern's characters (GLOB), 1 to 60 of
-them; exactly one quantity given; a CSV quantity in the grammar `-?[0-9]+(.[0-9]+)?`, at least
-0, at most 10^9, at most 6 decimals, read exactly (integer part and six decimals as integers,
-never a float). A JSON number in another form (an exponent, NaN, Infinity: what Decimal reads)
-is 'defer', and so is a line with a NUL in a field: set_based_sqlite.py asks the rules
-themselves about such a line.
+holds them to the same code for every kind of line), without regular expressions: ids as given
+(compared exactly: not trimmed) and made of the Id pattern's characters (GLOB), 1 to 60 of them;
+exactly one quantity given (trimmed of what str.strip() trims, WHITESPACE); a CSV quantity in
+the grammar `-?[0-9]+(.[0-9]+)?`, at least 0, at most 10^9, at most 6 decimals, read exactly
+(integer part and six decimals as integers, never a float). A JSON number in another form (an
+exponent, NaN, Infinity: what Decimal reads) is 'defer', and so is a line with a NUL in a field:
+set_based_sqlite.py asks the rules themselves about such a line.
 
 SQL in SQLite's dialect (GLOB, printf, UPDATE … FROM of an aliased table, temporary tables that
 outlive the transaction, WITHOUT ROWID): reached only where core.dialects.stages_set_based and
@@ -102,8 +102,7 @@ FROM (
                    CASE WHEN {_QG} THEN 'q' ELSE 'a' END AS kind, CASE WHEN {_QG} THEN qk ELSE ak END AS k,
                    {_T} AS t, CASE WHEN {_T} GLOB '-*' THEN substr({_T}, 2) ELSE {_T} END AS u
             FROM (
-                SELECT ord, line, pre_code, {_NUL} AS nul, {_trimmed("fac", NOT_ID)} AS f,
-                       {_trimmed("prod", NOT_ID)} AS p,
+                SELECT ord, line, pre_code, {_NUL} AS nul, fac AS f, prod AS p,
                        coalesce(qk, CASE WHEN qoh IS NOT NULL THEN 't' END) AS qk,
                        coalesce(ak, CASE WHEN atp IS NOT NULL THEN 't' END) AS ak,
                        {_trimmed("qoh", _NOT_NUMBER)} AS tq, {_trimmed("atp", _NOT_NUMBER)} AS ta

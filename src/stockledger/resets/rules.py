@@ -4,9 +4,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from stockledger.core.errors import clipped
 from stockledger.core.quantities import MAX_QUANTITY
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,60}$")  # the Id type of core.schemas
+ID_MAX = 60
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,60}$")  # the Id type of core.schemas (matched whole)
 TEXT_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # a CSV quantity: a JSON number's grammar, no exponent
 QOH = "quantityOnHand"
 ATP = "availableToPromise"
@@ -25,6 +27,7 @@ class RawLine:
     product_id: object
     quantity_on_hand: object = None
     available_to_promise: object = None
+    misshapen: str | None = None  # why the reader could not take the line as it stands (a CSV's fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,9 @@ class LineFailure:
 
 
 def check_line(raw: RawLine) -> ResetLine | LineFailure:
-    """The line made usable, or why it is not (ids, exactly one quantity, a sane number)."""
+    """The line made usable, or why it is not (its shape, ids, exactly one quantity, a sane number)."""
+    if raw.misshapen is not None:
+        return LineFailure(raw.line, "invalid_line", raw.misshapen, None, _shown(raw.product_id))
     ids = _ids(raw)
     if isinstance(ids, LineFailure):
         return ids
@@ -101,10 +106,26 @@ def _given(value: object) -> bool:
 
 
 def _ids(raw: RawLine) -> tuple[str, str] | LineFailure:
-    values = []
-    for name, value in (("facilityId", raw.facility_id), ("productId", raw.product_id)):
-        text = value.strip() if isinstance(value, str) else value
-        if not isinstance(text, str) or not ID_PATTERN.match(text):
-            return LineFailure(raw.line, "invalid_line", f"{name} is missing or not a valid id")
-        values.append(text)
-    return values[0], values[1]
+    """The two ids exactly as given: an id is compared exactly, so one with whitespace at an
+    end is refused, not trimmed into another (docs/api.md "Ids"). A refused line still names
+    its productId when that can be shown."""
+    f, p = raw.facility_id, raw.product_id
+    if isinstance(f, str) and isinstance(p, str) and ID_PATTERN.fullmatch(f) and ID_PATTERN.fullmatch(p):
+        return f, p
+    bad_facility = not (isinstance(f, str) and ID_PATTERN.fullmatch(f))
+    name, value = ("facilityId", f) if bad_facility else ("productId", p)
+    return LineFailure(raw.line, "invalid_line", f"{name} {_id_problem(value)}", None, _shown(p))
+
+
+def _id_problem(value: object) -> str:
+    if isinstance(value, str) and value != value.strip() and ID_PATTERN.fullmatch(value.strip()):
+        return f"{clipped(repr(value), 80)} has whitespace at its start or end: ids are compared exactly"
+    return "is missing or not a valid id"
+
+
+def _shown(value: object) -> str | None:
+    """An id as a failure may show it: text a reader can see (no NUL, no line break, no lone
+    surrogate) and that fits the column (60 characters), else None."""
+    if isinstance(value, str) and 0 < len(value) <= ID_MAX and value.isprintable():
+        return value
+    return None

@@ -29,14 +29,20 @@ def csv_text(binary: IO[bytes]) -> io.TextIOWrapper:
     return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
 
 
+Row = tuple[int, str | None, str | None, str | None, str | None, str | None]
+
+
 class CsvLines:
     """The lines of a CSV (with a header naming facilityId, productId and a quantity column),
     read lazily and once: iterated, RawLines; `rows()` gives the same lines as plain tuples
-    (line number, facilityId, productId, quantityOnHand, availableToPromise), which the
-    PostgreSQL path streams into COPY without building a RawLine per line.
+    (line number, facilityId, productId, quantityOnHand, availableToPromise, misshapen), which
+    the PostgreSQL path streams into COPY without building a RawLine per line.
 
-    The line number is the physical line in the file (the header is line 1), so an
-    operator can open the file at the reported line.
+    The line number is the physical line in the file where the line starts (the header is
+    line 1), so an operator can open the file at the reported line. A line is taken only as
+    it stands: with as many fields as the header names, on one physical line. Another is
+    `misshapen` (why), and fails whole: an extra field is not dropped, a missing one not
+    taken for "not given", and a quote left open does not quietly swallow the lines after it.
     """
 
     def __init__(self, text_rows: Iterable[str]) -> None:
@@ -45,29 +51,40 @@ class CsvLines:
     def __iter__(self) -> Iterator[RawLine]:
         return (RawLine(*row) for row in self.rows())
 
-    def rows(self) -> Iterator[tuple[int, str | None, str | None, str | None, str | None]]:
+    def rows(self) -> Iterator[Row]:
         reader = csv.reader(self.text_rows)
+        last = 0  # the last physical line of the record before
         try:
             header = next(reader, None)
             f, p, q, a = _column_positions(header)
-            width = max(f, p, q, a) + 1
+            width, last = len(header or ()), reader.line_num
             for row in reader:
-                if len(row) >= width:
-                    yield (
-                        reader.line_num,
-                        row[f],
-                        row[p],
-                        row[q] if q >= 0 else None,
-                        row[a] if a >= 0 else None,
-                    )
-                elif not row or (len(row) == 1 and not row[0].strip()):
+                line = reader.line_num
+                if len(row) == width and line == last + 1:  # the usual line: one physical line
+                    last = line
+                    yield (line, row[f], row[p], row[q] if q >= 0 else None, row[a] if a >= 0 else None, None)
+                    continue
+                first, last = last + 1, line
+                if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # blank line
-                else:
-                    yield reader.line_num, _cell(row, f), _cell(row, p), _cell(row, q), _cell(row, a)
+                cells = _cell(row, f), _cell(row, p), _cell(row, q), _cell(row, a)
+                yield first, *cells, _misshapen(len(row), width, first, last)
         except csv.Error as exc:
-            raise ValidationFailed(f"CSV line {reader.line_num}: {exc}", line=reader.line_num) from exc
+            hint = " (a quote left open?)" if "field limit" in str(exc) else ""
+            raise ValidationFailed(f"CSV line {last + 1}: {exc}{hint}", line=last + 1) from exc
         except UnicodeDecodeError as exc:
             raise NotUtf8(_where_not_utf8(self.text_rows, reader.line_num + 1)) from exc
+
+
+def _misshapen(fields: int, width: int, first: int, last: int) -> str:
+    """Why a CSV line cannot be taken as it stands."""
+    if first != last:
+        return (
+            f"a quoted field runs on from line {first} to line {last} (a quote left open?): "
+            "the lines it spans are not applied; an id or a quantity holds no line break"
+        )
+    more = "more" if fields > width else "fewer"
+    return f"has {fields} fields, {more} than the header's {width}: refused, not guessed at"
 
 
 class NotUtf8(ValidationFailed):

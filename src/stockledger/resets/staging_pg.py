@@ -12,7 +12,8 @@ not given. resets/set_based.py judges them in SQL.
 PostgreSQL text cannot hold NUL (nor a lone surrogate, which a JSON string may): a line with
 one in a field it uses fails whatever the rest holds (an id with one is no id, a quantity
 with one no number), so it is judged here by the rules (resets/rules.py) and staged with its
-failure (`pre_code`, `pre_message`).
+failure (`pre_code`, `pre_message`); so is a CSV line the reader found misshapen (its fields
+do not match the header, or a quoted field runs over lines).
 """
 
 from collections.abc import Iterable, Iterator
@@ -48,9 +49,9 @@ def stage_lines(session: Session, lines: Iterable[RawLine], scope: frozenset[str
 def _rows(lines: Iterable[RawLine], scope: frozenset[str] | None) -> Iterator[tuple[object, ...]]:
     """Each line as its staged row, in input order (`ord` from 0)."""
     if isinstance(lines, CsvLines):
-        for ord_, (line, f, p, q, a) in enumerate(lines.rows()):
-            if NUL in f"{f}{p}{q}{a}":
-                yield judged(ord_, RawLine(line, f, p, q, a), scope)
+        for ord_, (line, f, p, q, a, misshapen) in enumerate(lines.rows()):
+            if misshapen is not None or NUL in f"{f}{p}{q}{a}":
+                yield judged(ord_, RawLine(line, f, p, q, a, misshapen), scope)
                 continue
             qk = None if q is None else "t"
             ak = None if a is None else "t"
@@ -66,7 +67,7 @@ def _row(ord_: int, raw: RawLine, scope: frozenset[str] | None) -> tuple[object,
     q, qk = staged_value(raw.quantity_on_hand)
     a, ak = staged_value(raw.available_to_promise)
     given = f"{fac}{prod}{q}{a}"
-    if NUL in given or not (given.isascii() or is_utf8_text(given)):
+    if raw.misshapen is not None or NUL in given or not (given.isascii() or is_utf8_text(given)):
         return judged(ord_, raw, scope)
     return (ord_, raw.line, fac, prod, q, a, qk, ak, None, None)
 
@@ -98,7 +99,7 @@ def rebuilt(value: str | None, kind: str | None) -> object:
 
 
 def judged(ord_: int, raw: RawLine, scope: frozenset[str] | None) -> tuple[object, ...]:
-    """A line holding a NUL, judged here (it fails); staged with its failure."""
+    """A line holding a NUL, or misshapen, judged here (it fails); staged with its failure."""
     facility = raw.facility_id.strip() if isinstance(raw.facility_id, str) else ""
     if scope is not None and facility and facility not in scope:
         raise Forbidden(
