@@ -59,7 +59,11 @@ def reset_in_database(
     # once each, and it made every foreign-key check of the rows written plan its query anew
     # (a million-line load: 4× slower inserts).
     session_settings(
-        session, work_mem=settings.reset_work_mem, temp_buffers=settings.reset_temp_buffers, jit=False
+        session,
+        work_mem=settings.reset_work_mem,
+        temp_buffers=settings.reset_temp_buffers,
+        jit=False,
+        fast_compression=True,  # the events' payloads, up to 64 KB each
     )
     for name in line_sql_pg.TEMPORARY:  # a second reset in the same transaction
         session.connection().execute(text(f"DROP TABLE IF EXISTS {name}"))
