@@ -1,15 +1,18 @@
 """Benchmark: `stockledger reset FILE.csv` with 1,000,000 lines on PostgreSQL, against raw SQL.
 
-    .venv/bin/python bench/reset_1m.py [--lines 1000000] [--facilities 10]
+    .venv/bin/python bench/reset_1m.py [--lines 1000000] [--facilities 10] [--prefix NAME]
 
-Creates the database stockledger_bench_reset (and a clone for the baseline), the facilities
+Creates the database stockledger_bench_reset (--prefix: another name, so that two runs on one
+server do not meet; and a clone for the baseline, named after it), the facilities
 and products set-based, then runs the CLI as a subprocess twice, measuring wall time and
 peak RSS of the child: an initial load (every facility item is created), then VACUUM ANALYZE
 and CHECKPOINT, and a sync that changes every line (half by quantityOnHand, half by
 availableToPromise). The baseline applies the same sync file with hand-written SQL in one
 transaction (COPY into a temp table, UPDATE … FROM, INSERT … SELECT of the detail rows, the
 audit row) on a clone of the database as it was before our sync. Prints
-`RATIO reset_1m <ours/baseline>` and appends to bench/RESULTS.md.
+`RATIO reset_1m <ours/baseline>` and appends to bench/RESULTS.md, with the CPU seconds of each
+run: the `stockledger reset` child's (user + system) and its database's server processes' (read
+from /proc every POLL seconds while the run lasts: PostgreSQL on this host), and the load average.
 
 Each of the four runs starts right after a CHECKPOINT: the first change to a page after one
 writes the whole page to the WAL (a full-page image), and without it the baseline, run on a
@@ -24,9 +27,11 @@ import site
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import psycopg
@@ -35,9 +40,9 @@ from stockledger.core import migrate
 from stockledger.core.db import Database
 
 ADMIN = os.environ.get("STOCKLEDGER_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-OURS = "stockledger_bench_reset"
-BASE = "stockledger_bench_reset_base"
-BASE_INITIAL = "stockledger_bench_reset_base_initial"
+PREFIX = "stockledger_bench_reset"
+POLL = 0.02  # seconds between two readings of the server processes' CPU
+TICK = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parents[1]
 STOCKLEDGER = Path(sys.executable).parent / "stockledger"
 HEADER = "facilityId,productId,quantityOnHand,availableToPromise\n"
@@ -66,15 +71,60 @@ def insert_catalogue(conn: psycopg.Connection[Any], products: int, facilities: i
     )
 
 
-def create_database(products: int, facilities: int) -> None:
-    for name in (OURS, BASE, BASE_INITIAL):
+def names(prefix: str) -> tuple[str, str, str]:
+    """Our database, the sync baseline's clone and the initial load baseline's clone."""
+    return prefix, f"{prefix}_base", f"{prefix}_base_initial"
+
+
+def create_database(prefix: str, products: int, facilities: int) -> None:
+    for name in names(prefix):
         admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin(f"CREATE DATABASE {OURS}")
-    db = Database(url(OURS))
+    admin(f"CREATE DATABASE {prefix}")
+    db = Database(url(prefix))
     migrate.upgrade(db.engine)
     db.dispose()
-    with psycopg.connect(url(OURS)) as conn:
+    with psycopg.connect(url(prefix)) as conn:
         insert_catalogue(conn, products, facilities)
+
+
+class ServerCpu:
+    """CPU seconds (user + system) of the server processes of one database while the block runs:
+    their pids from pg_stat_activity, their times from /proc, read every POLL seconds (a process
+    that ends counts as of its last reading: at most POLL of it is lost)."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.ticks: dict[int, int] = {}
+        self.seconds = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> "ServerCpu":
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._done.set()
+        self._thread.join()
+        self.seconds = sum(self.ticks.values()) / TICK
+
+    def _poll(self) -> None:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            while True:
+                found = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))
+                for (pid,) in found.fetchall():
+                    self._read(pid)
+                if self._done.wait(POLL):
+                    return
+
+    def _read(self, pid: int) -> None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return  # it ended
+        self.ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
 
 
 def settle(name: str) -> None:
@@ -109,10 +159,12 @@ def compile_bytecode() -> None:
         compileall.compile_dir(path, quiet=2, workers=2)
 
 
-def run_cli(csv: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one `stockledger reset` child."""
-    wall, _, rss = timed_reset(url(OURS), csv)
-    return wall, rss
+def run_cli(csv: Path, database: str) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds of the child and of its server processes, and peak RSS (KiB) of
+    one `stockledger reset` child."""
+    with ServerCpu(database) as server:
+        wall, cpu, rss = timed_reset(url(database), csv)
+    return wall, cpu, server.seconds, rss
 
 
 def timed_reset(database_url: str, csv: Path) -> tuple[float, float, int]:
@@ -195,7 +247,16 @@ BASELINE_INITIAL_SQL = [
 ]
 
 
-def run_baseline(csv: Path, database: str = BASE, statements: list[str | None] = BASELINE_SQL) -> float:
+def run_baseline(
+    csv: Path, database: str, statements: list[str | None] = BASELINE_SQL
+) -> tuple[float, float]:
+    """Wall seconds and the server's CPU seconds of the baseline."""
+    with ServerCpu(database) as server:
+        wall = _baseline(csv, database, statements)
+    return wall, server.seconds
+
+
+def _baseline(csv: Path, database: str, statements: list[str | None]) -> float:
     started = time.perf_counter()
     with psycopg.connect(url(database)) as conn, conn.transaction():
         for sql in statements:
@@ -225,66 +286,80 @@ def append_results(lines: int, facilities: int, results: dict[str, float], comma
     if not path.exists():
         path.write_text("# Benchmark results\n\nAppended by the scripts in bench/; newest last.\n")
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    r = results
     with path.open("a") as f:
         f.write(
             f"\n## reset_1m — {stamp}\n\n"
-            f"`{command}` (PostgreSQL, {lines:,} lines over {facilities} facilities)\n\n"
-            "| run | wall s | peak RSS MiB |\n|---|---|---|\n"
-            f"| `stockledger reset` initial load (creates every facility item) | {results['initial']:.1f} | "
-            f"{results['initial_rss'] / 1024:.0f} |\n"
+            f"`{command}` (PostgreSQL, {lines:,} lines over {facilities} facilities; load average "
+            f"{r['load_before']:.1f} before, {r['load_after']:.1f} after)\n\n"
+            "| run | wall s | CPU s (client) | CPU s (server) | peak RSS MiB |\n|---|---|---|---|---|\n"
+            f"| `stockledger reset` initial load (creates every facility item) | {r['initial']:.2f} | "
+            f"{r['initial_cpu']:.2f} | {r['initial_server']:.2f} | {r['initial_rss'] / 1024:.0f} |\n"
             "| raw-SQL baseline of the initial load (COPY, INSERT … SELECT of links, items, detail rows) | "
-            f"{results['initial_baseline']:.1f} | – |\n"
-            f"| `stockledger reset` sync (every line changes) | {results['sync']:.1f} | "
-            f"{results['sync_rss'] / 1024:.0f} |\n"
+            f"{r['initial_baseline']:.2f} | – | {r['initial_baseline_server']:.2f} | – |\n"
+            f"| `stockledger reset` sync (every line changes) | {r['sync']:.2f} | {r['sync_cpu']:.2f} | "
+            f"{r['sync_server']:.2f} | {r['sync_rss'] / 1024:.0f} |\n"
             "| raw-SQL baseline of the same sync (COPY, UPDATE … FROM, INSERT … SELECT) | "
-            f"{results['baseline']:.1f} | – |\n\n"
-            f"RATIO reset_1m {results['sync'] / results['baseline']:.2f} (sync / baseline)\n\n"
-            f"RATIO reset_1m_initial {results['initial'] / results['initial_baseline']:.2f} "
+            f"{r['baseline']:.2f} | – | {r['baseline_server']:.2f} | – |\n\n"
+            f"RATIO reset_1m {r['sync'] / r['baseline']:.2f} (sync / baseline)\n\n"
+            f"RATIO reset_1m_initial {r['initial'] / r['initial_baseline']:.2f} "
             "(initial load / its baseline)\n"
         )
+
+
+def measure(prefix: str, products: int, facilities: int, tmp: Path) -> dict[str, float]:
+    """The four runs (see above) on freshly made databases named after `prefix`."""
+    ours, base, base_initial = names(prefix)
+    initial, sync = tmp / "initial.csv", tmp / "sync.csv"
+    create_database(prefix, products, facilities)
+    compile_bytecode()
+    admin(f"CREATE DATABASE {base_initial} TEMPLATE {ours}")  # the catalogue, no stock yet
+    write_csv(initial, products, facilities, sync=False)
+    write_csv(sync, products, facilities, sync=True)
+    r: dict[str, float] = {"load_before": os.getloadavg()[0]}
+    admin("CHECKPOINT")
+    r["initial"], r["initial_cpu"], r["initial_server"], r["initial_rss"] = run_cli(initial, ours)
+    print(
+        f"initial load: {r['initial']:.2f} s (CPU {r['initial_cpu']:.2f} + server {r['initial_server']:.2f})"
+    )
+    admin("CHECKPOINT")
+    r["initial_baseline"], r["initial_baseline_server"] = run_baseline(
+        initial, base_initial, BASELINE_INITIAL_SQL
+    )
+    print(f"initial load baseline: {r['initial_baseline']:.2f} s (server {r['initial_baseline_server']:.2f})")
+    assert qoh_sum(ours) == qoh_sum(base_initial), "ours and the baseline disagree on the loaded totals"
+    admin(f"DROP DATABASE IF EXISTS {base_initial} WITH (FORCE)")
+    settle(ours)
+    admin(f"CREATE DATABASE {base} TEMPLATE {ours}")
+    admin("CHECKPOINT")
+    r["sync"], r["sync_cpu"], r["sync_server"], r["sync_rss"] = run_cli(sync, ours)
+    print(f"sync: {r['sync']:.2f} s (CPU {r['sync_cpu']:.2f} + server {r['sync_server']:.2f})")
+    admin("CHECKPOINT")
+    r["baseline"], r["baseline_server"] = run_baseline(sync, base)
+    print(f"baseline: {r['baseline']:.2f} s (server {r['baseline_server']:.2f})")
+    assert qoh_sum(ours) == qoh_sum(base), "ours and the baseline disagree on the totals"
+    r["load_after"] = os.getloadavg()[0]
+    return r
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--facilities", type=int, default=10)
+    parser.add_argument("--prefix", default=PREFIX, help="the databases' names start with it")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args()
     products = args.lines // args.facilities
     lines = products * args.facilities
     with tempfile.TemporaryDirectory() as tmp:
-        initial, sync = Path(tmp) / "initial.csv", Path(tmp) / "sync.csv"
-        create_database(products, args.facilities)
-        compile_bytecode()
-        admin(f"CREATE DATABASE {BASE_INITIAL} TEMPLATE {OURS}")  # the catalogue, no stock yet
-        write_csv(initial, products, args.facilities, sync=False)
-        write_csv(sync, products, args.facilities, sync=True)
-        results: dict[str, float] = {}
-        admin("CHECKPOINT")
-        results["initial"], results["initial_rss"] = run_cli(initial)
-        print(f"initial load: {results['initial']:.1f} s, peak RSS {results['initial_rss'] / 1024:.0f} MiB")
-        admin("CHECKPOINT")
-        results["initial_baseline"] = run_baseline(initial, BASE_INITIAL, BASELINE_INITIAL_SQL)
-        print(f"initial load baseline: {results['initial_baseline']:.1f} s")
-        assert qoh_sum(OURS) == qoh_sum(BASE_INITIAL), "ours and the baseline disagree on the loaded totals"
-        admin(f"DROP DATABASE IF EXISTS {BASE_INITIAL} WITH (FORCE)")
-        settle(OURS)
-        admin(f"CREATE DATABASE {BASE} TEMPLATE {OURS}")
-        admin("CHECKPOINT")
-        results["sync"], results["sync_rss"] = run_cli(sync)
-        print(f"sync: {results['sync']:.1f} s, peak RSS {results['sync_rss'] / 1024:.0f} MiB")
-        admin("CHECKPOINT")
-        results["baseline"] = run_baseline(sync, BASE)
-        print(f"baseline: {results['baseline']:.1f} s")
-        assert qoh_sum(OURS) == qoh_sum(BASE), "ours and the baseline disagree on the totals"
-    ratio = results["sync"] / results["baseline"]
+        results = measure(args.prefix, products, args.facilities, Path(tmp))
     print(f"RSS reset_1m {max(results['initial_rss'], results['sync_rss']) / 1024:.0f} MiB")
-    print(f"RATIO reset_1m {ratio:.2f}")
+    print(f"RATIO reset_1m {results['sync'] / results['baseline']:.2f}")
     print(f"RATIO reset_1m_initial {results['initial'] / results['initial_baseline']:.2f}")
     command = " ".join(["python bench/reset_1m.py", *sys.argv[1:]])
     append_results(lines, args.facilities, results, command)
     if not args.keep:
-        for name in (OURS, BASE):
+        for name in names(args.prefix)[:2]:
             admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

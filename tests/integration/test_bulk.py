@@ -47,12 +47,18 @@ def test_copy_rows_of_nothing_copies_nothing_and_long_streams_come_whole(db: Dat
 def test_session_settings_hold_for_the_transaction_only(db: Database) -> None:
     postgres = db.engine.dialect.name == "postgresql"
     with db.transaction() as session:
-        session_settings(session, work_mem="3MB", jit=False)
+        session_settings(session, work_mem="3MB", jit=False, fast_compression=True)
         if postgres:
-            shown = session.execute(text("SELECT current_setting('work_mem'), current_setting('jit')")).one()
-            assert tuple(shown) == ("3MB", "off")
+            shown = session.execute(
+                text(
+                    "SELECT current_setting('work_mem'), current_setting('jit'), "
+                    "current_setting('default_toast_compression')"
+                )
+            ).one()
+            assert tuple(shown) == ("3MB", "off", "lz4")  # this server has lz4 (Debian's PostgreSQL 15)
     if postgres:
         assert _setting(db, "work_mem") != "3MB"
+        assert _setting(db, "default_toast_compression") == "pglz"
 
 
 def test_the_reset_takes_its_memory_from_the_settings(

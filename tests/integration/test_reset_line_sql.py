@@ -122,6 +122,8 @@ def _cases() -> list[RawLine]:
         ("NO_SUCH_FACILITY", P, "1", None),
         (F, "NO_SUCH_PRODUCT", "1", None),
         ("NO_SUCH_FACILITY", "NO_SUCH_PRODUCT", "x", None),  # the line's own failure comes first
+        (F, "NO_SUCH_PRODUCT", "0" * 250 + "1", None),  # left to the rules, usable: an unknown product
+        ("NO_SUCH_FACILITY", P, Decimal("0E-99999"), None),  # the same, an unknown facility
         (F, P, "48", None),  # the last usable line: the product ends at 48
     ]
     return [RawLine(n, *line) for n, line in enumerate(lines, start=2)]

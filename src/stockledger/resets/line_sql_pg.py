@@ -42,6 +42,9 @@ SELECT line, btrim(fac, :ws) FROM {STAGED_LINES}
 WHERE btrim(fac, :ws) <> '' AND NOT (btrim(fac, :ws) = ANY(:scope)) ORDER BY ord LIMIT 1
 """
 
+# A CSV quantity ('t') is read as a number only in TEXT_NUMBER's form (which SIMPLE's includes),
+# a JSON number ('n') in SIMPLE's: one pattern matched a line; the facility and product known or
+# not by the same pass (`unknown`: a usable line's failure, kept for a line left to the rules).
 CHECK = f"""
 CREATE TEMP TABLE reset_checked ON COMMIT DROP AS
 SELECT s.ord, s.line, v.f, v.p, c.kind,
@@ -50,8 +53,8 @@ SELECT s.ord, s.line, v.f, v.p, c.kind,
                       AND coalesce(v.p ~ {ID} AND length(v.p) <= 60, false)) THEN 'invalid_line'
             WHEN v.qg AND v.ag THEN 'both_quantities'
             WHEN NOT (v.qg OR v.ag) THEN 'no_quantity'
-            ELSE q.code END AS code,
-       q.micros
+            ELSE coalesce(q.code, u.unknown) END AS code,
+       q.micros, u.unknown
 FROM {STAGED_LINES} s
 CROSS JOIN LATERAL (
     SELECT s.fac AS f, s.prod AS p,
@@ -59,21 +62,29 @@ CROSS JOIN LATERAL (
            s.ak IS NOT NULL AND (s.ak IN ('n', 'x') OR btrim(s.atp, :ws) <> '') AS ag
     OFFSET 0
 ) v
+LEFT JOIN facility fa ON fa.facility_id = v.f
+LEFT JOIN product pr ON pr.product_id = v.p
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN fa.facility_id IS NULL THEN 'unknown_facility'
+                WHEN pr.product_id IS NULL THEN 'unknown_product' END AS unknown
+) u
 CROSS JOIN LATERAL (
     SELECT CASE WHEN v.qg THEN 'q' ELSE 'a' END AS kind, CASE WHEN v.qg THEN s.qk ELSE s.ak END AS k,
            btrim(CASE WHEN v.qg THEN s.qoh ELSE s.atp END, :ws) AS t
     OFFSET 0
 ) c
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN c.k IN ('t', 'n') AND length(c.t) <= 200 AND c.t ~ {SIMPLE} THEN c.t::numeric END AS n
+    SELECT CASE WHEN length(c.t) > 200 THEN NULL
+                WHEN c.k = 't' THEN CASE WHEN c.t ~ {TEXT_NUMBER} THEN c.t::numeric END
+                WHEN c.k = 'n' AND c.t ~ {SIMPLE} THEN c.t::numeric END AS n
     OFFSET 0
 ) n
 CROSS JOIN LATERAL (
     SELECT CASE WHEN c.k IS NULL OR c.k IN ('s', 'x') THEN 'invalid_quantity'
-                WHEN c.k = 't' AND NOT (c.t ~ {TEXT_NUMBER}) THEN 'invalid_quantity'
                 WHEN n.n < 0 THEN 'negative_quantity'
                 WHEN n.n > {MAX} OR n.n <> round(n.n, 6) THEN 'invalid_quantity'
                 WHEN n.n IS NOT NULL THEN NULL
+                WHEN c.k = 't' AND (length(c.t) <= 200 OR NOT (c.t ~ {TEXT_NUMBER})) THEN 'invalid_quantity'
                 WHEN c.t ~* {NOT_FINITE} THEN 'invalid_quantity'
                 WHEN octet_length(c.t) <> length(c.t) OR strpos(c.t, '_') > 0 OR c.t ~ {NUMBER} THEN 'defer'
                 ELSE 'invalid_quantity' END AS code,
@@ -87,22 +98,12 @@ SELECT s.ord, s.line, s.fac, s.prod, s.qoh, s.atp, s.qk::text, s.ak::text FROM {
 WHERE s.ord IN (SELECT ord FROM reset_checked WHERE code = 'defer') ORDER BY s.ord
 """
 
+# A deferred line the rules find usable fails yet when its facility or product is unknown.
 JUDGED = """
-UPDATE reset_checked c SET code = j.code, kind = j.kind, micros = j.micros
+UPDATE reset_checked c SET code = coalesce(j.code, c.unknown), kind = j.kind, micros = j.micros
 FROM (SELECT unnest(CAST(:ords AS bigint[])) AS ord, unnest(CAST(:codes AS text[])) AS code,
              unnest(CAST(:kinds AS text[])) AS kind, unnest(CAST(:micros AS bigint[])) AS micros) j
 WHERE c.ord = j.ord
-"""
-
-UNKNOWN = """
-UPDATE reset_checked c SET code = u.code
-FROM (SELECT c2.ord,
-             CASE WHEN fa.facility_id IS NULL THEN 'unknown_facility' ELSE 'unknown_product' END AS code
-      FROM reset_checked c2
-      LEFT JOIN facility fa ON fa.facility_id = c2.f
-      LEFT JOIN product pr ON pr.product_id = c2.p
-      WHERE c2.code IS NULL AND (fa.facility_id IS NULL OR pr.product_id IS NULL)) u
-WHERE c.ord = u.ord
 """
 
 # A product without any item in the facility has no row to lock: two runs would each diff it
@@ -110,6 +111,9 @@ WHERE c.ord = u.ord
 # 20 sent, 30 left). So its ProductFacility link is inserted (ON CONFLICT DO NOTHING: waits
 # for a run inserting it) and locked, in (facility, product) order, before DIFFS; DIFFS, a NEW
 # statement, then reads (and locks) the items as they are once the other run has committed.
+# A link this run inserted is its own until it commits (another run's insert of it waits for
+# this one), so only the links that were there already are locked: an initial load writes each
+# new link once, not again to lock it.
 LOCK_UNSTOCKED = [
     """
 CREATE TEMP TABLE reset_unstocked ON COMMIT DROP AS
@@ -118,9 +122,13 @@ WHERE c.code IS NULL
   AND NOT EXISTS (SELECT 1 FROM inventory_item i WHERE i.facility_id = c.f AND i.product_id = c.p)
 """,
     """
-INSERT INTO product_facility (facility_id, product_id)
-SELECT f, p FROM reset_unstocked ORDER BY f, p
-ON CONFLICT (facility_id, product_id) DO NOTHING
+WITH inserted AS (
+    INSERT INTO product_facility (facility_id, product_id)
+    SELECT f, p FROM reset_unstocked ORDER BY f, p
+    ON CONFLICT (facility_id, product_id) DO NOTHING
+    RETURNING facility_id, product_id
+)
+DELETE FROM reset_unstocked u USING inserted n WHERE u.f = n.facility_id AND u.p = n.product_id
 """,
     """
 SELECT count(*) FROM (
@@ -135,10 +143,10 @@ SELECT count(*) FROM (
 # promisable ones: SPEC §11), its items locked in id order as the line batches lock them; then
 # each line's diff: a line sets QOH (or ATP), and the same diff moves both, so QOH − ATP stays
 # what it was and the totals after a line depend on that line alone; its diff is them minus
-# the totals after the line before it on the same product (or the current ones).
-DIFFS = [
-    f"""
-CREATE TEMP TABLE reset_current ON COMMIT DROP AS
+# the totals after the line before it on the same product (or the current ones). One statement:
+# the current totals are read (under the locks) and used where they are, not kept in a table.
+DIFFS = f"""
+CREATE TEMP TABLE reset_diff ON COMMIT DROP AS
 WITH pairs AS (SELECT DISTINCT f, p FROM reset_checked WHERE code IS NULL),
 locked AS MATERIALIZED (
     SELECT i.facility_id, i.product_id, i.quantity_on_hand_total AS q, i.available_to_promise_total AS a,
@@ -147,12 +155,10 @@ locked AS MATERIALIZED (
     FROM inventory_item i JOIN pairs x ON i.facility_id = x.f AND i.product_id = x.p
     ORDER BY i.facility_id, i.inventory_item_id
     FOR NO KEY UPDATE OF i
+), cur AS (
+    SELECT facility_id AS f, product_id AS p, sum(q) AS q, sum(CASE WHEN promisable THEN a ELSE 0 END) AS a
+    FROM locked GROUP BY facility_id, product_id
 )
-SELECT facility_id AS f, product_id AS p, sum(q) AS q, sum(CASE WHEN promisable THEN a ELSE 0 END) AS a
-FROM locked GROUP BY facility_id, product_id
-""",
-    """
-CREATE TEMP TABLE reset_diff ON COMMIT DROP AS
 SELECT ord, line, f, p, after_q - coalesce(lag(after_q) OVER w, cur_q) AS diff, after_q,
        after_q - gap AS after_a
 FROM (
@@ -160,12 +166,11 @@ FROM (
            coalesce(cur.q, 0) - coalesce(cur.a, 0) AS gap,
            CASE c.kind WHEN 'q' THEN c.micros
                 ELSE c.micros + coalesce(cur.q, 0) - coalesce(cur.a, 0) END AS after_q
-    FROM reset_checked c LEFT JOIN reset_current cur ON cur.f = c.f AND cur.p = c.p
+    FROM reset_checked c LEFT JOIN cur ON cur.f = c.f AND cur.p = c.p
     WHERE c.code IS NULL
 ) x
 WINDOW w AS (PARTITION BY f, p ORDER BY ord)
-""",
-]
+"""
 
 
 def new_item_prefix() -> str:
@@ -175,15 +180,16 @@ def new_item_prefix() -> str:
 
 # findOrCreateFacilityInventoryItem for every changed product without a linked item, as
 # resets/facility_items.py does it for a batch: the oldest item already there, else a new
-# one; the link inserted with it or, when the row was there, claimed where no item is linked;
-# the loser of a race takes the winner's link (read again by `postings`). The new items the run's
-# links name (`new_items`) are inserted by the ledger with their first postings (ledger/staged_pg.py).
+# one; the link inserted with it (where no row was there: `linked` is false) or, when the row
+# was there, claimed where no item is linked; the loser of a race takes the winner's link (read
+# again by `postings`). The new items the run's links name (`new_items`) are inserted by the
+# ledger with their first postings (ledger/staged_pg.py).
 NEW_ITEMS = """
 CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
 SELECT n.f, n.p,
        coalesce(o.id, :prefix || lpad((row_number() OVER (ORDER BY n.f, n.p))::text, 8, '0')) AS item,
-       o.id IS NULL AS fresh
-FROM (SELECT DISTINCT d.f, d.p FROM reset_diff d
+       o.id IS NULL AS fresh, n.linked
+FROM (SELECT DISTINCT d.f, d.p, pf.facility_id IS NOT NULL AS linked FROM reset_diff d
       LEFT JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
       WHERE d.diff <> 0 AND pf.inventory_item_id IS NULL) n
 LEFT JOIN LATERAL (
@@ -195,7 +201,7 @@ LEFT JOIN LATERAL (
 FIND_OR_CREATE = [
     """
 INSERT INTO product_facility (facility_id, product_id, inventory_item_id)
-SELECT f, p, item FROM reset_new_item ORDER BY f, p
+SELECT f, p, item FROM reset_new_item WHERE NOT linked ORDER BY f, p
 ON CONFLICT (facility_id, product_id) DO NOTHING
 """,
     """
@@ -247,12 +253,13 @@ def new_items() -> Select[Any]:
     )
 
 
-COUNTS = (
-    "SELECT count(*) FILTER (WHERE code IS NOT NULL), count(*) FILTER (WHERE code IS NULL) FROM reset_checked"
-)
-FACILITIES = (
-    "SELECT DISTINCT f FROM reset_checked WHERE (code IS NULL OR code <> 'invalid_line') AND f IS NOT NULL"
-)
+# Per facility named (f): its failed and its usable lines, and whether the run named it (a line
+# with ids that are no ids names none): one pass for the counts and the facilities.
+COUNTS = """
+SELECT f, count(*) FILTER (WHERE code IS NOT NULL), count(*) FILTER (WHERE code IS NULL),
+       bool_or(code IS NULL OR code <> 'invalid_line')
+FROM reset_checked GROUP BY f
+"""
 FAILURES = f"""
 SELECT c.line, c.code, c.f, c.p, s.fac, s.prod, s.qoh, s.atp, s.qk::text, s.ak::text, s.pre_message
 FROM (SELECT ord, line, code, f, p FROM reset_checked WHERE code IS NOT NULL ORDER BY line, ord LIMIT :n) c
@@ -262,7 +269,6 @@ CHANGES = "SELECT line, f, p, diff, after_q, after_a FROM reset_diff WHERE diff 
 TEMPORARY = (
     "reset_checked",
     "reset_unstocked",
-    "reset_current",
     "reset_diff",
     "reset_new_item",
 )

@@ -35,7 +35,7 @@ from stockledger.resets.failures import STORED_FAILURES
 from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
 from stockledger.resets.rules import QOH, LineFailure, RawLine, ResetLine, check_line
 from stockledger.resets.set_events_pg import record_changes
-from stockledger.resets.staging_pg import STAGED_LINES, rebuilt, stage_lines
+from stockledger.resets.staging_pg import rebuilt, stage_lines
 
 
 def applies(session: Session) -> bool:
@@ -59,21 +59,25 @@ def reset_in_database(
     # once each, and it made every foreign-key check of the rows written plan its query anew
     # (a million-line load: 4× slower inserts).
     session_settings(
-        session, work_mem=settings.reset_work_mem, temp_buffers=settings.reset_temp_buffers, jit=False
+        session,
+        work_mem=settings.reset_work_mem,
+        temp_buffers=settings.reset_temp_buffers,
+        jit=False,
+        fast_compression=True,  # the events' payloads, up to 64 KB each
     )
     for name in line_sql_pg.TEMPORARY:  # a second reset in the same transaction
         session.connection().execute(text(f"DROP TABLE IF EXISTS {name}"))
     outcome.lines_total = stage_lines(session, lines, scope)
     run = session.connection().execute
-    run(text(f"ANALYZE {STAGED_LINES}"))  # a temporary table has no statistics otherwise
+    # The staged lines are only scanned (no statistics needed: the planner counts their pages);
+    # the judged ones are joined to the ledger's tables: analysed.
     if scope is not None:
         _refuse_other_facilities(session, scope)
     run(text(line_sql_pg.CHECK), {"ws": line_sql_pg.WHITESPACE})
     _judge_deferred(session)
-    run(text(line_sql_pg.UNKNOWN))
     run(text("ANALYZE reset_checked"))
     now = utcnow().replace(tzinfo=None)
-    for statement in (*line_sql_pg.LOCK_UNSTOCKED, *line_sql_pg.DIFFS):
+    for statement in (*line_sql_pg.LOCK_UNSTOCKED, line_sql_pg.DIFFS):
         run(text(statement))
     run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix()})
     for statement in line_sql_pg.FIND_OR_CREATE:
@@ -82,7 +86,7 @@ def reset_in_database(
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     staged = StagedPostings(line_sql_pg.postings(), line_sql_pg.new_items(), REASON, links, now)
     posted = post(session, staged)
-    for name in ("reset_unstocked", "reset_current", "reset_new_item"):
+    for name in ("reset_unstocked", "reset_new_item"):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, posted, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, posted.count, keep_failures)
@@ -128,10 +132,11 @@ def _judge_deferred(session: Session) -> None:
 
 def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
     run = session.connection().execute
-    failed, ok = run(text(line_sql_pg.COUNTS)).one()
+    counted = run(text(line_sql_pg.COUNTS)).all()
+    failed, ok = sum(row[1] for row in counted), sum(row[2] for row in counted)
     outcome.lines_failed, outcome.lines_changed = int(failed), changed
     outcome.lines_unchanged = int(ok) - changed
-    outcome.facilities = set(run(text(line_sql_pg.FACILITIES)).scalars())
+    outcome.facilities = {f for f, _, _, named in counted if named and f is not None}
     if failed:
         wanted = STORED_FAILURES if keep_failures is None else max(keep_failures, STORED_FAILURES)
         limit = int(failed) if keep_failures is None else wanted
