@@ -117,6 +117,7 @@ def create_app(database_url: str | None = None) -> StockledgerApp:
     app.add_middleware(AuthMiddleware, database=lambda: app.state.db, cache=app.state.auth_cache)
     app.availability_fast_path = AvailabilityFastPath(db, app.state.auth_cache)
     app.reservation_fast_path = ReservationFastPath(app, db, app.state.auth_cache, settings.max_body_bytes)
+    app.state.max_body_bytes = settings.max_body_bytes  # also what a reset route reads whole (JSON)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, streaming=(RESET_PATH,))
     app.add_middleware(problems.DatabaseErrorMiddleware)  # a lost connection under a middleware: 503, not 500
     app.add_middleware(MetricsMiddleware)  # times and counts refused requests too

@@ -3,7 +3,8 @@
 surrogate in a JSON body, a 422 (core.guards); all problem+json.
 
 Streaming routes (the ERP reset CSV) are exempt from the size and type checks and read their body
-incrementally; they check their own content.
+incrementally; they check their own content, and hold what they read whole (a JSON reset) to the
+same limit (`read_whole`).
 
 A client that goes away before its whole body arrived (BodyCut, or Starlette's ClientDisconnect
 on a streaming route) is logged in one line (who, the route, how many bytes came) and answered
@@ -11,7 +12,9 @@ nothing: no route ran on a partial body, so nothing changed.
 """
 
 import logging
+from typing import IO
 
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -169,6 +172,15 @@ def replay_body(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
+
+
+def read_whole(body: IO[bytes], limit: int) -> bytes:
+    """A streaming route's body that it reads whole (a JSON reset: only the CSV streams), held
+    to the limit of every other body: over it, 413 payload_too_large."""
+    data = body.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"The request body is larger than {_size(limit)}")
+    return data
 
 
 def _size(limit: int) -> str:

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from stockledger.core.deps import ReadSession, WriteSession
 from stockledger.core.guards import is_json, media_type
+from stockledger.core.limits import read_whole
 from stockledger.core.openapi import documented_body
 from stockledger.core.pagination import Cursor, Limit, decode_cursor, page_of
 from stockledger.core.schemas import PathId
@@ -68,7 +69,8 @@ def create_external_inventory_reset(
 ) -> ResetResult:
     """Each line sets a product's QOH or ATP in a facility; failed lines are listed (the first 50,
     `failureCount` in all), the rest applied."""
-    lines, given_source = _lines(request.headers.get("content-type", ""), body)
+    limit = request.app.state.max_body_bytes
+    lines, given_source = _lines(request.headers.get("content-type", ""), body, limit)
     outcome = service.reset_inventory(
         session,
         lines,
@@ -119,14 +121,15 @@ def list_reset_failures(
     )
 
 
-def _lines(content_type: str, body: IO[bytes]) -> tuple[Iterable[RawLine], str | None]:
-    """The lines, read lazily from the body (a CSV line by line, as the CLI and the page do)."""
+def _lines(content_type: str, body: IO[bytes], limit: int) -> tuple[Iterable[RawLine], str | None]:
+    """The lines, read lazily from the body (a CSV line by line, as the CLI and the page do); a
+    JSON body is read whole, so it is held to the body limit (`limit`) of every other route."""
     media = media_type(content_type)
     if not media:
         raise HTTPException(415, f"{SEND}: the body has no Content-Type")
     if media in CSV_TYPES:
         return sources.csv_lines(sources.csv_text(body)), None
     if is_json(content_type):
-        document = sources.parse_json_document(body.read())
+        document = sources.parse_json_document(read_whole(body, limit))
         return sources.json_lines(document["lines"]), document.get("source")
     raise HTTPException(415, f"{SEND}, not {media}")
