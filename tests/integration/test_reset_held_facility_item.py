@@ -101,3 +101,14 @@ def test_a_held_facility_item_gives_way_to_the_oldest_promisable_item(seeded: Da
     assert [_reset(seeded, atp=5), _reset(seeded, atp=5)] == [1, 0]
     assert _totals(seeded) == (15, 5)  # 17 on hand, 7 promisable: −2 to HOLD1-B
     assert _facility_item(seeded) == ("HOLD1-B", "INV_AVAILABLE", 1, 1)
+
+
+def test_a_qoh_reset_below_the_held_stock_takes_the_promisable_item_below_zero(
+    seeded: Database, path: str
+) -> None:
+    """The held units stay on hand (a reset does not release or consume them): QOH 4 sent over 10
+    held leaves the promisable item at −6, as the run reports (QOH − ATP stays what it was)."""
+    add_item(seeded, "HOLD1", "HOLD1-A", 10, status_id="INV_ON_HOLD")
+    assert [_reset(seeded, qoh=4), _reset(seeded, qoh=4)] == [1, 0]
+    assert _totals(seeded) == (4, -6)
+    assert _facility_item(seeded)[1:] == ("INV_AVAILABLE", -6, -6)
