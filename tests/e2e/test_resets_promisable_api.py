@@ -52,3 +52,22 @@ def test_after_a_reset_availability_shows_the_atp_or_qoh_sent(
     assert _reset(seeded_client, availableToPromise=8)["linesUnchanged"] == 1
     facility_item = seeded_client.get("/v1/inventory-items/R1-FAC").json()
     assert (facility_item["quantityOnHandTotal"], facility_item["availableToPromiseTotal"]) == (8, 8)
+
+
+def test_a_reset_whose_facility_item_is_held_sets_the_atp_sent_once(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    """Found by an outside tester: each run posted +5 to the held facility item (QOH 10 → 15 →
+    20, ATP 0). The diff goes to a new promisable item, which the link then names."""
+    add_item(seeded, "R1", "R1-HELD", 10, status_id="INV_ON_HOLD")  # the first item: the facility item
+    assert [_reset(seeded_client, availableToPromise=5)["linesChanged"] for _ in range(3)] == [1, 0, 0]
+    assert _availability(seeded_client, "R1") == (15, 5)
+    linked = seeded_client.post(f"/v1/facilities/{FACILITY}/products/R1/inventory-item")
+    assert linked.status_code == 200, linked.text
+    item = linked.json()
+    assert item["inventoryItemId"] != "R1-HELD"
+    assert (item["statusId"], item["quantityOnHandTotal"], item["availableToPromiseTotal"]) == (
+        "INV_AVAILABLE",
+        5,
+        5,
+    )

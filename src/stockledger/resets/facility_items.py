@@ -4,12 +4,16 @@ The same protocol as catalog.inventory_items.find_or_create_facility_inventory_i
 upserted, then claimed by a conditional UPDATE; the loser of a race re-reads the winner),
 but a few executemany statements per batch instead of a few round trips per line. Facilities and products are
 expected to be known (the caller has checked them).
+
+For a reset the facility item must be promisable (SPEC §11: INV_AVAILABLE, lot not expired), or
+the ATP it sets would not show: a link naming a held item or an expired lot is claimed anew from
+that item (the same conditional UPDATE) for the oldest promisable item, else a new zero one.
 """
 
 from collections.abc import Collection, Iterator, Sequence
 from typing import TypeVar, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from stockledger.core.bulk import execute_many
@@ -17,28 +21,38 @@ from stockledger.core.dialects import one_of, upsert
 from stockledger.core.fixed import ZERO
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
+from stockledger.core.sqlclock import utc_now
 from stockledger.ledger.models import InventoryItem, ProductFacility
+from stockledger.reservations.rules import INV_AVAILABLE
 
 PF = cast(Table, ProductFacility.__table__)
 ITEM = cast(Table, InventoryItem.__table__)
 Pair = tuple[str, str]
 CHUNK = 10_000  # products per statement: under SQLite's 32,766 bind parameters
 _T = TypeVar("_T")
+# What a new reservation can take now (SPEC §11), by the database's clock: the reset's totals
+# (resets/service.py) and its facility items alike.
+PROMISABLE = and_(
+    ITEM.c.status_id == INV_AVAILABLE, or_(ITEM.c.expire_date.is_(None), ITEM.c.expire_date > utc_now())
+)
 
 
 def find_or_create_facility_items(
     session: Session, pairs: Collection[Pair], created: set[Pair] | None = None
 ) -> dict[Pair, str]:
-    """The facility item id of each (facilityId, productId), creating link and zero item when
-    missing; the pairs whose item this call inserted are added to `created` (their totals are
-    zero, their last detail seq 0, and this transaction's insert holds them)."""
-    linked = _linked(session, pairs)
+    """The promisable facility item id of each (facilityId, productId), creating link and zero
+    item when missing (or re-pointing a link that names an item not promisable); the pairs whose
+    item this call inserted are added to `created` (their totals are zero, their last detail seq
+    0, and this transaction's insert holds them)."""
+    links = _linked(session, pairs)
+    linked = {pair: item for pair, (item, promisable) in links.items() if promisable}
     missing = sorted(set(pairs) - linked.keys())
     if missing:
         candidates = _oldest_items(session, missing)
         fresh = {pair: new_id("II") for pair in missing if pair not in candidates}
-        _claim_links(session, {**candidates, **fresh})
-        winners = _linked(session, missing)
+        before = {pair: links[pair][0] for pair in missing if pair in links}
+        _claim_links(session, {**candidates, **fresh}, before)
+        winners = {pair: item for pair, (item, _) in _linked(session, missing).items()}
         inserted = {pair: item for pair, item in fresh.items() if winners.get(pair) == item}
         _insert_zero_items(session, inserted)
         if created is not None:
@@ -70,13 +84,24 @@ def lock_links(session: Session, pairs: Collection[Pair]) -> None:
         session.connection().execute(locked).all()
 
 
-def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
-    found: dict[Pair, str] = {}
+def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, tuple[str, bool]]:
+    """The item each pair's link names, and whether it is promisable (an item this call is yet
+    to insert: not yet)."""
+    found: dict[Pair, tuple[str, bool]] = {}
     for facility_id, products in _by_facility(pairs):
         rows = (
             session.connection()
             .execute(
-                select(PF.c.product_id, PF.c.inventory_item_id).where(
+                select(PF.c.product_id, PF.c.inventory_item_id, PROMISABLE)
+                .outerjoin_from(
+                    PF,
+                    ITEM,
+                    and_(
+                        ITEM.c.facility_id == PF.c.facility_id,
+                        ITEM.c.inventory_item_id == PF.c.inventory_item_id,
+                    ),
+                )
+                .where(
                     PF.c.facility_id == facility_id,
                     one_of(session, PF.c.product_id, products),
                     PF.c.inventory_item_id.is_not(None),
@@ -84,17 +109,20 @@ def _linked(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
             )
             .all()
         )
-        found.update({(facility_id, p): item for p, item in rows})
+        found.update({(facility_id, p): (item, bool(promisable)) for p, item, promisable in rows})
     return found
 
 
 def _oldest_items(session: Session, pairs: Collection[Pair]) -> dict[Pair, str]:
-    """Items already there without a link (loaded lots): the oldest becomes the facility item."""
+    """Promisable items already there without a link (loaded lots), or whose link names an item
+    not promisable: the oldest becomes the facility item."""
     oldest: dict[Pair, str] = {}
     for facility_id, products in _by_facility(pairs):
         rows = session.connection().execute(
             select(ITEM.c.product_id, ITEM.c.inventory_item_id)
-            .where(ITEM.c.facility_id == facility_id, one_of(session, ITEM.c.product_id, products))
+            .where(
+                ITEM.c.facility_id == facility_id, one_of(session, ITEM.c.product_id, products), PROMISABLE
+            )
             .order_by(ITEM.c.created_stamp.desc(), ITEM.c.inventory_item_id.desc())
         )
         oldest.update({(facility_id, p): item for p, item in rows})  # the last written (oldest) wins
@@ -111,9 +139,13 @@ def _by_facility(pairs: Collection[Pair]) -> Iterator[tuple[str, Sequence[str]]]
             yield facility_id, chunk
 
 
-def _claim_links(session: Session, candidates: dict[Pair, str]) -> None:
-    """Upsert the ProductFacility rows, then link each candidate where no item is linked yet."""
-    rows = [{"f": f, "p": p, "item": item} for (f, p), item in sorted(candidates.items())]
+def _claim_links(session: Session, candidates: dict[Pair, str], before: dict[Pair, str]) -> None:
+    """Upsert the ProductFacility rows, then link each candidate where the link still names what
+    it named when read (`before`: the item not promisable; absent: none)."""
+    rows = [
+        {"f": f, "p": p, "item": item, "before": before.get((f, p))}
+        for (f, p), item in sorted(candidates.items())
+    ]
     links = [{"f": f, "p": p} for (f, p), _ in sorted(candidates.items())]
     new_link = upsert(session, PF).values(facility_id=bindparam("f"), product_id=bindparam("p"))
     new_link = new_link.on_conflict_do_nothing(index_elements=["facility_id", "product_id"])
@@ -126,7 +158,7 @@ _CLAIM = (
     .where(
         PF.c.facility_id == bindparam("f"),
         PF.c.product_id == bindparam("p"),
-        PF.c.inventory_item_id.is_(None),
+        PF.c.inventory_item_id.is_not_distinct_from(bindparam("before", type_=PF.c.inventory_item_id.type)),
     )
     .values(inventory_item_id=bindparam("item"))
 )

@@ -106,20 +106,29 @@ FROM (SELECT unnest(CAST(:ords AS bigint[])) AS ord, unnest(CAST(:codes AS text[
 WHERE c.ord = j.ord
 """
 
-# A product without any item in the facility has no row to lock: two runs would each diff it
-# against "no item", and the second post its diff onto the item the first created (QOH 10 and
-# 20 sent, 30 left). So its ProductFacility link is inserted (ON CONFLICT DO NOTHING: waits
-# for a run inserting it) and locked, in (facility, product) order, before DIFFS; DIFFS, a NEW
-# statement, then reads (and locks) the items as they are once the other run has committed.
+# The test of SPEC §11 for the item `i`: what a new reservation can take now.
+PROMISABLE = (
+    f"(i.status_id = '{INV_AVAILABLE}'"
+    f" AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_IN_CTE_STATEMENTS}))"
+)
+
+# A product without a promisable item in the facility may get one from this run (NEW_ITEMS), a
+# row a concurrent run cannot lock beforehand: two runs would each diff it against "none" (the
+# second waiting on the lock of the held items only, which does not show it the new one), and
+# the second post its diff onto the item the first created (QOH 10 and 20 sent, 30 left). So its
+# ProductFacility link is inserted (ON CONFLICT DO NOTHING: waits for a run inserting it) and
+# locked, in (facility, product) order, before DIFFS; DIFFS, a NEW statement, then reads (and
+# locks) the items as they are once the other run has committed.
 # A link this run inserted is its own until it commits (another run's insert of it waits for
 # this one), so only the links that were there already are locked: an initial load writes each
 # new link once, not again to lock it.
 LOCK_UNSTOCKED = [
-    """
+    f"""
 CREATE TEMP TABLE reset_unstocked ON COMMIT DROP AS
 SELECT DISTINCT c.f, c.p FROM reset_checked c
 WHERE c.code IS NULL
-  AND NOT EXISTS (SELECT 1 FROM inventory_item i WHERE i.facility_id = c.f AND i.product_id = c.p)
+  AND NOT EXISTS (SELECT 1 FROM inventory_item i WHERE i.facility_id = c.f AND i.product_id = c.p
+                  AND {PROMISABLE})
 """,
     """
 WITH inserted AS (
@@ -150,8 +159,7 @@ CREATE TEMP TABLE reset_diff ON COMMIT DROP AS
 WITH pairs AS (SELECT DISTINCT f, p FROM reset_checked WHERE code IS NULL),
 locked AS MATERIALIZED (
     SELECT i.facility_id, i.product_id, i.quantity_on_hand_total AS q, i.available_to_promise_total AS a,
-           i.status_id = '{INV_AVAILABLE}'
-           AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_IN_CTE_STATEMENTS}) AS promisable
+           {PROMISABLE} AS promisable
     FROM inventory_item i JOIN pairs x ON i.facility_id = x.f AND i.product_id = x.p
     ORDER BY i.facility_id, i.inventory_item_id
     FOR NO KEY UPDATE OF i
@@ -178,23 +186,28 @@ def new_item_prefix() -> str:
     return new_id("II")
 
 
-# findOrCreateFacilityInventoryItem for every changed product without a linked item, as
-# resets/facility_items.py does it for a batch: the oldest item already there, else a new
-# one; the link inserted with it (where no row was there: `linked` is false) or, when the row
-# was there, claimed where no item is linked; the loser of a race takes the winner's link (read
-# again by `postings`). The new items the run's links name (`new_items`) are inserted by the
-# ledger with their first postings (ledger/staged_pg.py).
-NEW_ITEMS = """
+# findOrCreateFacilityInventoryItem for every changed product without a promisable linked item
+# (none linked, or a held item or an expired lot: what the run sets would not show in its ATP),
+# as resets/facility_items.py does it for a batch: the oldest promisable item already there,
+# else a new one; the link inserted with it (where no row was there: `linked` is false) or, when
+# the row was there, claimed where it still names what it named (`old`); the loser of a race
+# takes the winner's link (read again by `postings`). The new items the run's links name
+# (`new_items`) are inserted by the ledger with their first postings (ledger/staged_pg.py).
+NEW_ITEMS = f"""
 CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
 SELECT n.f, n.p,
        coalesce(o.id, :prefix || lpad((row_number() OVER (ORDER BY n.f, n.p))::text, 8, '0')) AS item,
-       o.id IS NULL AS fresh, n.linked
-FROM (SELECT DISTINCT d.f, d.p, pf.facility_id IS NOT NULL AS linked FROM reset_diff d
+       o.id IS NULL AS fresh, n.linked, n.old
+FROM (SELECT DISTINCT d.f, d.p, pf.facility_id IS NOT NULL AS linked, pf.inventory_item_id AS old
+      FROM reset_diff d
       LEFT JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
-      WHERE d.diff <> 0 AND pf.inventory_item_id IS NULL) n
+      LEFT JOIN inventory_item i
+             ON i.facility_id = pf.facility_id AND i.inventory_item_id = pf.inventory_item_id
+      WHERE d.diff <> 0 AND NOT coalesce({PROMISABLE}, false)) n
 LEFT JOIN LATERAL (
     SELECT i.inventory_item_id AS id FROM inventory_item i
-    WHERE i.facility_id = n.f AND i.product_id = n.p ORDER BY i.created_stamp, i.inventory_item_id LIMIT 1
+    WHERE i.facility_id = n.f AND i.product_id = n.p AND {PROMISABLE}
+    ORDER BY i.created_stamp, i.inventory_item_id LIMIT 1
 ) o ON true
 """
 
@@ -206,7 +219,7 @@ ON CONFLICT (facility_id, product_id) DO NOTHING
 """,
     """
 UPDATE product_facility pf SET inventory_item_id = n.item FROM reset_new_item n
-WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NULL
+WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NOT DISTINCT FROM n.old
 """,
 ]
 

@@ -129,6 +129,12 @@ WHERE c.code IS NULL AND (NOT EXISTS (SELECT 1 FROM facility fa WHERE fa.facilit
                           OR NOT EXISTS (SELECT 1 FROM product pr WHERE pr.product_id = c.p))
 """
 
+# The test of SPEC §11 for the item `i`: what a new reservation can take now.
+PROMISABLE = (
+    f"(i.status_id = '{INV_AVAILABLE}'"
+    f" AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_IN_SERIALISED_STATEMENTS}))"
+)
+
 # The current totals of each product named (QOH over its items in the facility, ATP over its
 # promisable ones: SPEC §11); then each line's diff: a line sets QOH (or ATP), and the same diff
 # moves both, so QOH − ATP stays what it was and the totals after a line depend on that line
@@ -140,9 +146,7 @@ DIFFS = [
     f"""
 INSERT INTO reset_current
 SELECT x.f, x.p, sum(i.quantity_on_hand_total),
-       sum(CASE WHEN i.status_id = '{INV_AVAILABLE}'
-                     AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_IN_SERIALISED_STATEMENTS})
-                THEN i.available_to_promise_total ELSE 0 END)
+       sum(CASE WHEN {PROMISABLE} THEN i.available_to_promise_total ELSE 0 END)
 FROM (SELECT DISTINCT f, p FROM {CHECKED} WHERE code IS NULL) x
 CROSS JOIN inventory_item i ON i.facility_id = x.f AND i.product_id = x.p
 GROUP BY x.f, x.p
@@ -165,27 +169,30 @@ ORDER BY ord
 """,
 ]
 
-# findOrCreateFacilityInventoryItem for every changed product without a linked item, as
-# resets/facility_items.py does it for a batch: the oldest item already there, else a new one
-# (its id: the run's prefix and a number); the link inserted with it or, when the row was there,
-# claimed where no item is linked. The new items are inserted by the ledger with their first
-# postings (ledger/staged_sqlite.py). Then every product named that has no item gets its link
-# row, as the line batches' lock_links leaves it.
+# findOrCreateFacilityInventoryItem for every changed product without a promisable linked item
+# (none linked, or a held item or an expired lot: what the run sets would not show in its ATP),
+# as resets/facility_items.py does it for a batch: the oldest promisable item already there,
+# else a new one (its id: the run's prefix and a number); the link inserted with it or, when the
+# row was there, claimed where it still names what it named (`old`). The new items are inserted
+# by the ledger with their first postings (ledger/staged_sqlite.py). Then every product named
+# that has no item gets its link row, as the line batches' lock_links leaves it.
 NEW_ITEMS = [
-    "CREATE TEMP TABLE reset_new_item (f TEXT, p TEXT, item TEXT, fresh INTEGER, PRIMARY KEY (f, p)) "
-    "WITHOUT ROWID",
-    """
+    "CREATE TEMP TABLE reset_new_item (f TEXT, p TEXT, item TEXT, fresh INTEGER, old TEXT, "
+    "PRIMARY KEY (f, p)) WITHOUT ROWID",
+    f"""
 INSERT INTO reset_new_item
-SELECT f, p, coalesce(o, :prefix || printf('%08d', row_number() OVER (ORDER BY f, p))), o IS NULL
+SELECT f, p, coalesce(o, :prefix || printf('%08d', row_number() OVER (ORDER BY f, p))), o IS NULL, old
 FROM (
-    SELECT n.f, n.p,
+    SELECT n.f, n.p, n.old,
            CASE WHEN EXISTS (SELECT 1 FROM reset_current cur WHERE cur.f = n.f AND cur.p = n.p)
                 THEN (SELECT i.inventory_item_id FROM inventory_item i
-                      WHERE i.facility_id = n.f AND i.product_id = n.p
+                      WHERE i.facility_id = n.f AND i.product_id = n.p AND {PROMISABLE}
                       ORDER BY i.created_stamp, i.inventory_item_id LIMIT 1) END AS o
-    FROM (SELECT DISTINCT d.f, d.p FROM reset_diff d
+    FROM (SELECT DISTINCT d.f, d.p, pf.inventory_item_id AS old FROM reset_diff d
           LEFT JOIN product_facility pf ON pf.facility_id = d.f AND pf.product_id = d.p
-          WHERE d.diff <> 0 AND pf.inventory_item_id IS NULL) n
+          LEFT JOIN inventory_item i
+                 ON i.facility_id = pf.facility_id AND i.inventory_item_id = pf.inventory_item_id
+          WHERE d.diff <> 0 AND NOT coalesce({PROMISABLE}, 0)) n
 )
 ORDER BY f, p
 """,
@@ -198,7 +205,7 @@ ON CONFLICT (facility_id, product_id) DO NOTHING
 """,
     """
 UPDATE product_facility AS pf SET inventory_item_id = n.item FROM reset_new_item n
-WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NULL
+WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS n.old
 """,
     f"""
 INSERT INTO product_facility (facility_id, product_id)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stockledger.core.config import default
@@ -39,14 +39,12 @@ from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_owner, facilities_in_scope
-from stockledger.core.sqlclock import utc_now
 from stockledger.core.write_behind import WriteBehind
 from stockledger.events.outbox import event_inserts
 from stockledger.ledger.models import ExternalInventoryReset, Facility, InventoryItem, Product
 from stockledger.ledger.post import Links, LockedItem, Posted, Posting, post
-from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets import set_based
-from stockledger.resets.facility_items import Pair, find_or_create_facility_items, lock_links
+from stockledger.resets.facility_items import PROMISABLE, Pair, find_or_create_facility_items, lock_links
 from stockledger.resets.failures import ALL_FACILITIES, STORED_FAILURES
 from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome, record_run
 from stockledger.resets.set_based_sqlite import reset_serialised
@@ -229,15 +227,19 @@ def _current_totals(
     """QOH of each product over all its items in the facility and its promisable ATP (SPEC §11:
     INV_AVAILABLE, lot not expired by the database's clock, as availability reports it), the
     items locked (id order) and each kept in `locked` as read, so `post` does not read them again.
-    A product with no item has nothing to lock: its ProductFacility row is locked instead
-    (facility_items.lock_links) and its items read again in a new statement, so a concurrent
-    reset creating its item is waited for and its totals seen (not diffed against "no item")."""
+    A product with no promisable item may get one from this reset (facility_items): a concurrent
+    reset creating it would not be seen by the read that waited on the lock of the other items,
+    so its ProductFacility row is locked (facility_items.lock_links) and its items read again in
+    a new statement, so that reset is waited for and its totals seen (not diffed against none)."""
     totals: dict[Pair, tuple[Decimal, Decimal]] = {}
-    _read_locked(session, pairs, locked, totals)
-    unstocked = pairs - totals.keys()
+    stocked: set[Pair] = set()
+    _read_locked(session, pairs, locked, totals, stocked)
+    unstocked = pairs - stocked
     if unstocked:
         lock_links(session, unstocked)
-        _read_locked(session, unstocked, locked, totals)
+        for pair in unstocked:
+            totals.pop(pair, None)
+        _read_locked(session, unstocked, locked, totals, stocked)
     return totals
 
 
@@ -246,8 +248,10 @@ def _read_locked(
     pairs: set[Pair],
     locked: dict[tuple[str, str], LockedItem],
     totals: dict[Pair, tuple[Decimal, Decimal]],
+    stocked: set[Pair],
 ) -> None:
-    """The items of `pairs`, locked in id order, added to `locked` and summed into `totals`."""
+    """The items of `pairs`, locked in id order, added to `locked` and summed into `totals`; the
+    pairs with a promisable item added to `stocked`."""
     by_facility: dict[str, list[str]] = defaultdict(list)
     for facility_id, product_id in sorted(pairs):
         by_facility[facility_id].append(product_id)
@@ -264,7 +268,7 @@ def _read_locked(
                     i.available_to_promise_total,
                     i.accounting_quantity_total,
                     i.last_detail_seq,
-                    _PROMISABLE,
+                    PROMISABLE,
                 )
                 .where(i.facility_id == facility_id, one_of(session, i.product_id, products))
                 .order_by(i.inventory_item_id)
@@ -274,14 +278,11 @@ def _read_locked(
         )  # one fetchall, not a fetchone per row
         for item_id, product_id, qoh, atp, accounting, last_seq, promisable in rows:
             locked[(facility_id, item_id)] = (qoh, atp, accounting, last_seq)
-            before = totals.get((facility_id, product_id), (ZERO, ZERO))
-            totals[(facility_id, product_id)] = (before[0] + qoh, before[1] + (atp if promisable else ZERO))
-
-
-_PROMISABLE = and_(
-    InventoryItem.status_id == INV_AVAILABLE,
-    or_(InventoryItem.expire_date.is_(None), InventoryItem.expire_date > utc_now()),
-)
+            pair = (facility_id, product_id)
+            before = totals.get(pair, (ZERO, ZERO))
+            totals[pair] = (before[0] + qoh, before[1] + (atp if promisable else ZERO))
+            if promisable:
+                stocked.add(pair)
 
 
 def _record_changes(
