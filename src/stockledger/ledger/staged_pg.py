@@ -195,17 +195,24 @@ def post_staged(session: Session, staged: StagedPostings) -> StagedPosted:
     return StagedPosted(int(result.rowcount))
 
 
+def check_staged_rows(name: str, columns: dict[str, str], rows: Select[Any] | None, integer: str) -> None:
+    """TypeError unless `rows` (if any) selects exactly `columns`, in that order, integers where
+    the ledger's table `name` holds the database's `integer` type."""
+    if rows is None:
+        return
+    given = list(rows.selected_columns.keys())
+    if given != list(columns):
+        raise TypeError(f"staged rows for {name} select {given}, not {list(columns)}")
+    for key, selected in zip(given, rows.selected_columns, strict=True):
+        if columns[key] == integer and not isinstance(selected.type, Integer):
+            raise TypeError(f"staged column {key} of {name} is {selected.type}, not an integer")
+
+
 def _fill(session: Session, name: str, columns: dict[str, str], rows: Select[Any] | None) -> int:
     """The ledger's temporary table `name` (its own columns, NOT NULL), filled from `rows`, a
     SELECT of exactly those columns, in that order, integers where the table holds bigint; the
     number of rows."""
-    if rows is not None:
-        given = list(rows.selected_columns.keys())
-        if given != list(columns):
-            raise TypeError(f"staged rows for {name} select {given}, not {list(columns)}")
-        for key, selected in zip(given, rows.selected_columns, strict=True):
-            if columns[key] == "bigint" and not isinstance(selected.type, Integer):
-                raise TypeError(f"staged column {key} of {name} is {selected.type}, not an integer")
+    check_staged_rows(name, columns, rows, "bigint")
     connection = session.connection()
     connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
     defined = ", ".join(f"{column} {kind} NOT NULL" for column, kind in columns.items())

@@ -22,7 +22,7 @@ the database can (ledger/post.py).
 
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, column, insert, table, text
+from sqlalchemy import Select, Table, bindparam, column, insert, table, text
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
@@ -38,6 +38,7 @@ from stockledger.ledger.staged_pg import (
     STAGED_POSTINGS,
     StagedPosted,
     StagedPostings,
+    check_staged_rows,
     refuse_unguarded,
 )
 
@@ -194,13 +195,7 @@ def _fill(session: Session, name: str, columns: dict[str, str], rows: Select[Any
     """The ledger's temporary table `name` (its own columns, NOT NULL), filled from `rows`, a
     SELECT of exactly those columns, in that order, integers where the table holds them; the
     number of rows."""
-    if rows is not None:
-        given = list(rows.selected_columns.keys())
-        if given != list(columns):
-            raise TypeError(f"staged rows for {name} select {given}, not {list(columns)}")
-        for key, selected in zip(given, rows.selected_columns, strict=True):
-            if columns[key] == "INTEGER" and not isinstance(selected.type, Integer):
-                raise TypeError(f"staged column {key} of {name} is {selected.type}, not an integer")
+    check_staged_rows(name, columns, rows, "INTEGER")
     connection = session.connection()
     defined = ", ".join(f"{c} {kind} NOT NULL" for c, kind in columns.items())
     connection.execute(text(f"CREATE TEMP TABLE {name} ({defined}, {_KEYS[name]}) WITHOUT ROWID"))

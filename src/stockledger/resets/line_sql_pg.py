@@ -12,14 +12,9 @@ SQL in PostgreSQL's dialect only (regular expressions, LATERAL, casts, temporary
 reached only where core.dialects.stages_set_based says the database can (resets/set_based.py).
 """
 
-from typing import Any, cast
-
-from sqlalchemy import BigInteger, Boolean, Select, Table, Text, and_, column, select, table
-
 from stockledger.core.dialects import UTC_NOW_IN_CTE_STATEMENTS
 from stockledger.core.ids import new_id
 from stockledger.core.quantities import MAX_QUANTITY
-from stockledger.ledger.models import ProductFacility
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN
 from stockledger.resets.staging_pg import STAGED_LINES
@@ -222,48 +217,6 @@ UPDATE product_facility pf SET inventory_item_id = n.item FROM reset_new_item n
 WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NOT DISTINCT FROM n.old
 """,
 ]
-
-
-# What the ledger posts (ledger/staged_pg.py's StagedPostings, handed to ledger.post): typed
-# SELECTs, the ledger's own tables filled from them by the ledger.
-_DIFF = table(
-    "reset_diff", column("ord", BigInteger), column("f", Text), column("p", Text), column("diff", BigInteger)
-)
-_NEW = table(
-    "reset_new_item", column("f", Text), column("p", Text), column("item", Text), column("fresh", Boolean)
-)
-_LINK = cast(Table, ProductFacility.__table__)
-
-
-def postings() -> Select[Any]:
-    """One posting per changed line, on the facility item its product's link names."""
-    d, link = _DIFF.c, _LINK.c
-    return (
-        select(
-            d.ord,
-            d.f.label("facility_id"),
-            link.inventory_item_id,
-            d.diff.label("qoh_diff"),
-            d.diff.label("atp_diff"),
-            d.diff.label("acc_diff"),
-        )
-        .join_from(_DIFF, _LINK, and_(link.facility_id == d.f, link.product_id == d.p))
-        .where(d.diff != 0)
-    )
-
-
-def new_items() -> Select[Any]:
-    """The new items the run's links name (the loser of a race names the winner's, not its own)."""
-    n, link = _NEW.c, _LINK.c
-    return (
-        select(n.f.label("facility_id"), n.item.label("inventory_item_id"), n.p.label("product_id"))
-        .join_from(
-            _NEW,
-            _LINK,
-            and_(link.facility_id == n.f, link.product_id == n.p, link.inventory_item_id == n.item),
-        )
-        .where(n.fresh)
-    )
 
 
 # Per facility named (f): its failed and its usable lines, and whether the run named it (a line

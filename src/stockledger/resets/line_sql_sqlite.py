@@ -15,13 +15,8 @@ serialises_writers say the database can (resets/set_based_sqlite.py). No row is 
 database lets one writer run at a time, so what this transaction reads stays as read.
 """
 
-from typing import Any, cast
-
-from sqlalchemy import BigInteger, Boolean, Select, Table, Text, and_, column, select, table
-
 from stockledger.core.dialects import UTC_NOW_IN_SERIALISED_STATEMENTS
 from stockledger.core.quantities import MAX_QUANTITY
-from stockledger.ledger.models import ProductFacility
 from stockledger.reservations.rules import INV_AVAILABLE
 from stockledger.resets.rules import ID_PATTERN
 from stockledger.resets.staging_sqlite import STAGED_LINES
@@ -215,46 +210,6 @@ ORDER BY c.f, c.p
 ON CONFLICT (facility_id, product_id) DO NOTHING
 """,
 ]
-
-# What the ledger posts (a StagedPostings, handed to ledger.post): typed SELECTs.
-_DIFF = table(
-    "reset_diff", column("ord", BigInteger), column("f", Text), column("p", Text), column("diff", BigInteger)
-)
-_NEW = table(
-    "reset_new_item", column("f", Text), column("p", Text), column("item", Text), column("fresh", Boolean)
-)
-_LINK = cast(Table, ProductFacility.__table__)
-
-
-def postings() -> Select[Any]:
-    """One posting per changed line, on the facility item its product's link names."""
-    d, link = _DIFF.c, _LINK.c
-    return (
-        select(
-            d.ord,
-            d.f.label("facility_id"),
-            link.inventory_item_id,
-            d.diff.label("qoh_diff"),
-            d.diff.label("atp_diff"),
-            d.diff.label("acc_diff"),
-        )
-        .join_from(_DIFF, _LINK, and_(link.facility_id == d.f, link.product_id == d.p))
-        .where(d.diff != 0)
-    )
-
-
-def new_items() -> Select[Any]:
-    """The new items the run's links name."""
-    n, link = _NEW.c, _LINK.c
-    return (
-        select(n.f.label("facility_id"), n.item.label("inventory_item_id"), n.p.label("product_id"))
-        .join_from(
-            _NEW,
-            _LINK,
-            and_(link.facility_id == n.f, link.product_id == n.p, link.inventory_item_id == n.item),
-        )
-        .where(n.fresh)
-    )
 
 
 COUNTS = f"SELECT count(code), count(*) - count(code) FROM {CHECKED}"

@@ -25,16 +25,15 @@ from sqlalchemy.orm import Session
 from stockledger.core.bulk import session_settings
 from stockledger.core.config import get_settings
 from stockledger.core.dialects import stages_set_based
-from stockledger.core.errors import Forbidden
-from stockledger.core.fixed import from_micros, to_micros
+from stockledger.core.fixed import to_micros
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger.post import Links, StagedPostings, post
-from stockledger.resets import line_sql_pg
-from stockledger.resets.failures import STORED_FAILURES
-from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
-from stockledger.resets.rules import QOH, LineFailure, RawLine, ResetLine, check_line
+from stockledger.resets import line_sql_pg, set_outcome
+from stockledger.resets.outcome import REASON, ResetOutcome
+from stockledger.resets.rules import QOH, RawLine, ResetLine, check_line
 from stockledger.resets.set_events_pg import record_changes
+from stockledger.resets.set_outcome import record_outcome, refuse_out_of_scope
 from stockledger.resets.staging_pg import rebuilt, stage_lines
 
 
@@ -84,7 +83,7 @@ def reset_in_database(
         run(text(statement))
     # No guard: a reset sets totals, ATP below zero included (SPEC §4, SECURITY.md)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
-    staged = StagedPostings(line_sql_pg.postings(), line_sql_pg.new_items(), REASON, links, now)
+    staged = StagedPostings(set_outcome.postings(), set_outcome.new_items(), REASON, links, now)
     posted = post(session, staged)
     for name in ("reset_unstocked", "reset_new_item"):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
@@ -98,14 +97,7 @@ def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
     found = session.connection().execute(
         text(line_sql_pg.OUT_OF_SCOPE), {"ws": line_sql_pg.WHITESPACE, "scope": sorted(scope)}
     )
-    row = found.first()
-    if row is not None:
-        line, facility_id = row
-        raise Forbidden(
-            f"Line {line}: this token may not act on facility {facility_id}",
-            line=line,
-            facilityId=facility_id,
-        )
+    refuse_out_of_scope(found.first())
 
 
 def _judge_deferred(session: Session) -> None:
@@ -131,46 +123,15 @@ def _judge_deferred(session: Session) -> None:
 
 
 def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
-    run = session.connection().execute
-    counted = run(text(line_sql_pg.COUNTS)).all()
+    counted = session.connection().execute(text(line_sql_pg.COUNTS)).all()
     failed, ok = sum(row[1] for row in counted), sum(row[2] for row in counted)
-    outcome.lines_failed, outcome.lines_changed = int(failed), changed
-    outcome.lines_unchanged = int(ok) - changed
-    outcome.facilities = {f for f, _, _, named in counted if named and f is not None}
-    if failed:
-        wanted = STORED_FAILURES if keep_failures is None else max(keep_failures, STORED_FAILURES)
-        limit = int(failed) if keep_failures is None else wanted
-        failures = [_failure(*row) for row in run(text(line_sql_pg.FAILURES), {"n": limit})]
-        outcome.stored_failures = failures[:STORED_FAILURES]
-        outcome.failures = failures if keep_failures is None else failures[:keep_failures]
-    if outcome.keep_changes:
-        outcome.changes = [
-            ResetChange(line, f, p, from_micros(diff), from_micros(q), from_micros(a))
-            for line, f, p, diff, q, a in run(text(line_sql_pg.CHANGES), {"n": outcome.keep_changes})
-        ]
-
-
-def _failure(
-    line: int,
-    code: str,
-    f: str | None,
-    p: str | None,
-    fac: str | None,
-    prod: str | None,
-    q: str | None,
-    a: str | None,
-    qk: str | None,
-    ak: str | None,
-    pre_message: str | None,
-) -> LineFailure:
-    """A failed line as reported: the code SQL gave, the message the rules give (resets/rules.py)."""
-    if pre_message is not None:
-        return LineFailure(line, code, pre_message, fac, prod)
-    if code == "unknown_facility":
-        return LineFailure(line, code, f"Facility {f} not found", f, p)
-    if code == "unknown_product":
-        return LineFailure(line, code, f"Product {p} not found", f, p)
-    judged = check_line(RawLine(line, fac, prod, rebuilt(q, qk), rebuilt(a, ak)))
-    if isinstance(judged, LineFailure):
-        return LineFailure(line, code, judged.message, judged.facility_id, judged.product_id)
-    return LineFailure(line, code, f"{code} (the rules find the line usable)", f, p)
+    facilities = [f for f, _, _, named in counted if named and f is not None]
+    record_outcome(
+        session,
+        outcome,
+        (failed, ok, facilities),
+        line_sql_pg.FAILURES,
+        line_sql_pg.CHANGES,
+        keep_failures,
+        changed,
+    )

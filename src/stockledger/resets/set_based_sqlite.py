@@ -21,18 +21,18 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from stockledger.core.errors import Forbidden
-from stockledger.core.fixed import from_micros, to_micros
+from stockledger.core.fixed import to_micros
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
 from stockledger.ledger.post import Links, StagedPostings, post
 from stockledger.resets import line_sql_sqlite as sql
-from stockledger.resets.failures import STORED_FAILURES
+from stockledger.resets import set_outcome
 from stockledger.resets.line_sql_pg import WHITESPACE
-from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome
-from stockledger.resets.rules import QOH, LineFailure, RawLine, ResetLine, check_line
+from stockledger.resets.outcome import REASON, ResetOutcome
+from stockledger.resets.rules import QOH, RawLine, ResetLine, check_line
 from stockledger.resets.set_events_sqlite import record_changes
+from stockledger.resets.set_outcome import record_outcome, refuse_out_of_scope
 from stockledger.resets.staging_pg import rebuilt
 from stockledger.resets.staging_sqlite import stage_lines
 
@@ -65,7 +65,9 @@ def reset_serialised(
     # No guard: a reset sets totals, ATP below zero included (SPEC §4, SECURITY.md)
     now = utcnow().replace(tzinfo=None)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
-    posted = post(session, StagedPostings(sql.postings(), sql.new_items(), REASON, links, now))
+    posted = post(
+        session, StagedPostings(set_outcome.postings(), set_outcome.new_items(), REASON, links, now)
+    )
     record_changes(session, posted, outcome.inventory_reset_id, batch_size)
     _count(session, outcome, posted.count, keep_failures)
     for name in (*sql.TEMPORARY, posted.rows.name):  # what the ledger posted: read, done with
@@ -76,14 +78,9 @@ def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
     """A scoped caller's run naming another facility is refused whole (403), whatever the line
     holds: refusing only the lines that change stock would tell it the other facility's totals."""
     statement = text(sql.OUT_OF_SCOPE).bindparams(bindparam("scope", expanding=True))
-    row = session.connection().execute(statement, {"ws": WHITESPACE, "scope": sorted(scope)}).first()
-    if row is not None:
-        line, facility_id = row
-        raise Forbidden(
-            f"Line {line}: this token may not act on facility {facility_id}",
-            line=line,
-            facilityId=facility_id,
-        )
+    refuse_out_of_scope(
+        session.connection().execute(statement, {"ws": WHITESPACE, "scope": sorted(scope)}).first()
+    )
 
 
 def _judge_deferred(session: Session) -> None:
@@ -105,43 +102,7 @@ def _judge_deferred(session: Session) -> None:
 def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
     run = session.connection().execute
     failed, ok = run(text(sql.COUNTS)).one()
-    outcome.lines_failed, outcome.lines_changed = int(failed), changed
-    outcome.lines_unchanged = int(ok) - changed
-    outcome.facilities = set(run(text(sql.FACILITIES)).scalars())
-    if failed:
-        wanted = STORED_FAILURES if keep_failures is None else max(keep_failures, STORED_FAILURES)
-        limit = int(failed) if keep_failures is None else wanted
-        failures = [_failure(*row) for row in run(text(sql.FAILURES), {"n": limit})]
-        outcome.stored_failures = failures[:STORED_FAILURES]
-        outcome.failures = failures if keep_failures is None else failures[:keep_failures]
-    if outcome.keep_changes:
-        outcome.changes = [
-            ResetChange(line, f, p, from_micros(diff), from_micros(q), from_micros(a))
-            for line, f, p, diff, q, a in run(text(sql.CHANGES), {"n": outcome.keep_changes})
-        ]
-
-
-def _failure(
-    line: int,
-    code: str,
-    f: str | None,
-    p: str | None,
-    fac: str | None,
-    prod: str | None,
-    q: str | None,
-    a: str | None,
-    qk: str | None,
-    ak: str | None,
-    pre_message: str | None,
-) -> LineFailure:
-    """A failed line as reported: the code SQL gave, the message the rules give (resets/rules.py)."""
-    if pre_message is not None:
-        return LineFailure(line, code, pre_message, fac, prod)
-    if code == "unknown_facility":
-        return LineFailure(line, code, f"Facility {f} not found", f, p)
-    if code == "unknown_product":
-        return LineFailure(line, code, f"Product {p} not found", f, p)
-    judged = check_line(RawLine(line, fac, prod, rebuilt(q, qk), rebuilt(a, ak)))
-    if isinstance(judged, LineFailure):
-        return LineFailure(line, code, judged.message, judged.facility_id, judged.product_id)
-    return LineFailure(line, code, f"{code} (the rules find the line usable)", f, p)
+    facilities = run(text(sql.FACILITIES)).scalars().all()
+    record_outcome(
+        session, outcome, (failed, ok, facilities), sql.FAILURES, sql.CHANGES, keep_failures, changed
+    )
