@@ -50,6 +50,8 @@ def claim_order_items(session: Session, facility_id: str, products: Products) ->
     """Fix each order item's product in the facility on its first use; 409 when it (here or in
     another facility) belongs to another product. The caller's transaction holds the rows."""
     check_facility(session, facility_id)
+    if not products:
+        return
     now = utcnow()
     rows = [  # in lock order
         {"facility_id": facility_id, "order_id": o, "order_item_seq_id": s, "product_id": products[(o, s)]}
