@@ -188,6 +188,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/variances"): (
         "logVariance: QOH and ATP ± quantity on an item (or a product's facility item), with a reason. "
+        "By `productId` it counts sellable stock, adding or removing: a facility item on hold or an "
+        "expired lot gives way to the oldest promisable item, else a new empty one (as an ERP reset). "
         "A variance that would take the item's QOH below zero needs `allowNegative: true`; without it "
         "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes.",
         ("not_found", "validation_failed", "negative_stock"),
@@ -263,7 +265,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         ("not_found", "validation_failed", "conflict"),
     ),
     ("POST", "/v1/inventory-increases"): (
-        "Increase ATP and QOH of a product's facility item, linked to what caused it. `reasonEnumId` is "
+        "Increase ATP and QOH of a product's facility item, linked to what caused it. A facility item "
+        "on hold or an expired lot gives way to the oldest promisable item, else a new empty one (as an "
+        "ERP reset), so availability shows the units. `reasonEnumId` is "
         "one of `INV_INCREASE` (the default), `VAR_FOUND`, `VAR_INTEGR`, `VAR_MISSHIP_ORDERED`, "
         "`RETURN_RESTOCKED`; any other (a system reason such as `RESERVATION` or `VAR_EXT_RESET`, or one "
         "that lowers stock) is 422 naming `reasonEnumId`. `orderId`, `orderItemSeqId`, `shipmentId` and "
@@ -309,10 +313,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/receipts"): (
         "receivePurchaseShipment: accepted units are added to QOH and ATP (to the facility item, or "
-        "to an item of the given lot and location), rejected ones are only recorded; `unitCost` "
-        "opens a cost layer. Fills backorders of the product, oldest first, when the receiving item "
-        "is promisable (not on hold, returned, defective or expired). A shipment line received "
-        "before needs `additional: true`; without it 409 `already_received` (with "
+        "to an item of the given lot and location; a facility item on hold or an expired lot gives way "
+        "to the oldest promisable item, else a new empty one, as an ERP reset), rejected ones are "
+        "only recorded; `unitCost` opens a cost layer. Fills backorders of the product, oldest "
+        "first, when the receiving item is promisable (not on hold, returned, defective or expired). "
+        "A shipment line received before needs `additional: true`; without it 409 `already_received` (with "
         "`retryWith: additional`) and nothing changes; a line received before as another product "
         "is 409 `conflict`, `additional` or not. `shipmentId` names a purchase shipment (its id is "
         "the facility's own): a sales shipment of this ledger is 409 `conflict` (403 naming "

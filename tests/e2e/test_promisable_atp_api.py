@@ -153,7 +153,7 @@ def test_a_sole_expired_or_held_item_is_not_reserved(seeded_client: TestClient, 
     assert _items_reserved(taken) == ["SOLE-OLD-1"]
 
 
-def test_a_backorder_never_lands_on_a_held_item_and_held_receipts_fill_nothing(
+def test_a_backorder_never_lands_on_a_held_item_and_a_receipt_by_product_fills_it(
     seeded_client: TestClient, seeded: Database
 ) -> None:
     add_item(seeded, "HELD", "HELD-1", 5, status_id="INV_ON_HOLD")  # the facility item
@@ -169,16 +169,17 @@ def test_a_backorder_never_lands_on_a_held_item_and_held_receipts_fill_nothing(
     assert (row["quantity"], row["quantityNotAvailable"]) == (2, 2)
     item = seeded_client.get(f"/v1/inventory-items/{row['inventoryItemId']}").json()
     assert (item["statusId"], item["availableToPromiseTotal"]) == ("INV_AVAILABLE", -2)
-    # received onto the held facility item: nothing to promise from, the backorder waits
+    # not onto the held facility item (the backorder would wait behind units nobody can promise):
+    # onto the promisable item, the backorder's, which the link now names; the backorder is filled
     line = {"shipmentItemSeqId": "1", "productId": "HELD", "quantityAccepted": 3}
     received = seeded_client.post(
         "/v1/receipts", json={"shipmentId": "PO-H", "facilityId": FACILITY, "items": [line]}
     )
     assert received.status_code == 201, received.text
-    assert received.json()["items"][0]["inventoryItemId"] == "HELD-1"
-    assert received.json()["items"][0]["backordersFilled"] == 0
+    assert received.json()["items"][0]["inventoryItemId"] == row["inventoryItemId"]
+    assert received.json()["items"][0]["backordersFilled"] == 2
     again = seeded_client.get("/v1/availability?facilityId=FACILITY_1&productId=HELD").json()
-    assert (again["availableToPromiseTotal"], again["notPromisable"]["onHold"]) == (-2, 8)
+    assert (again["availableToPromiseTotal"], again["notPromisable"]["onHold"]) == (1, 5)
 
 
 def test_a_backorder_goes_on_the_promisable_item_when_the_facility_item_is_held(

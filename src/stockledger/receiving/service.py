@@ -20,11 +20,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import (
-    find_or_create_facility_inventory_item,
-    require_facility,
-    require_product,
-)
+from stockledger.catalog.inventory_items import require_facility, require_product
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
@@ -37,6 +33,7 @@ from stockledger.receiving.backorders import Filled, Receipt, fill_backorders, l
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.receiving.shipments import check_receivable
 from stockledger.reservations.rules import INV_AVAILABLE
+from stockledger.resets.facility_items import promisable_facility_item
 
 RECEIPT_REASON = "RECEIPT"
 
@@ -172,11 +169,11 @@ def _refuse_other_product(session: Session, doc: ReceiptDoc) -> None:
 def _target_item(
     session: Session, facility_id: str, line: ReceiptLine, now: datetime
 ) -> InventoryItem | None:
-    """The facility item, or the item of the line's own lot/location/expiry (found or created):
+    """The promisable facility item, or the item of the line's own lot/location/expiry (found or created):
     an expiry date alone makes an item of its own too (it was dropped on the facility item)."""
     if line.quantity_accepted == 0:
         return None
-    item = find_or_create_facility_inventory_item(session, facility_id, line.product_id)
+    item = promisable_facility_item(session, facility_id, line.product_id)
     lot_differs = line.lot_id is not None and line.lot_id != item.lot_id
     location_differs = line.location_seq_id is not None and line.location_seq_id != item.location_seq_id
     expiry_differs = line.expire_date is not None and (

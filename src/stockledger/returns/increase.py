@@ -2,11 +2,12 @@
 
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item, require_facility
+from stockledger.catalog.inventory_items import require_facility
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem
 from stockledger.ledger.post import Links, Posted, Posting, post
+from stockledger.resets.facility_items import promisable_facility_item
 from stockledger.returns.schemas import InventoryIncreaseIn
 from stockledger.shipping.service import check_shipment_of
 
@@ -15,7 +16,7 @@ AVAILABLE = "INV_AVAILABLE"
 
 
 def increase_inventory(session: Session, change: InventoryIncreaseIn) -> tuple[InventoryItem, Posted]:
-    """QOH + n and ATP + n on the named item (or the facility item of the product), linked
+    """QOH + n and ATP + n on the named item (or the promisable facility item of the product), linked
     to the order item, shipment item and reset that caused it."""
     require_facility(session, change.facility_id)
     check_shipment_of(session, change.shipment_id, change.facility_id)
@@ -65,7 +66,7 @@ def increase_inventory(session: Session, change: InventoryIncreaseIn) -> tuple[I
 def _target_item(session: Session, change: InventoryIncreaseIn) -> InventoryItem:
     if change.inventory_item_id is None:
         assert change.product_id is not None  # the schema requires one of the two
-        return find_or_create_facility_inventory_item(session, change.facility_id, change.product_id)
+        return promisable_facility_item(session, change.facility_id, change.product_id)
     item = session.get(InventoryItem, (change.facility_id, change.inventory_item_id))
     if item is None:
         raise NotFound(

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import NegativeStock, NotFound, ValidationFailed
 from stockledger.core.scope import check_owner
@@ -19,6 +18,7 @@ from stockledger.events.outbox import record_event
 from stockledger.ledger.items import find_inventory_item
 from stockledger.ledger.models import InventoryItem, VarianceReason
 from stockledger.ledger.post import Links, Posting, post
+from stockledger.resets.facility_items import promisable_facility_item
 from stockledger.variances.schemas import VarianceIn, VarianceOut
 
 
@@ -66,7 +66,7 @@ def _item(session: Session, variance: VarianceIn) -> InventoryItem:
     if variance.inventory_item_id is None:
         if variance.facility_id is None or variance.product_id is None:
             raise ValidationFailed("Give inventoryItemId, or facilityId and productId")
-        return find_or_create_facility_inventory_item(session, variance.facility_id, variance.product_id)
+        return promisable_facility_item(session, variance.facility_id, variance.product_id)
     item = find_inventory_item(session, variance.inventory_item_id, variance.facility_id)
     if item is None:
         raise NotFound(
