@@ -10,6 +10,7 @@ from stockledger.core.errors import NotFound
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.ledger.models import Facility, InventoryItem, Product, ProductFacility
+from stockledger.resets.facility_items import find_or_create_facility_items
 
 PF = cast(Table, ProductFacility.__table__)
 
@@ -112,3 +113,15 @@ def _oldest_item_id(session: Session, facility_id: str, product_id: str) -> str 
         .order_by(i.created_stamp, i.inventory_item_id)
         .limit(1)
     ).scalar_one_or_none()
+
+
+def promisable_facility_item(session: Session, facility_id: str, product_id: str) -> InventoryItem:
+    """The facility item of one product for stock added by productId (an increase, a receipt, a
+    variance), by the reset's rule: a held or expired facility item gives its link to the oldest
+    promisable item, else a new zero one, so the stock shows in availability."""
+    require_facility(session, facility_id)
+    require_product(session, product_id)
+    item_id = find_or_create_facility_items(session, [(facility_id, product_id)])[(facility_id, product_id)]
+    item = session.get(InventoryItem, (facility_id, item_id))
+    assert item is not None  # linked or inserted by this transaction just now
+    return item

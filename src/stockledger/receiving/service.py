@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import require_facility, require_product
+from stockledger.catalog.inventory_items import promisable_facility_item, require_facility, require_product
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound, ValidationFailed
 from stockledger.core.fixed import ZERO
@@ -33,7 +33,6 @@ from stockledger.receiving.backorders import Filled, Receipt, fill_backorders, l
 from stockledger.receiving.schemas import ReceiptDoc, ReceiptLine
 from stockledger.receiving.shipments import check_receivable
 from stockledger.reservations.rules import INV_AVAILABLE
-from stockledger.resets.facility_items import promisable_facility_item
 
 RECEIPT_REASON = "RECEIPT"
 

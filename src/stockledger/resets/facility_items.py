@@ -9,7 +9,7 @@ For a reset the facility item must be promisable (SPEC §11: INV_AVAILABLE, lot 
 the ATP it sets would not show: a link naming a held item or an expired lot is claimed anew from
 that item (the same conditional UPDATE) for the oldest promisable item, else a new zero one.
 An increase, a receipt or a variance by productId takes its item by the same rule
-(promisable_facility_item): stock added by product is stock to sell.
+(catalog.inventory_items.promisable_facility_item): stock added by product is stock to sell.
 """
 
 from collections.abc import Collection, Iterator, Sequence
@@ -18,7 +18,6 @@ from typing import TypeVar, cast
 from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import require_facility, require_product
 from stockledger.core.bulk import execute_many
 from stockledger.core.dialects import one_of, upsert
 from stockledger.core.fixed import ZERO
@@ -62,18 +61,6 @@ def find_or_create_facility_items(
             created.update(inserted)
         linked.update(winners)
     return linked
-
-
-def promisable_facility_item(session: Session, facility_id: str, product_id: str) -> InventoryItem:
-    """The facility item of one product for stock added by productId (an increase, a receipt, a
-    variance), by the reset's rule: a held or expired facility item gives its link to the oldest
-    promisable item, else a new zero one, so the stock shows in availability."""
-    require_facility(session, facility_id)
-    require_product(session, product_id)
-    item_id = find_or_create_facility_items(session, [(facility_id, product_id)])[(facility_id, product_id)]
-    item = session.get(InventoryItem, (facility_id, item_id))
-    assert item is not None  # linked or inserted by this transaction just now
-    return item
 
 
 def lock_links(session: Session, pairs: Collection[Pair]) -> None:

@@ -2,12 +2,11 @@
 
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import require_facility
+from stockledger.catalog.inventory_items import promisable_facility_item, require_facility
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem
 from stockledger.ledger.post import Links, Posted, Posting, post
-from stockledger.resets.facility_items import promisable_facility_item
 from stockledger.returns.schemas import InventoryIncreaseIn
 from stockledger.shipping.service import check_shipment_of
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from stockledger.catalog.inventory_items import promisable_facility_item
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import NegativeStock, NotFound, ValidationFailed
 from stockledger.core.scope import check_owner
@@ -18,7 +19,6 @@ from stockledger.events.outbox import record_event
 from stockledger.ledger.items import find_inventory_item
 from stockledger.ledger.models import InventoryItem, VarianceReason
 from stockledger.ledger.post import Links, Posting, post
-from stockledger.resets.facility_items import promisable_facility_item
 from stockledger.variances.schemas import VarianceIn, VarianceOut
 
 
