@@ -115,8 +115,11 @@ PROMISABLE = (
 # locked, in (facility, product) order, before DIFFS; DIFFS, a NEW statement, then reads (and
 # locks) the items as they are once the other run has committed.
 # A link this run inserted is its own until it commits (another run's insert of it waits for
-# this one), so only the links that were there already are locked: an initial load writes each
-# new link once, not again to lock it.
+# this one), so only the links that were there already are locked (reset_linked: the inserted
+# ones). Each link is inserted naming the item the run will create for it (`:linked_prefix` and a
+# number: there is no foreign key from the link to the item, and the link is seen by no other run
+# before the item exists), so an initial load writes each link once: NEW_ITEMS takes that id as
+# the new item's, and UNLINK_UNUSED clears it where the run creates no item after all.
 LOCK_UNSTOCKED = [
     f"""
 CREATE TEMP TABLE reset_unstocked ON COMMIT DROP AS
@@ -126,17 +129,20 @@ WHERE c.code IS NULL
                   AND {PROMISABLE})
 """,
     """
+CREATE TEMP TABLE reset_linked ON COMMIT DROP AS
 WITH inserted AS (
-    INSERT INTO product_facility (facility_id, product_id)
-    SELECT f, p FROM reset_unstocked ORDER BY f, p
+    INSERT INTO product_facility (facility_id, product_id, inventory_item_id)
+    SELECT f, p, :linked_prefix || lpad((row_number() OVER (ORDER BY f, p))::text, 8, '0')
+    FROM reset_unstocked ORDER BY f, p
     ON CONFLICT (facility_id, product_id) DO NOTHING
-    RETURNING facility_id, product_id
+    RETURNING facility_id AS f, product_id AS p, inventory_item_id AS item
 )
-DELETE FROM reset_unstocked u USING inserted n WHERE u.f = n.facility_id AND u.p = n.product_id
+SELECT f, p, item FROM inserted
 """,
     """
 SELECT count(*) FROM (
     SELECT 1 FROM product_facility pf JOIN reset_unstocked u ON pf.facility_id = u.f AND pf.product_id = u.p
+    WHERE NOT EXISTS (SELECT 1 FROM reset_linked l WHERE l.f = u.f AND l.p = u.p)
     ORDER BY pf.facility_id, pf.product_id
     FOR NO KEY UPDATE OF pf
 ) locked
@@ -182,16 +188,19 @@ def new_item_prefix() -> str:
 
 
 # findOrCreateFacilityInventoryItem for every changed product without a promisable linked item
-# (none linked, or a held item or an expired lot: what the run sets would not show in its ATP),
-# as resets/facility_items.py does it for a batch: the oldest promisable item already there,
-# else a new one; the link inserted with it (where no row was there: `linked` is false) or, when
-# the row was there, claimed where it still names what it named (`old`); the loser of a race
-# takes the winner's link (read again by `postings`). The new items the run's links name
-# (`new_items`) are inserted by the ledger with their first postings (ledger/staged_pg.py).
+# (none linked, or a held item or an expired lot, or the item LOCK_UNSTOCKED's link names and the
+# run is yet to create: what the run sets would not show in its ATP), as
+# resets/facility_items.py does it for a batch: the oldest promisable item already there, else a
+# new one (the one the run's own link names, or a new id); the link inserted with it (where no
+# row was there: `linked` is false) or, when the row was there, claimed where it still names what
+# it named (`old`) and names another; the loser of a race takes the winner's link (read again by
+# `postings`). The new items the run's links name (`new_items`) are inserted by the ledger with
+# their first postings (ledger/staged_pg.py).
 NEW_ITEMS = f"""
 CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS
 SELECT n.f, n.p,
-       coalesce(o.id, :prefix || lpad((row_number() OVER (ORDER BY n.f, n.p))::text, 8, '0')) AS item,
+       coalesce(o.id, CASE WHEN starts_with(n.old, :linked_prefix) THEN n.old END,
+                :prefix || lpad((row_number() OVER (ORDER BY n.f, n.p))::text, 8, '0')) AS item,
        o.id IS NULL AS fresh, n.linked, n.old
 FROM (SELECT DISTINCT d.f, d.p, pf.facility_id IS NOT NULL AS linked, pf.inventory_item_id AS old
       FROM reset_diff d
@@ -215,8 +224,18 @@ ON CONFLICT (facility_id, product_id) DO NOTHING
     """
 UPDATE product_facility pf SET inventory_item_id = n.item FROM reset_new_item n
 WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS NOT DISTINCT FROM n.old
+  AND n.item IS DISTINCT FROM n.old
 """,
 ]
+
+# A link LOCK_UNSTOCKED inserted for an item the run did not create (its lines left the product at
+# zero, or an item to take was found) names no item, as a link findOrCreate never filled.
+UNLINK_UNUSED = """
+UPDATE product_facility pf SET inventory_item_id = NULL
+FROM (SELECT l.f, l.p, l.item FROM reset_linked l
+      WHERE NOT EXISTS (SELECT 1 FROM reset_new_item n WHERE n.f = l.f AND n.p = l.p AND n.item = l.item)) u
+WHERE pf.facility_id = u.f AND pf.product_id = u.p AND pf.inventory_item_id = u.item
+"""
 
 
 # Per facility named (f): its failed and its usable lines, and whether the run named it (a line
@@ -235,6 +254,7 @@ CHANGES = "SELECT line, f, p, diff, after_q, after_a FROM reset_diff WHERE diff 
 TEMPORARY = (
     "reset_checked",
     "reset_unstocked",
+    "reset_linked",
     "reset_diff",
     "reset_new_item",
 )

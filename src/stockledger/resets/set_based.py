@@ -76,16 +76,17 @@ def reset_in_database(
     _judge_deferred(session)
     run(text("ANALYZE reset_checked"))
     now = utcnow().replace(tzinfo=None)
+    linked = {"linked_prefix": line_sql_pg.new_item_prefix()}
     for statement in (*line_sql_pg.LOCK_UNSTOCKED, line_sql_pg.DIFFS):
-        run(text(statement))
-    run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix()})
-    for statement in line_sql_pg.FIND_OR_CREATE:
+        run(text(statement), linked)
+    run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix(), **linked})
+    for statement in (*line_sql_pg.FIND_OR_CREATE, line_sql_pg.UNLINK_UNUSED):
         run(text(statement))
     # No guard: a reset sets totals, ATP below zero included (SPEC §4, SECURITY.md)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     staged = StagedPostings(set_outcome.postings(), set_outcome.new_items(), REASON, links, now)
     posted = post(session, staged)
-    for name in ("reset_unstocked", "reset_new_item"):
+    for name in ("reset_unstocked", "reset_linked", "reset_new_item"):
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, posted, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, posted.count, keep_failures)
