@@ -377,10 +377,12 @@ def _exit_quietly(signum: int, frame: object) -> None:
 def _print_outcomes(outcomes: list[tuple[str, "ImportOutcome"]]) -> None:
     from rich.table import Table
 
-    table = Table("document", "type", "records", "ledger rows written")
+    table = Table("document", "type", "created", "updated", "unchanged", "ledger rows written")
     for name, outcome in outcomes:
-        records = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
-        table.add_row(name, outcome.document_type, records, str(outcome.ledger_rows_written))
+        # the rows written (created, updated) and those there as given (unchanged: not written)
+        rows = (outcome.created, outcome.updated, outcome.unchanged)
+        done = [", ".join(f"{k} {v}" for k, v in sorted(by_kind.items()) if v) or "-" for by_kind in rows]
+        table.add_row(name, outcome.document_type, *done, str(outcome.ledger_rows_written))
     console.print(table)
 
 

@@ -7,10 +7,11 @@ does, never by its name (`writes_through_ctes`, `binds_arrays`, `serialises_writ
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, event, text
+from sqlalchemy import ColumnElement, CursorResult, Engine, Result, Table, any_, bindparam, event, or_, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -220,6 +221,38 @@ def from_arrays(
     return f"SELECT {', '.join(selected)} FROM {source}", params
 
 
+@dataclass
+class Upserted:
+    """What an upsert did to its rows: `created`, `updated` (a column it sets held another value);
+    the others were there as given, unchanged, and not written. Filled in as the answers come
+    (sent behind: at the writes' settle)."""
+
+    created: int = 0
+    updated: int = 0
+
+    def count_returned(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """The rows of `upsert_action`'s RETURNING: one per row written, true where created."""
+        created = sum(1 for (new,) in rows if new)
+        self.created += created
+        self.updated += len(rows) - created
+
+
+def upsert_action(table: str, keys: Sequence[str], changes: Sequence[str]) -> str:
+    """PostgreSQL: the ON CONFLICT clause of an upsert that writes a row only where it is new or a
+    column of `changes` holds another value (an unchanged row is not written again: no new row
+    version, no WAL), and RETURNING one row per row written, true where it was inserted (xmax is
+    0 only in a row version no transaction has locked: a conflict's update locks it first)."""
+    conflict = f"ON CONFLICT ({', '.join(keys)})"
+    if not changes:
+        return f"{conflict} DO NOTHING RETURNING true"
+    current = ", ".join(f"{table}.{c}" for c in changes)
+    given = ", ".join(f"EXCLUDED.{c}" for c in changes)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in changes)
+    return (
+        f"{conflict} DO UPDATE SET {sets} WHERE ({current}) IS DISTINCT FROM ({given}) RETURNING (xmax = 0)"
+    )
+
+
 def upsert_rows(
     session: Session,
     table: Table,
@@ -227,33 +260,45 @@ def upsert_rows(
     keys: Sequence[str],
     writes: WriteBehind | None = None,
     insert_only: Sequence[str] = (),
+    upserted: Upserted | None = None,
 ) -> None:
     """`rows` (all with the same columns, each key once) INSERTed, or their other columns but
-    `insert_only` UPDATEd where the key exists (ON CONFLICT DO UPDATE; DO NOTHING when no
-    column is left to update). PostgreSQL: one statement from arrays (`from_arrays`) however many rows, sent
-    through `writes` when given (its answer awaited at their settle); SQLite: one executemany."""
+    `insert_only` UPDATEd where the key exists and one of them differs (nothing is left to update:
+    DO NOTHING); what it did counted into `upserted`. PostgreSQL: one statement from arrays
+    (`from_arrays`) however many rows, sent through `writes` when given (its answer awaited at
+    their settle); SQLite: an executemany of INSERT … DO NOTHING (its rowcount: the rows
+    created), then, when some were there already, one of the upsert (its rowcount: the rows
+    updated: a row just created holds what it is given)."""
     if not rows:
         return
+    upserted = upserted if upserted is not None else Upserted()
     columns = list(rows[0])
     changes = [c for c in columns if c not in keys and c not in insert_only]
     if is_postgres(session):
         select_rows, params = from_arrays(session, table, rows)
-        action = (
-            f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in changes)}" if changes else "DO NOTHING"
-        )
         into = f"INSERT INTO {table.name} ({', '.join(columns)})"
-        statement = Statement(f"{into} {select_rows} ON CONFLICT ({', '.join(keys)}) {action}", params)
+        statement = Statement(f"{into} {select_rows} {upsert_action(table.name, keys, changes)}", params)
         if writes is None:
-            run(session, statement)
+            upserted.count_returned(run(session, statement))
         else:
-            writes.send(statement)
+            writes.send(statement, upserted.count_returned)
         return
-    stmt = sqlite_insert(table)
-    if changes:
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in changes})
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-    session.execute(stmt, list(rows))
+    stmt = sqlite_insert(table).execution_options(preserve_rowcount=True)  # an INSERT's: kept
+    created = _rowcount(session.execute(stmt.on_conflict_do_nothing(index_elements=keys), list(rows)))
+    upserted.created += created
+    if not changes or created == len(rows):
+        return
+    excluded = stmt.excluded
+    differs = or_(*(table.c[c].is_distinct_from(excluded[c]) for c in changes))
+    update = stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: excluded[c] for c in changes}, where=differs
+    )
+    upserted.updated += _rowcount(session.execute(update, list(rows)))
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows a DML statement (an executemany: all its runs) changed."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def array_literal(values: Sequence[Any]) -> str:
