@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 from stockledger.catalog.import_rows import ImportOutcome, fields
 from stockledger.catalog.import_stock import Tick, no_tick
 from stockledger.catalog.schemas import ProductDoc
-from stockledger.core.bulk import Upserted, upsert_copied
+from stockledger.core.bulk import upsert_copied
 from stockledger.core.config import at_import
 from stockledger.core.dialects import binds_arrays, one_of
 from stockledger.core.errors import Forbidden, ValidationFailed
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
+from stockledger.core.upserts import Upserted
 from stockledger.core.write_behind import WriteBehind
 from stockledger.ledger.models import FacilityLocation, Product, ProductFacility, ProductFacilityLocation
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
 from stockledger.core.citus import shards_by_facility
-from stockledger.core.dialects import Upserted, upsert_action, upsert_rows
+from stockledger.core.dialects import upsert_rows
 from stockledger.core.statements import (
     Processor,
     Statement,
@@ -32,6 +32,7 @@ from stockledger.core.statements import (
     table_binders,
 )
 from stockledger.core.transactions import savepoint
+from stockledger.core.upserts import Upserted, upsert_action
 from stockledger.core.write_behind import WriteBehind, writes_behind
 
 EXECUTEMANY_ROWS = 10_000  # SQLite: rows per executemany, so a long stream is never one list in memory
@@ -276,12 +277,8 @@ def upsert_copied(
     conn = connection_of(session)
     copy = partial(_copy_columns, conn, table.name, columns, values, text)
     staged = partial(_upsert_staged, session, conn, table, columns, values, text, keys, insert_only, upserted)
-    if not _copied_as_new(session, conn, table, copy, staged, partial(_all_created, upserted, len(rows))):
+    if not _copied_as_new(session, conn, table, copy, staged, partial(upserted.all_created, len(rows))):
         staged(writes)
-
-
-def _all_created(upserted: Upserted, count: int) -> None:
-    upserted.created += count
 
 
 def _upsert_staged(
@@ -323,15 +320,14 @@ def _copied_as_new(
     staged: Callable[[WriteBehind | None], None],
     copied: Callable[[], None],
 ) -> bool:
-    """The rows COPYed straight into `table` (`copy`, then `copied()`: all of them created) when
-    none of their keys is there yet (a first load): no staging table, no INSERT … SELECT and no
-    ON CONFLICT. In a savepoint: a key
-    already there (a reload, or a row another transaction added meanwhile) undoes it, and the
-    rows go `staged` instead. In a `with WriteBehind` block the COPY runs behind (its thread
-    waits for the server while the caller makes the next rows). Not tried for a table that
-    had a key there before in this transaction, at most DIRECT_TRIES times a transaction (each
-    savepoint takes a subtransaction id, of which a server process keeps 64 in shared memory),
-    and never on Citus: False, the rows are the caller's to stage."""
+    """The rows COPYed straight into `table` (`copy`, then `copied()`) when none of their keys
+    is there yet (a first load): no staging table, no INSERT … SELECT and no ON CONFLICT. In a
+    savepoint: a key already there (a reload, or a row another transaction added meanwhile)
+    undoes it, and the rows go `staged` instead. In a `with WriteBehind` block the COPY runs
+    behind (its thread waits for the server while the caller makes the next rows). Not tried
+    for a table that had a key there before in this transaction, at most DIRECT_TRIES times a
+    transaction (each savepoint takes a subtransaction id, of which a server process keeps 64
+    in shared memory), and never on Citus: False, the rows are the caller's to stage."""
     tries = _tries(session)
     if table.name in tries.refused or tries.count >= DIRECT_TRIES or shards_by_facility(session):
         return False
@@ -408,4 +404,4 @@ def _bound(
     return by_column
 
 
-__all__ = ["Upserted", "copy_rows", "session_settings", "upsert_copied"]
+__all__ = ["copy_rows", "session_settings", "upsert_copied"]

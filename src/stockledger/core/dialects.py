@@ -7,11 +7,10 @@ does, never by its name (`writes_through_ctes`, `binds_arrays`, `serialises_writ
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, Result, Table, any_, bindparam, event, or_, text
+from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, event, or_, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,6 +29,7 @@ from stockledger.core.statements import (
     run,
     table_binders,
 )
+from stockledger.core.upserts import Upserted, rowcount, upsert_action
 from stockledger.core.write_behind import WriteBehind
 
 log = logging.getLogger("stockledger.db")
@@ -221,38 +221,6 @@ def from_arrays(
     return f"SELECT {', '.join(selected)} FROM {source}", params
 
 
-@dataclass
-class Upserted:
-    """What an upsert did to its rows: `created`, `updated` (a column it sets held another value);
-    the others were there as given, unchanged, and not written. Filled in as the answers come
-    (sent behind: at the writes' settle)."""
-
-    created: int = 0
-    updated: int = 0
-
-    def count_returned(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """The rows of `upsert_action`'s RETURNING: one per row written, true where created."""
-        created = sum(1 for (new,) in rows if new)
-        self.created += created
-        self.updated += len(rows) - created
-
-
-def upsert_action(table: str, keys: Sequence[str], changes: Sequence[str]) -> str:
-    """PostgreSQL: the ON CONFLICT clause of an upsert that writes a row only where it is new or a
-    column of `changes` holds another value (an unchanged row is not written again: no new row
-    version, no WAL), and RETURNING one row per row written, true where it was inserted (xmax is
-    0 only in a row version no transaction has locked: a conflict's update locks it first)."""
-    conflict = f"ON CONFLICT ({', '.join(keys)})"
-    if not changes:
-        return f"{conflict} DO NOTHING RETURNING true"
-    current = ", ".join(f"{table}.{c}" for c in changes)
-    given = ", ".join(f"EXCLUDED.{c}" for c in changes)
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in changes)
-    return (
-        f"{conflict} DO UPDATE SET {sets} WHERE ({current}) IS DISTINCT FROM ({given}) RETURNING (xmax = 0)"
-    )
-
-
 def upsert_rows(
     session: Session,
     table: Table,
@@ -284,7 +252,7 @@ def upsert_rows(
             writes.send(statement, upserted.count_returned)
         return
     stmt = sqlite_insert(table).execution_options(preserve_rowcount=True)  # an INSERT's: kept
-    created = _rowcount(session.execute(stmt.on_conflict_do_nothing(index_elements=keys), list(rows)))
+    created = rowcount(session.execute(stmt.on_conflict_do_nothing(index_elements=keys), list(rows)))
     upserted.created += created
     if not changes or created == len(rows):
         return
@@ -293,12 +261,7 @@ def upsert_rows(
     update = stmt.on_conflict_do_update(
         index_elements=keys, set_={c: excluded[c] for c in changes}, where=differs
     )
-    upserted.updated += _rowcount(session.execute(update, list(rows)))
-
-
-def _rowcount(result: Result[Any]) -> int:
-    """The rows a DML statement (an executemany: all its runs) changed."""
-    return cast(CursorResult[Any], result).rowcount
+    upserted.updated += rowcount(session.execute(update, list(rows)))
 
 
 def array_literal(values: Sequence[Any]) -> str:
