@@ -8,7 +8,7 @@ dump and no dict per row (a batch's products alike, as a document's usually are)
 A product named twice in one batch is written once, with the fields of both (the later wins a
 field both give): what the two upserts in a row would leave; the counts are of the rows: one
 product, not two, created, updated (a field it gives held another value) or unchanged (not
-written: core.dialects.upsert_action).
+written: core.upserts.upsert_action).
 """
 
 from collections import Counter

@@ -3,14 +3,15 @@ event that names an item loaded from a document."""
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, literal, or_, select
+from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.dialects import upsert
 from stockledger.core.errors import ValidationFailed
+from stockledger.core.upserts import rowcount
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import FacilityLocation, InventoryItem
 
@@ -67,8 +68,7 @@ def merge(
         stmt = stmt.on_conflict_do_update(index_elements=keys, set_=changes, where=differs)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-    written = session.execute(stmt.execution_options(preserve_rowcount=True))  # an INSERT's: kept
-    if not cast(CursorResult[Any], written).rowcount:
+    if not rowcount(session.execute(stmt.execution_options(preserve_rowcount=True))):
         return "unchanged"
     return "updated" if existed else "created"
 

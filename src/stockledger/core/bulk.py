@@ -294,7 +294,7 @@ def _upsert_staged(
     writes: WriteBehind | None,
 ) -> None:
     """The rows COPYed into `table`'s staging table, then one INSERT … SELECT … ON CONFLICT
-    (core.dialects.upsert_action: an unchanged row not written), sent behind when `writes`;
+    (core.upserts.upsert_action: an unchanged row not written), sent behind when `writes`;
     what it did counted into `upserted` (at the writes' settle when behind)."""
     stage = f"pg_temp.{STAGE_PREFIX}{table.name}"
     conn.exec_driver_sql(
