@@ -50,7 +50,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/import"): (
         "Load one seed-format document (upsert): a facility with `facilityLocations` or "
         "`products`, a list of InventoryItems with `inventoryItemDetails`, or a PhysicalInventory "
-        "with `inventoryItemVariances`. Loading the same document again writes nothing. An item keeps "
+        "with `inventoryItemVariances`. The answer says what was written, by kind of record: `created`, "
+        "`updated` (a field the document gives held another value), `unchanged` (there as given: not "
+        "written), each listing every kind the document holds; `counts` is the rows written (created + "
+        "updated: a record named twice is one row) and `ledgerRowsWritten` the ledger rows. Loading the "
+        "same document again writes nothing (`counts` all 0, all `unchanged`). An item keeps "
         "its facility and its product: naming an existing item with another one is 409 `conflict` "
         "and applies nothing. At most 50,000 records (objects and array elements); an item's total "
         "at most 10^12 units. Only the members the format lists: another (`inventoryItemVariances` in "

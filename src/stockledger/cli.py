@@ -10,7 +10,6 @@ import json
 import os
 import signal
 from collections.abc import Callable
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +22,7 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 from typer.main import get_group
 
+from stockledger.core import strict_json
 from stockledger.core.cli_database import database_command, open_database, user_or_exit
 from stockledger.core.config import Settings, get_settings, settings_problem
 
@@ -213,10 +213,13 @@ def load(
 
 def _read_document(path: Path) -> Any:
     """A file's JSON, its numbers exact (as POST /v1/import reads them: 1.0000000000000001 is
-    refused for its decimals, not read as the float 1.0); not UTF-8 or not JSON: one line naming
-    the file, exit 2 (nothing written)."""
+    refused for its decimals, not read as the float 1.0); not UTF-8, not JSON or an object naming
+    a member twice (core.strict_json): one line naming the file, exit 2 (nothing written)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        return strict_json.loads(path.read_text(encoding="utf-8"))
+    except strict_json.DuplicateMember as exc:  # as POST /v1/import refuses it
+        err.print(f"{path}: {exc}; nothing written", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     except UnicodeDecodeError as exc:
         err.print(f"{path}: not UTF-8: {exc}; nothing written", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc
@@ -374,10 +377,12 @@ def _exit_quietly(signum: int, frame: object) -> None:
 def _print_outcomes(outcomes: list[tuple[str, "ImportOutcome"]]) -> None:
     from rich.table import Table
 
-    table = Table("document", "type", "records", "ledger rows written")
+    table = Table("document", "type", "created", "updated", "unchanged", "ledger rows written")
     for name, outcome in outcomes:
-        records = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
-        table.add_row(name, outcome.document_type, records, str(outcome.ledger_rows_written))
+        # the rows written (created, updated) and those there as given (unchanged: not written)
+        rows = (outcome.created, outcome.updated, outcome.unchanged)
+        done = [", ".join(f"{k} {v}" for k, v in sorted(by_kind.items()) if v) or "-" for by_kind in rows]
+        table.add_row(name, outcome.document_type, *done, str(outcome.ledger_rows_written))
     console.print(table)
 
 

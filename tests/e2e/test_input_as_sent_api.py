@@ -46,9 +46,9 @@ def test_a_reset_line_is_applied_as_sent_or_fails_on_its_own_line(seeded_client:
     assert answer.status_code == 200, answer.text
     failures = answer.json()["failures"]
     assert [(f["line"], f["code"], f["facilityId"], f["productId"]) for f in failures] == [
-        (2, "invalid_line", None, "FG001"),
-        (3, "invalid_line", None, "FG001"),
-        (4, "invalid_line", None, "FG001 "),
+        (2, "invalid_line", "FACILITY_1", "FG001"),
+        (3, "invalid_line", "FACILITY_1", "FG001"),
+        (4, "invalid_line", "FACILITY_1", "FG001 "),
         (5, "invalid_quantity", "FACILITY_1", "FG001"),
     ]
     assert failures[0]["message"] == "has 5 fields, more than the header's 4: refused, not guessed at"

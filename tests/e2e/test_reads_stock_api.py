@@ -188,7 +188,7 @@ def test_a_reset_runs_failed_lines_are_stored_with_it(seeded_client: TestClient)
         "productId": "NO_SUCH",
     }
     assert stored[1]["code"] == "invalid_line"
-    assert stored[1]["facilityId"] is None
+    assert (stored[1]["facilityId"], stored[1]["productId"]) == (FAC, None)  # what the line gave
     assert seeded_client.get(path).json()["linesFailed"] == STORED_FAILURES + 201
     clean = seeded_client.post("/v1/external-inventory-resets", json={"lines": [good]}).json()
     none = seeded_client.get(f"/v1/external-inventory-resets/{clean['inventoryResetId']}/failures").json()

@@ -191,3 +191,16 @@ def test_load_reads_quantities_exactly_as_the_api_does(
     answer = client.post("/v1/import", content=text, headers={"content-type": "application/json"})
     assert answer.status_code == 422, answer.text
     assert _count(db, Facility.facility_id) == 0
+
+
+def test_a_document_naming_a_member_twice_is_refused_by_load_as_by_the_api(
+    env: str, db: Database, tmp_path: Path
+) -> None:
+    """json.loads kept the last of the two: the file loaded product PB, named nowhere else."""
+    path = tmp_path / "twice.json"
+    path.write_text('{"facilityId": "FT", "products": [{"productId": "PA", "productId": "PB"}]}')
+    result = runner.invoke(app, ["load", str(path)])
+    assert result.exit_code == 2, result.output
+    assert 'products.0.productId: the member "productId" appears twice in one object' in result.output
+    assert "nothing written" in result.output
+    assert (_count(db, Facility.facility_id), _count(db, Product.product_id)) == (0, 0)

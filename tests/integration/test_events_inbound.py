@@ -122,3 +122,16 @@ def test_an_inbound_quantity_is_read_exactly(seeded: Database) -> None:
     with seeded.reading() as session:
         detail = session.scalar(select(ProcessedMessage.detail).where(ProcessedMessage.message_id == "m-x"))
     assert str(detail).startswith("validation_failed"), detail
+
+
+def test_an_inbound_message_naming_a_member_twice_is_refused(seeded: Database) -> None:
+    """json.loads kept the last "quantity": the order reserved 2 where the first said 1."""
+    before = _atp(seeded)
+    body = _order("O-IN-T", 1).replace(b'"quantity": 1', b'"quantity": 1, "quantity": 2')
+    assert apply_one(seeded, "OrderConfirmed", "m-t", body) == REFUSED
+    assert _atp(seeded) == before
+    with seeded.reading() as session:
+        detail = session.scalar(select(ProcessedMessage.detail).where(ProcessedMessage.message_id == "m-t"))
+    assert str(detail).startswith(
+        'validation_failed: items.0.quantity: the member "quantity" appears twice'
+    ), detail

@@ -67,7 +67,10 @@ def test_a_csv_line_is_applied_as_sent_or_fails_on_its_own_line(seeded: Database
         outcome = reset_inventory(session, csv_lines(rows))
     assert [(f.line, f.code, f.message, f.product_id) for f in outcome.failures] == EXPECTED
     refused = [f.facility_id for f in outcome.failures if f.code == "invalid_line"]
-    assert refused == [None] * 5  # a line refused whole names no facility (the run's scope is kept)
+    # A line refused whole shows the facility it gave (line 7's is no printable text: its message
+    # quotes it), and the run's scope is kept: FACILITY_1\u3000 names FACILITY_1
+    assert refused == [F, F, F, None, F]
+    assert outcome.facilities == {F}
     assert (outcome.lines_total, outcome.lines_changed, outcome.lines_failed) == (8, 2, 6)
     assert _totals(seeded, "FG001") == (Decimal(40), Decimal(40))  # not the 99 the open quote swallowed
     assert _totals(seeded, "FG002") == fg002

@@ -121,3 +121,28 @@ def test_a_kill_9_midway_leaves_nothing_applied(db: Database, db_url: str, tmp_p
         assert session.scalar(select(func.count()).select_from(InventoryItemDetail)) == 0
         assert session.scalar(select(func.count()).select_from(ExternalInventoryReset)) == 0
         assert session.scalar(text("SELECT count(*) FROM inventory_item")) == 0
+
+
+def test_reset_table_shows_the_ids_a_failed_line_gave(
+    env: str, seeded: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by an outside tester: the table had no ids, and the answer's facilityId was null where
+    the line named one. An id is shown as given; text that is no id quoted, so its spaces show;
+    a line's "[red]" is text, not a style."""
+    from stockledger.resets import cli as reset_cli
+
+    monkeypatch.setattr(reset_cli.console, "width", 200)
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        HEADER + "FACILITY_1,FG#1,4,\nFACILITY_1 ,FG001,4,\n[red]X,FG001,1,\nFACILITY_1,FG002,5,,9\n"
+    )
+    result = runner.invoke(app, ["reset", str(path)])
+    assert result.exit_code == 1, result.output
+    rows = [line.split("│")[1:-1] for line in result.output.splitlines() if line.startswith("│")]
+    cells = [[cell.strip() for cell in row[:4]] for row in rows]
+    assert cells == [
+        ["2", "invalid_line", "FACILITY_1", "'FG#1'"],
+        ["3", "invalid_line", "'FACILITY_1 '", "FG001"],
+        ["4", "invalid_line", "'[red]X'", "FG001"],
+        ["5", "invalid_line", "FACILITY_1", "FG002"],
+    ]

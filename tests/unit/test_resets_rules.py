@@ -13,6 +13,7 @@ from stockledger.resets.rules import (
     RawLine,
     ResetLine,
     check_line,
+    named_facilities,
     parse_quantity,
     reset_diff,
 )
@@ -134,7 +135,44 @@ def test_an_id_is_compared_exactly() -> None:
     for facility, product in ((" F", "P"), ("F", "P\t"), ("F", "P\n"), ("F", "\u2003P")):
         failure = check_line(RawLine(2, facility, product, "1"))
         assert isinstance(failure, LineFailure)
-        assert (failure.code, failure.facility_id) == ("invalid_line", None)
+        assert (failure.code, failure.facility_id) == ("invalid_line", facility)  # shown as given
         assert "has whitespace at its start or end: ids are compared exactly" in failure.message
     # A quantity may have whitespace around it: the number is the same number.
     assert check_line(RawLine(2, "F", "P", " 1 ")) == ResetLine(2, "F", "P", QOH, Decimal(1))
+
+
+@pytest.mark.parametrize(
+    ("facility", "product", "message", "shown"),
+    [
+        ("FACILITY_1", "FG#1", "productId 'FG#1' is not a valid id", ("FACILITY_1", "FG#1")),
+        ("FAC ILITY", "FG001", "facilityId 'FAC ILITY' is not a valid id", ("FAC ILITY", "FG001")),
+        ("FACILITY_1", None, "productId is missing or not text", ("FACILITY_1", None)),
+        ("F" * 61, "FG001", f"facilityId '{'F' * 61}' is longer than 60", (None, "FG001")),
+        ("FACILITY_1", "FG\x0001", "productId 'FG\\x0001' is not a valid id", ("FACILITY_1", None)),
+    ],
+)
+def test_an_invalid_line_shows_what_it_gave(
+    facility: str | None, product: str | None, message: str, shown: tuple[str | None, str | None]
+) -> None:
+    """Found by an outside tester: an `invalid_line` failure said `facilityId: null` where the
+    line named a facility. It names both ids as given (where they can be shown) and quotes,
+    escaped, the one that is no id."""
+    failure = check_line(RawLine(3, facility, product, "1"))
+    assert isinstance(failure, LineFailure)
+    assert failure.code == "invalid_line"
+    assert failure.message.startswith(message)
+    assert (failure.facility_id, failure.product_id) == shown
+    misshapen = check_line(RawLine(4, "FACILITY_1", "FG001", "1", None, "has 5 fields"))
+    assert isinstance(misshapen, LineFailure)
+    assert (misshapen.facility_id, misshapen.product_id) == ("FACILITY_1", "FG001")
+
+
+def test_a_run_names_the_facilities_its_lines_give_as_ids() -> None:
+    lines = [
+        RawLine(1, "FACILITY_1", "FG#1"),  # a failed line still names its facility
+        RawLine(2, " FACILITY_2\u3000", "FG001"),  # whitespace around it aside, as the scope reads it
+        RawLine(3, "FAC ILITY", "FG001"),  # no id: no facility
+        RawLine(4, 5, "FG001"),
+        RawLine(5, "F\x00", "FG001"),
+    ]
+    assert named_facilities(lines) == {"FACILITY_1", "FACILITY_2"}

@@ -62,7 +62,10 @@ def import_document(session: WriteSession, document: Any = Body(...)) -> ImportR
     analyze_after_commit(session, inserts_before)  # the tables a large document grew, once committed
     return ImportResult(
         document_type=outcome.document_type,
-        counts=dict(outcome.counts),
+        counts=outcome.counts,
+        created=dict(outcome.created),
+        updated=dict(outcome.updated),
+        unchanged=dict(outcome.unchanged),
         ledger_rows_written=outcome.ledger_rows_written,
     )
 

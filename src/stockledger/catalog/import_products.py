@@ -6,11 +6,14 @@ loaded ≈ 1,000 products/s. The rows go from the validated models to the COPY a
 dump and no dict per row (a batch's products alike, as a document's usually are).
 
 A product named twice in one batch is written once, with the fields of both (the later wins a
-field both give): what the two upserts in a row would leave; the counts are of the rows
-written (one product, not two).
+field both give): what the two upserts in a row would leave; the counts are of the rows: one
+product, not two, created, updated (a field it gives held another value) or unchanged (not
+written: core.upserts.upsert_action).
 """
 
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
@@ -27,6 +30,7 @@ from stockledger.core.dialects import binds_arrays, one_of
 from stockledger.core.errors import Forbidden, ValidationFailed
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
+from stockledger.core.upserts import Upserted
 from stockledger.core.write_behind import WriteBehind
 from stockledger.ledger.models import FacilityLocation, Product, ProductFacility, ProductFacilityLocation
 
@@ -54,37 +58,74 @@ def import_products(
     for a facility's document, their ProductFacility and ProductFacilityLocation rows."""
     scoped = facilities_in_scope(session) is not None
     _check(session, docs, facility_id, scoped)
+    written = _Written()
     with WriteBehind(session):  # PostgreSQL: a batch upserted while the next is made (core.bulk)
-        for start in range(0, len(docs), BATCH):
-            batch = docs[start : start + BATCH]
-            if not scoped:
-                _write_products(session, batch)
+        for batch in _batches(docs):
+            if not scoped:  # a scoped token's products are as they are (_check): none written
+                _write_products(session, batch, written.products)
             if facility_id is not None:
-                _write_links(session, batch, facility_id)
+                _write_links(session, batch, facility_id, written)
+            written.count(batch)
             tick(len(batch))
-    _count(docs, facility_id, outcome)
+    written.record(outcome, facility_id is not None)
 
 
-def _count(docs: list[ProductDoc], facility_id: str | None, outcome: ImportOutcome) -> None:
-    """The rows written, not the records read: a product named twice is one product (its
-    ProductFacility one row, a location it names twice one ProductFacilityLocation)."""
-    products = len(set(map(_product_id, docs)))
-    outcome.counts["products"] += products
-    if facility_id is None:
+def _batches(docs: list[ProductDoc]) -> Iterator[list[ProductDoc]]:
+    """The documents BATCH at a time; a product named more than once has all its records in one
+    batch (the batch of its first), merged there as they stand in the document (`_rows`): what
+    upserts one after the other would leave, each row written once and counted once."""
+    if len(set(map(_product_id, docs))) == len(docs):  # the usual document
+        yield from (docs[start : start + BATCH] for start in range(0, len(docs), BATCH))
         return
-    outcome.counts["productFacilities"] += products
-    located = {(d.product_id, pfl.location_seq_id) for d in docs for pfl in d.product_facility_locations}
-    if located:  # counted when there are some, as a row-by-row load counted them
-        outcome.counts["productFacilityLocations"] += len(located)
+    named: dict[str, list[ProductDoc]] = {}
+    for doc in docs:
+        named.setdefault(doc.product_id, []).append(doc)
+    batch: list[ProductDoc] = []
+    for records in named.values():
+        if batch and len(batch) + len(records) > BATCH:
+            yield batch
+            batch = []
+        batch.extend(records)
+    if batch:
+        yield batch
 
 
-def _write_products(session: Session, batch: list[ProductDoc]) -> None:
+@dataclass
+class _Written:
+    """What the batches wrote (Upserted: counted as the answers come) and how many rows they
+    named (a product named twice is one row, in one batch: `_batches`)."""
+
+    products: Upserted = field(default_factory=Upserted)
+    links: Upserted = field(default_factory=Upserted)
+    located: Upserted = field(default_factory=Upserted)
+    named: Counter[str] = field(default_factory=Counter)
+
+    def count(self, batch: list[ProductDoc]) -> None:
+        self.named["products"] += len(set(map(_product_id, batch)))
+        located = {(d.product_id, pfl.location_seq_id) for d in batch for pfl in d.product_facility_locations}
+        self.named["located"] += len(located)
+
+    def record(self, outcome: ImportOutcome, linked: bool) -> None:
+        """Into `outcome`: created, updated, and the rest of the rows named unchanged (once the
+        writes settled); links and their locations for a facility's document (locations where
+        it names some, as a row-by-row load counted them)."""
+        kinds = [("products", self.products, self.named["products"])]
+        if linked:
+            kinds.append(("productFacilities", self.links, self.named["products"]))
+        if linked and self.named["located"]:
+            kinds.append(("productFacilityLocations", self.located, self.named["located"]))
+        for kind, upserted, named in kinds:
+            unchanged = named - upserted.created - upserted.updated
+            outcome.add(kind, upserted.created, upserted.updated, unchanged)
+
+
+def _write_products(session: Session, batch: list[ProductDoc], upserted: Upserted) -> None:
     items: list[Item] = [((), doc) for doc in batch]
     now = (utcnow(),)  # created_stamp: written by the INSERT alone
     for columns, rows in _rows(items, (), LINK_FIELDS, _product_key):
         stamped = [row + now for row in rows]
         stamp = ["created_stamp"]
-        upsert_copied(session, PRODUCT, [*columns, *stamp], stamped, ["product_id"], stamp)
+        upsert_copied(session, PRODUCT, [*columns, *stamp], stamped, ["product_id"], stamp, upserted)
 
 
 def _check(session: Session, docs: list[ProductDoc], facility_id: str | None, scoped: bool) -> None:
@@ -138,19 +179,19 @@ def _known_locations(session: Session, facility_id: str, named: set[str]) -> set
     return known
 
 
-def _write_links(session: Session, batch: list[ProductDoc], facility_id: str) -> None:
+def _write_links(session: Session, batch: list[ProductDoc], facility_id: str, written: _Written) -> None:
     """Each product's ProductFacility row (the productFacility fields given) and its
     ProductFacilityLocation rows."""
     prefix = ("facility_id", "product_id")
     links: list[Item] = [((facility_id, d.product_id), d.product_facility) for d in batch]
     for columns, rows in _rows(links, prefix, NOTHING, lambda item: item[0]):
-        upsert_copied(session, LINK, columns, rows, prefix)
+        upsert_copied(session, LINK, columns, rows, prefix, upserted=written.links)
     located: list[Item] = [
         ((facility_id, d.product_id), pfl) for d in batch for pfl in d.product_facility_locations
     ]
     keys = [*prefix, "location_seq_id"]
     for columns, rows in _rows(located, prefix, NOTHING, _located_key):
-        upsert_copied(session, LINK_LOCATION, columns, rows, keys)
+        upsert_copied(session, LINK_LOCATION, columns, rows, keys, upserted=written.located)
 
 
 _product_id = attrgetter("product_id")

@@ -3,22 +3,46 @@ event that names an item loaded from a document."""
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
+from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.dialects import upsert
 from stockledger.core.errors import ValidationFailed
+from stockledger.core.upserts import rowcount
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import FacilityLocation, InventoryItem
+
+Written = Literal["created", "updated", "unchanged"]
 
 
 @dataclass
 class ImportOutcome:
+    """What a document's import wrote, by kind of record (facilities, products, inventoryItems…):
+    `created`, `updated` (a field the document gives held another value) and `unchanged` (there as
+    the document gives it: not written). Every kind the document holds is in all three, zeros
+    included. `counts`: the rows written, created + updated (a record named twice in a document
+    is one row; a reload of the same document writes nothing: 0)."""
+
     document_type: str
-    counts: Counter[str] = field(default_factory=Counter)
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
     ledger_rows_written: int = 0
+
+    def add(self, kind: str, created: int = 0, updated: int = 0, unchanged: int = 0) -> None:
+        self.created[kind] += created
+        self.updated[kind] += updated
+        self.unchanged[kind] += unchanged
+
+    def add_one(self, kind: str, written: Written) -> None:
+        self.add(kind, **{written: 1})
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {kind: self.created[kind] + self.updated[kind] for kind in self.created}
 
 
 def merge(
@@ -27,16 +51,26 @@ def merge(
     values: dict[str, Any],
     keys: list[str],
     insert_only: dict[str, Any] | None = None,
-) -> None:
-    """INSERT, or UPDATE only the fields the document gave (ON CONFLICT DO UPDATE); `insert_only`
-    values are written by the INSERT alone (who first recorded a row stays so on a reload)."""
+    existed: bool | None = None,
+) -> Written:
+    """INSERT, or UPDATE only the fields the document gave, and only where one of them holds
+    another value (ON CONFLICT DO UPDATE … WHERE); `insert_only` values are written by the INSERT
+    alone (who first recorded a row stays so on a reload). What it did: the row was there before
+    (`existed`, read here when the caller does not know) and the statement wrote it or not."""
     table = model.__table__
     changes = {k: v for k, v in values.items() if k not in keys}
+    if existed is None:
+        found = select(literal(1)).select_from(table).where(*(table.c[k] == values[k] for k in keys))
+        existed = session.execute(found).first() is not None
     stmt = upsert(session, table).values(**values, **(insert_only or {}))
     if changes:
-        session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+        differs = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in changes))
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=changes, where=differs)
     else:
-        session.execute(stmt.on_conflict_do_nothing(index_elements=keys))
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    if not rowcount(session.execute(stmt.execution_options(preserve_rowcount=True))):
+        return "unchanged"
+    return "updated" if existed else "created"
 
 
 def fields(doc: BaseModel, *exclude: str) -> dict[str, Any]:

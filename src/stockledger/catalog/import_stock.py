@@ -68,16 +68,19 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
     if is_new:
         session.add(InventoryItem(**attrs))
         session.flush()
+        outcome.add_one("inventoryItems", "created")
     else:
-        merge(session, InventoryItem, attrs, ["facility_id", "inventory_item_id"])
+        keys = ["facility_id", "inventory_item_id"]
+        outcome.add_one("inventoryItems", merge(session, InventoryItem, attrs, keys, existed=True))
     link_product_facility(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
-    outcome.counts["inventoryItems"] += 1
     written = outcome.ledger_rows_written
     for detail in doc.inventory_item_details:
-        if not _detail_exists(session, doc, detail):
-            post(session, _detail_posting(doc, detail))
-            outcome.ledger_rows_written += 1
-        outcome.counts["inventoryItemDetails"] += 1
+        if _detail_exists(session, doc, detail):  # a ledger row is never changed: there as it was
+            outcome.add_one("inventoryItemDetails", "unchanged")
+            continue
+        post(session, _detail_posting(doc, detail))
+        outcome.ledger_rows_written += 1
+        outcome.add_one("inventoryItemDetails", "created")
     if is_new:
         outcome.ledger_rows_written += _reconcile_stated_totals(session, doc)
     if outcome.ledger_rows_written > written:
@@ -195,22 +198,26 @@ def import_physical_inventory(
     header.setdefault("physical_inventory_date", when)
     who = acting_user(session) or doc.party_id  # header, variances and ledger rows alike
     facilities: set[str] = set()
+    outcome.add("physicalInventories")  # one header per facility its variances' items are in
     for variance in doc.inventory_item_variances:
         item = _item_anywhere(session, variance.inventory_item_id)
-        facilities.add(item.facility_id)
         _require_reason(session, variance.variance_reason_id)
-        merge(
+        written = merge(
             session,
             PhysicalInventory,
             {"facility_id": item.facility_id, **header},
             ["facility_id", "physical_inventory_id"],
             {"change_by_user_login_id": who},
         )
+        if item.facility_id not in facilities:  # merged again per variance: counted once
+            outcome.add_one("physicalInventories", written)
+        facilities.add(item.facility_id)
         key = (item.facility_id, item.inventory_item_id, doc.physical_inventory_id)
-        outcome.counts["inventoryItemVariances"] += 1
         tick()
         if session.get(InventoryItemVariance, key) is not None:
+            outcome.add_one("inventoryItemVariances", "unchanged")  # a variance is never changed
             continue
+        outcome.add_one("inventoryItemVariances", "created")
         session.add(
             InventoryItemVariance(
                 facility_id=item.facility_id,
@@ -239,7 +246,6 @@ def import_physical_inventory(
         outcome.ledger_rows_written += 1
         record_imported(session, item.facility_id, item.product_id, item.inventory_item_id)
     require_summable(session, facilities)
-    outcome.counts["physicalInventories"] = 1
     return outcome
 
 

@@ -91,15 +91,15 @@ def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
 
 def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOutcome:
     outcome = ImportOutcome("facility")
-    merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
-    outcome.counts["facilities"] += 1
+    written = merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
+    outcome.add_one("facilities", written)
     for loc in doc.facility_locations:
-        merge(
+        written = merge(
             session,
             FacilityLocation,
             {"facility_id": doc.facility_id, **fields(loc)},
             ["facility_id", "location_seq_id"],
         )
-        outcome.counts["facilityLocations"] += 1
+        outcome.add_one("facilityLocations", written)
     import_products(session, doc.products, outcome, doc.facility_id, tick)
     return outcome

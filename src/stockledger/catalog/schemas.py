@@ -124,8 +124,18 @@ class PhysicalInventoryDoc(DocumentModel):
 
 
 class ImportResult(ApiModel):
+    """What the document's import wrote, by kind of record; every kind the document holds is in
+    each map, zeros included."""
+
     document_type: str
-    counts: dict[str, int]
+    counts: dict[str, int] = Field(
+        description="Rows written (created + updated); a reload of the same document: zeros"
+    )
+    created: dict[str, int] = Field(description="Rows created")
+    updated: dict[str, int] = Field(description="Rows there before that a field of the document changed")
+    unchanged: dict[str, int] = Field(
+        description="Rows there already as the document gives them: not written"
+    )
     ledger_rows_written: int
 
 

@@ -32,6 +32,7 @@ from stockledger.core.statements import (
     table_binders,
 )
 from stockledger.core.transactions import savepoint
+from stockledger.core.upserts import Upserted, upsert_action
 from stockledger.core.write_behind import WriteBehind, writes_behind
 
 EXECUTEMANY_ROWS = 10_000  # SQLite: rows per executemany, so a long stream is never one list in memory
@@ -247,10 +248,12 @@ def upsert_copied(
     rows: Sequence[Sequence[Any]],
     keys: Sequence[str],
     insert_only: Sequence[str] = (),
+    upserted: Upserted | None = None,
 ) -> None:
     """`rows` (Python values in `columns` order, each key once) INSERTed, or their other
-    columns but `insert_only` UPDATEd where the key exists (DO NOTHING when none is left), as
-    core.dialects.upsert_rows does. SQLite: upsert_rows (one executemany).
+    columns but `insert_only` UPDATEd where the key exists and one of them differs (DO NOTHING
+    when none is left), as core.dialects.upsert_rows does; what it did counted into `upserted`
+    (rows created, updated; the others unchanged). SQLite: upsert_rows.
 
     PostgreSQL: the rows (the columns' bind processors applied) COPYed straight into `table`
     when none of their keys is there (`_copied_as_new`); else COPYed into a temporary staging
@@ -261,9 +264,10 @@ def upsert_copied(
     writes while the caller makes the next rows."""
     if not rows:
         return
+    upserted = upserted if upserted is not None else Upserted()
     if not is_postgres(session):
         named = [dict(zip(columns, row, strict=True)) for row in rows]
-        upsert_rows(session, table, named, keys, None, insert_only)
+        upsert_rows(session, table, named, keys, None, insert_only, upserted)
         return
     writes = writes_behind(session)
     values = _bound(session, table, columns, rows)
@@ -272,8 +276,8 @@ def upsert_copied(
         writes.settle()
     conn = connection_of(session)
     copy = partial(_copy_columns, conn, table.name, columns, values, text)
-    staged = partial(_upsert_staged, session, conn, table, columns, values, text, keys, insert_only)
-    if not _copied_as_new(session, conn, table, copy, staged):
+    staged = partial(_upsert_staged, session, conn, table, columns, values, text, keys, insert_only, upserted)
+    if not _copied_as_new(session, conn, table, copy, staged, partial(upserted.all_created, len(rows))):
         staged(writes)
 
 
@@ -286,10 +290,12 @@ def _upsert_staged(
     text: str | None,
     keys: Sequence[str],
     insert_only: Sequence[str],
+    upserted: Upserted,
     writes: WriteBehind | None,
 ) -> None:
-    """The rows COPYed into `table`'s staging table, then one INSERT … SELECT … ON CONFLICT,
-    sent behind when `writes`."""
+    """The rows COPYed into `table`'s staging table, then one INSERT … SELECT … ON CONFLICT
+    (core.upserts.upsert_action: an unchanged row not written), sent behind when `writes`;
+    what it did counted into `upserted` (at the writes' settle when behind)."""
     stage = f"pg_temp.{STAGE_PREFIX}{table.name}"
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT * FROM {table.name} WITH NO DATA"
@@ -297,14 +303,13 @@ def _upsert_staged(
     conn.exec_driver_sql(f"TRUNCATE {stage}")
     _copy_columns(conn, stage, columns, values, text)
     changes = [c for c in columns if c not in keys and c not in insert_only]
-    action = f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in changes)}" if changes else "DO NOTHING"
     listed = ", ".join(columns)
-    conflict = f"ON CONFLICT ({', '.join(keys)}) {action}"
-    upsert = Statement(f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM {stage} {conflict}", {})
+    action = upsert_action(table.name, keys, changes)
+    upsert = Statement(f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM {stage} {action}", {})
     if writes is None:
-        run(session, upsert)
+        upserted.count_returned(run(session, upsert))
     else:
-        writes.send(upsert)
+        writes.send(upsert, upserted.count_returned)
 
 
 def _copied_as_new(
@@ -313,15 +318,16 @@ def _copied_as_new(
     table: Table,
     copy: Callable[[], None],
     staged: Callable[[WriteBehind | None], None],
+    copied: Callable[[], None],
 ) -> bool:
-    """The rows COPYed straight into `table` (`copy`) when none of their keys is there yet (a
-    first load): no staging table, no INSERT … SELECT and no ON CONFLICT. In a savepoint: a key
-    already there (a reload, or a row another transaction added meanwhile) undoes it, and the
-    rows go `staged` instead. In a `with WriteBehind` block the COPY runs behind (its thread
-    waits for the server while the caller makes the next rows). Not tried for a table that
-    had a key there before in this transaction, at most DIRECT_TRIES times a transaction (each
-    savepoint takes a subtransaction id, of which a server process keeps 64 in shared memory),
-    and never on Citus: False, the rows are the caller's to stage."""
+    """The rows COPYed straight into `table` (`copy`, then `copied()`) when none of their keys
+    is there yet (a first load): no staging table, no INSERT … SELECT and no ON CONFLICT. In a
+    savepoint: a key already there (a reload, or a row another transaction added meanwhile)
+    undoes it, and the rows go `staged` instead. In a `with WriteBehind` block the COPY runs
+    behind (its thread waits for the server while the caller makes the next rows). Not tried
+    for a table that had a key there before in this transaction, at most DIRECT_TRIES times a
+    transaction (each savepoint takes a subtransaction id, of which a server process keeps 64
+    in shared memory), and never on Citus: False, the rows are the caller's to stage."""
     tries = _tries(session)
     if table.name in tries.refused or tries.count >= DIRECT_TRIES or shards_by_facility(session):
         return False
@@ -331,6 +337,7 @@ def _copied_as_new(
     def done(error: BaseException | None) -> None:
         if error is None:
             conn.exec_driver_sql(f"RELEASE SAVEPOINT {_DIRECT}")
+            copied()  # every row new
             return
         if getattr(getattr(error, "orig", None), "sqlstate", None) != UNIQUE_VIOLATION:
             raise error

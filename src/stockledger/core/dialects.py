@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, event, text
+from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, event, or_, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,6 +29,7 @@ from stockledger.core.statements import (
     run,
     table_binders,
 )
+from stockledger.core.upserts import Upserted, rowcount, upsert_action
 from stockledger.core.write_behind import WriteBehind
 
 log = logging.getLogger("stockledger.db")
@@ -227,33 +228,40 @@ def upsert_rows(
     keys: Sequence[str],
     writes: WriteBehind | None = None,
     insert_only: Sequence[str] = (),
+    upserted: Upserted | None = None,
 ) -> None:
     """`rows` (all with the same columns, each key once) INSERTed, or their other columns but
-    `insert_only` UPDATEd where the key exists (ON CONFLICT DO UPDATE; DO NOTHING when no
-    column is left to update). PostgreSQL: one statement from arrays (`from_arrays`) however many rows, sent
-    through `writes` when given (its answer awaited at their settle); SQLite: one executemany."""
+    `insert_only` UPDATEd where the key exists and one of them differs (nothing is left to update:
+    DO NOTHING); what it did counted into `upserted`. PostgreSQL: one statement from arrays
+    (`from_arrays`) however many rows, sent through `writes` when given (its answer awaited at
+    their settle); SQLite: an executemany of INSERT … DO NOTHING (its rowcount: the rows
+    created), then, when some were there already, one of the upsert (its rowcount: the rows
+    updated: a row just created holds what it is given)."""
     if not rows:
         return
+    upserted = upserted if upserted is not None else Upserted()
     columns = list(rows[0])
     changes = [c for c in columns if c not in keys and c not in insert_only]
     if is_postgres(session):
         select_rows, params = from_arrays(session, table, rows)
-        action = (
-            f"DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in changes)}" if changes else "DO NOTHING"
-        )
         into = f"INSERT INTO {table.name} ({', '.join(columns)})"
-        statement = Statement(f"{into} {select_rows} ON CONFLICT ({', '.join(keys)}) {action}", params)
+        statement = Statement(f"{into} {select_rows} {upsert_action(table.name, keys, changes)}", params)
         if writes is None:
-            run(session, statement)
+            upserted.count_returned(run(session, statement))
         else:
-            writes.send(statement)
+            writes.send(statement, upserted.count_returned)
         return
-    stmt = sqlite_insert(table)
-    if changes:
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in changes})
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-    session.execute(stmt, list(rows))
+    stmt = sqlite_insert(table).execution_options(preserve_rowcount=True)  # an INSERT's: kept
+    created = rowcount(session.execute(stmt.on_conflict_do_nothing(index_elements=keys), list(rows)))
+    upserted.created += created
+    if not changes or created == len(rows):
+        return
+    excluded = stmt.excluded
+    differs = or_(*(table.c[c].is_distinct_from(excluded[c]) for c in changes))
+    update = stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: excluded[c] for c in changes}, where=differs
+    )
+    upserted.updated += rowcount(session.execute(update, list(rows)))
 
 
 def array_literal(values: Sequence[Any]) -> str:

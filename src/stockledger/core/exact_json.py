@@ -1,7 +1,8 @@
 """JSON with exact numbers, both ways. Bodies are read with a quantity of 1.0000000000000000000000001
 reaching validation as that Decimal (and refused: more than 6 decimals), not as the float 1.0 it
-would round to. Answers write a quantity a float would round (999999999999.999999, past 15
-significant digits) with its every digit: json_number gives it as a marked text (EXACT_MARK: a
+would round to; a body with an object naming a member twice is a 422 (core.strict_json).
+Answers write a quantity a float would round (999999999999.999999, past 15 significant digits)
+with its every digit: json_number gives it as a marked text (EXACT_MARK: a
 NUL, which no text this service keeps can hold), and exact_numbers, on every answer's way out
 (ExactNumbers) and in the event outbox, turns the marked text back into the number. ExactNumbers
 looks for marks only in an answer whose making wrote one (exact_mark notes it): the others, a
@@ -11,16 +12,16 @@ An answer sent again without being made again (an Idempotency-Key replay) has it
 out where it is sent (idempotency.middleware), not here. The marks themselves are
 core.exact_marks' (no web framework: the outbox and the command line use them too)."""
 
-import json
 from collections.abc import Callable, Coroutine
-from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stockledger.core import strict_json
 from stockledger.core.exact_marks import MARK_IN_JSON, MARKS_WRITTEN, exact_numbers
+from stockledger.core.guards import is_json
 
 
 class ExactNumbers:
@@ -69,8 +70,21 @@ class ExactNumbers:
 class ExactJsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = json.loads(await self.body(), parse_float=Decimal)
+            self._json = strict_json.loads(await self.body())
         return self._json
+
+    async def refuse_duplicate_members(self) -> None:
+        """422 for a JSON body with an object naming a member twice (core.strict_json), read here,
+        before the route: FastAPI answers any error of its own reading as a 400. The body read
+        stays for the route; JSON it cannot read is left to the route to answer as ever."""
+        if not is_json(self.headers.get("content-type", "")):
+            return
+        try:
+            await self.json()
+        except strict_json.DuplicateMember as twice:
+            raise twice.refusal(["body"]) from None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return
 
 
 class ExactJsonRoute(APIRoute):
@@ -78,8 +92,12 @@ class ExactJsonRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        takes_body = self.body_field is not None
 
         async def exact(request: Request) -> Response:
-            return await handle(ExactJsonRequest(request.scope, request.receive))
+            exact_request = ExactJsonRequest(request.scope, request.receive)
+            if takes_body:
+                await exact_request.refuse_duplicate_members()
+            return await handle(exact_request)
 
         return exact

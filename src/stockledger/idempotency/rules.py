@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
+from stockledger.core import strict_json
 from stockledger.idempotency.models import UNKNOWN_FACILITY
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -56,9 +57,12 @@ def request_fingerprint(method: str, path: str, query_string: bytes, body: bytes
 
 
 def _canonical_body(body: bytes) -> bytes:
-    """Key order and whitespace of a JSON body do not make it another request."""
+    """Key order and whitespace of a JSON body do not make it another request; a member named
+    twice does (core.strict_json: the route refuses such a body, a replay must not answer it)."""
     try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            strict_json.loads(body, parse_float=float), sort_keys=True, separators=(",", ":")
+        ).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deep: as sent
         return body
 

@@ -9,9 +9,7 @@ of its effect, and a refused message (bad body, insufficient stock, …) is reco
 with its problem code, so a redelivery neither applies it nor retries it for ever.
 """
 
-import json
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from stockledger.core import strict_json
 from stockledger.core.dialects import upsert
 from stockledger.core.errors import AppError
 from stockledger.core.schemas import Id
@@ -104,7 +103,9 @@ def _parse(message_type: str, body: bytes) -> tuple[Any, str | None]:
     if (problem := body_problem(body)) is not None:
         return None, problem
     try:
-        return json.loads(body, parse_float=Decimal), None  # exact, as the API reads a body
+        return strict_json.loads(body), None  # exact, as the API reads a body
+    except strict_json.DuplicateMember as twice:  # as the API refuses it: no member read as the last
+        return None, f"validation_failed: {twice}"
     except (ValueError, UnicodeDecodeError):
         return None, "malformed_json: the message body is not JSON"
     except RecursionError:

@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from stockledger.core.cli_database import database_command, open_database, user_or_exit
 from stockledger.core.config import get_settings
 from stockledger.core.errors import AppError
 from stockledger.core.transactions import command_transaction
 from stockledger.resets.progress import reading_then_applying
+from stockledger.resets.rules import is_id
 from stockledger.resets.service import ResetOutcome, reset_inventory
 from stockledger.resets.sources import csv_lines
 
@@ -78,9 +80,18 @@ def _print_outcome(outcome: ResetOutcome) -> None:
     )
     if not outcome.failures:
         return
-    table = Table("line", "code", "message", title="Failed lines (not applied)")
-    for failure in outcome.failures[:SHOWN_FAILURES]:
-        table.add_row(str(failure.line), failure.code, failure.message)
+    table = Table("line", "code", "facilityId", "productId", "message", title="Failed lines (not applied)")
+    for f in outcome.failures[:SHOWN_FAILURES]:
+        # Text, not markup: a line's "[red]" is shown as sent, not taken as a style
+        table.add_row(str(f.line), f.code, _as_given(f.facility_id), _as_given(f.product_id), Text(f.message))
     console.print(table)
     if outcome.lines_failed > SHOWN_FAILURES:
         console.print(f"… and {outcome.lines_failed - SHOWN_FAILURES} more failed lines")
+
+
+def _as_given(value: str | None) -> Text:
+    """An id a line gave, as it gave it: quoted when it is no id (so whitespace shows), blank
+    when there was none to show."""
+    if value is None:
+        return Text("")
+    return Text(value if is_id(value) else repr(value))

@@ -238,12 +238,16 @@ WHERE pf.facility_id = u.f AND pf.product_id = u.p AND pf.inventory_item_id = u.
 """
 
 
-# Per facility named (f): its failed and its usable lines, and whether the run named it (a line
-# with ids that are no ids names none): one pass for the counts and the facilities.
-COUNTS = """
-SELECT f, count(*) FILTER (WHERE code IS NOT NULL), count(*) FILTER (WHERE code IS NULL),
-       bool_or(code IS NULL OR code <> 'invalid_line')
-FROM reset_checked GROUP BY f
+# Per facility the lines name, its failed and its usable lines: one pass for the counts and the
+# facilities. A line names the facility it gives as an id, whitespace around it aside (as the
+# scope check reads it): a failed line shows its facilityId, so a run whose lines give another
+# facility spans both, readable by unscoped tokens only. Text that is no id names none (NULL).
+COUNTS = f"""
+SELECT CASE WHEN btrim(f, :ws) ~ {ID} AND length(btrim(f, :ws)) <= 60 THEN btrim(f, :ws) END,
+       sum(failed), sum(ok)
+FROM (SELECT f, count(*) FILTER (WHERE code IS NOT NULL) AS failed, count(*) FILTER (WHERE code IS NULL) AS ok
+      FROM reset_checked GROUP BY f) g
+GROUP BY 1
 """
 FAILURES = f"""
 SELECT c.line, c.code, c.f, c.p, s.fac, s.prod, s.qoh, s.atp, s.qk::text, s.ak::text, s.pre_message

@@ -213,9 +213,13 @@ ON CONFLICT (facility_id, product_id) DO NOTHING
 
 
 COUNTS = f"SELECT count(code), count(*) - count(code) FROM {CHECKED}"
-FACILITIES = (
-    f"SELECT DISTINCT f FROM {CHECKED} WHERE (code IS NULL OR code <> 'invalid_line') AND f IS NOT NULL"
-)
+# The facilities the lines name: each given as an id, whitespace around it aside (line_sql_pg.COUNTS
+# says why); text with a NUL (at which SQLite's string functions stop) names none.
+FACILITIES = f"""
+SELECT DISTINCT n FROM (SELECT trim(f, :ws) AS n FROM (SELECT DISTINCT f FROM {CHECKED}
+                        WHERE instr(CAST(f AS BLOB), x'00') = 0) {_STEP})
+WHERE {_is_id("n")}
+"""
 FAILURES = f"""
 SELECT c.line, c.code, c.f, c.p, s.fac, s.prod, s.qoh, s.atp, coalesce(s.qk, CASE WHEN s.qoh IS NOT NULL
        THEN 't' END), coalesce(s.ak, CASE WHEN s.atp IS NOT NULL THEN 't' END), s.pre_message

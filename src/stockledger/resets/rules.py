@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TypeGuard
 
 from stockledger.core.errors import clipped
 from stockledger.core.quantities import MAX_QUANTITY
@@ -53,7 +54,7 @@ class LineFailure:
 def check_line(raw: RawLine) -> ResetLine | LineFailure:
     """The line made usable, or why it is not (its shape, ids, exactly one quantity, a sane number)."""
     if raw.misshapen is not None:
-        return LineFailure(raw.line, "invalid_line", raw.misshapen, None, _shown(raw.product_id))
+        return LineFailure(raw.line, "invalid_line", raw.misshapen, *_shown_ids(raw))
     ids = _ids(raw)
     if isinstance(ids, LineFailure):
         return ids
@@ -108,24 +109,47 @@ def _given(value: object) -> bool:
 def _ids(raw: RawLine) -> tuple[str, str] | LineFailure:
     """The two ids exactly as given: an id is compared exactly, so one with whitespace at an
     end is refused, not trimmed into another (docs/api.md "Ids"). A refused line still names
-    its productId when that can be shown."""
+    the facilityId and productId it gave, as given, where they can be shown (`_shown`), and
+    its message quotes the one that is no id."""
     f, p = raw.facility_id, raw.product_id
-    if isinstance(f, str) and isinstance(p, str) and ID_PATTERN.fullmatch(f) and ID_PATTERN.fullmatch(p):
+    if is_id(f) and is_id(p):
         return f, p
-    bad_facility = not (isinstance(f, str) and ID_PATTERN.fullmatch(f))
-    name, value = ("facilityId", f) if bad_facility else ("productId", p)
-    return LineFailure(raw.line, "invalid_line", f"{name} {_id_problem(value)}", None, _shown(p))
+    name, value = ("facilityId", f) if not is_id(f) else ("productId", p)
+    return LineFailure(raw.line, "invalid_line", f"{name} {_id_problem(value)}", *_shown_ids(raw))
+
+
+def is_id(value: object) -> TypeGuard[str]:
+    """Whether `value` is an id as the Id type takes it (ID_PATTERN, matched whole)."""
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
 def _id_problem(value: object) -> str:
-    if isinstance(value, str) and value != value.strip() and ID_PATTERN.fullmatch(value.strip()):
+    """Why `value` is no id, quoting it (escaped, clipped) so the reader sees what was sent."""
+    if not isinstance(value, str) or value == "":
+        return "is missing or not text"
+    if value != value.strip() and ID_PATTERN.fullmatch(value.strip()):
         return f"{clipped(repr(value), 80)} has whitespace at its start or end: ids are compared exactly"
-    return "is missing or not a valid id"
+    if len(value) > ID_MAX:
+        return f"{clipped(repr(value), 80)} is longer than {ID_MAX} characters: not a valid id"
+    return f"{clipped(repr(value), 80)} is not a valid id (letters, digits, _ . : - only)"
+
+
+def named_facilities(lines: list[RawLine]) -> set[str]:
+    """The facilities the lines name: each facilityId given as an id, whitespace around it aside
+    (a failed line shows what it gave; text that is no id names no facility)."""
+    given = {line.facility_id for line in lines if isinstance(line.facility_id, str)}
+    return {f.strip() for f in given if is_id(f.strip())}
+
+
+def _shown_ids(raw: RawLine) -> tuple[str | None, str | None]:
+    """The facilityId and productId of a refused line, as a failure shows them."""
+    return _shown(raw.facility_id), _shown(raw.product_id)
 
 
 def _shown(value: object) -> str | None:
-    """An id as a failure may show it: text a reader can see (no NUL, no line break, no lone
-    surrogate) and that fits the column (60 characters), else None."""
+    """An id as a failure may show it, exactly as given (an id or not): text a reader can see
+    (no NUL, no line break, no lone surrogate) and that fits the column (60 characters), else
+    None (the message then quotes it, escaped)."""
     if isinstance(value, str) and 0 < len(value) <= ID_MAX and value.isprintable():
         return value
     return None

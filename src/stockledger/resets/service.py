@@ -50,7 +50,7 @@ from stockledger.resets.outcome import REASON, ResetChange, ResetOutcome, record
 from stockledger.resets.set_based_sqlite import reset_serialised
 
 __all__ = ["LISTED_FAILURES", "ResetChange", "ResetOutcome", "get_reset_run", "reset_inventory"]
-from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, reset_diff
+from stockledger.resets.rules import LineFailure, RawLine, ResetLine, check_line, named_facilities, reset_diff
 
 BATCH_SIZE: int = default("reset_batch_size")
 
@@ -132,8 +132,9 @@ def _apply_batch(
     usable, unknown = _known_only(session, usable, known_facilities)
     failures = sorted(failures + unknown, key=lambda f: f.line)
     # A failed line's facility is one the run named too: a run whose failures name another
-    # facility (or an unknown one) spans facilities, readable by unscoped tokens only.
-    outcome.facilities.update(f.facility_id for f in failures if f.facility_id)
+    # facility (or an unknown one) spans facilities, readable by unscoped tokens only. A line
+    # names the facility it gives as an id, whitespace around it aside (as the scope reads it).
+    outcome.facilities.update(named_facilities(raw))
     outcome.lines_failed += len(failures)
     if keep_failures is None or len(outcome.failures) < keep_failures:
         room = None if keep_failures is None else keep_failures - len(outcome.failures)

@@ -124,9 +124,9 @@ def _judge_deferred(session: Session) -> None:
 
 
 def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
-    counted = session.connection().execute(text(line_sql_pg.COUNTS)).all()
+    counted = session.connection().execute(text(line_sql_pg.COUNTS), {"ws": line_sql_pg.WHITESPACE}).all()
     failed, ok = sum(row[1] for row in counted), sum(row[2] for row in counted)
-    facilities = [f for f, _, _, named in counted if named and f is not None]
+    facilities = [f for f, _, _ in counted if f is not None]
     record_outcome(
         session,
         outcome,

@@ -102,7 +102,7 @@ def _judge_deferred(session: Session) -> None:
 def _count(session: Session, outcome: ResetOutcome, changed: int, keep_failures: int | None) -> None:
     run = session.connection().execute
     failed, ok = run(text(sql.COUNTS)).one()
-    facilities = run(text(sql.FACILITIES)).scalars().all()
+    facilities = run(text(sql.FACILITIES), {"ws": WHITESPACE}).scalars().all()
     record_outcome(
         session, outcome, (failed, ok, facilities), sql.FAILURES, sql.CHANGES, keep_failures, changed
     )

@@ -3,13 +3,13 @@
 import codecs
 import csv
 import io
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
+from stockledger.core import strict_json
 from stockledger.core.errors import AppError, ValidationFailed, clipped, listed_errors
 from stockledger.core.guards import NUL_DETAIL, SURROGATE_DETAIL, is_utf8_text
 from stockledger.resets.rules import ATP, QOH, JsonText, RawLine
@@ -167,9 +167,12 @@ def _refuse_loose_header(names: list[str]) -> None:
 
 
 def parse_json_document(body: bytes) -> dict[str, Any]:
-    """The request body as JSON (numbers kept exact as Decimal; NaN and Infinity kept, to refuse per line)."""
+    """The request body as JSON (numbers kept exact as Decimal; NaN and Infinity kept, to refuse per
+    line); an object naming a member twice is 422, the whole reset refused (core.strict_json)."""
     try:
-        document = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+        document = strict_json.loads(body, parse_constant=Decimal)
+    except strict_json.DuplicateMember as twice:  # {"lines": [...], "lines": []}: neither is taken
+        raise twice.refusal(["body"]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"The request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
