@@ -228,6 +228,15 @@ WHERE pf.facility_id = n.f AND pf.product_id = n.p AND pf.inventory_item_id IS N
 """,
 ]
 
+# What FIND_OR_CREATE and UNLINK_UNUSED would find to do (one pass of the run's new items: each
+# of them reads every product_facility row where it has anything to write, seconds at 1,000,000
+# lines): links to insert, links to re-point, links of LOCK_UNSTOCKED's whose item is created.
+NEW_ITEM_COUNTS = """
+SELECT count(*) FILTER (WHERE NOT linked), count(*) FILTER (WHERE linked AND item IS DISTINCT FROM old),
+       count(*) FILTER (WHERE item = old AND starts_with(old, :linked_prefix))
+FROM reset_new_item
+"""
+
 # A link LOCK_UNSTOCKED inserted for an item the run did not create (its lines left the product at
 # zero, or an item to take was found) names no item, as a link findOrCreate never filled.
 UNLINK_UNUSED = """

@@ -76,12 +76,7 @@ def reset_in_database(
     _judge_deferred(session)
     run(text("ANALYZE reset_checked"))
     now = utcnow().replace(tzinfo=None)
-    linked = {"linked_prefix": line_sql_pg.new_item_prefix()}
-    for statement in (*line_sql_pg.LOCK_UNSTOCKED, line_sql_pg.DIFFS):
-        run(text(statement), linked)
-    run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix(), **linked})
-    for statement in (*line_sql_pg.FIND_OR_CREATE, line_sql_pg.UNLINK_UNUSED):
-        run(text(statement))
+    _find_or_create_items(session)
     # No guard: a reset sets totals, ATP below zero included (SPEC §4, SECURITY.md)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     staged = StagedPostings(set_outcome.postings(), set_outcome.new_items(), REASON, links, now)
@@ -90,6 +85,30 @@ def reset_in_database(
         run(text(f"DROP TABLE {name}"))  # done with: their buffers go to the tables still to come
     record_changes(session, posted, outcome.inventory_reset_id, batch_size, now)
     _count(session, outcome, posted.count, keep_failures)
+
+
+def _find_or_create_items(session: Session) -> None:
+    """The diffs, and the facility item of each changed product without a promisable one
+    (resets/line_sql_pg.py): each statement that writes links run only where it has rows to
+    write (each reads the product_facility table: an initial load has nothing to lock, insert,
+    re-point or clear)."""
+    run = session.connection().execute
+    linked = {"linked_prefix": line_sql_pg.new_item_prefix()}
+    unstocked_sql, insert_sql, lock_sql = line_sql_pg.LOCK_UNSTOCKED
+    unstocked = run(text(unstocked_sql)).rowcount
+    inserted = run(text(insert_sql), linked).rowcount
+    if inserted < unstocked:  # links there already: locked
+        run(text(lock_sql))
+    run(text(line_sql_pg.DIFFS))
+    run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix(), **linked})
+    to_insert, to_repoint, used = run(text(line_sql_pg.NEW_ITEM_COUNTS), linked).one()
+    insert_links, repoint_links = line_sql_pg.FIND_OR_CREATE
+    if to_insert:
+        run(text(insert_links))
+    if to_repoint:
+        run(text(repoint_links))
+    if used < inserted:
+        run(text(line_sql_pg.UNLINK_UNUSED))
 
 
 def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
