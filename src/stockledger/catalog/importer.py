@@ -4,6 +4,7 @@ Catalogue rows (facilities, locations, products) are upserted field by field her
 (InventoryItems, PhysicalInventory documents) is loaded by catalog/import_stock.py.
 """
 
+from contextlib import suppress
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -14,6 +15,7 @@ from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS, require_at_mos
 from stockledger.catalog.import_products import import_products
 from stockledger.catalog.import_rows import ImportOutcome, fields, merge
 from stockledger.catalog.import_stock import Tick, import_items, import_physical_inventory, no_tick
+from stockledger.catalog.plain_products import PlainProducts, plain_products
 from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalInventoryDoc, ProductDoc
 from stockledger.core.errors import ValidationFailed, listed_errors
 from stockledger.core.schemas import unique_lines
@@ -31,6 +33,9 @@ __all__ = [
 
 
 Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
+# A facility document whose products were read as rows (catalog/plain_products.py): its kind,
+# and the facility's model (without its products) with them.
+FACILITY_ROWS = "facilityRows"
 # The same item twice in one list would merge its fields and lose a line: refused as a duplicate_line.
 ITEMS = TypeAdapter(Annotated[list[InventoryItemDoc], unique_lines("inventory_item_id", "inventoryItemId")])
 
@@ -52,7 +57,7 @@ def parse_document(document: Any) -> Parsed:
         if "physicalInventoryId" in document:
             return "physicalInventory", _parse(PhysicalInventoryDoc, document)
         if "facilityId" in document:
-            return "facility", _parse(FacilityDoc, document)
+            return _parse_facility(document)
         if "productId" in document:
             return "product", _parse(ProductDoc, document)
     raise ValidationFailed(
@@ -61,8 +66,23 @@ def parse_document(document: Any) -> Parsed:
     )
 
 
+def _parse_facility(document: dict[str, Any]) -> Parsed:
+    """A facility document whose products are all plain is read the fast way: the facility and
+    its locations by FacilityDoc, the products straight into rows. Any other (or any refusal)
+    is validated whole by FacilityDoc, whose answer is the one given."""
+    if "products" in document:
+        with suppress(PydanticValidationError):
+            facility = FacilityDoc.model_validate({k: v for k, v in document.items() if k != "products"})
+            products = plain_products(document["products"], facility.facility_id)
+            if products is not None:
+                return FACILITY_ROWS, (facility, products)
+    return "facility", _parse(FacilityDoc, document)
+
+
 def import_parsed(session: Session, parsed: Parsed, tick: Tick = no_tick) -> ImportOutcome:
     kind, doc = parsed
+    if kind == FACILITY_ROWS:
+        return _import_facility(session, doc[0], tick, doc[1])
     if kind == "inventoryItems":
         return import_items(session, doc, tick)
     if kind == "physicalInventory":
@@ -89,7 +109,9 @@ def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
     return listed_errors(errors, exc.error_count())
 
 
-def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOutcome:
+def _import_facility(
+    session: Session, doc: FacilityDoc, tick: Tick, plain: PlainProducts | None = None
+) -> ImportOutcome:
     outcome = ImportOutcome("facility")
     merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
     outcome.counts["facilities"] += 1
@@ -101,5 +123,5 @@ def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOu
             ["facility_id", "location_seq_id"],
         )
         outcome.counts["facilityLocations"] += 1
-    import_products(session, doc.products, outcome, doc.facility_id, tick)
+    import_products(session, doc.products if plain is None else plain, outcome, doc.facility_id, tick)
     return outcome
