@@ -6,14 +6,17 @@ them (None). So the answer to any document, rows or refusal, is the models'."""
 from decimal import Decimal
 from typing import Annotated, Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from stockledger.catalog import plain_products as plain
+from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS, records_in
 from stockledger.catalog.importer import FACILITY_ROWS, parse_document
 from stockledger.catalog.product_rows import ModelProducts, Products
 from stockledger.catalog.schemas import ProductDoc, ProductFacilityDoc, ProductFacilityLocationDoc
+from stockledger.core.errors import ValidationFailed
 
 PRODUCTS = TypeAdapter(list[ProductDoc])
 
@@ -121,6 +124,7 @@ def test_what_is_read_plainly_is_what_the_models_read(records: list[Any]) -> Non
         return  # valid but not plain: the models read it
     assert _written(read) == _written(models)
     assert (read.ids, read.locations) == (models.ids, models.locations)
+    assert read.records == records_in(records, 10**9)  # as the bound on a document counts them
     assert [read.own_fields(i) for i in range(len(read.ids))] == [
         models.own_fields(i) for i in range(len(models.ids))
     ]
@@ -183,3 +187,19 @@ def test_what_pydantic_trims_python_trims_too() -> None:
     assert all(character.isspace() for character in trims)
     products = PRODUCTS.validate_python([{"productId": "P", "productName": f"{c}x{c}"} for c in trims])
     assert {doc.product_name for doc in products} == {"x"}  # the models trim by the same rule
+
+
+def test_a_plain_document_past_the_bound_is_refused_as_any_other() -> None:
+    """The bound counts a plain document's products as it counts any document's records."""
+    located = [{"locationSeqId": "L1"}]
+    products = [
+        {"productId": f"P{n}", "productFacility": {}, "productFacilityLocations": located}
+        for n in range(16_666)
+    ]
+    document = {"facilityId": "F", "facilityLocations": [{"locationSeqId": "L1"}], "products": products}
+    assert records_in(document, 10**9) == MAX_IMPORT_RECORDS  # 3 a product, the facility, its location
+    assert parse_document(document)[0] == FACILITY_ROWS
+    document["facilityLocations"].append({"locationSeqId": "L2"})
+    with pytest.raises(ValidationFailed) as refused:
+        parse_document(document)
+    assert refused.value.extra == {"maxRecords": MAX_IMPORT_RECORDS}

@@ -4,7 +4,6 @@ Catalogue rows (facilities, locations, products) are upserted field by field her
 (InventoryItems, PhysicalInventory documents) is loaded by catalog/import_stock.py.
 """
 
-from contextlib import suppress
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -50,6 +49,9 @@ def import_document(session: Session, document: Any, tick: Tick = no_tick) -> Im
 def parse_document(document: Any) -> Parsed:
     """The document bounded and validated, before anything is read or written (no session: the
     CLI parses the next document in a thread while this one is written)."""
+    plain = _parse_plain(document)
+    if plain is not None:
+        return plain
     require_at_most_records(document)
     if isinstance(document, list):
         return "inventoryItems", _parse(ITEMS, document)
@@ -57,7 +59,7 @@ def parse_document(document: Any) -> Parsed:
         if "physicalInventoryId" in document:
             return "physicalInventory", _parse(PhysicalInventoryDoc, document)
         if "facilityId" in document:
-            return _parse_facility(document)
+            return "facility", _parse(FacilityDoc, document)
         if "productId" in document:
             return "product", _parse(ProductDoc, document)
     raise ValidationFailed(
@@ -66,17 +68,28 @@ def parse_document(document: Any) -> Parsed:
     )
 
 
-def _parse_facility(document: dict[str, Any]) -> Parsed:
-    """A facility document whose products are all plain is read the fast way: the facility and
-    its locations by FacilityDoc, the products straight into rows. Any other (or any refusal)
-    is validated whole by FacilityDoc, whose answer is the one given."""
-    if "products" in document:
-        with suppress(PydanticValidationError):
-            facility = FacilityDoc.model_validate({k: v for k, v in document.items() if k != "products"})
-            products = plain_products(document["products"], facility.facility_id)
-            if products is not None:
-                return FACILITY_ROWS, (facility, products)
-    return "facility", _parse(FacilityDoc, document)
+def _parse_plain(document: Any) -> Parsed | None:
+    """A facility document whose products are all plain, read the fast way: the products
+    straight into rows (catalog/plain_products.py), counted for the bound with the rest of the
+    document, then the facility and its locations by FacilityDoc. None for any other document,
+    or any refusal: it is bounded and validated whole, as before, and that answer is given."""
+    if type(document) is not dict or "physicalInventoryId" in document or "facilityId" not in document:
+        return None
+    records = document.get("products")
+    if type(records) is not list or len(records) > MAX_IMPORT_RECORDS:
+        return None  # each product is a record: past the bound anyway
+    products = plain_products(records, document["facilityId"])
+    if products is None:
+        return None
+    rest = {name: value for name, value in document.items() if name != "products"}
+    require_at_most_records(rest, products.records)
+    try:
+        facility = FacilityDoc.model_validate(rest)
+    except PydanticValidationError:
+        return None
+    if facility.facility_id != document["facilityId"]:
+        return None
+    return FACILITY_ROWS, (facility, products)
 
 
 def import_parsed(session: Session, parsed: Parsed, tick: Tick = no_tick) -> ImportOutcome:

@@ -228,6 +228,7 @@ class PlainProducts:
         self._links = _Table(_Kind(LINK_MEMBERS, None), LINK_KEYS)
         self._located = _Table(_Kind(LOCATED_MEMBERS, "locationSeqId"), LINK_KEYS)
         self.ids: list[Any] = []  # str once checked
+        self.records = 0  # JSON objects read (catalog/import_bounds.py counts them)
         self.locations: list[list[Any]] = []
         self._located_ends: list[int] = []  # after each product, how many located rows so far
 
@@ -242,6 +243,7 @@ class PlainProducts:
         if type(locations) is not list:
             raise NotPlain
         names = [self._located.add(keys, location)[0] for location in locations]
+        self.records += 1 + (given is not None) + len(locations)
         self.locations.append(names)
         self._located_ends.append(len(self._located.rows))
 
