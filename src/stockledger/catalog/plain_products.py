@@ -126,7 +126,7 @@ class _Kind:
         self.checks: list[list[Check]] = []  # each shape's checks, likewise
 
     def take(self, record: Any) -> tuple[int, tuple[Any, ...]]:
-        """The record's shape number and its values, unchecked (`checked` checks them)."""
+        """The record's shape number and its values, unchecked (`_Table.check` checks them)."""
         if type(record) is not dict:
             raise NotPlain
         names = tuple(record)
