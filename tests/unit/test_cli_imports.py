@@ -63,6 +63,17 @@ def test_the_reset_command_imports_only_what_it_needs() -> None:
     assert {p: _loaded(modules, p) for p in NOT_FOR_RESET if _loaded(modules, p)} == {}
 
 
+def test_the_load_command_imports_no_web_framework() -> None:
+    """`stockledger load` validates its documents with the catalogue's models, and writes them:
+    no FastAPI, Starlette or Alembic (at the schema's head) on the way."""
+    load = PROBE.format(name="load").replace(
+        "print(", "import stockledger.catalog.cli, stockledger.catalog.load_progress\nprint("
+    )
+    modules = _modules_after(load)
+    assert "stockledger.catalog.plain_products" in modules  # the probe did import the load's modules
+    assert {p: _loaded(modules, p) for p in ("fastapi", "starlette", "alembic") if _loaded(modules, p)} == {}
+
+
 def test_the_root_imports_no_feature_before_a_command_is_named() -> None:
     modules = _modules_after("import json, sys, stockledger.cli; print(json.dumps(sorted(sys.modules)))")
     features = ("resets", "auth", "catalog", "events", "idempotency", "oms", "ledger", "app", "web")

@@ -60,14 +60,7 @@ def import_document(session: WriteSession, document: Any = Body(...)) -> ImportR
     with collections_paused():  # as `stockledger load` does (core.gc_pause)
         outcome = importer.import_document(session, document)
     analyze_after_commit(session, inserts_before)  # the tables a large document grew, once committed
-    return ImportResult(
-        document_type=outcome.document_type,
-        counts=outcome.counts,
-        created=dict(outcome.created),
-        updated=dict(outcome.updated),
-        unchanged=dict(outcome.unchanged),
-        ledger_rows_written=outcome.ledger_rows_written,
-    )
+    return importer.import_result(outcome)
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityOut)

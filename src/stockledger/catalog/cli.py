@@ -3,6 +3,7 @@ command owns the transactions, one per document (docs/architecture.md, Transacti
 
 import copy
 from collections import Counter
+from threading import Thread
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,18 +27,25 @@ def load_documents(
     substantially (PostgreSQL).
 
     A document that does not validate (its schema, the 50,000-record bound, a duplicate line)
-    refuses the whole run before anything is written: the refusal's detail starts with its
-    name. A refusal while writing (a missing facility, say) leaves the documents before it
-    committed. Cyclic garbage collection is paused for the whole run (core.gc_pause): each
-    collection of the oldest generation walked every document's JSON and models again, 2/3 of
-    the CPU of a 100,000-product load when only the imports were paused."""
+    refuses the whole run before anything is committed: the refusal's detail starts with its
+    name. The first document is written while the others are validated (`_first_held`: the
+    server writes while this process validates), and committed only once they all are. A
+    refusal while writing (a missing facility, say) leaves the documents before it committed.
+    Cyclic garbage collection is paused for the whole run (core.gc_pause): each collection of
+    the oldest generation walked every document's JSON and models again, 2/3 of the CPU of a
+    100,000-product load when only the imports were paused."""
     tracker = tracker or Tracker()
+    if not documents:
+        return []
     with collections_paused():
-        parsed = [(name, _parsed(name, document)) for name, document in documents]
         outcomes = []
         added: Counter[str] = Counter()
         try:
-            for (name, document), (_, valid) in zip(documents, parsed, strict=True):
+            first, rest = documents[0], documents[1:]
+            outcome, grown, parsed = _first_held(db, first, rest, tracker)
+            outcomes.append((first[0], outcome))
+            added.update(grown)
+            for (name, document), (_, valid) in zip(rest, parsed, strict=True):
                 tracker.start(name, records_in(document))
                 with command_transaction(db) as session:
                     outcome, grown = _loaded(name, session, valid, tracker)
@@ -47,6 +55,45 @@ def load_documents(
         finally:
             analyze_grown(db.engine, added)  # what committed, even when a later document failed
     return outcomes
+
+
+def _first_held(
+    db: Database, first: tuple[str, Any], rest: list[tuple[str, Any]], tracker: Tracker
+) -> tuple[ImportOutcome, dict[str, int], list[tuple[str, Parsed]]]:
+    """The first document validated and written, the others validated meanwhile in a thread
+    (the writes mostly wait for the server); its transaction commits only once they all are
+    valid, else rolls back: nothing is committed before every document is valid. A refusal of
+    a later document is the answer even when the first one's writing was refused too, as when
+    every document was validated before any was written."""
+    name, document = first
+    valid = _parsed(name, document)
+    parsed: list[tuple[str, Parsed]] = []
+    refused: list[BaseException] = []
+
+    def validate_rest() -> None:
+        try:
+            parsed.extend((later, _parsed(later, doc)) for later, doc in rest)
+        except BaseException as exc:  # raised in the caller's thread
+            refused.append(exc)
+
+    validating = Thread(target=validate_rest, name="stockledger-validate", daemon=True)
+    validating.start()
+    tracker.start(name, records_in(document))
+    try:
+        with command_transaction(db) as session:
+            outcome, grown = _loaded(name, session, valid, tracker)
+            _all_valid(validating, refused)
+    except AppError:
+        _all_valid(validating, refused)  # a later document's refusal is the answer
+        raise
+    tracker.finish()
+    return outcome, grown, parsed
+
+
+def _all_valid(validating: Thread, refused: list[BaseException]) -> None:
+    validating.join()
+    if refused:
+        raise refused[0]
 
 
 def _parsed(name: str, document: Any) -> Parsed:

@@ -11,13 +11,24 @@ from stockledger.core.quantities import MAX_ITEM_TOTAL
 MAX_IMPORT_RECORDS = 50_000
 
 
-def require_at_most_records(document: Any) -> None:
+def require_at_most_records(document: Any, counted: int = 0) -> None:
     """Refuse a document of more than MAX_IMPORT_RECORDS records before validating any of them:
     validating millions would take minutes (and list millions of errors). A record is a JSON
-    object or any element of an array (`[1, 1, …]` counts too)."""
+    object or any element of an array (`[1, 1, …]` counts too). `counted`: the records of the
+    document's other part, counted already (a facility document's plain products)."""
+    if counted + records_in(document, MAX_IMPORT_RECORDS - counted) > MAX_IMPORT_RECORDS:
+        raise ValidationFailed(
+            f"An import document holds at most {MAX_IMPORT_RECORDS} records (JSON objects and "
+            "array elements); split it",
+            maxRecords=MAX_IMPORT_RECORDS,
+        )
+
+
+def records_in(document: Any, most: int) -> int:
+    """The document's records, counted until there are more than `most`."""
     pending, records = [document], 0
     containers = (dict, list)
-    while pending:
+    while pending and records <= most:
         node = pending.pop()
         if isinstance(node, dict):
             records += 1
@@ -30,12 +41,7 @@ def require_at_most_records(document: Any) -> None:
                     pending.append(value)
                 else:
                     records += 1
-        if records > MAX_IMPORT_RECORDS:
-            raise ValidationFailed(
-                f"An import document holds at most {MAX_IMPORT_RECORDS} records (JSON objects and "
-                "array elements); split it",
-                maxRecords=MAX_IMPORT_RECORDS,
-            )
+    return records
 
 
 def require_item_totals_within(doc: InventoryItemDoc, current: tuple[Decimal, Decimal, Decimal]) -> None:

@@ -14,7 +14,14 @@ from stockledger.catalog.import_bounds import MAX_IMPORT_RECORDS, require_at_mos
 from stockledger.catalog.import_products import import_products
 from stockledger.catalog.import_rows import ImportOutcome, fields, merge
 from stockledger.catalog.import_stock import Tick, import_items, import_physical_inventory, no_tick
-from stockledger.catalog.schemas import FacilityDoc, InventoryItemDoc, PhysicalInventoryDoc, ProductDoc
+from stockledger.catalog.plain_products import PlainProducts, plain_products
+from stockledger.catalog.schemas import (
+    FacilityDoc,
+    ImportResult,
+    InventoryItemDoc,
+    PhysicalInventoryDoc,
+    ProductDoc,
+)
 from stockledger.core.errors import ValidationFailed, listed_errors
 from stockledger.core.schemas import unique_lines
 from stockledger.ledger.models import Facility, FacilityLocation
@@ -31,6 +38,9 @@ __all__ = [
 
 
 Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
+# A facility document whose products were read as rows (catalog/plain_products.py): its kind,
+# and the facility's model (without its products) with them.
+FACILITY_ROWS = "facilityRows"
 # The same item twice in one list would merge its fields and lose a line: refused as a duplicate_line.
 ITEMS = TypeAdapter(Annotated[list[InventoryItemDoc], unique_lines("inventory_item_id", "inventoryItemId")])
 
@@ -45,6 +55,9 @@ def import_document(session: Session, document: Any, tick: Tick = no_tick) -> Im
 def parse_document(document: Any) -> Parsed:
     """The document bounded and validated, before anything is read or written (no session: the
     CLI parses the next document in a thread while this one is written)."""
+    plain = _parse_plain(document)
+    if plain is not None:
+        return plain
     require_at_most_records(document)
     if isinstance(document, list):
         return "inventoryItems", _parse(ITEMS, document)
@@ -61,8 +74,34 @@ def parse_document(document: Any) -> Parsed:
     )
 
 
+def _parse_plain(document: Any) -> Parsed | None:
+    """A facility document whose products are all plain, read the fast way: the products
+    straight into rows (catalog/plain_products.py), counted for the bound with the rest of the
+    document, then the facility and its locations by FacilityDoc. None for any other document,
+    or any refusal: it is bounded and validated whole, as before, and that answer is given."""
+    if type(document) is not dict or "physicalInventoryId" in document or "facilityId" not in document:
+        return None
+    records = document.get("products")
+    if type(records) is not list or len(records) > MAX_IMPORT_RECORDS:
+        return None  # each product is a record: past the bound anyway
+    products = plain_products(records, document["facilityId"])
+    if products is None:
+        return None
+    rest = {name: value for name, value in document.items() if name != "products"}
+    require_at_most_records(rest, products.records)
+    try:
+        facility = FacilityDoc.model_validate(rest)
+    except PydanticValidationError:
+        return None
+    if facility.facility_id != document["facilityId"]:
+        return None
+    return FACILITY_ROWS, (facility, products)
+
+
 def import_parsed(session: Session, parsed: Parsed, tick: Tick = no_tick) -> ImportOutcome:
     kind, doc = parsed
+    if kind == FACILITY_ROWS:
+        return _import_facility(session, doc[0], tick, doc[1])
     if kind == "inventoryItems":
         return import_items(session, doc, tick)
     if kind == "physicalInventory":
@@ -83,13 +122,27 @@ def _parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
         raise ValidationFailed("The document does not match its schema", **clean_errors(exc)) from exc
 
 
+def import_result(outcome: ImportOutcome) -> ImportResult:
+    """The answer of a route that imported a document: what it wrote, by kind of record."""
+    return ImportResult(
+        document_type=outcome.document_type,
+        counts=dict(outcome.counts),
+        created=dict(outcome.created),
+        updated=dict(outcome.updated),
+        unchanged=dict(outcome.unchanged),
+        ledger_rows_written=outcome.ledger_rows_written,
+    )
+
+
 def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
     """`errors` (the first few) and `errorCount`, for a ValidationFailed."""
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     return listed_errors(errors, exc.error_count())
 
 
-def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOutcome:
+def _import_facility(
+    session: Session, doc: FacilityDoc, tick: Tick, plain: PlainProducts | None = None
+) -> ImportOutcome:
     outcome = ImportOutcome("facility")
     written = merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
     outcome.add_one("facilities", written)
@@ -101,5 +154,5 @@ def _import_facility(session: Session, doc: FacilityDoc, tick: Tick) -> ImportOu
             ["facility_id", "location_seq_id"],
         )
         outcome.add_one("facilityLocations", written)
-    import_products(session, doc.products, outcome, doc.facility_id, tick)
+    import_products(session, doc.products if plain is None else plain, outcome, doc.facility_id, tick)
     return outcome

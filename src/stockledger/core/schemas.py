@@ -2,9 +2,8 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -150,8 +149,22 @@ OPEN_REASON = (
 )
 VarianceReasonId = Annotated[Id, Field(description=VARIANCE_REASON)]
 ReasonId = Annotated[Id, Field(description=OPEN_REASON)]
-# An id in a path: any text the column can hold (stored rows may predate the pattern).
-PathId = Annotated[str, Path(max_length=ID_MAX)]
+# An id in a path: any text the column can hold (stored rows may predate the pattern). Made on
+# first use (`__getattr__`): the documents `stockledger load` validates are built of this
+# module, and FastAPI, which only the routes need, is a quarter of the command's start.
+if TYPE_CHECKING:
+    from fastapi import Path
+
+    PathId = Annotated[str, Path(max_length=ID_MAX)]
+
+
+def __getattr__(name: str) -> Any:
+    if name != "PathId":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from fastapi import Path
+
+    made = globals()["PathId"] = Annotated[str, Path(max_length=ID_MAX)]
+    return made
 
 
 DUPLICATE_LINE = "duplicate_line"

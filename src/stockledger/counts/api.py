@@ -44,11 +44,7 @@ def create_physical_inventory(
     reservations, each difference a ledger row linked to the count."""
     if "inventoryItemVariances" in document:
         outcome = importer.import_document(session, document)
-        return ImportResult(
-            document_type=outcome.document_type,
-            counts=dict(outcome.counts),
-            ledger_rows_written=outcome.ledger_rows_written,
-        )
+        return importer.import_result(outcome)
     try:
         count = CountDoc.model_validate(document)
     except PydanticValidationError as exc:
