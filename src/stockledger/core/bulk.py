@@ -6,6 +6,7 @@ own connection; SQLite: executemany, and nothing to set. Features never reach th
 connection themselves (tests/unit/test_database_differences.py)."""
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,6 +120,28 @@ def _insert_many(
         connection.exec_driver_sql(insert, chunk)
         count += len(chunk)
     return count
+
+
+def insert_computed(
+    session: Session, table: str, columns: Sequence[str], values: str, rows: Iterable[Sequence[object]]
+) -> int:
+    """SQLite: `rows` inserted into `table`'s `columns` by one executemany of `INSERT … VALUES
+    (values)`, `values` being SQL over each row's values as ?1 … ?n, what the database computes of
+    a row as it stores it (a reset line's plain quantity read as an integer: one pass, where a
+    statement after the insert reads every row again); the rows streamed to the driver as they
+    come, no list of them built. How many there were. (PostgreSQL streams rows with COPY,
+    `copy_rows`, and computes in the statements after it.)"""
+    if is_postgres(session):
+        raise NotImplementedError("insert_computed: SQLite's executemany; PostgreSQL COPYs (copy_rows)")
+    quote = session.connection().dialect.identifier_preparer.quote
+    insert = f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) VALUES ({values})"
+    driver = cast(sqlite3.Connection, session.connection().connection.driver_connection)
+    cursor = driver.cursor()  # the driver's own executemany takes an iterator: rows stream through
+    try:
+        cursor.executemany(insert, rows)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
 
 
 def _chunks(rows: Iterable[Sequence[object]], size: int) -> Iterator[list[tuple[object, ...]]]:

@@ -52,7 +52,6 @@ def reset_serialised(
     outcome.lines_total = stage_lines(session, lines, scope)
     if scope is not None:
         _refuse_other_facilities(session, scope)
-    run(text(sql.CREATE_CHECKED))
     run(text(sql.CHECK), {"ws": WHITESPACE})
     _judge_deferred(session)
     run(text(sql.UNKNOWN))
