@@ -65,7 +65,8 @@ def reset_serialised(
     now = utcnow().replace(tzinfo=None)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     posted = post(
-        session, StagedPostings(set_outcome.postings(), set_outcome.new_items(), REASON, links, now)
+        session,
+        StagedPostings(set_outcome.postings(), set_outcome.new_items(raced=False), REASON, links, now),
     )
     record_changes(session, posted, outcome.inventory_reset_id, batch_size)
     _count(session, outcome, posted.count, keep_failures)
