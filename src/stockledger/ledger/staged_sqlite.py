@@ -280,7 +280,8 @@ def _numbered_once(postings: Select[Any]) -> Select[Any]:
     ).select_from(joined)
 
 
-def _detail_insert() -> str:
+def _detail_insert(order: str) -> str:
+    """The detail rows of STAGED_POSTED, inserted in key `order` (the detail table's)."""
     links = ", ".join(_LINK_COLUMNS)
     values = ", ".join(f":{name}" for name in _LINK_COLUMNS)
     return (
@@ -288,13 +289,21 @@ def _detail_insert() -> str:
         "seq_num, effective_date, quantity_on_hand_diff, available_to_promise_diff, "
         f"accounting_quantity_diff, reason_enum_id, created_stamp, {links}) "
         "SELECT facility_id, inventory_item_id, seq_id, seq, :effective_date, qoh_diff, atp_diff, acc_diff, "
-        f":reason, :now, {values} FROM {STAGED_POSTED} ORDER BY facility_id, inventory_item_id, seq"
+        f":reason, :now, {values} FROM {STAGED_POSTED} ORDER BY {order}"
     )
 
 
-_DETAIL = text(_detail_insert()).bindparams(
-    bindparam("now", type_=_NOW), bindparam("effective_date", type_=_NOW)
-)
+# An item posted once has one row: its key is (facility, item), which the index of the posted
+# rows by item gives in order, with no sort (100,000 rows: 0.03 s).
+_DETAILS = {
+    once: text(_detail_insert(order)).bindparams(
+        bindparam("now", type_=_NOW), bindparam("effective_date", type_=_NOW)
+    )
+    for once, order in (
+        (True, "facility_id, inventory_item_id"),
+        (False, "facility_id, inventory_item_id, seq"),
+    )
+}
 
 
 def post_staged_serialised(session: Session, staged: StagedPostings) -> StagedPosted:
@@ -319,7 +328,8 @@ def post_staged_serialised(session: Session, staged: StagedPostings) -> StagedPo
     values: dict[str, Any] = {name: getattr(staged.links, name) for name in _LINK_COLUMNS}
     if values["change_by_user_login_id"] is None:
         values["change_by_user_login_id"] = acting_user(session)
-    result = run(_DETAIL, {**values, "effective_date": now, "reason": staged.reason_enum_id, "now": now})
+    details = _DETAILS[once]
+    result = run(details, {**values, "effective_date": now, "reason": staged.reason_enum_id, "now": now})
     require_summable_selected(session, GROWN)
     for name in (STAGED_ITEMS, STAGED_POSTINGS, STAGED_SUMS):
         run(text(f"DROP TABLE IF EXISTS {name}"))  # done with (a temporary table outlives the transaction)

@@ -268,4 +268,8 @@ SELECT line, code, f, p, f, p, qoh, atp, coalesce(qk, CASE WHEN qoh IS NOT NULL 
 FROM {STAGED_LINES} WHERE code IS NOT NULL ORDER BY line, ord LIMIT :n
 """
 CHANGES = "SELECT line, f, p, diff, after_q, after_a FROM reset_diff WHERE diff <> 0 ORDER BY ord LIMIT :n"
+# The run's temporary tables (and the ledger's) dropped without their pages overwritten with
+# zeros first (this SQLite's secure_delete: ≈ 0.03 s a 100,000-line run): what they held lives in
+# the connection's own temporary file, dropped with it; the database's own pages are not touched.
+TEMPORARY_NOT_ZEROED = "PRAGMA temp.secure_delete = OFF"
 TEMPORARY = (STAGED_LINES, "reset_current", "reset_diff", "reset_new_item")

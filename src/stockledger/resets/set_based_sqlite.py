@@ -47,6 +47,7 @@ def reset_serialised(
     """Apply the reset's lines; `outcome` gets its counts, failures, facilities and first changes."""
     scope = facilities_in_scope(session)
     run = session.connection().execute
+    run(text(sql.TEMPORARY_NOT_ZEROED))
     for name in sql.TEMPORARY:  # a run before on this connection
         run(text(f"DROP TABLE IF EXISTS temp.{name}"))
     outcome.lines_total = stage_lines(session, lines, scope)
