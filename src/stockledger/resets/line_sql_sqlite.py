@@ -166,15 +166,21 @@ PROMISABLE = (
     f" AND (i.expire_date IS NULL OR i.expire_date > {UTC_NOW_IN_SERIALISED_STATEMENTS}))"
 )
 
+# The usable lines indexed by product: unique where each product is named once (the usual file;
+# the index's build finds a product named twice, undone alone, and builds it again not unique).
+LINES_BY_PRODUCT = (
+    "CREATE {unique}INDEX temp.reset_line_product ON " + STAGED_LINES + " (f, p) WHERE code IS NULL"
+)
+
 # The current totals of each product named (QOH over its items in the facility, ATP over its
 # promisable ones: SPEC §11); then each line's diff: a line sets QOH (or ATP), and the same diff
 # moves both, so QOH − ATP (`gap`) stays what it was and the totals after a line depend on that
 # line alone; its diff is them minus the totals after the line before it on the same product (or
-# the current ones). That line is found through an index of the usable lines by product (one
-# search a line; a window over the lines sorted by product cost twice as much: 100,000 lines
-# 0.2 s), which also lists the products named without a sort; `first`: the product's first line.
-DIFFS = [
-    f"CREATE INDEX temp.reset_line_product ON {STAGED_LINES} (f, p) WHERE code IS NULL",
+# the current ones). Each product named once, that is the current ones (DIFF_EACH_ONCE); else the
+# line before is found through the index of the lines by product (DIFF_IN_ORDER: one search a
+# line; a window over the lines sorted by product cost twice as much: 100,000 lines 0.2 s).
+# `first`: the product's first line.
+CURRENT = [
     "CREATE TEMP TABLE reset_current (f TEXT, p TEXT, q INTEGER, a INTEGER, PRIMARY KEY (f, p))"
     " WITHOUT ROWID",
     f"""
@@ -187,7 +193,21 @@ GROUP BY x.f, x.p
 """,
     "CREATE TEMP TABLE reset_diff (ord INTEGER PRIMARY KEY, line INTEGER, f TEXT, p TEXT, diff INTEGER, "
     "after_q INTEGER, after_a INTEGER, first INTEGER)",
-    f"""
+]
+_AFTER = f"""
+        SELECT c.ord, c.line, c.f, c.p, coalesce(cur.q, 0) AS cur_q,
+               coalesce(cur.q, 0) - coalesce(cur.a, 0) AS gap,
+               CASE c.kind WHEN 'q' THEN c.micros
+                    ELSE c.micros + coalesce(cur.q, 0) - coalesce(cur.a, 0) END AS after_q
+        FROM {STAGED_LINES} c LEFT JOIN reset_current cur ON cur.f = c.f AND cur.p = c.p
+        WHERE c.code IS NULL"""
+DIFF_EACH_ONCE = f"""
+INSERT INTO reset_diff
+SELECT ord, line, f, p, after_q - cur_q, after_q, after_q - gap, 1
+FROM ({_AFTER}
+)
+"""
+DIFF_IN_ORDER = f"""
 INSERT INTO reset_diff
 SELECT ord, line, f, p, after_q - coalesce(before_q, cur_q), after_q, after_q - gap, before_q IS NULL
 FROM (
@@ -195,18 +215,11 @@ FROM (
                  FROM {STAGED_LINES} b
                  WHERE b.f = c.f AND b.p = c.p AND b.code IS NULL AND b.ord < c.ord
                  ORDER BY b.ord DESC LIMIT 1) AS before_q
-    FROM (
-        SELECT c.ord, c.line, c.f, c.p, coalesce(cur.q, 0) AS cur_q,
-               coalesce(cur.q, 0) - coalesce(cur.a, 0) AS gap,
-               CASE c.kind WHEN 'q' THEN c.micros
-                    ELSE c.micros + coalesce(cur.q, 0) - coalesce(cur.a, 0) END AS after_q
-        FROM {STAGED_LINES} c LEFT JOIN reset_current cur ON cur.f = c.f AND cur.p = c.p
-        WHERE c.code IS NULL
+    FROM ({_AFTER}
     ) c
     {_STEP}
 )
-""",
-]
+"""
 
 # findOrCreateFacilityInventoryItem for every changed product without a promisable linked item
 # (none linked, or a held item or an expired lot: what the run sets would not show in its ATP),

@@ -19,12 +19,14 @@ anew by each run, dropped when it is done.
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.fixed import to_micros
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
+from stockledger.core.transactions import savepoint
 from stockledger.ledger.post import Links, StagedPostings, post
 from stockledger.resets import line_sql_sqlite as sql
 from stockledger.resets import set_outcome
@@ -56,8 +58,10 @@ def reset_serialised(
     run(text(sql.CHECK), {"ws": WHITESPACE})
     _judge_deferred(session)
     run(text(sql.UNKNOWN))
-    for statement in sql.DIFFS:
+    each_once = _index_lines_by_product(session)
+    for statement in sql.CURRENT:
         run(text(statement))
+    run(text(sql.DIFF_EACH_ONCE if each_once else sql.DIFF_IN_ORDER))
     run(text(sql.NEW_ITEMS[0]))
     run(text(sql.NEW_ITEMS[1]), {"prefix": new_id("II")})
     for statement in sql.FIND_OR_CREATE:
@@ -73,6 +77,19 @@ def reset_serialised(
     _count(session, outcome, posted.count, keep_failures)
     for name in (*sql.TEMPORARY, posted.rows.name):  # what the ledger posted: read, done with
         run(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def _index_lines_by_product(session: Session) -> bool:
+    """The usable lines indexed by product (line_sql_sqlite.LINES_BY_PRODUCT); whether each
+    product is named once (the index unique)."""
+    run = session.connection().execute
+    try:
+        with savepoint(session):
+            run(text(sql.LINES_BY_PRODUCT.format(unique="UNIQUE ")))
+        return True
+    except IntegrityError:  # a product named on two lines
+        run(text(sql.LINES_BY_PRODUCT.format(unique="")))
+        return False
 
 
 def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
