@@ -1,5 +1,6 @@
-"""Bulk work on the driver, behind one call each: rows streamed into a table (`copy_rows`),
-rows upserted (`upsert_copied`: new rows COPYed straight into their table, the others COPYed
+"""Bulk work on the driver, behind one call each: rows streamed into a table (`copy_rows`; on
+SQLite also with values the database computes as it stores each row, `insert_computed`), rows
+upserted (`upsert_copied`: new rows COPYed straight into their table, the others COPYed
 into a temporary table, then one `INSERT … SELECT … ON CONFLICT`) and a transaction's memory
 settings (`session_settings`). PostgreSQL: COPY FROM STDIN and set_config through the session's
 own connection; SQLite: executemany, and nothing to set. Features never reach the driver's

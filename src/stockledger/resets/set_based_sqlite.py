@@ -1,7 +1,8 @@
 """An ERP reset applied by SQLite: the lines inserted by one executemany, the rest set-based SQL.
 
-The shape of PostgreSQL's path (resets/set_based.py), in SQLite's SQL: Python stages the lines
-(resets/staging_sqlite.py, one plain tuple a line) and reports; the database judges every line
+The shape of PostgreSQL's path (resets/set_based.py), in SQLite's SQL: Python streams the lines
+to the driver (resets/staging_sqlite.py: a CSV's rows as the reader gives them) and reports; the
+database judges every line (a plain CSV line as it stores it)
 (resets/line_sql_sqlite.py, which says in SQL what resets/rules.py says in Python and hands the
 rare JSON number it cannot be sure of back to those rules), refuses a scoped caller's run
 naming another facility, computes the diffs, finds or creates the facility items, hands its
