@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from stockledger.core.bulk import copy_rows, session_settings
+from stockledger.core.bulk import copy_rows, insert_computed, session_settings
 from stockledger.core.config import get_settings, settings_problem
 from stockledger.core.db import Database
 from stockledger.ledger.views import availability
@@ -30,6 +30,25 @@ def test_copy_rows_appends_every_row_as_given(db: Database) -> None:
         stored = session.execute(text('SELECT n, "the text", other FROM "bulk Rows" ORDER BY n')).all()
         assert [tuple(row) for row in stored] == ROWS
         session.execute(text('DROP TABLE "bulk Rows"'))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_insert_computed_stores_each_row_with_what_the_database_computes_of_it(
+    db: Database, backend: str
+) -> None:
+    """SQLite: the rows streamed (a generator, never a list) into one executemany whose VALUES
+    compute a column from the row's own values; every row comes, in order."""
+    with db.transaction() as session:
+        session.execute(
+            text("CREATE TEMP TABLE bulk_computed (ord INTEGER PRIMARY KEY, n integer, twice integer)")
+        )
+        rows = ((n,) for n in range(20_001))
+        assert insert_computed(session, "bulk_computed", ["n", "twice"], "?1, ?1 * 2", rows) == 20_001
+        stored = session.execute(
+            text("SELECT count(*), sum(twice), min(ord), max(n) FROM bulk_computed")
+        ).one()
+        assert tuple(stored) == (20_001, 20_000 * 20_001, 1, 20_000)
+        session.execute(text("DROP TABLE bulk_computed"))
 
 
 def test_copy_rows_of_nothing_copies_nothing_and_long_streams_come_whole(db: Database) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import BigInteger, Select, Text, func, literal, select, union_all
 
+from stockledger.core import sums
 from stockledger.core.db import Database
 from stockledger.core.errors import InsufficientStock, NegativeStock, NotFound, QuantityOverflow
 from stockledger.core.fixed import to_micros
@@ -97,10 +98,15 @@ def test_a_staged_posting_of_no_item_or_of_untyped_rows_is_refused(seeded: Datab
     assert state(seeded) == before
 
 
-def test_staged_postings_that_a_product_could_not_add_up_are_refused(seeded: Database, backend: str) -> None:
+@pytest.mark.parametrize("rows_per_item", [0, 10**9])  # SQLite: a search per product / one scan
+def test_staged_postings_that_a_product_could_not_add_up_are_refused(
+    seeded: Database, backend: str, rows_per_item: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SQLite adds up totals in 64 bits (core.sums): two items of one product, each taking
     5 * 10^12 more, would leave a product whose totals no read could add up: refused (422), nothing
-    written. PostgreSQL adds up as NUMERIC: posted."""
+    written, whether the guard searched the product or scanned the whole table first (whose rows
+    do not add up either). PostgreSQL adds up as NUMERIC: posted."""
+    monkeypatch.setattr(sums, "WHOLE_TABLE_ROWS_PER_ITEM", rows_per_item)
     with seeded.reading() as session:
         items = session.scalars(
             select(InventoryItem.inventory_item_id)
@@ -118,6 +124,61 @@ def test_staged_postings_that_a_product_could_not_add_up_are_refused(seeded: Dat
         with seeded.transaction() as session:
             assert post(session, staged((items[0], big, big), (items[1], big, big))).count == 2
         assert state(seeded, items[0])[0] == before[0][0] + big
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("rows_per_item", [0, 10**9])  # a search per product / one scan
+def test_big_totals_of_two_products_that_each_add_up_are_posted(
+    seeded: Database, backend: str, rows_per_item: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two products each taking 5 * 10^12 more: together their items' totals pass 64 bits (the
+    scan of the whole table cannot settle it), each product's still add up: posted."""
+    monkeypatch.setattr(sums, "WHOLE_TABLE_ROWS_PER_ITEM", rows_per_item)
+    with seeded.reading() as session:
+        items = [
+            session.scalars(
+                select(InventoryItem.inventory_item_id)
+                .where(InventoryItem.facility_id == F, InventoryItem.product_id == product)
+                .order_by(InventoryItem.inventory_item_id)
+            ).first()
+            for product in ("FG001", "FG002")
+        ]
+    assert all(items)
+    before = [state(seeded, str(item)) for item in items]
+    big = 5 * 10**12
+    with seeded.transaction() as session:
+        assert post(session, staged((str(items[0]), big, big), (str(items[1]), big, big))).count == 2
+    assert [state(seeded, str(item))[0] for item in items] == [b[0] + big for b in before]
+
+
+def test_staged_postings_each_on_its_own_item_are_numbered_on_its_totals(seeded: Database) -> None:
+    """Each item posted once (SQLite numbers them as it reads them): an existing item's next
+    detail row and totals, a new item's first, created with them."""
+    qoh, atp, details = state(seeded)
+    with seeded.reading() as session:
+        item = session.get(InventoryItem, (F, ITEM))
+        assert item is not None
+        last_seq = item.last_detail_seq
+    new = select(
+        literal(F, Text).label("facility_id"),
+        literal("NEW-ONCE", Text).label("inventory_item_id"),
+        literal("FG001", Text).label("product_id"),
+    )
+    with seeded.transaction() as session:
+        posted = post(session, replace(staged(("NEW-ONCE", 7, 7), (ITEM, 2, -1)), new_items=new))
+        assert posted.count == 2
+        rows = posted.rows
+        read = session.execute(
+            select(rows.c.inventory_item_id, rows.c.seq_id, rows.c.qoh_total, rows.c.atp_total).order_by(
+                rows.c.ord
+            )
+        ).all()
+    assert read == [
+        ("NEW-ONCE", "00001", 7_000_000, 7_000_000),
+        (ITEM, f"{last_seq + 1:05d}", int(qoh + 2) * 1_000_000, int(atp - 1) * 1_000_000),
+    ]
+    assert state(seeded) == (qoh + 2, atp - 1, details + 1)
+    assert state(seeded, "NEW-ONCE") == (Decimal(7), Decimal(7), 1)
 
 
 def test_staged_postings_on_a_new_item_and_twice_on_one_item_are_numbered_in_order(seeded: Database) -> None:

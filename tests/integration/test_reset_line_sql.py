@@ -4,6 +4,7 @@ judged by `check_line`, and a reset of the lines must report exactly those failu
 message, ids), on both databases; the lines went through COPY (executemany on SQLite) and the
 SQL judged them."""
 
+import csv
 import json
 from decimal import Decimal
 from itertools import pairwise
@@ -189,6 +190,54 @@ def test_sql_and_the_rules_agree_on_every_line(seeded: Database, backend: str) -
         )
 
 
+# On SQLite a CSV line that looks plain is judged as it is staged (line_sql_sqlite.PLAIN_LINE),
+# the others by CHECK after it: the lines at the edges of "plain" go into the CSV table too.
+PLAIN_EDGES = [
+    "0",
+    "000000000",
+    "999999999",
+    "0000000001",
+    "1000000000",
+    "1000000001",
+    "9999999999",
+    "5\x00",
+    "7 ",
+    "\u0663",
+]
+IDS = ["X" * 60, "X" * 61, "a-b_c.d:e", "FG 001", f"{P}\x00", "é", "", f" {P}"]
+
+
+def _csv_cases() -> list[tuple[str, str, str, str]]:
+    """The table's lines a CSV can hold (text; a quantity given or left empty), as CSV fields."""
+    texts = [q for q in QUANTITIES if type(q) is str]  # not JsonText, numbers, lists…
+    rows = [(F, P, q, "") for q in [*texts, *PLAIN_EDGES]] + [(F, P, "", q) for q in [*texts, *PLAIN_EDGES]]
+    rows += [(f, P, "3", "") for f in IDS] + [(F, p, "", "4") for p in IDS]
+    rows += [(F, P, "1", "1"), (F, P, "", ""), (F, P, " ", "2"), (F, P, "2", "\u2003"), (F, P, "48", "")]
+    return rows
+
+
+def test_a_csv_is_judged_as_the_rules_judge_it_plain_or_not(
+    seeded: Database, backend: str, tmp_path: Any
+) -> None:
+    """Every line of the table a CSV can hold, each quantity given as quantityOnHand and as
+    availableToPromise, and ids at the edges: the failures the reset reports are the rules' own
+    (on SQLite, whether the line was judged plain as it was staged or by CHECK)."""
+    path = tmp_path / "table.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["facilityId", "productId", "quantityOnHand", "availableToPromise"])
+        writer.writerows(_csv_cases())
+    with path.open(encoding="utf-8-sig", newline="") as rows:
+        expected = _expected(list(csv_lines(rows)))
+    with seeded.transaction() as session, path.open(encoding="utf-8-sig", newline="") as rows:
+        outcome = reset_inventory(session, csv_lines(rows))
+    assert [_ids(f) for f in outcome.failures] == [_ids(f) for f in expected]
+    assert outcome.lines_failed == len(expected)
+    assert outcome.lines_changed + outcome.lines_unchanged == outcome.lines_total - len(expected)
+    with seeded.reading() as session:
+        assert availability(session, F, P).quantity_on_hand_total == Decimal(48)
+
+
 def test_whitespace_is_what_str_strip_trims() -> None:
     assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == line_sql_pg.WHITESPACE
 
@@ -334,6 +383,38 @@ def test_new_and_existing_items_in_one_run_and_a_second_run_in_the_same_transact
         ]
         totals = availability(session, F, P)
         assert totals.quantity_on_hand_total == Decimal(49)
+
+
+def test_a_new_product_whose_first_line_changes_nothing_gets_its_item_from_a_later_line(
+    seeded: Database,
+) -> None:
+    """A product with no item: its first line sets 0 (no change), a later one 5: the run creates
+    its item and posts the later line; a product named only by a line setting 0 gets its link
+    row and no item."""
+    with seeded.transaction() as session:
+        for product in ("LATE1", "ZERO1"):
+            import_document(session, {"productId": product, "productName": product})
+        outcome = reset_inventory(
+            session,
+            [
+                RawLine(2, F, P, "40", None),
+                RawLine(3, F, "LATE1", "0", None),
+                RawLine(4, F, "ZERO1", None, "0"),
+                RawLine(5, F, "LATE1", "5", None),
+            ],
+        )
+    assert (outcome.lines_changed, outcome.lines_unchanged) == (2, 2)
+    with seeded.reading() as session:
+        late = session.get(ProductFacility, (F, "LATE1"))
+        zero = session.get(ProductFacility, (F, "ZERO1"))
+        assert late is not None
+        assert late.inventory_item_id is not None
+        item = session.get(InventoryItem, (F, late.inventory_item_id))
+        assert item is not None
+        assert (item.quantity_on_hand_total, item.last_detail_seq) == (Decimal(5), 1)
+        assert zero is not None
+        assert zero.inventory_item_id is None
+        assert availability(session, F, "ZERO1").quantity_on_hand_total == 0
 
 
 def test_the_changes_numbers_are_written_as_json_number_writes_them(seeded: Database) -> None:

@@ -1,11 +1,13 @@
-"""Bulk work on the driver, behind one call each: rows streamed into a table (`copy_rows`),
-rows upserted (`upsert_copied`: new rows COPYed straight into their table, the others COPYed
+"""Bulk work on the driver, behind one call each: rows streamed into a table (`copy_rows`; on
+SQLite also with values the database computes as it stores each row, `insert_computed`), rows
+upserted (`upsert_copied`: new rows COPYed straight into their table, the others COPYed
 into a temporary table, then one `INSERT … SELECT … ON CONFLICT`) and a transaction's memory
 settings (`session_settings`). PostgreSQL: COPY FROM STDIN and set_config through the session's
 own connection; SQLite: executemany, and nothing to set. Features never reach the driver's
 connection themselves (tests/unit/test_database_differences.py)."""
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -120,6 +122,28 @@ def _insert_many(
         connection.exec_driver_sql(insert, chunk)
         count += len(chunk)
     return count
+
+
+def insert_computed(
+    session: Session, table: str, columns: Sequence[str], values: str, rows: Iterable[Sequence[object]]
+) -> int:
+    """SQLite: `rows` inserted into `table`'s `columns` by one executemany of `INSERT … VALUES
+    (values)`, `values` being SQL over each row's values as ?1 … ?n, what the database computes of
+    a row as it stores it (a reset line's plain quantity read as an integer: one pass, where a
+    statement after the insert reads every row again); the rows streamed to the driver as they
+    come, no list of them built. How many there were. (PostgreSQL streams rows with COPY,
+    `copy_rows`, and computes in the statements after it.)"""
+    if is_postgres(session):
+        raise NotImplementedError("insert_computed: SQLite's executemany; PostgreSQL COPYs (copy_rows)")
+    quote = session.connection().dialect.identifier_preparer.quote
+    insert = f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) VALUES ({values})"
+    driver = cast(sqlite3.Connection, session.connection().connection.driver_connection)
+    cursor = driver.cursor()  # the driver's own executemany takes an iterator: rows stream through
+    try:
+        cursor.executemany(insert, rows)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
 
 
 def _chunks(rows: Iterable[Sequence[object]], size: int) -> Iterator[list[tuple[object, ...]]]:

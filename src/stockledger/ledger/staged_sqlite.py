@@ -13,16 +13,26 @@ table `StagedPosted.rows` names (the columns of PostgreSQL's, and acc_total), fo
 events; it lives on the connection, so the next post drops it first (the reset drops it when
 done). The guards the postings carry are applied as on PostgreSQL; a product whose totals no
 longer add up in 64 bits is refused (core.sums: QuantityOverflow), and the caller's transaction
-rolls back.
+rolls back. When each item is posted once (a reset's), ledger/staged_once_sqlite.py numbers and
+writes them with no sums; this module's general path takes an item posted twice.
 
 SQL in SQLite's dialect (printf, UPDATE … FROM of an aliased table, temporary tables that outlive
 the transaction): reached only where core.dialects.stages_set_based and serialises_writers say
 the database can (ledger/post.py).
 """
 
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, column, insert, table, text
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    column,
+    insert,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
@@ -32,6 +42,7 @@ from stockledger.core.sums import overflow_refused, require_summable_selected
 from stockledger.ledger.models import InventoryItemDetail
 from stockledger.ledger.postings import SEQ_DIGITS, Links
 from stockledger.ledger.rules_check import INV_AVAILABLE
+from stockledger.ledger.staged_once_sqlite import number_once, write_once
 from stockledger.ledger.staged_pg import (
     STAGED_ITEMS,
     STAGED_POSTED,
@@ -138,10 +149,18 @@ _GREW = " OR ".join(
     f"({diff} <> 0 AND abs({total}) > abs({total} - {diff}))"
     for diff, total in (("qoh_diff", "qoh_total"), ("atp_diff", "atp_total"), ("acc_diff", "acc_total"))
 )
-GROWN = f"SELECT DISTINCT facility_id, inventory_item_id FROM {STAGED_POSTED} WHERE {_GREW}"
+GROWN = (
+    f"SELECT facility_id, inventory_item_id FROM {STAGED_POSTED} WHERE {_GREW}"  # core.sums lists each once
+)
+
+_TO_GENERAL = (
+    f"INSERT INTO {STAGED_POSTINGS} SELECT ord, facility_id, inventory_item_id, qoh_diff, atp_diff, acc_diff "
+    f"FROM {STAGED_POSTED}"
+)
 
 
-def _detail_insert() -> str:
+def _detail_insert(order: str) -> str:
+    """The detail rows of STAGED_POSTED, inserted in key `order` (the detail table's)."""
     links = ", ".join(_LINK_COLUMNS)
     values = ", ".join(f":{name}" for name in _LINK_COLUMNS)
     return (
@@ -149,13 +168,21 @@ def _detail_insert() -> str:
         "seq_num, effective_date, quantity_on_hand_diff, available_to_promise_diff, "
         f"accounting_quantity_diff, reason_enum_id, created_stamp, {links}) "
         "SELECT facility_id, inventory_item_id, seq_id, seq, :effective_date, qoh_diff, atp_diff, acc_diff, "
-        f":reason, :now, {values} FROM {STAGED_POSTED} ORDER BY facility_id, inventory_item_id, seq"
+        f":reason, :now, {values} FROM {STAGED_POSTED} ORDER BY {order}"
     )
 
 
-_DETAIL = text(_detail_insert()).bindparams(
-    bindparam("now", type_=_NOW), bindparam("effective_date", type_=_NOW)
-)
+# An item posted once has one row: its key is (facility, item), which the index of the posted
+# rows by item gives in order, with no sort (100,000 rows: 0.03 s).
+_DETAILS = {
+    once: text(_detail_insert(order)).bindparams(
+        bindparam("now", type_=_NOW), bindparam("effective_date", type_=_NOW)
+    )
+    for once, order in (
+        (True, "facility_id, inventory_item_id"),
+        (False, "facility_id, inventory_item_id, seq"),
+    )
+}
 
 
 def post_staged_serialised(session: Session, staged: StagedPostings) -> StagedPosted:
@@ -163,32 +190,58 @@ def post_staged_serialised(session: Session, staged: StagedPostings) -> StagedPo
     run = session.connection().execute
     for name in (STAGED_POSTINGS, STAGED_ITEMS, STAGED_SUMS, STAGED_POSTED):
         run(text(f"DROP TABLE IF EXISTS temp.{name}"))  # a post before on this connection
-    staged_rows = _fill(session, STAGED_POSTINGS, _POSTINGS, staged.postings)
+    check_staged_rows(STAGED_POSTINGS, _POSTINGS, staged.postings, "INTEGER")
+    check_staged_rows(STAGED_ITEMS, _ITEMS, staged.new_items, "INTEGER")
+    staged_rows, once = _number_once(session, staged.postings)
     if facilities_in_scope(session) is not None:  # a scoped caller posts to its facilities only
-        for (facility_id,) in run(text(f"SELECT DISTINCT facility_id FROM {STAGED_POSTINGS}")):
+        for (facility_id,) in run(text(f"SELECT DISTINCT facility_id FROM {STAGED_POSTED}")):
             check_facility(session, facility_id)
-    _fill(session, STAGED_ITEMS, _ITEMS, staged.new_items)
     now = staged.effective_date
     with overflow_refused():
-        run(text(_CREATE_SUMS))
-        run(text(_SUM))
-        unknown = int(run(text(_UNKNOWN)).scalar_one())
-        if unknown:  # a posting of an item that neither exists nor is staged as new
-            raise NotFound(f"{unknown} staged postings name no inventory item")
-        run(text(_CREATE).bindparams(bindparam("now", type_=_NOW)), {"now": now})
-        run(text(_MOVE))
-        run(text(_CREATE_POSTED))
-        run(text(_NUMBER_ONE))
-        run(text(_NUMBER_MANY))
+        if once:
+            write_once(session, staged.new_items, now)
+        else:
+            _fill(session, STAGED_ITEMS, _ITEMS, staged.new_items)
+            _write_summed(session, now)
     refuse_unguarded(session, staged)
     values: dict[str, Any] = {name: getattr(staged.links, name) for name in _LINK_COLUMNS}
     if values["change_by_user_login_id"] is None:
         values["change_by_user_login_id"] = acting_user(session)
-    result = run(_DETAIL, {**values, "effective_date": now, "reason": staged.reason_enum_id, "now": now})
+    details = _DETAILS[once]
+    result = run(details, {**values, "effective_date": now, "reason": staged.reason_enum_id, "now": now})
     require_summable_selected(session, GROWN)
     for name in (STAGED_ITEMS, STAGED_POSTINGS, STAGED_SUMS):
-        run(text(f"DROP TABLE {name}"))  # done with (a temporary table outlives the transaction here)
+        run(text(f"DROP TABLE IF EXISTS {name}"))  # done with (a temporary table outlives the transaction)
     return StagedPosted(staged_rows if result.rowcount < 0 else int(result.rowcount))
+
+
+def _number_once(session: Session, postings: Select[Any]) -> tuple[int, bool]:
+    """The postings into STAGED_POSTED, numbered as if each item were posted once
+    (ledger/staged_once_sqlite.py); how many, and whether each item was. If one was not, they are
+    moved to STAGED_POSTINGS for the general path and STAGED_POSTED is dropped."""
+    rows, once = number_once(session, postings)
+    if not once:
+        run = session.connection().execute
+        _fill(session, STAGED_POSTINGS, _POSTINGS, None)
+        run(text(_TO_GENERAL))
+        run(text(f"DROP TABLE {STAGED_POSTED}"))
+    return rows, once
+
+
+def _write_summed(session: Session, now: datetime) -> None:
+    """The general path: each item's postings summed, the items created and moved once each, the
+    postings numbered in `ord` order into STAGED_POSTED."""
+    run = session.connection().execute
+    run(text(_CREATE_SUMS))
+    run(text(_SUM))
+    unknown = int(run(text(_UNKNOWN)).scalar_one())
+    if unknown:  # a posting of an item that neither exists nor is staged as new
+        raise NotFound(f"{unknown} staged postings name no inventory item")
+    run(text(_CREATE).bindparams(bindparam("now", type_=_NOW)), {"now": now})
+    run(text(_MOVE))
+    run(text(_CREATE_POSTED))
+    run(text(_NUMBER_ONE))
+    run(text(_NUMBER_MANY))
 
 
 def _fill(session: Session, name: str, columns: dict[str, str], rows: Select[Any] | None) -> int:

@@ -1,7 +1,8 @@
 """An ERP reset applied by SQLite: the lines inserted by one executemany, the rest set-based SQL.
 
-The shape of PostgreSQL's path (resets/set_based.py), in SQLite's SQL: Python stages the lines
-(resets/staging_sqlite.py, one plain tuple a line) and reports; the database judges every line
+The shape of PostgreSQL's path (resets/set_based.py), in SQLite's SQL: Python streams the lines
+to the driver (resets/staging_sqlite.py: a CSV's rows as the reader gives them) and reports; the
+database judges every line (a plain CSV line as it stores it)
 (resets/line_sql_sqlite.py, which says in SQL what resets/rules.py says in Python and hands the
 rare JSON number it cannot be sure of back to those rules), refuses a scoped caller's run
 naming another facility, computes the diffs, finds or creates the facility items, hands its
@@ -19,12 +20,14 @@ anew by each run, dropped when it is done.
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.fixed import to_micros
 from stockledger.core.ids import new_id
 from stockledger.core.model_base import utcnow
 from stockledger.core.scope import facilities_in_scope
+from stockledger.core.transactions import savepoint
 from stockledger.ledger.post import Links, StagedPostings, post
 from stockledger.resets import line_sql_sqlite as sql
 from stockledger.resets import set_outcome
@@ -47,17 +50,19 @@ def reset_serialised(
     """Apply the reset's lines; `outcome` gets its counts, failures, facilities and first changes."""
     scope = facilities_in_scope(session)
     run = session.connection().execute
+    run(text(sql.TEMPORARY_NOT_ZEROED))
     for name in sql.TEMPORARY:  # a run before on this connection
         run(text(f"DROP TABLE IF EXISTS temp.{name}"))
     outcome.lines_total = stage_lines(session, lines, scope)
     if scope is not None:
         _refuse_other_facilities(session, scope)
-    run(text(sql.CREATE_CHECKED))
     run(text(sql.CHECK), {"ws": WHITESPACE})
     _judge_deferred(session)
     run(text(sql.UNKNOWN))
-    for statement in sql.DIFFS:
+    each_once = _index_lines_by_product(session)
+    for statement in sql.CURRENT:
         run(text(statement))
+    run(text(sql.DIFF_EACH_ONCE if each_once else sql.DIFF_IN_ORDER))
     run(text(sql.NEW_ITEMS[0]))
     run(text(sql.NEW_ITEMS[1]), {"prefix": new_id("II")})
     for statement in sql.FIND_OR_CREATE:
@@ -66,12 +71,26 @@ def reset_serialised(
     now = utcnow().replace(tzinfo=None)
     links = Links(inventory_reset_id=outcome.inventory_reset_id)
     posted = post(
-        session, StagedPostings(set_outcome.postings(), set_outcome.new_items(), REASON, links, now)
+        session,
+        StagedPostings(set_outcome.postings(), set_outcome.new_items(raced=False), REASON, links, now),
     )
     record_changes(session, posted, outcome.inventory_reset_id, batch_size)
     _count(session, outcome, posted.count, keep_failures)
     for name in (*sql.TEMPORARY, posted.rows.name):  # what the ledger posted: read, done with
         run(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def _index_lines_by_product(session: Session) -> bool:
+    """The usable lines indexed by product (line_sql_sqlite.LINES_BY_PRODUCT); whether each
+    product is named once (the index unique)."""
+    run = session.connection().execute
+    try:
+        with savepoint(session):
+            run(text(sql.LINES_BY_PRODUCT.format(unique="UNIQUE ")))
+        return True
+    except IntegrityError:  # a product named on two lines
+        run(text(sql.LINES_BY_PRODUCT.format(unique="")))
+        return False
 
 
 def _refuse_other_facilities(session: Session, scope: frozenset[str]) -> None:
