@@ -89,7 +89,8 @@ WITH summed AS MATERIALIZED (
     SELECT * FROM moved
     UNION ALL
     SELECT s.facility_id, s.inventory_item_id, s.n, s.ord, s.qoh, s.atp, s.acc, s.n, s.qoh, s.atp
-    FROM created c JOIN summed s ON s.facility_id = c.facility_id AND s.inventory_item_id = c.inventory_item_id
+    FROM created c
+    JOIN summed s ON s.facility_id = c.facility_id AND s.inventory_item_id = c.inventory_item_id
 ), numbered AS (
     SELECT ord, facility_id, inventory_item_id, qoh AS qoh_diff, atp AS atp_diff, acc AS acc_diff, seq,
            qoh_total, atp_total
