@@ -10,10 +10,10 @@ any posting does (`require_atp`, `require_qoh`). The ledger checks the SELECTs' 
 its own temporary tables STAGED_POSTINGS and STAGED_ITEMS from them (NOT NULL columns of its
 own types) and writes, in the caller's transaction:
 
-  * one UPDATE of each item's totals (all its postings summed) and of its `last_detail_seq`,
-    returning the totals before them (a new item: inserted with its postings' totals, available
-    and non-serialised, not inserted at zero and updated, which would write each row twice and
-    check its foreign keys twice);
+  * one UPDATE of each item's totals (all its postings summed) and of its `last_detail_seq`, in
+    the items' key order, returning the totals after them (a new item: inserted with its
+    postings' totals, available and non-serialised, not inserted at zero and updated, which
+    would write each row twice and check its foreign keys twice);
   * one InventoryItemDetail row per posting (several postings on one item: consecutive seq
     numbers in `ord` order, as `post` would give them one after the other).
 
