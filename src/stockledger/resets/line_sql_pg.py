@@ -40,52 +40,56 @@ WHERE btrim(fac, :ws) <> '' AND NOT (btrim(fac, :ws) = ANY(:scope)) ORDER BY ord
 # A CSV quantity ('t') is read as a number only in TEXT_NUMBER's form (which SIMPLE's includes),
 # a JSON number ('n') in SIMPLE's: one pattern matched a line; the facility and product known or
 # not by the same pass (`unknown`: a usable line's failure, kept for a line left to the rules).
+# One pass, its steps nested subqueries from the inside out (the quantities trimmed once; which
+# one is given and its kind; it read as a number; its code; the ids' codes), each kept whole by
+# OFFSET 0 (flattened, the planner would repeat each step's expressions in every use of them:
+# 5x the CPU); as LATERAL steps each was a subplan run again for every line (0.31 s of CPU for
+# 100,000 lines against 0.20 s).
 CHECK = f"""
 CREATE TEMP TABLE reset_checked ON COMMIT DROP AS
-SELECT s.ord, s.line, v.f, v.p, c.kind,
-       CASE WHEN s.pre_code IS NOT NULL THEN s.pre_code
-            WHEN NOT (coalesce(v.f ~ {ID} AND length(v.f) <= 60, false)
-                      AND coalesce(v.p ~ {ID} AND length(v.p) <= 60, false)) THEN 'invalid_line'
-            WHEN v.qg AND v.ag THEN 'both_quantities'
-            WHEN NOT (v.qg OR v.ag) THEN 'no_quantity'
-            ELSE coalesce(q.code, u.unknown) END AS code,
-       q.micros, u.unknown
-FROM {STAGED_LINES} s
-CROSS JOIN LATERAL (
-    SELECT s.fac AS f, s.prod AS p,
-           s.qk IS NOT NULL AND (s.qk IN ('n', 'x') OR btrim(s.qoh, :ws) <> '') AS qg,
-           s.ak IS NOT NULL AND (s.ak IN ('n', 'x') OR btrim(s.atp, :ws) <> '') AS ag
-    OFFSET 0
-) v
-LEFT JOIN facility fa ON fa.facility_id = v.f
-LEFT JOIN product pr ON pr.product_id = v.p
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN fa.facility_id IS NULL THEN 'unknown_facility'
-                WHEN pr.product_id IS NULL THEN 'unknown_product' END AS unknown
-) u
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN v.qg THEN 'q' ELSE 'a' END AS kind, CASE WHEN v.qg THEN s.qk ELSE s.ak END AS k,
-           btrim(CASE WHEN v.qg THEN s.qoh ELSE s.atp END, :ws) AS t
-    OFFSET 0
-) c
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN length(c.t) > 200 THEN NULL
-                WHEN c.k = 't' THEN CASE WHEN c.t ~ {TEXT_NUMBER} THEN c.t::numeric END
-                WHEN c.k = 'n' AND c.t ~ {SIMPLE} THEN c.t::numeric END AS n
-    OFFSET 0
-) n
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN c.k IS NULL OR c.k IN ('s', 'x') THEN 'invalid_quantity'
+SELECT x.ord, x.line, x.f, x.p, x.kind,
+       CASE WHEN x.pre_code IS NOT NULL THEN x.pre_code
+            WHEN NOT (coalesce(x.f ~ {ID} AND length(x.f) <= 60, false)
+                      AND coalesce(x.p ~ {ID} AND length(x.p) <= 60, false)) THEN 'invalid_line'
+            WHEN x.qg AND x.ag THEN 'both_quantities'
+            WHEN NOT (x.qg OR x.ag) THEN 'no_quantity'
+            ELSE coalesce(x.code, x.unknown) END AS code,
+       x.micros, x.unknown
+FROM (
+    SELECT n.ord, n.line, n.f, n.p, n.kind, n.pre_code, n.qg, n.ag,
+           CASE WHEN fa.facility_id IS NULL THEN 'unknown_facility'
+                WHEN pr.product_id IS NULL THEN 'unknown_product' END AS unknown,
+           CASE WHEN n.k IS NULL OR n.k IN ('s', 'x') THEN 'invalid_quantity'
                 WHEN n.n < 0 THEN 'negative_quantity'
                 WHEN n.n > {MAX} OR n.n <> round(n.n, 6) THEN 'invalid_quantity'
                 WHEN n.n IS NOT NULL THEN NULL
-                WHEN c.k = 't' AND (length(c.t) <= 200 OR NOT (c.t ~ {TEXT_NUMBER})) THEN 'invalid_quantity'
-                WHEN c.t ~* {NOT_FINITE} THEN 'invalid_quantity'
-                WHEN octet_length(c.t) <> length(c.t) OR strpos(c.t, '_') > 0 OR c.t ~ {NUMBER} THEN 'defer'
+                WHEN n.k = 't' AND (length(n.t) <= 200 OR NOT (n.t ~ {TEXT_NUMBER})) THEN 'invalid_quantity'
+                WHEN n.t ~* {NOT_FINITE} THEN 'invalid_quantity'
+                WHEN octet_length(n.t) <> length(n.t) OR strpos(n.t, '_') > 0 OR n.t ~ {NUMBER} THEN 'defer'
                 ELSE 'invalid_quantity' END AS code,
            CASE WHEN n.n >= 0 AND n.n <= {MAX} AND n.n = round(n.n, 6) THEN (n.n * 1000000)::bigint
            END AS micros
-) q
+    FROM (
+        SELECT c.*,
+               CASE WHEN length(c.t) > 200 THEN NULL
+                    WHEN c.k = 't' THEN CASE WHEN c.t ~ {TEXT_NUMBER} THEN c.t::numeric END
+                    WHEN c.k = 'n' AND c.t ~ {SIMPLE} THEN c.t::numeric END AS n
+        FROM (
+            SELECT v.*, CASE WHEN v.qg THEN 'q' ELSE 'a' END AS kind,
+                   CASE WHEN v.qg THEN v.qk ELSE v.ak END AS k, CASE WHEN v.qg THEN v.tq ELSE v.ta END AS t
+            FROM (
+                SELECT t.ord, t.line, t.fac AS f, t.prod AS p, t.qk, t.ak, t.pre_code, t.tq, t.ta,
+                       t.qk IS NOT NULL AND (t.qk IN ('n', 'x') OR t.tq <> '') AS qg,
+                       t.ak IS NOT NULL AND (t.ak IN ('n', 'x') OR t.ta <> '') AS ag
+                FROM (SELECT s.*, btrim(s.qoh, :ws) AS tq, btrim(s.atp, :ws) AS ta
+                      FROM {STAGED_LINES} s OFFSET 0) t
+                OFFSET 0
+            ) v OFFSET 0
+        ) c OFFSET 0
+    ) n
+    LEFT JOIN facility fa ON fa.facility_id = n.f
+    LEFT JOIN product pr ON pr.product_id = n.p
+) x
 """
 
 DEFERRED = f"""
