@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.inventory_items import find_or_create_facility_inventory_item
+from stockledger.catalog.inventory_items import promisable_facility_item
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.costing.service import add_layer
@@ -64,8 +64,10 @@ def inspect_return_item(
     _claim_inspection(session, line)
     returned = session.get(InventoryItem, (header.facility_id, line.inventory_item_id))
     assert returned is not None  # created with the return item, never deleted
+    # Sellable means promisable (SPEC §11): a held or expired facility item gives way to the
+    # oldest promisable one, else a new one, as stock added by productId does.
     facility_item = (
-        find_or_create_facility_inventory_item(session, header.facility_id, line.product_id)
+        promisable_facility_item(session, header.facility_id, line.product_id)
         if outcome == "AVAILABLE"
         else None
     )
