@@ -24,6 +24,7 @@ with "Address already in use". One worker is uvicorn as it comes (cli.py).
 import asyncio
 import errno
 import logging
+import select
 import socket
 from collections.abc import Callable, Iterable
 from ctypes import c_long
@@ -40,6 +41,9 @@ NO_WORKER = -1
 # accept() failures that say the process or the host is out of something: wait, then try again
 _EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _EXHAUSTED_PAUSE = 1.0  # seconds, as asyncio's own accept loop
+# How often a worker leaving a queued connection to its siblings looks again (a select() of the
+# socket and a read of the board): a sibling wakes within about this of becoming the least loaded.
+_LOOK_AGAIN = 0.001
 
 
 class ConnectionBoard:
@@ -84,8 +88,9 @@ class CountedConnections(set[Any]):
 
 class BalancedAccept:
     """A worker's accept of the shared listening socket: one connection per wake-up, taken when
-    this worker holds no more than the least loaded one, or when it waited `defer` seconds and
-    the connection is still queued. Looks like an asyncio Server to uvicorn (close, wait_closed)."""
+    this worker holds no more than the least loaded one, or once it has left the queued
+    connection to its siblings for `defer` seconds. Looks like an asyncio Server to uvicorn
+    (close, wait_closed)."""
 
     def __init__(
         self,
@@ -104,7 +109,7 @@ class BalancedAccept:
         self.defer = defer
         self.loop = asyncio.get_running_loop()
         self.pending = 0  # accepted, not yet among the connections
-        self.waited = False
+        self.deferring_since: float | None = None  # when it began to leave the queue to others
         self.closed = False
         self.timer: asyncio.TimerHandle | None = None
         self.tasks: set[asyncio.Task[None]] = set()
@@ -123,11 +128,22 @@ class BalancedAccept:
         if not self.closed:
             self.board.publish(self.slot, self.held())
 
+    def _leaves_it(self) -> bool:
+        """Whether a queued connection is a sibling's to take: this worker holds more than the
+        least loaded, and has not yet waited `defer` for it to do so."""
+        if self.held() <= self.board.least():
+            return False
+        now = self.loop.time()
+        if self.deferring_since is None:
+            self.deferring_since = now
+        return now - self.deferring_since < self.defer
+
     def _readable(self) -> None:
-        if not self.waited and self.held() > self.board.least():
-            self._pause(self.defer, waited=True)  # a sibling holding fewer is to take it
+        if self._leaves_it():
+            self.loop.remove_reader(self.sock.fileno())
+            self.timer = self.loop.call_later(_LOOK_AGAIN, self._look_again)
             return
-        self.waited = False
+        self.deferring_since = None
         try:
             conn, _ = self.sock.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
@@ -136,7 +152,8 @@ class BalancedAccept:
             if exc.errno not in _EXHAUSTED:
                 raise
             logger.error("accept() failed (%s); trying again in %.0f s", exc, _EXHAUSTED_PAUSE)
-            self._pause(_EXHAUSTED_PAUSE, waited=False)
+            self.loop.remove_reader(self.sock.fileno())
+            self.timer = self.loop.call_later(_EXHAUSTED_PAUSE, self._listen)
             return
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending += 1
@@ -154,14 +171,23 @@ class BalancedAccept:
             self.pending -= 1
             self.publish()
 
-    def _pause(self, seconds: float, waited: bool) -> None:
-        self.loop.remove_reader(self.sock.fileno())
-        self.timer = self.loop.call_later(seconds, self._resume, waited)
+    def _look_again(self) -> None:
+        """While it leaves a connection to its siblings: listen again once the queue is empty (a
+        sibling took it), once this worker is the least loaded, or once `defer` has passed."""
+        self.timer = None
+        if self.closed:
+            return
+        queued = select.select([self.sock], [], [], 0)[0]
+        if queued and self._leaves_it():
+            self.timer = self.loop.call_later(_LOOK_AGAIN, self._look_again)
+            return
+        if not queued:
+            self.deferring_since = None
+        self._listen()
 
-    def _resume(self, waited: bool) -> None:
+    def _listen(self) -> None:
         self.timer = None
         if not self.closed:
-            self.waited = waited
             self.loop.add_reader(self.sock.fileno(), self._readable)
 
     def close(self) -> None:
