@@ -11,9 +11,10 @@ worse 29 %), and those hashed to a busy or hung worker wait for it.
 Here the workers share one socket, and each publishes how many connections it holds in a small
 shared array (`ConnectionBoard`: one slot per live worker, -1 when none). A worker woken by a
 new connection accepts it only when it holds no more than the least loaded live worker; one
-that holds more steps aside for `accept_defer_seconds` (STOCKLEDGER_ACCEPT_DEFER_SECONDS) and
-takes the connection itself if it is still queued then (its sibling is busy, hung or gone:
-nothing waits on it longer than that). 8 connections to two idle workers: 4 and 4.
+that holds more steps aside, looks again each millisecond (it takes the connection as soon as
+it is the least loaded), and after `accept_defer_seconds` (STOCKLEDGER_ACCEPT_DEFER_SECONDS)
+takes it anyway (its sibling is busy, hung or gone: nothing waits on it longer than that).
+16 connections opened at once to two idle workers: 8 and 8.
 
 uvicorn's supervisor is kept (health checks, restarts, SIGHUP, SIGTTIN and SIGTTOU); a worker
 gets a free slot of the board when it starts and the slot is cleared when it ends. The port
