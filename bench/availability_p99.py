@@ -54,12 +54,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="stockledger serve --workers")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--access-log", action="store_true", help="keep uvicorn's line per request")
+    parser.add_argument("--database", default=NAME, help="the benchmark's database (dropped at the end)")
     args = parser.parse_args()
     serve_flags = () if args.access_log else ("--no-access-log",)
     with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {NAME}")
-    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": ADMIN.rsplit("/", 1)[0] + f"/{NAME}"}
+        conn.execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {args.database}")
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": ADMIN.rsplit("/", 1)[0] + f"/{args.database}"}
     env.pop("STOCKLEDGER_NATS_URL", None)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     try:
@@ -76,7 +77,7 @@ def main() -> None:
             print(f"server log (tail):\n{server_errors()}")
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
     bad = sum(n for status, n in result.statuses.items() if status != 200) + result.errors
     load = load_average()
     print(f"GET /v1/availability, {args.clients} connections, serve --workers {args.workers}:")
