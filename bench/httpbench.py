@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,8 +80,16 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(url: str, lua: str, connections: int, seconds: float, threads: int = 1) -> WrkResult:
-    """`wrk --latency` with `lua` (plus the common hooks) for `seconds`; the parsed summary."""
+def run_wrk(
+    url: str,
+    lua: str,
+    connections: int,
+    seconds: float,
+    threads: int = 1,
+    midway: Callable[[], None] | None = None,
+) -> WrkResult:
+    """`wrk --latency` with `lua` (plus the common hooks) for `seconds`; the parsed summary.
+    `midway`, if given, is called halfway through the run (wrk's connections all open)."""
     wrk = ensure_wrk()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua + LUA_COMMON)
@@ -102,7 +110,13 @@ def run_wrk(url: str, lua: str, connections: int, seconds: float, threads: int =
         url,
     ]
     try:
-        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as running:
+            if midway is not None:
+                time.sleep(int(seconds) / 2)
+                midway()
+            out, _ = running.communicate()
+        if running.returncode:
+            raise subprocess.CalledProcessError(running.returncode, argv, out)
     finally:
         os.unlink(script.name)
     line = next((x for x in out.splitlines() if x.startswith("WRK ")), None)
@@ -121,6 +135,99 @@ def run_wrk(url: str, lua: str, connections: int, seconds: float, threads: int =
         statuses={int(k): v for k, v in data["statuses"].items()},
         command=f"wrk --latency -t {threads} -c {connections} -d {int(seconds)}s -s <script.lua> {url}",
     )
+
+
+@dataclass
+class WorkerUse:
+    """What each `serve` worker did during a wrk run, the evidence of where latency goes: the
+    connections it held (midway), its CPU, and how long its threads waited runnable for a CPU
+    (the scheduler's run-queue delay, /proc/PID/task/*/schedstat); and how busy the whole
+    machine was (/proc/stat)."""
+
+    connections: list[int]
+    cpu_ms: list[float]
+    queued_ms: list[float]
+    machine_busy: float
+
+    def line(self, requests: int) -> str:
+        cpu = " / ".join(f"{ms:,.0f}" for ms in self.cpu_ms)
+        queued = " / ".join(f"{ms:,.0f}" for ms in self.queued_ms)
+        per_request = sum(self.cpu_ms) * 1000 / max(requests, 1)
+        return (
+            f"workers' connections {self.connections}; their CPU {cpu} ms ({per_request:.0f} µs a request);"
+            f" waiting runnable for a CPU {queued} ms; machine busy {self.machine_busy:.0%}"
+        )
+
+
+def run_wrk_watched(
+    url: str, lua: str, connections: int, seconds: float, port: int
+) -> tuple[WrkResult, WorkerUse]:
+    """run_wrk, and what the workers of the `serve` on `port` did meanwhile (WorkerUse)."""
+    workers = serve_workers(port)
+    held: list[int] = []
+    before, machine_before = [_schedstat(pid) for pid in workers], _machine_ticks()
+    result = run_wrk(url, lua, connections, seconds, midway=lambda: held.extend(_held(workers, port)))
+    after, machine_after = [_schedstat(pid) for pid in workers], _machine_ticks()
+    busy = (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1)
+    return result, WorkerUse(
+        connections=held,
+        cpu_ms=[(a[0] - b[0]) / 1e6 for a, b in zip(after, before, strict=True)],
+        queued_ms=[(a[1] - b[1]) / 1e6 for a, b in zip(after, before, strict=True)],
+        machine_busy=busy,
+    )
+
+
+def serve_workers(port: int) -> list[int]:
+    """The worker processes of the `stockledger serve` listening on `port` (itself with one worker)."""
+    out = subprocess.run(["pgrep", "-f", f"serve --port {port} "], capture_output=True, text=True).stdout
+    server = min(int(x) for x in out.split())
+    found = subprocess.run(["pgrep", "-P", str(server)], capture_output=True, text=True).stdout
+    children = [int(x) for x in found.split() if "spawn_main" in _cmdline(int(x))]
+    return sorted(children) or [server]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _schedstat(pid: int) -> tuple[int, int]:
+    """(ns on a CPU, ns waiting runnable for one), summed over the process's threads."""
+    ran = waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:
+            continue  # a thread that ended
+        ran, waited = ran + int(fields[0]), waited + int(fields[1])
+    return ran, waited
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the machine since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _held(workers: list[int], port: int) -> list[int]:
+    """Established TCP connections on local `port` each worker holds (/proc/net/tcp{,6})."""
+    owners: dict[str, int] = {}
+    for index, pid in enumerate(workers):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                owners[target[8:-1]] = index
+    counts = [0] * len(workers)
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in owners:
+                counts[owners[fields[9]]] += 1
+    return counts
 
 
 def stockledger(env: dict[str, str], *args: str) -> str:

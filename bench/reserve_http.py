@@ -26,7 +26,16 @@ from datetime import UTC, datetime
 
 import httpx
 import psycopg
-from httpbench import WrkResult, append_results, create_token, load_average, run_wrk, serving
+from httpbench import (
+    WorkerUse,
+    WrkResult,
+    append_results,
+    create_token,
+    load_average,
+    run_wrk,
+    run_wrk_watched,
+    serving,
+)
 from reserve_service import (
     MICROS,
     STOCK,
@@ -140,14 +149,16 @@ def run_once(args: argparse.Namespace, clients: int) -> None:
                     create_baseline_tables(conn)
             # Warm-up: every worker compiles its statements before the clock starts.
             warm = run_wrk(base, reserve_lua(token, args.items, "WARM"), clients, 3)
-            result = run_wrk(base, reserve_lua(token, args.items), clients, args.seconds)
+            result, use = run_wrk_watched(
+                base, reserve_lua(token, args.items), clients, args.seconds, args.port
+            )
         if baselines is None:  # through the API: ours right after the load, the baselines after
             baselines = pgbench_both(clients, args)
         check = ledger_check(name)
     finally:
         drop_database(name)
     print(f"loaded through {loaded}")
-    report(args, clients, baselines, warm, result, check)
+    report(args, clients, baselines, warm, result, use, check)
 
 
 def pgbench_both(clients: int, args: argparse.Namespace) -> tuple[float, float]:
@@ -180,6 +191,7 @@ def report(
     baselines: tuple[float, float],
     warm: WrkResult,
     result: WrkResult,
+    use: WorkerUse,
     check: dict[str, int],
 ) -> None:
     baseline, simple = baselines  # pgbench -M prepared, -M simple (the baseline before session 7)
@@ -206,6 +218,7 @@ def report(
         " end),"
         f" verify {check['mismatches']} mismatches, items below 0: {check['negative_items']}; load {load}"
     )
+    print(use.line(result.requests))
     print(f"ledger check: {'ok' if consistent and check['mismatches'] == 0 else 'FAILED'}")
     slowest = "ok" if result.max_ms <= SLOWEST_LIMIT_MS else "OVER"
     print(f"slowest request {result.max_ms:.0f} ms: LIMIT {slowest} (≤ {SLOWEST_LIMIT_MS:.0f} ms)")
@@ -223,6 +236,7 @@ def report(
         f"| POST /v1/reservations, `serve --workers {args.workers} --no-access-log`,"
         f" wrk {clients} connections"
         f" | {ours:.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} |\n\n"
+        f"{use.line(result.requests)}.\n\n"
         f"Slowest request {result.max_ms:.0f} ms (limit 1 s: {slowest}). "
         f"RATIO reserve_http {ratio:.3f} (target ≥ 0.35); other statuses {others or 'none'};"
         f" {check['rows']} reservation rows for {answered} answers 201 (warm-up included, {in_flight} in"

@@ -292,8 +292,8 @@ def serve(
     """Migrate, then serve the HTTP API (and publish the outbox to NATS, one publisher per serve).
 
     uvloop and httptools (uvicorn[standard]) serve the requests; `--workers N` runs N processes,
-    each on a socket of its own on Linux (SO_REUSEPORT: the kernel shares the connections
-    evenly); set PROMETHEUS_MULTIPROC_DIR for /metrics to add them up."""
+    each new connection taken by the one holding the fewest (core/worker_balance.py); set
+    PROMETHEUS_MULTIPROC_DIR for /metrics to add them up."""
     from stockledger.core.parent_watch import announce_parent
 
     settings = get_settings()
@@ -317,7 +317,7 @@ def serve(
         "timeout_worker_healthcheck": 60,
     }
     try:
-        _run_workers(host, port, workers, options)
+        _run_workers(host, port, workers, settings.accept_defer_seconds, options)
     finally:
         if publisher is not None:
             publisher.stop()
@@ -327,29 +327,28 @@ WORKER_APP = "stockledger.app:create_worker_app"
 ONE_WRITE_HTTPTOOLS = "stockledger.core.one_write:OneWriteHttpToolsProtocol"  # imported by uvicorn
 
 
-def _run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> None:
-    """One worker: uvicorn as it comes. More, on Linux: a socket per worker
-    (core/worker_sockets.py), so the kernel spreads the connections evenly where one shared
-    socket lets the first worker awake take most of them."""
+def _run_workers(host: str, port: int, workers: int, defer: float, options: dict[str, Any]) -> None:
+    """One worker: uvicorn as it comes. More: one socket, each new connection taken by the worker
+    holding the fewest (core/worker_balance.py), where uvicorn's shared socket lets the first
+    worker awake take most of them."""
     import uvicorn
     from rich.markup import escape
 
-    from stockledger.core.worker_sockets import SocketPerWorker, spreads_connections, worker_sockets
+    from stockledger.core.worker_balance import BalancedWorkers, listening_socket
 
-    if workers == 1 or not spreads_connections():
+    if workers == 1:
         uvicorn.run(WORKER_APP, host=host, port=port, **options)
         return
     config = uvicorn.Config(WORKER_APP, host=host, port=port, **options)  # sets up uvicorn's logging
     try:
-        sockets = worker_sockets(host, port, workers)
+        sock = listening_socket(host, port)
     except OSError as exc:
         err.print(f"[red]cannot serve on {host}:{port}: {escape(str(exc))}[/red]")
         raise typer.Exit(1) from exc
     try:
-        SocketPerWorker(config, sockets).run()
+        BalancedWorkers(config, sock, defer).run()
     finally:
-        for sock in sockets:
-            sock.close()
+        sock.close()
 
 
 def _publisher(

@@ -214,6 +214,24 @@ def test_a_fast_answer_is_counted_in_the_metrics(pg_client: TestClient) -> None:
 
 
 @on_postgres
+def test_each_fast_outcome_is_counted_as_the_middleware_reads_it(pg_client: TestClient) -> None:
+    """The fast path counts its outcome from the line it reserved (metrics.served_outcome), not by
+    reading its answer again: partial and backorder as the middleware counts the route's."""
+
+    def counted(outcome: str) -> float:
+        return REGISTRY.get_sample_value("stockledger_reservations_total", {"outcome": outcome}) or 0.0
+
+    before = {o: counted(o) for o in ("reserved", "partial", "backorder")}
+    sent = [("O-1", 45, "ALL_OR_NOTHING"), ("O-2", 10, "PARTIAL"), ("O-3", 3, "BACKORDER")]
+    with full_stack_requests(pg_client) as routed:  # 50 units: 45, then 5 of 10, then 0 of 3
+        statuses = [pg_client.post(PATH, json=_body(o, quantity=q, fill=f)).status_code for o, q, f in sent]
+    assert routed == []
+    assert statuses == [201, 201, 201]
+    after = {o: counted(o) - before[o] for o in before}
+    assert after == {"reserved": 1, "partial": 1, "backorder": 1}
+
+
+@on_postgres
 def test_an_event_is_written_by_either_path(pg_client: TestClient) -> None:
     since = pg_client.get("/v1/events", params={"limit": 1000}).json()["items"]
     assert pg_client.post(PATH, json=_body("E-1")).status_code == 201

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     idle_ping_seconds: float = Field(
         default=5.0, ge=0, le=3600, description="a pooled connection idle this long is pinged first"
     )
+    accept_defer_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=10,
+        description="serve --workers N: how long a worker holding more leaves a new connection to a sibling",
+    )
     sqlite_busy_timeout_seconds: float = Field(
         default=30.0, ge=0, le=3600, description="SQLite: how long a writer waits for the write lock"
     )

@@ -25,7 +25,7 @@ from stockledger.core.deps import write_session
 from stockledger.core.exact_marks import MARK_IN_JSON, MARKS_WRITTEN, exact_numbers
 from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import MAX_BODY, BodyCut, body_refusal, log_body_cut, read_body, replay_body
-from stockledger.metrics.middleware import reservation_outcome
+from stockledger.metrics.middleware import served_outcome
 from stockledger.metrics.registry import REQUEST_SECONDS, RESERVATIONS
 from stockledger.reservations import service
 from stockledger.reservations.api import FAST_PATH_FAILED, created_answer
@@ -101,8 +101,9 @@ class ReservationFastPath:
         if written and MARK_IN_JSON in answer:
             answer = exact_numbers(answer)
         await _send(send, status, answer)
-        REQUEST_SECONDS.labels("POST", PATH, str(status)).observe(time.perf_counter() - started)
-        RESERVATIONS.labels(reservation_outcome(status, answer)).inc()
+        _SECONDS[status].observe(time.perf_counter() - started)
+        line = outcome.lines[0]
+        _OUTCOMES[served_outcome(line.quantity_not_available, line.quantity_unreserved)].inc()
         return None
 
     def _principal_and_length(self, scope: Scope) -> tuple[Principal | None, int | None]:
@@ -127,6 +128,12 @@ class ReservationFastPath:
         if not known or principal is None or not may_call(principal.role, "POST", PATH):
             return None, None
         return principal, length
+
+
+# The metrics' children of what this path answers (api.created_answer: 201, or 200 when nothing
+# was there), looked up once: labels() takes a lock and builds its key each call.
+_SECONDS = {status: REQUEST_SECONDS.labels("POST", PATH, str(status)) for status in (200, 201)}
+_OUTCOMES = {outcome: RESERVATIONS.labels(outcome) for outcome in ("reserved", "partial", "backorder")}
 
 
 def _request(scope: Scope, body: bytes, principal: Principal) -> ReservationRequest | None:
