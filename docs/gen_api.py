@@ -195,7 +195,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "By `productId` it counts sellable stock, adding or removing: a facility item on hold or an "
         "expired lot gives way to the oldest promisable item, else a new empty one (as an ERP reset). "
         "A variance that would take the item's QOH below zero needs `allowNegative: true`; without it "
-        "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes.",
+        "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes; by `productId` "
+        "the 409 names the product and facility, not the item (a new one is not kept).",
         ("not_found", "validation_failed", "negative_stock"),
     ),
     ("GET", "/v1/events"): (
