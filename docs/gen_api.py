@@ -167,12 +167,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/physical-inventories"): (
         "createPhysicalInventory: a cycle count or a seed document with variances. A line by "
-        "`productId` sets the product's sellable (`INV_AVAILABLE`) items: their QOH sums to the "
-        "counted quantity and no item goes below zero: more goes to the facility item (or the oldest "
-        "sellable item); less is taken from expired lots first, then the facility item, then the other "
-        "items FEFO, unreserved units before reserved ones (docs/procedures.md, section 6). Expired "
-        "`INV_AVAILABLE` lots are part of the count; items on hold, returned or defective are "
-        "counted by `inventoryItemId` (a sellable item of a "
+        "`productId` sets the product's sellable (promisable: `INV_AVAILABLE`, lot not expired) "
+        "items: their QOH sums to the counted quantity and no item goes below zero: more goes to the "
+        "facility item (or, when it is not sellable, the oldest sellable item, else a new one); less "
+        "is taken from the facility item, then the other items FEFO, unreserved units before reserved "
+        "ones (docs/procedures.md, section 6). Items on hold, returned, defective or expired stay as "
+        "they are: they are counted by `inventoryItemId` (a sellable item of a "
         "product counted whole: 422). After a count every counted item's ATP = its QOH − the units "
         "reserved on it; a sellable item whose ATP only is corrected is listed with "
         "`quantityCounted: null`. The same `physicalInventoryId` again records nothing "
@@ -195,7 +195,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "By `productId` it counts sellable stock, adding or removing: a facility item on hold or an "
         "expired lot gives way to the oldest promisable item, else a new empty one (as an ERP reset). "
         "A variance that would take the item's QOH below zero needs `allowNegative: true`; without it "
-        "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes.",
+        "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes; by `productId` "
+        "the 409 names the product and facility, not the item (a new one is not kept).",
         ("not_found", "validation_failed", "negative_stock"),
     ),
     ("GET", "/v1/events"): (

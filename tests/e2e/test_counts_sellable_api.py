@@ -154,7 +154,7 @@ def _product_c1(seeded: Database) -> None:
     add_item(seeded, "C1", "C1-HOLD", 4, status_id="INV_ON_HOLD")
 
 
-def test_a_product_count_takes_a_shortage_from_expired_lots_then_the_facility_item(
+def test_a_product_count_takes_a_shortage_from_the_facility_item_and_leaves_expired_lots(
     seeded_client: TestClient, seeded: Database
 ) -> None:
     _product_c1(seeded)
@@ -162,7 +162,8 @@ def test_a_product_count_takes_a_shortage_from_expired_lots_then_the_facility_it
     answer = _count(seeded_client, "PI_C1_6", {"productId": "C1", "quantityCounted": 6})
     assert answer.status_code == 200, answer.text
     items = ("C1-FAC", "LC1", "LC1x", "C1-HOLD")
-    assert [_item(seeded_client, i) for i in items] == [(1, 1), (5, 2), (0, 0), (4, 4)]
+    assert [_item(seeded_client, i) for i in items] == [(1, 1), (5, 2), (2, 2), (4, 4)]
+    assert "LC1x" not in {v["inventoryItemId"] for v in answer.json()["variances"]}
 
 
 def test_a_product_count_puts_no_item_below_zero_and_keeps_the_reserved_units(
@@ -173,13 +174,45 @@ def test_a_product_count_puts_no_item_below_zero_and_keeps_the_reserved_units(
     answer = _count(seeded_client, "PI_C1_1", {"productId": "C1", "quantityCounted": 1})
     assert answer.status_code == 200, answer.text
     items = ("C1-FAC", "LC1", "LC1x", "C1-HOLD")
-    assert [_item(seeded_client, i) for i in items] == [(0, 0), (1, -2), (0, 0), (4, 4)]
+    assert [_item(seeded_client, i) for i in items] == [(0, 0), (1, -2), (2, 2), (4, 4)]
     rows = {v["inventoryItemId"]: v for v in answer.json()["variances"]}
     assert rows["C1-FAC"]["quantityCounted"] == 1  # the counted line stays on the facility item
-    assert {i: rows[i]["quantityOnHandVar"] for i in ("C1-FAC", "LC1", "LC1x")} == {
-        "C1-FAC": -10,
-        "LC1": -4,
-        "LC1x": -2,
-    }
+    assert {i: v["quantityOnHandVar"] for i, v in rows.items()} == {"C1-FAC": -10, "LC1": -4}
     summary = seeded_client.get(f"/v1/availability?facilityId={FACILITY}&productId=C1").json()
-    assert (summary["quantityOnHandTotal"], summary["reservedQuantity"]) == (5, 3)
+    assert (summary["quantityOnHandTotal"], summary["reservedQuantity"]) == (7, 3)
+
+
+def test_an_expired_facility_item_stays_and_the_count_goes_to_a_sellable_item(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    """An outside tester (session 11): a count by product wrote an expired lot to 0 as VAR_LOST.
+    Only promisable items are counted; an expired facility item gives way, as in a variance."""
+    add_item(seeded, "EXP", "EXP-OLD", 3, expire_date=EXPIRED)  # its facility item
+    answer = _count(seeded_client, "PI_EXP", {"productId": "EXP", "quantityCounted": 5})
+    assert answer.status_code == 200, answer.text
+    (row,) = answer.json()["variances"]
+    assert row["inventoryItemId"] != "EXP-OLD"
+    assert (row["quantityCounted"], row["quantityOnHandVar"]) == (5, 5)
+    assert _item(seeded_client, "EXP-OLD") == (3, 3)
+    add_item(seeded, "EXP", "EXP-NEW", 2, expire_date=FAR)
+    answer = _count(seeded_client, "PI_EXP2", {"productId": "EXP", "quantityCounted": 4})
+    assert answer.status_code == 200, answer.text
+    assert {v["inventoryItemId"] for v in answer.json()["variances"]} & {"EXP-OLD"} == set()
+    assert _item(seeded_client, "EXP-OLD") == (3, 3)
+    summary = seeded_client.get(f"/v1/availability?facilityId={FACILITY}&productId=EXP").json()
+    assert (summary["availableToPromiseTotal"], summary["notPromisable"]["expired"]) == (4, 3)
+
+
+def test_an_expired_lot_is_counted_by_item_beside_its_product(
+    seeded_client: TestClient, seeded: Database
+) -> None:
+    _product_c1(seeded)
+    answer = _count(
+        seeded_client,
+        "PI_C1_LOT",
+        {"productId": "C1", "quantityCounted": 15},
+        {"inventoryItemId": "LC1x", "quantityCounted": 1},
+    )
+    assert answer.status_code == 200, answer.text
+    items = ("C1-FAC", "LC1", "LC1x", "C1-HOLD")
+    assert [_item(seeded_client, i) for i in items] == [(10, 10), (5, 5), (1, 1), (4, 4)]

@@ -13,8 +13,7 @@ from stockledger.counts.rules import (
     variance_reason,
 )
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
-PAST, SOON, LATER = (datetime(y, 1, 1, tzinfo=UTC) for y in (2025, 2027, 2028))
+SOON, LATER = (datetime(y, 1, 1, tzinfo=UTC) for y in (2027, 2028))
 
 
 def test_qoh_goes_to_counted_and_atp_to_counted_minus_reserved() -> None:
@@ -35,11 +34,11 @@ def test_a_product_count_moves_qoh_into_one_item_and_sets_every_atp_to_qoh_less_
         ItemLevel("A", Decimal(20), Decimal(18), Decimal(2)),  # consistent
         ItemLevel("B", Decimal(10), Decimal(7), Decimal(0)),  # ATP lowered without a reservation
     ]
-    assert product_count_variances(Decimal(25), levels, "A", NOW) == {
+    assert product_count_variances(Decimal(25), levels, "A") == {
         "A": (Decimal(-5), Decimal(-5)),
         "B": (Decimal(0), Decimal(3)),
     }
-    assert product_count_variances(Decimal(31), levels, "NEW", NOW) == {
+    assert product_count_variances(Decimal(31), levels, "NEW") == {
         "A": (Decimal(0), Decimal(0)),
         "B": (Decimal(0), Decimal(3)),
         "NEW": (Decimal(1), Decimal(1)),
@@ -52,7 +51,7 @@ def _lot(item_id: str, qoh: int, reserved: int = 0, expires: datetime | None = N
 
 def _after(counted: int, levels: list[ItemLevel], into: str) -> dict[str, tuple[Decimal, Decimal]]:
     """(QOH, ATP) of every item after a product count."""
-    variances = product_count_variances(Decimal(counted), levels, into, NOW)
+    variances = product_count_variances(Decimal(counted), levels, into)
     by_id = {level.inventory_item_id: level for level in levels}
     return {
         item_id: (by_id[item_id].quantity_on_hand + q, by_id[item_id].available_to_promise + a)
@@ -60,16 +59,16 @@ def _after(counted: int, levels: list[ItemLevel], into: str) -> dict[str, tuple[
     }
 
 
-# The tester's product C1: facility item 10, lot LC1 5 (3 reserved), expired lot LC1x 2.
-C1 = [_lot("FAC", 10), _lot("LC1", 5, reserved=3, expires=SOON), _lot("LC1x", 2, expires=PAST)]
+# The tester's product C1: facility item 10, lot LC1 5 (3 reserved); its expired lot is not
+# sellable, so not among the levels a count by product sets (counts/sellable.py).
+C1 = [_lot("FAC", 10), _lot("LC1", 5, reserved=3, expires=SOON)]
 
 
-def test_a_shortage_is_taken_from_expired_lots_then_the_facility_item_then_lots_fefo() -> None:
+def test_a_shortage_is_taken_from_the_facility_item_then_lots_fefo() -> None:
     levels = [_lot("LATE", 4, expires=LATER), *C1, _lot("PLAIN", 1)]
-    order = [level.inventory_item_id for level in shortage_order(levels, "FAC", NOW)]
-    assert order == ["LC1x", "FAC", "LC1", "LATE", "PLAIN"]
+    order = [level.inventory_item_id for level in shortage_order(levels, "FAC")]
+    assert order == ["FAC", "LC1", "LATE", "PLAIN"]
     assert _after(6, C1, "FAC") == {
-        "LC1x": (Decimal(0), Decimal(0)),
         "FAC": (Decimal(1), Decimal(1)),
         "LC1": (Decimal(5), Decimal(2)),
     }
@@ -78,7 +77,6 @@ def test_a_shortage_is_taken_from_expired_lots_then_the_facility_item_then_lots_
 def test_no_item_goes_below_zero_and_reserved_units_go_last() -> None:
     after = _after(1, C1, "FAC")
     assert after == {
-        "LC1x": (Decimal(0), Decimal(0)),
         "FAC": (Decimal(0), Decimal(0)),
         "LC1": (Decimal(1), Decimal(-2)),  # 3 reserved on 1 counted: the reservations keep their units
     }
@@ -91,6 +89,6 @@ def test_a_reserved_unit_is_kept_while_free_units_remain_elsewhere() -> None:
 
 
 def test_an_increase_goes_to_the_facility_item_and_a_negative_item_is_set_to_zero() -> None:
-    assert _after(20, C1, "FAC")["FAC"] == (Decimal(13), Decimal(13))
+    assert _after(20, C1, "FAC")["FAC"] == (Decimal(15), Decimal(15))
     negative = [_lot("FAC", 5), _lot("NEG", -2, expires=SOON)]
     assert _after(4, negative, "FAC") == {"FAC": (Decimal(4), Decimal(4)), "NEG": (Decimal(0), Decimal(0))}

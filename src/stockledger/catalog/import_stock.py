@@ -7,7 +7,7 @@ inventoryItemDetailSeqId (or, when absent, by their content), and a variance by 
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.import_bounds import detail_acc, require_item_totals_within
@@ -18,6 +18,7 @@ from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
+from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_owner
 from stockledger.core.sums import require_summable
 from stockledger.ledger.items import find_inventory_item
@@ -25,12 +26,14 @@ from stockledger.ledger.models import (
     InventoryItem,
     InventoryItemDetail,
     InventoryItemVariance,
+    OrderItemInventoryReservation,
     PhysicalInventory,
     Product,
     VarianceReason,
 )
 from stockledger.ledger.post import Links, Posting, post
 
+INV_AVAILABLE, RES_ACTIVE = "INV_AVAILABLE", "RES_ACTIVE"
 IMPORT_ADJUST = "INV_IMPORT_ADJ"  # reconciles stated totals that their details do not explain
 
 
@@ -58,6 +61,8 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
     existing = session.get(InventoryItem, (doc.facility_id, doc.inventory_item_id))
     is_new = existing is None
     require_item_totals_within(doc, _totals(existing))
+    if existing is not None:
+        _require_status_keeps_reservations(session, existing, doc)
     attrs = fields(
         doc,
         "inventory_item_details",
@@ -120,6 +125,33 @@ def _check_item_identity(session: Session, doc: InventoryItemDoc) -> None:
             inventoryItemId=item_id,
             productId=found.product_id,
             requestedProductId=doc.product_id,
+        )
+
+
+def _require_status_keeps_reservations(session: Session, item: InventoryItem, doc: InventoryItemDoc) -> None:
+    """Units reserved on an item stay promised only while it is sellable (SPEC §11): a document
+    that puts an item with active reservations on hold (or any status but INV_AVAILABLE) is
+    refused, as `stockledger verify` would otherwise report nothing_reserved_on_non_promisable_items.
+    The reservations are cancelled (or moved) first; then the status can change."""
+    if doc.status_id is None or doc.status_id == INV_AVAILABLE or "status_id" not in doc.model_fields_set:
+        return
+    r = OrderItemInventoryReservation
+    reserved = session.scalar(
+        select(func.coalesce(func.sum(r.quantity), 0)).where(
+            r.facility_id == item.facility_id,
+            r.inventory_item_id == item.inventory_item_id,
+            r.status_id == RES_ACTIVE,
+            r.quantity > 0,
+        )
+    )
+    if reserved:
+        units = json_number(Decimal(reserved))
+        raise Conflict(
+            f"Inventory item {item.inventory_item_id} has {units} units reserved by active "
+            f"reservations; it cannot become {doc.status_id} until they are cancelled (nothing written)",
+            inventoryItemId=item.inventory_item_id,
+            reservedQuantity=units,
+            statusId=doc.status_id,
         )
 
 

@@ -45,14 +45,15 @@ class ItemLevel:
 
 
 def product_count_variances(
-    counted: Decimal, levels: Sequence[ItemLevel], into: str, now: datetime
+    counted: Decimal, levels: Sequence[ItemLevel], into: str
 ) -> dict[str, tuple[Decimal, Decimal]]:
     """(QOH var, ATP var) per sellable item for a count by product: Σ QOH becomes `counted` with
     no item below zero (counted_quantities), and every item's ATP becomes its QOH − its
-    reservations (reserved units never vanish). `into` missing from `levels`: a new, empty item."""
+    reservations (reserved units never vanish). `into` missing from `levels`: a new, empty item.
+    `levels` are the promisable items only (counts/sellable.py): held and expired stay as they are."""
     if all(level.inventory_item_id != into for level in levels):
         levels = [*levels, ItemLevel(into, ZERO, ZERO, ZERO)]
-    after = counted_quantities(counted, shortage_order(levels, into, now), into)
+    after = counted_quantities(counted, shortage_order(levels, into), into)
     return {
         level.inventory_item_id: count_variances(
             after[level.inventory_item_id],
@@ -64,20 +65,16 @@ def product_count_variances(
     }
 
 
-def shortage_order(levels: Sequence[ItemLevel], into: str, now: datetime) -> list[ItemLevel]:
-    """The order a shortage is taken in: expired lots first (they cannot be sold, and are the
-    likeliest thrown away unrecorded), then `into` (the facility item, where SPEC §4 writes a
+def shortage_order(levels: Sequence[ItemLevel], into: str) -> list[ItemLevel]:
+    """The order a shortage is taken in: `into` (the facility item, where SPEC §4 writes a
     product-level difference), then the others FEFO (the order picking empties them, so an
     unrecorded issue most likely came from the earliest-expiring units)."""
 
-    def key(level: ItemLevel) -> tuple[int, bool, datetime, bool, datetime, str]:
+    def key(level: ItemLevel) -> tuple[bool, bool, datetime, bool, datetime, str]:
         expires = as_utc(level.expire_date) if level.expire_date is not None else None
-        tier = (
-            0 if expires is not None and expires <= as_utc(now) else int(level.inventory_item_id != into) + 1
-        )
         received = as_utc(level.datetime_received) if level.datetime_received is not None else None
         return (
-            tier,
+            level.inventory_item_id != into,
             expires is None,
             expires or _LATEST,
             received is None,

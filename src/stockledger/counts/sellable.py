@@ -1,19 +1,21 @@
-"""A count by productId sets the product's sellable (INV_AVAILABLE) items (SPEC §11).
+"""A count by productId sets the product's sellable items (SPEC §11): the promisable ones,
+INV_AVAILABLE and not expired (no expireDate, or one later than now), as variances, resets and
+availability count them.
 
 Σ QOH of those items becomes the counted quantity and no item goes below zero (counts/rules.py):
 a surplus is written to one of them (the facility item when it is sellable, else the oldest
-sellable item, else a new one); a shortage is taken from expired lots first, then that item,
-then the other items FEFO, from unreserved units before reserved ones. Every sellable item's ATP
-becomes its QOH − the units reserved on it, so no reservation loses its units. An expired lot
-still INV_AVAILABLE is part of the count (it is on the shelf the staff count, and its status
-says sellable; only promising skips it). Items on hold, returned or defective are not: they are
-counted by inventoryItemId.
+sellable item, else a new one); a shortage is taken from that item, then the other items FEFO,
+from unreserved units before reserved ones. Every sellable item's ATP becomes its QOH − the units
+reserved on it, so no reservation loses its units. Items on hold, returned, defective or past
+their expireDate are left as they are (an outside tester saw a count by product write an
+expired lot to 0 as VAR_LOST): they are counted by inventoryItemId.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import create_available_item
@@ -21,12 +23,19 @@ from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.counts.rules import ItemLevel, product_count_variances
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
+from stockledger.reservations.rules import promisable
 
 INV_AVAILABLE, RES_ACTIVE = "INV_AVAILABLE", "RES_ACTIVE"
 
 
-def sellable_levels(session: Session, facility_id: str, product_id: str) -> list[ItemLevel]:
-    """The product's INV_AVAILABLE items with their active reservations, oldest first (one statement)."""
+def is_sellable(item: InventoryItem, now: datetime) -> bool:
+    """Part of a count by product: INV_AVAILABLE and not expired at `now` (what sellable_levels reads)."""
+    return promisable(item.status_id, item.expire_date, now)
+
+
+def sellable_levels(session: Session, facility_id: str, product_id: str, now: datetime) -> list[ItemLevel]:
+    """The product's promisable items (INV_AVAILABLE, not expired at `now`) with their active
+    reservations, oldest first (one statement)."""
     i, r = InventoryItem, OrderItemInventoryReservation
     reserved = (
         select(r.inventory_item_id, func.sum(r.quantity).label("reserved"))
@@ -45,6 +54,7 @@ def sellable_levels(session: Session, facility_id: str, product_id: str) -> list
         )
         .outerjoin(reserved, reserved.c.inventory_item_id == i.inventory_item_id)
         .where(i.facility_id == facility_id, i.product_id == product_id, i.status_id == INV_AVAILABLE)
+        .where(or_(i.expire_date.is_(None), i.expire_date > now))
         .order_by(i.created_stamp, i.inventory_item_id)
     ).all()
     return [
@@ -54,8 +64,9 @@ def sellable_levels(session: Session, facility_id: str, product_id: str) -> list
 
 
 def receiving_item(session: Session, facility_item: InventoryItem, levels: Sequence[ItemLevel]) -> str:
-    """Where a count by product writes its QOH difference."""
-    if facility_item.status_id == INV_AVAILABLE:
+    """Where a count by product writes its QOH difference: the facility item when it is one of
+    the sellable `levels`, else the oldest of them, else a new empty item."""
+    if any(level.inventory_item_id == facility_item.inventory_item_id for level in levels):
         return facility_item.inventory_item_id
     if levels:
         return levels[0].inventory_item_id
@@ -68,6 +79,6 @@ def product_variances(
     session: Session, facility_item: InventoryItem, counted: Decimal
 ) -> tuple[str, dict[str, tuple[Decimal, Decimal]]]:
     """The item the difference goes to, and (QOH var, ATP var) of every sellable item."""
-    levels = sellable_levels(session, facility_item.facility_id, facility_item.product_id)
+    levels = sellable_levels(session, facility_item.facility_id, facility_item.product_id, utcnow())
     into = receiving_item(session, facility_item, levels)
-    return into, product_count_variances(counted, levels, into, utcnow())
+    return into, product_count_variances(counted, levels, into)

@@ -1,8 +1,8 @@
 """createPhysicalInventory from a count: QOH := counted; each counted item's ATP := its QOH −
 the units actively reserved on it (SPEC §11: reserved units never vanish).
 
-A line by inventoryItemId works on that item alone (how items on hold, returned or defective
-are counted). A line by productId sets the product's sellable (INV_AVAILABLE) items
+A line by inventoryItemId works on that item alone (how items on hold, returned, defective or
+expired are counted). A line by productId sets the product's sellable (promisable) items
 (counts/sellable.py): their Σ QOH becomes the counted quantity. Each line leaves an
 InventoryItemVariance row (with quantityCounted) and, when something moved, one ledger row
 linked to the count; a sellable item whose ATP only is corrected gets a row without
@@ -23,7 +23,7 @@ from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.counts.rules import count_variances, variance_reason
 from stockledger.counts.schemas import CountDoc, CountedVariance, CountLine, CountResult
-from stockledger.counts.sellable import INV_AVAILABLE, product_variances
+from stockledger.counts.sellable import is_sellable, product_variances
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
     InventoryItem,
@@ -90,14 +90,15 @@ def _target(session: Session, facility_id: str, line: CountLine) -> _Target:
 
 
 def _check_lines(session: Session, targets: list[_Target]) -> None:
-    """One line per item, and a product counted as a whole has only its non-sellable items
-    counted item by item (its sellable ones are part of the whole)."""
+    """One line per item, and a product counted as a whole has only its non-sellable items (held,
+    returned, defective, expired) counted item by item (its sellable ones are part of the whole)."""
     whole = [t.item.product_id for t in targets if t.by_product]
     items = [t.item.inventory_item_id for t in targets if not t.by_product]
     if len(set(whole)) != len(whole) or len(set(items)) != len(items):
         raise ValidationFailed("Each product or item may be counted once per physical inventory")
+    now = utcnow()
     for t in targets:
-        if not t.by_product and t.item.product_id in whole and t.item.status_id == INV_AVAILABLE:
+        if not t.by_product and t.item.product_id in whole and is_sellable(t.item, now):
             raise ValidationFailed(
                 "A sellable item of a product counted by productId cannot also be counted by inventoryItemId",
                 inventoryItemId=t.item.inventory_item_id,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from stockledger.catalog.inventory_items import promisable_facility_item
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import NegativeStock, NotFound, ValidationFailed
+from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_owner
 from stockledger.events.outbox import record_event
 from stockledger.ledger.items import find_inventory_item
@@ -46,7 +47,7 @@ def log_variance(session: Session, variance: VarianceIn) -> VarianceOut:
     try:
         posted = post(session, posting)
     except NegativeStock as refused:  # the flag that would have let it through
-        raise NegativeStock(refused.detail, **refused.extra, retryWith="allowNegative") from refused
+        raise _refusal(variance, refused) from refused
     out = VarianceOut(
         facility_id=item.facility_id,
         product_id=item.product_id,
@@ -76,6 +77,26 @@ def _item(session: Session, variance: VarianceIn) -> InventoryItem:
     what = f"inventory item {item.inventory_item_id}"
     check_owner(session, item.facility_id, what, inventoryItemId=item.inventory_item_id)
     return item
+
+
+def _refusal(variance: VarianceIn, refused: NegativeStock) -> NegativeStock:
+    """The guard's refusal, with `allowNegative` to retry with. A variance by productId names the
+    product, not the item: that item may be one this request created (the product's only items
+    held or expired), rolled back with the refusal, so its id would name nothing (an outside
+    tester, session 11: a GET of it was 404)."""
+    if variance.inventory_item_id is not None:
+        return NegativeStock(refused.detail, **refused.extra, retryWith="allowNegative")
+    extra = {k: v for k, v in refused.extra.items() if k != "inventoryItemId"}
+    qoh = json_number(Decimal(extra["quantityOnHandTotal"]))
+    diff = json_number(Decimal(extra["quantityOnHandDiff"]))
+    return NegativeStock(
+        f"The sellable facility item of product {variance.product_id} in facility "
+        f"{variance.facility_id} has {qoh} on hand; {diff} would take it below zero",
+        productId=variance.product_id,
+        facilityId=variance.facility_id,
+        **extra,
+        retryWith="allowNegative",
+    )
 
 
 def _payload(out: VarianceOut, quantity: Decimal) -> dict[str, object]:
