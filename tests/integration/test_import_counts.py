@@ -151,3 +151,34 @@ def test_load_reports_what_it_wrote(
 def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("STOCKLEDGER_DATABASE_URL", db_url)
     return db_url
+
+
+TKPI = {
+    "physicalInventoryId": "TKPI",
+    "inventoryItemVariances": [
+        {
+            "inventoryItemId": "FG001-INV-001",
+            "varianceReasonId": "VAR_FOUND",
+            "quantityOnHandVar": 1,
+            "availableToPromiseVar": 1,
+        },
+    ],
+}
+
+
+def test_an_undated_count_loaded_again_keeps_its_date_and_writes_nothing(seeded_client: TestClient) -> None:
+    """An outside tester: the reload of a count sent without physicalInventoryDate answered
+    `updated 1` and moved the count's date to the reload's time. The first load dates it."""
+    first = _import(seeded_client, TKPI)
+    assert first["created"] == {"physicalInventories": 1, "inventoryItemVariances": 1}
+    dated = seeded_client.get("/v1/physical-inventories/TKPI").json()["physicalInventoryDate"]
+    assert _import(seeded_client, TKPI) == {
+        **_kinds(physicalInventories=(0, 0, 1), inventoryItemVariances=(0, 0, 1)),
+        "ledgerRowsWritten": 0,
+    }
+    assert seeded_client.get("/v1/physical-inventories/TKPI").json()["physicalInventoryDate"] == dated
+    redated = {**TKPI, "physicalInventoryDate": "2024-07-16 09:00:00"}  # a date given is the document's
+    assert _import(seeded_client, redated)["updated"] == {
+        "physicalInventories": 1,
+        "inventoryItemVariances": 0,
+    }

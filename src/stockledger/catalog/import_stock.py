@@ -5,7 +5,7 @@ inventoryItemDetailSeqId (or, when absent, by their content), and a variance by 
 """
 
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -193,10 +193,13 @@ def import_physical_inventory(
     session: Session, doc: PhysicalInventoryDoc, tick: Tick = no_tick
 ) -> ImportOutcome:
     outcome = ImportOutcome("physicalInventory")
+    who = acting_user(session) or doc.party_id  # header, variances and ledger rows alike
     when = doc.physical_inventory_date or utcnow()
     header = fields(doc, "inventory_item_variances")
-    header.setdefault("physical_inventory_date", when)
-    who = acting_user(session) or doc.party_id  # header, variances and ledger rows alike
+    # A count the document does not date is dated by its first load: a reload keeps that date.
+    first_load: dict[str, Any] = {"change_by_user_login_id": who}
+    if "physical_inventory_date" not in header:
+        first_load["physical_inventory_date"] = when
     facilities: set[str] = set()
     outcome.add("physicalInventories")  # one header per facility its variances' items are in
     for variance in doc.inventory_item_variances:
@@ -207,7 +210,7 @@ def import_physical_inventory(
             PhysicalInventory,
             {"facility_id": item.facility_id, **header},
             ["facility_id", "physical_inventory_id"],
-            {"change_by_user_login_id": who},
+            first_load,
         )
         if item.facility_id not in facilities:  # merged again per variance: counted once
             outcome.add_one("physicalInventories", written)
