@@ -197,10 +197,14 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/variances"): (
         "logVariance: QOH and ATP ± quantity on an item (or a product's facility item), with a reason. "
-        "By `productId` it counts sellable stock, adding or removing: a facility item on hold or an "
-        "expired lot gives way to the oldest promisable item, else a new empty one (as an ERP reset). "
-        "A variance that would take the item's QOH below zero needs `allowNegative: true`; without it "
-        "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes.",
+        "By `productId` it counts sellable stock: an addition goes to the facility item, or when that "
+        "is on hold or an expired lot, to the oldest promisable item, else a new empty one (as an ERP "
+        "reset); a removal comes from the product's promisable items as a whole, free ATP first "
+        "(units no reservation holds), oldest item first, then reserved units, oldest first: one "
+        "ledger row per item touched, listed in `items` (the top-level item and totals are the "
+        "first). A variance that would take the item's (by `productId`: the promisable items') QOH "
+        "below zero needs `allowNegative: true`; without it 409 `negative_stock` (with `retryWith: "
+        "allowNegative`) and nothing changes.",
         ("not_found", "validation_failed", "negative_stock"),
     ),
     ("GET", "/v1/events"): (
