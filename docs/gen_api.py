@@ -56,7 +56,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "updated: a record named twice is one row) and `ledgerRowsWritten` the ledger rows. Loading the "
         "same document again writes nothing (`counts` all 0, all `unchanged`). An item keeps "
         "its facility and its product: naming an existing item with another one is 409 `conflict` "
-        "and applies nothing. At most 50,000 records (objects and array elements); an item's total "
+        "and applies nothing. The ledger is append-only: a ledger row (same item and "
+        "`inventoryItemDetailSeqId`) or a count variance (same count and item) sent again as it is "
+        "stays `unchanged`, and sent with other values is 409 `conflict` naming the row and, in "
+        "`differs`, each field `held` and `given`; nothing of the document is written. A count sent "
+        "without `physicalInventoryDate` is dated by its first load, and a reload keeps that date. "
+        "At most 50,000 records (objects and array elements); an item's total "
         "at most 10^12 units. Only the members the format lists: another (`inventoryItemVariances` in "
         "a facility document) is 422 `extra_forbidden` naming it, and nothing is loaded. The OFBiz "
         "entity engine's audit stamps (`lastUpdatedStamp`, `lastUpdatedTxStamp`, `createdStamp`, "
@@ -192,11 +197,15 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     ("POST", "/v1/variances"): (
         "logVariance: QOH and ATP ± quantity on an item (or a product's facility item), with a reason. "
-        "By `productId` it counts sellable stock, adding or removing: a facility item on hold or an "
-        "expired lot gives way to the oldest promisable item, else a new empty one (as an ERP reset). "
-        "A variance that would take the item's QOH below zero needs `allowNegative: true`; without it "
-        "409 `negative_stock` (with `retryWith: allowNegative`) and nothing changes; by `productId` "
-        "the 409 names the product and facility, not the item (a new one is not kept).",
+        "By `productId` it counts sellable stock: an addition goes to the facility item, or when that "
+        "is on hold or an expired lot, to the oldest promisable item, else a new empty one (as an ERP "
+        "reset); a removal comes from the product's promisable items as a whole, free ATP first "
+        "(units no reservation holds), oldest item first, then reserved units, oldest first: one "
+        "ledger row per item touched, listed in `items` (the top-level item and totals are the "
+        "first). A variance that would take the item's (by `productId`: the promisable items') QOH "
+        "below zero needs `allowNegative: true`; without it 409 `negative_stock` (with `retryWith: "
+        "allowNegative`) and nothing changes; by `productId` the 409 names the product and facility, "
+        "not an item (a new one is not kept).",
         ("not_found", "validation_failed", "negative_stock"),
     ),
     ("GET", "/v1/events"): (

@@ -151,3 +151,82 @@ def test_load_reports_what_it_wrote(
 def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("STOCKLEDGER_DATABASE_URL", db_url)
     return db_url
+
+
+TKPI = {
+    "physicalInventoryId": "TKPI",
+    "inventoryItemVariances": [
+        {
+            "inventoryItemId": "FG001-INV-001",
+            "varianceReasonId": "VAR_FOUND",
+            "quantityOnHandVar": 1,
+            "availableToPromiseVar": 1,
+        },
+    ],
+}
+
+
+def test_an_undated_count_loaded_again_keeps_its_date_and_writes_nothing(seeded_client: TestClient) -> None:
+    """An outside tester: the reload of a count sent without physicalInventoryDate answered
+    `updated 1` and moved the count's date to the reload's time. The first load dates it."""
+    first = _import(seeded_client, TKPI)
+    assert first["created"] == {"physicalInventories": 1, "inventoryItemVariances": 1}
+    dated = seeded_client.get("/v1/physical-inventories/TKPI").json()["physicalInventoryDate"]
+    assert _import(seeded_client, TKPI) == {
+        **_kinds(physicalInventories=(0, 0, 1), inventoryItemVariances=(0, 0, 1)),
+        "ledgerRowsWritten": 0,
+    }
+    assert seeded_client.get("/v1/physical-inventories/TKPI").json()["physicalInventoryDate"] == dated
+    redated = {**TKPI, "physicalInventoryDate": "2024-07-16 09:00:00"}  # a date given is the document's
+    assert _import(seeded_client, redated)["updated"] == {
+        "physicalInventories": 1,
+        "inventoryItemVariances": 0,
+    }
+
+
+def _item(client: TestClient, item_id: str) -> tuple[Any, Any]:
+    body = client.get(f"/v1/inventory-items/{item_id}").json()
+    return body["quantityOnHandTotal"], body["availableToPromiseTotal"]
+
+
+def test_a_ledger_row_sent_again_with_other_values_is_refused(seeded_client: TestClient) -> None:
+    """An outside tester: a detail re-sent under its inventoryItemDetailSeqId with another quantity
+    answered `unchanged` and dropped the new values silently. The ledger is append-only: 409 naming
+    the row and what differs, and nothing of the document written; identical stays `unchanged`."""
+    detail = {
+        "inventoryItemDetailSeqId": "0001",
+        "effectiveDate": "2024-07-10 14:35:00.000",
+        "quantityOnHandDiff": 12,
+        "availableToPromiseDiff": 12,
+        "reasonEnumId": "INV_RECEIPT",
+    }
+    item = {"inventoryItemId": "FG001-INV-001", "productId": "FG001", "facilityId": F}
+    before = _item(seeded_client, "FG001-INV-001")
+    new_row = {"inventoryItemDetailSeqId": "0900", "quantityOnHandDiff": 1, "availableToPromiseDiff": 1}
+    changed = {**item, "inventoryItemDetails": [new_row, {**detail, "quantityOnHandDiff": 11}]}
+    answer = seeded_client.post("/v1/import", json=[changed])
+    assert answer.status_code == 409, answer.text
+    problem = answer.json()
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert (problem["inventoryItemId"], problem["inventoryItemDetailSeqId"]) == ("FG001-INV-001", "0001")
+    assert problem["differs"] == {"quantityOnHandDiff": {"held": "12", "given": "11"}}
+    assert _item(seeded_client, "FG001-INV-001") == before  # the new row 0900 not written either
+    same = {**item, "inventoryItemDetails": [detail]}
+    assert _import(seeded_client, [same])["unchanged"]["inventoryItemDetails"] == 1
+
+
+def test_a_count_variance_sent_again_with_other_values_is_refused(seeded_client: TestClient) -> None:
+    _import(seeded_client, TKPI)
+    before = _item(seeded_client, "FG001-INV-001")
+    (variance,) = TKPI["inventoryItemVariances"]
+    changed = {
+        **TKPI,
+        "inventoryItemVariances": [{**variance, "quantityOnHandVar": 3, "availableToPromiseVar": 3}],
+    }
+    answer = seeded_client.post("/v1/import", json=changed)
+    assert answer.status_code == 409, answer.text
+    problem = answer.json()
+    assert (problem["inventoryItemId"], problem["physicalInventoryId"]) == ("FG001-INV-001", "TKPI")
+    assert set(problem["differs"]) == {"quantityOnHandVar", "availableToPromiseVar"}
+    assert _item(seeded_client, "FG001-INV-001") == before
+    assert _import(seeded_client, TKPI)["unchanged"]["inventoryItemVariances"] == 1

@@ -4,8 +4,9 @@ inventoryItemDetailSeqId (or, when absent, by their content), and a variance by 
 (physicalInventoryId, inventoryItemId): loading a document again writes nothing.
 """
 
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from stockledger.catalog.import_bounds import detail_acc, require_item_totals_within
 from stockledger.catalog.import_rows import ImportOutcome, fields, merge, record_imported, require_location
 from stockledger.catalog.inventory_items import link_product_facility, require_facility
-from stockledger.catalog.schemas import DetailDoc, InventoryItemDoc, PhysicalInventoryDoc
+from stockledger.catalog.schemas import DetailDoc, InventoryItemDoc, PhysicalInventoryDoc, VarianceDoc
 from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.core.fixed import ZERO
@@ -80,7 +81,15 @@ def _import_item(session: Session, doc: InventoryItemDoc, outcome: ImportOutcome
     link_product_facility(session, doc.facility_id, doc.product_id, doc.inventory_item_id)
     written = outcome.ledger_rows_written
     for detail in doc.inventory_item_details:
-        if _detail_exists(session, doc, detail):  # a ledger row is never changed: there as it was
+        held = _held_detail(session, doc, detail)
+        if held is not None:  # a ledger row is never changed: there as it was, or refused
+            _require_as_held(
+                f"Ledger row {detail.inventory_item_detail_seq_id} of inventory item {doc.inventory_item_id}",
+                held,
+                _detail_given(detail),
+                inventoryItemId=doc.inventory_item_id,
+                inventoryItemDetailSeqId=detail.inventory_item_detail_seq_id,
+            )
             outcome.add_one("inventoryItemDetails", "unchanged")
             continue
         post(session, _detail_posting(doc, detail))
@@ -155,11 +164,9 @@ def _require_status_keeps_reservations(session: Session, item: InventoryItem, do
         )
 
 
-def _detail_exists(session: Session, item: InventoryItemDoc, detail: DetailDoc) -> bool:
+def _held_detail(session: Session, item: InventoryItemDoc, detail: DetailDoc) -> InventoryItemDetail | None:
     d = InventoryItemDetail
-    stmt = select(d.seq_num).where(
-        d.facility_id == item.facility_id, d.inventory_item_id == item.inventory_item_id
-    )
+    stmt = select(d).where(d.facility_id == item.facility_id, d.inventory_item_id == item.inventory_item_id)
     if detail.inventory_item_detail_seq_id is not None:
         stmt = stmt.where(d.inventory_item_detail_seq_id == detail.inventory_item_detail_seq_id)
     else:  # no key given: the same content at the same instant is the same row
@@ -169,7 +176,56 @@ def _detail_exists(session: Session, item: InventoryItemDoc, detail: DetailDoc) 
             d.quantity_on_hand_diff == detail.quantity_on_hand_diff,
             d.available_to_promise_diff == detail.available_to_promise_diff,
         )
-    return session.scalar(stmt.limit(1)) is not None
+    return session.scalars(stmt.limit(1)).first()
+
+
+def _detail_given(detail: DetailDoc) -> dict[str, Any]:
+    """What a re-sent ledger row states of itself: its diffs (0 when not given, as posted) and the
+    accounting diff, reason and instant when it gives them (else the row took derived values)."""
+    given = detail.model_dump(include={"accounting_quantity_diff", "reason_enum_id", "effective_date"})
+    return {
+        "quantity_on_hand_diff": detail.quantity_on_hand_diff,
+        "available_to_promise_diff": detail.available_to_promise_diff,
+        **{k: v for k, v in given.items() if v is not None},
+    }
+
+
+def _require_as_held(what: str, held: object, given: dict[str, Any], **names: str | None) -> None:
+    """The ledger is append-only: a row sent again is the row there (unchanged) or a 409 that
+    names it and what differs, never an edit taken silently as `unchanged`."""
+    differs = {
+        _camel(field): {"held": _shown(getattr(held, field)), "given": _shown(value)}
+        for field, value in given.items()
+        if not _same(getattr(held, field), value)
+    }
+    if differs:
+        raise Conflict(
+            f"{what} is already recorded with other values ({', '.join(differs)}): "
+            "the ledger is append-only; post a new row for a correction",
+            **names,
+            differs=differs,
+        )
+
+
+def _camel(field: str) -> str:
+    first, *rest = field.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _same(held: object, given: object) -> bool:
+    if isinstance(held, datetime) and isinstance(given, datetime):
+        return _naive_utc(held) == _naive_utc(given)
+    return held == given
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, datetime):
+        return _naive_utc(value).isoformat()
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def _detail_posting(item: InventoryItemDoc, d: DetailDoc) -> Posting:
@@ -225,10 +281,13 @@ def import_physical_inventory(
     session: Session, doc: PhysicalInventoryDoc, tick: Tick = no_tick
 ) -> ImportOutcome:
     outcome = ImportOutcome("physicalInventory")
+    who = acting_user(session) or doc.party_id  # header, variances and ledger rows alike
     when = doc.physical_inventory_date or utcnow()
     header = fields(doc, "inventory_item_variances")
-    header.setdefault("physical_inventory_date", when)
-    who = acting_user(session) or doc.party_id  # header, variances and ledger rows alike
+    # A count the document does not date is dated by its first load: a reload keeps that date.
+    first_load: dict[str, Any] = {"change_by_user_login_id": who}
+    if "physical_inventory_date" not in header:
+        first_load["physical_inventory_date"] = when
     facilities: set[str] = set()
     outcome.add("physicalInventories")  # one header per facility its variances' items are in
     for variance in doc.inventory_item_variances:
@@ -239,15 +298,23 @@ def import_physical_inventory(
             PhysicalInventory,
             {"facility_id": item.facility_id, **header},
             ["facility_id", "physical_inventory_id"],
-            {"change_by_user_login_id": who},
+            first_load,
         )
         if item.facility_id not in facilities:  # merged again per variance: counted once
             outcome.add_one("physicalInventories", written)
         facilities.add(item.facility_id)
         key = (item.facility_id, item.inventory_item_id, doc.physical_inventory_id)
         tick()
-        if session.get(InventoryItemVariance, key) is not None:
-            outcome.add_one("inventoryItemVariances", "unchanged")  # a variance is never changed
+        held_variance = session.get(InventoryItemVariance, key)
+        if held_variance is not None:  # a variance is never changed: there as it was, or refused
+            _require_as_held(
+                f"Variance of inventory item {item.inventory_item_id} in count {doc.physical_inventory_id}",
+                held_variance,
+                _variance_given(variance),
+                inventoryItemId=item.inventory_item_id,
+                physicalInventoryId=doc.physical_inventory_id,
+            )
+            outcome.add_one("inventoryItemVariances", "unchanged")
             continue
         outcome.add_one("inventoryItemVariances", "created")
         session.add(
@@ -279,6 +346,15 @@ def import_physical_inventory(
         record_imported(session, item.facility_id, item.product_id, item.inventory_item_id)
     require_summable(session, facilities)
     return outcome
+
+
+def _variance_given(variance: VarianceDoc) -> dict[str, Any]:
+    given = variance.model_dump(include={"variance_reason_id", "comments"})
+    return {
+        "quantity_on_hand_var": variance.quantity_on_hand_var,
+        "available_to_promise_var": variance.available_to_promise_var,
+        **{k: v for k, v in given.items() if v is not None},
+    }
 
 
 def _item_anywhere(session: Session, inventory_item_id: str) -> InventoryItem:

@@ -61,6 +61,7 @@ PROBLEM_MEMBERS: dict[str, dict[str, Any]] = {
     "available": _member(NUMBER, "What the stock holds for it (insufficient_stock)"),
     "unreserved": _member(NUMBER, "What a shipment ships beyond its reservation (insufficient_stock)"),
     "quantityOnHandTotal": _member(NUMBER, "The item's quantity on hand (negative_stock)"),
+    "reservedQuantity": _member(NUMBER, "What active reservations hold of the item (conflict)"),
     "quantityOnHandDiff": _member(NUMBER, "The change that would take it below zero (negative_stock)"),
     "quantityAccepted": _member(NUMBER, "What was accepted of the line before (already_received)"),
     "quantityRejected": _member(NUMBER, "What was rejected of the line before (already_received)"),
@@ -84,6 +85,18 @@ PROBLEM_MEMBERS: dict[str, dict[str, Any]] = {
     "fill": _member(TEXT, "A fill policy that is not one of the service's"),
     "rejectionMode": _member(TEXT, "A rejection mode that is not one of the service's"),
     "retryWith": _member(TEXT, "The flag that makes the same request go through (e.g. allowNegative)"),
+    "differs": _member(
+        {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["held", "given"],
+                "properties": {"held": TEXT_OR_NULL, "given": TEXT_OR_NULL},
+            },
+        },
+        "A ledger row or count variance sent again with other values (conflict of an import): "
+        "each field that differs, as held and as given",
+    ),
     "role": _member(TEXT, "A role that is not one of the service's"),
     "user": _member(TEXT, "A user name that is not usable"),
 }

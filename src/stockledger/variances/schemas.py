@@ -44,7 +44,20 @@ class VarianceIn(InputModel):
         return self
 
 
+class VarianceItemOut(ApiModel):
+    """One item a variance changed: its ledger row and its totals after it."""
+
+    inventory_item_id: str
+    inventory_item_detail_seq_id: str
+    quantity: QuantityOut
+    quantity_on_hand_total: QuantityOut
+    available_to_promise_total: QuantityOut
+
+
 class VarianceOut(ApiModel):
+    """The variance; `inventoryItemId` and its totals are the first item it changed, and `items`
+    every item: a removal by productId is spread over the product's promisable items."""
+
     facility_id: str
     product_id: str
     inventory_item_id: str
@@ -54,6 +67,7 @@ class VarianceOut(ApiModel):
     quantity_on_hand_total: QuantityOut
     available_to_promise_total: QuantityOut
     change_by_user_login_id: str | None
+    items: list[VarianceItemOut]
 
 
 class VarianceReasonOut(ApiModel):
