@@ -68,7 +68,10 @@ def _sockets_of(pid: int, port: int, state: str) -> int:
     """TCP sockets on local `port` in `state` that process `pid` holds."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd) if fd.is_symlink() else ""
+        try:
+            target = os.readlink(fd)
+        except (FileNotFoundError, OSError):  # closed since listed (a connection going away)
+            continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
     count = 0

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from stockledger.core.errors import NegativeStock
 from stockledger.ledger.post import Posting, post
 from stockledger.variances.schemas import VarianceIn, VarianceOut
 from stockledger.variances.service import log_variance
+from tests.promisable_support import FACILITY, add_item
 from tests.shipping_support import events, snapshot, totals
 
 D = Decimal
@@ -83,3 +85,32 @@ def test_post_batch_keeps_the_qoh_guard_of_post(seeded: Database) -> None:
     with pytest.raises(NegativeStock), seeded.transaction() as session:
         post(session, [take(20), take(20)])  # the second sees the first's running total
     assert totals(seeded, ITEM) == (27, 27)
+
+
+def test_two_removals_by_product_at_once_both_come_from_the_sellable_stock(seeded: Database) -> None:
+    """Two removals of 4 by productId at once from A (5) and B (5): both go through (10 cover 8),
+    the second reading the levels the first left (it waits for the items' locks), 2 left. An
+    outside tester: on PostgreSQL the second read the same free units, posted its 4 to A's last 1
+    and was refused."""
+    add_item(seeded, "RACE1", "RACE1-A", 5, received=datetime(2024, 1, 1, tzinfo=UTC))
+    add_item(seeded, "RACE1", "RACE1-B", 5, received=datetime(2024, 2, 1, tzinfo=UTC))
+    body = {"facilityId": FACILITY, "productId": "RACE1", "quantity": -4, "varianceReasonId": "VAR_LOST"}
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with seeded.transaction() as session:
+                outcome.append(log_variance(session, VarianceIn.model_validate(body)))
+        except NegativeStock as refused:
+            outcome.append(refused)
+
+    with seeded.transaction() as session:
+        log_variance(session, VarianceIn.model_validate(body))
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)  # the second is now waiting for the items (PostgreSQL) or the write lock (SQLite)
+        assert outcome == []
+    thread.join(timeout=30)
+    assert isinstance(outcome[0], VarianceOut), outcome
+    assert totals(seeded, "RACE1-A") == (0, 0)
+    assert totals(seeded, "RACE1-B") == (2, 2)

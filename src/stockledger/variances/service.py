@@ -9,6 +9,7 @@ this guard: a count sets QOH to what was counted, and a document records what al
 
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import promisable_facility_item
@@ -18,7 +19,7 @@ from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_owner
-from stockledger.counts.sellable import sellable_levels
+from stockledger.counts.sellable import INV_AVAILABLE, sellable_levels
 from stockledger.events.outbox import record_event
 from stockledger.ledger.items import find_inventory_item
 from stockledger.ledger.models import InventoryItem, VarianceReason
@@ -97,6 +98,19 @@ def _removal_by_product(
     `allowNegative`: then the rest goes to the facility item, as before. Item id → diff (< 0)."""
     now = utcnow()
     facility_id, product_id = facility_item.facility_id, facility_item.product_id
+    # The product's sellable items locked first, in id order (the ledger's lock order), so the
+    # levels are read as a concurrent removal left them (two at once: each read the same free
+    # units, and the second was refused on one item's rest: an outside tester, PostgreSQL).
+    session.execute(
+        select(InventoryItem.inventory_item_id)
+        .where(
+            InventoryItem.facility_id == facility_id,
+            InventoryItem.product_id == product_id,
+            InventoryItem.status_id == INV_AVAILABLE,
+        )
+        .order_by(InventoryItem.inventory_item_id)
+        .with_for_update()
+    ).all()
     levels = sellable_levels(session, facility_id, product_id, now)  # promisable at `now` only
     takes: dict[str, Decimal] = {}
     left = quantity
