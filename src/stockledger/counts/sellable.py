@@ -82,3 +82,16 @@ def product_variances(
     levels = sellable_levels(session, facility_item.facility_id, facility_item.product_id, utcnow())
     into = receiving_item(session, facility_item, levels)
     return into, product_count_variances(counted, levels, into)
+
+
+def lock_product_items(session: Session, facility_id: str, product_ids: set[str]) -> None:
+    """Every item of the products in the facility, locked in id order (the ledger's lock order),
+    before any total or level is read: a concurrent count or removal by product then reads what
+    the other left."""
+    i = InventoryItem
+    session.execute(
+        select(i.inventory_item_id)
+        .where(i.facility_id == facility_id, i.product_id.in_(product_ids))
+        .order_by(i.inventory_item_id)
+        .with_for_update()
+    ).all()

@@ -23,7 +23,7 @@ from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.counts.rules import count_variances, variance_reason
 from stockledger.counts.schemas import CountDoc, CountedVariance, CountLine, CountResult
-from stockledger.counts.sellable import is_sellable, product_variances
+from stockledger.counts.sellable import is_sellable, lock_product_items, product_variances
 from stockledger.events.outbox import record_event
 from stockledger.ledger.models import (
     InventoryItem,
@@ -52,7 +52,7 @@ def record_count(session: Session, doc: CountDoc) -> CountResult:
     if existing is not None:
         return _already_recorded(session, doc, existing, targets)
     _check_lines(session, targets)
-    _lock_items(session, doc.facility_id, {t.item.product_id for t in targets})
+    lock_product_items(session, doc.facility_id, {t.item.product_id for t in targets})
     when = utcnow()
     session.add(
         PhysicalInventory(
@@ -106,17 +106,6 @@ def _check_lines(session: Session, targets: list[_Target]) -> None:
     for reason in {t.line.variance_reason_id for t in targets} - {None}:
         if session.get(VarianceReason, reason) is None:
             raise NotFound(f"Unknown variance reason {reason}", varianceReasonId=reason)
-
-
-def _lock_items(session: Session, facility_id: str, product_ids: set[str]) -> None:
-    """Every item of the counted products, locked in id order, before any total is read."""
-    i = InventoryItem
-    session.execute(
-        select(i.inventory_item_id)
-        .where(i.facility_id == facility_id, i.product_id.in_(product_ids))
-        .order_by(i.inventory_item_id)
-        .with_for_update()
-    ).all()
 
 
 def _count_one(session: Session, doc: CountDoc, target: _Target) -> list[CountedVariance]:

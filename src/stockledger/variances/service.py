@@ -9,7 +9,6 @@ this guard: a count sets QOH to what was counted, and a document records what al
 
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import promisable_facility_item
@@ -19,7 +18,7 @@ from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.core.quantities import json_number
 from stockledger.core.scope import check_owner
-from stockledger.counts.sellable import INV_AVAILABLE, sellable_levels
+from stockledger.counts.sellable import lock_product_items, sellable_levels
 from stockledger.events.outbox import record_event
 from stockledger.ledger.items import find_inventory_item
 from stockledger.ledger.models import InventoryItem, VarianceReason
@@ -69,7 +68,8 @@ def log_variance(session: Session, variance: VarianceIn) -> VarianceOut:
         )
         for one, done in zip(postings, posted, strict=True)
     ]
-    lines.sort(key=lambda line: list(takes).index(line.inventory_item_id))  # in the order taken
+    taken = {item_id: n for n, item_id in enumerate(takes)}
+    lines.sort(key=lambda line: taken[line.inventory_item_id])  # in the order taken
     first = lines[0]
     out = VarianceOut(
         facility_id=item.facility_id,
@@ -98,19 +98,10 @@ def _removal_by_product(
     `allowNegative`: then the rest goes to the facility item, as before. Item id → diff (< 0)."""
     now = utcnow()
     facility_id, product_id = facility_item.facility_id, facility_item.product_id
-    # The product's sellable items locked first, in id order (the ledger's lock order), so the
-    # levels are read as a concurrent removal left them (two at once: each read the same free
-    # units, and the second was refused on one item's rest: an outside tester, PostgreSQL).
-    session.execute(
-        select(InventoryItem.inventory_item_id)
-        .where(
-            InventoryItem.facility_id == facility_id,
-            InventoryItem.product_id == product_id,
-            InventoryItem.status_id == INV_AVAILABLE,
-        )
-        .order_by(InventoryItem.inventory_item_id)
-        .with_for_update()
-    ).all()
+    # Locked first, so the levels are read as a concurrent removal left them (two at once: each
+    # read the same free units, and the second was refused on one item's rest: an outside
+    # tester, PostgreSQL).
+    lock_product_items(session, facility_id, {product_id})
     levels = sellable_levels(session, facility_id, product_id, now)  # promisable at `now` only
     takes: dict[str, Decimal] = {}
     left = quantity
