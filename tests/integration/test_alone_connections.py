@@ -175,3 +175,28 @@ def test_a_cancelled_statement_leaves_no_connection_behind(
 def _terminate_soon(db: Database, pid: int) -> None:
     time.sleep(0.3)  # the statement is running by then
     _terminate(db, pid)
+
+
+@pytest.mark.parametrize("run", LOOPS)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_wait_with_a_timeout_is_psycopgs_and_the_watch_resumes_after_it(
+    one: Database, run: Callable[[Coroutine[Any, Any, int]], int]
+) -> None:
+    """psycopg registers the socket itself for a wait with a timeout (notifies): the watch stops
+    for it (one owner of the socket at a time) and takes it again at the next statement."""
+
+    async def on_the_loop() -> int:
+        await one.open_async()
+        try:
+            [(pid,)] = await one.run_alone_async(PID)
+            conn = await _pooled(one)
+            assert conn.watch is not None
+            assert [n async for n in conn.notifies(timeout=0.05)] == []
+            assert not conn.watch.watching
+            [(again,)] = await asyncio.wait_for(one.run_alone_async(PID), 30)  # not hanging
+            assert conn.watch.watching
+            return int(pid == again)
+        finally:
+            await one.close_async()
+
+    assert run(on_the_loop()) == 1

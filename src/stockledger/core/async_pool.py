@@ -36,6 +36,8 @@ class PooledConnection(AsyncConnection[tuple[Any, ...]]):
     async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         watch = self.watch
         if watch is None or timeout is not None:
+            if watch is not None:  # psycopg's wait registers the socket itself: one owner at a time
+                watch.stop()
             return await super().wait(gen, interval, timeout)
         # Interrupted (a cancelled task): psycopg would cancel the query on the server; here
         # the connection is left ACTIVE, and the pool closes a connection returned so.

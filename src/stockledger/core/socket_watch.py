@@ -15,6 +15,7 @@ data the socket no longer signals (psycopg's timer polls for that). `watches` sa
 """
 
 import asyncio
+import select
 
 from psycopg import errors
 from psycopg.abc import RV, PQGen
@@ -84,8 +85,12 @@ class SocketWatch:
 
     def _readable(self) -> None:
         waiter = self._waiter
-        if waiter is None:  # nobody waits: stop until the next wait, the data stays for it
-            self.stop()
+        if waiter is None:
+            # Nobody waits. Either the readiness was seen before the last wait's reader took
+            # the data (the loop polled between the two: nothing left), or data came that nobody
+            # waits for: stop until the next wait, the data stays for it.
+            if select.select([self._fileno], [], [], 0)[0]:
+                self.stop()
         elif self._wanted & WAIT_R and not waiter.done():
             waiter.set_result(READY_R)
 
