@@ -3,11 +3,15 @@ statements, and a connection the server closed is replaced with a cursor of its 
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import psycopg
 import pytest
+import uvloop
+from sqlalchemy.exc import DBAPIError
 
+from stockledger.core.async_pool import PooledConnection
 from stockledger.core.db import Database
 from stockledger.core.statements import Statement
 
@@ -77,3 +81,122 @@ def test_the_async_pool_keeps_a_cursor_per_connection_and_replaces_a_closed_one(
     pid, again, last = asyncio.run(on_the_loop())
     assert again != pid
     assert last == again
+
+
+SLEEP = Statement("WITH me AS (SELECT pg_backend_pid() AS pid) SELECT pid, pg_sleep(30) FROM me", {})
+LOOPS = [asyncio.run, uvloop.run]  # the tests' loop, and the one `serve` runs on
+
+
+async def _pooled(db: Database) -> PooledConnection:
+    assert db.async_pool is not None
+    async with db.async_pool.connection() as conn:
+        return conn
+
+
+@pytest.mark.parametrize("run", LOOPS)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_watched_socket_the_server_closed_is_no_longer_watched(
+    one: Database, run: Callable[[Coroutine[Any, Any, tuple[int, int]]], tuple[int, int]]
+) -> None:
+    """core.socket_watch: the socket stays watched between statements; the server closing an idle
+    connection makes it readable with nobody waiting, and the watch stops (no busy loop) before
+    the pool closes the connection; the next statement runs on a new connection."""
+
+    async def on_the_loop() -> tuple[int, int]:
+        await one.open_async()
+        try:
+            [(pid,)] = await one.run_alone_async(PID)
+            conn = await _pooled(one)
+            assert conn.watch is not None
+            assert conn.watch.watching
+            await asyncio.to_thread(_terminate, one, pid)
+            await asyncio.sleep(0.05)  # a loop turn or more: the watch sees the readable socket
+            assert not conn.watch.watching
+            [(again,)] = await one.run_alone_async(PID)
+            return pid, again
+        finally:
+            await one.close_async()
+
+    pid, again = run(on_the_loop())
+    assert again != pid
+
+
+@pytest.mark.parametrize("run", LOOPS)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_statement_whose_connection_dies_fails_and_the_next_runs_on_a_new_one(
+    one: Database, run: Callable[[Coroutine[Any, Any, tuple[int, int]]], tuple[int, int]]
+) -> None:
+    """libpq closes a broken connection's socket in the wait itself: the watch stops there, the
+    write fails (the server may have committed it: not sent again), the next runs elsewhere."""
+
+    async def on_the_loop() -> tuple[int, int]:
+        await one.open_async()
+        try:
+            [(pid,)] = await one.run_alone_async(PID)
+            killer = asyncio.create_task(asyncio.to_thread(_terminate_soon, one, pid))
+            with pytest.raises(DBAPIError):
+                await one.run_alone_async(SLEEP)
+            await killer
+            [(again,)] = await one.run_alone_async(PID)
+            return pid, again
+        finally:
+            await one.close_async()
+
+    pid, again = run(on_the_loop())
+    assert again != pid
+
+
+@pytest.mark.parametrize("run", LOOPS)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_cancelled_statement_leaves_no_connection_behind(
+    one: Database, run: Callable[[Coroutine[Any, Any, tuple[int, int]]], tuple[int, int]]
+) -> None:
+    """A task cancelled while its statement runs: the pool closes the connection left active
+    (and its watch stops first); the next statement runs on a new connection."""
+
+    async def on_the_loop() -> tuple[int, int]:
+        await one.open_async()
+        try:
+            [(pid,)] = await one.run_alone_async(PID)
+            task = asyncio.create_task(one.run_alone_async(SLEEP))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            [(again,)] = await one.run_alone_async(PID)
+            return pid, again
+        finally:
+            await one.close_async()
+
+    pid, again = run(on_the_loop())
+    assert again != pid
+
+
+def _terminate_soon(db: Database, pid: int) -> None:
+    time.sleep(0.3)  # the statement is running by then
+    _terminate(db, pid)
+
+
+@pytest.mark.parametrize("run", LOOPS)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_wait_with_a_timeout_is_psycopgs_and_the_watch_resumes_after_it(
+    one: Database, run: Callable[[Coroutine[Any, Any, int]], int]
+) -> None:
+    """psycopg registers the socket itself for a wait with a timeout (notifies): the watch stops
+    for it (one owner of the socket at a time) and takes it again at the next statement."""
+
+    async def on_the_loop() -> int:
+        await one.open_async()
+        try:
+            [(pid,)] = await one.run_alone_async(PID)
+            conn = await _pooled(one)
+            assert conn.watch is not None
+            assert [n async for n in conn.notifies(timeout=0.05)] == []
+            assert not conn.watch.watching
+            [(again,)] = await asyncio.wait_for(one.run_alone_async(PID), 30)  # not hanging
+            assert conn.watch.watching
+            return int(pid == again)
+        finally:
+            await one.close_async()
+
+    assert run(on_the_loop()) == 1

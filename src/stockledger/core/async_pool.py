@@ -6,6 +6,7 @@ between the event loop and that thread: measured on the 2-CPU machine, GET /v1/a
 served 649 requests/s through threads and 1,843 on the loop (bench/RESULTS.md).
 """
 
+import asyncio
 import select
 import time
 from collections.abc import Mapping
@@ -13,20 +14,40 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor
+from psycopg.abc import RV, PQGen
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
 from stockledger.core.config import default
+from stockledger.core.socket_watch import SocketWatch, watches
 from stockledger.core.statements import INDEX_PLANS, driver_error
 
 
 class PooledConnection(AsyncConnection[tuple[Any, ...]]):
     """A connection of the async pool, with what its statements keep on it: its raw cursor, made
-    once (a new cursor each call also looked up every value's dumper again), and when it was
-    last used (`_usable`)."""
+    once (a new cursor each call also looked up every value's dumper again), when it was last
+    used (`_usable`), and its socket's watch (core.socket_watch: psycopg's waits without
+    registering the socket with the loop again for each)."""
 
     raw_cursor: AsyncRawCursor[tuple[Any, ...]] | None = None
     used_at = 0.0
+    watch: SocketWatch | None = None
+
+    async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        watch = self.watch
+        if watch is None or timeout is not None:
+            if watch is not None:  # psycopg's wait registers the socket itself: one owner at a time
+                watch.stop()
+            return await super().wait(gen, interval, timeout)
+        # Interrupted (a cancelled task): psycopg would cancel the query on the server; here
+        # the connection is left ACTIVE, and the pool closes a connection returned so.
+        return await watch.wait(gen, self.pgconn)
+
+    async def close(self) -> None:
+        watch, self.watch = self.watch, None
+        if watch is not None:
+            watch.stop()  # before the socket closes: the loop must not watch a closed descriptor
+        await super().close()
 
 
 AsyncPool = AsyncConnectionPool[PooledConnection]
@@ -125,6 +146,8 @@ def _raw_cursor(conn: PooledConnection) -> AsyncRawCursor[tuple[Any, ...]]:
     cursor = conn.raw_cursor
     if cursor is None:
         cursor = conn.raw_cursor = AsyncRawCursor(conn)
+        if watches(conn.pgconn):
+            conn.watch = SocketWatch(conn.pgconn.socket, asyncio.get_running_loop())
     return cursor
 
 

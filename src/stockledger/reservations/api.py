@@ -1,5 +1,6 @@
 """Routes of reservations: one order item, a whole order, release, and the pick list."""
 
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -10,6 +11,7 @@ from stockledger.core.exact_json import ExactJsonRoute
 from stockledger.core.pagination import Cursor, Key3Cursor, Limit, decode_cursor, encode_cursor, page_of
 from stockledger.core.schemas import PathId
 from stockledger.reservations import picking, reads, service
+from stockledger.reservations.answer_json import answer_json
 from stockledger.reservations.release import Released
 from stockledger.reservations.schemas import (
     OrderItemReservation,
@@ -79,14 +81,23 @@ def _reserve_keyed(request: Request, body: ReservationRequest, line: ReserveLine
 
 
 def created_answer(outcome: ReserveOutcome) -> tuple[int, bytes]:
-    """The un-keyed route's status and body (reservations.fast_reserve answers with them too)."""
-    answer = _line_out(outcome, outcome.lines[0])
+    """The un-keyed route's status and body (reservations.fast_reserve answers with them too);
+    the body written directly when it is plain (reservations/answer_json.py), else dumped."""
+    line = outcome.lines[0]
+    direct = answer_json(outcome, line)
+    if direct is not None:
+        return _status_of(line.quantity_reserved), direct
+    answer = _line_out(outcome, line)
     return _status(answer), answer.model_dump_json(by_alias=True).encode()
 
 
 def _status(answer: OrderItemReservation) -> int:
+    return _status_of(answer.quantity_reserved)
+
+
+def _status_of(quantity_reserved: Decimal) -> int:
     # PARTIAL with nothing there: nothing created
-    return status.HTTP_200_OK if answer.quantity_reserved == 0 else status.HTTP_201_CREATED
+    return status.HTTP_200_OK if quantity_reserved == 0 else status.HTTP_201_CREATED
 
 
 def _answer(answer: OrderItemReservation) -> Response:
