@@ -17,9 +17,12 @@ Then `--workers` processes, started once, run reserve_service's worker loop (one
 reserve_line for 1 unit of a random product, in a loop) for `--rounds` rounds of `--seconds` on
 each database, switching databases together at a barrier in ABBA order (empty, big, big, empty,
 …): no start-up between rounds, and drift of the shared machine's load hits both alike. Prints
-each round, the medians and `RATIO reserve_ledger_10m <big/empty>` (target ≥ 0.90), runs verify
-on both, appends to bench/RESULTS.md and drops both databases (`--keep` keeps them, `--reuse`
-measures the kept ones again without rebuilding; either way the newest migrations are applied).
+each round (with the checkpoints the server made during it, and its full-page images and bytes
+of WAL per reservation: a checkpoint, any session's, costs the big ledger far more), the
+medians and `RATIO reserve_ledger_10m <big/empty>` (target ≥ 0.90), runs verify on both,
+appends to bench/RESULTS.md and drops both databases (`--keep` keeps them, `--reuse` measures
+the kept big one again without rebuilding it, the empty one made anew; either way the
+newest migrations are applied).
 """
 
 import argparse
@@ -30,6 +33,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -148,8 +152,11 @@ def _paired_worker(
     schedule: list[str],
     ready: Any,
     counts: "mp.Queue[tuple[int, int]]",
+    run: str,
 ) -> None:
-    """reserve_service's worker loop, on the database of each slot of `schedule` in turn."""
+    """reserve_service's worker loop, on the database of each slot of `schedule` in turn. The
+    order ids begin with `run`, the run's own: a `--reuse` run would otherwise reserve an order
+    item an earlier run had reserved, for another product (refused: order_item_conflict)."""
     dbs = {name: Database(bench.url(name), pool_size=1) for name in set(schedule)}
     for db in dbs.values():  # connected before the clock starts
         with db.transaction() as session:
@@ -163,7 +170,7 @@ def _paired_worker(
         while time.time() < deadline:
             product = f"P{rng.randrange(items):06d}"
             bench.reserve_line(
-                db, f"W{worker}-{slot}-{done}", "F1", ReserveLine("00001", product, Decimal(1))
+                db, f"{run}W{worker}-{slot}-{done}", "F1", ReserveLine("00001", product, Decimal(1))
             )
             done += 1
         counts.put((slot, done))
@@ -171,43 +178,86 @@ def _paired_worker(
         db.dispose()
 
 
-def run_paired(workers: int, items: int, seconds: float, schedule: list[str]) -> list[tuple[float, str]]:
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One slot of the schedule: its tps, the load average when it ended, and the server's
+    checkpoints and WAL while it ran (server-wide: other sessions' too, as on the machine). The
+    checkpoint counter moves when a checkpoint ends; the full pages show when one began."""
+
+    tps: float
+    load: str
+    checkpoints: int  # checkpoints the server finished during the round (any cause, any session)
+    fpi: float  # full-page images written to the WAL, per reservation of the round
+    wal: float  # WAL bytes, per reservation of the round
+
+
+def server_counters(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
+    """Checkpoints so far (timed and requested), full-page images and bytes of WAL."""
+    row = conn.execute(
+        "SELECT checkpoints_timed + checkpoints_req, wal_fpi, wal_bytes::bigint"
+        " FROM pg_stat_bgwriter, pg_stat_wal"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def run_paired(workers: int, items: int, seconds: float, schedule: list[str]) -> list[Round]:
     """reserve_line tps per slot of `schedule`: the same `workers` processes, started once,
     switch databases every `seconds` (no start-up between rounds; drift of the machine's load
-    hits both databases alike), with the load average when each slot ended."""
+    hits both databases alike), with the load average when each slot ended and the server's
+    checkpoints and WAL during it: after a checkpoint begins, the first change of each page
+    writes the whole page to the WAL, and the big ledger's hot pages (the last index page of
+    each item, in three indexes) are many more than the empty one's."""
     ctx = mp.get_context("spawn")
     counts: mp.Queue[tuple[int, int]] = ctx.Queue()
     ready = ctx.Barrier(workers)
+    run = f"R{time.time_ns() // 1_000_000:x}-"  # this run's order ids (the databases may be reused)
     procs = [
-        ctx.Process(target=_paired_worker, args=(w, items, seconds, schedule, ready, counts))
+        ctx.Process(target=_paired_worker, args=(w, items, seconds, schedule, ready, counts, run))
         for w in range(workers)
     ]
     for proc in procs:
         proc.start()
     done = [0] * len(schedule)
     reported = [0] * len(schedule)
-    loads = [""] * len(schedule)
-    while sum(reported) < workers * len(schedule):
-        try:
-            slot, count = counts.get(timeout=1)
-        except queue.Empty:
-            failed = [proc.exitcode for proc in procs if proc.exitcode not in (None, 0)]
-            if failed:
-                for proc in procs:
-                    proc.terminate()
-                raise RuntimeError(f"{len(failed)} worker(s) failed (exit codes {failed})") from None
-            continue
-        done[slot] += count
-        reported[slot] += 1
-        if reported[slot] == workers:
-            loads[slot] = load()
-            label = "big" if schedule[slot] == BIG else "empty"
-            print(
-                f"round {slot + 1}: {label} {done[slot] / seconds:.0f} tps (load {loads[slot]})", flush=True
-            )
+    rounds: list[Round] = []
+    with psycopg.connect(bench.ADMIN, autocommit=True) as conn:
+        before = server_counters(conn)  # a round ends when its last count comes: the next begins
+        while sum(reported) < workers * len(schedule):
+            try:
+                slot, count = counts.get(timeout=1)
+            except queue.Empty:
+                failed = [proc.exitcode for proc in procs if proc.exitcode not in (None, 0)]
+                if failed:
+                    for proc in procs:
+                        proc.terminate()
+                    raise RuntimeError(f"{len(failed)} worker(s) failed (exit codes {failed})") from None
+                continue
+            done[slot] += count
+            reported[slot] += 1
+            if reported[slot] == workers:
+                after = server_counters(conn)
+                n = max(done[slot], 1)
+                rounds.append(
+                    Round(
+                        done[slot] / seconds,
+                        load(),
+                        after[0] - before[0],
+                        (after[1] - before[1]) / n,
+                        (after[2] - before[2]) / n,
+                    )
+                )
+                before = after
+                r = rounds[-1]
+                label = "big" if schedule[slot] == BIG else "empty"
+                print(
+                    f"round {slot + 1}: {label} {r.tps:.0f} tps (load {r.load}; checkpoints {r.checkpoints},"
+                    f" per reservation {r.fpi:.2f} full pages, {r.wal:.0f} B of WAL)",
+                    flush=True,
+                )
     for proc in procs:
         proc.join()
-    return [(n / seconds, avg) for n, avg in zip(done, loads, strict=True)]
+    return rounds
 
 
 def settle(name: str) -> float:
@@ -248,7 +298,10 @@ def main() -> None:
     started = time.perf_counter()
     took: dict[str, float] = {}
     if args.reuse and all(exists(name) for name in (EMPTY, BIG)):
-        print(f"reusing {EMPTY} and {BIG} (built by an earlier run with --keep)")
+        print(f"reusing {BIG} (built by an earlier run with --keep); {EMPTY} made again")
+        # The empty ledger made again (2 s): a run adds some 100,000 rows to each database, which
+        # the big one hardly notices and the empty one would keep (500,000 rows after five runs).
+        bench.create_database(args.items, EMPTY)
     else:
         bench.create_database(args.items, EMPTY)
         bench.create_database(args.items, BIG)
@@ -266,17 +319,16 @@ def main() -> None:
 
     schedule = ([EMPTY, BIG, BIG, EMPTY] * ((args.rounds + 1) // 2))[: 2 * args.rounds]
     tps: dict[str, list[float]] = {EMPTY: [], BIG: []}
-    rounds: list[tuple[str, float, str]] = []
     measured = run_paired(args.workers, args.items, args.seconds, schedule)
-    for name, (value, avg) in zip(schedule, measured, strict=True):
-        tps[name].append(value)
-        rounds.append((name, value, avg))
+    rounds = list(zip(schedule, measured, strict=True))
+    for name, measure in rounds:
+        tps[name].append(measure.tps)
     empty, big = statistics.median(tps[EMPTY]), statistics.median(tps[BIG])
     mismatches = {name: bench.count_mismatches(name) for name in (EMPTY, BIG)}
     ratio = big / empty
     # Each ABBA block (empty, big, big, empty) on its own: big/empty within 4 neighbouring rounds.
     blocks = [
-        (rounds[n + 1][1] + rounds[n + 2][1]) / (rounds[n][1] + rounds[n + 3][1])
+        (rounds[n + 1][1].tps + rounds[n + 2][1].tps) / (rounds[n][1].tps + rounds[n + 3][1].tps)
         for n in range(0, len(rounds) - 3, 4)
     ]
     block_text = ", ".join(f"{b:.2f}" for b in blocks)
@@ -304,11 +356,13 @@ def main() -> None:
         + f". Ledger rows / database size: empty {built[EMPTY][0]:,} / {built[EMPTY][1]},"
         f" big {built[BIG][0]:,} / {built[BIG][1]}.\n",
         f"{args.workers} processes started once, switching database every {args.seconds:g} s (ABBA order):\n",
-        "| round | ledger | reserve_line tps | load avg (1/5/15 min) |",
-        "|---|---|---|---|",
+        "| round | ledger | reserve_line tps | load avg (1/5/15 min) | checkpoints | full pages / res. |"
+        " WAL B / res. |",
+        "|---|---|---|---|---|---|---|",
         *(
-            f"| {n} | {'big' if name == BIG else 'empty'} | {value:.0f} | {avg} |"
-            for n, (name, value, avg) in enumerate(rounds, 1)
+            f"| {n} | {'big' if name == BIG else 'empty'} | {r.tps:.0f} | {r.load} | {r.checkpoints} |"
+            f" {r.fpi:.2f} | {r.wal:.0f} |"
+            for n, (name, r) in enumerate(rounds, 1)
         ),
         "",
         f"Medians: empty {empty:.0f} tps, big {big:.0f} tps"
