@@ -36,9 +36,12 @@ def _number(micros: str) -> str:
     )
 
 
+# A changed line's product id matches line_sql_pg.ID (its CHECK, or the rules for a deferred
+# line, failed it otherwise): no character of it is escaped in JSON, so it is quoted as it is
+# (to_json of 100,000 ids: 0.04 s of the statement's 0.28 s).
 _CHANGE = (
-    "'{\"productId\":' || to_json(d.p)::text"
-    " || ',\"inventoryItemId\":' || to_json(lp.inventory_item_id)::text"
+    '\'{"productId":"\' || d.p'
+    ' || \'","inventoryItemId":\' || to_json(lp.inventory_item_id)::text'
     ' || \',"inventoryItemDetailSeqId":"\' || lp.seq_id'
     f' || \'","quantityOnHandDiff":\' || {_number("lp.qoh_diff")}'
     f" || ',\"availableToPromiseDiff\":' || {_number('lp.atp_diff')}"
