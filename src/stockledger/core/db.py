@@ -41,6 +41,7 @@ from stockledger.core.statements import (
     first_row,
     lean_select,
     numbered,
+    positional,
 )
 
 POOL_SIZE: int = default("db_pool_size")
@@ -289,7 +290,8 @@ class Database:
     ) -> tuple[Any, ...] | None:
         """`fetch_one` on the event loop (the async pool must be open)."""
         sql, processors = lean_select(self.engine.dialect, statement)
-        return first_row(processors, await self._alone_async(sql, params, read=True))
+        numbered_sql, values = positional(sql, params)  # on the connection's raw cursor
+        return first_row(processors, await self._alone_async(numbered_sql, values, read=True))
 
     async def _alone_async(
         self, sql: str, params: Mapping[str, Any] | list[Any], read: bool
