@@ -32,9 +32,14 @@ def children(pid: int) -> list[int]:
 
 
 def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of `pids`; a process gone meanwhile counts nothing (a pool may close an idle
+    backend during a round: with STOCKLEDGER_DB_POOL_SIZE=2 one did, and the bench stopped)."""
     total = 0
     for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
 
