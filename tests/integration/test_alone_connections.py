@@ -1,16 +1,20 @@
-"""The connections that run statements alone (PostgreSQL): each keeps its raw cursor between
-statements, and a connection the server closed is replaced with a cursor of its own."""
+"""The connections that run statements alone (PostgreSQL): each prepares a statement once (the sync
+pool, core.prepared_alone) or keeps its raw cursor between statements (the async pool), and a
+connection the server closed is replaced with one of its own."""
 
 import asyncio
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
 import uvloop
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from stockledger.core import prepared_alone
 from stockledger.core.async_pool import PooledConnection
 from stockledger.core.db import Database
 from stockledger.core.statements import Statement
@@ -39,14 +43,43 @@ def one(db_url: str) -> Iterator[Database]:
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_run_alone_keeps_one_raw_cursor_per_connection(one: Database) -> None:
+def test_run_alone_prepares_each_statement_once_per_connection(one: Database) -> None:
+    """core.prepared_alone: the statement is prepared under a name of ours on its first run, and
+    every later run sends that name (psycopg's cursor would prepare it on its sixth)."""
     first = one.run_alone(PID)
-    with one.alone_engine.connect() as conn:  # the pool's one connection, as run_alone finds it
-        cursor = conn.connection.info.get("stockledger_raw_cursor")
-    assert cursor is not None
     assert one.run_alone(PID) == first
-    with one.alone_engine.connect() as conn:
-        assert conn.connection.info.get("stockledger_raw_cursor") is cursor
+    assert one.run_alone(PID) == first
+    names = Statement("SELECT name, statement FROM pg_prepared_statements ORDER BY name", {})
+    prepared = one.run_alone(names)
+    assert [name for name, _ in prepared] == ["stockledger_alone_0", "stockledger_alone_1"]
+    assert prepared[0][1] == PID.sql
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_run_alone_returns_driver_values_and_raises_the_servers_errors_as_sqlalchemys(one: Database) -> None:
+    """Values of several types in and out (None, numbers, text, a timestamp), a statement that
+    returns no rows, and a failing one: SQLAlchemy's IntegrityError, the connection still usable."""
+    one.run_alone(Statement("CREATE TEMP TABLE alone_t (k int PRIMARY KEY, v text, at timestamp)", {}))
+    at = datetime(2026, 1, 2, 3, 4, 5, 600000)
+    insert = Statement("INSERT INTO alone_t VALUES (:k, :v, :at)", {"k": 1, "v": None, "at": at})
+    assert one.run_alone(insert) == []
+    with pytest.raises(IntegrityError) as raised:
+        one.run_alone(insert)
+    assert not raised.value.connection_invalidated
+    rows = one.run_alone(Statement("SELECT k, v, at, :d::numeric FROM alone_t", {"d": Decimal("1.5")}))
+    assert rows == [(1, None, at, Decimal("1.5"))]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_run_alone_past_the_names_a_connection_prepares_runs_on_the_cursor(
+    one: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prepared_alone, "PREPARED_MOST", 1)
+    [(pid,)] = one.run_alone(PID)
+    other = Statement("SELECT :n::int + 1, pg_backend_pid()", {"n": 41})
+    assert one.run_alone(other) == [(42, pid)]
+    names = one.run_alone(Statement("SELECT count(*) FROM pg_prepared_statements", {}))
+    assert names == [(1,)]  # PID's only: the others went on the cursor, not yet prepared by psycopg
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)

@@ -34,6 +34,7 @@ from stockledger.core.async_pool import (
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import Settings, default
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
+from stockledger.core.prepared_alone import PreparedAlone
 from stockledger.core.statements import (
     INDEX_PLANS,
     Statement,
@@ -214,7 +215,7 @@ class Database:
         ≈ 0.15 ms less per call.
         """
         sql, processors = lean_select(self.engine.dialect, statement)
-        return first_row(processors, read_retrying(lambda: self._alone(sql, params, many=False)))
+        return first_row(processors, read_retrying(lambda: self._alone(sql, params)))
 
     def run_alone(self, statement: Statement) -> list[tuple[Any, ...]]:
         """One write statement as a transaction of its own (PostgreSQL): its rows as driver values.
@@ -229,16 +230,16 @@ class Database:
         if not self.runs_alone:
             raise RuntimeError("run_alone needs PostgreSQL: its data-modifying CTEs make one change")
         sql, values = numbered(statement)
-        rows = self._alone(sql, values, many=True)
+        rows = self._alone(sql, values)
         for listener in self.after_alone:
             listener(sql, len(rows))
         return rows
 
-    def _alone(self, sql: str, params: Mapping[str, Any] | list[Any], many: bool) -> list[tuple[Any, ...]]:
+    def _alone(self, sql: str, params: Mapping[str, Any] | list[Any]) -> list[tuple[Any, ...]]:
         """`sql` on a pooled driver connection of `alone_engine` (PostgreSQL: autocommit, index
         plans; SQLite's connections are in autocommit already); driver errors as SQLAlchemy's
         DBAPIError (a lost connection invalidated), so an outage is still a 503. `params` a
-        list: `sql` is `numbered`, sent on a raw cursor."""
+        list: `sql` is `numbered`, prepared once per connection (core.prepared_alone)."""
         engine = self.alone_engine
         dialect = engine.dialect
         try:
@@ -247,13 +248,11 @@ class Database:
             raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
         driver = fairy.dbapi_connection
         try:
-            cursor = _raw_cursor(fairy) if isinstance(params, list) else driver.cursor()  # type: ignore[union-attr]
-            cursor.execute(sql, params)
-            if many:  # PostgreSQL (run_alone). pgresult.nfields, not description: that builds Columns
-                result = cursor.pgresult
-                returned = result is not None and result.nfields
-                rows = [tuple(row) for row in cursor.fetchall()] if returned else []
-            else:
+            if isinstance(params, list):  # PostgreSQL (run_alone)
+                rows = _run_numbered(fairy, sql, params)
+            else:  # fetch_one
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                cursor.execute(sql, params)
                 row = cursor.fetchone()
                 rows = [] if row is None else [tuple(row)]
         except dialect.loaded_dbapi.Error as error:
@@ -307,6 +306,30 @@ class Database:
 
 
 _RAW_CURSOR = "stockledger_raw_cursor"
+_PREPARED = "stockledger_prepared_alone"
+
+
+def _run_numbered(fairy: Any, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+    """A numbered statement's rows: on psycopg's protocol calls (core.prepared_alone) where it
+    can, else on the connection's raw cursor. pgresult.nfields, not description: that builds
+    Columns."""
+    prepared = _prepared_alone(fairy)
+    if prepared.sendable():
+        rows = prepared.run(sql, values)
+        if rows is not None:
+            return rows
+    cursor = _raw_cursor(fairy)
+    cursor.execute(sql, values)
+    result = cursor.pgresult
+    return [tuple(row) for row in cursor.fetchall()] if result is not None and result.nfields else []
+
+
+def _prepared_alone(fairy: Any) -> PreparedAlone:
+    """The pooled connection's PreparedAlone, kept with it (its names live in its server session)."""
+    prepared = fairy.info.get(_PREPARED)
+    if prepared is None or prepared.conn is not fairy.dbapi_connection:
+        prepared = fairy.info[_PREPARED] = PreparedAlone(fairy.dbapi_connection)
+    return cast(PreparedAlone, prepared)
 
 
 def _raw_cursor(fairy: Any) -> RawCursor[Any]:
