@@ -47,7 +47,7 @@ citus-stop:
 test-citus: install citus-start  ## the Citus subset on the local cluster (tests selected by their [citus] backend)
 	STOCKLEDGER_TEST_CITUS_URL=$$(scripts/citus.sh url) .venv/bin/pytest -k citus $(CITUS_TESTS)
 
-bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO lines on stdout, appended to bench/RESULTS.md (slow: the 1M-line reset alone takes ~15 min; the SQLite reset of 100,000 lines ~2 min)
+bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO lines on stdout, appended to bench/RESULTS.md (≈ 20 min on a quiet 2-CPU machine, session 12: the 10M-row ledger ≈ 6 min, the 1M-line reset ≈ 4 min)
 	command -v wrk >/dev/null || apt-get install -y wrk  # the HTTP benchmarks' load generator
 	.venv/bin/python bench/reserve_service.py
 	.venv/bin/python bench/reserve_order_10k.py
