@@ -133,18 +133,8 @@ def numbered(statement: Statement) -> tuple[str, list[Any]]:
     is. psycopg parses a %(name)s statement on every run once it is over 4,096 bytes or 50
     parameters (it caches only smaller ones): the one-statement reservation, at 4,456 bytes,
     spent 0.26 ms of client CPU a call there (profiled), half of its Python time."""
-    sql, names = _numbered_sql(statement.sql)
+    sql, names = _dollar_numbered(_NAMED, statement.sql)
     return sql, [statement.params[name] for name in names]
-
-
-@lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def _numbered_sql(sql: str) -> tuple[str, tuple[str, ...]]:
-    names: dict[str, int] = {}
-
-    def number(match: re.Match[str]) -> str:
-        return f"${names.setdefault(match.group(1), len(names) + 1)}"
-
-    return _NAMED.sub(number, sql), tuple(names)
 
 
 def positional(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -152,7 +142,7 @@ def positional(sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
     placeholders and `params` in their order, for a raw cursor: the statement PostgreSQL gets
     is the same, and the client skips a cursor made per call and the mapping of names
     (GET /v1/availability: ≈ 9 µs of a worker's CPU a request, bench/RESULTS.md)."""
-    numbered_sql, names = _positional_sql(sql)
+    numbered_sql, names = _dollar_numbered(_PYFORMAT, sql)
     return numbered_sql, [params[name] for name in names]
 
 
@@ -160,15 +150,18 @@ _PYFORMAT = re.compile(r"%\(([A-Za-z_]\w*)\)s|%%")
 
 
 @lru_cache(maxsize=STATEMENT_CACHE_SIZE)
-def _positional_sql(sql: str) -> tuple[str, tuple[str, ...]]:
+def _dollar_numbered(placeholder: re.Pattern[str], sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with each name `placeholder` matches (its group 1) as $1, $2… (a name used twice is
+    one number), and the names in that order; a match without a name is psycopg's escaped
+    percent sign (`%%`), which a raw cursor sends as it is: `%`."""
     names: dict[str, int] = {}
 
     def number(match: re.Match[str]) -> str:
         if match.group(1) is None:
-            return "%"  # an escaped percent sign: a raw cursor sends the text as it is
+            return "%"
         return f"${names.setdefault(match.group(1), len(names) + 1)}"
 
-    return _PYFORMAT.sub(number, sql), tuple(names)
+    return placeholder.sub(number, sql), tuple(names)
 
 
 def driver_sql(dialect: Dialect, sql: str) -> str:
@@ -312,4 +305,12 @@ def _prefixed(sql: str, prefix: str) -> str:
 
 
 # Every cache of this module (the test that they stay bounded reads their cache_info()).
-CACHES = (lean_select, table_binders, _result_processor, _pyformat, _positional_sql, _returns_rows, _combined)
+CACHES = (
+    lean_select,
+    table_binders,
+    _result_processor,
+    _pyformat,
+    _dollar_numbered,
+    _returns_rows,
+    _combined,
+)
