@@ -22,6 +22,7 @@ from stockledger.catalog.inventory_items import create_available_item
 from stockledger.core.fixed import ZERO
 from stockledger.core.model_base import utcnow
 from stockledger.counts.rules import ItemLevel, product_count_variances
+from stockledger.ledger.items import lock_items_in_id_order
 from stockledger.ledger.models import InventoryItem, OrderItemInventoryReservation
 from stockledger.reservations.rules import promisable
 
@@ -88,10 +89,4 @@ def lock_product_items(session: Session, facility_id: str, product_ids: set[str]
     """Every item of the products in the facility, locked in id order (the ledger's lock order),
     before any total or level is read: a concurrent count or removal by product then reads what
     the other left."""
-    i = InventoryItem
-    session.execute(
-        select(i.inventory_item_id)
-        .where(i.facility_id == facility_id, i.product_id.in_(product_ids))
-        .order_by(i.inventory_item_id)
-        .with_for_update()
-    ).all()
+    lock_items_in_id_order(session, facility_id, InventoryItem.product_id.in_(product_ids))

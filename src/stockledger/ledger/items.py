@@ -1,6 +1,7 @@
-"""Reads of inventory items and their ledger rows, by id and within the caller's scope."""
+"""Reads of inventory items and their ledger rows, by id and within the caller's scope; locks of
+items in the ledger's order."""
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from stockledger.core.errors import NotFound
@@ -16,6 +17,18 @@ def find_inventory_item(
     if facility_id is not None:
         stmt = stmt.where(InventoryItem.facility_id == facility_id)
     return session.scalars(stmt.limit(1)).first()
+
+
+def lock_items_in_id_order(session: Session, facility_id: str, which: ColumnElement[bool]) -> None:
+    """The facility's items `which` selects, locked in id order (the ledger's lock order) before
+    the caller reads their totals."""
+    i = InventoryItem
+    session.execute(
+        select(i.inventory_item_id)
+        .where(i.facility_id == facility_id, which)
+        .order_by(i.inventory_item_id)
+        .with_for_update()
+    ).all()
 
 
 def get_inventory_item(session: Session, inventory_item_id: str) -> InventoryItem:

@@ -19,7 +19,7 @@ naming the returned item. The answer says how many units the inspection acted on
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.inventory_items import promisable_facility_item
@@ -27,6 +27,7 @@ from stockledger.core.actor import acting_user
 from stockledger.core.errors import Conflict, NotFound
 from stockledger.costing.service import add_layer
 from stockledger.events.outbox import record_event
+from stockledger.ledger.items import lock_items_in_id_order
 from stockledger.ledger.models import InventoryItem, ReturnHeader, ReturnItem
 from stockledger.ledger.post import Posting, post
 from stockledger.returns.rules import INV_DEFECTIVE, atp_moved_off, inspected_quantity
@@ -72,7 +73,8 @@ def inspect_return_item(
         else None
     )
     locked = [returned.inventory_item_id] + ([facility_item.inventory_item_id] if facility_item else [])
-    _lock_in_order(session, header.facility_id, locked)
+    # the items inspected (both of a move), locked in id order before the returned one's totals are read
+    lock_items_in_id_order(session, header.facility_id, InventoryItem.inventory_item_id.in_(locked))
     session.refresh(returned, ["quantity_on_hand_total", "available_to_promise_total"])
     n = inspected_quantity(line.return_quantity, returned.quantity_on_hand_total)
     touched = [returned.inventory_item_id]
@@ -162,14 +164,3 @@ def _restock(
     line.inventory_item_id = facility_item.inventory_item_id
     session.flush()
     return facility_item.inventory_item_id
-
-
-def _lock_in_order(session: Session, facility_id: str, item_ids: list[str]) -> None:
-    """The items inspected (both of a move), locked in id order before the returned one's totals are read."""
-    i = InventoryItem
-    session.execute(
-        select(i.inventory_item_id)
-        .where(i.facility_id == facility_id, i.inventory_item_id.in_(item_ids))
-        .order_by(i.inventory_item_id)
-        .with_for_update()
-    ).all()
