@@ -126,6 +126,27 @@ async def _pooled(db: Database) -> PooledConnection:
         return conn
 
 
+def _first_and_next_backend(
+    one: Database,
+    run: Callable[[Coroutine[Any, Any, tuple[int, int]]], tuple[int, int]],
+    between: Callable[[int], Coroutine[Any, Any, None]],
+) -> tuple[int, int]:
+    """On `run`'s loop: the backend of a first statement on the async pool, `between` given its
+    pid, and the backend of the next statement."""
+
+    async def on_the_loop() -> tuple[int, int]:
+        await one.open_async()
+        try:
+            [(pid,)] = await one.run_alone_async(PID)
+            await between(pid)
+            [(again,)] = await one.run_alone_async(PID)
+            return pid, again
+        finally:
+            await one.close_async()
+
+    return run(on_the_loop())
+
+
 @pytest.mark.parametrize("run", LOOPS)
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_a_watched_socket_the_server_closed_is_no_longer_watched(
@@ -135,22 +156,15 @@ def test_a_watched_socket_the_server_closed_is_no_longer_watched(
     connection makes it readable with nobody waiting, and the watch stops (no busy loop) before
     the pool closes the connection; the next statement runs on a new connection."""
 
-    async def on_the_loop() -> tuple[int, int]:
-        await one.open_async()
-        try:
-            [(pid,)] = await one.run_alone_async(PID)
-            conn = await _pooled(one)
-            assert conn.watch is not None
-            assert conn.watch.watching
-            await asyncio.to_thread(_terminate, one, pid)
-            await asyncio.sleep(0.05)  # a loop turn or more: the watch sees the readable socket
-            assert not conn.watch.watching
-            [(again,)] = await one.run_alone_async(PID)
-            return pid, again
-        finally:
-            await one.close_async()
+    async def server_closes(pid: int) -> None:
+        conn = await _pooled(one)
+        assert conn.watch is not None
+        assert conn.watch.watching
+        await asyncio.to_thread(_terminate, one, pid)
+        await asyncio.sleep(0.05)  # a loop turn or more: the watch sees the readable socket
+        assert not conn.watch.watching
 
-    pid, again = run(on_the_loop())
+    pid, again = _first_and_next_backend(one, run, server_closes)
     assert again != pid
 
 
@@ -162,20 +176,13 @@ def test_a_statement_whose_connection_dies_fails_and_the_next_runs_on_a_new_one(
     """libpq closes a broken connection's socket in the wait itself: the watch stops there, the
     write fails (the server may have committed it: not sent again), the next runs elsewhere."""
 
-    async def on_the_loop() -> tuple[int, int]:
-        await one.open_async()
-        try:
-            [(pid,)] = await one.run_alone_async(PID)
-            killer = asyncio.create_task(asyncio.to_thread(_terminate_soon, one, pid))
-            with pytest.raises(DBAPIError):
-                await one.run_alone_async(SLEEP)
-            await killer
-            [(again,)] = await one.run_alone_async(PID)
-            return pid, again
-        finally:
-            await one.close_async()
+    async def dies_mid_statement(pid: int) -> None:
+        killer = asyncio.create_task(asyncio.to_thread(_terminate_soon, one, pid))
+        with pytest.raises(DBAPIError):
+            await one.run_alone_async(SLEEP)
+        await killer
 
-    pid, again = run(on_the_loop())
+    pid, again = _first_and_next_backend(one, run, dies_mid_statement)
     assert again != pid
 
 
@@ -187,21 +194,14 @@ def test_a_cancelled_statement_leaves_no_connection_behind(
     """A task cancelled while its statement runs: the pool closes the connection left active
     (and its watch stops first); the next statement runs on a new connection."""
 
-    async def on_the_loop() -> tuple[int, int]:
-        await one.open_async()
-        try:
-            [(pid,)] = await one.run_alone_async(PID)
-            task = asyncio.create_task(one.run_alone_async(SLEEP))
-            await asyncio.sleep(0.3)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            [(again,)] = await one.run_alone_async(PID)
-            return pid, again
-        finally:
-            await one.close_async()
+    async def cancelled_mid_statement(pid: int) -> None:
+        task = asyncio.create_task(one.run_alone_async(SLEEP))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
-    pid, again = run(on_the_loop())
+    pid, again = _first_and_next_backend(one, run, cancelled_mid_statement)
     assert again != pid
 
 
