@@ -17,13 +17,16 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from stockledger.core.db import Database
 from stockledger.core.errors import Forbidden, InsufficientStock
 from stockledger.core.scope import FacilityScoped
 from stockledger.core.statements import Statement
 from stockledger.core.transactions import command_transaction
+from stockledger.events.feed import read_feed
 from stockledger.events.models import OutboxEvent
+from stockledger.events.outbox import record_event
 from stockledger.ledger.models import InventoryItem, InventoryItemDetail
 from stockledger.ledger.post import IN_TRANSACTION, post_sole_item
 from stockledger.ledger.verify import find_mismatches
@@ -306,6 +309,30 @@ def test_the_statement_writes_the_event_payload_of_the_general_path_byte_for_byt
     assert '"inventoryItemId":"' + solo + '"' in statement
     same = statement.replace("SB1", "SB2").replace(solo, other).replace(SOLO + '"', 'SOLO-2"')
     assert same == general
+
+
+@pytest.mark.parametrize("backend", POSTGRES_LIKE, indirect=True)
+def test_the_statements_event_is_fenced_until_it_commits(seeded: Database, solo: str) -> None:
+    """The one statement raises its event's fence before it takes the number (core/fence.py):
+    a later event committed first is not served while the reservation's transaction runs."""
+    with Session(seeded.engine) as running, Session(seeded.engine) as later:
+        with sole_item_tries(seeded) as tries:
+            reserve_stock(running, "SF1", FACILITY, [ReserveLine("1", SOLO, D(1))], "ALL_OR_NOTHING")
+        assert tries == [1]
+        reserved = running.scalars(
+            select(OutboxEvent.event_seq).where(OutboxEvent.event_type == "StockReserved")
+        ).one()
+        after = record_event(later, FACILITY, "InventoryChanged", {"after": True})
+        later.commit()
+        assert after > reserved
+        assert not {reserved, after} & set(_served(seeded))
+        running.commit()
+    assert _served(seeded)[-2:] == [reserved, after]
+
+
+def _served(db: Database) -> list[int]:
+    with db.reading() as session:
+        return [e.event_seq for e in read_feed(session, 0, 1000)]
 
 
 def test_reserve_line_refuses_a_facility_outside_the_callers_scope(seeded: Database, solo: str) -> None:

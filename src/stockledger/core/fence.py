@@ -3,7 +3,8 @@
 A sequence number is taken when an event is recorded, but transactions commit in another
 order: without care a reader paging by `after=` could pass number 7 (committed) while 6
 (still running) commits later, and never see 6. So every number is taken by
-`stockledger_fenced_nextval` (migration 0008), which first raises a FENCE: a shared advisory
+`stockledger_fenced_nextval` (migration 0008; the one-statement reservation raises the same
+fence itself, `fence_sql`, then takes `nextval`), which first raises a FENCE: a shared advisory
 lock (held until the transaction ends, visible at once to everyone in pg_locks) whose key is
 the sequence's last value before the number is taken, a lower bound of that number; the
 transaction's first fence is a lower bound of all its numbers. Being one function call,
@@ -38,6 +39,14 @@ def fenced_next_value(session: Session, sequence: str) -> tuple[str, dict[str, i
     """SQL for the next number of `sequence`, its fence raised first (see above), to put inside
     a statement; on SQLite the plain counter (core.dialects.next_value_expression)."""
     return next_value_expression(session, sequence, function="stockledger_fenced_nextval")
+
+
+def fence_sql(sequence: str) -> str:
+    """PostgreSQL: the fence of `sequence` (what `stockledger_fenced_nextval` raises before it
+    takes the number, the same key) as an SQL expression, for a statement that takes the number
+    itself with plain `nextval` once this has been evaluated: the ledger's one-statement
+    reservation (ledger/sole_item_pg.py), which so skips a PL/pgSQL call and its PERFORM."""
+    return f"pg_advisory_xact_lock_shared({FENCE_BASE} + coalesce(pg_sequence_last_value('{sequence}'), 0))"
 
 
 def final_up_to(session: Session, sequence: str) -> int | None:
