@@ -72,8 +72,8 @@ class AlonePool:
         self._idle_ping = idle_ping
         self._timeout = timeout
         self._idle: list[AloneConnection] = []
-        self._open = 0  # idle or in use, and connections being made
-        self._generation = 0  # one more at each dispose
+        self._open = 0  # idle, in use (of any generation), or being made
+        self._generation = 0  # one more at each dispose: older connections close as they come back
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._waiting = 0
@@ -96,7 +96,7 @@ class AlonePool:
             if kept:
                 self._idle.append(pooled)
             else:
-                self._open -= pooled.generation == self._generation
+                self._open -= 1
             if self._waiting:
                 self._freed.notify()
         if not kept:
@@ -106,7 +106,7 @@ class AlonePool:
         """`pooled` is lost (its statement found it so): closed, its slot freed."""
         pooled.conn.close()
         with self._lock:
-            self._open -= pooled.generation == self._generation
+            self._open -= 1
             if self._waiting:
                 self._freed.notify()
 
@@ -115,7 +115,9 @@ class AlonePool:
         with self._lock:
             idle, self._idle = self._idle, []
             self._generation += 1
-            self._open = 0
+            self._open -= len(idle)
+            if self._waiting:
+                self._freed.notify_all()
         for pooled in idle:
             pooled.conn.close()
 
@@ -147,12 +149,11 @@ class AlonePool:
 
     def _connected(self) -> AloneConnection:
         """A new connection in the slot the caller holds (freed if connecting fails)."""
-        generation = self._generation
         try:
-            return AloneConnection(self._connect(), generation)
+            return AloneConnection(self._connect(), self._generation)
         except BaseException:
             with self._lock:
-                self._open -= generation == self._generation
+                self._open -= 1
                 if self._waiting:
                     self._freed.notify()
             raise
