@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reserve_service as bench
 
 from stockledger.core.db import Database
-from stockledger.core.statements import numbered
+from stockledger.core.statements import Statement, numbered
 from stockledger.ledger.sole_item_pg import sole_item_statement
 from stockledger.reservations.lines import sole_item
 from stockledger.reservations.rules import ALL_OR_NOTHING
@@ -102,12 +102,8 @@ def main() -> None:
         bench.create_database(args.items, name)
         claim_order_items(args.order_items, args.items, name)
     db = Database(bench.url(name), pool_size=1)
-    # the pool run_alone takes its connection from (before session 8: the engine's own)
-    engine = getattr(db, "alone_engine", db.engine)
-    raw = engine.raw_connection()
-    pid = int(raw.dbapi_connection.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[union-attr]
-    raw.rollback()
-    raw.close()  # back to the pool: every call below runs on this connection, this backend
+    # the backend of the one connection of run_alone's pool: every call below runs on it
+    [(pid,)] = db.run_alone(Statement("WITH me AS (SELECT pg_backend_pid() AS pid) SELECT pid FROM me", {}))
     rng = random.Random(1)
     run_id, calls = time.time_ns(), 0  # order ids of their own in a reused database
 

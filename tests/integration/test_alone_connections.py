@@ -3,6 +3,7 @@ pool, core.prepared_alone) or keeps its raw cursor between statements (the async
 connection the server closed is replaced with one of its own."""
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
@@ -12,9 +13,10 @@ from typing import Any
 import psycopg
 import pytest
 import uvloop
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError
 
 from stockledger.core import prepared_alone
+from stockledger.core.alone_pool import AloneConnection, AlonePool
 from stockledger.core.async_pool import PooledConnection
 from stockledger.core.db import Database
 from stockledger.core.statements import Statement
@@ -233,3 +235,118 @@ def test_a_wait_with_a_timeout_is_psycopgs_and_the_watch_resumes_after_it(
             await one.close_async()
 
     assert run(on_the_loop()) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_run_alone_whose_connection_dies_mid_statement_is_invalidated_and_the_next_reconnects(
+    one: Database,
+) -> None:
+    """The sync pool (core.alone_pool): SQLAlchemy's DBAPIError with connection_invalidated (the
+    API's 503), the lost connection closed and its slot freed, the next statement on a new one."""
+    [(pid,)] = one.run_alone(PID)
+    killer = threading.Thread(target=_terminate_soon, args=(one, pid))
+    killer.start()
+    with pytest.raises(DBAPIError) as raised:
+        one.run_alone(SLEEP)
+    killer.join()
+    assert raised.value.connection_invalidated
+    assert one.alone_pool is not None
+    assert one.alone_pool.checkedin() == 0
+    [(again,)] = one.run_alone(PID)
+    assert again != pid
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_alone_pool_opens_twice_its_size_at_most_and_keeps_its_size(one: Database) -> None:
+    """SQLAlchemy's pool_size and max_overflow as the engine had them (1 and 1 here): a third
+    caller waits, then gets SQLAlchemy's TimeoutError; the overflow connection closes on return."""
+    pool = AlonePool(one._alone_connection, size=1, idle_ping=30, timeout=0.2)
+    first, second = pool.checkout(), pool.checkout()
+    assert first.conn is not second.conn
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="AlonePool limit of size 1 overflow 1"):
+        pool.checkout()
+    assert time.monotonic() - started >= 0.2
+    pool.checkin(first)
+    pool.checkin(second)
+    assert pool.checkedin() == 1
+    assert second.conn.closed
+    assert not first.conn.closed
+    assert pool.checkout() is first  # idle, usable: taken again
+    pool.checkin(first)
+    pool.dispose()
+    assert first.conn.closed
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_caller_waiting_for_the_alone_pool_gets_the_connection_given_back(one: Database) -> None:
+    pool = AlonePool(one._alone_connection, size=1, idle_ping=30, timeout=10)
+    first, second = pool.checkout(), pool.checkout()
+    taken: list[AloneConnection] = []
+    waiter = threading.Thread(target=lambda: taken.append(pool.checkout()))
+    waiter.start()
+    time.sleep(0.1)
+    assert not taken  # waiting
+    pool.checkin(first)
+    waiter.join(5)
+    assert taken == [first]
+    pool.checkin(second)
+    pool.checkin(first)
+    pool.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_dispose_closes_the_idle_connections_and_those_in_use_as_they_come_back(one: Database) -> None:
+    [(pid,)] = one.run_alone(PID)
+    pool = one.alone_pool
+    assert pool is not None
+    in_use = pool.checkout()
+    one.dispose()
+    assert in_use.conn.closed is False
+    pool.checkin(in_use)
+    assert in_use.conn.closed
+    assert pool.checkedin() == 0
+    [(again,)] = one.run_alone(PID)  # a disposed Database connects again, as SQLAlchemy's engine does
+    assert again != pid
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_alone_pool_serves_threads_within_its_bound(db_url: str) -> None:
+    """The HTTP server's threads share it: every statement answered, never more than 2 × size
+    backends at once."""
+    db = Database(db_url, pool_size=2)
+    pids: list[int] = []
+
+    def calls() -> None:
+        for _ in range(40):
+            [(pid,)] = db.run_alone(PID)
+            pids.append(pid)
+
+    threads = [threading.Thread(target=calls) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(pids) == 320
+    assert len(set(pids)) <= 4
+    assert db.alone_pool is not None
+    assert db.alone_pool.checkedin() <= 2
+    db.dispose()
+
+
+@pytest.mark.parametrize("idle_ping", [0.0, 30.0])
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_connection_idle_idle_ping_seconds_is_pinged_at_checkout(db_url: str, idle_ping: float) -> None:
+    """core.db's pool check, kept: idle `idle_ping` seconds or more, a ping first (its last query on
+    the server is then SELECT 1); idle less, none."""
+    db = Database(db_url, pool_size=1, idle_ping=idle_ping)
+    [(pid,)] = db.run_alone(PID)
+    pool = db.alone_pool
+    assert pool is not None
+    taken = pool.checkout()
+    url = db.engine.url.set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        last = conn.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    assert last == (("SELECT 1",) if idle_ping == 0 else (PID.sql,))
+    pool.checkin(taken)
+    db.dispose()

@@ -51,14 +51,14 @@ def test_statements_run_alone_have_autocommit_connections_of_their_own(db: Datab
     assert db.alone_engine is not db.engine
     assert db.run_alone(Statement("SELECT current_setting('enable_seqscan')", {})) == [("off",)]
     assert db.fetch_one(select(literal_column("current_setting('enable_seqscan')")), {}) == ("off",)
-    assert db.alone_engine.pool.checkedin() == 1  # type: ignore[attr-defined]
-    alone = db.alone_engine.raw_connection()
+    assert db.alone_pool is not None
+    assert db.alone_pool.checkedin() == 1  # both ran on the one connection of the pool
+    alone = db.alone_pool.checkout()
     try:
-        driver = cast(psycopg.Connection[Any], alone.dbapi_connection)
-        assert driver.autocommit
-        assert driver.execute("SHOW enable_seqscan").fetchone() == ("off",)
+        assert alone.conn.autocommit
+        assert alone.conn.execute("SHOW enable_seqscan").fetchone() == ("off",)
     finally:
-        alone.close()
+        db.alone_pool.checkin(alone)
     with db.engine.connect() as conn:
         assert conn.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
 

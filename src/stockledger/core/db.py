@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 import psycopg
-from psycopg import RawCursor
 from sqlalchemy import Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from stockledger.core.actor import bind_user
+from stockledger.core.alone_pool import AloneConnection, AlonePool
 from stockledger.core.async_pool import (
     ASYNC_WAIT_SECONDS,
     IDLE_PING_SECONDS,
@@ -34,7 +34,6 @@ from stockledger.core.async_pool import (
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import Settings, default
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
-from stockledger.core.prepared_alone import PreparedAlone
 from stockledger.core.statements import (
     INDEX_PLANS,
     Statement,
@@ -171,6 +170,11 @@ class Database:
             if self.is_postgres
             else self.engine
         )
+        # …taken, on PostgreSQL, through a pool lighter than SQLAlchemy's (core.alone_pool), its
+        # connections made by alone_engine (its options, autocommit, its listeners on connect)
+        self.alone_pool = (
+            AlonePool(self._alone_connection, pool_size, idle_ping) if self.is_postgres else None
+        )
         self.user = user  # who its write transactions act for (the CLI: core.actor.cli_user)
         self.pool_size = pool_size
         self.async_wait = async_wait
@@ -236,30 +240,69 @@ class Database:
         return rows
 
     def _alone(self, sql: str, params: Mapping[str, Any] | list[Any]) -> list[tuple[Any, ...]]:
-        """`sql` on a pooled driver connection of `alone_engine` (PostgreSQL: autocommit, index
-        plans; SQLite's connections are in autocommit already); driver errors as SQLAlchemy's
-        DBAPIError (a lost connection invalidated), so an outage is still a 503. `params` a
-        list: `sql` is `numbered`, prepared once per connection (core.prepared_alone)."""
+        """`sql` on a pooled driver connection of `alone_pool` (PostgreSQL: autocommit, index
+        plans) or, SQLite, `alone_engine` (its connections are in autocommit already); driver
+        errors as SQLAlchemy's DBAPIError (a lost connection invalidated), so an outage is still a
+        503. `params` a list: `sql` is `numbered`, prepared once per connection
+        (core.prepared_alone)."""
+        pool = self.alone_pool
+        if pool is None:
+            return self._alone_on_engine(sql, params)
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            pooled = pool.checkout()
+        except dbapi_error as error:  # the server is down: a 503, as elsewhere
+            raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error
+        try:
+            if isinstance(params, list):  # run_alone
+                rows = _run_numbered(pooled, sql, params)
+            else:  # fetch_one
+                rows = _first(pooled.conn.cursor(), sql, params)
+        except dbapi_error as error:
+            raise self._failed(pooled, error, sql, params) from error
+        except BaseException:
+            pool.checkin(pooled)
+            raise
+        pool.checkin(pooled)
+        return rows
+
+    def _failed(
+        self, pooled: AloneConnection, error: Exception, sql: str, params: Mapping[str, Any] | list[Any]
+    ) -> exc.StatementError:
+        """The driver's `error` as SQLAlchemy's; its connection back to the pool, closed if lost."""
+        pool = cast(AlonePool, self.alone_pool)
+        lost: list[bool] = []
+        dialect = self.engine.dialect
+        wrapped = driver_error(error, dialect, sql, params, pooled.conn, None, lambda: lost.append(True))
+        if lost:
+            pool.invalidate(pooled)
+        else:
+            pool.checkin(pooled)
+        return wrapped
+
+    def _alone_on_engine(self, sql: str, params: Mapping[str, Any] | list[Any]) -> list[tuple[Any, ...]]:
+        """`fetch_one`'s statement on a pooled connection of `alone_engine` (SQLite)."""
         engine = self.alone_engine
         dialect = engine.dialect
         try:
             fairy = engine.raw_connection()
-        except dialect.loaded_dbapi.Error as error:  # the server is down: a 503, as elsewhere
+        except dialect.loaded_dbapi.Error as error:
             raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
         driver = fairy.dbapi_connection
         try:
-            if isinstance(params, list):  # PostgreSQL (run_alone)
-                rows = _run_numbered(fairy, sql, params)
-            else:  # fetch_one
-                cursor = driver.cursor()  # type: ignore[union-attr]
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-                rows = [] if row is None else [tuple(row)]
+            rows = _first(driver.cursor(), sql, params)  # type: ignore[union-attr]
         except dialect.loaded_dbapi.Error as error:
             raise driver_error(error, dialect, sql, params, driver, None, fairy.invalidate) from error
         finally:
             fairy.close()  # back to the pool
         return rows
+
+    def _alone_connection(self) -> psycopg.Connection[Any]:
+        """A new connection for `alone_pool`, made by `alone_engine` and then its pool's no more."""
+        fairy = self.alone_engine.raw_connection()
+        conn = fairy.dbapi_connection
+        fairy.detach()
+        return cast(psycopg.Connection[Any], conn)
 
     # ---- PostgreSQL on the event loop (core/async_pool.py): the hot routes without a thread hop ----
 
@@ -303,43 +346,30 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.alone_engine.dispose()  # the same engine on SQLite: disposing twice is harmless
+        if self.alone_pool is not None:
+            self.alone_pool.dispose()
 
 
-_RAW_CURSOR = "stockledger_raw_cursor"
-_PREPARED = "stockledger_prepared_alone"
-
-
-def _run_numbered(fairy: Any, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+def _run_numbered(pooled: AloneConnection, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
     """A numbered statement's rows: on psycopg's protocol calls (core.prepared_alone) where it
     can, else on the connection's raw cursor. pgresult.nfields, not description: that builds
     Columns."""
-    prepared = _prepared_alone(fairy)
+    prepared = pooled.prepared
     if prepared.sendable():
         rows = prepared.run(sql, values)
         if rows is not None:
             return rows
-    cursor = _raw_cursor(fairy)
+    cursor = pooled.cursor
     cursor.execute(sql, values)
     result = cursor.pgresult
     return [tuple(row) for row in cursor.fetchall()] if result is not None and result.nfields else []
 
 
-def _prepared_alone(fairy: Any) -> PreparedAlone:
-    """The pooled connection's PreparedAlone, kept with it (its names live in its server session)."""
-    prepared = fairy.info.get(_PREPARED)
-    if prepared is None or prepared.conn is not fairy.dbapi_connection:
-        prepared = fairy.info[_PREPARED] = PreparedAlone(fairy.dbapi_connection)
-    return cast(PreparedAlone, prepared)
-
-
-def _raw_cursor(fairy: Any) -> RawCursor[Any]:
-    """The pooled connection's raw cursor, kept with it for its next statement (its record's
-    info, which the pool clears when it reconnects): a new cursor each call also looked up the
-    dumper of every value again."""
-    cursor = fairy.info.get(_RAW_CURSOR)
-    if cursor is None:
-        cursor = fairy.info[_RAW_CURSOR] = RawCursor(cast(psycopg.Connection[Any], fairy.dbapi_connection))
-    return cast(RawCursor[Any], cursor)
+def _first(cursor: Any, sql: str, params: Mapping[str, Any] | list[Any]) -> list[tuple[Any, ...]]:
+    """The first row of `sql` on a new driver cursor, as a list of none or one."""
+    cursor.execute(sql, params)
+    row = cursor.fetchone()
+    return [] if row is None else [tuple(row)]
 
 
 def configured_database(settings: Settings, url: str | None = None, user: str | None = None) -> Database:

@@ -9,6 +9,7 @@ from typing import Any
 
 from stockledger.core.errors import ValidationFailed, listed_errors
 from stockledger.core.fixed import ZERO
+from stockledger.core.quantities import json_number
 from stockledger.core.schemas import DUPLICATE_LINE
 from stockledger.ledger.post import SoleItemReservation
 from stockledger.reservations.rules import RESERVE_REASON
@@ -94,12 +95,35 @@ def sole_item_outcome(
     return ReserveOutcome(order_id, facility_id, fill, [whole_line(line, item_id)])
 
 
+_ZERO_JSON = json_number(ZERO)
+
+
 def sole_item(order_id: str, facility_id: str, line: ReserveLine, fill: str) -> SoleItemReservation:
     """The line as the ledger's one-statement reservation; its event as the general path's."""
 
     def payload(item_id: str) -> dict[str, Any]:
-        outcome = sole_item_outcome(order_id, facility_id, fill, line, item_id)
-        return reserved_event(outcome, outcome.lines)
+        # reserved_event of the line reserved whole from `item_id`, its quantities already the JSON
+        # numbers the outbox writes for them (json_number): the same text, and the encoder calls
+        # no `default` for them (≈ 8 µs warm, about 3 times that cold, of every reservation's CPU)
+        requested, none = json_number(line.quantity), _ZERO_JSON
+        return {
+            "facilityId": facility_id,
+            "orderId": order_id,
+            "fill": fill,
+            "productIds": [line.product_id],
+            "lines": [
+                {
+                    "orderItemSeqId": line.order_item_seq_id,
+                    "productId": line.product_id,
+                    "quantityRequested": requested,
+                    "quantityReserved": json_number(ZERO + line.quantity),  # as LineOutcome sums
+                    "quantityNotAvailable": none,
+                    "reservations": [
+                        {"inventoryItemId": item_id, "quantity": requested, "quantityNotAvailable": none}
+                    ],
+                }
+            ],
+        }
 
     return SoleItemReservation(
         facility_id,
