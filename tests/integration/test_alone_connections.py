@@ -84,6 +84,76 @@ def test_run_alone_past_the_names_a_connection_prepares_runs_on_the_cursor(
     assert names == [(1,)]  # PID's only: the others went on the cursor, not yet prepared by psycopg
 
 
+def _on_the_loop(one: Database, statements: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """`statements` on the async pool of `one`, opened for them and closed after."""
+
+    async def on_the_loop() -> None:
+        await one.open_async()
+        try:
+            await statements()
+        finally:
+            await one.close_async()
+
+    asyncio.run(on_the_loop())
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_run_alone_async_prepares_each_statement_once_per_connection(one: Database) -> None:
+    """core.prepared_alone_async: as on the thread path, prepared under a name of ours on its
+    first run, then that name sent (psycopg's raw cursor prepared it on its sixth)."""
+
+    async def statements() -> None:
+        first = await one.run_alone_async(PID)
+        assert await one.run_alone_async(PID) == first
+        assert await one.run_alone_async(PID) == first
+        names = Statement("SELECT name, statement FROM pg_prepared_statements ORDER BY name", {})
+        prepared = await one.run_alone_async(names)
+        assert [name for name, _ in prepared] == ["stockledger_alone_0", "stockledger_alone_1"]
+        assert prepared[0][1] == PID.sql
+
+    _on_the_loop(one, statements)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_run_alone_async_returns_driver_values_and_raises_the_servers_errors_as_sqlalchemys(
+    one: Database,
+) -> None:
+    """The thread path's values and errors on the event loop: the same rows, IntegrityError with
+    the connection still usable (not invalidated, the same backend after it)."""
+
+    async def statements() -> None:
+        create = "CREATE TEMP TABLE alone_t (k int PRIMARY KEY, v text, at timestamp)"
+        assert await one.run_alone_async(Statement(create, {})) == []
+        at = datetime(2026, 1, 2, 3, 4, 5, 600000)
+        insert = Statement("INSERT INTO alone_t VALUES (:k, :v, :at)", {"k": 1, "v": None, "at": at})
+        assert await one.run_alone_async(insert) == []
+        [(pid,)] = await one.run_alone_async(PID)
+        with pytest.raises(IntegrityError) as raised:
+            await one.run_alone_async(insert)
+        assert not raised.value.connection_invalidated
+        rows = Statement("SELECT k, v, at, :d::numeric FROM alone_t", {"d": Decimal("1.5")})
+        assert await one.run_alone_async(rows) == [(1, None, at, Decimal("1.5"))]
+        assert await one.run_alone_async(PID) == [(pid,)]
+
+    _on_the_loop(one, statements)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_run_alone_async_past_the_names_a_connection_prepares_runs_on_the_cursor(
+    one: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prepared_alone, "PREPARED_MOST", 1)
+
+    async def statements() -> None:
+        [(pid,)] = await one.run_alone_async(PID)
+        other = Statement("SELECT :n::int + 1, pg_backend_pid()", {"n": 41})
+        assert await one.run_alone_async(other) == [(42, pid)]
+        names = await one.run_alone_async(Statement("SELECT count(*) FROM pg_prepared_statements", {}))
+        assert names == [(1,)]  # PID's only: the others went on the raw cursor, not yet prepared
+
+    _on_the_loop(one, statements)
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_run_alone_after_the_server_closed_its_connection_runs_on_a_new_one(one: Database) -> None:
     [(pid,)] = one.run_alone(PID)
@@ -94,18 +164,20 @@ def test_run_alone_after_the_server_closed_its_connection_runs_on_a_new_one(one:
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_the_async_pool_keeps_a_cursor_per_connection_and_replaces_a_closed_one(one: Database) -> None:
+def test_the_async_pool_keeps_its_prepared_statements_per_connection_and_replaces_a_closed_one(
+    one: Database,
+) -> None:
     async def on_the_loop() -> tuple[int, int, int]:
         await one.open_async()
         try:
             [(pid,)] = await one.run_alone_async(PID)
             assert one.async_pool is not None
             async with one.async_pool.connection() as conn:
-                cursor = conn.raw_cursor
-            assert cursor is not None
+                prepared = conn.prepared
+            assert prepared is not None
             assert await one.run_alone_async(PID) == [(pid,)]
             async with one.async_pool.connection() as conn:
-                assert conn.raw_cursor is cursor
+                assert conn.prepared is prepared
             await asyncio.to_thread(_terminate, one, pid)
             [(again,)] = await one.run_alone_async(PID)
             [(last,)] = await one.run_alone_async(PID)

@@ -2,6 +2,7 @@
 a reset with "lines" twice kept the last, silently), its numbers exact."""
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -47,3 +48,33 @@ def test_a_document_with_each_member_once_reads_as_json_loads_reads_it() -> None
         loads("{not json")
     with pytest.raises(RecursionError):
         loads("[" * 100_000 + "]" * 100_000)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"q": 1.25, "n": NaN}'.encode("utf-16"),  # bytes in any of the encodings json.loads detects
+        '{"q": 1.25}'.encode("utf-32-le"),
+        b'{"s": "\xc3\xa9\\ud800"}',  # a lone surrogate escape, as json.loads passes it
+        "\ufeff{}",  # a str with a BOM: json.loads' own refusal
+        b"\xef\xbb\xbf{}",  # bytes with one: read (json.loads drops it)
+        b"\xff\xfe\x00",  # no text: json.loads' own error
+    ],
+)
+def test_bytes_and_text_are_decoded_as_json_loads_decodes_them(text: str | bytes) -> None:
+    """loads keeps its decoders between calls; what it reads, and what it refuses, is json.loads'."""
+    assert _outcome(lambda: loads(text)) == _outcome(lambda: json.loads(text, parse_float=Decimal))
+
+
+def _outcome(read: Callable[[], object]) -> tuple[str, str]:
+    """What `read` returned (its repr: NaN is not equal to itself) or the error it raised."""
+    try:
+        return "read", repr(read())
+    except ValueError as error:
+        return type(error).__name__, str(error)
+
+
+def test_the_options_of_one_call_do_not_stay_for_the_next() -> None:
+    assert loads("[1.5, Infinity]", parse_constant=Decimal) == [Decimal("1.5"), Decimal("Infinity")]
+    assert loads("[1.5]", parse_float=float) == [1.5]
+    assert repr(loads("[1.5, Infinity]")) == repr([Decimal("1.5"), float("inf")])

@@ -19,16 +19,19 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
 from stockledger.core.config import default
+from stockledger.core.prepared_alone_async import PreparedAloneAsync
 from stockledger.core.socket_watch import SocketWatch, watches
 from stockledger.core.statements import INDEX_PLANS, driver_error
 
 
 class PooledConnection(AsyncConnection[tuple[Any, ...]]):
-    """A connection of the async pool, with what its statements keep on it: its raw cursor, made
-    once (a new cursor each call also looked up every value's dumper again), when it was last
-    used (`_usable`), and its socket's watch (core.socket_watch: psycopg's waits without
-    registering the socket with the loop again for each)."""
+    """A connection of the async pool, with what its statements keep on it: its prepared
+    statements (core.prepared_alone_async), its raw cursor for the rest, made once (a new cursor
+    each call also looked up every value's dumper again), when it was last used (`_usable`), and
+    its socket's watch (core.socket_watch: psycopg's waits without registering the socket with
+    the loop again for each)."""
 
+    prepared: PreparedAloneAsync | None = None
     raw_cursor: AsyncRawCursor[tuple[Any, ...]] | None = None
     used_at = 0.0
     watch: SocketWatch | None = None
@@ -93,7 +96,8 @@ async def run_on_pool(
     the problem handlers answer 503. AsyncPoolUnavailable: nothing sent. A `read` whose connection
     died is sent again on the next one (a write is not: the server may have committed it before
     the connection died). A connection idle `idle_ping` seconds or more is pinged first. `params`
-    a list: `sql` is numbered (core.statements.numbered), sent on a raw cursor."""
+    a list: `sql` is numbered (core.statements.numbered), prepared once per connection
+    (core.prepared_alone_async)."""
     try:
         for _ in range(pool.max_size + 1):  # every pooled connection may have died with the server
             # getconn and putconn, not pool.connection(): that also commits on the way back, a
@@ -123,11 +127,11 @@ async def _run_on(
     if not await _usable(conn, idle_ping):
         return None  # closed: the pool drops it
     try:
-        cursor = _raw_cursor(conn) if isinstance(params, list) else conn.cursor()
+        if isinstance(params, list):
+            return await _run_numbered(conn, sql, params)
+        cursor = conn.cursor()
         await cursor.execute(sql, params)
-        # pgresult.nfields, not description: that builds a Column per field (≈ 8 µs)
-        result = cursor.pgresult
-        return await cursor.fetchall() if result is not None and result.nfields else []
+        return await _rows(cursor)
     except psycopg.Error as error:
         wrapped = driver_error(error, engine.dialect, sql, params, conn, None, _nothing)
         if read and wrapped.connection_invalidated:
@@ -142,13 +146,35 @@ def _nothing() -> None:
     """A broken connection needs no invalidating here: the async pool drops it when returned."""
 
 
-def _raw_cursor(conn: PooledConnection) -> AsyncRawCursor[tuple[Any, ...]]:
+async def _run_numbered(conn: PooledConnection, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+    """A numbered statement's rows: prepared (core.prepared_alone_async) where it can, else on
+    the connection's raw cursor."""
+    prepared = _prepared(conn)
+    if prepared.sendable():
+        rows = await prepared.run(sql, values)
+        if rows is not None:
+            return rows
     cursor = conn.raw_cursor
     if cursor is None:
         cursor = conn.raw_cursor = AsyncRawCursor(conn)
+    await cursor.execute(sql, values)
+    return await _rows(cursor)
+
+
+async def _rows(cursor: psycopg.AsyncCursor[Any] | AsyncRawCursor[Any]) -> list[tuple[Any, ...]]:
+    # pgresult.nfields, not description: that builds a Column per field (≈ 8 µs)
+    result = cursor.pgresult
+    return await cursor.fetchall() if result is not None and result.nfields else []
+
+
+def _prepared(conn: PooledConnection) -> PreparedAloneAsync:
+    """The connection's prepared statements; made with its socket's watch, on its first statement."""
+    prepared = conn.prepared
+    if prepared is None:
+        prepared = conn.prepared = PreparedAloneAsync(conn)
         if watches(conn.pgconn):
             conn.watch = SocketWatch(conn.pgconn.socket, asyncio.get_running_loop())
-    return cursor
+    return prepared
 
 
 async def _usable(conn: PooledConnection, idle_ping: float) -> bool:

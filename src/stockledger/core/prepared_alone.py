@@ -80,12 +80,16 @@ class PreparedAlone:
         return name
 
     def _checked(self, results: list[Any]) -> Any:
-        """The one result, or the server's error as psycopg raises it."""
-        if not results:
-            raise errors.InternalError("got no result from the query")
-        for result in results:
-            if result.status == ExecStatus.FATAL_ERROR:
-                raise errors.error_from_result(result, encoding=self._tx.encoding)
-            if result.status not in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
-                raise errors.InternalError(f"unexpected result status: {ExecStatus(result.status).name}")
-        return results[0]
+        return one_result(results, self._tx.encoding)
+
+
+def one_result(results: list[Any], encoding: str) -> Any:
+    """The one result, or the server's error as psycopg raises it (core.prepared_alone_async too)."""
+    if not results:
+        raise errors.InternalError("got no result from the query")
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            raise errors.error_from_result(result, encoding=encoding)
+        if result.status not in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+            raise errors.InternalError(f"unexpected result status: {ExecStatus(result.status).name}")
+    return results[0]
