@@ -58,6 +58,7 @@ bench: install  ## every benchmark (PostgreSQL; SQLite where stated); RATIO line
 	.venv/bin/python bench/reserve_sqlite.py
 	.venv/bin/python bench/reserve_ledger_10m.py
 	.venv/bin/python bench/reset_1m.py
+	.venv/bin/python bench/reset_1m.py --lines 100000 --prefix stockledger_bench_reset_100k  # issue 19 target 4: ≤ 1.5× at 100,000 lines too (RATIO reset_100k)
 	.venv/bin/python bench/reset_sqlite.py
 	.venv/bin/python bench/load_products.py  # issue 19 item 5: stockledger load and POST /v1/import of 100,000 products
 	.venv/bin/python bench/events_publish.py  # issue 19 item 6: a 1,000,000-line reset's events on NATS

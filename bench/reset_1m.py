@@ -10,7 +10,8 @@ and CHECKPOINT, and a sync that changes every line (half by quantityOnHand, half
 availableToPromise). The baseline applies the same sync file with hand-written SQL in one
 transaction (COPY into a temp table, UPDATE … FROM, INSERT … SELECT of the detail rows, the
 audit row) on a clone of the database as it was before our sync. Prints
-`RATIO reset_1m <ours/baseline>` and appends to bench/RESULTS.md, with the CPU seconds of each
+`RATIO reset_1m <ours/baseline>` (another --lines: reset_100k, … `label`) and appends to
+bench/RESULTS.md under the same name, with the CPU seconds of each
 run: the `stockledger reset` child's (user + system) and its database's server processes' (read
 from /proc every POLL seconds while the run lasts: PostgreSQL on this host), and the load average.
 
@@ -46,6 +47,17 @@ TICK = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parents[1]
 STOCKLEDGER = Path(sys.executable).parent / "stockledger"
 HEADER = "facilityId,productId,quantityOnHand,availableToPromise\n"
+
+
+def label(lines: int) -> str:
+    """The name of a run's RATIO and RSS lines and of its RESULTS.md section, by its size:
+    reset_1m at 1,000,000 lines, reset_100k at 100,000 (`make bench` runs both), else
+    reset_<lines>."""
+    if lines % 1_000_000 == 0:
+        return f"reset_{lines // 1_000_000}m"
+    if lines % 1_000 == 0:
+        return f"reset_{lines // 1_000}k"
+    return f"reset_{lines}"
 
 
 def url(name: str) -> str:
@@ -289,7 +301,7 @@ def append_results(lines: int, facilities: int, results: dict[str, float], comma
     r = results
     with path.open("a") as f:
         f.write(
-            f"\n## reset_1m — {stamp}\n\n"
+            f"\n## {label(lines)} — {stamp}\n\n"
             f"`{command}` (PostgreSQL, {lines:,} lines over {facilities} facilities; load average "
             f"{r['load_before']:.1f} before, {r['load_after']:.1f} after)\n\n"
             "| run | wall s | CPU s (client) | CPU s (server) | peak RSS MiB |\n|---|---|---|---|---|\n"
@@ -301,8 +313,8 @@ def append_results(lines: int, facilities: int, results: dict[str, float], comma
             f"{r['sync_server']:.2f} | {r['sync_rss'] / 1024:.0f} |\n"
             "| raw-SQL baseline of the same sync (COPY, UPDATE … FROM, INSERT … SELECT) | "
             f"{r['baseline']:.2f} | – | {r['baseline_server']:.2f} | – |\n\n"
-            f"RATIO reset_1m {r['sync'] / r['baseline']:.2f} (sync / baseline)\n\n"
-            f"RATIO reset_1m_initial {r['initial'] / r['initial_baseline']:.2f} "
+            f"RATIO {label(lines)} {r['sync'] / r['baseline']:.2f} (sync / baseline)\n\n"
+            f"RATIO {label(lines)}_initial {r['initial'] / r['initial_baseline']:.2f} "
             "(initial load / its baseline)\n"
         )
 
@@ -353,9 +365,10 @@ def main() -> None:
     lines = products * args.facilities
     with tempfile.TemporaryDirectory() as tmp:
         results = measure(args.prefix, products, args.facilities, Path(tmp))
-    print(f"RSS reset_1m {max(results['initial_rss'], results['sync_rss']) / 1024:.0f} MiB")
-    print(f"RATIO reset_1m {results['sync'] / results['baseline']:.2f}")
-    print(f"RATIO reset_1m_initial {results['initial'] / results['initial_baseline']:.2f}")
+    name = label(lines)
+    print(f"RSS {name} {max(results['initial_rss'], results['sync_rss']) / 1024:.0f} MiB")
+    print(f"RATIO {name} {results['sync'] / results['baseline']:.2f}")
+    print(f"RATIO {name}_initial {results['initial'] / results['initial_baseline']:.2f}")
     command = " ".join(["python bench/reset_1m.py", *sys.argv[1:]])
     append_results(lines, args.facilities, results, command)
     if not args.keep:

@@ -161,15 +161,16 @@ SELECT count(*) FROM (
 # the current totals are read (under the locks) and used where they are, not kept in a table.
 DIFFS = f"""
 CREATE TEMP TABLE reset_diff ON COMMIT DROP AS
-WITH pairs AS (SELECT DISTINCT f, p FROM reset_checked WHERE code IS NULL),
-locked AS MATERIALIZED (
+WITH locked AS MATERIALIZED (
     SELECT i.facility_id, i.product_id, i.quantity_on_hand_total AS q, i.available_to_promise_total AS a,
            {PROMISABLE} AS promisable
-    FROM inventory_item i JOIN pairs x ON i.facility_id = x.f AND i.product_id = x.p
+    FROM inventory_item i
+    WHERE (i.facility_id, i.product_id) IN (SELECT f, p FROM reset_checked WHERE code IS NULL)
     ORDER BY i.facility_id, i.inventory_item_id
     FOR NO KEY UPDATE OF i
 ), cur AS (
-    SELECT facility_id AS f, product_id AS p, sum(q) AS q, sum(CASE WHEN promisable THEN a ELSE 0 END) AS a
+    SELECT facility_id AS f, product_id AS p, sum(q)::bigint AS q,
+           sum(CASE WHEN promisable THEN a ELSE 0 END)::bigint AS a
     FROM locked GROUP BY facility_id, product_id
 )
 SELECT ord, line, f, p, after_q - coalesce(lag(after_q) OVER w, cur_q) AS diff, after_q,
