@@ -4,18 +4,7 @@ A command imports what it needs when it runs, not before: `stockledger reset` st
 FastAPI, Alembic or the other features (tests/unit/test_cli_imports.py). The commands written
 here import inside their bodies; the features' commands (LAZY) are imported by name when asked
 for, and all of them when `stockledger --help` lists them.
-
-The modules load with the cyclic garbage collector off (here, and a command's in _lazy_command):
-they allocate some 95,000 objects to keep and free almost none, so its passes over them are
-start-up time for nothing (`stockledger reset`: 231 collections, one of them full, down to 11;
-a few hundredths of a second of its ≈ 0.55 s of CPU before its first statement). It is on again
-once they are loaded, before any command runs (and for a test that imports this module).
 """
-
-import gc
-
-_COLLECTING = gc.isenabled()
-gc.disable()
 
 import json
 import os
@@ -36,9 +25,6 @@ from typer.main import get_group
 from stockledger.core import strict_json
 from stockledger.core.cli_database import database_command, open_database, user_or_exit
 from stockledger.core.config import Settings, get_settings, settings_problem
-
-if _COLLECTING:
-    gc.enable()
 
 if TYPE_CHECKING:
     from stockledger.catalog.importer import ImportOutcome
@@ -85,15 +71,9 @@ LAZY: dict[str, Callable[[typer.Typer], None]] = {
 
 @cache
 def _lazy_command(name: str) -> click.Command:
-    collecting = gc.isenabled()
-    gc.disable()  # its modules load uncollected, as this module's (see above)
-    try:
-        holder = typer.Typer()
-        LAZY[name](holder)
-        return get_group(holder).commands[name]
-    finally:
-        if collecting:
-            gc.enable()
+    holder = typer.Typer()
+    LAZY[name](holder)
+    return get_group(holder).commands[name]
 
 
 class LazyCommands(TyperGroup):
