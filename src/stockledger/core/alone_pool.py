@@ -11,6 +11,13 @@ idle (SQLAlchemy's pool_size and max_overflow), a caller waiting `timeout` secon
 goodbye) or idle `idle_ping` seconds or more and failing a ping is replaced at checkout;
 `invalidate` closes a connection found lost; `dispose` closes the idle ones, and those in use as
 they come back. Connections are made by the engine (`connect`: its URL, options, autocommit).
+
+Why not psycopg_pool's ConnectionPool (the async path's pool): tried in session 13 (in place of
+this module, same tests), a checkout and checkin cost 4.6 µs against 2.0 here and `run_alone` of
+`SELECT 1` ≈ 10 µs more; it keeps a caller waiting its whole timeout while the server is down
+(here the connect error reaches the caller at once: a 503) unless its private `_connect` is
+overridden; and `min_size` either opens every connection at once in each process or hands out
+idle connections in rotation. SQLAlchemy's pool (session 12) cost 7.4 µs a pair measured the same way.
 """
 
 import select
