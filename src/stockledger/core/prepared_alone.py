@@ -23,6 +23,18 @@ from psycopg.pq import ConnStatus, ExecStatus, Format, TransactionStatus
 PREPARED_MOST = 64  # names one connection prepares (a few hundred statements exist; few run alone)
 
 
+def sendable(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    """Whether a statement of ours may be sent on `conn`'s protocol calls now (here and in
+    core.prepared_alone_async): idle in autocommit, psycopg allowed to prepare."""
+    pgconn = conn.pgconn
+    return (
+        conn.autocommit
+        and conn.prepare_threshold is not None
+        and pgconn.status == ConnStatus.OK
+        and pgconn.transaction_status == TransactionStatus.IDLE
+    )
+
+
 class PreparedAlone:
     """One connection's prepared statements of ours, and its transformer."""
 
@@ -35,14 +47,7 @@ class PreparedAlone:
 
     def sendable(self) -> bool:
         """Whether `run` may send now: idle in autocommit, psycopg allowed to prepare."""
-        conn = self.conn
-        pgconn = conn.pgconn
-        return (
-            conn.autocommit
-            and conn.prepare_threshold is not None
-            and pgconn.status == ConnStatus.OK
-            and pgconn.transaction_status == TransactionStatus.IDLE
-        )
+        return sendable(self.conn)
 
     def run(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]] | None:
         """The rows of `sql` ($1, $2… placeholders) with `values`; None, nothing sent: the

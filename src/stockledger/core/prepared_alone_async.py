@@ -15,7 +15,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.generators import execute
-from psycopg.pq import ConnStatus, Format, TransactionStatus
+from psycopg.pq import Format
 
 from stockledger.core import prepared_alone
 from stockledger.core.prepared_alone import one_result
@@ -32,15 +32,8 @@ class PreparedAloneAsync:
         self._tx = Transformer(conn)
 
     def sendable(self) -> bool:
-        """Whether `run` may send now: idle in autocommit, psycopg allowed to prepare."""
-        conn = self.conn
-        pgconn = conn.pgconn
-        return (
-            conn.autocommit
-            and conn.prepare_threshold is not None
-            and pgconn.status == ConnStatus.OK
-            and pgconn.transaction_status == TransactionStatus.IDLE
-        )
+        """Whether `run` may send now (core.prepared_alone.sendable)."""
+        return prepared_alone.sendable(self.conn)
 
     async def run(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]] | None:
         """The rows of `sql` ($1, $2… placeholders) with `values`; None, nothing sent: the
