@@ -45,6 +45,10 @@ NOT_FOR_RESET = (
     "stockledger.reservations.service",
     "stockledger.core.schemas",
     "stockledger.core.migrate",
+    # the app's async pool (psycopg_pool) and SQLite's dialect: not on a PostgreSQL command line
+    "psycopg_pool",
+    "stockledger.core.async_pool",
+    "sqlalchemy.dialects.sqlite",
 )
 
 

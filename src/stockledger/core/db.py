@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
 from sqlalchemy import Engine, Select, create_engine, event, exc
@@ -24,13 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stockledger.core.actor import bind_user
 from stockledger.core.alone_pool import AloneConnection, AlonePool
-from stockledger.core.async_pool import (
-    ASYNC_WAIT_SECONDS,
-    IDLE_PING_SECONDS,
-    AsyncPool,
-    open_pool,
-    run_on_pool,
-)
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import Settings, default
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
@@ -44,7 +37,14 @@ from stockledger.core.statements import (
     positional,
 )
 
+if TYPE_CHECKING:
+    from stockledger.core.async_pool import AsyncPool
+
 POOL_SIZE: int = default("db_pool_size")
+# core/async_pool.py's too; that module (and psycopg_pool) is imported when the app opens its
+# async pool, not by every command line that opens a Database
+ASYNC_WAIT_SECONDS: float = default("async_wait_seconds")
+IDLE_PING_SECONDS: float = default("idle_ping_seconds")
 BUSY_TIMEOUT_SECONDS: float = default("sqlite_busy_timeout_seconds")
 
 __all__ = [
@@ -312,6 +312,8 @@ class Database:
         (`close_async`). PostgreSQL only; without it the hot routes take the thread path."""
         if not self.is_postgres or self.async_pool is not None:
             return
+        from stockledger.core.async_pool import open_pool
+
         self.async_pool = await open_pool(self.engine, self.pool_size, self.async_wait)
 
     async def close_async(self) -> None:
@@ -341,6 +343,8 @@ class Database:
         pool = self.async_pool
         if pool is None:
             raise RuntimeError("the async pool is not open (Database.open_async)")
+        from stockledger.core.async_pool import run_on_pool  # imported by open_async already
+
         return await run_on_pool(pool, self.engine, sql, params, read, self.idle_ping)
 
     def dispose(self) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Table, any_, bindparam, event, or_, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -88,8 +87,16 @@ def upsert_updating(
 def _upsert_updating(
     kind: str, table: Table, keys: tuple[str, ...], set_of: Callable[[Any], dict[str, Any]]
 ) -> Any:
-    stmt = pg_insert(table) if kind == "postgresql" else sqlite_insert(table)
+    stmt = pg_insert(table) if kind == "postgresql" else _sqlite_insert(table)
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_of(stmt.excluded))
+
+
+def _sqlite_insert(table: Any) -> Any:
+    # SQLAlchemy's SQLite dialect (and its aiosqlite driver, ≈ 6 ms to import) only when a SQLite
+    # statement is built: `stockledger reset` on PostgreSQL never loads it.
+    from sqlalchemy.dialects.sqlite import insert
+
+    return insert(table)
 
 
 def upsert(engine_or_session: Engine | Session, table: Any) -> Any:
@@ -97,7 +104,7 @@ def upsert(engine_or_session: Engine | Session, table: Any) -> Any:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     if bind.dialect.name == "postgresql":
         return pg_insert(table)
-    return sqlite_insert(table)
+    return _sqlite_insert(table)
 
 
 def one_of(
@@ -252,7 +259,7 @@ def upsert_rows(
         else:
             writes.send(statement, upserted.count_returned)
         return
-    stmt = sqlite_insert(table).execution_options(preserve_rowcount=True)  # an INSERT's: kept
+    stmt = _sqlite_insert(table).execution_options(preserve_rowcount=True)  # an INSERT's: kept
     created = rowcount(session.execute(stmt.on_conflict_do_nothing(index_elements=keys), list(rows)))
     upserted.created += created
     if not changes or created == len(rows):

@@ -44,7 +44,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockledger.core.actor import acting_user
-from stockledger.core.async_pool import AsyncPoolUnavailable
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.db import Database
 from stockledger.core.dialects import serialises_writers, stages_set_based, writes_through_ctes
@@ -260,6 +259,9 @@ async def post_sole_item_async(
         return unsendable
     if db.async_pool is None:
         return NOT_SENT
+    # loaded by db.open_async; not at this module's import, which `stockledger reset` makes too
+    from stockledger.core.async_pool import AsyncPoolUnavailable
+
     try:
         rows = await db.run_alone_async(sole_item_statement(db.engine, reservation, user))
     except AsyncPoolUnavailable:
