@@ -69,12 +69,12 @@ def reset_in_database(
     outcome.lines_total = stage_lines(session, lines, scope)
     run = session.connection().execute
     # The staged lines are only scanned (no statistics needed: the planner counts their pages);
-    # the judged ones are joined to the ledger's tables: analysed.
+    # the judged ones are joined to the ledger's tables: analysed (ANALYZE_CHECKED's columns).
     if scope is not None:
         _refuse_other_facilities(session, scope)
     run(text(line_sql_pg.CHECK), {"ws": line_sql_pg.WHITESPACE})
     _judge_deferred(session)
-    run(text("ANALYZE reset_checked"))
+    run(text(line_sql_pg.ANALYZE_CHECKED))
     now = utcnow().replace(tzinfo=None)
     _find_or_create_items(session)
     # No guard: a reset sets totals, ATP below zero included (SPEC §4, SECURITY.md)
