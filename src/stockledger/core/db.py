@@ -259,7 +259,7 @@ class Database:
             else:  # fetch_one
                 rows = _first(pooled.conn.cursor(), sql, params)
         except dbapi_error as error:
-            raise self._failed(pooled, error, sql, params) from error
+            raise self._failed(pool, pooled, error, sql, params) from error
         except BaseException:
             pool.checkin(pooled)
             raise
@@ -267,10 +267,14 @@ class Database:
         return rows
 
     def _failed(
-        self, pooled: AloneConnection, error: Exception, sql: str, params: Mapping[str, Any] | list[Any]
+        self,
+        pool: AlonePool,
+        pooled: AloneConnection,
+        error: Exception,
+        sql: str,
+        params: Mapping[str, Any] | list[Any],
     ) -> exc.StatementError:
-        """The driver's `error` as SQLAlchemy's; its connection back to the pool, closed if lost."""
-        pool = cast(AlonePool, self.alone_pool)
+        """The driver's `error` as SQLAlchemy's; its connection back to `pool`, closed if lost."""
         lost: list[bool] = []
         dialect = self.engine.dialect
         wrapped = driver_error(error, dialect, sql, params, pooled.conn, None, lambda: lost.append(True))
