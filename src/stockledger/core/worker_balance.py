@@ -12,8 +12,13 @@ Here the workers share one socket, and each publishes how many connections it ho
 shared array (`ConnectionBoard`: one slot per live worker, -1 when none). A worker woken by a
 new connection accepts it only when it holds no more than the least loaded live worker; one
 that holds more steps aside, looks again each millisecond (it takes the connection as soon as
-it is the least loaded), and after `accept_defer_seconds` (STOCKLEDGER_ACCEPT_DEFER_SECONDS)
-takes it anyway (its sibling is busy, hung or gone: nothing waits on it longer than that).
+it is the least loaded), and once `accept_defer_seconds` (STOCKLEDGER_ACCEPT_DEFER_SECONDS) pass
+with no sibling's count changing, takes it anyway (its siblings are busy, hung or gone). A sibling
+whose count changes is running and taking the queue, so each change starts the deferral again: a
+burst its siblings drain more slowly than the deferral is still shared by the rule. A worker that
+has taken a connection late goes on taking the ones queued with it at once until the queue is
+empty or a sibling's count changes: a burst behind a hung sibling waits one deferral in all, not
+one each.
 16 connections opened at once to two idle workers: 8 and 8.
 
 uvicorn's supervisor is kept (health checks, restarts, SIGHUP, SIGTTIN and SIGTTOU); a worker
@@ -74,12 +79,15 @@ class ConnectionBoard:
 
 
 class CountedConnections(set[Any]):
-    """uvicorn's set of a worker's open connections, which says when it changes."""
+    """uvicorn's set of a worker's open connections, which says when one arrives and when the
+    set changes."""
 
+    on_arrival: Callable[[Any], None] = staticmethod(lambda element: None)
     on_change: Callable[[], None] = staticmethod(lambda: None)
 
     def add(self, element: Any) -> None:
         super().add(element)
+        self.on_arrival(element)
         self.on_change()
 
     def discard(self, element: Any) -> None:
@@ -109,8 +117,14 @@ class BalancedAccept:
         self.slot = slot
         self.defer = defer
         self.loop = asyncio.get_running_loop()
-        self.pending = 0  # accepted, not yet among the connections
+        # Accepted and not yet among the connections: sockets whose protocol is not made yet, and
+        # protocols made whose connection_made has not run (each counted once on its way in: a
+        # connection counted twice for a moment shows a sibling one more than this worker holds).
+        self.pending = 0
+        self.unplaced: set[asyncio.Protocol] = set()
         self.deferring_since: float | None = None  # when it began to leave the queue to others
+        self.siblings_seen: list[int] = []  # their counts then (a change: they are taking it)
+        self.late = False  # the connection about to be accepted is one they left waiting
         self.closed = False
         self.timer: asyncio.TimerHandle | None = None
         self.tasks: set[asyncio.Task[None]] = set()
@@ -118,12 +132,13 @@ class BalancedAccept:
     def start(self, backlog: int) -> None:
         self.sock.setblocking(False)
         self.sock.listen(backlog)
+        self.connections.on_arrival = self.unplaced.discard
         self.connections.on_change = self.publish
         self.publish()
         self.loop.add_reader(self.sock.fileno(), self._readable)
 
     def held(self) -> int:
-        return len(self.connections) + self.pending
+        return len(self.connections) + self.pending + len(self.unplaced)
 
     def publish(self) -> None:
         if not self.closed:
@@ -131,20 +146,27 @@ class BalancedAccept:
 
     def _leaves_it(self) -> bool:
         """Whether a queued connection is a sibling's to take: this worker holds more than the
-        least loaded, and has not yet waited `defer` for it to do so."""
+        least loaded, and has not yet waited `defer` since a sibling's count last changed (the
+        clock runs on through a burst taken `late`)."""
+        self.late = False
         if self.held() <= self.board.least():
+            self.deferring_since = None
             return False
         now = self.loop.time()
-        if self.deferring_since is None:
-            self.deferring_since = now
-        return now - self.deferring_since < self.defer
+        siblings = self.board.counts[:]
+        siblings[self.slot] = NO_WORKER
+        if self.deferring_since is None or siblings != self.siblings_seen:
+            self.deferring_since, self.siblings_seen = now, siblings
+        if now - self.deferring_since < self.defer:
+            return True
+        self.late = True
+        return False
 
     def _readable(self) -> None:
         if self._leaves_it():
             self.loop.remove_reader(self.sock.fileno())
             self.timer = self.loop.call_later(_LOOK_AGAIN, self._look_again)
             return
-        self.deferring_since = None
         try:
             conn, _ = self.sock.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
@@ -156,6 +178,8 @@ class BalancedAccept:
             self.loop.remove_reader(self.sock.fileno())
             self.timer = self.loop.call_later(_EXHAUSTED_PAUSE, self._listen)
             return
+        if self.late and not select.select([self.sock], [], [], 0)[0]:
+            self.deferring_since = None  # the burst is taken: the next one left waits the deferral again
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending += 1
         self.publish()
@@ -164,12 +188,23 @@ class BalancedAccept:
         task.add_done_callback(self.tasks.discard)
 
     async def _serve(self, conn: socket.socket) -> None:
+        made: list[asyncio.Protocol] = []
+
+        def protocol() -> asyncio.Protocol:  # the socket's count moves to its protocol
+            made.append(self.protocol_factory())
+            self.unplaced.add(made[0])
+            self.pending -= 1
+            return made[0]
+
         try:
-            await self.loop.connect_accepted_socket(self.protocol_factory, conn)
+            await self.loop.connect_accepted_socket(protocol, conn)
         except OSError:
             conn.close()  # gone before its transport was made
         finally:
-            self.pending -= 1
+            if made:
+                self.unplaced.discard(made[0])  # arrived (no change), or never will
+            else:
+                self.pending -= 1
             self.publish()
 
     def _look_again(self) -> None:
@@ -182,7 +217,7 @@ class BalancedAccept:
         if queued and self._leaves_it():
             self.timer = self.loop.call_later(_LOOK_AGAIN, self._look_again)
             return
-        if not queued:
+        if not queued:  # a sibling took it
             self.deferring_since = None
         self._listen()
 
