@@ -130,3 +130,15 @@ def test_an_unusable_tunable_is_refused_in_one_line(monkeypatch: pytest.MonkeyPa
     assert settings_problem(refused.value) == (
         "STOCKLEDGER_RESET_BATCH_SIZE Input should be greater than or equal to 100"
     )
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_a_tunable_that_is_no_finite_number_says_so(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from pydantic import ValidationError
+
+    from stockledger.core.config import settings_problem
+
+    monkeypatch.setenv("STOCKLEDGER_IDLE_PING_SECONDS", value)
+    with pytest.raises(ValidationError) as refused:
+        get_settings()
+    assert settings_problem(refused.value) == "STOCKLEDGER_IDLE_PING_SECONDS Input should be a finite number"

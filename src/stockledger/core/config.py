@@ -17,7 +17,8 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STOCKLEDGER_", extra="ignore")
+    # nan and inf are no number of seconds: refused as "a finite number", not by a bound they slip past
+    model_config = SettingsConfigDict(env_prefix="STOCKLEDGER_", extra="ignore", allow_inf_nan=False)
 
     database_url: str = Field(
         default=f"sqlite:///{Path.cwd() / 'stockledger.db'}", description="a SQLite file or a database URL"
