@@ -85,15 +85,33 @@ def test_an_import_naming_a_member_twice_is_refused(seeded_client: TestClient) -
 
 
 def test_a_stored_answer_is_not_replayed_for_a_body_naming_a_member_twice(seeded_client: TestClient) -> None:
+    """Refused as it is without a key (422, where it is wrong), not as another request under the
+    key (409): the client's mistake is the body. The key still replays its first answer."""
     headers = {**JSON, "Idempotency-Key": "twice-1"}
-    first = seeded_client.post(
-        "/v1/import", content='{"productId": "NEW_C", "productName": "C"}', headers=headers
-    )
+    body = '{"productId": "NEW_C", "productName": "C"}'
+    first = seeded_client.post("/v1/import", content=body, headers=headers)
     assert first.status_code == 200, first.text
     again = seeded_client.post(
         "/v1/import",
         content='{"productId": "NEW_C", "productName": "C", "productName": "C"}',
         headers=headers,
     )
-    assert again.status_code == 409, again.text  # another request under the same key, not a replay
+    _refused(again, ["productName"])
     assert again.headers.get("idempotent-replayed") is None
+    replay = seeded_client.post("/v1/import", content=body, headers=headers)
+    assert replay.status_code == 200
+    assert replay.headers.get("idempotent-replayed") == "true"
+    assert replay.content == first.content
+
+
+def test_a_body_naming_a_member_twice_claims_no_key(seeded_client: TestClient) -> None:
+    """The refused body stored nothing under its key: the key is free for the corrected body."""
+    headers = {**JSON, "Idempotency-Key": "twice-2"}
+    twice = '{"productId": "NEW_D", "productName": "D", "productName": "D"}'
+    _refused(seeded_client.post("/v1/import", content=twice, headers=headers), ["productName"])
+    corrected = seeded_client.post(
+        "/v1/import", content='{"productId": "NEW_D", "productName": "D"}', headers=headers
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.headers.get("idempotent-replayed") is None
+    assert seeded_client.get("/v1/products/NEW_D").status_code == 200

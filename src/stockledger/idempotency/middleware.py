@@ -16,11 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stockledger.core import strict_json
 from stockledger.core.db import Database
 from stockledger.core.deps import WRITE_SESSION, commit_keyed, keyed_session
 from stockledger.core.disconnects import LOST
 from stockledger.core.errors import AppError
 from stockledger.core.exact_marks import exact_numbers
+from stockledger.core.guards import is_json
 from stockledger.core.limits import read_body, replay_body
 from stockledger.core.model_base import utcnow
 from stockledger.core.routing import is_routed
@@ -50,7 +52,14 @@ class IdempotencyMiddleware:
             return
         key = keys[0]
         body = await read_body(receive) or b""
-        await self._run_once(scope, send, _claim_of(scope, key, body), body)
+        try:
+            claim = _claim_of(scope, key, body)
+        except strict_json.DuplicateMember as twice:  # refused as without a key: nothing claimed
+            if is_json(Headers(scope=scope).get("content-type", "")):
+                await _send_refusal(scope, send, twice.refusal(["body"]))
+                return
+            claim = _claim_of(scope, key, body, canonical=False)
+        await self._run_once(scope, send, claim, body)
 
     async def _run_once(self, scope: Scope, send: Send, claim: KeyClaim, body: bytes) -> None:
         database: Database = scope["app"].state.db
@@ -98,9 +107,10 @@ def _commit_with_answer(session: Session, claim: KeyClaim, answer: StoredAnswer)
     commit_keyed(session, lambda keyed: service.store_answer(keyed, claim, answer))
 
 
-def _claim_of(scope: Scope, key: str, body: bytes) -> KeyClaim:
+def _claim_of(scope: Scope, key: str, body: bytes, canonical: bool = True) -> KeyClaim:
     method, path = scope["method"], scope["path"]
-    fingerprint = rules.request_fingerprint(method, path, scope.get("query_string", b""), body)
+    query = scope.get("query_string", b"")
+    fingerprint = rules.request_fingerprint(method, path, query, body, canonical)
     facility_id, policy = rules.facility_scope(path, body), scope["app"].state.key_policy
     return KeyClaim(facility_id, _token_of(scope), key, fingerprint, method, path, policy)
 
@@ -152,6 +162,13 @@ def _bad(keys: list[str]) -> str:
     if len(keys) > 1:  # which one the sender meant is a guess: refuse rather than use the first
         return f"Send one Idempotency-Key header, not {len(keys)}"
     return f"Idempotency-Key must be 1 to {rules.MAX_KEY_LENGTH} visible ASCII characters"
+
+
+async def _send_refusal(scope: Scope, send: Send, refusal: AppError) -> None:
+    from stockledger.core.problems import problem_response  # as in _send_problem
+
+    response = problem_response(refusal.to_problem(scope.get("path")))
+    await response(scope, replay_body(b""), send)
 
 
 async def _send_problem(

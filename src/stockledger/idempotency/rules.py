@@ -46,23 +46,30 @@ def stores_answer(status: int) -> bool:
     return status < 500 and status not in TRANSIENT_STATUSES
 
 
-def request_fingerprint(method: str, path: str, query_string: bytes, body: bytes) -> str:
-    """SHA-256 of method, path, query (order-insensitive) and body (JSON canonicalised)."""
+def request_fingerprint(
+    method: str, path: str, query_string: bytes, body: bytes, canonical: bool = True
+) -> str:
+    """SHA-256 of method, path, query (order-insensitive) and body (JSON canonicalised, unless
+    `canonical` is False: as sent)."""
     query = urlencode(sorted(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)))
     digest = hashlib.sha256()
-    for part in (method.encode(), path.encode(), query.encode(), _canonical_body(body)):
+    content = _canonical_body(body) if canonical else body
+    for part in (method.encode(), path.encode(), query.encode(), content):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
 
 
 def _canonical_body(body: bytes) -> bytes:
-    """Key order and whitespace of a JSON body do not make it another request; a member named
-    twice does (core.strict_json: the route refuses such a body, a replay must not answer it)."""
+    """Key order and whitespace of a JSON body do not make it another request. Raises
+    strict_json.DuplicateMember for a body naming a member twice (the middleware refuses it, as
+    the route would, before a key is looked at)."""
     try:
         return json.dumps(
             strict_json.loads(body, parse_float=float), sort_keys=True, separators=(",", ":")
         ).encode()
+    except strict_json.DuplicateMember:
+        raise
     except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deep: as sent
         return body
 
