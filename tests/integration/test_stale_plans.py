@@ -9,10 +9,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DataError
 
 from stockledger.core.db import Database
 from stockledger.core.statements import Statement, numbered
+from stockledger.ledger.models import Facility
 from tests.databases import fresh_postgres
 
 NAME = Statement("SELECT facility_id, facility_name FROM facility WHERE facility_id = :id", {"id": "F1"})
@@ -82,6 +84,19 @@ def test_a_statement_run_alone_on_the_event_loop_runs_after_a_column_it_returns_
             await one.close_async()
 
     asyncio.run(on_the_loop())
+
+
+def test_a_read_on_psycopgs_cursor_runs_after_a_column_it_returns_changed_type(
+    url: str, one: Database
+) -> None:
+    """fetch_one's statement, prepared by psycopg's cursor from its sixth run: psycopg never drops
+    that name, so the pool's connections are replaced and the statement sent once more."""
+    read = select(Facility.facility_id, Facility.facility_name).where(Facility.facility_id == bindparam("id"))
+    for _ in range(6):
+        assert one.fetch_one(read, {"id": "F1"}) == ("F1", "North")
+    _widen(url, 500)
+    assert one.fetch_one(read, {"id": "F1"}) == ("F1", "North")
+    assert one.fetch_one(read, {"id": "F1"}) == ("F1", "North")
 
 
 def test_another_error_of_a_statement_run_alone_is_not_sent_again(url: str, one: Database) -> None:

@@ -33,13 +33,21 @@ STALE_PLAN = "cached plan must not change result type"
 STALE_PLAN_SOURCE = "RevalidateCachedQuery"
 
 
-def stale_plan(error: BaseException) -> bool:
+def stale_plan(error: BaseException | None) -> bool:
     """Whether `error` is PostgreSQL refusing a prepared statement whose result columns changed
     type since it was prepared (an ALTER … TYPE): nothing of it ran; prepared again, it runs."""
     if not isinstance(error, errors.FeatureNotSupported):
         return False
     diag = error.diag
     return diag.source_function == STALE_PLAN_SOURCE or diag.message_primary == STALE_PLAN
+
+
+def stale_on_cursor(error: BaseException) -> bool:
+    """A stale plan (`stale_plan`) of a statement that psycopg's cursor prepared (from its sixth
+    run): psycopg keeps using a name it prepared, so the connection refuses it from now on and
+    only a new connection runs it. Not a statement of ours refused once more after it was
+    prepared again (`PreparedAlone.run` raises that while handling the first refusal)."""
+    return stale_plan(error) and not stale_plan(error.__context__)
 
 
 def sendable(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
