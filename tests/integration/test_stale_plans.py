@@ -5,14 +5,16 @@ prepared again and sent once more (core.prepared_alone, core.prepared_alone_asyn
 is not sent again. Each test has a database of its own: the schema change must not reach others."""
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, NotSupportedError
 
 from stockledger.core.db import Database
+from stockledger.core.problems import database_problem
 from stockledger.core.statements import Statement, numbered
 from stockledger.ledger.models import Facility
 from tests.databases import fresh_postgres
@@ -121,3 +123,27 @@ def test_another_error_of_a_statement_run_alone_on_the_event_loop_is_not_sent_ag
 
     asyncio.run(on_the_loop())
     assert _runs(url) == 2
+
+
+def test_a_stale_plan_in_a_transaction_answers_503_schema_changed_and_the_next_one_runs(
+    url: str, one: Database
+) -> None:
+    """In a session's transaction the refusal aborts it: nothing can be sent again there. The
+    answer says what happened (the database is up): 503 schema_changed with Retry-After; the
+    rollback makes psycopg drop its prepared statements, so the next transaction runs."""
+    read = select(Facility.facility_name).where(Facility.facility_id == bindparam("id"))
+    for _ in range(6):  # psycopg prepares it on its sixth run; committed, it stays prepared
+        with one.engine.begin() as conn:
+            assert conn.execute(read, {"id": "F1"}).all() == [("North",)]
+    _widen(url, 500)
+    with pytest.raises(NotSupportedError) as raised, one.engine.begin() as conn:
+        conn.execute(read, {"id": "F1"})
+    answer = database_problem("/v1/x", raised.value, {"Retry-After": "2"})
+    body = json.loads(bytes(answer.body))
+    assert (answer.status_code, body["code"], answer.headers["retry-after"]) == (503, "schema_changed", "2")
+    assert (
+        body["detail"]
+        == "The database's schema changed while the request ran; nothing was changed; retry shortly"
+    )
+    with one.engine.begin() as conn:
+        assert conn.execute(read, {"id": "F1"}).all() == [("North",)]
