@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DataError, NotSupportedError
 
+from stockledger.core import prepared_alone
 from stockledger.core.db import Database
 from stockledger.core.problems import database_problem
 from stockledger.core.statements import Statement, numbered
@@ -99,6 +100,40 @@ def test_a_read_on_psycopgs_cursor_runs_after_a_column_it_returns_changed_type(
     _widen(url, 500)
     assert one.fetch_one(read, {"id": "F1"}) == ("F1", "North")
     assert one.fetch_one(read, {"id": "F1"}) == ("F1", "North")
+
+
+def test_a_statement_run_alone_on_the_cursor_runs_after_a_column_it_returns_changed_type(
+    url: str, one: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the names a connection prepares, on the raw cursor (psycopg prepares it from its
+    sixth run): the pool's connections are replaced and the statement sent once more."""
+    monkeypatch.setattr(prepared_alone, "PREPARED_MOST", 0)
+    for _ in range(6):
+        assert one.run_alone(NAME) == [("F1", "North")]
+    _widen(url, 500)
+    assert one.run_alone(NAME) == [("F1", "North")]
+
+
+def test_on_the_event_loops_cursor_a_stale_plan_is_raised_once_and_its_connection_replaced(
+    url: str, one: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The async pool's raw cursor (past the names a connection prepares): the refusal is raised
+    (503 schema_changed), and the connection closed, so the next statement runs on a new one."""
+    monkeypatch.setattr(prepared_alone, "PREPARED_MOST", 0)
+
+    async def on_the_loop() -> None:
+        await one.open_async()
+        try:
+            for _ in range(6):
+                assert await one.run_alone_async(NAME) == [("F1", "North")]
+            _widen(url, 500)
+            with pytest.raises(NotSupportedError, match="cached plan must not change result type"):
+                await one.run_alone_async(NAME)
+            assert await one.run_alone_async(NAME) == [("F1", "North")]
+        finally:
+            await one.close_async()
+
+    asyncio.run(on_the_loop())
 
 
 def test_another_error_of_a_statement_run_alone_is_not_sent_again(url: str, one: Database) -> None:
