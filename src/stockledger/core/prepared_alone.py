@@ -16,7 +16,7 @@ column it returns (an operator widening a column), PostgreSQL refuses every late
 that connection ("cached plan must not change result type", `stale_plan`), before running
 anything. Then the name is dropped, prepared again and the values sent once more: the statement
 runs alone, an implicit transaction of its own, which that error ended (the connection is idle
-again), so nothing of it ran and nothing is undone. Only then: the success path does no more.
+again), so nothing of it ran and nothing is undone. A run that succeeds does no more than before.
 """
 
 from typing import Any
