@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
 from stockledger.core.config import default
+from stockledger.core.prepared_alone import stale_on_cursor
 from stockledger.core.prepared_alone_async import PreparedAloneAsync
 from stockledger.core.socket_watch import SocketWatch, watches
 from stockledger.core.statements import INDEX_PLANS, driver_error
@@ -137,6 +138,8 @@ async def _run_on(
         if read and wrapped.connection_invalidated:
             await conn.close()  # the pool drops it
             return None
+        if stale_on_cursor(error):  # psycopg's cursor would send that name for good: a new one
+            await conn.close()
         raise wrapped from error
     finally:
         conn.used_at = time.monotonic()

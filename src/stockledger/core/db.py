@@ -27,6 +27,7 @@ from stockledger.core.alone_pool import AloneConnection, AlonePool
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import Settings, default
 from stockledger.core.disconnects import READ_ONLY, RetryingReads, read_retrying
+from stockledger.core.prepared_alone import stale_on_cursor
 from stockledger.core.statements import (
     INDEX_PLANS,
     Statement,
@@ -239,12 +240,14 @@ class Database:
             listener(sql, len(rows))
         return rows
 
-    def _alone(self, sql: str, params: Mapping[str, Any] | list[Any]) -> list[tuple[Any, ...]]:
+    def _alone(
+        self, sql: str, params: Mapping[str, Any] | list[Any], again: bool = True
+    ) -> list[tuple[Any, ...]]:
         """`sql` on a pooled driver connection of `alone_pool` (PostgreSQL: autocommit, index
         plans) or, SQLite, `alone_engine` (its connections are in autocommit already); driver
         errors as SQLAlchemy's DBAPIError (a lost connection invalidated), so an outage is still a
         503. `params` a list: `sql` is `numbered`, prepared once per connection
-        (core.prepared_alone)."""
+        (core.prepared_alone). `stale_on_cursor`: the pool's connections replaced, `sql` sent again."""
         pool = self.alone_pool
         if pool is None:
             return self._alone_on_engine(sql, params)
@@ -259,6 +262,10 @@ class Database:
             else:  # fetch_one
                 rows = _first(pooled.conn.cursor(), sql, params)
         except dbapi_error as error:
+            if again and stale_on_cursor(error):  # nothing ran: the statement was its own transaction
+                pool.invalidate(pooled)
+                pool.dispose()  # its siblings may hold the statement too: closed as they come back
+                return self._alone(sql, params, again=False)
             raise self._failed(pool, pooled, error, sql, params) from error
         except BaseException:
             pool.checkin(pooled)

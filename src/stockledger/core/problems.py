@@ -23,6 +23,7 @@ from stockledger.core.errors import (
     listed_errors,
     problem,
 )
+from stockledger.core.prepared_alone import stale_plan
 from stockledger.core.quantities import json_number
 from stockledger.core.routing import methods_at
 
@@ -158,14 +159,26 @@ def unavailable(path: str, exc: Exception, headers: dict[str, str]) -> JSONRespo
     return problem_response(body, headers=headers)
 
 
+def schema_changed(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
+    """503 schema_changed with Retry-After: the database is up, but a column a prepared statement
+    returns changed type under the request (core.prepared_alone.stale_plan; an operator's ALTER
+    … TYPE) inside its transaction, which was rolled back. The connection prepares it again."""
+    log.warning("schema changed under %s: %s", path, describe(exc))
+    detail = "The database's schema changed while the request ran; nothing was changed; retry shortly"
+    body = problem(503, "schema_changed", "Service unavailable", detail, path)
+    return problem_response(body, headers=headers)
+
+
 def database_problem(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
     """The answer to a database error: 409 for an integrity error, 422 for the client's data
-    (client_data_error), else 503 database_unavailable."""
+    (client_data_error), 503 schema_changed for a stale plan, else 503 database_unavailable."""
     if isinstance(exc, IntegrityError):
         return _conflict(path, exc)
     if (refusal := client_data_error(exc)) is not None:
         log.info("database refused the data of %s: %s", path, exc)
         return problem_response(refusal.to_problem(path))
+    if stale_plan(getattr(exc, "orig", None)):
+        return schema_changed(path, exc, headers)
     return unavailable(path, exc, headers)
 
 
