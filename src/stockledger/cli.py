@@ -315,6 +315,9 @@ def serve(
         # a spawned worker imports the whole app before it answers uvicorn's health ping; on a
         # busy host that takes over uvicorn's 5 s default and the worker is killed and respawned
         "timeout_worker_healthcheck": 60,
+        # a request still running 10 s after SIGTERM is cancelled, and a worker that has not ended
+        # 5 s later is killed by the supervisor (core/worker_stop.py): never a wait without end
+        "timeout_graceful_shutdown": 10,
     }
     try:
         _run_workers(host, port, workers, settings.accept_defer_seconds, options)

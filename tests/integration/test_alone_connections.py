@@ -15,12 +15,13 @@ import pytest
 import uvloop
 from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError
 
-from stockledger.core import prepared_alone
+from stockledger.core import prepared_alone, socket_watch
 from stockledger.core.alone_pool import AloneConnection, AlonePool
 from stockledger.core.async_pool import PooledConnection
 from stockledger.core.db import Database
 from stockledger.core.statements import Statement
 
+SHORT_SLEEP = Statement("SELECT 7 FROM pg_sleep(0.3)", {})
 PID = Statement("WITH me AS (SELECT pg_backend_pid() AS pid) SELECT pid FROM me", {})
 
 
@@ -422,3 +423,29 @@ def test_a_connection_idle_idle_ping_seconds_is_pinged_at_checkout(db_url: str, 
     assert last == (("SELECT 1",) if idle_ping == 0 else (PID.sql,))
     pool.checkin(taken)
     db.dispose()
+
+
+@pytest.mark.parametrize("run", LOOPS)
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_wait_whose_socket_the_loop_stopped_watching_ends_by_the_watchdog(
+    one: Database, run: Callable[[Coroutine[Any, Any, list[tuple[Any, ...]]]], list[tuple[Any, ...]]]
+) -> None:
+    """core.socket_watch: the loop losing a watched socket's registration (as uvloop did under
+    killed connections) costs the wait OVERDUE_SECONDS or two, not forever: the watchdog registers
+    the socket afresh and reads its readiness itself."""
+
+    async def registration_lost() -> list[tuple[Any, ...]]:
+        await one.open_async()
+        try:
+            conn = await _pooled(one)  # the pool's one connection, its watch made by a statement
+            await one.run_alone_async(PID)
+            assert conn.watch is not None
+            assert conn.watch.watching
+            statement = asyncio.create_task(one.run_alone_async(SHORT_SLEEP))
+            await asyncio.sleep(0.05)  # the statement waits for its answer
+            asyncio.get_running_loop().remove_reader(conn.pgconn.socket)  # behind the watch's back
+            return await asyncio.wait_for(statement, socket_watch.OVERDUE_SECONDS * 2 + 2)
+        finally:
+            await one.close_async()
+
+    assert run(registration_lost()) == [(7,)]

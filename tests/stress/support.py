@@ -88,14 +88,16 @@ def free_port() -> int:
 class Server:
     """`stockledger serve --workers N --no-publish` on a free port, in its own process group."""
 
-    def __init__(self, db_url: str, workers: int = 2, log: Path | None = None) -> None:
+    def __init__(
+        self, db_url: str, workers: int = 2, log: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab") if log else None
         sink = self._log or subprocess.DEVNULL
         self.process = subprocess.Popen(
             [str(STOCKLEDGER), "serve", "--port", str(self.port), "--workers", str(workers), "--no-publish"],
-            env=cli_env(db_url),
+            env=cli_env(db_url) | (env or {}),
             stdout=sink,
             stderr=sink,
             start_new_session=True,  # its own process group: the uvicorn workers die with it

@@ -41,6 +41,8 @@ from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.server import Server
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from stockledger.core.worker_stop import BoundedStops, told_to_exit
+
 logger = logging.getLogger("uvicorn.error")
 
 NO_WORKER = -1
@@ -304,8 +306,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class BalancedWorkers(Multiprocess):
-    """uvicorn's supervisor, each worker on a slot of a ConnectionBoard."""
+class BalancedWorkers(BoundedStops, Multiprocess):
+    """uvicorn's supervisor, each worker on a slot of a ConnectionBoard, stopped within a bound."""
 
     def __init__(self, config: Config, sock: socket.socket, defer: float) -> None:
         super().__init__(config, [sock])
@@ -338,7 +340,7 @@ class BalancedWorkers(Multiprocess):
     def restart_all(self) -> None:
         """SIGHUP: each worker replaced once its replacement (on a slot of its own) is ready."""
         for index, old in enumerate(self.processes):
-            if self.should_exit.is_set():
+            if self.should_exit.is_set() or told_to_exit(self.signal_queue):
                 return
             new = self._start()
             if new is None:
@@ -349,9 +351,7 @@ class BalancedWorkers(Multiprocess):
                 self._ended(new)
                 logger.error(f"New child process [{new.pid}] was not ready in time; restart aborted.")
                 return
-            old.terminate()
-            old.join()
-            self._ended(old)
+            self._stop([old])
             self.processes[index] = new
 
     def keep_subprocess_alive(self) -> None:
@@ -388,7 +388,4 @@ class BalancedWorkers(Multiprocess):
             logger.info("Already reached one process, cannot decrease the number of processes anymore.")
             return
         self.processes_num -= 1
-        process = self.processes.pop()
-        process.terminate()
-        process.join()
-        self._ended(process)
+        self._stop([self.processes.pop()])
