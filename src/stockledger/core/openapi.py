@@ -31,7 +31,7 @@ PROBLEM_STATUSES = {
     413: "The body is larger than the service takes",
     415: "The body is not of a media type this operation takes",
     422: "The request is well formed but not valid (problem+json, `errors` lists the fields)",
-    503: "The database cannot be reached, or its schema changed; retry after Retry-After seconds",
+    503: "The database cannot be reached, is busy, or its schema changed; retry after Retry-After seconds",
 }
 OPEN_STATUSES = (404, 405, 503)  # what an open route (no token) may answer besides its success
 # Codes answered outside AppError subclasses (middlewares, exception handlers); AppError's are added.
@@ -49,6 +49,7 @@ OTHER_CODES = (
     "validation_failed",
     "database_unavailable",
     "schema_changed",
+    "database_busy",
     "http_error",
     "internal_error",
 )

@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -159,6 +160,17 @@ def unavailable(path: str, exc: Exception, headers: dict[str, str]) -> JSONRespo
     return problem_response(body, headers=headers)
 
 
+def busy(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
+    """503 database_busy with Retry-After: every connection of the worker's pool stayed in use
+    for the pool's whole wait (30 s; STOCKLEDGER_DB_POOL_SIZE sets how many). Nothing was sent
+    to the database for the request; the database itself may be well."""
+    log.warning("no database connection came free for %s: %s", path, exc)
+    detail = "Every database connection stayed busy; nothing was changed; retry shortly"
+    return problem_response(
+        problem(503, "database_busy", "Service unavailable", detail, path), headers=headers
+    )
+
+
 def schema_changed(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
     """503 schema_changed with Retry-After: the database is up, but a column a prepared statement
     returns changed type under the request (core.prepared_alone.stale_plan; an operator's ALTER
@@ -171,7 +183,10 @@ def schema_changed(path: str, exc: Exception, headers: dict[str, str]) -> JSONRe
 
 def database_problem(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
     """The answer to a database error: 409 for an integrity error, 422 for the client's data
-    (client_data_error), 503 schema_changed for a stale plan, else 503 database_unavailable."""
+    (client_data_error), 503 schema_changed for a stale plan, 503 database_busy when no pooled
+    connection came free in time, else 503 database_unavailable."""
+    if isinstance(exc, PoolTimeout):
+        return busy(path, exc, headers)
     if isinstance(exc, IntegrityError):
         return _conflict(path, exc)
     if (refusal := client_data_error(exc)) is not None:
@@ -185,7 +200,8 @@ def database_problem(path: str, exc: Exception, headers: dict[str, str]) -> JSON
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Errors raised in a middleware outside core.disconnects.DatabaseErrorMiddleware skip the
     # handlers above and land here: a database that is down is still a 503, not a 500.
-    if isinstance(exc, (DBAPIError, PendingRollbackError)) or client_data_error(exc) is not None:
+    database = (DBAPIError, PendingRollbackError, PoolTimeout)
+    if isinstance(exc, database) or client_data_error(exc) is not None:
         return database_problem(request.url.path, exc, retry_after(request.app))
     log.exception("unexpected error on %s", request.url.path)
     return problem_response(
@@ -224,7 +240,7 @@ class DatabaseErrorMiddleware:
             log.warning("%s", cut)
             if not started:
                 raise
-        except LOST as error:
+        except (*LOST, PoolTimeout) as error:
             if started:
                 raise
             answer = database_problem(scope.get("path", ""), error, retry_after(scope["app"]))
@@ -239,4 +255,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_unavailable)
     app.add_exception_handler(PendingRollbackError, _database_unavailable)  # a connection died under it
+    app.add_exception_handler(PoolTimeout, _database_unavailable)  # no pooled connection came free
     app.add_exception_handler(Exception, _unexpected)
