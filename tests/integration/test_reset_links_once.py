@@ -4,8 +4,11 @@ its new item: the initial load of 100,000 lines ran about 10 % slower than sessi
 is inserted naming the item the run creates; a product the run leaves at zero keeps a link that
 names no item, as before."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from stockledger.core.db import Database
@@ -77,3 +80,54 @@ def test_unstocked_product_set_to_zero_links_no_item(db: Database) -> None:
         assert item is not None
         assert item.product_id == "ZERO1"
         assert availability(session, FACILITY, "ZERO1").available_to_promise_total == 3
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_sync_of_stocked_products_looks_for_no_new_item(db: Database) -> None:
+    """Every changed product's link names a promisable item (DIFFS sees it under its lock): the
+    run skips NEW_ITEMS (its join of every changed line to the links and items) and its link
+    writes; a product whose item is held still gets a new one, in a run that does look."""
+    products = [f"SYNC{n:03}" for n in range(20)]
+    _catalog(db, products)
+    with db.transaction() as session:
+        reset_inventory(session, [RawLine(n + 1, FACILITY, p, 5, None) for n, p in enumerate(products)])
+    sync = [RawLine(n + 1, FACILITY, p, 7 + n, None) for n, p in enumerate(products)]
+    with _statements(db) as sent, db.transaction() as session:
+        assert reset_inventory(session, sync).lines_changed == 20
+        assert _writes(session) == (0, 0)
+    assert not _new_items_looked_for(sent)
+    with db.transaction() as session:
+        session.execute(
+            text(
+                "UPDATE inventory_item SET status_id = 'INV_ON_HOLD'"
+                " WHERE facility_id = :f AND product_id = :p"
+            ),
+            {"f": FACILITY, "p": products[0]},
+        )
+    with _statements(db) as sent, db.transaction() as session:
+        assert reset_inventory(session, [RawLine(1, FACILITY, products[0], 2, None)]).lines_changed == 1
+    assert _new_items_looked_for(sent)
+    with db.reading() as session:
+        items = session.query(InventoryItem).filter_by(facility_id=FACILITY, product_id=products[0])
+        assert items.count() == 2  # the held one and the new one
+        assert availability(session, FACILITY, products[0]).quantity_on_hand_total == 2
+        assert [availability(session, FACILITY, p).quantity_on_hand_total for p in products[1:3]] == [8, 9]
+
+
+def _new_items_looked_for(sent: list[str]) -> bool:
+    return any(s.lstrip().startswith("CREATE TEMP TABLE reset_new_item ON COMMIT DROP AS") for s in sent)
+
+
+@contextmanager
+def _statements(db: Database) -> Iterator[list[str]]:
+    """The SQL the block sends through the database's engine."""
+    sent: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

@@ -100,6 +100,11 @@ def _find_or_create_items(session: Session) -> None:
     if inserted < unstocked:  # links there already: locked
         run(text(lock_sql))
     run(text(line_sql_pg.DIFFS))
+    if not run(text(line_sql_pg.NEEDS_NEW_ITEMS)).scalar_one():  # every changed product stocked
+        run(text(line_sql_pg.NO_NEW_ITEMS))
+        if inserted:
+            run(text(line_sql_pg.UNLINK_UNUSED))
+        return
     run(text(line_sql_pg.NEW_ITEMS), {"prefix": line_sql_pg.new_item_prefix(), **linked})
     to_insert, to_repoint, used = run(text(line_sql_pg.NEW_ITEM_COUNTS), linked).one()
     insert_links, repoint_links = line_sql_pg.FIND_OR_CREATE
