@@ -25,6 +25,7 @@ from typer.main import get_group
 from stockledger.core import strict_json
 from stockledger.core.cli_database import database_command, open_database, user_or_exit
 from stockledger.core.config import Settings, get_settings, settings_problem
+from stockledger.core.gc_pause import no_collections_at_exit
 
 if TYPE_CHECKING:
     from stockledger.catalog.importer import ImportOutcome
@@ -115,7 +116,9 @@ User = Annotated[
 
 @app.callback()
 def _check_settings() -> None:
-    """Refuse unusable settings in one line, before any command runs."""
+    """Refuse unusable settings in one line, before any command runs; no cyclic collection at
+    the process's exit (core.gc_pause)."""
+    no_collections_at_exit()
     try:
         get_settings()
     except ValidationError as exc:
