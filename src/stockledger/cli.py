@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from stockledger.core.gc_pause import made_to_last
+from stockledger.core.gc_pause import made_to_last, no_collections_at_exit
 
 # Start-up makes a few hundred thousand objects that live as long as the process (modules,
 # classes, SQLAlchemy's and pydantic's tables), none of them garbage: collecting while they are
@@ -122,7 +122,9 @@ User = Annotated[
 
 @app.callback()
 def _check_settings() -> None:
-    """Refuse unusable settings in one line, before any command runs."""
+    """Refuse unusable settings in one line, before any command runs; no cyclic collection at
+    the process's exit (core.gc_pause)."""
+    no_collections_at_exit()
     try:
         get_settings()
     except ValidationError as exc:

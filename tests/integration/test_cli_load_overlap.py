@@ -2,6 +2,7 @@
 `load_documents`): the server's work and this process's overlap, and still nothing is committed
 before every document is valid, and a later document's refusal is the answer it always was."""
 
+import sys
 from threading import Event
 from typing import Any
 
@@ -12,6 +13,7 @@ from stockledger.catalog import cli as catalog_cli
 from stockledger.catalog.cli import load_documents
 from stockledger.core.db import Database
 from stockledger.core.errors import ValidationFailed
+from stockledger.core.thread_switch import OVERLAP_SWITCH_SECONDS
 from stockledger.ledger.models import Facility, Product
 
 FIRST = {
@@ -75,3 +77,23 @@ def test_a_later_invalid_document_is_the_answer_when_the_first_is_refused_too(db
     assert refused.value.detail.startswith("second.json: ")
     assert refused.value.extra["errors"][0]["loc"] == ["products", 0, "productId"]
     assert _count(db, Facility.facility_id) == 0
+
+
+def test_threads_switch_quickly_while_the_load_runs(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validating thread and the writes run with core.thread_switch's short interval; the
+    process has its own back afterwards, also after a refusal."""
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+    parse = catalog_cli.parse_document
+
+    def parse_noting(document: Any) -> Any:
+        seen.append(sys.getswitchinterval())
+        return parse(document)
+
+    monkeypatch.setattr(catalog_cli, "parse_document", parse_noting)
+    load_documents(db, [("first.json", FIRST), ("second.json", SECOND)])
+    assert seen == [OVERLAP_SWITCH_SECONDS, OVERLAP_SWITCH_SECONDS]
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ValidationFailed):
+        load_documents(db, [("first.json", FIRST), ("third.json", INVALID)])
+    assert sys.getswitchinterval() == before
