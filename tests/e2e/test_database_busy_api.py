@@ -26,10 +26,10 @@ def busy_app(db: Database, db_url: str) -> Iterator[tuple[TestClient, Database]]
         yield client, database
 
 
-def _busy(answer_status: int, body: dict[str, object], headers: dict[str, str]) -> None:
+def _busy(answer_status: int, body: dict[str, object], headers: dict[str, str], why: str = "busy") -> None:
     assert answer_status == 503, body
     assert body["code"] == "database_busy"
-    assert "busy" in str(body["detail"])
+    assert why in str(body["detail"])
     assert "nothing was changed" in str(body["detail"])
     assert int(headers["retry-after"]) >= 1
 
@@ -68,3 +68,22 @@ def test_no_free_session_connection_is_a_503_database_busy(busy_app: tuple[TestC
     for conn in held:
         conn.close()
     assert client.get("/busy-session").json() == 1
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+def test_a_transaction_the_database_ended_for_conflicting_work_is_a_503_database_busy(
+    busy_app: tuple[TestClient, Database], sqlstate: str
+) -> None:
+    """A deadlock (an outside tester: an ALTER TABLE among reservations made its victims answer
+    "the database cannot be reached") or a serialization failure, raised by PostgreSQL itself."""
+    client, database = busy_app
+
+    def conflict() -> None:
+        with database.transaction() as session:
+            raising = f"DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{sqlstate}'; END $$"
+            session.execute(text(raising))
+
+    client.app.add_api_route("/conflict", conflict)  # type: ignore[attr-defined]
+    answer = client.get("/conflict")
+    _busy(answer.status_code, answer.json(), dict(answer.headers), why="conflicting work")

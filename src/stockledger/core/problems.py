@@ -160,12 +160,22 @@ def unavailable(path: str, exc: Exception, headers: dict[str, str]) -> JSONRespo
     return problem_response(body, headers=headers)
 
 
+# PostgreSQL ending a transaction for another's sake: deadlock_detected (an operator's ALTER TABLE
+# taking its lock among reservations' row locks), serialization_failure. Nothing of it committed.
+CONFLICTING_WORK = frozenset({"40P01", "40001"})
+
+
 def busy(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
     """503 database_busy with Retry-After: every connection of the worker's pool stayed in use
-    for the pool's whole wait (30 s; STOCKLEDGER_DB_POOL_SIZE sets how many). Nothing was sent
-    to the database for the request; the database itself may be well."""
-    log.warning("no database connection came free for %s: %s", path, exc)
-    detail = "Every database connection stayed busy; nothing was changed; retry shortly"
+    for the pool's whole wait (30 s; STOCKLEDGER_DB_POOL_SIZE sets how many), or the database
+    ended the request's transaction for conflicting work (CONFLICTING_WORK). Nothing of the
+    request was committed; the database itself is up."""
+    if isinstance(exc, PoolTimeout):
+        log.warning("no database connection came free for %s: %s", path, exc)
+        detail = "Every database connection stayed busy; nothing was changed; retry shortly"
+    else:
+        log.warning("database ended %s for conflicting work: %s", path, describe(exc))
+        detail = "The database ended the request for conflicting work; nothing was changed; retry shortly"
     return problem_response(
         problem(503, "database_busy", "Service unavailable", detail, path), headers=headers
     )
@@ -184,8 +194,12 @@ def schema_changed(path: str, exc: Exception, headers: dict[str, str]) -> JSONRe
 def database_problem(path: str, exc: Exception, headers: dict[str, str]) -> JSONResponse:
     """The answer to a database error: 409 for an integrity error, 422 for the client's data
     (client_data_error), 503 schema_changed for a stale plan, 503 database_busy when no pooled
-    connection came free in time, else 503 database_unavailable."""
-    if isinstance(exc, PoolTimeout):
+    connection came free in time or the database ended the transaction for another's sake, else
+    503 database_unavailable."""
+    if (
+        isinstance(exc, PoolTimeout)
+        or getattr(getattr(exc, "orig", None), "sqlstate", None) in CONFLICTING_WORK
+    ):
         return busy(path, exc, headers)
     if isinstance(exc, IntegrityError):
         return _conflict(path, exc)

@@ -30,8 +30,10 @@ with "Address already in use". One worker is uvicorn as it comes (cli.py).
 import asyncio
 import errno
 import logging
+import pickle
 import select
 import socket
+import time
 from collections.abc import Callable, Iterable
 from ctypes import c_long
 from multiprocessing.sharedctypes import RawArray
@@ -52,6 +54,7 @@ _EXHAUSTED_PAUSE = 1.0  # seconds, as asyncio's own accept loop
 # How often a worker leaving a queued connection to its siblings looks again (a select() of the
 # socket and a read of the board): a sibling wakes within about this of becoming the least loaded.
 _LOOK_AGAIN = 0.001
+_PING_SLICE = 0.1  # how often the supervisor, waiting for a worker's health answer, looks at its signals
 
 
 class ConnectionBoard:
@@ -280,6 +283,30 @@ class WorkerProcess(Process):
         self.board = board
         self.slot = slot
         self.defer = defer
+        self.pinged_at: float | None = None  # a health ping not yet answered, sent then
+
+    def answering(self, timeout: float, interrupted: Callable[[], bool]) -> bool | None:
+        """uvicorn's health check (a ping its worker's thread answers), looked at in slices: True
+        once answered, False when `timeout` has passed since the ping with no answer (or the
+        process ended), None as soon as `interrupted()` (a signal for the supervisor: handled
+        first; the ping stays out and its answer is read next time). uvicorn waits the whole
+        timeout (60 s in serve) in one poll, its signals queued behind a stopped worker."""
+        if not self.process.is_alive():
+            return False
+        try:
+            if self.pinged_at is None:
+                self.parent_conn.send(b"ping")
+                self.pinged_at = time.monotonic()
+            while not self.parent_conn.poll(_PING_SLICE):
+                if time.monotonic() - self.pinged_at >= timeout:
+                    return False
+                if interrupted():
+                    return None
+            self.parent_conn.recv()
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return False
+        self.pinged_at = None
+        return True
 
     @property
     def server(self) -> Server:
@@ -358,19 +385,23 @@ class BalancedWorkers(BoundedStops, Multiprocess):
         """A worker that died or stopped answering is replaced."""
         if self.should_exit.is_set():
             return
-        for index, process in enumerate(self.processes):
-            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+        timeout = self.config.timeout_worker_healthcheck
+        for index, worker in enumerate(self._workers()):
+            answer = worker.answering(timeout, lambda: bool(self.signal_queue) or self.should_exit.is_set())
+            if answer is None:  # a signal first; this worker's answer is awaited next time
+                return
+            if answer:
                 continue
-            process.kill()
-            process.join()
-            self._ended(process)
-            if process.exitcode == STARTUP_FAILURE:  # it would fail the same way again
-                logger.error(f"Child process [{process.pid}] failed to start, stopping the parent process.")
+            worker.kill()
+            worker.join()
+            self._ended(worker)
+            if worker.exitcode == STARTUP_FAILURE:  # it would fail the same way again
+                logger.error(f"Child process [{worker.pid}] failed to start, stopping the parent process.")
                 self.should_exit.set()
                 return
             if self.should_exit.is_set():
                 return
-            logger.info(f"Child process [{process.pid}] died")
+            logger.info(f"Child process [{worker.pid}] died")
             replacement = self._start()
             if replacement is not None:
                 self.processes[index] = replacement
