@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -123,3 +124,29 @@ def _kill_group(group: int) -> None:
     """Whatever happened, nothing of this serve stays behind (its own process group)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def serving_workers(
+    tmp_path: Path, settings: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], int, dict[str, str]]]:
+    """A running `serve --workers 2` on a SQLite file (its own process group, no publisher, no
+    access log, `settings` added to its environment): its process, port and environment. Killed,
+    group and all, at the end."""
+    port = _free_port()
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", **(settings or {})}
+    env.pop("STOCKLEDGER_NATS_URL", None)
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [str(STOCKLEDGER), "serve", "--port", str(port), "--workers", "2", "--no-publish", "--no-access-log"],
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}", process)
+        yield process, port, env
+    finally:
+        _kill_group(process.pid)
+        log.close()

@@ -17,10 +17,8 @@ import pytest
 
 from tests.e2e.test_serve_parent_death import (
     STOCKLEDGER,
-    _free_port,
-    _kill_group,
-    _wait_until_up,
     _workers,
+    serving_workers,
 )
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="who holds a socket: Linux /proc")
@@ -31,26 +29,10 @@ REQUEST = b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\n\r\
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[tuple[int, int, dict[str, str]]]:
     """(port, parent pid, environment) of a running `serve --workers 2`."""
-    port = _free_port()
-    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
     # A worker runnable but not run for longer than the deferral (a loaded CI machine) is taken for
     # hung and its turn given away; the rule asserted here is the sharing among workers that run.
-    env["STOCKLEDGER_ACCEPT_DEFER_SECONDS"] = "1.0"
-    env.pop("STOCKLEDGER_NATS_URL", None)
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [str(STOCKLEDGER), "serve", "--port", str(port), "--workers", "2", "--no-publish", "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}", process)
+    with serving_workers(tmp_path, {"STOCKLEDGER_ACCEPT_DEFER_SECONDS": "1.0"}) as (process, port, env):
         yield port, process.pid, env
-    finally:
-        _kill_group(process.pid)
-        log.close()
 
 
 def _answered(sock: socket.socket) -> bool:

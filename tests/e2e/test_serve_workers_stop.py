@@ -18,12 +18,9 @@ import pytest
 
 from stockledger.core.worker_stop import EXIT_SECONDS
 from tests.e2e.test_serve_parent_death import (
-    STOCKLEDGER,
     _alive,
-    _free_port,
-    _kill_group,
-    _wait_until_up,
     _workers,
+    serving_workers,
 )
 
 pytestmark = pytest.mark.skipif(not Path("/proc").exists(), reason="who the workers are: Linux /proc")
@@ -39,24 +36,8 @@ PINGED = 2.0
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A running `serve --workers 2` (its own process group) and its URL."""
-    port = _free_port()
-    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-    env.pop("STOCKLEDGER_NATS_URL", None)
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [str(STOCKLEDGER), "serve", "--port", str(port), "--workers", "2", "--no-publish", "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        yield process, url
-    finally:
-        _kill_group(process.pid)
-        log.close()
+    with serving_workers(tmp_path) as (process, port, _):
+        yield process, f"http://127.0.0.1:{port}"
 
 
 def _until(condition: Callable[[], bool], seconds: float, what: str) -> float:
