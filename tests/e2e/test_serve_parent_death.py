@@ -92,19 +92,7 @@ def _cmdline(pid: int) -> str:
 
 
 def test_kill_9_of_serve_ends_its_workers_and_frees_the_port(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-    env.pop("STOCKLEDGER_NATS_URL", None)
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [str(STOCKLEDGER), "serve", "--port", str(port), "--workers", "2", "--no-publish"],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}", process)
+    with serving_workers(tmp_path) as (process, port, _):
         workers = _workers(process.pid, 2)
         assert all(_alive(pid) for pid in workers)
 
@@ -115,9 +103,6 @@ def test_kill_9_of_serve_ends_its_workers_and_frees_the_port(tmp_path: Path) -> 
             time.sleep(0.1)
         assert [pid for pid in workers if _alive(pid)] == [], "workers outlived their parent"
         assert _port_is_free(port)
-    finally:
-        _kill_group(process.pid)
-        log.close()
 
 
 def _kill_group(group: int) -> None:
