@@ -37,7 +37,10 @@ def stop_workers(processes: Sequence[Process], within: float, exiting: Callable[
         while process.process.is_alive() and time.monotonic() < deadline and not exiting():
             process.process.join(_POLL)
         if process.process.is_alive():
-            logger.warning(f"Child process [{process.pid}] did not end within {within:g} s: killed")
+            if exiting():
+                logger.warning(f"Child process [{process.pid}] had not ended: killed, the parent is exiting")
+            else:
+                logger.warning(f"Child process [{process.pid}] did not end within {within:g} s: killed")
             process.process.kill()
         process.process.join()
 
