@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
             }
         ),
     ),
-    ("entry points", frozenset({"app", "cli", "web", "oms", "migrations"})),
+    ("entry points", frozenset({"app", "cli", "__main__", "web", "oms", "migrations"})),
 )
 
 # Modules that sit above their package's layer, and why.
