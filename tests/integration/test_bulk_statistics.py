@@ -109,3 +109,47 @@ def test_an_import_through_the_api_analyses_the_tables_it_grew(client: TestClien
     small = client.post("/v1/import", json=_facility(3, prefix="SMALL"))
     assert small.status_code == 200, small.text
     assert {n: s[0] for n, s in _stats(db, GROWN_BY_LOAD).items()} == {n: s[0] for n, s in after.items()}
+
+
+def _analysed(db: Database, names: list[str]) -> dict[str, datetime | None]:
+    return {name: analysed for name, (analysed, _) in _stats(db, names).items()}
+
+
+def test_imports_analyse_a_table_once_it_grew_by_half_since_its_last_analyze(fresh: Database) -> None:
+    """Not after every import that added 1,000 rows (≥ STOCKLEDGER_ANALYZE_GROWN_ROWS) and 10 %
+    of the rows known, as before: once the table has grown by half (GROWN_SHARE 0.5) since its
+    last ANALYZE, the rows of the imports in between counted too."""
+    with fresh.engine.begin() as conn:  # autovacuum's ANALYZE or VACUUM would count pages too
+        for name in GROWN_BY_LOAD:
+            conn.execute(text(f"ALTER TABLE {name} SET (autovacuum_enabled = off)"))
+    load_documents(fresh, [("products.json", _facility(4_000))])  # never analysed: analysed
+    first = _analysed(fresh, GROWN_BY_LOAD)
+    assert all(analysed is not None for analysed in first.values()), first
+
+    load_documents(fresh, [("more.json", _facility(1_500, prefix="M"))])  # 4,000 → 5,500: no
+    assert _analysed(fresh, GROWN_BY_LOAD) == first
+
+    load_documents(fresh, [("again.json", _facility(1_500, prefix="N"))])  # → 7,000: grown by 3/4
+    again = _analysed(fresh, GROWN_BY_LOAD)
+    for name in GROWN_BY_LOAD:
+        analysed, before = again[name], first[name]
+        assert analysed is not None, name
+        assert before is not None, name
+        assert analysed > before, name
+    rows = {name: s[1] for name, s in _stats(fresh, GROWN_BY_LOAD).items()}
+    assert rows == dict.fromkeys(GROWN_BY_LOAD, 7_000)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_an_import_of_3_8_more_through_the_api_analyses_nothing(client: TestClient, db: Database) -> None:
+    """4,000 products imported into a fresh table: analysed. 1,500 more (≥ 1,000 rows, ≥ 10 % of
+    the rows known: analysed before): the table has grown by 3/8 since, not by half: no
+    ANALYZE (before: one; 100,000 products imported 10,000 a request ran one after each)."""
+    first = client.post("/v1/import", json=_facility(4_000, prefix="BIG"))
+    assert first.status_code == 200, first.text
+    analysed = _analysed(db, GROWN_BY_LOAD)
+    assert all(at is not None for at in analysed.values()), analysed
+
+    more = client.post("/v1/import", json=_facility(1_500, prefix="MORE"))
+    assert more.status_code == 200, more.text
+    assert _analysed(db, GROWN_BY_LOAD) == analysed  # (last_analyze: autovacuum's is another column)

@@ -58,10 +58,10 @@ class Settings(BaseSettings):
         description="PostgreSQL: rows bulk work adds to a table before it is analysed (read at start)",
     )
     analyze_grown_share: float = Field(
-        default=0.10,
+        default=0.5,
         ge=0,
         le=100,
-        description="and the share of its known rows they must be (read at start)",
+        description="and once it grew by this share since its last ANALYZE (its pages; read at start)",
     )
     retry_after_seconds: int = Field(
         default=2, ge=0, le=3600, description="Retry-After of a 503 database_unavailable"
