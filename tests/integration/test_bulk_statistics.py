@@ -2,6 +2,7 @@
 they grew substantially, once per run, after the commit; a small change analyses nothing.
 (SQLite keeps no statistics unless asked to: nothing is run there.)"""
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from stockledger.app import create_app
 from stockledger.catalog.cli import load_documents
 from stockledger.core.db import Database
 from stockledger.ledger.rules_check import check_rules
@@ -153,3 +155,29 @@ def test_an_import_of_3_8_more_through_the_api_analyses_nothing(client: TestClie
     more = client.post("/v1/import", json=_facility(1_500, prefix="MORE"))
     assert more.status_code == 200, more.text
     assert _analysed(db, GROWN_BY_LOAD) == analysed  # (last_analyze: autovacuum's is another column)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_an_import_on_a_pool_of_one_connection_answers_at_once_and_analyses(
+    db: Database, db_url: str, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STOCKLEDGER_DB_POOL_SIZE=1 (one connection and an overflow of one): the ANALYZE after the
+    commit ran on connections of its own while the request still held its own, waited the pool's
+    30 s for a third, and the import, committed, answered 503 database_busy "nothing was
+    changed" (an outside tester). Now each table is analysed once the request has handed its
+    connection back, as many at once as the pool spares."""
+    monkeypatch.setenv("STOCKLEDGER_DB_POOL_SIZE", "1")
+    app = create_app(db_url)
+    assert app.state.db.engine.pool.size() == 1
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
+        began = time.monotonic()
+        answer = client.post("/v1/import", json=_facility(1_500, prefix="ONE"))
+        took = time.monotonic() - began
+    assert answer.status_code == 200, answer.text
+    assert took < 20, took  # the pool's wait is 30 s
+    analysed = _analysed(db, GROWN_BY_LOAD)
+    assert all(at is not None for at in analysed.values()), analysed
+    assert {name: s[1] for name, s in _stats(db, GROWN_BY_LOAD).items()} == dict.fromkeys(
+        GROWN_BY_LOAD, 1_500
+    )

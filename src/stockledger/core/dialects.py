@@ -15,7 +15,9 @@ from sqlalchemy import ColumnElement, Connection, Engine, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
+from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
+from sqlalchemy.pool import QueuePool
 
 from stockledger.core.citus import shards_by_facility
 from stockledger.core.config import at_import
@@ -306,6 +308,7 @@ def _array_element(value: Any) -> str:
 GROWN_ROWS: int = at_import("analyze_grown_rows")
 GROWN_SHARE: float = at_import("analyze_grown_share")
 _PENDING = "stockledger.rows_added"  # session.info key: rows this transaction added, per table
+_COMMITTED = "stockledger.rows_committed"  # …once it committed, until its connection is handed back
 
 _ROWS_ADDED = (
     "SELECT format('%I.%I', schemaname, relname), n_tup_ins FROM pg_stat_xact_user_tables WHERE n_tup_ins > 0"
@@ -349,14 +352,27 @@ def analyze_after_commit(session: Session, before: Mapping[str, int]) -> None:
     added = dict(session.info.get(_PENDING) or {})
     for name, count in rows_added_since(session, before).items():
         added[name] = added.get(name, 0) + count
-    if not event.contains(session, "after_commit", _analyze_committed):
-        event.listen(session, "after_commit", _analyze_committed)
+    if not event.contains(session, "after_commit", _committed):
+        event.listen(session, "after_commit", _committed)
         event.listen(session, "after_rollback", _forget_pending)
+        event.listen(session, "after_transaction_end", _analyze_committed)
     session.info[_PENDING] = added
 
 
-def _analyze_committed(session: Session) -> None:
+def _committed(session: Session) -> None:
+    """The rows the committed transaction added, analysed once it has handed its connection
+    back (`_analyze_committed`): analysed here, on connections of their own, the session's
+    still held, a pool of one connection (and its overflow of one) waited 30 s for one and the
+    import, committed, answered 503 database_busy "nothing was changed" (an outside tester)."""
     added = session.info.pop(_PENDING, None)
+    if added:
+        session.info[_COMMITTED] = added
+
+
+def _analyze_committed(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:  # a savepoint or a subtransaction ended: not the commit
+        return
+    added = session.info.pop(_COMMITTED, None)
     if added:
         bind = session.get_bind()
         analyze_grown(bind if isinstance(bind, Engine) else bind.engine, added)
@@ -381,7 +397,9 @@ def analyze_grown(engine: Engine, added: Mapping[str, int]) -> list[str]:
         return _analyze(engine, added)
     except DBAPIError as exc:
         log.warning("ANALYZE after bulk work failed (autovacuum will do it): %s", type(exc.orig).__name__)
-        return []
+    except SQLAlchemyTimeout:  # no connection came free (busy pool): the work stays committed
+        log.warning("ANALYZE after bulk work skipped, no database connection free (autovacuum will do it)")
+    return []
 
 
 def _analyze(engine: Engine, added: Mapping[str, int]) -> list[str]:
@@ -404,8 +422,12 @@ def _analyze_at_once(engine: Engine, conn: Connection, tables: list[str]) -> Non
     """Each table analysed on a connection of its own, all at once (the first on `conn`): the
     server samples and sorts each on a CPU of its own, and the caller (a POST /v1/import's
     answer, a load's end) waits for the longest, not for the sum (3 tables of 20,000 rows:
-    70-95 ms one after the other, 52-72 ms at once, on the shared 2-CPU machine)."""
+    70-95 ms one after the other, 52-72 ms at once, on the shared 2-CPU machine). As many
+    at once as the pool has connections to spare without waiting; the rest on `conn`, one
+    after the other (a pool of one connection and its overflow: all on `conn`)."""
     failed: list[BaseException] = []
+    spare = _spare_connections(engine)
+    tables, alone = tables[: 1 + spare], tables[1 + spare :]
 
     def analyze(table: str) -> None:
         try:
@@ -418,9 +440,19 @@ def _analyze_at_once(engine: Engine, conn: Connection, tables: list[str]) -> Non
     for other in others:
         other.start()
     try:
-        conn.execute(text(f"ANALYZE (SKIP_LOCKED) {tables[0]}"))
+        for table in [tables[0], *alone]:
+            conn.execute(text(f"ANALYZE (SKIP_LOCKED) {table}"))
     finally:
         for other in others:
             other.join()
     if failed:
         raise failed[0]
+
+
+def _spare_connections(engine: Engine) -> int:
+    """How many more connections the engine's pool may open now without waiting for one (a
+    QueuePool: its size and overflow less those checked out); other pools: as many as asked."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool) or pool._max_overflow < 0:  # no limit
+        return 1_000
+    return max(0, pool.size() + pool._max_overflow - pool.checkedout())
