@@ -4,6 +4,7 @@ they grew substantially, once per run, after the commit; a small change analyses
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -181,3 +182,28 @@ def test_an_import_on_a_pool_of_one_connection_answers_at_once_and_analyses(
     assert {name: s[1] for name, s in _stats(db, GROWN_BY_LOAD).items()} == dict.fromkeys(
         GROWN_BY_LOAD, 1_500
     )
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_first_imports_of_a_new_server_on_a_small_pool_do_not_wait_for_each_other(
+    db: Database, db_url: str, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four imports at once as a new server's first requests, STOCKLEDGER_DB_POOL_SIZE=2 (four
+    connections in all): each held its connection, and the first asked whether the database is a
+    Citus coordinator on a connection of its own, while holding the facility's row the others
+    waited on: 30 s, then 503 database_busy (an outside tester). Now asked on the connection
+    the request holds."""
+    monkeypatch.setenv("STOCKLEDGER_DB_POOL_SIZE", "2")
+    app = create_app(db_url)
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
+        began = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(
+                pool.map(lambda k: client.post("/v1/import", json=_facility(1_000, prefix=f"C{k}")), range(4))
+            )
+        took = time.monotonic() - began
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert took < 20, took  # the pool's wait is 30 s
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM product")).scalar_one() == 4_000

@@ -20,6 +20,7 @@ tables already in pg_dist_partition are left as they are.
 import logging
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, exc, text
 from sqlalchemy.orm import Session
@@ -99,11 +100,21 @@ def shards_by_facility(on: Session | Engine | Connection) -> bool:
     """Whether the database (of a session, an engine or a connection) is a Citus coordinator with
     workers (`has_workers`), asked once per engine (a dictionary look-up after that). Writers that
     have a single-server fast path check it to write a change in statements that each stay on
-    the facility's shard (ledger/sole_item_steps_pg.py; core.db.Database.runs_alone)."""
+    the facility's shard (ledger/sole_item_steps_pg.py; core.db.Database.runs_alone).
+    Asked on the connection a session or a connection already holds, where there is one: on a
+    connection of its own, the first requests of a new `serve` on a small pool each held one and
+    waited for another (4 imports on STOCKLEDGER_DB_POOL_SIZE=2: 30 s, then 503 database_busy)."""
     engine = (on.get_bind() if isinstance(on, Session) else on).engine
     known = _SHARDED.get(engine)
     if known is None:
-        known = _SHARDED[engine] = engine.dialect.name == "postgresql" and _asks_workers(engine)
+        if engine.dialect.name != "postgresql":
+            known = False
+        elif isinstance(on, Engine):
+            known = _asks_workers(engine)
+        else:
+            held = on.connection() if isinstance(on, Session) else on
+            known = _asks_on(engine, held.connection.dbapi_connection)
+        _SHARDED[engine] = known
     return known
 
 
@@ -116,6 +127,16 @@ def _asks_workers(engine: Engine) -> bool:
     except dbapi_error as error:
         raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error
     try:
+        return _asks_on(engine, driver.dbapi_connection)
+    finally:
+        driver.close()  # back to the pool, rolled back
+
+
+def _asks_on(engine: Engine, driver: Any) -> bool:
+    """`has_workers` on a driver connection (its events unfired), inside whatever transaction it
+    is in (two reads of the catalogue). Driver errors as SQLAlchemy's."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
         cursor = driver.cursor()
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
         if cursor.fetchone() is None:
@@ -123,8 +144,8 @@ def _asks_workers(engine: Engine) -> bool:
         cursor.execute(_WORKERS)
         row = cursor.fetchone()
         return row is not None and int(row[0]) > 0
-    finally:
-        driver.close()  # back to the pool, rolled back
+    except dbapi_error as error:
+        raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error
 
 
 _WORKERS = "SELECT count(*) FROM pg_dist_node WHERE isactive AND noderole = 'primary' AND groupid <> 0"
