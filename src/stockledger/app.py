@@ -1,6 +1,8 @@
 """The FastAPI application: routers of every feature, error handlers, health."""
 
 import gc
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +23,7 @@ from stockledger.core.guards import nul_in_target
 from stockledger.core.limits import BodyLimitMiddleware
 from stockledger.core.parent_watch import exit_with_parent
 from stockledger.core.routing import HeadAsGet
+from stockledger.core.sched_slice import ask_slice
 from stockledger.core.schemas import Health
 from stockledger.costing.api import router as costing_router
 from stockledger.counts.api import router as counts_router
@@ -75,8 +78,11 @@ class StockledgerApp(FastAPI):
 
 
 def create_worker_app() -> StockledgerApp:
-    """The app of a `stockledger serve` process: it ends when its parent does (core.parent_watch)."""
+    """The app of a `stockledger serve` process: it ends when its parent does (core.parent_watch),
+    and its threads ask the kernel for a short time slice (core.sched_slice)."""
     exit_with_parent()
+    granted = ask_slice(get_settings().serve_slice_microseconds)
+    logging.getLogger("uvicorn.error").info("scheduler: worker %d runs on %s", os.getpid(), granted)
     return create_app()
 
 

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         le=10,
         description="serve --workers N: how long a worker holding more leaves a new connection to a sibling",
     )
+    serve_slice_microseconds: int = Field(
+        default=100,
+        ge=0,
+        le=100_000,
+        description="serve: the kernel time slice a worker asks for (Linux 6.12+; 0: the kernel's own)",
+    )
     sqlite_busy_timeout_seconds: float = Field(
         default=30.0, ge=0, le=3600, description="SQLite: how long a writer waits for the write lock"
     )
@@ -137,6 +143,13 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         return database_url(value)
+
+    @field_validator("serve_slice_microseconds")
+    @classmethod
+    def _slice(cls, value: int) -> int:
+        if 0 < value < 100:  # the kernel would clamp it to 100 without a word
+            raise ValueError("must be 0 (the kernel's own slice) or at least 100 microseconds")
+        return value
 
 
 def database_url(value: str) -> str:
