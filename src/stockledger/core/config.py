@@ -47,8 +47,6 @@ class Settings(BaseSettings):
     )
     serve_slice_microseconds: int = Field(
         default=100,
-        ge=0,
-        le=100_000,
         description="serve: the kernel time slice a worker asks for (Linux 6.12+; 0: the kernel's own)",
     )
     sqlite_busy_timeout_seconds: float = Field(
@@ -147,8 +145,8 @@ class Settings(BaseSettings):
     @field_validator("serve_slice_microseconds")
     @classmethod
     def _slice(cls, value: int) -> int:
-        if 0 < value < 100:  # the kernel would clamp it to 100 without a word
-            raise ValueError("must be 0 (the kernel's own slice) or at least 100 microseconds")
+        if value != 0 and not 100 <= value <= 100_000:  # the kernel would clamp it without a word
+            raise ValueError("must be 0 (the kernel's own slice) or 100 to 100000 (microseconds)")
         return value
 
 

@@ -24,6 +24,9 @@ SYS_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
 SYS_SCHED_GETATTR = {"x86_64": 315, "aarch64": 275}
 SLICE_LEAST_MICROSECONDS = 100  # the kernel's bounds (it clamps into them)
 SLICE_MOST_MICROSECONDS = 100_000
+SCHED_OTHER, SCHED_BATCH = 0, 3  # the policies a slice of the task's own means something to
+SCHED_FLAG_RESET_ON_FORK = 0x01
+POLICIES = {1: "SCHED_FIFO", 2: "SCHED_RR", 5: "SCHED_IDLE", 6: "SCHED_DEADLINE"}
 
 
 class _SchedAttr(ctypes.Structure):
@@ -44,25 +47,40 @@ class _SchedAttr(ctypes.Structure):
 
 
 def ask_slice(microseconds: int) -> str:
-    """Ask the kernel for a slice of `microseconds` for every thread of this process (0: leave
-    the kernel's own), which the threads they start inherit; what came of it, for the log.
-    Never raises."""
-    if microseconds == 0:
-        return "the kernel's own time slice (STOCKLEDGER_SERVE_SLICE_MICROSECONDS=0)"
+    """Give every thread of this process a slice of `microseconds` (0: the kernel's own, even
+    where the process inherited another one), which the threads they start inherit; what came
+    of it, for the log. The threads' policy, nice and reset-on-fork stay as they are; a policy
+    that takes no slice (SCHED_IDLE, the real-time ones) is left alone. Never raises."""
     machine = platform.machine()
     if not sys.platform.startswith("linux") or machine not in SYS_SCHED_SETATTR:
         return "the kernel's own time slice (no per-task slice on this system)"
     libc = ctypes.CDLL(None, use_errno=True)
+    mine = _SchedAttr()
+    if libc.syscall(SYS_SCHED_GETATTR[machine], 0, ctypes.byref(mine), ctypes.sizeof(mine), 0) != 0:
+        return f"the kernel's own time slice (sched_getattr: {os.strerror(ctypes.get_errno())})"
+    if mine.sched_policy not in (SCHED_OTHER, SCHED_BATCH):
+        policy = POLICIES.get(mine.sched_policy, f"policy {mine.sched_policy}")
+        return f"the kernel's own time slice ({policy} takes none of a task's own)"
+    failed = _set_slice(libc, machine, 0, 0)  # the kernel's own, to name it
     kernels = current_slice_ns(libc, machine)
-    failed = ""
+    if microseconds == 0:
+        for task in _other_threads():
+            failed = failed or _set_slice(libc, machine, task, 0)
+        if failed:
+            return f"the time slice it had ({failed})"
+        return f"the kernel's own time slice{_of(kernels)} (STOCKLEDGER_SERVE_SLICE_MICROSECONDS=0)"
     for task in [0, *_other_threads()]:  # 0: the calling thread, first
         failed = failed or _set_slice(libc, machine, task, microseconds * 1000)
     if failed:
         return f"the kernel's own time slice ({failed})"
     now = current_slice_ns(libc, machine)
     if now != microseconds * 1000:  # before 6.12 the field means nothing to an ordinary task
-        return "the kernel's own time slice (this kernel keeps it)"
-    return f"a time slice of {_ms(now)} (the kernel's {_ms(kernels)})"
+        return "the kernel's own time slice (this kernel takes none of a task's own; Linux 6.12+ does)"
+    return f"a time slice of {_ms(now)} (the kernel's own{_of(kernels)})"
+
+
+def _of(ns: int) -> str:
+    return f" of {_ms(ns)}" if ns else ""
 
 
 def _other_threads() -> list[int]:
@@ -74,14 +92,15 @@ def _other_threads() -> list[int]:
 
 
 def _set_slice(libc: ctypes.CDLL, machine: str, task: int, ns: int) -> str:
-    """Thread `task`'s slice set to `ns` ("" when done), its policy and nice kept as they are
-    (read first: a lower nice would need privilege). A thread ended meanwhile is no failure."""
+    """Thread `task`'s slice set to `ns` (0: the kernel's own; "" when done), its policy, nice
+    and reset-on-fork kept as they are (read first: a lower nice would need privilege). A
+    thread ended meanwhile is no failure."""
     attr = _SchedAttr()
     if libc.syscall(SYS_SCHED_GETATTR[machine], task, ctypes.byref(attr), ctypes.sizeof(attr), 0) != 0:
         errno = ctypes.get_errno()
         return "" if errno == ESRCH else f"sched_getattr: {os.strerror(errno)}"
     attr.size = ctypes.sizeof(attr)
-    attr.sched_flags = 0
+    attr.sched_flags &= SCHED_FLAG_RESET_ON_FORK
     attr.sched_runtime = ns
     if libc.syscall(SYS_SCHED_SETATTR[machine], task, ctypes.byref(attr), 0) != 0:
         errno = ctypes.get_errno()
