@@ -4,6 +4,7 @@ Catalogue rows (facilities, locations, products) are upserted field by field her
 (InventoryItems, PhysicalInventory documents) is loaded by catalog/import_stock.py.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -30,14 +31,17 @@ __all__ = [
     "MAX_IMPORT_RECORDS",
     "ImportOutcome",
     "Parsed",
+    "Placed",
     "clean_errors",
     "import_document",
     "import_parsed",
     "parse_document",
+    "products_named",
 ]
 
 
 Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
+Placed = Callable[[bool], None]  # told once a facility and its locations are merged: whether it wrote any
 # A facility document whose products were read as rows (catalog/plain_products.py): its kind,
 # and the facility's model (without its products) with them.
 FACILITY_ROWS = "facilityRows"
@@ -98,16 +102,21 @@ def _parse_plain(document: Any) -> Parsed | None:
     return FACILITY_ROWS, (facility, products)
 
 
-def import_parsed(session: Session, parsed: Parsed, tick: Tick = no_tick) -> ImportOutcome:
+def import_parsed(
+    session: Session, parsed: Parsed, tick: Tick = no_tick, placed: Placed = lambda wrote: None
+) -> ImportOutcome:
+    """Write a document `parse_document` validated; for a facility's, `placed(wrote)` once its
+    facility and locations are merged (`wrote`: a row of theirs created or changed), before its
+    products."""
     kind, doc = parsed
     if kind == FACILITY_ROWS:
-        return _import_facility(session, doc[0], tick, doc[1])
+        return _import_facility(session, doc[0], tick, placed, doc[1])
     if kind == "inventoryItems":
         return import_items(session, doc, tick)
     if kind == "physicalInventory":
         return import_physical_inventory(session, doc, tick)
     if kind == "facility":
-        return _import_facility(session, doc, tick)
+        return _import_facility(session, doc, tick, placed)
     outcome = ImportOutcome("product")
     import_products(session, [doc], outcome)
     return outcome
@@ -140,8 +149,18 @@ def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
     return listed_errors(errors, exc.error_count())
 
 
+def products_named(parsed: Parsed) -> frozenset[str] | None:
+    """The product ids a facility's document names (a validated one); None for any other kind."""
+    kind, doc = parsed
+    if kind == FACILITY_ROWS:
+        return frozenset(doc[1].ids)
+    if kind == "facility":
+        return frozenset(product.product_id for product in doc.products)
+    return None
+
+
 def _import_facility(
-    session: Session, doc: FacilityDoc, tick: Tick, plain: PlainProducts | None = None
+    session: Session, doc: FacilityDoc, tick: Tick, placed: Placed, plain: PlainProducts | None = None
 ) -> ImportOutcome:
     outcome = ImportOutcome("facility")
     written = merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
@@ -154,5 +173,6 @@ def _import_facility(
             ["facility_id", "location_seq_id"],
         )
         outcome.add_one("facilityLocations", written)
+    placed(any(outcome.created.values()) or any(outcome.updated.values()))
     import_products(session, doc.products if plain is None else plain, outcome, doc.facility_id, tick)
     return outcome

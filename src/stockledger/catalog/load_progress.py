@@ -38,6 +38,14 @@ class Tracker:
         self._progress, self._task = progress, task
         self._share = self._done = 0
 
+    def document(self, name: str, records: int) -> "Tracker":
+        """A tracker of its own for one document, started, moving the same bar: documents
+        written at once (catalog/load_turns.py) each tick their own share (Rich's Progress
+        takes advances from several threads)."""
+        own = Tracker(self._progress, self._task)
+        own.start(name, records)
+        return own
+
     def start(self, name: str, records: int) -> None:
         self._share, self._done = records, 0
         if self._progress is not None and self._task is not None:

@@ -1,0 +1,159 @@
+"""`stockledger load`'s documents after the first: each in a transaction of its own, committed in
+document order, and the next one written while one still is, where the two cannot meet.
+
+A 100,000-product load keeps one server process busy, mostly with the foreign-key checks of the
+rows it COPYs (about 70 % of its CPU, profiled), and the machine's other CPU idle. So a document
+is written on a connection of its own, each on a thread of its own, and the next one starts
+before the one ahead commits when nothing either writes can be seen or locked by the other
+(`_may_overlap`): both are a facility's, they name no product in common, and the one ahead
+found its facility and locations as it gives them (catalog/import_rows.merge wrote nothing, so
+locked nothing: the one behind reads what the one ahead leaves). Any other pair is written one
+after the other. At most two at once; PostgreSQL only (SQLite has one writer at a time).
+
+Each transaction commits only once the one ahead has committed, and rolls back when that one did
+not: a refusal leaves the documents before it committed, none after it, as one after the other.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from threading import Event, Thread
+
+from sqlalchemy.orm import Session
+
+from stockledger.catalog.importer import ImportOutcome, Parsed, Placed, products_named
+from stockledger.catalog.load_progress import Tracker
+
+Loaded = tuple[ImportOutcome, dict[str, int]]  # what a document wrote, and the rows it added per table
+Write = Callable[[str, Session, Parsed, Tracker, Placed], Loaded]  # catalog/cli.py `_loaded`
+OpenTransaction = Callable[[], AbstractContextManager[Session]]  # the command's: one transaction a call
+AT_ONCE = 2  # documents written at once: one server process each, on a 2-CPU machine
+
+
+class _Abandoned(Exception):
+    """The document ahead did not commit (or the run was interrupted): this one rolls back."""
+
+
+class _Turn:
+    """One document's transaction on a thread and a connection of its own; it commits after the
+    one ahead (`ahead`) committed."""
+
+    def __init__(
+        self,
+        open_transaction: OpenTransaction,
+        document: tuple[str, Parsed, int],
+        ahead: "_Turn | None",
+        stop: Event,
+    ) -> None:
+        self.name, self.valid, self.records = document
+        self.ahead, self.stop, self.open_transaction = ahead, stop, open_transaction
+        self.products = products_named(self.valid)
+        self.placed = Event()  # its facility and locations merged (or it ended)
+        self.wrote_facility = True  # until it tells otherwise
+        self.ended = Event()
+        self.loaded: Loaded | None = None
+        self.error: BaseException | None = None
+        self._thread: Thread | None = None
+
+    def start(self, write: Write, tracker: Tracker) -> None:
+        self._thread = Thread(target=self._run, args=(write, tracker), name="stockledger-load", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self, write: Write, tracker: Tracker) -> None:
+        try:
+            own = tracker.document(self.name, self.records)
+            with self.open_transaction() as session:
+                loaded = write(self.name, session, self.valid, own, self._placed)
+                self._wait_turn()
+            self.loaded = loaded
+            own.finish()
+        except BaseException as error:  # the coordinator raises it, in document order
+            self.error = error
+        finally:
+            self.placed.set()
+            self.ended.set()
+
+    def _placed(self, wrote: bool) -> None:
+        self.wrote_facility = wrote
+        self.placed.set()
+
+    def _wait_turn(self) -> None:
+        if self.ahead is not None:
+            self.ahead.ended.wait()
+            if self.ahead.error is not None:
+                raise _Abandoned
+        if self.stop.is_set():
+            raise _Abandoned
+
+
+def write_in_turn(
+    open_transaction: OpenTransaction,
+    at_once: bool,
+    documents: list[tuple[str, Parsed, int]],
+    tracker: Tracker,
+    write: Write,
+    added: Counter[str],
+) -> list[tuple[str, ImportOutcome]]:
+    """Write `documents` (name, validated document, its records for the bar) with `write`, each
+    in a transaction of its own (`open_transaction`: the command's, which owns them), committed
+    in their order, two at once where they cannot meet when `at_once`
+    (core.db.Database.writes_at_once); `added` counts the rows the committed ones added. The
+    first refusal, in document order, is raised once every transaction ended (those behind it
+    rolled back); so is an interrupt (those not committed yet roll back)."""
+    stop = Event()
+    turns: list[_Turn] = []
+    try:
+        for document in documents:
+            if turns and not _room_for(at_once, turns, document[1]):
+                break  # the one ahead failed: nothing after it is written
+            turns.append(_Turn(open_transaction, document, turns[-1] if turns else None, stop))
+            turns[-1].start(write, tracker)
+        for turn in turns:
+            turn.join()
+    except BaseException:
+        stop.set()
+        for turn in turns:
+            turn.join()
+        raise
+    return _answers(turns, added)
+
+
+def _room_for(at_once: bool, turns: list[_Turn], valid: Parsed) -> bool:
+    """Wait until the next document may start (alongside the last one, or after it); False when
+    a document ahead failed."""
+    if len(turns) >= AT_ONCE:
+        turns[-AT_ONCE].ended.wait()
+    ahead = turns[-1]
+    if not (at_once and _may_overlap(ahead, valid)):
+        ahead.ended.wait()
+    return all(turn.error is None for turn in turns if turn.ended.is_set())
+
+
+def _may_overlap(ahead: _Turn, valid: Parsed) -> bool:
+    """Whether `valid` may be written while `ahead` still is: neither can see or lock what the
+    other writes."""
+    if ahead.products is None:
+        return False
+    named = products_named(valid)
+    if named is None or not ahead.products.isdisjoint(named):
+        return False
+    ahead.placed.wait()
+    return not ahead.wrote_facility
+
+
+def _answers(turns: list[_Turn], added: Counter[str]) -> list[tuple[str, ImportOutcome]]:
+    """Each committed document's outcome (its rows added counted), up to the first failure,
+    which is raised."""
+    outcomes = []
+    for turn in turns:
+        if turn.error is not None:
+            raise turn.error
+        assert turn.loaded is not None  # ended without an error: committed
+        outcome, grown = turn.loaded
+        added.update(grown)
+        outcomes.append((turn.name, outcome))
+    return outcomes

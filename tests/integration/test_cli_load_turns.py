@@ -1,0 +1,175 @@
+"""`stockledger load` writes the next facility document while the one ahead is still written
+(catalog/load_turns.py) where the two cannot meet, on PostgreSQL: the transactions still commit
+in document order, a refusal still leaves the documents before it committed and none after it,
+and documents that share a product, or whose facility the one ahead changes, wait their turn."""
+
+import io
+from collections.abc import Iterator
+from threading import Event
+from typing import Any
+
+import pytest
+from rich.console import Console
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session
+
+from stockledger.catalog import cli as catalog_cli
+from stockledger.catalog.cli import load_documents
+from stockledger.catalog.import_rows import merge
+from stockledger.catalog.load_progress import load_progress
+from stockledger.core.db import Database
+from stockledger.core.errors import ValidationFailed
+from stockledger.ledger.models import Facility, Product, ProductFacility
+
+pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+HEADER = {"facilityId": "FT", "facilityName": "Turns", "facilityLocations": [{"locationSeqId": "L1"}]}
+
+
+def _products(*ids: str) -> dict[str, Any]:
+    return {**HEADER, "products": [{"productId": pid, "productName": f"Name {pid}"} for pid in ids]}
+
+
+FIRST, SECOND, THIRD, FOURTH = _products("P1"), _products("P2"), _products("P3"), _products("P4")
+UNKNOWN_LOCATION = {
+    **HEADER,
+    "products": [{"productId": "PX", "productFacilityLocations": [{"locationSeqId": "NO"}]}],
+}
+
+
+def _count(db: Database, column: Any) -> int:
+    with db.reading() as session:
+        return int(session.scalar(select(func.count(column))) or 0)
+
+
+def _product_ids(valid: Any) -> list[str]:
+    """The product ids of a validated facility document (read as rows, or as models)."""
+    _, doc = valid
+    rows = doc[1] if isinstance(doc, tuple) else None
+    return list(rows.ids) if rows is not None else [p.product_id for p in doc.products]
+
+
+class Watch:
+    """load_parsed wrapped: which document each session writes, the order of the commits, and
+    a hold on a document until another one has started writing."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started: dict[str, Event] = {}
+        self.holds: dict[
+            str, tuple[str, str]
+        ] = {}  # held product -> (when: "placed"/"written", until product)
+        self.waited: dict[str, bool] = {}
+        self.commits: list[str] = []
+        load = catalog_cli.load_parsed
+
+        def load_watched(session: Session, valid: Any, tick: Any, placed: Any = lambda wrote: None) -> Any:
+            first = _product_ids(valid)[0]
+            session.info["watched"] = first
+            self._event(first).set()
+
+            def placed_watched(wrote: bool) -> None:
+                placed(wrote)
+                self._hold(first, "placed")
+
+            loaded = load(session, valid, tick, placed_watched)
+            self._hold(first, "written")
+            return loaded
+
+        monkeypatch.setattr(catalog_cli, "load_parsed", load_watched)
+
+    def _event(self, product: str) -> Event:
+        return self.started.setdefault(product, Event())
+
+    def _hold(self, product: str, when: str) -> None:
+        held = self.holds.get(product)
+        if held is not None and held[0] == when:
+            self.waited[product] = self._event(held[1]).wait(timeout=5)
+
+    def committed(self, session: Session) -> None:
+        if "watched" in session.info:
+            self.commits.append(session.info["watched"])
+
+
+@pytest.fixture
+def watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
+    watching = Watch(monkeypatch)
+    event.listen(Session, "after_commit", watching.committed)
+    try:
+        yield watching
+    finally:
+        event.remove(Session, "after_commit", watching.committed)
+
+
+def test_the_next_document_is_written_while_the_one_ahead_is_and_commits_after_it(
+    db: Database, watch: Watch
+) -> None:
+    watch.holds["P2"] = ("written", "P3")  # the second waits, written, until the third writes
+    documents = [("1.json", FIRST), ("2.json", SECOND), ("3.json", THIRD), ("4.json", FOURTH)]
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with load_progress(console, 4, "loading") as tracker:
+        outcomes = load_documents(db, documents, tracker)
+        assert tracker.completed == 4  # each document ticked its own share of the one bar
+    assert watch.waited == {"P2": True}  # one after the other, the third would never have started
+    assert watch.commits == ["P1", "P2", "P3", "P4"]
+    assert [name for name, _ in outcomes] == ["1.json", "2.json", "3.json", "4.json"]
+    assert [o.created["products"] for _, o in outcomes] == [1, 1, 1, 1]
+    assert [o.unchanged["facilities"] for _, o in outcomes] == [0, 1, 1, 1]
+    assert (_count(db, Product.product_id), _count(db, ProductFacility.product_id)) == (4, 4)
+
+
+def test_a_refusal_alongside_leaves_the_one_ahead_committed_and_none_after_it(
+    db: Database, watch: Watch
+) -> None:
+    watch.holds["P2"] = ("written", "PX")  # the refused one is written alongside the second
+    documents = [("1.json", FIRST), ("2.json", SECOND), ("3.json", UNKNOWN_LOCATION), ("4.json", FOURTH)]
+    with pytest.raises(ValidationFailed) as refused:
+        load_documents(db, documents)
+    assert watch.waited == {"P2": True}
+    assert refused.value.detail.startswith("3.json: Location NO is not a location of facility FT")
+    assert refused.value.detail.endswith("(this document rolled back, the ones before it committed)")
+    assert watch.commits == ["P1", "P2"]
+    with db.reading() as session:
+        assert sorted(session.scalars(select(Product.product_id))) == ["P1", "P2"]
+
+
+def test_the_one_alongside_rolls_back_when_the_one_ahead_is_refused(db: Database, watch: Watch) -> None:
+    """The third starts writing before the second is refused: the third rolls back."""
+    watch.holds["PX"] = ("placed", "P3")  # refused only once the third is writing
+    documents = [("1.json", FIRST), ("2.json", UNKNOWN_LOCATION), ("3.json", THIRD)]
+    with pytest.raises(ValidationFailed) as refused:
+        load_documents(db, documents)
+    assert watch.waited == {"PX": True}
+    assert refused.value.detail.startswith("2.json: Location NO")
+    assert watch.commits == ["P1"]
+    assert _count(db, Product.product_id) == 1
+
+
+def test_documents_that_share_a_product_are_written_one_after_the_other(db: Database, watch: Watch) -> None:
+    watch.holds["P2"] = ("written", "P3")
+    renamed = {**HEADER, "products": [{"productId": "P3"}, {"productId": "P2", "productName": "Later"}]}
+    load_documents(db, [("1.json", FIRST), ("2.json", SECOND), ("3.json", renamed)])
+    assert watch.waited == {"P2": False}  # the third started only once the second committed
+    with db.reading() as session:
+        assert session.scalar(select(Product.product_name).where(Product.product_id == "P2")) == "Later"
+
+
+def test_a_document_waits_for_the_one_ahead_that_changes_its_facility(db: Database, watch: Watch) -> None:
+    watch.holds["P2"] = ("written", "P3")
+    renamed = {**SECOND, "facilityName": "Renamed"}
+    load_documents(db, [("1.json", FIRST), ("2.json", renamed), ("3.json", THIRD)])
+    assert watch.waited == {"P2": False}
+    with db.reading() as session:  # the third gives the old name again: it wins, as it comes last
+        assert session.scalar(select(Facility.facility_name)) == "Turns"
+
+
+def test_a_row_there_as_given_is_merged_without_a_lock(db: Database) -> None:
+    """catalog/import_rows.merge reads the row and writes nothing when it is there as given: no
+    ON CONFLICT DO UPDATE, which locks the row until the commit even when it writes nothing."""
+    load_documents(db, [("1.json", FIRST)])
+    with db.transaction() as session:
+        values = {"facility_id": "FT", "facility_name": "Turns"}
+        assert merge(session, Facility, values, ["facility_id"]) == "unchanged"
+        with db.engine.connect() as other:
+            locked = other.execute(text("SELECT facility_id FROM facility FOR UPDATE NOWAIT")).all()
+            assert locked == [("FT",)]
+            other.rollback()
