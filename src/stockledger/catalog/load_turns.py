@@ -8,10 +8,13 @@ before the one ahead commits when nothing either writes can be seen or locked by
 (`_may_overlap`): both are a facility's, they name no product in common, and the one ahead
 found its facility and locations as it gives them (catalog/import_rows.merge wrote nothing, so
 locked nothing: the one behind reads what the one ahead leaves). Any other pair is written one
-after the other. At most two at once; PostgreSQL only (SQLite has one writer at a time).
+after the other. At most two at once; PostgreSQL only (SQLite has one writer at a time; a Citus
+coordinator is left one transaction at a time).
 
 Each transaction commits only once the one ahead has committed, and rolls back when that one did
 not: a refusal leaves the documents before it committed, none after it, as one after the other.
+An interrupt (Ctrl-C reaches the main thread only) stops the writes on the other threads at
+their next batch (load_progress.Halted); the documents not committed yet roll back.
 """
 
 from collections import Counter
@@ -60,12 +63,15 @@ class _Turn:
         self._thread.start()
 
     def join(self) -> None:
+        """Wait until it ended. On its Event, not Thread.join: a join a Ctrl-C interrupted marks
+        the thread ended for every later join (CPython 3.11, bpo-45274's fix), and the
+        interrupted run must still wait for its writes to stop."""
         if self._thread is not None:
-            self._thread.join()
+            self.ended.wait()
 
     def _run(self, write: Write, tracker: Tracker) -> None:
         try:
-            own = tracker.document(self.name, self.records)
+            own = tracker.document(self.name, self.records, self.stop)
             with self.open_transaction() as session:
                 loaded = write(self.name, session, self.valid, own, self._placed)
                 self._wait_turn()
