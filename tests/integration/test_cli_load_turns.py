@@ -9,13 +9,16 @@ from threading import Event
 from typing import Any
 
 import pytest
+from psycopg.errors import LockNotAvailable
 from rich.console import Console
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from stockledger.catalog import cli as catalog_cli
 from stockledger.catalog.cli import load_documents
 from stockledger.catalog.import_rows import merge
+from stockledger.catalog.importer import ALONE, Alongside
 from stockledger.catalog.load_progress import load_progress
 from stockledger.core.db import Database
 from stockledger.core.errors import ValidationFailed
@@ -60,18 +63,20 @@ class Watch:
         ] = {}  # held product -> (when: "placed"/"written", until product)
         self.waited: dict[str, bool] = {}
         self.commits: list[str] = []
+        self.unlocked: dict[str, bool] = {}  # product -> whether written alongside another
         load = catalog_cli.load_parsed
 
-        def load_watched(session: Session, valid: Any, tick: Any, placed: Any = lambda wrote: None) -> Any:
+        def load_watched(session: Session, valid: Any, tick: Any, alongside: Alongside = ALONE) -> Any:
             first = _product_ids(valid)[0]
             session.info["watched"] = first
+            self.unlocked[first] = alongside.unlocked
             self._event(first).set()
 
             def placed_watched(wrote: bool) -> None:
-                placed(wrote)
+                alongside.placed(wrote)
                 self._hold(first, "placed")
 
-            loaded = load(session, valid, tick, placed_watched)
+            loaded = load(session, valid, tick, Alongside(placed_watched, alongside.unlocked))
             self._hold(first, "written")
             return loaded
 
@@ -111,6 +116,7 @@ def test_the_next_document_is_written_while_the_one_ahead_is_and_commits_after_i
         assert tracker.completed == 4  # each document ticked its own share of the one bar
     assert watch.waited == {"P2": True}  # one after the other, the third would never have started
     assert watch.commits == ["P1", "P2", "P3", "P4"]
+    assert watch.unlocked == {"P1": False, "P2": False, "P3": True, "P4": True}
     assert [name for name, _ in outcomes] == ["1.json", "2.json", "3.json", "4.json"]
     assert [o.created["products"] for _, o in outcomes] == [1, 1, 1, 1]
     assert [o.unchanged["facilities"] for _, o in outcomes] == [0, 1, 1, 1]
@@ -162,14 +168,31 @@ def test_a_document_waits_for_the_one_ahead_that_changes_its_facility(db: Databa
         assert session.scalar(select(Facility.facility_name)) == "Turns"
 
 
-def test_a_row_there_as_given_is_merged_without_a_lock(db: Database) -> None:
-    """catalog/import_rows.merge reads the row and writes nothing when it is there as given: no
-    ON CONFLICT DO UPDATE, which locks the row until the commit even when it writes nothing."""
+FACILITY_AS_GIVEN = {"facility_id": "FT", "facility_name": "Turns"}
+
+
+def _lock_the_facility_at_once(db: Database) -> None:
+    with db.engine.connect() as other:
+        other.execute(text("SELECT facility_id FROM facility FOR UPDATE NOWAIT")).all()
+        other.rollback()
+
+
+def test_a_row_there_as_given_is_merged_without_a_lock_alongside(db: Database) -> None:
+    """catalog/import_rows.merge(unlocked=True), as for a document written alongside another: a
+    row there as given is read and left alone, where ON CONFLICT DO UPDATE locks it until the
+    commit even to write nothing."""
     load_documents(db, [("1.json", FIRST)])
     with db.transaction() as session:
-        values = {"facility_id": "FT", "facility_name": "Turns"}
-        assert merge(session, Facility, values, ["facility_id"]) == "unchanged"
-        with db.engine.connect() as other:
-            locked = other.execute(text("SELECT facility_id FROM facility FOR UPDATE NOWAIT")).all()
-            assert locked == [("FT",)]
-            other.rollback()
+        assert merge(session, Facility, FACILITY_AS_GIVEN, ["facility_id"], unlocked=True) == "unchanged"
+        _lock_the_facility_at_once(db)  # nothing holds it
+
+
+def test_a_document_written_alone_still_locks_the_rows_it_merges(db: Database) -> None:
+    """Elsewhere (POST /v1/import, the first document of a load) the lock stays: two imports of
+    one facility at once take turns there, as they always did."""
+    load_documents(db, [("1.json", FIRST)])
+    with db.transaction() as session:
+        assert merge(session, Facility, FACILITY_AS_GIVEN, ["facility_id"]) == "unchanged"
+        with pytest.raises(OperationalError) as refused:
+            _lock_the_facility_at_once(db)
+        assert isinstance(refused.value.orig, LockNotAvailable)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.importer import ImportOutcome, Parsed, Placed, parse_document
+from stockledger.catalog.importer import ALONE, Alongside, ImportOutcome, Parsed, parse_document
 from stockledger.catalog.load_progress import Tracker, records_in
 from stockledger.catalog.load_turns import write_in_turn
 from stockledger.catalog.seeds import load_parsed
@@ -112,10 +112,10 @@ def _parsed(name: str, document: Any) -> Parsed:
 
 
 def _loaded(
-    name: str, session: Session, valid: Parsed, tracker: Tracker, placed: Placed = lambda wrote: None
+    name: str, session: Session, valid: Parsed, tracker: Tracker, alongside: Alongside = ALONE
 ) -> tuple[ImportOutcome, dict[str, int]]:
     try:
-        return load_parsed(session, valid, tracker.tick, placed)
+        return load_parsed(session, valid, tracker.tick, alongside)
     except AppError as exc:
         raise _named(name, exc, "this document rolled back, the ones before it committed") from exc
 

@@ -5,6 +5,7 @@ Catalogue rows (facilities, locations, products) are upserted field by field her
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -28,7 +29,9 @@ from stockledger.core.schemas import unique_lines
 from stockledger.ledger.models import Facility, FacilityLocation
 
 __all__ = [
+    "ALONE",
     "MAX_IMPORT_RECORDS",
+    "Alongside",
     "ImportOutcome",
     "Parsed",
     "Placed",
@@ -42,6 +45,20 @@ __all__ = [
 
 Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
 Placed = Callable[[bool], None]  # told once a facility and its locations are merged: whether it wrote any
+
+
+@dataclass(frozen=True)
+class Alongside:
+    """How `stockledger load` writes a document among others (catalog/load_turns.py): `placed` is
+    told once its facility and locations are merged (whether it wrote any of them); `unlocked`:
+    another document is written meanwhile, so a facility or location row there as given is read
+    and left alone, not upserted (catalog/import_rows.merge: the upsert would lock it)."""
+
+    placed: Placed = lambda wrote: None
+    unlocked: bool = False
+
+
+ALONE = Alongside()  # a document written on its own: POST /v1/import, the first of a load
 # A facility document whose products were read as rows (catalog/plain_products.py): its kind,
 # and the facility's model (without its products) with them.
 FACILITY_ROWS = "facilityRows"
@@ -103,20 +120,18 @@ def _parse_plain(document: Any) -> Parsed | None:
 
 
 def import_parsed(
-    session: Session, parsed: Parsed, tick: Tick = no_tick, placed: Placed = lambda wrote: None
+    session: Session, parsed: Parsed, tick: Tick = no_tick, alongside: Alongside = ALONE
 ) -> ImportOutcome:
-    """Write a document `parse_document` validated; for a facility's, `placed(wrote)` once its
-    facility and locations are merged (`wrote`: a row of theirs created or changed), before its
-    products."""
+    """Write a document `parse_document` validated (a facility's `alongside` others: Alongside)."""
     kind, doc = parsed
     if kind == FACILITY_ROWS:
-        return _import_facility(session, doc[0], tick, placed, doc[1])
+        return _import_facility(session, doc[0], tick, alongside, doc[1])
     if kind == "inventoryItems":
         return import_items(session, doc, tick)
     if kind == "physicalInventory":
         return import_physical_inventory(session, doc, tick)
     if kind == "facility":
-        return _import_facility(session, doc, tick, placed)
+        return _import_facility(session, doc, tick, alongside)
     outcome = ImportOutcome("product")
     import_products(session, [doc], outcome)
     return outcome
@@ -160,10 +175,13 @@ def products_named(parsed: Parsed) -> frozenset[str] | None:
 
 
 def _import_facility(
-    session: Session, doc: FacilityDoc, tick: Tick, placed: Placed, plain: PlainProducts | None = None
+    session: Session, doc: FacilityDoc, tick: Tick, alongside: Alongside, plain: PlainProducts | None = None
 ) -> ImportOutcome:
     outcome = ImportOutcome("facility")
-    written = merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
+    unlocked = alongside.unlocked
+    written = merge(
+        session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"], unlocked=unlocked
+    )
     outcome.add_one("facilities", written)
     for loc in doc.facility_locations:
         written = merge(
@@ -171,8 +189,9 @@ def _import_facility(
             FacilityLocation,
             {"facility_id": doc.facility_id, **fields(loc)},
             ["facility_id", "location_seq_id"],
+            unlocked=unlocked,
         )
         outcome.add_one("facilityLocations", written)
-    placed(any(outcome.created.values()) or any(outcome.updated.values()))
+    alongside.placed(any(outcome.created.values()) or any(outcome.updated.values()))
     import_products(session, doc.products if plain is None else plain, outcome, doc.facility_id, tick)
     return outcome

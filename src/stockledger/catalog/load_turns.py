@@ -24,11 +24,11 @@ from threading import Event, Thread
 
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.importer import ImportOutcome, Parsed, Placed, products_named
+from stockledger.catalog.importer import Alongside, ImportOutcome, Parsed, products_named
 from stockledger.catalog.load_progress import Tracker
 
 Loaded = tuple[ImportOutcome, dict[str, int]]  # what a document wrote, and the rows it added per table
-Write = Callable[[str, Session, Parsed, Tracker, Placed], Loaded]  # catalog/cli.py `_loaded`
+Write = Callable[[str, Session, Parsed, Tracker, Alongside], Loaded]  # catalog/cli.py `_loaded`
 OpenTransaction = Callable[[], AbstractContextManager[Session]]  # the command's: one transaction a call
 AT_ONCE = 2  # documents written at once: one server process each, on a 2-CPU machine
 
@@ -46,10 +46,16 @@ class _Turn:
         open_transaction: OpenTransaction,
         document: tuple[str, Parsed, int],
         ahead: "_Turn | None",
+        alongside: bool,
         stop: Event,
     ) -> None:
         self.name, self.valid, self.records = document
-        self.ahead, self.stop, self.open_transaction = ahead, stop, open_transaction
+        self.ahead, self.alongside, self.stop, self.open_transaction = (
+            ahead,
+            alongside,
+            stop,
+            open_transaction,
+        )
         self.products = products_named(self.valid)
         self.placed = Event()  # its facility and locations merged (or it ended)
         self.wrote_facility = True  # until it tells otherwise
@@ -73,7 +79,7 @@ class _Turn:
         try:
             own = tracker.document(self.name, self.records, self.stop)
             with self.open_transaction() as session:
-                loaded = write(self.name, session, self.valid, own, self._placed)
+                loaded = write(self.name, session, self.valid, own, Alongside(self._placed, self.alongside))
                 self._wait_turn()
             self.loaded = loaded
             own.finish()
@@ -114,9 +120,10 @@ def write_in_turn(
     turns: list[_Turn] = []
     try:
         for document in documents:
-            if turns and not _room_for(at_once, turns, document[1]):
-                break  # the one ahead failed: nothing after it is written
-            turns.append(_Turn(open_transaction, document, turns[-1] if turns else None, stop))
+            alongside = bool(turns) and _room_for(at_once, turns, document[1])
+            if any(turn.error is not None for turn in turns if turn.ended.is_set()):
+                break  # a document ahead failed: nothing after it is written
+            turns.append(_Turn(open_transaction, document, turns[-1] if turns else None, alongside, stop))
             turns[-1].start(write, tracker)
         for turn in turns:
             turn.join()
@@ -129,14 +136,14 @@ def write_in_turn(
 
 
 def _room_for(at_once: bool, turns: list[_Turn], valid: Parsed) -> bool:
-    """Wait until the next document may start (alongside the last one, or after it); False when
-    a document ahead failed."""
+    """Wait until the next document may start: alongside the last one (True), or once it ended."""
     if len(turns) >= AT_ONCE:
         turns[-AT_ONCE].ended.wait()
     ahead = turns[-1]
-    if not (at_once and _may_overlap(ahead, valid)):
-        ahead.ended.wait()
-    return all(turn.error is None for turn in turns if turn.ended.is_set())
+    if at_once and _may_overlap(ahead, valid):
+        return True
+    ahead.ended.wait()
+    return False
 
 
 def _may_overlap(ahead: _Turn, valid: Parsed) -> bool:
