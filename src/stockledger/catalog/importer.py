@@ -59,6 +59,7 @@ class Alongside:
 
 
 ALONE = Alongside()  # a document written on its own: POST /v1/import, the first of a load
+
 # A facility document whose products were read as rows (catalog/plain_products.py): its kind,
 # and the facility's model (without its products) with them.
 FACILITY_ROWS = "facilityRows"

@@ -4,12 +4,14 @@ document order, and the next one written while one still is, where the two canno
 A 100,000-product load keeps one server process busy, mostly with the foreign-key checks of the
 rows it COPYs (about 70 % of its CPU, profiled), and the machine's other CPU idle. So a document
 is written on a connection of its own, each on a thread of its own, and the next one starts
-before the one ahead commits when nothing either writes can be seen or locked by the other
+before the one ahead commits when neither can see or wait for what the other writes
 (`_may_overlap`): both are a facility's, they name no product in common, and the one ahead
-found its facility and locations as it gives them (catalog/import_rows.merge wrote nothing, so
-locked nothing: the one behind reads what the one ahead leaves). Any other pair is written one
-after the other. At most two at once; PostgreSQL only (SQLite has one writer at a time; a Citus
-coordinator is left one transaction at a time).
+found its facility and locations as it gives them (it wrote none of their rows, so the one
+behind reads what the one ahead leaves). The one behind reads those rows and leaves them
+unlocked where they are as given (importer.Alongside: an upsert would wait for the one ahead's
+row lock), and its foreign-key checks' KEY SHARE locks go with any lock the one ahead holds.
+Any other pair is written one after the other. At most two at once; PostgreSQL only (SQLite has
+one writer at a time; a Citus coordinator is left one transaction at a time).
 
 Each transaction commits only once the one ahead has committed, and rolls back when that one did
 not: a refusal leaves the documents before it committed, none after it, as one after the other.
