@@ -4,8 +4,11 @@ in document order, a refusal still leaves the documents before it committed and 
 and documents that share a product, or whose facility the one ahead changes, wait their turn."""
 
 import io
+import signal
+import threading
+import time
 from collections.abc import Iterator
-from threading import Event
+from threading import Event, Thread
 from typing import Any
 
 import pytest
@@ -196,3 +199,84 @@ def test_a_document_written_alone_still_locks_the_rows_it_merges(db: Database) -
         with pytest.raises(OperationalError) as refused:
             _lock_the_facility_at_once(db)
         assert isinstance(refused.value.orig, LockNotAvailable)
+
+
+TERMINATE_IDLE = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND state = 'idle in transaction'"
+)
+
+
+def _backends(db: Database, sql: str, **params: Any) -> list[int]:
+    with db.engine.connect() as look:
+        return list(look.execute(text(sql), params).scalars())
+
+
+def test_a_third_transaction_between_the_two_does_not_hold_the_load_for_ever(db: Database) -> None:
+    """Another client holds a product the one ahead upserts, then waits for a product the one
+    behind wrote: PostgreSQL sees the one ahead wait for it and it for the one behind, not the
+    one behind wait for the one ahead (in the process). The one behind gives its locks back
+    (rolls back) and is written again after the one ahead: nothing waits for ever."""
+    load_documents(db, [("0.json", _products("A1"))])
+    loaded: list[Any] = []
+    with db.engine.connect() as other:
+        other.execute(text("SET lock_timeout = '30s'"))
+        other.execute(text("SELECT product_id FROM product WHERE product_id = 'A1' FOR UPDATE"))
+        mine = other.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+        def load() -> None:
+            documents = [
+                ("1.json", _products("Z1")),
+                ("2.json", _products("A1", "A2")),
+                ("3.json", _products("B1")),
+            ]
+            loaded.append(load_documents(db, documents))
+
+        loading = Thread(target=load, daemon=True)
+        loading.start()
+        deadline = time.monotonic() + 30
+        sql = "SELECT pid FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+        while not _backends(db, sql, pid=mine) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the second document (ahead) waits for this client's lock on A1
+        assert _backends(db, sql, pid=mine), "the document ahead never waited on the lock"
+        idle = "SELECT pid FROM pg_stat_activity WHERE state = 'idle in transaction' AND pid <> :pid"
+        settle = time.monotonic() + 3
+        while not _backends(db, idle, pid=mine) and time.monotonic() < settle:
+            time.sleep(0.05)  # the third (behind) wrote B1 and waits for the second; or gave way
+        # B1: the row the third wrote, if it still holds it; a wait PostgreSQL sees
+        other.execute(
+            text(
+                "INSERT INTO product (product_id, product_name, created_stamp) VALUES ('B1', 'X', now())"
+                " ON CONFLICT DO NOTHING"
+            )
+        )
+        other.commit()
+        loading.join(timeout=30)
+        if loading.is_alive():  # the old code: all three held; free them for the next test
+            with db.engine.connect() as look:
+                look.execute(text(TERMINATE_IDLE))
+            loading.join(timeout=30)
+            pytest.fail("the load waited for ever on the document ahead")
+    assert [name for name, _ in loaded[0]] == ["1.json", "2.json", "3.json"]
+    with db.reading() as session:
+        names = dict(session.execute(select(Product.product_id, Product.product_name)).all())
+    assert names == {"A1": "Name A1", "Z1": "Name Z1", "A2": "Name A2", "B1": "Name B1"}
+    assert _count(db, ProductFacility.product_id) == 4
+
+
+def test_an_interrupt_ends_a_document_waiting_on_a_row_lock_at_once(db: Database) -> None:
+    """Ctrl-C reaches the main thread only: a document written on another thread that waits on
+    another client's row lock has its statement cancelled, and nothing of it commits."""
+    load_documents(db, [("0.json", _products("A1"))])
+    with db.engine.connect() as other:
+        other.execute(text("SELECT product_id FROM product WHERE product_id = 'A1' FOR UPDATE"))
+        main = threading.main_thread().ident
+        assert main is not None
+        threading.Timer(1.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):  # the second document waits for A1 (written on a thread)
+            load_documents(db, [("1.json", _products("Z1")), ("2.json", _products("A2", "A1"))])
+        assert time.monotonic() - started < 10  # not once this client lets A1 go
+        other.rollback()
+    with db.reading() as session:
+        assert sorted(session.scalars(select(Product.product_id))) == ["A1", "Z1"]

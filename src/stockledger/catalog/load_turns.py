@@ -15,15 +15,21 @@ one writer at a time; a Citus coordinator is left one transaction at a time).
 
 Each transaction commits only once the one ahead has committed, and rolls back when that one did
 not: a refusal leaves the documents before it committed, none after it, as one after the other.
+PostgreSQL does not see that wait: should the one ahead wait on a row lock meanwhile (another
+client's, which may itself wait for a row the one behind wrote), the one behind rolls back, giving
+its locks back, and is written again once the one ahead ended (`_Turn._wait_turn`).
 An interrupt (Ctrl-C reaches the main thread only) stops the writes on the other threads at
 their next batch (load_progress.Halted); the documents not committed yet roll back.
 """
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from threading import Event, Thread
+from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.importer import Alongside, ImportOutcome, Parsed, products_named
@@ -37,6 +43,34 @@ AT_ONCE = 2  # documents written at once: one server process each, on a 2-CPU ma
 
 class _Abandoned(Exception):
     """The document ahead did not commit (or the run was interrupted): this one rolls back."""
+
+
+class _Yielded(Exception):
+    """The one ahead waits on a row lock: this one rolls back, to be written again after it."""
+
+
+WATCH_SECONDS = 0.2  # how often a document waiting for the one ahead looks whether that one waits
+
+
+def dbapi_of(session: Session) -> Any:
+    """The driver connection under the session (None for a stand-in: tests/unit/test_load_turns.py)."""
+    if not isinstance(session, Session):
+        return None
+    return session.connection().connection.dbapi_connection
+
+
+def backend_of(dbapi: Any) -> int | None:
+    """The PostgreSQL backend of a psycopg connection (None elsewhere)."""
+    pid = getattr(getattr(dbapi, "info", None), "backend_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def blocked(session: Session, backend: int | None) -> bool:
+    """Whether PostgreSQL backend `backend` waits on a lock another one holds."""
+    if backend is None:
+        return False
+    found = session.execute(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"), {"pid": backend})
+    return bool(found.scalar())
 
 
 class _Turn:
@@ -64,6 +98,8 @@ class _Turn:
         self.ended = Event()
         self.loaded: Loaded | None = None
         self.error: BaseException | None = None
+        self.backend: int | None = None  # its transaction's PostgreSQL backend, once it started
+        self._dbapi: Any = None  # its transaction's driver connection, once it started
         self._thread: Thread | None = None
 
     def start(self, write: Write, tracker: Tracker) -> None:
@@ -80,10 +116,12 @@ class _Turn:
     def _run(self, write: Write, tracker: Tracker) -> None:
         try:
             own = tracker.document(self.name, self.records, self.stop)
-            with self.open_transaction() as session:
-                loaded = write(self.name, session, self.valid, own, Alongside(self._placed, self.alongside))
-                self._wait_turn()
-            self.loaded = loaded
+            try:
+                self.loaded = self._written(write, own)
+            except _Yielded:  # rolled back: written again once the one ahead ended
+                assert self.ahead is not None  # only a document behind another yields
+                self.ahead.ended.wait()
+                self.loaded = self._written(write, tracker.document(self.name, 0, self.stop))
             own.finish()
         except BaseException as error:  # the coordinator raises it, in document order
             self.error = error
@@ -91,14 +129,39 @@ class _Turn:
             self.placed.set()
             self.ended.set()
 
+    def cancel(self) -> None:
+        """Cancel the statement its connection runs, if any (PostgreSQL; psycopg's cancel
+        request, safe from another thread)."""
+        dbapi = self._dbapi
+        if dbapi is not None and not self.ended.is_set():
+            with contextlib.suppress(Exception):  # ended meanwhile, or the server is gone
+                dbapi.cancel()
+
+    def _written(self, write: Write, own: Tracker) -> Loaded:
+        with self.open_transaction() as session:
+            self._dbapi = dbapi_of(session)
+            self.backend = backend_of(self._dbapi)
+            if self.stop.is_set():  # interrupted before it began: nothing to cancel yet
+                raise _Abandoned
+            loaded = write(self.name, session, self.valid, own, Alongside(self._placed, self.alongside))
+            self._wait_turn(session)
+        return loaded
+
     def _placed(self, wrote: bool) -> None:
         self.wrote_facility = wrote
         self.placed.set()
 
-    def _wait_turn(self) -> None:
-        if self.ahead is not None:
-            self.ahead.ended.wait()
-            if self.ahead.error is not None:
+    def _wait_turn(self, session: Session) -> None:
+        """Wait until the one ahead ended (it committed: go on; else roll back). While it waits
+        on a row lock, this one gives its own back (`_Yielded`): PostgreSQL cannot see this wait,
+        so a third transaction between the two (waited for by the one ahead, waiting for a row
+        this one wrote) would otherwise hold all three for ever."""
+        ahead = self.ahead
+        if ahead is not None:
+            while not ahead.ended.wait(WATCH_SECONDS):
+                if self.alongside and blocked(session, ahead.backend):
+                    raise _Yielded
+            if ahead.error is not None:
                 raise _Abandoned
         if self.stop.is_set():
             raise _Abandoned
@@ -131,6 +194,8 @@ def write_in_turn(
             turn.join()
     except BaseException:
         stop.set()
+        for turn in turns:
+            turn.cancel()  # a statement running (or waiting on a lock) ends now, not at its end
         for turn in turns:
             turn.join()
         raise
