@@ -25,8 +25,10 @@ baseline scales them to millionths as the application stores them). Prints, per 
 seconds of the client (the baseline's process, `stockledger load`, `serve`) and of the
 PostgreSQL backends it used (BackendCpu), which a loaded machine disturbs less than the wall
 seconds; then seconds and products/s per run,
-`RATIO load_products_cli` and `RATIO load_products_http` (seconds / baseline seconds: the
-price of the application over the raw SQL) and a LIMIT line per path (ok at ≥ 20,000/s).
+`RATIO load_products_cli` and `RATIO load_products_http` (best seconds / best baseline seconds:
+the price of the application over the raw SQL), the same ratio per repeat (each run against the
+baseline of its own repeat: on a shared machine the fairer one) with its median, and a LIMIT line
+per path (ok at ≥ 20,000/s).
 Records nothing in bench/RESULTS.md.
 """
 
@@ -36,6 +38,7 @@ import json
 import os
 import pty
 import resource
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -398,6 +401,10 @@ def report(
     if "baseline" in seconds:
         for run in paths:
             print(f"RATIO load_products_{run} {best[run] / best['baseline']:.3f}")
+        for run in paths:  # the machine's load varies: each repeat against its own baseline too
+            ratios = [t / b for t, b in zip(seconds[run], seconds["baseline"], strict=True)]
+            each = ", ".join(f"{r:.3f}" for r in ratios)
+            print(f"{run} ÷ baseline of the same repeat: median {statistics.median(ratios):.3f} ({each})")
     for run in paths:
         rate = products / best[run]
         print(f"LIMIT load_products_{run} {'ok' if rate >= TARGET_PER_SECOND else 'OVER'} ({rate:,.0f}/s)")

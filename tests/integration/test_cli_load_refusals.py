@@ -158,8 +158,8 @@ def test_ctrl_c_while_loading_exits_130_without_a_traceback(
     second = _write(tmp_path, "b.json", {"facilityId": "FB"})
     loaded = catalog_cli.load_parsed
 
-    def interrupted_on_the_second(session: Any, parsed: Any, tick: Any) -> Any:
-        outcome = loaded(session, parsed, tick)  # written, then the interrupt before the commit
+    def interrupted_on_the_second(session: Any, parsed: Any, tick: Any, *placed: Any) -> Any:
+        outcome = loaded(session, parsed, tick, *placed)  # written, then the interrupt before the commit
         if parsed[1].facility_id == "FB":
             raise KeyboardInterrupt
         return outcome

@@ -3,13 +3,15 @@ command owns the transactions, one per document (docs/architecture.md, Transacti
 
 import copy
 from collections import Counter
+from functools import partial
 from threading import Thread
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from stockledger.catalog.importer import ImportOutcome, Parsed, parse_document
+from stockledger.catalog.importer import ALONE, Alongside, ImportOutcome, Parsed, parse_document
 from stockledger.catalog.load_progress import Tracker, records_in
+from stockledger.catalog.load_turns import write_in_turn
 from stockledger.catalog.seeds import load_parsed
 from stockledger.core.db import Database
 from stockledger.core.dialects import analyze_grown
@@ -30,8 +32,12 @@ def load_documents(
     A document that does not validate (its schema, the 50,000-record bound, a duplicate line)
     refuses the whole run before anything is committed: the refusal's detail starts with its
     name. The first document is written while the others are validated (`_first_held`: the
-    server writes while this process validates), and committed only once they all are. A
-    refusal while writing (a missing facility, say) leaves the documents before it committed.
+    server writes while this process validates), and committed only once they all are. The
+    others commit in their order, each written on a connection of its own, the next one
+    alongside the one ahead where the two cannot meet (catalog/load_turns.py: both a facility's,
+    no product in common, the facility and its locations as the one ahead gives them): the
+    server writes two at once. A refusal while writing (a missing facility, say) leaves the
+    documents before it committed, none after it.
     Cyclic garbage collection is paused for the whole run (core.gc_pause): each collection of
     the oldest generation walked every document's JSON and models again, 2/3 of the CPU of a
     100,000-product load when only the imports were paused. Threads switch quickly for the
@@ -49,13 +55,11 @@ def load_documents(
             outcome, grown, parsed = _first_held(db, first, rest, tracker)
             outcomes.append((first[0], outcome))
             added.update(grown)
-            for (name, document), (_, valid) in zip(rest, parsed, strict=True):
-                tracker.start(name, records_in(document))
-                with command_transaction(db) as session:
-                    outcome, grown = _loaded(name, session, valid, tracker)
-                outcomes.append((name, outcome))
-                added.update(grown)
-                tracker.finish()
+            later = [
+                (name, valid, records_in(doc)) for (name, doc), (_, valid) in zip(rest, parsed, strict=True)
+            ]
+            transaction = partial(command_transaction, db)
+            outcomes.extend(write_in_turn(transaction, db.writes_at_once, later, tracker, _loaded, added))
         finally:
             analyze_grown(db.engine, added)  # what committed, even when a later document failed
     return outcomes
@@ -108,10 +112,10 @@ def _parsed(name: str, document: Any) -> Parsed:
 
 
 def _loaded(
-    name: str, session: Session, valid: Parsed, tracker: Tracker
+    name: str, session: Session, valid: Parsed, tracker: Tracker, alongside: Alongside = ALONE
 ) -> tuple[ImportOutcome, dict[str, int]]:
     try:
-        return load_parsed(session, valid, tracker.tick)
+        return load_parsed(session, valid, tracker.tick, alongside)
     except AppError as exc:
         raise _named(name, exc, "this document rolled back, the ones before it committed") from exc
 

@@ -52,16 +52,27 @@ def merge(
     keys: list[str],
     insert_only: dict[str, Any] | None = None,
     existed: bool | None = None,
+    unlocked: bool = False,
 ) -> Written:
     """INSERT, or UPDATE only the fields the document gave, and only where one of them holds
     another value (ON CONFLICT DO UPDATE … WHERE); `insert_only` values are written by the INSERT
     alone (who first recorded a row stays so on a reload). What it did: the row was there before
-    (`existed`, read here when the caller does not know) and the statement wrote it or not."""
+    (`existed`, read here when the caller does not know) and the statement wrote it or not.
+
+    `unlocked`: a row there as given is read and left alone, not upserted: the upsert locks the
+    row until the commit even to write nothing, which makes a later document of the same
+    facility wait for this one's commit; `stockledger load` asks it of a document written
+    alongside the one ahead (catalog/load_turns.py). Elsewhere the lock stays: two imports of
+    one facility at once take turns there, as they always did."""
     table = model.__table__
     changes = {k: v for k, v in values.items() if k not in keys}
     if existed is None:
-        found = select(literal(1)).select_from(table).where(*(table.c[k] == values[k] for k in keys))
-        existed = session.execute(found).first() is not None
+        columns = [literal(1), *(table.c[c] for c in changes)]
+        found = select(*columns).select_from(table).where(*(table.c[k] == values[k] for k in keys))
+        row = session.execute(found).first()
+        if unlocked and row is not None and tuple(row[1:]) == tuple(changes.values()):
+            return "unchanged"
+        existed = row is not None
     stmt = upsert(session, table).values(**values, **(insert_only or {}))
     if changes:
         differs = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in changes))

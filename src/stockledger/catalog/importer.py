@@ -4,6 +4,8 @@ Catalogue rows (facilities, locations, products) are upserted field by field her
 (InventoryItems, PhysicalInventory documents) is loaded by catalog/import_stock.py.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -27,17 +29,37 @@ from stockledger.core.schemas import unique_lines
 from stockledger.ledger.models import Facility, FacilityLocation
 
 __all__ = [
+    "ALONE",
     "MAX_IMPORT_RECORDS",
+    "Alongside",
     "ImportOutcome",
     "Parsed",
+    "Placed",
     "clean_errors",
     "import_document",
     "import_parsed",
     "parse_document",
+    "products_named",
 ]
 
 
 Parsed = tuple[str, Any]  # a document's kind and its validated models (`parse_document`)
+Placed = Callable[[bool], None]  # told once a facility and its locations are merged: whether it wrote any
+
+
+@dataclass(frozen=True)
+class Alongside:
+    """How `stockledger load` writes a document among others (catalog/load_turns.py): `placed` is
+    told once its facility and locations are merged (whether it wrote any of them); `unlocked`:
+    another document is written meanwhile, so a facility or location row there as given is read
+    and left alone, not upserted (catalog/import_rows.merge: the upsert would lock it)."""
+
+    placed: Placed = lambda wrote: None
+    unlocked: bool = False
+
+
+ALONE = Alongside()  # a document written on its own: POST /v1/import, the first of a load
+
 # A facility document whose products were read as rows (catalog/plain_products.py): its kind,
 # and the facility's model (without its products) with them.
 FACILITY_ROWS = "facilityRows"
@@ -98,16 +120,19 @@ def _parse_plain(document: Any) -> Parsed | None:
     return FACILITY_ROWS, (facility, products)
 
 
-def import_parsed(session: Session, parsed: Parsed, tick: Tick = no_tick) -> ImportOutcome:
+def import_parsed(
+    session: Session, parsed: Parsed, tick: Tick = no_tick, alongside: Alongside = ALONE
+) -> ImportOutcome:
+    """Write a document `parse_document` validated (a facility's `alongside` others: Alongside)."""
     kind, doc = parsed
     if kind == FACILITY_ROWS:
-        return _import_facility(session, doc[0], tick, doc[1])
+        return _import_facility(session, doc[0], tick, alongside, doc[1])
     if kind == "inventoryItems":
         return import_items(session, doc, tick)
     if kind == "physicalInventory":
         return import_physical_inventory(session, doc, tick)
     if kind == "facility":
-        return _import_facility(session, doc, tick)
+        return _import_facility(session, doc, tick, alongside)
     outcome = ImportOutcome("product")
     import_products(session, [doc], outcome)
     return outcome
@@ -140,11 +165,24 @@ def clean_errors(exc: PydanticValidationError) -> dict[str, Any]:
     return listed_errors(errors, exc.error_count())
 
 
+def products_named(parsed: Parsed) -> frozenset[str] | None:
+    """The product ids a facility's document names (a validated one); None for any other kind."""
+    kind, doc = parsed
+    if kind == FACILITY_ROWS:
+        return frozenset(doc[1].ids)
+    if kind == "facility":
+        return frozenset(product.product_id for product in doc.products)
+    return None
+
+
 def _import_facility(
-    session: Session, doc: FacilityDoc, tick: Tick, plain: PlainProducts | None = None
+    session: Session, doc: FacilityDoc, tick: Tick, alongside: Alongside, plain: PlainProducts | None = None
 ) -> ImportOutcome:
     outcome = ImportOutcome("facility")
-    written = merge(session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"])
+    unlocked = alongside.unlocked
+    written = merge(
+        session, Facility, fields(doc, "facility_locations", "products"), ["facility_id"], unlocked=unlocked
+    )
     outcome.add_one("facilities", written)
     for loc in doc.facility_locations:
         written = merge(
@@ -152,7 +190,9 @@ def _import_facility(
             FacilityLocation,
             {"facility_id": doc.facility_id, **fields(loc)},
             ["facility_id", "location_seq_id"],
+            unlocked=unlocked,
         )
         outcome.add_one("facilityLocations", written)
+    alongside.placed(any(outcome.created.values()) or any(outcome.updated.values()))
     import_products(session, doc.products if plain is None else plain, outcome, doc.facility_id, tick)
     return outcome

@@ -6,6 +6,7 @@ one document of 50,000 products moves it as it goes; each document finished sett
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from threading import Event
 from typing import Any
 
 from rich.console import Console
@@ -31,12 +32,27 @@ def records_in(document: Any) -> int:
     return 1
 
 
+class Halted(Exception):
+    """The run was interrupted: a document written on a thread of its own stops at its next tick."""
+
+
 class Tracker:
     """Ticks of one document at a time, never past its share of the bar; silent without a bar."""
 
-    def __init__(self, progress: Progress | None = None, task: TaskID | None = None) -> None:
-        self._progress, self._task = progress, task
+    def __init__(
+        self, progress: Progress | None = None, task: TaskID | None = None, halt: Event | None = None
+    ) -> None:
+        self._progress, self._task, self._halt = progress, task, halt
         self._share = self._done = 0
+
+    def document(self, name: str, records: int, halt: Event | None = None) -> "Tracker":
+        """A tracker of its own for one document, started, moving the same bar: documents
+        written at once (catalog/load_turns.py) each tick their own share (Rich's Progress
+        takes advances from several threads). Once `halt` is set, its next tick raises Halted:
+        a Ctrl-C reaches the main thread only, and the writes on the others stop there."""
+        own = Tracker(self._progress, self._task, halt)
+        own.start(name, records)
+        return own
 
     def start(self, name: str, records: int) -> None:
         self._share, self._done = records, 0
@@ -45,6 +61,8 @@ class Tracker:
 
     def tick(self, steps: int = 1) -> None:
         """`steps` records done (a batch of products at once), never past the document's share."""
+        if self._halt is not None and self._halt.is_set():
+            raise Halted
         steps = min(steps, self._share - self._done)
         if steps > 0:
             self._done += steps

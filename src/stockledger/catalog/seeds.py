@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.import_stock import Tick
-from stockledger.catalog.importer import ImportOutcome, Parsed, import_parsed
+from stockledger.catalog.importer import ALONE, Alongside, ImportOutcome, Parsed, import_parsed
 from stockledger.core.dialects import inserts_counted, rows_added_since
 
 
@@ -18,12 +18,14 @@ def seed_documents() -> list[tuple[str, Any]]:
     return [(f.name, json.loads(f.read_text(encoding="utf-8"))) for f in files]
 
 
-def load_parsed(session: Session, parsed: Parsed, tick: Tick) -> tuple[ImportOutcome, dict[str, int]]:
+def load_parsed(
+    session: Session, parsed: Parsed, tick: Tick, alongside: Alongside = ALONE
+) -> tuple[ImportOutcome, dict[str, int]]:
     """Import one document `parse_document` validated already (catalog/cli.py validates every
     document before it writes any) in the caller's transaction (an upsert: safe to repeat),
-    `tick`ed per record; also the rows it added per table (PostgreSQL:
-    core.dialects.inserts_counted), for ANALYZE once the load is done (catalog/cli.py
-    `load_documents`)."""
+    `tick`ed per record, `alongside` others (importer.Alongside); also the rows it added per
+    table (PostgreSQL: core.dialects.inserts_counted), for ANALYZE once the load is done
+    (catalog/cli.py `load_documents`)."""
     before = inserts_counted(session)
-    outcome = import_parsed(session, parsed, tick)
+    outcome = import_parsed(session, parsed, tick, alongside)
     return outcome, rows_added_since(session, before)

@@ -187,6 +187,14 @@ class Database:
         self.after_alone: list[Callable[[str, int], None]] = []
 
     @property
+    def writes_at_once(self) -> bool:
+        """Whether transactions on several connections may write at the same time: PostgreSQL
+        (SQLite takes one writer at a time, the others wait for its lock), not a Citus
+        coordinator with workers (core.citus.shards_by_facility: there its writes stay one
+        transaction at a time, as its fast paths are left alone)."""
+        return self.is_postgres and not shards_by_facility(self.engine)
+
+    @property
     def runs_alone(self) -> bool:
         """Whether a change may be one write statement sent alone in autocommit (run_alone, and
         on the event loop run_alone_async): its writes as data-modifying CTEs, so PostgreSQL; not a
