@@ -22,18 +22,17 @@ An interrupt (Ctrl-C reaches the main thread only) stops the writes on the other
 their next batch (load_progress.Halted); the documents not committed yet roll back.
 """
 
-import contextlib
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from threading import Event, Thread
-from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from stockledger.catalog.importer import Alongside, ImportOutcome, Parsed, products_named
 from stockledger.catalog.load_progress import Tracker
+from stockledger.core.db import backend_pid, canceller
+from stockledger.core.dialects import waits_on_a_lock
 
 Loaded = tuple[ImportOutcome, dict[str, int]]  # what a document wrote, and the rows it added per table
 Write = Callable[[str, Session, Parsed, Tracker, Alongside], Loaded]  # catalog/cli.py `_loaded`
@@ -50,27 +49,6 @@ class _Yielded(Exception):
 
 
 WATCH_SECONDS = 0.2  # how often a document waiting for the one ahead looks whether that one waits
-
-
-def dbapi_of(session: Session) -> Any:
-    """The driver connection under the session (None for a stand-in: tests/unit/test_load_turns.py)."""
-    if not isinstance(session, Session):
-        return None
-    return session.connection().connection.dbapi_connection
-
-
-def backend_of(dbapi: Any) -> int | None:
-    """The PostgreSQL backend of a psycopg connection (None elsewhere)."""
-    pid = getattr(getattr(dbapi, "info", None), "backend_pid", None)
-    return pid if isinstance(pid, int) else None
-
-
-def blocked(session: Session, backend: int | None) -> bool:
-    """Whether PostgreSQL backend `backend` waits on a lock another one holds."""
-    if backend is None:
-        return False
-    found = session.execute(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"), {"pid": backend})
-    return bool(found.scalar())
 
 
 class _Turn:
@@ -99,7 +77,7 @@ class _Turn:
         self.loaded: Loaded | None = None
         self.error: BaseException | None = None
         self.backend: int | None = None  # its transaction's PostgreSQL backend, once it started
-        self._dbapi: Any = None  # its transaction's driver connection, once it started
+        self._cancel: Callable[[], None] = lambda: None  # its running statement's, once it started
         self._thread: Thread | None = None
 
     def start(self, write: Write, tracker: Tracker) -> None:
@@ -132,15 +110,13 @@ class _Turn:
     def cancel(self) -> None:
         """Cancel the statement its connection runs, if any (PostgreSQL; psycopg's cancel
         request, safe from another thread)."""
-        dbapi = self._dbapi
-        if dbapi is not None and not self.ended.is_set():
-            with contextlib.suppress(Exception):  # ended meanwhile, or the server is gone
-                dbapi.cancel()
+        if not self.ended.is_set():
+            self._cancel()
 
     def _written(self, write: Write, own: Tracker) -> Loaded:
         with self.open_transaction() as session:
-            self._dbapi = dbapi_of(session)
-            self.backend = backend_of(self._dbapi)
+            self._cancel = canceller(session)
+            self.backend = backend_pid(session)
             if self.stop.is_set():  # interrupted before it began: nothing to cancel yet
                 raise _Abandoned
             loaded = write(self.name, session, self.valid, own, Alongside(self._placed, self.alongside))
@@ -159,7 +135,7 @@ class _Turn:
         ahead = self.ahead
         if ahead is not None:
             while not ahead.ended.wait(WATCH_SECONDS):
-                if self.alongside and blocked(session, ahead.backend):
+                if self.alongside and ahead.backend is not None and waits_on_a_lock(session, ahead.backend):
                     raise _Yielded
             if ahead.error is not None:
                 raise _Abandoned

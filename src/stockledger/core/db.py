@@ -10,11 +10,13 @@ single-statement changes sent in autocommit on a pool of their own (Database.run
 Each name is imported from the module that defines it: no re-exports here.
 """
 
+import contextlib
 import select
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
@@ -205,11 +207,17 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in one write transaction: commit on success, roll back on error."""
+        """A session in one write transaction: commit on success, roll back on error. An
+        interrupt (Ctrl-C) first cancels the statement it may have left running on the server
+        (one waiting on a row lock, say): the rollback would wait for it to end."""
         with self.sessions() as session, session.begin():
             if self.user is not None:
                 bind_user(session, self.user)
-            yield session
+            try:
+                yield session
+            except KeyboardInterrupt:
+                cancel_running(session)
+                raise
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -406,3 +414,41 @@ def configured_database(settings: Settings, url: str | None = None, user: str | 
         idle_ping=settings.idle_ping_seconds,
         busy_timeout=settings.sqlite_busy_timeout_seconds,
     )
+
+
+def cancel_running(session: Session) -> None:
+    """Ask the server to cancel what the session's connection runs (nothing running, nothing
+    happens). Never raises: the caller is on its way out."""
+    if session.in_transaction():
+        canceller(session)()
+
+
+def canceller(session: Session) -> Callable[[], None]:
+    """A call that asks the server to cancel what the session's connection runs then, safe from
+    another thread (psycopg's cancel request, on a connection of its own); on SQLite, or for a
+    stand-in session (tests/unit/test_load_turns.py), a call that does nothing. It never raises."""
+    if not isinstance(session, Session):
+        return _nothing
+    with contextlib.suppress(Exception):
+        cancel = getattr(session.connection().connection.dbapi_connection, "cancel", None)
+        if callable(cancel):
+            return partial(_quietly, cancel)
+    return _nothing
+
+
+def backend_pid(session: Session) -> int | None:
+    """The PostgreSQL backend process of the session's connection (None elsewhere)."""
+    if not isinstance(session, Session):
+        return None
+    dbapi = session.connection().connection.dbapi_connection
+    pid = getattr(getattr(dbapi, "info", None), "backend_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):  # the connection ended meanwhile, or the server is gone
+        call()
+
+
+def _nothing() -> None:
+    return None

@@ -76,6 +76,15 @@ def serialises_writers(session: Session) -> bool:
     return not is_postgres(session)
 
 
+def waits_on_a_lock(session: Session, backend: int) -> bool:
+    """Whether PostgreSQL backend process `backend` waits on a lock another one holds (read in
+    the session's transaction; SQLite has no such processes: False)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    found = session.execute(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"), {"pid": backend})
+    return bool(found.scalar())
+
+
 def upsert_updating(
     session: Session, table: Table, keys: tuple[str, ...], set_of: Callable[[Any], dict[str, Any]]
 ) -> Any:
