@@ -79,7 +79,7 @@ def serialises_writers(session: Session) -> bool:
 def waits_on_a_lock(session: Session, backend: int) -> bool:
     """Whether PostgreSQL backend process `backend` waits on a lock another one holds (read in
     the session's transaction; SQLite has no such processes: False)."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         return False
     found = session.execute(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"), {"pid": backend})
     return bool(found.scalar())

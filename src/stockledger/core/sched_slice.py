@@ -22,8 +22,6 @@ from errno import ESRCH
 
 SYS_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
 SYS_SCHED_GETATTR = {"x86_64": 315, "aarch64": 275}
-SLICE_LEAST_MICROSECONDS = 100  # the kernel's bounds (it clamps into them)
-SLICE_MOST_MICROSECONDS = 100_000
 SCHED_OTHER, SCHED_BATCH = 0, 3  # the policies a slice of the task's own means something to
 SCHED_FLAG_RESET_ON_FORK = 0x01
 POLICIES = {1: "SCHED_FIFO", 2: "SCHED_RR", 5: "SCHED_IDLE", 6: "SCHED_DEADLINE"}
@@ -55,9 +53,9 @@ def ask_slice(microseconds: int) -> str:
     if not sys.platform.startswith("linux") or machine not in SYS_SCHED_SETATTR:
         return "the kernel's own time slice (no per-task slice on this system)"
     libc = ctypes.CDLL(None, use_errno=True)
-    mine = _SchedAttr()
-    if libc.syscall(SYS_SCHED_GETATTR[machine], 0, ctypes.byref(mine), ctypes.sizeof(mine), 0) != 0:
-        return f"the kernel's own time slice (sched_getattr: {os.strerror(ctypes.get_errno())})"
+    mine, errno = _attr(libc, machine, 0)
+    if errno:
+        return f"the kernel's own time slice (sched_getattr: {os.strerror(errno)})"
     if mine.sched_policy not in (SCHED_OTHER, SCHED_BATCH):
         policy = POLICIES.get(mine.sched_policy, f"policy {mine.sched_policy}")
         return f"the kernel's own time slice ({policy} takes none of a task's own)"
@@ -95,9 +93,8 @@ def _set_slice(libc: ctypes.CDLL, machine: str, task: int, ns: int) -> str:
     """Thread `task`'s slice set to `ns` (0: the kernel's own; "" when done), its policy, nice
     and reset-on-fork kept as they are (read first: a lower nice would need privilege). A
     thread ended meanwhile is no failure."""
-    attr = _SchedAttr()
-    if libc.syscall(SYS_SCHED_GETATTR[machine], task, ctypes.byref(attr), ctypes.sizeof(attr), 0) != 0:
-        errno = ctypes.get_errno()
+    attr, errno = _attr(libc, machine, task)
+    if errno:
         return "" if errno == ESRCH else f"sched_getattr: {os.strerror(errno)}"
     attr.size = ctypes.sizeof(attr)
     attr.sched_flags &= SCHED_FLAG_RESET_ON_FORK
@@ -110,10 +107,16 @@ def _set_slice(libc: ctypes.CDLL, machine: str, task: int, ns: int) -> str:
 
 def current_slice_ns(libc: ctypes.CDLL, machine: str) -> int:
     """The calling thread's slice as sched_getattr reports it (0 where it reports none)."""
+    attr, errno = _attr(libc, machine, 0)
+    return 0 if errno else int(attr.sched_runtime)
+
+
+def _attr(libc: ctypes.CDLL, machine: str, task: int) -> tuple[_SchedAttr, int]:
+    """Thread `task`'s sched_attr (0: the calling thread's), and the errno of sched_getattr (0: read)."""
     attr = _SchedAttr()
-    if libc.syscall(SYS_SCHED_GETATTR[machine], 0, ctypes.byref(attr), ctypes.sizeof(attr), 0) != 0:
-        return 0
-    return int(attr.sched_runtime)
+    if libc.syscall(SYS_SCHED_GETATTR[machine], task, ctypes.byref(attr), ctypes.sizeof(attr), 0) != 0:
+        return attr, ctypes.get_errno() or -1
+    return attr, 0
 
 
 def _ms(ns: int) -> str:
