@@ -8,7 +8,9 @@ Creates the database `--database` (default stockledger_bench_reserve_http): with
 holding plenty of ATP, by raw SQL); with `--load api` the way a user loads it, right before the
 measure: `serve` up, POST /v1/import of the facility's products (documents of 5,000), then one
 ERP reset (POST /v1/external-inventory-resets, CSV) giving each its stock. Then, for each
-`--clients` count (a fresh database each):
+`--clients` count (a fresh database each), the two below alternating in `--rounds` pairs
+(bench/rounds.py: ours first, right after the load; `--seconds` split among each side's rounds;
+the RATIO is the median of the pairs' ratios), and pgbench -M simple once for history:
   * baseline: pgbench with `--clients` clients running the 5-round-trip script of issue 9
     (reserve_service.PGBENCH_SCRIPT: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT);
   * ours: `stockledger serve --workers N` on that database, driven by wrk with `--clients`
@@ -21,6 +23,7 @@ one reservation row per 201 answer, ATP consumed == units reserved. Appends to b
 
 import argparse
 import os
+import statistics
 import time
 from datetime import UTC, datetime
 
@@ -47,6 +50,7 @@ from reserve_service import (
     run_pgbench,
     url,
 )
+from rounds import Rounds, alternate
 
 NAME = "stockledger_bench_reserve_http"
 
@@ -132,14 +136,12 @@ def run_once(args: argparse.Namespace, clients: int) -> None:
     """One measure at `clients` connections on a fresh database; its report."""
     name = args.database
     loaded = "raw SQL"
-    baselines: tuple[float, float] | None = None
     if args.load == "sql":
         create_database(args.items, name)
     else:
         new_database(name)
+    each = args.seconds / args.rounds
     try:
-        if args.load == "sql":  # as before: the baselines first (their tables are loaded already)
-            baselines = pgbench_both(clients, args)
         env = server_env(name)
         token = create_token(env, "oms", "reserve_http benchmark")
         with serving(env, args.port, args.workers, "--no-access-log") as base:
@@ -149,22 +151,22 @@ def run_once(args: argparse.Namespace, clients: int) -> None:
                     create_baseline_tables(conn)
             # Warm-up: every worker compiles its statements before the clock starts.
             warm = run_wrk(base, reserve_lua(token, args.items, "WARM"), clients, 3)
-            result, use = run_wrk_watched(
-                base, reserve_lua(token, args.items), clients, args.seconds, args.port
-            )
-        if baselines is None:  # through the API: ours right after the load, the baselines after
-            baselines = pgbench_both(clients, args)
+            runs: list[tuple[WrkResult, WorkerUse]] = []
+
+            def ours() -> float:  # a prefix per round keeps the orderIds of the rounds apart
+                lua = reserve_lua(token, args.items, f"H{len(runs)}-")
+                runs.append(run_wrk_watched(base, lua, clients, each, args.port))
+                result = runs[-1][0]
+                return result.statuses.get(201, 0) / result.seconds
+
+            # Ours first, right after the load; pgbench between ours' rounds (serve idle meanwhile).
+            measured = alternate(args.rounds, ours, lambda: run_pgbench(clients, args.items, each, name))
+        simple = run_pgbench(clients, args.items, each, name, protocol="simple")
         check = ledger_check(name)
     finally:
         drop_database(name)
     print(f"loaded through {loaded}")
-    report(args, clients, baselines, warm, result, use, check)
-
-
-def pgbench_both(clients: int, args: argparse.Namespace) -> tuple[float, float]:
-    """pgbench -M prepared (the baseline) and -M simple (history), in tps."""
-    prepared = run_pgbench(clients, args.items, args.seconds, args.database)
-    return prepared, run_pgbench(clients, args.items, args.seconds, args.database, protocol="simple")
+    report(args, clients, measured, simple, warm, runs, check)
 
 
 def main() -> None:
@@ -180,6 +182,12 @@ def main() -> None:
         "--load", choices=["sql", "api"], default="sql", help="raw SQL, or import + reset through the API"
     )
     parser.add_argument("--database", default=NAME, help="the benchmark's database (dropped at the end)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="pairs of wrk and pgbench, alternating (bench/rounds.py), --seconds split among them",
+    )
     args = parser.parse_args()
     for clients in args.clients:
         run_once(args, clients)
@@ -188,60 +196,86 @@ def main() -> None:
 def report(
     args: argparse.Namespace,
     clients: int,
-    baselines: tuple[float, float],
+    measured: Rounds,
+    simple: float,
     warm: WrkResult,
-    result: WrkResult,
-    use: WorkerUse,
+    runs: list[tuple[WrkResult, WorkerUse]],
     check: dict[str, int],
 ) -> None:
-    baseline, simple = baselines  # pgbench -M prepared, -M simple (the baseline before session 7)
-    created = result.statuses.get(201, 0)
+    baseline = statistics.median(measured.baseline)  # pgbench -M prepared, the median round
+    ours = statistics.median(measured.ours)
+    results = [result for result, _ in runs]
+    created = sum(r.statuses.get(201, 0) for r in results)
     answered = created + warm.statuses.get(201, 0)  # the ledger holds the warm-up's too
-    others = {s: n for s, n in result.statuses.items() if s != 201}
-    ours = created / result.seconds
-    ratio = ours / baseline
+    others: dict[int, int] = {}
+    for r in results:
+        for status, n in r.statuses.items():
+            if status != 201:
+                others[status] = others.get(status, 0) + n
+    socket_errors = sum(r.errors for r in results) - sum(others.values())
+    p50 = statistics.median(r.p50_ms for r in results)
+    p99 = max(r.p99_ms for r in results)  # the worst round's
+    slowest_ms = max(r.max_ms for r in results)
+    use = _summed([u for _, u in runs])
+    requests = sum(r.requests for r in results)
+    ratio = measured.ratio
     load = load_average()
     # wrk stops its clock with requests in flight: the server still commits them (≤ 1 per
     # connection per wrk run), so the ledger may hold a few more than the 201 answers counted.
     in_flight = check["rows"] - answered
-    consistent = check["rows"] == check["units"] == check["atp_consumed"] and 0 <= in_flight <= 2 * clients
-    print(f"pgbench -M prepared (5 round trips, {clients} clients): {baseline:.0f} tps")
+    consistent = check["rows"] == check["units"] == check[
+        "atp_consumed"
+    ] and 0 <= in_flight <= 2 * clients * len(runs)
+    print(f"pgbench -M prepared (5 round trips, {clients} clients): {baseline:.0f} tps (median round)")
     print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
     print(
         f"POST /v1/reservations, serve --workers {args.workers}, wrk {clients} connections:"
-        f" {ours:.0f} reservations/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms,"
-        f" other statuses {others or 'none'}, socket errors {result.errors - sum(others.values())}"
+        f" {ours:.0f} reservations/s (median round), p50 {p50:.1f} ms, p99 {p99:.1f} ms (worst round),"
+        f" other statuses {others or 'none'}, socket errors {socket_errors}"
     )
+    print(measured.line("/s"))
     print(
         f"ledger: {check['rows']} reservation rows, {check['units']} units, ATP consumed"
         f" {check['atp_consumed']}, 201 answers {answered} (warm-up included; {in_flight} in flight at the"
-        " end),"
+        " ends of the rounds),"
         f" verify {check['mismatches']} mismatches, items below 0: {check['negative_items']}; load {load}"
     )
-    print(use.line(result.requests))
+    print(use.line(requests))
     print(f"ledger check: {'ok' if consistent and check['mismatches'] == 0 else 'FAILED'}")
-    slowest = "ok" if result.max_ms <= SLOWEST_LIMIT_MS else "OVER"
-    print(f"slowest request {result.max_ms:.0f} ms: LIMIT {slowest} (≤ {SLOWEST_LIMIT_MS:.0f} ms)")
+    slowest = "ok" if slowest_ms <= SLOWEST_LIMIT_MS else "OVER"
+    print(f"slowest request {slowest_ms:.0f} ms: LIMIT {slowest} (≤ {SLOWEST_LIMIT_MS:.0f} ms)")
     print(f"RATIO reserve_http {ratio:.3f}")
     append_results(
         f"\n## reserve_http — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
         f"`.venv/bin/python bench/reserve_http.py --workers {args.workers} --clients {clients}"
-        f" --load {args.load} --items {args.items} --seconds {args.seconds:g}`"
+        f" --load {args.load} --items {args.items} --seconds {args.seconds:g} --rounds {args.rounds}`"
         " (PostgreSQL 15 and the load generator on the"
-        f" same 2-CPU machine; `{result.command}`; load average at the end {load})\n\n"
-        "| run | tps | p50 ms | p99 ms |\n|---|---|---|---|\n"
+        f" same 2-CPU machine; `{results[0].command}`; load average at the end {load})\n\n"
+        "| run (median round) | tps | p50 ms | p99 ms (worst round) |\n|---|---|---|---|\n"
         f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {clients} clients"
         f" | {baseline:.0f} | | |\n"
-        f"| pgbench -M simple (before session 7; ratio {ours / simple:.3f}) | {simple:.0f} | | |\n"
+        f"| pgbench -M simple (before session 7, one round; ratio {ours / simple:.3f}) | {simple:.0f} | | |\n"
         f"| POST /v1/reservations, `serve --workers {args.workers} --no-access-log`,"
         f" wrk {clients} connections"
-        f" | {ours:.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} |\n\n"
-        f"{use.line(result.requests)}.\n\n"
-        f"Slowest request {result.max_ms:.0f} ms (limit 1 s: {slowest}). "
+        f" | {ours:.0f} | {p50:.1f} | {p99:.1f} |\n\n"
+        f"{measured.line('/s')} ({args.rounds} rounds each, {args.seconds / args.rounds:g} s a round).\n\n"
+        f"{use.line(requests)}.\n\n"
+        f"Slowest request {slowest_ms:.0f} ms (limit 1 s: {slowest}). "
         f"RATIO reserve_http {ratio:.3f} (target ≥ 0.35); other statuses {others or 'none'};"
         f" {check['rows']} reservation rows for {answered} answers 201 (warm-up included, {in_flight} in"
-        " flight when wrk stopped), ATP consumed == units reserved:"
+        " flight when the rounds' wrk stopped), ATP consumed == units reserved:"
         f" {'yes' if consistent else 'NO'}; verify: {check['mismatches']} mismatches\n"
+    )
+
+
+def _summed(uses: list[WorkerUse]) -> WorkerUse:
+    """The workers' use over all rounds: CPU and run-queue waits added, the connections as the
+    first round held them, the machine's busy share averaged."""
+    return WorkerUse(
+        connections=uses[0].connections,
+        cpu_ms=[sum(ms) for ms in zip(*(u.cpu_ms for u in uses), strict=True)],
+        queued_ms=[sum(ms) for ms in zip(*(u.queued_ms for u in uses), strict=True)],
+        machine_busy=statistics.fmean(u.machine_busy for u in uses),
     )
 
 

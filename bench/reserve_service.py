@@ -1,7 +1,7 @@
 """Benchmark: single-unit reservations through the service layer, against pgbench in the same run.
 
     .venv/bin/python bench/reserve_service.py [--workers 8] [--items 10000] [--seconds 20]
-                                              [--database stockledger_bench_reserve]
+                                              [--rounds 4] [--database stockledger_bench_reserve]
 
 Creates the database `--database` (default stockledger_bench_reserve; another name lets two
 runs share the server) (1 facility, `--items` products with one item
@@ -14,6 +14,8 @@ each holding plenty of ATP, loaded through the ledger so `verify` holds), then:
     running the 5-round-trip script of issue 9 (BEGIN; guarded UPDATE of the item's ATP; INSERT
     a detail row; INSERT a reservation row; COMMIT) on the same items; also -M simple, the
     baseline of the sessions before 7, printed for history.
+The two alternate in `--rounds` pairs (bench/rounds.py: ABBA, ours first, `--seconds` split
+among the rounds of each side; the RATIO is the median of the pairs' ratios), -M simple once.
 No hand ANALYZE between the load and the runs: the statistics are what a user has.
 Prints `RATIO reserve_service <ours/pgbench>`, runs verify, appends to bench/RESULTS.md.
 """
@@ -24,6 +26,7 @@ import os
 import queue
 import random
 import re
+import statistics
 import subprocess
 import tempfile
 import time
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from rounds import alternate
 from sqlalchemy import text
 
 from stockledger.core import migrate
@@ -157,7 +161,13 @@ def reserve_line(db: Database, order_id: str, facility_id: str, line: ReserveLin
 
 
 def _worker(
-    worker: int, items: int, seconds: float, ready: Any, counts: "mp.Queue[int]", name: str = NAME
+    worker: int,
+    items: int,
+    seconds: float,
+    ready: Any,
+    counts: "mp.Queue[int]",
+    name: str = NAME,
+    run: int = 0,
 ) -> None:
     db = Database(url(name), pool_size=1)
     with db.transaction() as session:  # connected before the clock starts (both pools)
@@ -171,18 +181,19 @@ def _worker(
     deadline = time.time() + seconds
     while time.time() < deadline:
         product = f"P{rng.randrange(items):06d}"
-        reserve_line(db, f"W{worker}-{done}", "F1", ReserveLine("00001", product, Decimal(1)))
+        reserve_line(db, f"W{run}-{worker}-{done}", "F1", ReserveLine("00001", product, Decimal(1)))
         done += 1
     counts.put(done)
     db.dispose()
 
 
-def run_ours(workers: int, items: int, seconds: float, name: str | None = None) -> float:
-    """reserve_line tps of `workers` processes on database `name` (default NAME)."""
+def run_ours(workers: int, items: int, seconds: float, name: str | None = None, run: int = 0) -> float:
+    """reserve_line tps of `workers` processes on database `name` (default NAME); `run` keeps
+    the orderIds of each run of one database apart."""
     ctx = mp.get_context("spawn")
     counts: mp.Queue[int] = ctx.Queue()
     ready = ctx.Barrier(workers)
-    args = [(w, items, seconds, ready, counts, name or NAME) for w in range(workers)]
+    args = [(w, items, seconds, ready, counts, name or NAME, run) for w in range(workers)]
     procs = [ctx.Process(target=_worker, args=a) for a in args]
     for p in procs:
         p.start()
@@ -245,30 +256,45 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--database", default=NAME, help="the benchmark's database (dropped at the end)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="pairs of ours and pgbench, alternating (bench/rounds.py), --seconds split among them",
+    )
     args = parser.parse_args()
     name = args.database
     create_database(args.items, name)
-    baseline = run_pgbench(args.workers, args.items, args.seconds, name)
-    simple = run_pgbench(args.workers, args.items, args.seconds, name, protocol="simple")
-    ours = run_ours(args.workers, args.items, args.seconds, name)
+    each = args.seconds / args.rounds
+    runs = iter(range(args.rounds))
+    measured = alternate(
+        args.rounds,
+        lambda: run_ours(args.workers, args.items, each, name, next(runs)),
+        lambda: run_pgbench(args.workers, args.items, each, name),
+    )
+    simple = run_pgbench(args.workers, args.items, each, name, protocol="simple")
+    ours, baseline = statistics.median(measured.ours), statistics.median(measured.baseline)
     mismatches = count_mismatches(name)
-    ratio = ours / baseline
-    print(f"pgbench -M prepared (5 round trips, {args.workers} clients): {baseline:.0f} tps")
+    ratio = measured.ratio
+    print(f"pgbench -M prepared (5 round trips, {args.workers} clients): {baseline:.0f} tps (median round)")
     print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
-    print(f"reserve_line via the service layer ({args.workers} processes): {ours:.0f} tps")
+    print(f"reserve_line via the service layer ({args.workers} processes): {ours:.0f} tps (median round)")
+    print(measured.line("tps"))
     print(f"verify: {mismatches} mismatches")
     print(f"RATIO reserve_service {ratio:.3f}")
     with (ROOT / "bench" / "RESULTS.md").open("a") as results:
         results.write(
             f"\n## reserve_service — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
             f"`.venv/bin/python bench/reserve_service.py --workers {args.workers} --items {args.items}"
-            f" --seconds {args.seconds:g}{'' if name == NAME else f' --database {name}'}`"
+            f" --seconds {args.seconds:g} --rounds {args.rounds}"
+            f"{'' if name == NAME else f' --database {name}'}`"
             f" (PostgreSQL 15, same machine; load average at the end {os.getloadavg()[0]:.1f})\n\n"
             f"| run | tps |\n|---|---|\n"
             f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.workers} clients "
             f"| {baseline:.0f} |\n"
             f"| pgbench -M simple (before session 7; ratio {ours / simple:.3f}) | {simple:.0f} |\n"
             f"| reserve_line through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
+            f"Medians of {args.rounds} rounds each, {each:g} s a round; {measured.line('tps')}.\n\n"
             f"RATIO reserve_service {ratio:.3f} (target ≥ 0.50); verify: {mismatches} mismatches\n"
         )
     drop_database(name)

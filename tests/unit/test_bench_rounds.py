@@ -1,0 +1,49 @@
+"""bench/rounds.py: ours and the baseline alternate ABBA, ours first, and the RATIO is the median
+of the adjacent pairs' ratios (one slow minute moves one pair, not the result)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "rounds.py"
+
+
+def _rounds() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("rounds_under_test", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sides_alternate_abba_ours_first() -> None:
+    ran: list[str] = []
+
+    def side(name: str, rate: float) -> float:
+        ran.append(name)
+        return rate
+
+    measured = _rounds().alternate(4, lambda: side("ours", 1.0), lambda: side("base", 2.0))
+    assert ran == ["ours", "base", "base", "ours", "ours", "base", "base", "ours"]
+    assert measured.ours == [1.0] * 4
+    assert measured.baseline == [2.0] * 4
+
+
+def test_each_round_pairs_with_its_neighbour_and_the_ratio_is_their_median() -> None:
+    ours = iter([100.0, 90.0, 50.0, 110.0])  # round 3: the machine slowed down for ours alone
+    baseline = iter([200.0, 180.0, 200.0, 220.0])
+    measured = _rounds().alternate(4, lambda: next(ours), lambda: next(baseline))
+    assert [o / b for o, b in zip(measured.ours, measured.baseline, strict=True)] == [0.5, 0.5, 0.25, 0.5]
+    assert measured.ratio == 0.5
+    assert "100/200, 90/180, 50/200, 110/220" in measured.line("/s")
+    assert "median pair ratio 0.500" in measured.line("/s")
+
+
+def test_no_rounds_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one round"):
+        _rounds().alternate(0, lambda: 1.0, lambda: 1.0)
