@@ -201,10 +201,13 @@ def load(
             documents.append((path.name, _read_document(path)))
             reading.finish()
     records = sum(records_in(document) for _, document in documents)
+    committed: list[tuple[str, ImportOutcome]] = []  # what a refusal leaves committed, shown with it
     try:
         with load_progress(console, records, "loading") as loading:
-            outcomes = load_documents(db, documents, loading)
+            outcomes = load_documents(db, documents, loading, committed)
     except AppError as exc:
+        if committed:
+            _print_outcomes(committed)
         err.print(
             f"{exc.code}: {exc.detail}{_error_locations(exc.extra)}",
             style="red",

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from stockledger import cli
 from stockledger.catalog import cli as catalog_cli
 from stockledger.catalog.cli import load_documents
 from stockledger.cli import app
@@ -91,6 +92,52 @@ def test_an_invalid_later_file_is_named_and_nothing_is_written(
     assert "products.0.productId:" in result.output
     assert "products.1.x:" in result.output
     assert _count(db, Facility.facility_id) == 0
+    assert _count(db, Product.product_id) == 0
+
+
+def test_a_refusal_while_writing_shows_what_the_files_before_it_committed(
+    env: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files 1 and 2 commit, file 3 names a location its facility lacks: the outcome table of
+    1 and 2 (they are in the database), then the refusal naming 3; 4 is not written."""
+    monkeypatch.setattr(cli.console, "width", 200)
+    header = {"facilityId": "FW", "facilityLocations": [{"locationSeqId": "L1"}]}
+    files = [
+        _write(tmp_path, "one.json", {**header, "products": [{"productId": "W1"}, {"productId": "W2"}]}),
+        _write(tmp_path, "two.json", {**header, "products": [{"productId": "W3"}]}),
+        _write(
+            tmp_path,
+            "three.json",
+            {
+                **header,
+                "products": [{"productId": "W4", "productFacilityLocations": [{"locationSeqId": "NO"}]}],
+            },
+        ),
+        _write(tmp_path, "four.json", {**header, "products": [{"productId": "W5"}]}),
+    ]
+    result = runner.invoke(app, ["load", *files])
+    assert result.exit_code == 2, result.output
+    table = result.output[: result.output.index("three.json:")]
+    rows = [line for line in table.splitlines() if ".json" in line]
+    assert [row.split()[1] for row in rows] == ["one.json", "two.json"]
+    assert "products 2" in rows[0]
+    assert "products 1" in rows[1]
+    assert "(this document rolled back, the ones before it committed)" in result.output
+    assert "four.json" not in result.output
+    with db.reading() as session:
+        assert sorted(session.scalars(select(Product.product_id))) == ["W1", "W2", "W3"]
+
+
+def test_a_refusal_of_the_first_file_shows_no_table(env: str, db: Database, tmp_path: Path) -> None:
+    header = {"facilityId": "FW", "facilityLocations": [{"locationSeqId": "L1"}]}
+    refused = {
+        **header,
+        "products": [{"productId": "W4", "productFacilityLocations": [{"locationSeqId": "NO"}]}],
+    }
+    result = runner.invoke(app, ["load", _write(tmp_path, "first.json", refused)])
+    assert result.exit_code == 2, result.output
+    assert "first.json: Location NO is not a location of facility FW" in result.output
+    assert "created" not in result.output  # no table: nothing committed
     assert _count(db, Product.product_id) == 0
 
 

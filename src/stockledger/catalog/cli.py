@@ -22,7 +22,10 @@ from stockledger.core.transactions import command_transaction
 
 
 def load_documents(
-    db: Database, documents: list[tuple[str, Any]], tracker: Tracker | None = None
+    db: Database,
+    documents: list[tuple[str, Any]],
+    tracker: Tracker | None = None,
+    committed: list[tuple[str, ImportOutcome]] | None = None,
 ) -> list[tuple[str, ImportOutcome]]:
     """Validate every document first, then import each in a transaction of its own (an upsert:
     safe to repeat); `tracker` (the CLI's progress bar) is ticked per record and settled per
@@ -37,7 +40,8 @@ def load_documents(
     alongside the one ahead where the two cannot meet (catalog/load_turns.py: both a facility's,
     no product in common, the facility and its locations as the one ahead gives them): the
     server writes two at once. A refusal while writing (a missing facility, say) leaves the
-    documents before it committed, none after it.
+    documents before it committed, none after it; `committed` (the caller's list) then holds
+    their outcomes, as the answer would have.
     Cyclic garbage collection is paused for the whole run (core.gc_pause): each collection of
     the oldest generation walked every document's JSON and models again, 2/3 of the CPU of a
     100,000-product load when only the imports were paused. Threads switch quickly for the
@@ -48,7 +52,7 @@ def load_documents(
     if not documents:
         return []
     with collections_paused(), quick_switches():
-        outcomes = []
+        outcomes = committed if committed is not None else []
         added: Counter[str] = Counter()
         try:
             first, rest = documents[0], documents[1:]
@@ -59,7 +63,7 @@ def load_documents(
                 (name, valid, records_in(doc)) for (name, doc), (_, valid) in zip(rest, parsed, strict=True)
             ]
             transaction = partial(command_transaction, db)
-            outcomes.extend(write_in_turn(transaction, db.writes_at_once, later, tracker, _loaded, added))
+            write_in_turn(transaction, db.writes_at_once, later, tracker, _loaded, added, outcomes)
         finally:
             analyze_grown(db.engine, added)  # what committed, even when a later document failed
     return outcomes

@@ -150,13 +150,15 @@ def write_in_turn(
     tracker: Tracker,
     write: Write,
     added: Counter[str],
+    outcomes: list[tuple[str, ImportOutcome]] | None = None,
 ) -> list[tuple[str, ImportOutcome]]:
     """Write `documents` (name, validated document, its records for the bar) with `write`, each
     in a transaction of its own (`open_transaction`: the command's, which owns them), committed
     in their order, two at once where they cannot meet when `at_once`
-    (core.db.Database.writes_at_once); `added` counts the rows the committed ones added. The
-    first refusal, in document order, is raised once every transaction ended (those behind it
-    rolled back); so is an interrupt (those not committed yet roll back)."""
+    (core.db.Database.writes_at_once); `added` counts the rows the committed ones added, and
+    `outcomes` (returned) gets each committed one's outcome appended. The first refusal, in
+    document order, is raised once every transaction ended (those behind it rolled back), the
+    outcomes of those before it appended; so is an interrupt (those not committed yet roll back)."""
     stop = Event()
     turns: list[_Turn] = []
     try:
@@ -175,7 +177,7 @@ def write_in_turn(
         for turn in turns:
             turn.join()
         raise
-    return _answers(turns, added)
+    return _answers(turns, added, [] if outcomes is None else outcomes)
 
 
 def _room_for(at_once: bool, turns: list[_Turn], valid: Parsed) -> bool:
@@ -201,10 +203,11 @@ def _may_overlap(ahead: _Turn, valid: Parsed) -> bool:
     return not ahead.wrote_facility
 
 
-def _answers(turns: list[_Turn], added: Counter[str]) -> list[tuple[str, ImportOutcome]]:
-    """Each committed document's outcome (its rows added counted), up to the first failure,
-    which is raised."""
-    outcomes = []
+def _answers(
+    turns: list[_Turn], added: Counter[str], outcomes: list[tuple[str, ImportOutcome]]
+) -> list[tuple[str, ImportOutcome]]:
+    """`outcomes` with each committed document's outcome appended (its rows added counted), up
+    to the first failure, which is raised."""
     for turn in turns:
         if turn.error is not None:
             raise turn.error
