@@ -2,8 +2,10 @@
 stockledger.__main__"), with its name in the usage line."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -19,3 +21,22 @@ def test_python_m_stockledger_runs_a_command(tmp_path: Path) -> None:
     )
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     assert (tmp_path / "m.db").exists()
+
+
+def test_ctrl_c_while_the_command_line_is_imported_ends_quietly(tmp_path: Path) -> None:
+    """SIGINT 0.1 s after the start lands while the command line is imported (most of a second):
+    exit 130 and one line, not a KeyboardInterrupt traceback (an outside tester), for the
+    console script and for `python -m stockledger` alike."""
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'i.db'}"}
+    script = Path(sys.executable).with_name("stockledger")
+    for command in ([str(script)], [sys.executable, "-m", "stockledger"]):
+        started = subprocess.Popen(
+            [*command, "verify"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        time.sleep(0.1)
+        started.send_signal(signal.SIGINT)
+        out, err = started.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        assert started.returncode == 130, (command, started.returncode, out, err)
+        assert err == "interrupted: nothing was done\n", err
+    assert not (tmp_path / "i.db").exists()  # no command ran
