@@ -50,7 +50,7 @@ from reserve_service import (
     run_pgbench,
     url,
 )
-from rounds import Rounds, alternate
+from rounds import Rounds, alternate, round_seconds
 
 NAME = "stockledger_bench_reserve_http"
 
@@ -132,7 +132,7 @@ def load_through_api(base: str, token: str, items: int) -> str:
     return f"import {imported - started:.1f} s, reset {time.monotonic() - imported:.1f} s"
 
 
-def run_once(args: argparse.Namespace, clients: int) -> None:
+def run_once(args: argparse.Namespace, clients: int, each: int) -> None:
     """One measure at `clients` connections on a fresh database; its report."""
     name = args.database
     loaded = "raw SQL"
@@ -140,7 +140,6 @@ def run_once(args: argparse.Namespace, clients: int) -> None:
         create_database(args.items, name)
     else:
         new_database(name)
-    each = args.seconds / args.rounds
     try:
         env = server_env(name)
         token = create_token(env, "oms", "reserve_http benchmark")
@@ -166,7 +165,7 @@ def run_once(args: argparse.Namespace, clients: int) -> None:
     finally:
         drop_database(name)
     print(f"loaded through {loaded}")
-    report(args, clients, measured, simple, warm, runs, check)
+    report(args, clients, each, measured, simple, warm, runs, check)
 
 
 def main() -> None:
@@ -189,13 +188,15 @@ def main() -> None:
         help="pairs of wrk and pgbench, alternating (bench/rounds.py), --seconds split among them",
     )
     args = parser.parse_args()
+    each = round_seconds(parser, args.seconds, args.rounds)
     for clients in args.clients:
-        run_once(args, clients)
+        run_once(args, clients, each)
 
 
 def report(
     args: argparse.Namespace,
     clients: int,
+    each: int,
     measured: Rounds,
     simple: float,
     warm: WrkResult,
@@ -227,7 +228,10 @@ def report(
         "atp_consumed"
     ] and 0 <= in_flight <= 2 * clients * len(runs)
     print(f"pgbench -M prepared (5 round trips, {clients} clients): {baseline:.0f} tps (median round)")
-    print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
+    print(
+        f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps,"
+        f" ours' median ÷ it {ours / simple:.3f}"
+    )
     print(
         f"POST /v1/reservations, serve --workers {args.workers}, wrk {clients} connections:"
         f" {ours:.0f} reservations/s (median round), p50 {p50:.1f} ms, p99 {p99:.1f} ms (worst round),"
@@ -254,11 +258,12 @@ def report(
         "| run (median round) | tps | p50 ms | p99 ms (worst round) |\n|---|---|---|---|\n"
         f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {clients} clients"
         f" | {baseline:.0f} | | |\n"
-        f"| pgbench -M simple (before session 7, one round; ratio {ours / simple:.3f}) | {simple:.0f} | | |\n"
+        f"| pgbench -M simple (before session 7, one round; ours' median ÷ it {ours / simple:.3f})"
+        f" | {simple:.0f} | | |\n"
         f"| POST /v1/reservations, `serve --workers {args.workers} --no-access-log`,"
         f" wrk {clients} connections"
         f" | {ours:.0f} | {p50:.1f} | {p99:.1f} |\n\n"
-        f"{measured.line('/s')} ({args.rounds} rounds each, {args.seconds / args.rounds:g} s a round).\n\n"
+        f"{measured.line('/s')} ({args.rounds} rounds each, {each} s a round).\n\n"
         f"{use.line(requests)}.\n\n"
         f"Slowest request {slowest_ms:.0f} ms (limit 1 s: {slowest}). "
         f"RATIO reserve_http {ratio:.3f} (target ≥ 0.35); other statuses {others or 'none'};"

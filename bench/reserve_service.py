@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from rounds import alternate
+from rounds import alternate, round_seconds
 from sqlalchemy import text
 
 from stockledger.core import migrate
@@ -263,9 +263,17 @@ def main() -> None:
         help="pairs of ours and pgbench, alternating (bench/rounds.py), --seconds split among them",
     )
     args = parser.parse_args()
+    each = round_seconds(parser, args.seconds, args.rounds)
     name = args.database
     create_database(args.items, name)
-    each = args.seconds / args.rounds
+    try:
+        measure(args, each, name)
+    finally:
+        drop_database(name)
+
+
+def measure(args: argparse.Namespace, each: int, name: str) -> None:
+    """The rounds on database `name`, their report (stdout and bench/RESULTS.md)."""
     runs = iter(range(args.rounds))
     measured = alternate(
         args.rounds,
@@ -277,7 +285,10 @@ def main() -> None:
     mismatches = count_mismatches(name)
     ratio = measured.ratio
     print(f"pgbench -M prepared (5 round trips, {args.workers} clients): {baseline:.0f} tps (median round)")
-    print(f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps, ratio {ours / simple:.3f}")
+    print(
+        f"pgbench -M simple, the baseline before session 7: {simple:.0f} tps,"
+        f" ours' median ÷ it {ours / simple:.3f}"
+    )
     print(f"reserve_line via the service layer ({args.workers} processes): {ours:.0f} tps (median round)")
     print(measured.line("tps"))
     print(f"verify: {mismatches} mismatches")
@@ -292,12 +303,12 @@ def main() -> None:
             f"| run | tps |\n|---|---|\n"
             f"| pgbench -M prepared: BEGIN; guarded UPDATE; 2 INSERTs; COMMIT, {args.workers} clients "
             f"| {baseline:.0f} |\n"
-            f"| pgbench -M simple (before session 7; ratio {ours / simple:.3f}) | {simple:.0f} |\n"
+            f"| pgbench -M simple (before session 7, one round; ours' median ÷ it {ours / simple:.3f})"
+            f" | {simple:.0f} |\n"
             f"| reserve_line through the service layer, {args.workers} processes | {ours:.0f} |\n\n"
             f"Medians of {args.rounds} rounds each, {each:g} s a round; {measured.line('tps')}.\n\n"
             f"RATIO reserve_service {ratio:.3f} (target ≥ 0.50); verify: {mismatches} mismatches\n"
         )
-    drop_database(name)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the adjacent pairs: one slow minute moves one pair, not the result. Ours runs fi
 benchmark that measures "right after a load" still does.
 """
 
+import argparse
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,3 +48,15 @@ def alternate(rounds: int, ours: Callable[[], float], baseline: Callable[[], flo
             theirs.append(baseline())
             mine.append(ours())
     return Rounds(mine, theirs)
+
+
+def round_seconds(parser: argparse.ArgumentParser, seconds: float, rounds: int) -> int:
+    """Each round's whole seconds, the same on both sides (pgbench -T and wrk -d take whole
+    seconds): `seconds` split among `rounds`. Checked before the benchmark creates anything: a
+    usage error (exit 2) unless there is a round and each gets a second at least."""
+    if rounds < 1:
+        parser.error("--rounds must be at least 1")
+    each = int(seconds // rounds)
+    if each < 1:
+        parser.error(f"--seconds {seconds:g} among {rounds} rounds leaves less than 1 s a round")
+    return each

@@ -195,31 +195,38 @@ def load(
 
     db = open_database(user_or_exit(user), migrate=True)
     documents = []
-    with load_progress(console, len(files), "reading") as reading, collections_paused():
-        for path in files:
-            reading.start(path.name, 1)
-            documents.append((path.name, _read_document(path)))
-            reading.finish()
+    try:
+        with load_progress(console, len(files), "reading") as reading, collections_paused():
+            for path in files:
+                reading.start(path.name, 1)
+                documents.append((path.name, _read_document(path)))
+                reading.finish()
+    except KeyboardInterrupt as exc:
+        err.print("interrupted while reading the files: nothing written", style="red", soft_wrap=True)
+        raise typer.Exit(130) from exc
     records = sum(records_in(document) for _, document in documents)
-    committed: list[tuple[str, ImportOutcome]] = []  # what a refusal leaves committed, shown with it
+    committed: list[tuple[str, ImportOutcome]] = []  # what a stop leaves committed, shown with it
     try:
         with load_progress(console, records, "loading") as loading:
             outcomes = load_documents(db, documents, loading, committed)
-    except AppError as exc:
+    except BaseException as exc:  # a refusal, Ctrl-C, a lost connection: first, what committed
         if committed:
             _print_outcomes(committed)
-        err.print(
-            f"{exc.code}: {exc.detail}{_error_locations(exc.extra)}",
-            style="red",
-            markup=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from exc
-    except KeyboardInterrupt as exc:  # as `reset` does: no traceback; the document being written rolled back
-        err.print(
-            "[red]interrupted: the document being written rolled back, the ones before it committed[/red]"
-        )
-        raise typer.Exit(130) from exc
+        if isinstance(exc, AppError):
+            err.print(
+                f"{exc.code}: {exc.detail}{_error_locations(exc.extra)}",
+                style="red",
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from exc
+        if isinstance(exc, KeyboardInterrupt):  # as `reset` does: no traceback
+            done = "the ones above committed" if committed else "nothing committed"
+            err.print(
+                f"interrupted: the document being written rolled back, {done}", style="red", soft_wrap=True
+            )
+            raise typer.Exit(130) from exc
+        raise
     _print_outcomes(outcomes)
 
 
@@ -389,9 +396,12 @@ def _exit_quietly(signum: int, frame: object) -> None:
 
 
 def _print_outcomes(outcomes: list[tuple[str, "ImportOutcome"]]) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("document", "type", "created", "updated", "unchanged", "ledger rows written")
+    # the document's name folded, never cut short: which files committed is the point of the table
+    table = Table(
+        Column("document", overflow="fold"), "type", "created", "updated", "unchanged", "ledger rows written"
+    )
     for name, outcome in outcomes:
         # the rows written (created, updated) and those there as given (unchanged: not written)
         rows = (outcome.created, outcome.updated, outcome.unchanged)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from stockledger import cli
@@ -137,6 +138,7 @@ def test_a_refusal_of_the_first_file_shows_no_table(env: str, db: Database, tmp_
     result = runner.invoke(app, ["load", _write(tmp_path, "first.json", refused)])
     assert result.exit_code == 2, result.output
     assert "first.json: Location NO is not a location of facility FW" in result.output
+    assert "(nothing committed)" in result.output
     assert "created" not in result.output  # no table: nothing committed
     assert _count(db, Product.product_id) == 0
 
@@ -214,10 +216,67 @@ def test_ctrl_c_while_loading_exits_130_without_a_traceback(
     monkeypatch.setattr(catalog_cli, "load_parsed", interrupted_on_the_second)
     result = runner.invoke(app, ["load", first, second])
     assert result.exit_code == 130, result.output
-    assert "interrupted" in result.output
+    assert "Traceback" not in result.output
+    table, _, stop = result.output.partition("interrupted:")
+    assert "a.json" in table  # what committed, above the interrupt
+    assert "b.json" not in table
+    assert "the document being written rolled back, the ones above committed" in stop
+    with db.reading() as session:
+        assert list(session.scalars(select(Facility.facility_id))) == ["FA"]
+
+
+def test_ctrl_c_in_the_first_file_says_nothing_committed(
+    env: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(catalog_cli, "load_parsed", interrupted)
+    result = runner.invoke(app, ["load", _write(tmp_path, "a.json", {"facilityId": "FA"})])
+    assert result.exit_code == 130, result.output
+    assert "interrupted: the document being written rolled back, nothing committed" in result.output
+    assert "a.json" not in result.output  # no table
+    assert _count(db, Facility.facility_id) == 0
+
+
+def test_a_lost_connection_after_a_commit_still_shows_what_committed(
+    env: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the connection while the second file is written (an outside tester:
+    pg_terminate_backend): the first file's row of the table, then the error as before."""
+    first = _write(tmp_path, "a.json", {"facilityId": "FA"})
+    second = _write(tmp_path, "b.json", {"facilityId": "FB"})
+    loaded = catalog_cli.load_parsed
+
+    def cut_on_the_second(session: Any, parsed: Any, tick: Any, *placed: Any) -> Any:
+        if parsed[1].facility_id == "FB":
+            raise OperationalError(
+                "INSERT …", {}, Exception("terminating connection due to administrator command")
+            )
+        return loaded(session, parsed, tick, *placed)
+
+    monkeypatch.setattr(catalog_cli, "load_parsed", cut_on_the_second)
+    result = runner.invoke(app, ["load", first, second])
+    assert result.exit_code == 2, result.output
+    table, found, _ = result.output.partition("terminating connection")
+    assert found  # the error, as before
+    assert "a.json" in table
+    assert "b.json" not in result.output
     assert "Traceback" not in result.output
     with db.reading() as session:
         assert list(session.scalars(select(Facility.facility_id))) == ["FA"]
+
+
+def test_a_narrow_table_folds_the_file_names_never_cuts_them(
+    env: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli.console, "width", 40)
+    name = "catalog_2026_01_products_of_the_north.json"
+    result = runner.invoke(app, ["load", _write(tmp_path, name, {"facilityId": "FA"})])
+    assert result.exit_code == 0, result.output
+    cells = [line.split("│")[1].strip() for line in result.output.splitlines() if line.count("│") > 2]
+    assert "…" not in "".join(cells)  # the other columns' headers may be cut; the name is not
+    assert name in "".join(cells)
 
 
 def test_load_reads_quantities_exactly_as_the_api_does(
@@ -251,3 +310,16 @@ def test_a_document_naming_a_member_twice_is_refused_by_load_as_by_the_api(
     assert 'products.0.productId: the member "productId" appears twice in one object' in result.output
     assert "nothing written" in result.output
     assert (_count(db, Facility.facility_id), _count(db, Product.product_id)) == (0, 0)
+
+
+def test_ctrl_c_while_the_files_are_read_says_nothing_was_written(
+    env: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(path: Path) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_read_document", interrupted)
+    result = runner.invoke(app, ["load", _write(tmp_path, "a.json", {"facilityId": "FA"})])
+    assert result.exit_code == 130, result.output
+    assert "interrupted while reading the files: nothing written" in result.output
+    assert _count(db, Facility.facility_id) == 0

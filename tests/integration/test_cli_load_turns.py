@@ -274,9 +274,13 @@ def test_an_interrupt_ends_a_document_waiting_on_a_row_lock_at_once(db: Database
         assert main is not None
         threading.Timer(1.5, signal.pthread_kill, (main, signal.SIGINT)).start()
         started = time.monotonic()
+        committed: list[Any] = []
         with pytest.raises(KeyboardInterrupt):  # the second document waits for A1 (written on a thread)
-            load_documents(db, [("1.json", _products("Z1")), ("2.json", _products("A2", "A1"))])
+            load_documents(
+                db, [("1.json", _products("Z1")), ("2.json", _products("A2", "A1"))], None, committed
+            )
         assert time.monotonic() - started < 10  # not once this client lets A1 go
+        assert [name for name, _ in committed] == ["1.json"]  # what `load` shows above the interrupt
         other.rollback()
     with db.reading() as session:
         assert sorted(session.scalars(select(Product.product_id))) == ["A1", "Z1"]

@@ -47,3 +47,19 @@ def test_each_round_pairs_with_its_neighbour_and_the_ratio_is_their_median() -> 
 def test_no_rounds_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one round"):
         _rounds().alternate(0, lambda: 1.0, lambda: 1.0)
+
+
+def test_each_round_gets_whole_seconds_and_impossible_splits_are_usage_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    round_seconds = _rounds().round_seconds
+    parser = argparse.ArgumentParser(prog="bench")
+    assert round_seconds(parser, 20, 4) == 5
+    assert round_seconds(parser, 5, 2) == 2  # the same whole seconds on both sides (pgbench -T, wrk -d)
+    for seconds, rounds, message in ((8, 0, "--rounds must be at least 1"), (2, 3, "less than 1 s a round")):
+        with pytest.raises(SystemExit) as stopped:
+            round_seconds(parser, seconds, rounds)
+        assert stopped.value.code == 2
+        assert message in capsys.readouterr().err

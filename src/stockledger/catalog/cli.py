@@ -93,7 +93,7 @@ def _first_held(
     tracker.start(name, records_in(document))
     try:
         with command_transaction(db) as session:
-            outcome, grown = _loaded(name, session, valid, tracker)
+            outcome, grown = _loaded(name, session, valid, tracker, written="nothing committed")
             _all_valid(validating, refused)
     except AppError:
         _all_valid(validating, refused)  # a later document's refusal is the answer
@@ -116,12 +116,18 @@ def _parsed(name: str, document: Any) -> Parsed:
 
 
 def _loaded(
-    name: str, session: Session, valid: Parsed, tracker: Tracker, alongside: Alongside = ALONE
+    name: str,
+    session: Session,
+    valid: Parsed,
+    tracker: Tracker,
+    alongside: Alongside = ALONE,
+    *,
+    written: str = "this document rolled back, the ones before it committed",
 ) -> tuple[ImportOutcome, dict[str, int]]:
     try:
         return load_parsed(session, valid, tracker.tick, alongside)
     except AppError as exc:
-        raise _named(name, exc, "this document rolled back, the ones before it committed") from exc
+        raise _named(name, exc, written) from exc
 
 
 def _named(name: str, exc: AppError, written: str) -> AppError:
