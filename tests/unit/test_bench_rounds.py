@@ -1,24 +1,15 @@
 """bench/rounds.py: ours and the baseline alternate ABBA, ours first, and the RATIO is the median
 of the adjacent pairs' ratios (one slow minute moves one pair, not the result)."""
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "rounds.py"
+from tests.bench_support import bench_module
 
 
 def _rounds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rounds_under_test", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("rounds")
 
 
 def test_the_sides_alternate_abba_ours_first() -> None:
