@@ -26,6 +26,7 @@ import os
 import queue
 import random
 import re
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -265,6 +266,8 @@ def main() -> None:
     args = parser.parse_args()
     each = round_seconds(parser, args.seconds, args.rounds)
     name = args.database
+    # `timeout`, kill: end as Ctrl-C does, through the `finally` that drops the database
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     create_database(args.items, name)
     try:
         measure(args, each, name)

@@ -220,12 +220,14 @@ def load(
                 soft_wrap=True,
             )
             raise typer.Exit(2) from exc
+        done = "the ones above committed" if committed else "nothing committed"
         if isinstance(exc, KeyboardInterrupt):  # as `reset` does: no traceback
-            done = "the ones above committed" if committed else "nothing committed"
             err.print(
                 f"interrupted: the document being written rolled back, {done}", style="red", soft_wrap=True
             )
             raise typer.Exit(130) from exc
+        # a connection the server ended, say: what was kept, then the error (database_command's line)
+        err.print(f"stopped: the document being written rolled back, {done}", style="red", soft_wrap=True)
         raise
     _print_outcomes(outcomes)
 
@@ -398,10 +400,9 @@ def _exit_quietly(signum: int, frame: object) -> None:
 def _print_outcomes(outcomes: list[tuple[str, "ImportOutcome"]]) -> None:
     from rich.table import Column, Table
 
-    # the document's name folded, never cut short: which files committed is the point of the table
-    table = Table(
-        Column("document", overflow="fold"), "type", "created", "updated", "unchanged", "ledger rows written"
-    )
+    # folded, never cut short ("catalog_202…", "pr… 10"): what committed is the point of the table
+    headers = ("document", "type", "created", "updated", "unchanged", "ledger rows written")
+    table = Table(*(Column(header, overflow="fold") for header in headers))
     for name, outcome in outcomes:
         # the rows written (created, updated) and those there as given (unchanged: not written)
         rows = (outcome.created, outcome.updated, outcome.unchanged)

@@ -261,6 +261,7 @@ def test_a_lost_connection_after_a_commit_still_shows_what_committed(
     table, found, _ = result.output.partition("terminating connection")
     assert found  # the error, as before
     assert "a.json" in table
+    assert "stopped: the document being written rolled back, the ones above committed" in table
     assert "b.json" not in result.output
     assert "Traceback" not in result.output
     with db.reading() as session:
@@ -274,9 +275,10 @@ def test_a_narrow_table_folds_the_file_names_never_cuts_them(
     name = "catalog_2026_01_products_of_the_north.json"
     result = runner.invoke(app, ["load", _write(tmp_path, name, {"facilityId": "FA"})])
     assert result.exit_code == 0, result.output
-    cells = [line.split("│")[1].strip() for line in result.output.splitlines() if line.count("│") > 2]
-    assert "…" not in "".join(cells)  # the other columns' headers may be cut; the name is not
-    assert name in "".join(cells)
+    rows = [line.split("│")[1:-1] for line in result.output.splitlines() if line.count("│") > 2]
+    assert "…" not in result.output  # no cell cut short: "pr… 10" said nothing of what was created
+    assert name in "".join(row[0].strip() for row in rows)
+    assert "".join(row[2].strip() for row in rows) == "facilities 1"  # created: folded, all of it
 
 
 def test_load_reads_quantities_exactly_as_the_api_does(
