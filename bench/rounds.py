@@ -30,7 +30,8 @@ class Rounds:
     def line(self, unit: str) -> str:
         pairs = ", ".join(f"{o:.0f}/{b:.0f}" for o, b in zip(self.ours, self.baseline, strict=True))
         return (
-            f"rounds (ours/baseline {unit}, pairs as they ran): {pairs}; median pair ratio {self.ratio:.3f}"
+            f"rounds (ours/baseline {unit}, pairs in the order run): {pairs};"
+            f" median pair ratio {self.ratio:.3f}"
         )
 
 
