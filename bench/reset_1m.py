@@ -8,8 +8,9 @@ and products set-based, then runs the CLI as a subprocess twice, measuring wall 
 peak RSS of the child: an initial load (every facility item is created), then VACUUM ANALYZE
 and CHECKPOINT, and a sync that changes every line (half by quantityOnHand, half by
 availableToPromise). The baseline applies the same sync file with hand-written SQL in one
-transaction (COPY into a temp table, UPDATE … FROM, INSERT … SELECT of the detail rows, the
-audit row) on a clone of the database as it was before our sync. Prints
+transaction (COPY into a temp table, the diffs into another, ANALYZE of it, UPDATE … FROM,
+INSERT … SELECT of the detail rows, the audit row) on a clone of the database as it was before
+our sync, with the memory the product's reset gives itself (BASELINE_SETTINGS). Prints
 `RATIO reset_1m <ours/baseline>` (another --lines: reset_100k, … `label`) and appends to
 bench/RESULTS.md under the same name, with the CPU seconds of each
 run: the `stockledger reset` child's (user + system) and its database's server processes' (read
