@@ -2,6 +2,8 @@
 they grew substantially, once per run, after the commit; a small change analyses nothing.
 (SQLite keeps no statistics unless asked to: nothing is run there.)"""
 
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -207,3 +209,44 @@ def test_the_first_imports_of_a_new_server_on_a_small_pool_do_not_wait_for_each_
     assert took < 20, took  # the pool's wait is 30 s
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM product")).scalar_one() == 4_000
+
+
+def test_an_interrupted_load_analyses_what_committed_before_the_interrupt(fresh: Database) -> None:
+    """Ctrl-C while a later document waits: the documents committed on the load's threads before
+    it count too, and the tables they grew are analysed before the load stops."""
+    load_documents(fresh, [("0.json", _named("A1"))])
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_once_committed() -> None:  # the big document committed, the last one waiting
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with fresh.engine.connect() as conn:
+                if conn.execute(text("SELECT count(*) FROM product")).scalar_one() > ITEMS:
+                    break
+            time.sleep(0.05)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    committed: list[Any] = []
+    with fresh.engine.connect() as other:
+        other.execute(text("SELECT product_id FROM product WHERE product_id = 'A1' FOR UPDATE"))
+        watcher = threading.Thread(target=interrupt_once_committed, daemon=True)
+        watcher.start()
+        documents = [
+            ("1.json", _named("Z1")),
+            ("2.json", _facility(ITEMS)),  # written on a thread of the load's
+            ("3.json", {**_facility(0), "products": [{"productId": "A1", "productName": "Renamed"}]}),
+        ]
+        with pytest.raises(KeyboardInterrupt):  # 3.json waits to rename A1, which `other` holds
+            load_documents(fresh, documents, None, committed)
+        watcher.join(timeout=30)
+        other.rollback()
+    assert [name for name, _ in committed] == ["1.json", "2.json"]
+    stats = _stats(fresh, GROWN_BY_LOAD)
+    for name in GROWN_BY_LOAD:
+        assert stats[name][0] is not None, name  # analysed: before the fix, only 1.json's row counted
+        assert stats[name][1] == ITEMS + 2, name  # A1, Z1 and the 2,000
+
+
+def _named(*products: str) -> dict[str, Any]:
+    return {**_facility(0), "products": [{"productId": p, "productFacility": {}} for p in products]}

@@ -158,8 +158,8 @@ def write_in_turn(
     (core.db.Database.writes_at_once); `added` counts the rows the committed ones added, and
     `outcomes` (returned) gets each committed one's outcome appended. The first refusal, in
     document order, is raised once every transaction ended (those behind it rolled back), the
-    outcomes of those before it appended; so is an interrupt (those not committed yet roll back),
-    the outcomes of those that committed before it appended."""
+    outcomes and rows added of those before it counted; so is an interrupt (those not committed
+    yet roll back), the outcomes and rows added of those that committed before it counted."""
     stop = Event()
     turns: list[_Turn] = []
     try:
@@ -177,10 +177,11 @@ def write_in_turn(
             turn.cancel()  # a statement running (or waiting on a lock) ends now, not at its end
         for turn in turns:
             turn.join()
-        if outcomes is not None:  # those that committed before the stop, in their order
-            for turn in turns:
-                if turn.loaded is None:
-                    break
+        for turn in turns:  # those that committed before the stop, in their order
+            if turn.loaded is None:
+                break
+            added.update(turn.loaded[1])  # ANALYZEd by the caller all the same
+            if outcomes is not None:
                 outcomes.append((turn.name, turn.loaded[0]))
         raise
     return _answers(turns, added, [] if outcomes is None else outcomes)
