@@ -235,7 +235,8 @@ def load(
 def _read_document(path: Path) -> Any:
     """A file's JSON, its numbers exact (as POST /v1/import reads them: 1.0000000000000001 is
     refused for its decimals, not read as the float 1.0); not UTF-8, not JSON or an object naming
-    a member twice (core.strict_json): one line naming the file, exit 2 (nothing written)."""
+    a member twice (core.strict_json), nested too deep, or a number too long to convert: one line
+    naming the file, exit 2 (nothing written)."""
     try:
         return strict_json.loads(path.read_text(encoding="utf-8"))
     except strict_json.DuplicateMember as exc:  # as POST /v1/import refuses it
@@ -247,6 +248,16 @@ def _read_document(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         err.print(
             f"{path}: not valid JSON: {exc}; nothing written", style="red", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(2) from exc
+    except RecursionError as exc:  # arrays or objects nested thousands deep
+        err.print(
+            f"{path}: nested too deep to read; nothing written", style="red", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(2) from exc
+    except ValueError as exc:  # a number the reader will not convert: an integer of over 4,300 digits
+        err.print(
+            f"{path}: cannot be read: {exc}; nothing written", style="red", markup=False, soft_wrap=True
         )
         raise typer.Exit(2) from exc
 

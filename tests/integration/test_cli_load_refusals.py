@@ -325,3 +325,28 @@ def test_ctrl_c_while_the_files_are_read_says_nothing_was_written(
     assert result.exit_code == 130, result.output
     assert "interrupted while reading the files: nothing written" in result.output
     assert _count(db, Facility.facility_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"facilityId": "FD", "products": [], "x": ' + "1" * 5000 + "}", "deep.json: cannot be read: "),
+        ("[" * 100_000 + "]" * 100_000, "deep.json: nested too deep to read; nothing written"),
+        ('{"a": ' * 5_000 + "1" + "}" * 5_000, "deep.json: nested too deep to read; nothing written"),
+    ],
+    ids=["integer-of-5000-digits", "arrays-100000-deep", "objects-5000-deep"],
+)
+def test_json_past_what_the_reader_takes_is_one_line_naming_the_file(
+    env: str, db: Database, tmp_path: Path, text: str, said: str
+) -> None:
+    """An outside tester's files: a 5,000-digit integer (Python's int conversion limit) and
+    nesting past the interpreter's recursion limit ended `load` in a traceback, exit 1."""
+    good = _write(tmp_path, "a.json", {"facilityId": "FA", "products": [{"productId": "PA"}]})
+    (tmp_path / "deep.json").write_text(text)
+    result = runner.invoke(app, ["load", good, str(tmp_path / "deep.json")])
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert "nothing written" in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert _count(db, Facility.facility_id) == 0

@@ -89,8 +89,8 @@ def _in_transaction(db: Database, db_url: str, wal_before: int) -> bool:
     return _wal_size(db_url) > wal_before + 2_000_000  # pages spilled from the open transaction
 
 
-def test_a_kill_9_midway_leaves_nothing_applied(db: Database, db_url: str, tmp_path: Path) -> None:
-    products = 30_000
+def _big_file(db: Database, tmp_path: Path, products: int = 30_000) -> Path:
+    """A facility F of `products` products, and a reset file stocking each of them."""
     with db.transaction() as session:
         session.execute(
             text(
@@ -103,20 +103,50 @@ def test_a_kill_9_midway_leaves_nothing_applied(db: Database, db_url: str, tmp_p
     with big.open("w") as f:
         f.write(HEADER)
         f.writelines(f"F,P{n:06d},{n % 97 + 1},\n" for n in range(products))
+    return big
+
+
+def _started(db: Database, db_url: str, big: Path) -> "subprocess.Popen[str]":
+    """`stockledger reset big` in a child, once its transaction has written."""
     wal_before = _wal_size(db_url)
     child = subprocess.Popen(
         [str(STOCKLEDGER), "reset", str(big), "--batch-size", "200"],
         env={**os.environ, "STOCKLEDGER_DATABASE_URL": db_url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 120
     while not _in_transaction(db, db_url, wal_before):
         assert child.poll() is None, "the reset finished before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    return child
+
+
+def test_a_kill_9_midway_leaves_nothing_applied(db: Database, db_url: str, tmp_path: Path) -> None:
+    child = _started(db, db_url, _big_file(db, tmp_path))
     child.send_signal(signal.SIGKILL)
-    assert child.wait() == -signal.SIGKILL
+    child.communicate()
+    assert child.returncode == -signal.SIGKILL
+    _nothing_applied(db)
+
+
+def test_ctrl_c_midway_says_so_on_stderr_and_leaves_nothing_applied(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    """Off a terminal (a cron job's log) Ctrl-C, or the SIGINT of a supervisor, ended the run
+    with exit 130 and not a word (outside tester): now one line on stderr says what happened."""
+    child = _started(db, db_url, _big_file(db, tmp_path))
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert "big.csv: interrupted; nothing applied (its one transaction rolled back)" in stderr
+    assert "Traceback" not in stderr
+    _nothing_applied(db)
+
+
+def _nothing_applied(db: Database) -> None:
     with db.reading() as session:
         assert session.scalar(select(func.count()).select_from(InventoryItemDetail)) == 0
         assert session.scalar(select(func.count()).select_from(ExternalInventoryReset)) == 0
@@ -146,3 +176,22 @@ def test_reset_table_shows_the_ids_a_failed_line_gave(
         ["4", "invalid_line", "'[red]X'", "FG001"],
         ["5", "invalid_line", "FACILITY_1", "FG002"],
     ]
+
+
+def test_a_source_longer_than_the_audit_row_takes_is_refused_before_anything(
+    env: str, seeded: Database, tmp_path: Path
+) -> None:
+    """A 300-character --source ended in the database's "value too long" traceback, exit 1
+    (outside tester); the API refuses the same source with a 422."""
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "FACILITY_1,FG001,50,\n")
+    result = runner.invoke(app, ["reset", str(good), "--source", "s" * 256])
+    assert result.exit_code == 2, result.output
+    assert "--source: at most 255 characters (got 256)" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    with seeded.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ExternalInventoryReset)) == 0
+    kept = runner.invoke(app, ["reset", str(good), "--source", "s" * 255])
+    assert kept.exit_code == 0, kept.output
+    with seeded.reading() as session:
+        assert session.scalars(select(ExternalInventoryReset.source)).all() == ["s" * 255]

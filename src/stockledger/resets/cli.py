@@ -20,6 +20,7 @@ from stockledger.resets.sources import csv_lines
 
 SHOWN_FAILURES = 20
 KEPT_FAILURES = 1_000  # a file of a million bad lines must not fill memory with their reports
+SOURCE_MOST = 255  # characters of the audit row's source (resets/schemas.py, the API's ?source=)
 
 console = Console()
 err = Console(stderr=True)
@@ -45,6 +46,9 @@ def reset(
     every line applied, 1 when some lines failed (the others are applied), 2 when the file
     cannot be used at all (nothing applied).
     """
+    if source is not None and len(source) > SOURCE_MOST:  # as the API's ?source= and "source" refuse it
+        _say(f"stockledger: --source: at most {SOURCE_MOST} characters (got {len(source)})")
+        raise typer.Exit(2)
     db = open_database(user_or_exit(user))
     # What start-up built lives as long as the command: out of the collector's way, so the full
     # collections a million-line run triggers walk only its own objects (bench/reset_1m.py:
@@ -66,11 +70,19 @@ def reset(
         detail = f"{exc.code}: {exc.detail}" if isinstance(exc, AppError) else f"not UTF-8: {exc}"
         err.print(f"[red]{file}: {detail}; nothing applied[/red]")
         raise typer.Exit(2) from exc
+    except KeyboardInterrupt as exc:  # said on stderr too: a log of a run off a terminal shows why
+        _say(f"{file}: interrupted; nothing applied (its one transaction rolled back)")
+        raise typer.Exit(130) from exc
     finally:
         db.dispose()
     _print_outcome(outcome)
     if outcome.lines_failed:
         raise typer.Exit(1)
+
+
+def _say(line: str) -> None:
+    """One line on stderr, in red, as given (no markup), unwrapped: a log's line."""
+    err.print(line, style="red", markup=False, soft_wrap=True)
 
 
 def _print_outcome(outcome: ResetOutcome) -> None:
