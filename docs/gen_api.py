@@ -63,7 +63,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "without `physicalInventoryDate` is dated by its first load, and a reload keeps that date. "
         "At most 50,000 records (objects and array elements); an item's total "
         "at most 10^12 units. Only the members the format lists: another (`inventoryItemVariances` in "
-        "a facility document) is 422 `extra_forbidden` naming it, and nothing is loaded. The OFBiz "
+        "a facility document) is 422 `extra_forbidden` naming it, and nothing is loaded. A product "
+        "document on its own names no facility: its `productFacility` or `productFacilityLocations` is "
+        "422 `validation_failed` naming it (they go under the product in its facility's document). The OFBiz "
         "entity engine's audit stamps (`lastUpdatedStamp`, `lastUpdatedTxStamp`, `createdStamp`, "
         "`createdTxStamp`), on every record of an OFBiz export, are accepted and not stored.",
         ("validation_failed", "malformed_json", "not_found", "conflict", "quantity_overflow"),

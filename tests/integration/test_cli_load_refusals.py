@@ -350,3 +350,48 @@ def test_json_past_what_the_reader_takes_is_one_line_naming_the_file(
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert _count(db, Facility.facility_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "loc"),
+    [
+        ({"productFacility": {"minimumStock": 1}}, "productFacility"),
+        (
+            {"productFacilityLocations": [{"locationSeqId": "L01", "minimumStock": 4}]},
+            "productFacilityLocations",
+        ),
+    ],
+    ids=["productFacility", "productFacilityLocations"],
+)
+def test_a_product_document_with_facility_settings_is_refused_not_half_loaded(
+    env: str, db: Database, client: TestClient, tmp_path: Path, settings: dict[str, Any], loc: str
+) -> None:
+    """A product document on its own names no facility: its settings for one were dropped and
+    the answer counted the product alone (outside tester). Refused by both doors, nothing written."""
+    document = {"productId": "SOLO1", "productName": "solo", **settings}
+    answer = client.post("/v1/import", json=document)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    (error,) = answer.json()["errors"]
+    assert error["loc"] == [loc]
+    assert "names no facility" in error["msg"]
+    result = runner.invoke(app, ["load", _write(tmp_path, "solo.json", document)])
+    assert result.exit_code == 2, result.output
+    assert f"solo.json: The document does not match its schema (nothing written)\n  {loc}: a product" in (
+        result.output
+    )
+    assert _count(db, Product.product_id) == 0
+
+
+def test_a_product_document_without_facility_settings_still_loads(
+    env: str, db: Database, client: TestClient
+) -> None:
+    empty = {
+        "productId": "SOLO2",
+        "productName": "solo",
+        "productFacility": None,
+        "productFacilityLocations": [],
+    }
+    answer = client.post("/v1/import", json=empty)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["created"] == {"products": 1}

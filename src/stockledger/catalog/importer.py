@@ -89,7 +89,7 @@ def parse_document(document: Any) -> Parsed:
         if "facilityId" in document:
             return "facility", _parse(FacilityDoc, document)
         if "productId" in document:
-            return "product", _parse(ProductDoc, document)
+            return "product", _without_facility_settings(_parse(ProductDoc, document))
     raise ValidationFailed(
         "Unrecognised document: expected a facility (facilityId), a product (productId), a list of "
         "InventoryItems, or a PhysicalInventory (physicalInventoryId)"
@@ -136,6 +136,30 @@ def import_parsed(
     outcome = ImportOutcome("product")
     import_products(session, [doc], outcome)
     return outcome
+
+
+def _without_facility_settings(doc: ProductDoc) -> ProductDoc:
+    """A product document on its own names no facility: its productFacility or
+    productFacilityLocations would have nowhere to go (they were dropped, the answer counting
+    the product alone: an outside tester's find). Refused: they belong in the facility's
+    document, under its products."""
+    given = [
+        {"loc": [name], "msg": _NO_FACILITY, "type": "facility_settings_without_facility"}
+        for name, value in (
+            ("productFacility", doc.product_facility),
+            ("productFacilityLocations", doc.product_facility_locations),
+        )
+        if value
+    ]
+    if given:
+        raise ValidationFailed("The document does not match its schema", **listed_errors(given))
+    return doc
+
+
+_NO_FACILITY = (
+    "a product document names no facility: give the product's settings for a facility in that "
+    "facility's document (facilityId, then products), not here"
+)
 
 
 def _parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
