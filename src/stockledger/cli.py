@@ -238,7 +238,7 @@ def _read_document(path: Path) -> Any:
     a member twice (core.strict_json), nested too deep, or a number too long to convert: one line
     naming the file, exit 2 (nothing written)."""
     try:
-        return strict_json.loads(path.read_text(encoding="utf-8"))
+        return strict_json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM, as POST /v1/import takes it
     except strict_json.DuplicateMember as exc:  # as POST /v1/import refuses it
         err.print(f"{path}: {exc}; nothing written", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc

@@ -395,3 +395,19 @@ def test_a_product_document_without_facility_settings_still_loads(
     answer = client.post("/v1/import", json=empty)
     assert answer.status_code == 200, answer.text
     assert answer.json()["created"] == {"products": 1}
+
+
+def test_a_file_starting_with_a_byte_order_mark_loads_as_the_api_takes_it(
+    env: str, db: Database, client: TestClient, tmp_path: Path
+) -> None:
+    """POST /v1/import took a UTF-8 BOM before the JSON, `load` refused the same file (outside tester)."""
+    document = {"facilityId": "FB", "facilityName": "bom", "products": [{"productId": "PB"}]}
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(document).encode())
+    answer = client.post(
+        "/v1/import", content=path.read_bytes(), headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
+    result = runner.invoke(app, ["load", str(path)])
+    assert result.exit_code == 0, result.output
+    assert _count(db, Product.product_id) == 1

@@ -195,3 +195,15 @@ def test_a_source_longer_than_the_audit_row_takes_is_refused_before_anything(
     assert kept.exit_code == 0, kept.output
     with seeded.reading() as session:
         assert session.scalars(select(ExternalInventoryReset.source)).all() == ["s" * 255]
+
+
+def test_a_file_starting_with_a_blank_line_is_told_where_its_header_must_be(
+    env: str, seeded: Database, tmp_path: Path
+) -> None:
+    """It said "…; got ; nothing applied", naming nothing (outside tester)."""
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n" + HEADER + "FACILITY_1,FG001,50,\n")
+    result = runner.invoke(app, ["reset", str(blank)])
+    assert result.exit_code == 2, result.output
+    assert "got an empty line (the header must be the first line)" in " ".join(result.output.split())
+    assert _reset_rows(seeded) == 0

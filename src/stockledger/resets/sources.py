@@ -144,9 +144,11 @@ def _column_positions(header: list[str] | None) -> list[int]:
     names = [h.strip() for h in header]
     missing = [c for c in CSV_COLUMNS[:2] if c not in names]
     if missing or (QOH not in names and ATP not in names):
+        given = (
+            clipped(",".join(names)) if any(names) else "an empty line (the header must be the first line)"
+        )
         raise ValidationFailed(
-            f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; "
-            f"got {clipped(','.join(names))}"
+            f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; got {given}"
         )
     _refuse_loose_header(names)
     return [names.index(c) if c in names else -1 for c in CSV_COLUMNS]
