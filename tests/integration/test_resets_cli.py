@@ -7,15 +7,18 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 from typer.testing import CliRunner
 
 from stockledger.cli import app
 from stockledger.core.db import Database
 from stockledger.ledger.models import ExternalInventoryReset, InventoryItemDetail, Product
 from stockledger.ledger.views import availability
+from stockledger.resets import cli as reset_cli
 
 runner = CliRunner()
 HEADER = "facilityId,productId,quantityOnHand,availableToPromise\n"
@@ -83,7 +86,7 @@ def _in_transaction(db: Database, db_url: str, wal_before: int) -> bool:
         with db.engine.connect() as conn:
             query = (
                 "SELECT count(*) FROM pg_stat_activity "
-                "WHERE pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+                "WHERE pid <> pg_backend_pid() AND backend_xid IS NOT NULL AND datname = current_database()"
             )
             return bool(conn.execute(text(query)).scalar())
     return _wal_size(db_url) > wal_before + 2_000_000  # pages spilled from the open transaction
@@ -207,3 +210,59 @@ def test_a_file_starting_with_a_blank_line_is_told_where_its_header_must_be(
     assert result.exit_code == 2, result.output
     assert "got an empty line (the header must be the first line)" in " ".join(result.output.split())
     assert _reset_rows(seeded) == 0
+
+
+def test_ctrl_c_once_the_commit_started_leaves_the_reset_applied_and_says_so(
+    env: str, seeded: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt landing in the COMMIT or the ANALYZE after it ended the command with
+    "nothing applied", exit 130, when the reset was committed (outside tester): from the commit
+    on it is noted, and the outcome stands."""
+    good = tmp_path / "late.csv"
+    good.write_text(HEADER + "FACILITY_1,FG001,50,\n")
+
+    applied = reset_cli.reset_inventory
+
+    def marked(session: Session, *args: Any, **kwargs: Any) -> Any:  # the reset's own transaction
+        session.info["the reset's"] = True
+        return applied(session, *args, **kwargs)
+
+    monkeypatch.setattr(reset_cli, "reset_inventory", marked)
+
+    def interrupt(session: Session, transaction: SessionTransaction) -> None:
+        """Once the reset's own transaction (not a savepoint of it) has committed: in the wake of
+        its COMMIT, before the ANALYZE after it."""
+        if session.info.get("the reset's") and transaction.parent is None and not transaction.nested:
+            signal.raise_signal(signal.SIGINT)
+
+    event.listen(Session, "after_transaction_end", interrupt)
+    try:
+        result = runner.invoke(app, ["reset", str(good)])
+    finally:
+        event.remove(Session, "after_transaction_end", interrupt)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "1 lines, 1 changed, 0 unchanged, 0 failed" in said
+    assert "late.csv: interrupted after the commit: reset IR" in said
+    assert "is applied" in said
+    assert "nothing applied" not in said
+    assert _qoh(seeded, "FG001") == Decimal(50)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
+
+
+def test_a_source_or_file_name_that_is_not_utf8_is_no_traceback(
+    env: str, seeded: Database, tmp_path: Path
+) -> None:
+    """A Latin-1 file name (an ERP's drop folder), or such a --source, ended in a
+    UnicodeEncodeError traceback, exit 1 (outside tester)."""
+    latin1 = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.csv"))
+    latin1.write_text(HEADER + "FACILITY_1,FG001,50,\n")
+    named = runner.invoke(app, ["reset", str(latin1)])
+    assert named.exit_code == 0, named.output
+    with seeded.reading() as session:
+        assert session.scalars(select(ExternalInventoryReset.source)).all() == ["caf\ufffd.csv"]
+    refused = runner.invoke(app, ["reset", str(latin1), "--source", "caf\udce9"])
+    assert refused.exit_code == 2, refused.output
+    assert "--source: not UTF-8 text" in refused.output
+    with seeded.reading() as session:
+        assert len(session.scalars(select(ExternalInventoryReset.source)).all()) == 1

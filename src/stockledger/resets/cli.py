@@ -1,8 +1,11 @@
 """`stockledger reset FILE.csv`: stream an ERP reset file into one transaction, with a progress bar."""
 
 import gc
+import signal
+import threading
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -46,14 +49,13 @@ def reset(
     every line applied, 1 when some lines failed (the others are applied), 2 when the file
     cannot be used at all (nothing applied).
     """
-    if source is not None and len(source) > SOURCE_MOST:  # as the API's ?source= and "source" refuse it
-        _say(f"stockledger: --source: at most {SOURCE_MOST} characters (got {len(source)})")
-        raise typer.Exit(2)
+    recorded = _source_or_exit(source, file)
     db = open_database(user_or_exit(user))
     # What start-up built lives as long as the command: out of the collector's way, so the full
     # collections a million-line run triggers walk only its own objects (bench/reset_1m.py:
     # 18 % of a 200,000-line sync was spent in them).
     gc.freeze()
+    late = _LateInterrupt()
     try:
         with (
             reading_then_applying(file, console) as rows,  # its last frame after the commit
@@ -62,22 +64,75 @@ def reset(
             outcome = reset_inventory(
                 session,
                 csv_lines(rows),
-                source or file.name,
+                recorded,
                 batch_size=batch_size or get_settings().reset_batch_size,
                 keep_failures=KEPT_FAILURES,
             )
+            late.hold()  # the block's last step: the commit follows
     except (AppError, UnicodeDecodeError) as exc:
+        late.release()
         detail = f"{exc.code}: {exc.detail}" if isinstance(exc, AppError) else f"not UTF-8: {exc}"
-        err.print(f"[red]{file}: {detail}; nothing applied[/red]")
+        _say(f"{file}: {detail}; nothing applied")
         raise typer.Exit(2) from exc
-    except KeyboardInterrupt as exc:  # said on stderr too: a log of a run off a terminal shows why
+    except KeyboardInterrupt as exc:  # before the commit: said on stderr too, for a log off a terminal
         _say(f"{file}: interrupted; nothing applied (its one transaction rolled back)")
         raise typer.Exit(130) from exc
+    except BaseException:
+        late.release()
+        raise
     finally:
         db.dispose()
-    _print_outcome(outcome)
+    try:
+        _print_outcome(outcome)
+    finally:
+        late.release()
+    if late.noted:  # too late to stop anything: the outcome above stands
+        _say(f"{file}: interrupted after the commit: reset {outcome.inventory_reset_id} is applied")
     if outcome.lines_failed:
         raise typer.Exit(1)
+
+
+class _LateInterrupt:
+    """Ctrl-C once the reset is written and its commit starts: the interrupt is noted, not raised,
+    and the reset is applied. Raised in the COMMIT or the ANALYZE after it, it ended the command
+    with "nothing applied" when the reset was committed (outside tester)."""
+
+    def __init__(self) -> None:
+        self.noted = False
+        self._previous: Any = None
+        self._held = False
+
+    def hold(self) -> None:
+        """From now on the interrupt is noted (the main thread sets signal handlers: from another
+        one, as in a test's runner, it stays as it was)."""
+        if not self._held and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._note)
+            self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            signal.signal(signal.SIGINT, self._previous)
+            self._held = False
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self.noted = True
+
+
+def _source_or_exit(source: str | None, file: Path) -> str:
+    """What the audit row records: `--source` as given (exit 2, one line, when it cannot be
+    stored: over SOURCE_MOST characters, or bytes that are not UTF-8 text), else the file's name
+    (its undecodable bytes shown as U+FFFD: a Latin-1 name from an ERP's drop folder)."""
+    if not source:
+        return file.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if len(source) > SOURCE_MOST:  # as the API's ?source= and "source" refuse it
+        _say(f"stockledger: --source: at most {SOURCE_MOST} characters (got {len(source)})")
+        raise typer.Exit(2)
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        _say("stockledger: --source: not UTF-8 text")
+        raise typer.Exit(2) from None
+    return source
 
 
 def _say(line: str) -> None:
@@ -88,7 +143,8 @@ def _say(line: str) -> None:
 def _print_outcome(outcome: ResetOutcome) -> None:
     console.print(
         f"reset {outcome.inventory_reset_id}: {outcome.lines_total} lines, {outcome.lines_changed} changed, "
-        f"{outcome.lines_unchanged} unchanged, {outcome.lines_failed} failed"
+        f"{outcome.lines_unchanged} unchanged, {outcome.lines_failed} failed",
+        soft_wrap=True,  # one line in a log
     )
     if not outcome.failures:
         return
