@@ -2,9 +2,10 @@
 
 Importing the command line takes most of a second; Ctrl-C meanwhile ended the process with a
 KeyboardInterrupt traceback. Here it ends as a command interrupted later does: exit 130, one
-line, nothing done (no command had started).
+line, nothing done (no command had started). Once the command has ended, Ctrl-C is ignored.
 """
 
+import signal
 import sys
 
 
@@ -14,7 +15,13 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted: nothing was done", file=sys.stderr)
         raise SystemExit(130) from None
-    app(prog_name="stockledger")
+    try:
+        app(prog_name="stockledger")
+    finally:
+        # The command is over and has given its answer: an interrupt now (the interpreter's
+        # shutdown takes a while) would only turn its exit status into the signal's, -2 after a
+        # reset's printed outcome (an outside tester).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

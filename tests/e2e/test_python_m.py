@@ -40,3 +40,24 @@ def test_ctrl_c_while_the_command_line_is_imported_ends_quietly(tmp_path: Path) 
         assert started.returncode == 130, (command, started.returncode, out, err)
         assert err == "interrupted: nothing was done\n", err
     assert not (tmp_path / "i.db").exists()  # no command ran
+
+
+def test_once_the_command_ended_an_interrupt_no_longer_changes_its_exit_status(tmp_path: Path) -> None:
+    """A reset's outcome printed, then SIGINT during the interpreter's shutdown: the process died
+    by the signal (-2) instead of exiting with the command's status (an outside tester). Here the
+    command ends, and SIGINT sent at that moment (from the process itself) is ignored."""
+    env = {**os.environ, "STOCKLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}"}
+    script = (
+        "import os, signal, sys\n"
+        "from stockledger.__main__ import main\n"
+        "sys.argv = ['stockledger', 'migrate']\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+    )
+    ended = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert ended.returncode == 0, (ended.returncode, ended.stdout, ended.stderr)
+    assert "KeyboardInterrupt" not in ended.stderr
