@@ -240,26 +240,21 @@ def _read_document(path: Path) -> Any:
     try:
         return strict_json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM, as POST /v1/import takes it
     except strict_json.DuplicateMember as exc:  # as POST /v1/import refuses it
-        err.print(f"{path}: {exc}; nothing written", style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise _unreadable(path, str(exc)) from exc
     except UnicodeDecodeError as exc:
-        err.print(f"{path}: not UTF-8: {exc}; nothing written", style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise _unreadable(path, f"not UTF-8: {exc}") from exc
     except json.JSONDecodeError as exc:
-        err.print(
-            f"{path}: not valid JSON: {exc}; nothing written", style="red", markup=False, soft_wrap=True
-        )
-        raise typer.Exit(2) from exc
+        raise _unreadable(path, f"not valid JSON: {exc}") from exc
     except RecursionError as exc:  # arrays or objects nested thousands deep
-        err.print(
-            f"{path}: nested too deep to read; nothing written", style="red", markup=False, soft_wrap=True
-        )
-        raise typer.Exit(2) from exc
+        raise _unreadable(path, "nested too deep to read") from exc
     except ValueError as exc:  # a number the reader will not convert: an integer of over 4,300 digits
-        err.print(
-            f"{path}: cannot be read: {exc}; nothing written", style="red", markup=False, soft_wrap=True
-        )
-        raise typer.Exit(2) from exc
+        raise _unreadable(path, f"cannot be read: {exc}") from exc
+
+
+def _unreadable(path: Path, why: str) -> typer.Exit:
+    """A file `load` cannot read, said in one line naming it: the exit (2) to raise."""
+    err.print(f"{path}: {why}; nothing written", style="red", markup=False, soft_wrap=True)
+    return typer.Exit(2)
 
 
 def _error_locations(extra: dict[str, Any]) -> str:

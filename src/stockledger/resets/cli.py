@@ -55,37 +55,30 @@ def reset(
     # collections a million-line run triggers walk only its own objects (bench/reset_1m.py:
     # 18 % of a 200,000-line sync was spent in them).
     gc.freeze()
-    late = _LateInterrupt()
-    try:
-        with (
-            reading_then_applying(file, console) as rows,  # its last frame after the commit
-            command_transaction(db) as session,
-        ):
-            outcome = reset_inventory(
-                session,
-                csv_lines(rows),
-                recorded,
-                batch_size=batch_size or get_settings().reset_batch_size,
-                keep_failures=KEPT_FAILURES,
-            )
-            late.hold()  # the block's last step: the commit follows
-    except (AppError, UnicodeDecodeError) as exc:
-        late.release()
-        detail = f"{exc.code}: {exc.detail}" if isinstance(exc, AppError) else f"not UTF-8: {exc}"
-        _say(f"{file}: {detail}; nothing applied")
-        raise typer.Exit(2) from exc
-    except KeyboardInterrupt as exc:  # before the commit: said on stderr too, for a log off a terminal
-        _say(f"{file}: interrupted; nothing applied (its one transaction rolled back)")
-        raise typer.Exit(130) from exc
-    except BaseException:
-        late.release()
-        raise
-    finally:
-        db.dispose()
-    try:
+    with _LateInterrupt() as late:
+        try:
+            with (
+                reading_then_applying(file, console) as rows,  # its last frame after the commit
+                command_transaction(db) as session,
+            ):
+                outcome = reset_inventory(
+                    session,
+                    csv_lines(rows),
+                    recorded,
+                    batch_size=batch_size or get_settings().reset_batch_size,
+                    keep_failures=KEPT_FAILURES,
+                )
+                late.hold()  # the block's last step: the commit follows
+        except (AppError, UnicodeDecodeError) as exc:
+            detail = f"{exc.code}: {exc.detail}" if isinstance(exc, AppError) else f"not UTF-8: {exc}"
+            _say(f"{file}: {detail}; nothing applied")
+            raise typer.Exit(2) from exc
+        except KeyboardInterrupt as exc:  # before the commit: said on stderr too, for a log off a terminal
+            _say(f"{file}: interrupted; nothing applied (its one transaction rolled back)")
+            raise typer.Exit(130) from exc
+        finally:
+            db.dispose()
         _print_outcome(outcome)
-    finally:
-        late.release()
     if late.noted:  # too late to stop anything: the outcome above stands
         _say(f"{file}: interrupted after the commit: reset {outcome.inventory_reset_id} is applied")
     if outcome.lines_failed:
@@ -109,7 +102,11 @@ class _LateInterrupt:
             self._previous = signal.signal(signal.SIGINT, self._note)
             self._held = True
 
-    def release(self) -> None:
+    def __enter__(self) -> "_LateInterrupt":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """The interrupt raised again from here on, however the block ended."""
         if self._held:
             signal.signal(signal.SIGINT, self._previous)
             self._held = False
