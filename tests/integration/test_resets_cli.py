@@ -209,6 +209,10 @@ def test_a_file_starting_with_a_blank_line_is_told_where_its_header_must_be(
     result = runner.invoke(app, ["reset", str(blank)])
     assert result.exit_code == 2, result.output
     assert "got an empty line (the header must be the first line)" in " ".join(result.output.split())
+    commas = tmp_path / "commas.csv"  # fields, all empty: no blank line, and said as it stands
+    commas.write_text(",,,\n" + HEADER + "FACILITY_1,FG001,50,\n")
+    told = " ".join(runner.invoke(app, ["reset", str(commas)]).output.split())
+    assert "; got ,,,; nothing applied" in told
     assert _reset_rows(seeded) == 0
 
 

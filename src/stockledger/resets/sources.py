@@ -144,9 +144,8 @@ def _column_positions(header: list[str] | None) -> list[int]:
     names = [h.strip() for h in header]
     missing = [c for c in CSV_COLUMNS[:2] if c not in names]
     if missing or (QOH not in names and ATP not in names):
-        given = (
-            clipped(",".join(names)) if any(names) else "an empty line (the header must be the first line)"
-        )
+        blank = len(names) <= 1 and not any(names)  # no field but an empty one: `,,,` is no blank line
+        given = "an empty line (the header must be the first line)" if blank else clipped(",".join(names))
         raise ValidationFailed(
             f"The CSV header must name facilityId, productId and {QOH} and/or {ATP}; got {given}"
         )
